@@ -1,0 +1,3 @@
+export { canReadCluster, hasScope, SCOPES } from './scopes.ts';
+export { type SignOptions, signToken } from './sign.ts';
+export { AuthError, type AuthFailureReason, type Principal, TokenVerifier, type VerifierOptions } from './verifier.ts';

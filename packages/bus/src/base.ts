@@ -1,0 +1,256 @@
+import { BusStateError } from './errors.ts';
+import { assertPublishableSubject, topicForSubject } from './subjects.ts';
+import {
+  type BackoffPolicy,
+  type BusLogger,
+  type BusMessage,
+  type BusOptions,
+  DEAD_LETTER_HEADERS,
+  DEAD_LETTER_TOPIC,
+  type EventBus,
+  type Outcome,
+  type PublishOptions,
+  type PublishReceipt,
+  type ReadOptions,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicSpec,
+} from './types.ts';
+
+const DEFAULT_HANDLED_IDS_REMEMBERED = 10_000;
+
+/** How a transport settles one delivery with its broker. */
+export interface Settle {
+  ack(): Promise<void> | void;
+  /** Deliver again after `delayMs`. */
+  retry(delayMs: number): Promise<void> | void;
+}
+
+export type Decision = { kind: 'ack' } | { kind: 'retry'; delayMs: number } | { kind: 'dead-letter'; reason: string };
+
+const silentLogger: BusLogger = { warn() {}, error() {} };
+
+/** Remembers the last N ids (insertion order), to drop redeliveries of messages already handled. */
+class RecentIds {
+  private readonly ids = new Set<string>();
+  constructor(private readonly capacity: number) {}
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+  add(id: string): void {
+    this.ids.add(id);
+    if (this.ids.size > this.capacity) {
+      const oldest = this.ids.values().next().value;
+      if (oldest !== undefined) this.ids.delete(oldest);
+    }
+  }
+}
+
+/** Delay before delivery number `deliveryCount + 1`: exponential from `initialMs`, capped at `maxMs`. */
+export function backoffDelay(policy: BackoffPolicy, deliveryCount: number): number {
+  const exponent = Math.max(0, deliveryCount - 1);
+  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(exponent, 30));
+}
+
+/**
+ * Everything the brokers share: topic resolution, handler outcomes, bounded redelivery with
+ * backoff, dead-lettering, dropping redeliveries of handled ids, and drain bookkeeping.
+ * A transport implements only connect/provision, raw publish, raw consume and raw read.
+ */
+export abstract class BaseEventBus implements EventBus {
+  protected readonly logger: BusLogger;
+  protected readonly topics: TopicSpec[];
+  private readonly subscriptions = new Set<Subscription>();
+  private state: 'new' | 'started' | 'draining' | 'closed' = 'new';
+
+  constructor(protected readonly options: BusOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.topics = [...options.topics, { name: DEAD_LETTER_TOPIC, subjects: 'dead-letter.>' }];
+  }
+
+  // ---- the transport seam ----------------------------------------------------------------------
+  protected abstract connect(): Promise<void>;
+  protected abstract doPublish(topic: TopicSpec, subject: string, data: Uint8Array, options: PublishOptions): Promise<PublishReceipt>;
+  /**
+   * Starts delivering to `deliver`, which resolves once the delivery is settled. The transport
+   * must not have more than `concurrency` deliveries of this subscription unsettled at once.
+   */
+  protected abstract doSubscribe(
+    topic: TopicSpec,
+    options: SubscribeOptions,
+    deliver: (message: BusMessage, settle: Settle) => Promise<void>,
+  ): Promise<{ stop(): Promise<void> }>;
+  protected abstract doRead(topic: TopicSpec, options: ReadOptions): Promise<BusMessage[]>;
+  protected abstract close(): Promise<void>;
+  abstract healthy(): boolean;
+
+  // ---- the shared protocol ---------------------------------------------------------------------
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new BusStateError(`bus cannot start: it is ${this.state}`);
+    await this.connect();
+    this.state = 'started';
+  }
+
+  /** The broker-side name of a logical topic or group. */
+  protected brokerName(name: string): string {
+    return `${this.options.prefix}_${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  }
+
+  /** Subject as stored in the broker (prefixed, so deployments sharing a broker never meet). */
+  protected brokerSubject(subject: string): string {
+    return `${this.options.prefix}.${subject}`;
+  }
+
+  protected logicalSubject(brokerSubject: string): string {
+    return brokerSubject.slice(this.options.prefix.length + 1);
+  }
+
+  protected topic(name: string): TopicSpec {
+    const topic = this.topics.find((t) => t.name === name);
+    if (!topic) throw new BusStateError(`unknown topic ${JSON.stringify(name)}`);
+    return topic;
+  }
+
+  async publish(subject: string, data: Uint8Array | object, options: PublishOptions): Promise<PublishReceipt> {
+    this.assertStarted('publish');
+    assertPublishableSubject(subject);
+    const bytes = data instanceof Uint8Array ? data : new TextEncoder().encode(JSON.stringify(data));
+    return this.doPublish(topicForSubject(this.topics, subject), subject, bytes, options);
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    this.assertStarted('subscribe');
+    const topic = this.topic(options.topic);
+    const maxDeliveries = options.maxDeliveries ?? this.options.maxDeliveries;
+    const backoff: BackoffPolicy = { ...this.options.backoff, ...options.backoff };
+    const handled = new RecentIds(this.options.handledIdsRemembered ?? DEFAULT_HANDLED_IDS_REMEMBERED);
+    const inFlight = new Set<Promise<void>>();
+
+    const deliver = async (message: BusMessage, settle: Settle): Promise<void> => {
+      const work = (async () => {
+        if (handled.has(message.msgId)) {
+          await settle.ack();
+          return;
+        }
+        const decision = await this.decide(options, message, maxDeliveries, backoff);
+        if (decision.kind === 'ack') {
+          handled.add(message.msgId);
+          await settle.ack();
+        } else if (decision.kind === 'retry') {
+          await settle.retry(decision.delayMs);
+        } else {
+          await this.deadLetter(options.group, message, decision.reason);
+          handled.add(message.msgId);
+          await settle.ack();
+        }
+      })();
+      inFlight.add(work);
+      try {
+        await work;
+      } finally {
+        inFlight.delete(work);
+      }
+    };
+
+    const running = await this.doSubscribe(topic, options, deliver);
+    let stopped: Promise<void> | undefined;
+    const subscription: Subscription = {
+      topic: options.topic,
+      group: options.group,
+      stop: () => {
+        stopped ??= (async () => {
+          await running.stop();
+          await Promise.allSettled([...inFlight]);
+          this.subscriptions.delete(subscription);
+        })();
+        return stopped;
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async read(options: ReadOptions): Promise<BusMessage[]> {
+    this.assertStarted('read');
+    if (options.limit <= 0) return [];
+    return this.doRead(this.topic(options.topic), { ...options, from: Math.max(1, options.from) });
+  }
+
+  async drain(): Promise<void> {
+    if (this.state === 'closed' || this.state === 'draining') return;
+    const wasStarted = this.state === 'started';
+    this.state = 'draining';
+    await Promise.allSettled([...this.subscriptions].map((s) => s.stop()));
+    if (wasStarted) await this.close();
+    this.state = 'closed';
+  }
+
+  private async decide(
+    options: SubscribeOptions,
+    message: BusMessage,
+    maxDeliveries: number,
+    backoff: BackoffPolicy,
+  ): Promise<Decision> {
+    let outcome: Outcome | undefined | void;
+    try {
+      outcome = await options.handler(message);
+    } catch (error) {
+      this.logger.warn(
+        { err: error, topic: options.topic, group: options.group, subject: message.subject, msgId: message.msgId, deliveryCount: message.deliveryCount },
+        'handler failed; will retry',
+      );
+      outcome = 'retry';
+    }
+    if (outcome === undefined || outcome === 'ack') return { kind: 'ack' };
+    if (outcome === 'reject') return { kind: 'dead-letter', reason: 'rejected' };
+    if (typeof outcome === 'object' && 'reject' in outcome) return { kind: 'dead-letter', reason: `rejected: ${outcome.reject.reason}` };
+    if (message.deliveryCount >= maxDeliveries) return { kind: 'dead-letter', reason: `max-deliveries (${maxDeliveries})` };
+    const delayMs = typeof outcome === 'object' && 'retry' in outcome ? outcome.retry.delayMs : backoffDelay(backoff, message.deliveryCount);
+    return { kind: 'retry', delayMs };
+  }
+
+  private async deadLetter(group: string, message: BusMessage, reason: string): Promise<void> {
+    this.logger.error({ topic: message.topic, group, subject: message.subject, msgId: message.msgId, reason }, 'dead-lettered');
+    const subject = `dead-letter.${message.topic.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    await this.doPublish(this.topic(DEAD_LETTER_TOPIC), subject, message.data, {
+      msgId: `${group}:${message.msgId}`,
+      headers: {
+        ...message.headers,
+        [DEAD_LETTER_HEADERS.topic]: message.topic,
+        [DEAD_LETTER_HEADERS.subject]: message.subject,
+        [DEAD_LETTER_HEADERS.group]: group,
+        [DEAD_LETTER_HEADERS.reason]: reason,
+        [DEAD_LETTER_HEADERS.deliveries]: String(message.deliveryCount),
+        [DEAD_LETTER_HEADERS.position]: String(message.position),
+      },
+      ...(message.key !== undefined ? { key: message.key } : {}),
+    });
+  }
+
+  private assertStarted(operation: string): void {
+    if (this.state !== 'started') throw new BusStateError(`cannot ${operation}: the bus is ${this.state}`);
+  }
+}
+
+/** A decoded message; `json()` parses lazily once. */
+export class DecodedMessage implements BusMessage {
+  private parsed: unknown;
+  private isParsed = false;
+  constructor(
+    readonly topic: string,
+    readonly subject: string,
+    readonly msgId: string,
+    readonly key: string | undefined,
+    readonly headers: Readonly<Record<string, string>>,
+    readonly data: Uint8Array,
+    readonly deliveryCount: number,
+    readonly position: number,
+  ) {}
+  json<T = unknown>(): T {
+    if (!this.isParsed) {
+      this.parsed = JSON.parse(new TextDecoder().decode(this.data));
+      this.isParsed = true;
+    }
+    return this.parsed as T;
+  }
+}

@@ -1,0 +1,35 @@
+import type { busSettings, ConfigOf } from '@tideline/config';
+import { TOPICS } from '@tideline/contracts';
+import { NatsEventBus } from './nats/nats-bus.ts';
+import type { BusLogger, EventBus, TopicSpec } from './types.ts';
+
+export interface CreateBusOptions {
+  config: ConfigOf<typeof busSettings>;
+  /** Client name shown by the broker, e.g. the service and pod. */
+  clientName: string;
+  logger?: BusLogger;
+  /** Defaults to every topic of packages/contracts. */
+  topics?: TopicSpec[];
+}
+
+/** The bus the configuration asks for (`TIDELINE_BUS`), not yet started. */
+export function createEventBus(options: CreateBusOptions): EventBus {
+  const { config } = options;
+  const topics = options.topics ?? Object.entries(TOPICS).map(([name, t]) => ({ name, subjects: t.subjects }));
+  const common = {
+    prefix: config.busPrefix,
+    topics,
+    maxDeliveries: config.busMaxDeliveries,
+    backoff: { initialMs: config.busRetryBackoffMs, maxMs: config.busRetryBackoffMaxMs },
+    ackWaitMs: config.busAckWaitMs,
+    retentionMs: config.busRetentionSeconds * 1000,
+    duplicateWindowMs: config.busDuplicateWindowMs,
+    ...(options.logger ? { logger: options.logger } : {}),
+  };
+  switch (config.bus) {
+    case 'nats':
+      return new NatsEventBus({ ...common, servers: config.natsUrl, name: options.clientName });
+    case 'kafka':
+      throw new Error('TIDELINE_BUS=kafka: the Kafka transport is not part of this build yet');
+  }
+}

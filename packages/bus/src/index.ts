@@ -1,0 +1,23 @@
+export { BaseEventBus, backoffDelay, type Decision, DecodedMessage, type Settle } from './base.ts';
+export { BusStateError, BusUnavailableError, UnknownTopicError } from './errors.ts';
+export { MemoryBroker, MemoryEventBus } from './memory/memory-bus.ts';
+export { type NatsBusOptions, NatsEventBus } from './nats/nats-bus.ts';
+export { subjectMatches, topicForSubject } from './subjects.ts';
+export {
+  type BackoffPolicy,
+  type BusLogger,
+  type BusMessage,
+  type BusOptions,
+  DEAD_LETTER_HEADERS,
+  DEAD_LETTER_TOPIC,
+  type EventBus,
+  type Handler,
+  type Outcome,
+  type PublishOptions,
+  type PublishReceipt,
+  type ReadOptions,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicSpec,
+} from './types.ts';
+export { createEventBus, type CreateBusOptions } from './factory.ts';

@@ -1,0 +1,254 @@
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  DeliverPolicy,
+  DiscardPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  JetStreamApiError,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection, nanos } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
+import { BaseEventBus, DecodedMessage, type Settle } from '../base.ts';
+import { BusUnavailableError } from '../errors.ts';
+import type { BusMessage, BusOptions, PublishOptions, PublishReceipt, ReadOptions, SubscribeOptions, TopicSpec } from '../types.ts';
+
+export interface NatsBusOptions extends BusOptions {
+  servers: string | string[];
+  /** Connection name shown by the server (`nats server report connections`). */
+  name?: string;
+  /** How long one publish or management request may take before it fails. */
+  requestTimeoutMs?: number;
+  /** Wait between reconnect attempts; the client reconnects forever. */
+  reconnectWaitMs?: number;
+  /** Idle time after which the server removes an ephemeral group whose subscriber vanished. */
+  ephemeralInactiveMs?: number;
+}
+
+const KEY_HEADER = 'Tideline-Key';
+const MSG_ID_HEADER = 'Nats-Msg-Id';
+const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+const DEFAULT_RECONNECT_WAIT_MS = 500;
+const DEFAULT_EPHEMERAL_INACTIVE_MS = 60_000;
+const READ_EXPIRES_MS = 1_000;
+const API_STREAM_NOT_FOUND = 10059;
+const API_CONSUMER_NOT_FOUND = 10014;
+
+/**
+ * The event bus over NATS JetStream. One stream per topic (`<prefix>_<topic>`), file storage,
+ * broker-side deduplication by msgId (`Nats-Msg-Id`) within the duplicate window, one durable
+ * pull consumer per group with explicit acks; `max_ack_pending` equal to the subscription's
+ * concurrency keeps delivery order at concurrency 1, across redeliveries too.
+ */
+export class NatsEventBus extends BaseEventBus {
+  private nc: NatsConnection | undefined;
+  private js: JetStreamClient | undefined;
+  private jsm: JetStreamManager | undefined;
+  private connected = false;
+
+  constructor(private readonly natsOptions: NatsBusOptions) {
+    super(natsOptions);
+  }
+
+  private get timeoutMs(): number {
+    return this.natsOptions.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  protected async connect(): Promise<void> {
+    try {
+      this.nc = await connect({
+        servers: this.natsOptions.servers,
+        name: this.natsOptions.name ?? `tideline-${this.options.prefix}`,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: this.natsOptions.reconnectWaitMs ?? DEFAULT_RECONNECT_WAIT_MS,
+        timeout: this.timeoutMs,
+      });
+    } catch (error) {
+      throw new BusUnavailableError(`cannot connect to NATS at ${String(this.natsOptions.servers)}`, { cause: error });
+    }
+    this.connected = true;
+    void this.watchStatus(this.nc);
+    this.jsm = await jetstreamManager(this.nc, { timeout: this.timeoutMs });
+    this.js = jetstream(this.nc, { timeout: this.timeoutMs });
+    for (const topic of this.topics) await this.provisionStream(topic);
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') this.connected = false;
+      if (status.type === 'reconnect') this.connected = true;
+    }
+  }
+
+  healthy(): boolean {
+    return this.connected && this.nc !== undefined && !this.nc.isClosed();
+  }
+
+  private streamName(topic: TopicSpec): string {
+    return this.brokerName(topic.name);
+  }
+
+  private async provisionStream(topic: TopicSpec): Promise<void> {
+    const config: Partial<StreamConfig> & { name: string } = {
+      name: this.streamName(topic),
+      subjects: [this.brokerSubject(topic.subjects)],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(this.options.retentionMs),
+      duplicate_window: nanos(Math.min(this.options.duplicateWindowMs, this.options.retentionMs)),
+      num_replicas: 1,
+    };
+    const jsm = this.jsm!;
+    try {
+      await jsm.streams.info(config.name);
+      await jsm.streams.update(config.name, config);
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError) || error.code !== API_STREAM_NOT_FOUND) throw error;
+      await jsm.streams.add(config);
+    }
+  }
+
+  protected async doPublish(topic: TopicSpec, subject: string, data: Uint8Array, options: PublishOptions): Promise<PublishReceipt> {
+    const h = natsHeaders();
+    for (const [name, value] of Object.entries(options.headers ?? {})) h.set(name, value);
+    if (options.key !== undefined) h.set(KEY_HEADER, options.key);
+    try {
+      const ack = await this.js!.publish(this.brokerSubject(subject), data, {
+        msgID: options.msgId,
+        headers: h,
+        timeout: this.timeoutMs,
+        expect: { streamName: this.streamName(topic) },
+      });
+      return { topic: topic.name, position: ack.seq, duplicate: ack.duplicate };
+    } catch (error) {
+      throw new BusUnavailableError(`publish of ${subject} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  private toMessage(topic: TopicSpec, m: JsMsg): BusMessage {
+    const headers: Record<string, string> = {};
+    let key: string | undefined;
+    let msgId = `seq:${m.seq}`;
+    if (m.headers) {
+      for (const [name] of m.headers) {
+        const value = m.headers.get(name);
+        if (name === KEY_HEADER) key = value;
+        else if (name === MSG_ID_HEADER) msgId = value;
+        else headers[name] = value;
+      }
+    }
+    return new DecodedMessage(topic.name, this.logicalSubject(m.subject), msgId, key, headers, m.data, m.info.deliveryCount, m.seq);
+  }
+
+  protected async doSubscribe(
+    topic: TopicSpec,
+    options: SubscribeOptions,
+    deliver: (message: BusMessage, settle: Settle) => Promise<void>,
+  ): Promise<{ stop(): Promise<void> }> {
+    const stream = this.streamName(topic);
+    const concurrency = Math.max(1, options.concurrency ?? 1);
+    const name = this.brokerName(options.group);
+    const config: Partial<ConsumerConfig> = {
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: options.startAt === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
+      ...this.filterOf(topic, options.subjects),
+      ack_wait: nanos(this.options.ackWaitMs),
+      max_ack_pending: concurrency,
+      // Dead-lettering is decided by the shared base; the server must never give up on its own.
+      max_deliver: -1,
+    };
+    if (options.ephemeral) {
+      config.name = name;
+      config.inactive_threshold = nanos(this.natsOptions.ephemeralInactiveMs ?? DEFAULT_EPHEMERAL_INACTIVE_MS);
+    } else {
+      config.durable_name = name;
+    }
+    await this.ensureConsumer(stream, name, config);
+    const consumer = await this.js!.consumers.get(stream, name);
+    const messages: ConsumerMessages = await consumer.consume({ max_messages: concurrency });
+    const inFlight = new Set<Promise<void>>();
+
+    const loop = (async () => {
+      for await (const m of messages) {
+        const message = this.toMessage(topic, m);
+        const settle: Settle = {
+          ack: async () => {
+            await m.ackAck({ timeout: this.timeoutMs }).catch(() => false);
+          },
+          retry: (delayMs) => m.nak(delayMs),
+        };
+        const work = deliver(message, settle).finally(() => inFlight.delete(work));
+        inFlight.add(work);
+        if (inFlight.size >= concurrency) await Promise.race(inFlight);
+      }
+    })();
+
+    return {
+      stop: async () => {
+        await messages.close();
+        await loop.catch(() => undefined);
+        await Promise.allSettled([...inFlight]);
+        if (options.ephemeral) await this.jsm!.consumers.delete(stream, name).catch(() => false);
+      },
+    };
+  }
+
+  /**
+   * One subject uses `filter_subject`, understood by every JetStream server; several need
+   * `filter_subjects` (nats-server 2.10+).
+   */
+  private filterOf(topic: TopicSpec, subjects: string[] | undefined): { filter_subject?: string; filter_subjects?: string[] } {
+    const list = (subjects ?? [topic.subjects]).map((s) => this.brokerSubject(s));
+    return list.length === 1 ? { filter_subject: list[0]! } : { filter_subjects: list };
+  }
+
+  private async ensureConsumer(stream: string, name: string, config: Partial<ConsumerConfig>): Promise<void> {
+    const jsm = this.jsm!;
+    try {
+      await jsm.consumers.info(stream, name);
+      const { deliver_policy: _policy, ...updatable } = config;
+      await jsm.consumers.update(stream, name, updatable);
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError) || error.code !== API_CONSUMER_NOT_FOUND) throw error;
+      await jsm.consumers.add(stream, config);
+    }
+  }
+
+  protected async doRead(topic: TopicSpec, options: ReadOptions): Promise<BusMessage[]> {
+    const stream = this.streamName(topic);
+    const info = await this.jsm!.streams.info(stream);
+    if (info.state.messages === 0 || options.from > info.state.last_seq) return [];
+    const filter = this.filterOf(topic, options.subjects);
+    const consumer = await this.js!.consumers.get(stream, {
+      filter_subjects: filter.filter_subject ?? filter.filter_subjects ?? [],
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: options.from,
+    });
+    const out: BusMessage[] = [];
+    try {
+      const batch = await consumer.fetch({ max_messages: options.limit, expires: READ_EXPIRES_MS });
+      for await (const m of batch) {
+        out.push(this.toMessage(topic, m));
+        if (out.length >= options.limit || m.info.pending === 0) break;
+      }
+    } finally {
+      await consumer.delete().catch(() => false);
+    }
+    return out;
+  }
+
+  protected async close(): Promise<void> {
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) return;
+    await nc.drain();
+    this.connected = false;
+  }
+}

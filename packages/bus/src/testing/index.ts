@@ -1,0 +1,2 @@
+export { type BusContractTarget, busContractSuite } from './contract-suite.ts';
+export { eventually, sleep } from './wait.ts';

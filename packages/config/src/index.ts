@@ -1,0 +1,25 @@
+export { ConfigError, type ConfigSource, type CrossRule, EXIT_CONFIG, loadConfig, loadConfigOrExit } from './load.ts';
+export {
+  bool,
+  type ConfigOf,
+  int,
+  list,
+  ms,
+  oneOf,
+  optionalStr,
+  port,
+  type Setting,
+  type SettingsSpec,
+  seconds,
+  str,
+  url,
+} from './setting.ts';
+export { REFERENCE_END, REFERENCE_START, renderReference, settingGroups } from './reference.ts';
+export { authSettings, DEVELOPMENT_JWT_SECRET, requireJwtKey } from './settings/auth.ts';
+export { busSettings } from './settings/bus.ts';
+export { cacheSettings } from './settings/cache.ts';
+export { commonSettings } from './settings/common.ts';
+export { gatewaySettings } from './settings/gateway.ts';
+export { informerSettings } from './settings/informer.ts';
+export { databaseSettings, redisSettings } from './settings/stores.ts';
+export { websiteApiSettings } from './settings/website-api.ts';

@@ -1,0 +1,23 @@
+import { ms, oneOf } from '../setting.ts';
+
+/** Settings every service reads. */
+export const commonSettings = {
+  environment: oneOf({
+    env: 'TIDELINE_ENV',
+    values: ['development', 'test', 'production'] as const,
+    default: 'production',
+    doc: 'Deployment environment. Outside `development`/`test` a JWT key must be configured.',
+  }),
+  logLevel: oneOf({
+    env: 'TIDELINE_LOG_LEVEL',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+    default: 'info',
+    doc: 'Minimum level of the JSON logs written to stdout.',
+  }),
+  shutdownTimeoutMs: ms({
+    env: 'TIDELINE_SHUTDOWN_TIMEOUT_MS',
+    default: 15_000,
+    min: 100,
+    doc: 'How long a graceful stop (SIGTERM/SIGINT) may drain before the process exits anyway.',
+  }),
+};

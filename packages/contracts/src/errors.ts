@@ -1,0 +1,34 @@
+/**
+ * Every error code Tideline answers with, over HTTP and over the socket, defined once with its meaning.
+ * Clients switch on `code`; `message` is for humans and may change.
+ */
+export const ERROR_CODES = {
+  UNAUTHORIZED: 'No valid credentials: the token is missing, malformed, badly signed or for another issuer/audience.',
+  TOKEN_EXPIRED: 'The token was valid but its `exp` has passed; obtain a fresh one (socket: `auth:refresh`).',
+  FORBIDDEN: "The token is valid but its scopes do not allow this action or room.",
+  BAD_REQUEST: 'The payload does not match the schema of the event; `fields` names what is wrong.',
+  VALIDATION_FAILED: 'The HTTP body or query does not match its schema; `fields` names what is wrong.',
+  NOT_FOUND: 'The addressed resource does not exist.',
+  CONFLICT: 'The change conflicts with existing state (for example a domain already taken).',
+  RATE_LIMITED: 'Too many requests from this client in the current window; retry later.',
+  UNAVAILABLE: 'A dependency (database, broker, cache) is unavailable; retry later. Nothing was changed.',
+  INTERNAL: 'An unexpected server error; nothing was changed. Report it with the request id.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export const errorCodes = Object.keys(ERROR_CODES) as ErrorCode[];
+
+/** HTTP status for each code, so every service answers the same code with the same status. */
+export const HTTP_STATUS_OF: Record<ErrorCode, number> = {
+  UNAUTHORIZED: 401,
+  TOKEN_EXPIRED: 401,
+  FORBIDDEN: 403,
+  BAD_REQUEST: 400,
+  VALIDATION_FAILED: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};

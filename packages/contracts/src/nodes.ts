@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { envelopeOf } from './envelope.ts';
+
+/** A cluster name as registered with the informer: a DNS-1123 label, usable in subjects and rooms. */
+export const ClusterName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS-1123 label (a-z, 0-9, -; at most 63)');
+export type ClusterName = z.infer<typeof ClusterName>;
+
+export const NodeName = z.string().min(1).max(253);
+
+export const Taint = z.object({
+  key: z.string(),
+  value: z.string().optional(),
+  effect: z.string(),
+});
+
+export const NodeCondition = z.object({
+  type: z.string(),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string().optional(),
+});
+
+export const NodeAddress = z.object({ type: z.string(), address: z.string() });
+
+/** Static attributes: change only when a node is rebuilt or resized. */
+export const NodeStatic = z.object({
+  capacity: z.record(z.string(), z.string()),
+  allocatable: z.record(z.string(), z.string()),
+  architecture: z.string(),
+  operatingSystem: z.string(),
+  osImage: z.string(),
+  kernelVersion: z.string(),
+  kubeletVersion: z.string(),
+  containerRuntimeVersion: z.string(),
+});
+
+/** Dynamic attributes: what operators change and watch (cordon, labels, taints, readiness). */
+export const NodeDynamic = z.object({
+  labels: z.record(z.string(), z.string()),
+  taints: z.array(Taint),
+  unschedulable: z.boolean(),
+  conditions: z.array(NodeCondition),
+  addresses: z.array(NodeAddress),
+});
+
+/** The meaningful view of a node: everything a change of which must travel (invariant 6). */
+export const NodeView = z.object({
+  name: NodeName,
+  uid: z.string(),
+  createdAt: z.string().optional(),
+  static: NodeStatic,
+  dynamic: NodeDynamic,
+});
+export type NodeView = z.infer<typeof NodeView>;
+
+/** Names of the fields whose change makes a node event travel; `changed` lists some of these. */
+export const NodeField = z.enum([
+  'labels',
+  'taints',
+  'unschedulable',
+  'conditions',
+  'addresses',
+  'capacity',
+  'allocatable',
+  'nodeInfo',
+]);
+export type NodeField = z.infer<typeof NodeField>;
+
+export const NODES_TOPIC = 'nodes' as const;
+export const NodeEventType = z.enum(['added', 'updated', 'deleted']);
+export type NodeEventType = z.infer<typeof NodeEventType>;
+
+export const NodeChange = z.object({
+  cluster: ClusterName,
+  name: NodeName,
+  /** The view after the change; for `deleted`, the last view seen. */
+  node: NodeView,
+  changed: z.array(NodeField),
+});
+
+/** Informer → cache: a meaningful change of one node of one cluster. */
+export const NodeEvent = envelopeOf(NODES_TOPIC, NodeEventType, NodeChange);
+export type NodeEvent = z.infer<typeof NodeEvent>;
+
+/** Informer → cache: a cluster was registered or unregistered (the cache drops its entries on `removed`). */
+export const ClusterEvent = envelopeOf(
+  NODES_TOPIC,
+  z.enum(['cluster-registered', 'cluster-removed']),
+  z.object({ cluster: ClusterName }),
+);
+export type ClusterEvent = z.infer<typeof ClusterEvent>;

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { type ErrorCode, errorCodes } from './errors.ts';
+import { EventId } from './envelope.ts';
+import { ClusterName, NodeEventType, NodeField, NodeView } from './nodes.ts';
+import { WebsiteDeleted, WebsiteEventType, WebsiteItem } from './websites.ts';
+
+// ---- client → server ---------------------------------------------------------------------------
+
+export const RequestWebsitesPayload = z
+  .object({
+    lastEventId: z.number().int().nonnegative().optional(),
+    /** The `version` of the initial the client holds; a different epoch forces a snapshot. */
+    version: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+export type RequestWebsitesPayload = z.infer<typeof RequestWebsitesPayload>;
+
+export const SubscribeNodesPayload = z
+  .object({ cluster: ClusterName, lastEventId: z.number().int().nonnegative().optional() })
+  .strict();
+export type SubscribeNodesPayload = z.infer<typeof SubscribeNodesPayload>;
+
+export const UnsubscribeNodesPayload = z.object({ cluster: ClusterName }).strict();
+export type UnsubscribeNodesPayload = z.infer<typeof UnsubscribeNodesPayload>;
+
+export const AuthRefreshPayload = z.object({ token: z.string().min(1).max(8192) }).strict();
+export type AuthRefreshPayload = z.infer<typeof AuthRefreshPayload>;
+
+/** Schemas of every client event, by event name; the gateway validates each payload with these. */
+export const clientEventSchemas = {
+  'request:websites': RequestWebsitesPayload,
+  'subscribe:nodes': SubscribeNodesPayload,
+  'unsubscribe:nodes': UnsubscribeNodesPayload,
+  'auth:refresh': AuthRefreshPayload,
+} as const;
+export type ClientEventName = keyof typeof clientEventSchemas;
+
+// ---- server → client ---------------------------------------------------------------------------
+
+export const ConnectedMessage = z.object({ ok: z.literal(true) });
+
+export const WebsitesInitial = z.object({
+  items: z.array(WebsiteItem),
+  total: z.number().int().nonnegative(),
+  version: z.string(),
+  lastEventId: z.number().int().nonnegative(),
+});
+export type WebsitesInitial = z.infer<typeof WebsitesInitial>;
+
+export const WebsitesUpdate = z.discriminatedUnion('type', [
+  z.object({ eventId: EventId, type: z.literal('add'), data: WebsiteItem }),
+  z.object({ eventId: EventId, type: z.literal('update'), data: WebsiteItem }),
+  z.object({ eventId: EventId, type: z.literal('delete'), data: WebsiteDeleted }),
+]);
+export type WebsitesUpdate = z.infer<typeof WebsitesUpdate>;
+export const WebsitesUpdateType = WebsiteEventType;
+
+export const NodesInitial = z.object({
+  cluster: ClusterName,
+  items: z.array(NodeView),
+  total: z.number().int().nonnegative(),
+  lastEventId: z.number().int().nonnegative(),
+});
+export type NodesInitial = z.infer<typeof NodesInitial>;
+
+export const NodesUpdate = z.object({
+  cluster: ClusterName,
+  eventId: EventId,
+  type: NodeEventType,
+  data: NodeView,
+  changed: z.array(NodeField),
+});
+export type NodesUpdate = z.infer<typeof NodesUpdate>;
+
+export const RequestError = z.object({
+  event: z.string(),
+  code: z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]),
+  message: z.string(),
+  fields: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type RequestError = z.infer<typeof RequestError>;
+
+/** Acknowledgement given to a client event that passed a callback. */
+export type Ack = { ok: true } | ({ ok: false } & RequestError);
+
+/** Asked of a client when its gateway drains: reconnect (elsewhere) and resume from lastEventId. */
+export const ReconnectMessage = z.object({ reason: z.string(), retryAfterMs: z.number().int().nonnegative() });
+export type ReconnectMessage = z.infer<typeof ReconnectMessage>;
+
+/** Socket.IO event maps, for `Server<ClientToServerEvents, ServerToClientEvents>` and the client SDK. */
+export interface ServerToClientEvents {
+  connected: (message: z.infer<typeof ConnectedMessage>) => void;
+  'websites:initial': (message: WebsitesInitial) => void;
+  'websites:update': (message: WebsitesUpdate) => void;
+  'nodes:initial': (message: NodesInitial) => void;
+  'nodes:update': (message: NodesUpdate) => void;
+  'request:error': (message: RequestError) => void;
+  'server:reconnect': (message: ReconnectMessage) => void;
+  [push: `push:${string}`]: (data: unknown) => void;
+}
+
+export interface ClientToServerEvents {
+  'request:websites': (payload: RequestWebsitesPayload, ack?: (ack: Ack) => void) => void;
+  'subscribe:nodes': (payload: SubscribeNodesPayload, ack?: (ack: Ack) => void) => void;
+  'unsubscribe:nodes': (payload: UnsubscribeNodesPayload, ack?: (ack: Ack) => void) => void;
+  'auth:refresh': (payload: AuthRefreshPayload, ack?: (ack: Ack) => void) => void;
+}
+
+/** `connect_error.data` when the handshake is refused. */
+export interface HandshakeErrorData {
+  code: ErrorCode;
+  reason: 'missing' | 'malformed' | 'expired' | 'bad-signature' | 'wrong-issuer' | 'wrong-audience' | 'not-yet-valid';
+}

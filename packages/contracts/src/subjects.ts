@@ -1,0 +1,39 @@
+import type { ClusterName } from './nodes.ts';
+import type { PushTarget } from './push.ts';
+import type { WebsiteEventType } from './websites.ts';
+
+/**
+ * The topics of the bus. A topic is a JetStream stream or a Kafka topic; its subjects are the
+ * message names inside it. Order is kept per topic and ordering key.
+ */
+export const TOPICS = {
+  websites: { subjects: 'website.>', description: 'committed website changes, keyed by topic (total order)' },
+  nodes: { subjects: 'node.>', description: 'meaningful node changes and cluster lifecycle, keyed by cluster' },
+  push: { subjects: 'push.>', description: 'targeted pushes from backend services to users and rooms' },
+} as const;
+export type TopicName = keyof typeof TOPICS;
+export const topicNames = Object.keys(TOPICS) as TopicName[];
+
+export const subjects = {
+  website: (type: WebsiteEventType) => `website.${type}` as const,
+  node: (cluster: ClusterName, type: string) => `node.${cluster}.${type}` as const,
+  push: (target: PushTarget) =>
+    target.kind === 'user' ? (`push.user.${target.uid}` as const) : (`push.room.${target.room}` as const),
+};
+
+/** The topic a subject belongs to, by its first token. */
+export function topicOf(subject: string): TopicName {
+  const first = subject.split('.', 1)[0];
+  for (const name of topicNames) {
+    if (TOPICS[name].subjects.split('.', 1)[0] === first) return name;
+  }
+  throw new Error(`subject ${JSON.stringify(subject)} belongs to no topic`);
+}
+
+/** Socket.IO room names. */
+export const rooms = {
+  websites: 'websites',
+  nodes: (cluster: ClusterName) => `nodes:${cluster}` as const,
+  user: (uid: string) => `user:${uid}` as const,
+  room: (room: string) => `room:${room}` as const,
+};

@@ -1,0 +1,12 @@
+export { createHttpServer, type HttpServerOptions } from './http.ts';
+export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
+export { Counter, createMetrics, Gauge, Histogram, Registry } from './metrics.ts';
+export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.ts';
+export {
+  type RunningService,
+  type RunOptions,
+  runService,
+  type ServiceContext,
+  type ServiceDefinition,
+} from './service.ts';
+export { installSignalHandlers, Shutdown, type StopStep } from './shutdown.ts';

@@ -1,0 +1,138 @@
+import type { AddressInfo } from 'node:net';
+import {
+  type ConfigOf,
+  type ConfigSource,
+  type CrossRule,
+  commonSettings,
+  loadConfig,
+  type SettingsSpec,
+} from '@tideline/config';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createHttpServer } from './http.ts';
+import { createLogger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { Readiness } from './readiness.ts';
+import { installSignalHandlers, Shutdown } from './shutdown.ts';
+
+type CommonConfig = ConfigOf<typeof commonSettings>;
+
+/** What a service's `start` receives: everything already built, in the order config → logger → metrics → http. */
+export interface ServiceContext<C> {
+  readonly name: string;
+  readonly config: C & CommonConfig;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+  readonly http: FastifyInstance;
+  readonly readiness: Readiness;
+  /** Registers a stop step; steps run in reverse order of registration, before the HTTP server closes. */
+  onStop(name: string, run: () => Promise<void> | void): void;
+  /** True once a stop began: stop taking new work. */
+  readonly stopping: () => boolean;
+}
+
+export interface ServiceDefinition<S extends SettingsSpec> {
+  name: string;
+  settings: S;
+  rules?: CrossRule<ConfigOf<S & typeof commonSettings>>[];
+  /** Picks the listen address out of the config. */
+  listen: (config: ConfigOf<S>) => { port: number; host: string };
+  /** Wires dependencies, routes and consumers. Runs before the HTTP server listens. */
+  start: (context: ServiceContext<ConfigOf<S>>) => Promise<void>;
+  bodyLimitBytes?: number;
+  readinessCheckTimeoutMs?: number;
+}
+
+export interface RunOptions {
+  source?: ConfigSource;
+  /** Install SIGTERM/SIGINT handlers that stop and exit (true for a process, false in tests). */
+  handleSignals?: boolean;
+  logDestination?: NodeJS.WritableStream;
+}
+
+export interface RunningService<C> {
+  readonly config: C;
+  readonly port: number;
+  readonly url: string;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+  readonly http: FastifyInstance;
+  stop(reason?: string): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const DEFAULT_BODY_LIMIT_BYTES = 1_048_576;
+const DEFAULT_READINESS_TIMEOUT_MS = 2_000;
+
+/**
+ * The one way every Tideline service starts and stops: config → logger → metrics → HTTP
+ * endpoints → `start` (dependencies, routes, bus) → listen → ready. A stop (SIGTERM/SIGINT or
+ * `stop()`) marks the service not ready, runs the stop steps in reverse and closes HTTP last.
+ * Invalid configuration throws a ConfigError before anything starts.
+ */
+export async function runService<S extends SettingsSpec>(
+  definition: ServiceDefinition<S>,
+  options: RunOptions = {},
+): Promise<RunningService<ConfigOf<S> & CommonConfig>> {
+  const spec = { ...commonSettings, ...definition.settings };
+  const config = loadConfig(spec, options.source ?? {}, definition.rules as CrossRule<ConfigOf<typeof spec>>[]) as ConfigOf<S> & CommonConfig;
+  const logger = createLogger({
+    service: definition.name,
+    level: config.logLevel,
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
+  const metrics = createMetrics(definition.name);
+  const readiness = new Readiness(definition.readinessCheckTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS);
+  const http = createHttpServer({
+    logger,
+    metrics,
+    readiness,
+    bodyLimitBytes: definition.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+  });
+  const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
+  shutdown.register('http', () => http.close());
+  shutdown.register('readiness', () => readiness.markStopping());
+
+  const appSteps = new Shutdown(logger, config.shutdownTimeoutMs);
+  shutdown.register('service', () => appSteps.run('service stop'));
+
+  try {
+    await definition.start({
+      name: definition.name,
+      config,
+      logger,
+      metrics,
+      http,
+      readiness,
+      onStop: (name, run) => appSteps.register(name, run),
+      stopping: () => readiness.isStopping,
+    });
+    const { port, host } = definition.listen(config);
+    await http.listen({ port, host });
+  } catch (error) {
+    logger.error({ err: error }, 'start failed');
+    await shutdown.run('start failed');
+    throw error;
+  }
+  readiness.markStarted();
+  const address = http.server.address() as AddressInfo;
+  logger.info({ port: address.port }, 'started');
+
+  const uninstall = options.handleSignals ? installSignalHandlers(shutdown) : () => {};
+  const stop = async (reason = 'stop') => {
+    uninstall();
+    await shutdown.run(reason);
+    logger.flush?.();
+  };
+  return {
+    config,
+    port: address.port,
+    url: `http://127.0.0.1:${address.port}`,
+    logger,
+    metrics,
+    http,
+    stop,
+    [Symbol.asyncDispose]: () => stop('dispose'),
+  };
+}
