@@ -5,6 +5,7 @@ import { cacheSettings } from './settings/cache.ts';
 import { commonSettings } from './settings/common.ts';
 import { gatewaySettings } from './settings/gateway.ts';
 import { informerSettings } from './settings/informer.ts';
+import { statefulSettings } from './settings/stateful.ts';
 import { databaseSettings, redisSettings } from './settings/stores.ts';
 import { websiteApiSettings } from './settings/website-api.ts';
 
@@ -15,6 +16,7 @@ export const settingGroups: Record<string, SettingsSpec> = {
   'authentication': authSettings,
   Redis: redisSettings,
   PostgreSQL: databaseSettings,
+  'stateful executor': statefulSettings,
   'push-gateway': gatewaySettings,
   'website-api': websiteApiSettings,
   cache: cacheSettings,

@@ -59,3 +59,11 @@ export {
   WebsitesInitial,
   WebsitesUpdate,
 } from './socket.ts';
+export {
+  INTERNAL_PATHS,
+  INTERNAL_SCOPE,
+  NodesReplay,
+  NodesReplayEvent,
+  NodesSnapshot,
+  ReplayQuery,
+} from './internal-api.ts';

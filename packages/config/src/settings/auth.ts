@@ -1,5 +1,5 @@
 import { ConfigError } from '../load.ts';
-import { list, ms, optionalStr, str } from '../setting.ts';
+import { list, ms, optionalStr, seconds, str } from '../setting.ts';
 
 /** Token verification (packages/auth), shared by every service that accepts requests. */
 export const authSettings = {
@@ -19,6 +19,17 @@ export const authSettings = {
     default: 5_000,
     max: 300_000,
     doc: 'Allowed clock skew when checking `exp` and `nbf`.',
+  }),
+  serviceToken: optionalStr({
+    env: 'TIDELINE_SERVICE_TOKEN',
+    secret: true,
+    doc: 'Bearer token this service presents to other services\' `/internal/*` endpoints (scope `internal`). Unset: minted from TIDELINE_JWT_SECRET (or the development key).',
+  }),
+  serviceTokenLifetimeSeconds: seconds({
+    env: 'TIDELINE_SERVICE_TOKEN_LIFETIME_SECONDS',
+    default: 300,
+    min: 10,
+    doc: 'Lifetime of minted service tokens; they are renewed at half-life.',
   }),
   jwtDevScopes: list({
     env: 'TIDELINE_JWT_DEV_SCOPES',

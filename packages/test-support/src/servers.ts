@@ -1,0 +1,65 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitForPort } from './ports.ts';
+
+const START_TIMEOUT_MS = 10_000;
+
+/** A real server process of our own on a free loopback port: stop/start it to simulate outages. */
+export class DisposableServer {
+  private child: ChildProcess | undefined;
+  private constructor(
+    readonly name: string,
+    readonly port: number,
+    private readonly command: string,
+    private readonly args: string[],
+    private readonly dir: string,
+  ) {}
+
+  static async nats(): Promise<DisposableServer> {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-nats-'));
+    const server = new DisposableServer('nats-server', port, 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], dir);
+    await server.start();
+    return server;
+  }
+
+  static async redis(): Promise<DisposableServer> {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-redis-'));
+    const args = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir];
+    const server = new DisposableServer('redis-server', port, 'redis-server', args, dir);
+    await server.start();
+    return server;
+  }
+
+  get url(): string {
+    return this.name === 'nats-server' ? `nats://127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.child = spawn(this.command, this.args, { stdio: 'ignore' });
+    await waitForPort(this.port, START_TIMEOUT_MS);
+  }
+
+  /** SIGKILL by default: an outage, not a polite stop. */
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
