@@ -22,7 +22,9 @@ export class ServiceTokenSource {
 
   constructor(private readonly options: ServiceTokenOptions) {
     if (!options.configured && !options.secret) {
-      throw new Error('a service token needs TIDELINE_SERVICE_TOKEN or an HS256 TIDELINE_JWT_SECRET to mint one');
+      throw new Error(
+        'a service token needs TIDELINE_SERVICE_TOKEN or an HS256 TIDELINE_JWT_SECRET to mint one',
+      );
     }
   }
 

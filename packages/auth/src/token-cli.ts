@@ -21,7 +21,8 @@ if (!values.sub) {
   process.exit(64);
 }
 const secret = config.jwtSecret ?? DEVELOPMENT_JWT_SECRET;
-if (!config.jwtSecret) process.stderr.write('note: TIDELINE_JWT_SECRET is unset; signing with the development key\n');
+if (!config.jwtSecret)
+  process.stderr.write('note: TIDELINE_JWT_SECRET is unset; signing with the development key\n');
 process.stdout.write(
   `${signToken({
     secret,

@@ -60,7 +60,8 @@ export class TokenVerifier {
   verify(token: unknown): Principal {
     if (typeof token !== 'string' || token.length === 0) throw new AuthError('missing', 'no token was given');
     const decoded = jwt.decode(token, { complete: true });
-    if (!decoded || typeof decoded.payload === 'string') throw new AuthError('malformed', 'the token is not a JWT');
+    if (!decoded || typeof decoded.payload === 'string')
+      throw new AuthError('malformed', 'the token is not a JWT');
     let payload: jwt.JwtPayload;
     try {
       payload = jwt.verify(token, this.key, {
@@ -73,7 +74,8 @@ export class TokenVerifier {
     } catch (error) {
       throw translate(error);
     }
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new AuthError('malformed', 'the token has no sub');
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0)
+      throw new AuthError('malformed', 'the token has no sub');
     if (typeof payload.exp !== 'number') throw new AuthError('malformed', 'the token has no exp');
     const scope = typeof payload['scope'] === 'string' ? payload['scope'] : '';
     return {
@@ -86,12 +88,16 @@ export class TokenVerifier {
 
 function translate(error: unknown): AuthError {
   if (error instanceof jwt.TokenExpiredError) return new AuthError('expired', 'the token has expired');
-  if (error instanceof jwt.NotBeforeError) return new AuthError('not-yet-valid', 'the token is not valid yet');
+  if (error instanceof jwt.NotBeforeError)
+    return new AuthError('not-yet-valid', 'the token is not valid yet');
   if (error instanceof jwt.JsonWebTokenError) {
     const message = error.message;
-    if (message.startsWith('jwt issuer invalid')) return new AuthError('wrong-issuer', 'the token is for another issuer');
-    if (message.startsWith('jwt audience invalid')) return new AuthError('wrong-audience', 'the token is for another audience');
-    if (message === 'jwt malformed' || message.startsWith('invalid token')) return new AuthError('malformed', 'the token is malformed');
+    if (message.startsWith('jwt issuer invalid'))
+      return new AuthError('wrong-issuer', 'the token is for another issuer');
+    if (message.startsWith('jwt audience invalid'))
+      return new AuthError('wrong-audience', 'the token is for another audience');
+    if (message === 'jwt malformed' || message.startsWith('invalid token'))
+      return new AuthError('malformed', 'the token is malformed');
     return new AuthError('bad-signature', `the token signature or algorithm is not accepted (${message})`);
   }
   return new AuthError('malformed', 'the token could not be read');

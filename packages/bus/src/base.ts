@@ -26,7 +26,10 @@ export interface Settle {
   retry(delayMs: number): Promise<void> | void;
 }
 
-export type Decision = { kind: 'ack' } | { kind: 'retry'; delayMs: number } | { kind: 'dead-letter'; reason: string };
+export type Decision =
+  | { kind: 'ack' }
+  | { kind: 'retry'; delayMs: number }
+  | { kind: 'dead-letter'; reason: string };
 
 const silentLogger: BusLogger = { warn() {}, error() {} };
 
@@ -70,7 +73,12 @@ export abstract class BaseEventBus implements EventBus {
 
   // ---- the transport seam ----------------------------------------------------------------------
   protected abstract connect(): Promise<void>;
-  protected abstract doPublish(topic: TopicSpec, subject: string, data: Uint8Array, options: PublishOptions): Promise<PublishReceipt>;
+  protected abstract doPublish(
+    topic: TopicSpec,
+    subject: string,
+    data: Uint8Array,
+    options: PublishOptions,
+  ): Promise<PublishReceipt>;
   /**
    * Starts delivering to `deliver`, which resolves once the delivery is settled. The transport
    * must not have more than `concurrency` deliveries of this subscription unsettled at once.
@@ -111,7 +119,11 @@ export abstract class BaseEventBus implements EventBus {
     return topic;
   }
 
-  async publish(subject: string, data: Uint8Array | object, options: PublishOptions): Promise<PublishReceipt> {
+  async publish(
+    subject: string,
+    data: Uint8Array | object,
+    options: PublishOptions,
+  ): Promise<PublishReceipt> {
     this.assertStarted('publish');
     assertPublishableSubject(subject);
     const bytes = data instanceof Uint8Array ? data : new TextEncoder().encode(JSON.stringify(data));
@@ -196,21 +208,36 @@ export abstract class BaseEventBus implements EventBus {
       outcome = await options.handler(message);
     } catch (error) {
       this.logger.warn(
-        { err: error, topic: options.topic, group: options.group, subject: message.subject, msgId: message.msgId, deliveryCount: message.deliveryCount },
+        {
+          err: error,
+          topic: options.topic,
+          group: options.group,
+          subject: message.subject,
+          msgId: message.msgId,
+          deliveryCount: message.deliveryCount,
+        },
         'handler failed; will retry',
       );
       outcome = 'retry';
     }
     if (outcome === undefined || outcome === 'ack') return { kind: 'ack' };
     if (outcome === 'reject') return { kind: 'dead-letter', reason: 'rejected' };
-    if (typeof outcome === 'object' && 'reject' in outcome) return { kind: 'dead-letter', reason: `rejected: ${outcome.reject.reason}` };
-    if (message.deliveryCount >= maxDeliveries) return { kind: 'dead-letter', reason: `max-deliveries (${maxDeliveries})` };
-    const delayMs = typeof outcome === 'object' && 'retry' in outcome ? outcome.retry.delayMs : backoffDelay(backoff, message.deliveryCount);
+    if (typeof outcome === 'object' && 'reject' in outcome)
+      return { kind: 'dead-letter', reason: `rejected: ${outcome.reject.reason}` };
+    if (message.deliveryCount >= maxDeliveries)
+      return { kind: 'dead-letter', reason: `max-deliveries (${maxDeliveries})` };
+    const delayMs =
+      typeof outcome === 'object' && 'retry' in outcome
+        ? outcome.retry.delayMs
+        : backoffDelay(backoff, message.deliveryCount);
     return { kind: 'retry', delayMs };
   }
 
   private async deadLetter(group: string, message: BusMessage, reason: string): Promise<void> {
-    this.logger.error({ topic: message.topic, group, subject: message.subject, msgId: message.msgId, reason }, 'dead-lettered');
+    this.logger.error(
+      { topic: message.topic, group, subject: message.subject, msgId: message.msgId, reason },
+      'dead-lettered',
+    );
     const subject = `dead-letter.${message.topic.replace(/[^A-Za-z0-9_-]/g, '_')}`;
     await this.doPublish(this.topic(DEAD_LETTER_TOPIC), subject, message.data, {
       msgId: `${group}:${message.msgId}`,

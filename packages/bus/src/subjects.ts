@@ -16,12 +16,14 @@ export function subjectMatches(pattern: string, subject: string): boolean {
 
 export function topicForSubject(topics: readonly TopicSpec[], subject: string): TopicSpec {
   const topic = topics.find((t) => subjectMatches(t.subjects, subject));
-  if (!topic) throw new UnknownTopicError(`subject ${JSON.stringify(subject)} belongs to no configured topic`);
+  if (!topic)
+    throw new UnknownTopicError(`subject ${JSON.stringify(subject)} belongs to no configured topic`);
   return topic;
 }
 
 const SUBJECT = /^[A-Za-z0-9_:@-]+(\.[A-Za-z0-9_:@-]+)*$/;
 
 export function assertPublishableSubject(subject: string): void {
-  if (!SUBJECT.test(subject)) throw new UnknownTopicError(`subject ${JSON.stringify(subject)} is not a valid subject`);
+  if (!SUBJECT.test(subject))
+    throw new UnknownTopicError(`subject ${JSON.stringify(subject)} is not a valid subject`);
 }

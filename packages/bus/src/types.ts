@@ -43,9 +43,16 @@ export interface BusMessage {
  *   then dead-letter it.
  * - `reject`: will never succeed (bad input); dead-letter it at once.
  */
-export type Outcome = 'ack' | 'reject' | 'retry' | { retry: { delayMs: number } } | { reject: { reason: string } };
+export type Outcome =
+  | 'ack'
+  | 'reject'
+  | 'retry'
+  | { retry: { delayMs: number } }
+  | { reject: { reason: string } };
 
-export type Handler = (message: BusMessage) => Promise<Outcome | undefined | void> | Outcome | undefined | void;
+export type Handler = (
+  message: BusMessage,
+) => Promise<Outcome | undefined | void> | Outcome | undefined | void;
 
 export interface SubscribeOptions {
   topic: string;

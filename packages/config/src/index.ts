@@ -1,4 +1,12 @@
-export { ConfigError, type ConfigSource, type CrossRule, EXIT_CONFIG, loadConfig, loadConfigOrExit } from './load.ts';
+export {
+  ConfigError,
+  type ConfigSource,
+  type CrossRule,
+  EXIT_CONFIG,
+  loadConfig,
+  loadConfigOrExit,
+} from './load.ts';
+export { REFERENCE_END, REFERENCE_START, renderReference, settingGroups } from './reference.ts';
 export {
   bool,
   type ConfigOf,
@@ -14,7 +22,6 @@ export {
   str,
   url,
 } from './setting.ts';
-export { REFERENCE_END, REFERENCE_START, renderReference, settingGroups } from './reference.ts';
 export { authSettings, DEVELOPMENT_JWT_SECRET, requireJwtKey } from './settings/auth.ts';
 export { busSettings } from './settings/bus.ts';
 export { cacheSettings } from './settings/cache.ts';

@@ -30,14 +30,23 @@ function readFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError('TIDELINE_CONFIG_FILE', 'a readable JSON file', `${path}: ${(error as Error).message}`);
+    throw new ConfigError(
+      'TIDELINE_CONFIG_FILE',
+      'a readable JSON file',
+      `${path}: ${(error as Error).message}`,
+    );
   }
   try {
     const parsed: unknown = JSON.parse(text);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new Error('not an object');
     return parsed as Record<string, unknown>;
   } catch (error) {
-    throw new ConfigError('TIDELINE_CONFIG_FILE', 'a JSON object keyed by variable name', `${path}: ${(error as Error).message}`);
+    throw new ConfigError(
+      'TIDELINE_CONFIG_FILE',
+      'a JSON object keyed by variable name',
+      `${path}: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -61,7 +70,11 @@ export function loadConfig<S extends SettingsSpec>(
   const known = new Set(Object.values(spec).map((s) => s.env));
   for (const key of Object.keys(file)) {
     if (!known.has(key as `TIDELINE_${string}`) && key.startsWith('TIDELINE_') === false) {
-      throw new ConfigError('TIDELINE_CONFIG_FILE', 'keyed by TIDELINE_* variable names only', JSON.stringify(key));
+      throw new ConfigError(
+        'TIDELINE_CONFIG_FILE',
+        'keyed by TIDELINE_* variable names only',
+        JSON.stringify(key),
+      );
     }
   }
   const out: Record<string, unknown> = {};
@@ -69,7 +82,8 @@ export function loadConfig<S extends SettingsSpec>(
     const fromEnv = env[setting.env];
     const raw = fromEnv !== undefined && fromEnv !== '' ? fromEnv : file[setting.env];
     if (raw === undefined) {
-      if (!('default' in setting)) throw new ConfigError(setting.env, setting.rule, 'nothing: it is required');
+      if (!('default' in setting))
+        throw new ConfigError(setting.env, setting.rule, 'nothing: it is required');
       out[key] = setting.default;
       continue;
     }

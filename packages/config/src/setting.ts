@@ -17,7 +17,9 @@ export interface Setting<T> {
 }
 
 export type SettingsSpec = Record<string, Setting<unknown>>;
-export type ConfigOf<S extends SettingsSpec> = { readonly [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
+export type ConfigOf<S extends SettingsSpec> = {
+  readonly [K in keyof S]: S[K] extends Setting<infer T> ? T : never;
+};
 
 const fromString = (value: unknown) => (typeof value === 'string' ? value.trim() : value);
 
@@ -63,8 +65,13 @@ export function bool(o: Common<boolean>): Setting<boolean> {
   return { ...o, schema, rule: 'true or false' };
 }
 
-export function str(o: Common<string> & { min?: number; max?: number; pattern?: RegExp; patternRule?: string }) {
-  let schema = z.string().min(o.min ?? 1).max(o.max ?? 4096);
+export function str(
+  o: Common<string> & { min?: number; max?: number; pattern?: RegExp; patternRule?: string },
+) {
+  let schema = z
+    .string()
+    .min(o.min ?? 1)
+    .max(o.max ?? 4096);
   if (o.pattern) schema = schema.regex(o.pattern);
   const rule = o.patternRule ?? `a string of ${o.min ?? 1} to ${o.max ?? 4096} characters`;
   return { ...o, schema: z.preprocess(fromString, schema), rule } satisfies Setting<string>;
@@ -87,7 +94,11 @@ export function url(o: Common<string> & { protocols: string[] }): Setting<string
 export function oneOf<const V extends readonly [string, ...string[]]>(
   o: Common<V[number]> & { values: V },
 ): Setting<V[number]> {
-  return { ...o, schema: z.preprocess(fromString, z.enum(o.values)) as z.ZodType<V[number]>, rule: `one of ${o.values.join(', ')}` };
+  return {
+    ...o,
+    schema: z.preprocess(fromString, z.enum(o.values)) as z.ZodType<V[number]>,
+    rule: `one of ${o.values.join(', ')}`,
+  };
 }
 
 /** A comma-separated list in the environment, an array in the file. */

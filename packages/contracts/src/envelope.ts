@@ -6,7 +6,9 @@ export const SCHEMA_VERSION = 1 as const;
 /** W3C trace context carried with every event so a change can be followed from HTTP to browser. */
 export const TraceContext = z
   .object({
-    traceparent: z.string().regex(/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/, 'must be a W3C traceparent'),
+    traceparent: z
+      .string()
+      .regex(/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/, 'must be a W3C traceparent'),
     tracestate: z.string().max(512).optional(),
   })
   .strict();
@@ -16,7 +18,11 @@ export type TraceContext = z.infer<typeof TraceContext>;
 export const EventId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
 /** The envelope every event on the bus is wrapped in; `data` is typed by the concrete event schema. */
-export function envelopeOf<Type extends z.ZodType, Data extends z.ZodType>(topic: string, type: Type, data: Data) {
+export function envelopeOf<Type extends z.ZodType, Data extends z.ZodType>(
+  topic: string,
+  type: Type,
+  data: Data,
+) {
   return z
     .object({
       eventId: EventId,

@@ -3,9 +3,10 @@
  * Clients switch on `code`; `message` is for humans and may change.
  */
 export const ERROR_CODES = {
-  UNAUTHORIZED: 'No valid credentials: the token is missing, malformed, badly signed or for another issuer/audience.',
+  UNAUTHORIZED:
+    'No valid credentials: the token is missing, malformed, badly signed or for another issuer/audience.',
   TOKEN_EXPIRED: 'The token was valid but its `exp` has passed; obtain a fresh one (socket: `auth:refresh`).',
-  FORBIDDEN: "The token is valid but its scopes do not allow this action or room.",
+  FORBIDDEN: 'The token is valid but its scopes do not allow this action or room.',
   BAD_REQUEST: 'The payload does not match the schema of the event; `fields` names what is wrong.',
   VALIDATION_FAILED: 'The HTTP body or query does not match its schema; `fields` names what is wrong.',
   NOT_FOUND: 'The addressed resource does not exist.',

@@ -1,6 +1,58 @@
-export { ERROR_CODES, type ErrorCode, errorCodes, HTTP_STATUS_OF } from './errors.ts';
-export { ContractError, type FieldIssue, issuesOf, type ParseResult, parse, safeParse } from './validation.ts';
 export { EventId, envelopeOf, SCHEMA_VERSION, TraceContext } from './envelope.ts';
+export { ERROR_CODES, type ErrorCode, errorCodes, HTTP_STATUS_OF } from './errors.ts';
+export {
+  INTERNAL_PATHS,
+  INTERNAL_SCOPE,
+  NodesReplay,
+  NodesReplayEvent,
+  NodesSnapshot,
+  ReplayQuery,
+} from './internal-api.ts';
+export {
+  ClusterEvent,
+  ClusterName,
+  NODES_TOPIC,
+  NodeAddress,
+  NodeChange,
+  NodeCondition,
+  NodeDynamic,
+  NodeEvent,
+  NodeEventType,
+  NodeField,
+  NodeName,
+  NodeStatic,
+  NodeView,
+  Taint,
+} from './nodes.ts';
+export { PushEventName, PushMessage, PushTarget, PushTargetId } from './push.ts';
+export {
+  type Ack,
+  AuthRefreshPayload,
+  type ClientEventName,
+  type ClientToServerEvents,
+  ConnectedMessage,
+  clientEventSchemas,
+  type HandshakeErrorData,
+  NodesInitial,
+  NodesUpdate,
+  ReconnectMessage,
+  RequestError,
+  RequestWebsitesPayload,
+  type ServerToClientEvents,
+  SubscribeNodesPayload,
+  UnsubscribeNodesPayload,
+  WebsitesInitial,
+  WebsitesUpdate,
+} from './socket.ts';
+export { rooms, subjects, TOPICS, type TopicName, topicNames, topicOf } from './subjects.ts';
+export {
+  ContractError,
+  type FieldIssue,
+  issuesOf,
+  type ParseResult,
+  parse,
+  safeParse,
+} from './validation.ts';
 export {
   CreateLineGroupBody,
   CreateWebsiteBody,
@@ -22,48 +74,4 @@ export {
   WebsitesSnapshot,
   WebsiteUpdateEvent,
 } from './websites.ts';
-export {
-  ClusterEvent,
-  ClusterName,
-  NODES_TOPIC,
-  NodeAddress,
-  NodeChange,
-  NodeCondition,
-  NodeDynamic,
-  NodeEvent,
-  NodeEventType,
-  NodeField,
-  NodeName,
-  NodeStatic,
-  NodeView,
-  Taint,
-} from './nodes.ts';
-export { PushEventName, PushMessage, PushTarget, PushTargetId } from './push.ts';
-export { rooms, subjects, TOPICS, type TopicName, topicNames, topicOf } from './subjects.ts';
-export {
-  type Ack,
-  AuthRefreshPayload,
-  type ClientEventName,
-  type ClientToServerEvents,
-  ConnectedMessage,
-  clientEventSchemas,
-  type HandshakeErrorData,
-  NodesInitial,
-  NodesUpdate,
-  ReconnectMessage,
-  RequestError,
-  RequestWebsitesPayload,
-  type ServerToClientEvents,
-  SubscribeNodesPayload,
-  UnsubscribeNodesPayload,
-  WebsitesInitial,
-  WebsitesUpdate,
-} from './socket.ts';
-export {
-  INTERNAL_PATHS,
-  INTERNAL_SCOPE,
-  NodesReplay,
-  NodesReplayEvent,
-  NodesSnapshot,
-  ReplayQuery,
-} from './internal-api.ts';
+export { GatewayPodState, StatefulNamespace, StatefulPodId, StatefulServiceName, StatefulState, StatefulUid } from './stateful.ts';

@@ -48,6 +48,9 @@ export const NodesReplayEvent = z.object({
 
 export const NodesReplay = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('events'), events: z.array(NodesReplayEvent) }),
-  z.object({ kind: z.literal('fallback'), reason: z.enum(['purged', 'future', 'too-many', 'unknown-cluster']) }),
+  z.object({
+    kind: z.literal('fallback'),
+    reason: z.enum(['purged', 'future', 'too-many', 'unknown-cluster']),
+  }),
 ]);
 export type NodesReplay = z.infer<typeof NodesReplay>;

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 
 /** A room or user id usable in subjects and Socket.IO room names. */
-export const PushTargetId = z.string().regex(/^[A-Za-z0-9_:@.-]{1,128}$/, 'must be 1-128 of A-Z a-z 0-9 _ : @ . -');
+export const PushTargetId = z
+  .string()
+  .regex(/^[A-Za-z0-9_:@.-]{1,128}$/, 'must be 1-128 of A-Z a-z 0-9 _ : @ . -');
 
 export const PushTarget = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('user'), uid: PushTargetId }),

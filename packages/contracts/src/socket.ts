@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { type ErrorCode, errorCodes } from './errors.ts';
 import { EventId } from './envelope.ts';
+import { type ErrorCode, errorCodes } from './errors.ts';
 import { ClusterName, NodeEventType, NodeField, NodeView } from './nodes.ts';
 import { WebsiteDeleted, WebsiteEventType, WebsiteItem } from './websites.ts';
 
@@ -84,7 +84,10 @@ export type RequestError = z.infer<typeof RequestError>;
 export type Ack = { ok: true } | ({ ok: false } & RequestError);
 
 /** Asked of a client when its gateway drains: reconnect (elsewhere) and resume from lastEventId. */
-export const ReconnectMessage = z.object({ reason: z.string(), retryAfterMs: z.number().int().nonnegative() });
+export const ReconnectMessage = z.object({
+  reason: z.string(),
+  retryAfterMs: z.number().int().nonnegative(),
+});
 export type ReconnectMessage = z.infer<typeof ReconnectMessage>;
 
 /** Socket.IO event maps, for `Server<ClientToServerEvents, ServerToClientEvents>` and the client SDK. */
@@ -109,5 +112,12 @@ export interface ClientToServerEvents {
 /** `connect_error.data` when the handshake is refused. */
 export interface HandshakeErrorData {
   code: ErrorCode;
-  reason: 'missing' | 'malformed' | 'expired' | 'bad-signature' | 'wrong-issuer' | 'wrong-audience' | 'not-yet-valid';
+  reason:
+    | 'missing'
+    | 'malformed'
+    | 'expired'
+    | 'bad-signature'
+    | 'wrong-issuer'
+    | 'wrong-audience'
+    | 'not-yet-valid';
 }

@@ -8,7 +8,10 @@ import type { WebsiteEventType } from './websites.ts';
  */
 export const TOPICS = {
   websites: { subjects: 'website.>', description: 'committed website changes, keyed by topic (total order)' },
-  nodes: { subjects: 'node.>', description: 'meaningful node changes and cluster lifecycle, keyed by cluster' },
+  nodes: {
+    subjects: 'node.>',
+    description: 'meaningful node changes and cluster lifecycle, keyed by cluster',
+  },
   push: { subjects: 'push.>', description: 'targeted pushes from backend services to users and rooms' },
 } as const;
 export type TopicName = keyof typeof TOPICS;

@@ -34,7 +34,11 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown, what = 'va
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ContractError };
 
 /** Like {@link parse} but returns the error instead of throwing, for hot paths. */
-export function safeParse<S extends z.ZodType>(schema: S, input: unknown, what = 'value'): ParseResult<z.output<S>> {
+export function safeParse<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what = 'value',
+): ParseResult<z.output<S>> {
   const result = schema.safeParse(input);
   return result.success
     ? { ok: true, value: result.data }

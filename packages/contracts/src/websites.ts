@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envelopeOf, EventId } from './envelope.ts';
+import { EventId, envelopeOf } from './envelope.ts';
 
 /** A fully qualified domain name, lower case, without a trailing dot (RFC 1123 labels). */
 export const Domain = z
@@ -46,7 +46,9 @@ const DomainList = z
 
 // ---- HTTP bodies -------------------------------------------------------------------------------
 
-export const CreateLineGroupBody = z.object({ name: z.string().trim().min(1).max(128), cname: Domain }).strict();
+export const CreateLineGroupBody = z
+  .object({ name: z.string().trim().min(1).max(128), cname: Domain })
+  .strict();
 export type CreateLineGroupBody = z.infer<typeof CreateLineGroupBody>;
 
 export const CreateWebsiteBody = z
@@ -93,7 +95,11 @@ export const WebsiteAddEvent = envelopeOf(WEBSITES_TOPIC, z.literal('add'), Webs
 export const WebsiteUpdateEvent = envelopeOf(WEBSITES_TOPIC, z.literal('update'), WebsiteItem);
 export const WebsiteDeleteEvent = envelopeOf(WEBSITES_TOPIC, z.literal('delete'), WebsiteDeleted);
 /** A committed website change, as published by website-api's relay from its event log. */
-export const WebsiteEvent = z.discriminatedUnion('type', [WebsiteAddEvent, WebsiteUpdateEvent, WebsiteDeleteEvent]);
+export const WebsiteEvent = z.discriminatedUnion('type', [
+  WebsiteAddEvent,
+  WebsiteUpdateEvent,
+  WebsiteDeleteEvent,
+]);
 export type WebsiteEvent = z.infer<typeof WebsiteEvent>;
 
 /** What the snapshot query answers: the list exactly as of `lastEventId` in log epoch `version`. */

@@ -76,7 +76,11 @@ export async function runService<S extends SettingsSpec>(
   options: RunOptions = {},
 ): Promise<RunningService<ConfigOf<S> & CommonConfig>> {
   const spec = { ...commonSettings, ...definition.settings };
-  const config = loadConfig(spec, options.source ?? {}, definition.rules as CrossRule<ConfigOf<typeof spec>>[]) as ConfigOf<S> & CommonConfig;
+  const config = loadConfig(
+    spec,
+    options.source ?? {},
+    definition.rules as CrossRule<ConfigOf<typeof spec>>[],
+  ) as ConfigOf<S> & CommonConfig;
   const logger = createLogger({
     service: definition.name,
     level: config.logLevel,

@@ -48,12 +48,16 @@ export class Shutdown {
     })();
     const outcome = await Promise.race([work.then(() => 'done' as const), deadline]);
     clearTimeout(timer);
-    if (outcome === 'timeout') this.logger.warn({ timeoutMs: this.timeoutMs }, 'stop timed out; exiting anyway');
+    if (outcome === 'timeout')
+      this.logger.warn({ timeoutMs: this.timeoutMs }, 'stop timed out; exiting anyway');
   }
 }
 
 /** SIGTERM/SIGINT run the shutdown once, then exit; a second signal exits at once. */
-export function installSignalHandlers(shutdown: Shutdown, exit: (code: number) => void = process.exit): () => void {
+export function installSignalHandlers(
+  shutdown: Shutdown,
+  exit: (code: number) => void = process.exit,
+): () => void {
   let received = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (received) {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
-export const ADMIN_DATABASE_URL = process.env['TIDELINE_TEST_DATABASE_ADMIN_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const ADMIN_DATABASE_URL =
+  process.env['TIDELINE_TEST_DATABASE_ADMIN_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 /** A database of its own for one test file, dropped (with its connections) on dispose. */
 export class TestDatabase {

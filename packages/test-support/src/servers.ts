@@ -20,7 +20,13 @@ export class DisposableServer {
   static async nats(): Promise<DisposableServer> {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'tideline-nats-'));
-    const server = new DisposableServer('nats-server', port, 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], dir);
+    const server = new DisposableServer(
+      'nats-server',
+      port,
+      'nats-server',
+      ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir],
+      dir,
+    );
     await server.start();
     return server;
   }
@@ -28,7 +34,18 @@ export class DisposableServer {
   static async redis(): Promise<DisposableServer> {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'tideline-redis-'));
-    const args = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir];
+    const args = [
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ];
     const server = new DisposableServer('redis-server', port, 'redis-server', args, dir);
     await server.start();
     return server;

@@ -4,7 +4,11 @@ import { DEVELOPMENT_JWT_SECRET } from '@tideline/config';
 export const TEST_JWT = { secret: DEVELOPMENT_JWT_SECRET, issuer: 'tideline', audience: 'tideline' } as const;
 
 /** A token for tests, signed with the development key and default issuer/audience. */
-export function testToken(sub: string, scopes: string[], overrides: { expiresInSeconds?: number; secret?: string; audience?: string; issuer?: string } = {}): string {
+export function testToken(
+  sub: string,
+  scopes: string[],
+  overrides: { expiresInSeconds?: number; secret?: string; audience?: string; issuer?: string } = {},
+): string {
   return signToken({
     secret: overrides.secret ?? TEST_JWT.secret,
     sub,

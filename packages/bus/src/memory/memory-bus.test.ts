@@ -6,8 +6,8 @@ const brokers = new Map<string, MemoryBroker>();
 busContractSuite({
   name: 'memory',
   create: (options) => {
-    let broker = brokers.get(options.prefix);
-    if (!broker) brokers.set(options.prefix, (broker = new MemoryBroker()));
+    const broker = brokers.get(options.prefix) ?? new MemoryBroker();
+    brokers.set(options.prefix, broker);
     return new MemoryEventBus(options, broker);
   },
   destroy: async (options) => void brokers.delete(options.prefix),

@@ -1,6 +1,14 @@
 import { BaseEventBus, DecodedMessage, type Settle } from '../base.ts';
 import { subjectMatches } from '../subjects.ts';
-import type { BusMessage, BusOptions, PublishOptions, PublishReceipt, ReadOptions, SubscribeOptions, TopicSpec } from '../types.ts';
+import type {
+  BusMessage,
+  BusOptions,
+  PublishOptions,
+  PublishReceipt,
+  ReadOptions,
+  SubscribeOptions,
+  TopicSpec,
+} from '../types.ts';
 
 interface Stored {
   subject: string;
@@ -64,15 +72,29 @@ export class MemoryEventBus extends BaseEventBus {
     this.connected = false;
   }
 
-  protected async doPublish(topic: TopicSpec, subject: string, data: Uint8Array, options: PublishOptions): Promise<PublishReceipt> {
+  protected async doPublish(
+    topic: TopicSpec,
+    subject: string,
+    data: Uint8Array,
+    options: PublishOptions,
+  ): Promise<PublishReceipt> {
     const log = this.logs.get(topic.name)!;
     const now = Date.now();
     const windowStart = now - this.options.duplicateWindowMs;
     for (let i = log.length - 1; i >= 0 && log[i]!.storedAtMs >= windowStart; i--) {
-      if (log[i]!.msgId === options.msgId) return { topic: topic.name, position: log[i]!.position, duplicate: true };
+      if (log[i]!.msgId === options.msgId)
+        return { topic: topic.name, position: log[i]!.position, duplicate: true };
     }
     const position = (log.at(-1)?.position ?? 0) + 1;
-    log.push({ subject, msgId: options.msgId, key: options.key, headers: { ...options.headers }, data, position, storedAtMs: now });
+    log.push({
+      subject,
+      msgId: options.msgId,
+      key: options.key,
+      headers: { ...options.headers },
+      data,
+      position,
+      storedAtMs: now,
+    });
     for (const group of this.groups.values()) if (group.topic.name === topic.name) this.pump(group);
     return { topic: topic.name, position, duplicate: false };
   }
@@ -129,7 +151,16 @@ export class MemoryEventBus extends BaseEventBus {
   }
 
   private toMessage(topic: TopicSpec, m: Stored, deliveryCount: number): BusMessage {
-    return new DecodedMessage(topic.name, m.subject, m.msgId, m.key, m.headers, m.data, deliveryCount, m.position);
+    return new DecodedMessage(
+      topic.name,
+      m.subject,
+      m.msgId,
+      m.key,
+      m.headers,
+      m.data,
+      deliveryCount,
+      m.position,
+    );
   }
 
   private pump(group: Group): void {
@@ -184,7 +215,8 @@ export class MemoryEventBus extends BaseEventBus {
     const now = Date.now();
     for (;;) {
       let due: number | undefined;
-      for (const [position, at] of group.redeliver) if (at <= now && (due === undefined || position < due)) due = position;
+      for (const [position, at] of group.redeliver)
+        if (at <= now && (due === undefined || position < due)) due = position;
       if (due === undefined) return undefined;
       group.redeliver.delete(due);
       const stored = log.find((m) => m.position === due);

@@ -4,9 +4,9 @@ import {
   type ConsumerMessages,
   DeliverPolicy,
   DiscardPolicy,
+  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
-  JetStreamApiError,
   type JsMsg,
   jetstream,
   jetstreamManager,
@@ -14,11 +14,18 @@ import {
   StorageType,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { headers as natsHeaders, type NatsConnection, nanos } from '@nats-io/transport-node';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection, nanos, headers as natsHeaders } from '@nats-io/transport-node';
 import { BaseEventBus, DecodedMessage, type Settle } from '../base.ts';
 import { BusUnavailableError } from '../errors.ts';
-import type { BusMessage, BusOptions, PublishOptions, PublishReceipt, ReadOptions, SubscribeOptions, TopicSpec } from '../types.ts';
+import type {
+  BusMessage,
+  BusOptions,
+  PublishOptions,
+  PublishReceipt,
+  ReadOptions,
+  SubscribeOptions,
+  TopicSpec,
+} from '../types.ts';
 
 export interface NatsBusOptions extends BusOptions {
   servers: string | string[];
@@ -71,7 +78,9 @@ export class NatsEventBus extends BaseEventBus {
         timeout: this.timeoutMs,
       });
     } catch (error) {
-      throw new BusUnavailableError(`cannot connect to NATS at ${String(this.natsOptions.servers)}`, { cause: error });
+      throw new BusUnavailableError(`cannot connect to NATS at ${String(this.natsOptions.servers)}`, {
+        cause: error,
+      });
     }
     this.connected = true;
     void this.watchStatus(this.nc);
@@ -116,7 +125,12 @@ export class NatsEventBus extends BaseEventBus {
     }
   }
 
-  protected async doPublish(topic: TopicSpec, subject: string, data: Uint8Array, options: PublishOptions): Promise<PublishReceipt> {
+  protected async doPublish(
+    topic: TopicSpec,
+    subject: string,
+    data: Uint8Array,
+    options: PublishOptions,
+  ): Promise<PublishReceipt> {
     const h = natsHeaders();
     for (const [name, value] of Object.entries(options.headers ?? {})) h.set(name, value);
     if (options.key !== undefined) h.set(KEY_HEADER, options.key);
@@ -129,7 +143,9 @@ export class NatsEventBus extends BaseEventBus {
       });
       return { topic: topic.name, position: ack.seq, duplicate: ack.duplicate };
     } catch (error) {
-      throw new BusUnavailableError(`publish of ${subject} failed: ${(error as Error).message}`, { cause: error });
+      throw new BusUnavailableError(`publish of ${subject} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 
@@ -145,7 +161,16 @@ export class NatsEventBus extends BaseEventBus {
         else headers[name] = value;
       }
     }
-    return new DecodedMessage(topic.name, this.logicalSubject(m.subject), msgId, key, headers, m.data, m.info.deliveryCount, m.seq);
+    return new DecodedMessage(
+      topic.name,
+      this.logicalSubject(m.subject),
+      msgId,
+      key,
+      headers,
+      m.data,
+      m.info.deliveryCount,
+      m.seq,
+    );
   }
 
   protected async doSubscribe(
@@ -167,7 +192,9 @@ export class NatsEventBus extends BaseEventBus {
     };
     if (options.ephemeral) {
       config.name = name;
-      config.inactive_threshold = nanos(this.natsOptions.ephemeralInactiveMs ?? DEFAULT_EPHEMERAL_INACTIVE_MS);
+      config.inactive_threshold = nanos(
+        this.natsOptions.ephemeralInactiveMs ?? DEFAULT_EPHEMERAL_INACTIVE_MS,
+      );
     } else {
       config.durable_name = name;
     }
@@ -205,7 +232,10 @@ export class NatsEventBus extends BaseEventBus {
    * One subject uses `filter_subject`, understood by every JetStream server; several need
    * `filter_subjects` (nats-server 2.10+).
    */
-  private filterOf(topic: TopicSpec, subjects: string[] | undefined): { filter_subject?: string; filter_subjects?: string[] } {
+  private filterOf(
+    topic: TopicSpec,
+    subjects: string[] | undefined,
+  ): { filter_subject?: string; filter_subjects?: string[] } {
     const list = (subjects ?? [topic.subjects]).map((s) => this.brokerSubject(s));
     return list.length === 1 ? { filter_subject: list[0]! } : { filter_subjects: list };
   }

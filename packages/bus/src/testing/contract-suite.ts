@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BusStateError, UnknownTopicError } from '../errors.ts';
-import { type BusMessage, type BusOptions, DEAD_LETTER_HEADERS, DEAD_LETTER_TOPIC, type EventBus } from '../types.ts';
+import {
+  type BusMessage,
+  type BusOptions,
+  DEAD_LETTER_HEADERS,
+  DEAD_LETTER_TOPIC,
+  type EventBus,
+} from '../types.ts';
 import { eventually, sleep } from './wait.ts';
 
 export interface BusContractTarget {
@@ -68,12 +74,23 @@ export function busContractSuite(target: BusContractTarget): void {
       const { bus } = await openBus();
       const { seen, handler } = recorder();
       await bus.subscribe({ topic: 'orders', group: 'g', handler });
-      const first = await bus.publish('order.created', { n: 1 }, { msgId: 'a', key: 'k1', headers: { 'x-trace': 't1' } });
+      const first = await bus.publish(
+        'order.created',
+        { n: 1 },
+        { msgId: 'a', key: 'k1', headers: { 'x-trace': 't1' } },
+      );
       const second = await bus.publish('order.created', { n: 2 }, { msgId: 'b' });
       expect(first).toMatchObject({ topic: 'orders', duplicate: false });
       expect(second.position).toBeGreaterThan(first.position);
       expect(await eventually(() => seen.length === 2, timeout)).toBe(true);
-      expect(seen[0]).toMatchObject({ topic: 'orders', subject: 'order.created', msgId: 'a', key: 'k1', deliveryCount: 1, position: first.position });
+      expect(seen[0]).toMatchObject({
+        topic: 'orders',
+        subject: 'order.created',
+        msgId: 'a',
+        key: 'k1',
+        deliveryCount: 1,
+        position: first.position,
+      });
       expect(seen[0]!.headers['x-trace']).toBe('t1');
       expect(seen[0]!.json()).toEqual({ n: 1 });
       expect(seen[1]!.json()).toEqual({ n: 2 });
@@ -216,7 +233,8 @@ export function busContractSuite(target: BusContractTarget): void {
         },
       });
       await bus.publish('order.created', { doomed: true }, { msgId: 'dl1', key: 'k' });
-      const found = async () => (await bus.read({ topic: DEAD_LETTER_TOPIC, from: 1, limit: 10 })).length === 1;
+      const found = async () =>
+        (await bus.read({ topic: DEAD_LETTER_TOPIC, from: 1, limit: 10 })).length === 1;
       expect(await eventually(found, timeout * 2, 50)).toBe(true);
       await sleep(300);
       expect(calls).toBe(3);
@@ -255,11 +273,16 @@ export function busContractSuite(target: BusContractTarget): void {
     it('replay - reads from a position, in order, bounded by the limit', async () => {
       const { bus } = await openBus();
       const receipts = [];
-      for (let i = 1; i <= 10; i++) receipts.push(await bus.publish(i % 2 ? 'order.created' : 'order.paid', { i }, { msgId: `p${i}` }));
+      for (let i = 1; i <= 10; i++)
+        receipts.push(await bus.publish(i % 2 ? 'order.created' : 'order.paid', { i }, { msgId: `p${i}` }));
       const from = receipts[3]!.position;
       const page = await bus.read({ topic: 'orders', from, limit: 3 });
       expect(page.map((m) => m.json<{ i: number }>().i)).toEqual([4, 5, 6]);
-      expect(page.map((m) => m.position)).toEqual([receipts[3]!.position, receipts[4]!.position, receipts[5]!.position]);
+      expect(page.map((m) => m.position)).toEqual([
+        receipts[3]!.position,
+        receipts[4]!.position,
+        receipts[5]!.position,
+      ]);
       const rest = await bus.read({ topic: 'orders', from: receipts[8]!.position, limit: 100 });
       expect(rest.map((m) => m.msgId)).toEqual(['p9', 'p10']);
       expect(await bus.read({ topic: 'orders', from: receipts[9]!.position + 1, limit: 10 })).toEqual([]);
@@ -323,7 +346,9 @@ export function busContractSuite(target: BusContractTarget): void {
       const { bus: next } = await openBus({ prefix, ackWaitMs: 1_000 });
       const after: string[] = [];
       await next.subscribe({ topic: 'orders', group: 'drainers', handler: (m) => void after.push(m.msgId) });
-      expect(await eventually(() => handledBeforeDrain.length + after.length >= ids.length, timeout * 2)).toBe(true);
+      expect(
+        await eventually(() => handledBeforeDrain.length + after.length >= ids.length, timeout * 2),
+      ).toBe(true);
       await sleep(300);
       expect(after.filter((id) => handledBeforeDrain.includes(id))).toEqual([]);
       expect([...handledBeforeDrain, ...after].sort()).toEqual([...ids].sort());

@@ -1,5 +1,9 @@
 /** Polls `predicate` until true or the deadline passes; returns whether it became true. */
-export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 10): Promise<boolean> {
+export async function eventually(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 10,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await predicate()) return true;

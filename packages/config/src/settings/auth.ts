@@ -23,7 +23,7 @@ export const authSettings = {
   serviceToken: optionalStr({
     env: 'TIDELINE_SERVICE_TOKEN',
     secret: true,
-    doc: 'Bearer token this service presents to other services\' `/internal/*` endpoints (scope `internal`). Unset: minted from TIDELINE_JWT_SECRET (or the development key).',
+    doc: "Bearer token this service presents to other services' `/internal/*` endpoints (scope `internal`). Unset: minted from TIDELINE_JWT_SECRET (or the development key).",
   }),
   serviceTokenLifetimeSeconds: seconds({
     env: 'TIDELINE_SERVICE_TOKEN_LIFETIME_SECONDS',
@@ -55,7 +55,11 @@ export function requireJwtKey(config: {
   if (config.jwtSecret !== undefined && config.jwtSecret.length < MIN_SECRET_LENGTH) {
     return new ConfigError('TIDELINE_JWT_SECRET', `at least ${MIN_SECRET_LENGTH} characters`, '(hidden)');
   }
-  if (config.environment === 'production' && config.jwtSecret === undefined && config.jwtPublicKey === undefined) {
+  if (
+    config.environment === 'production' &&
+    config.jwtSecret === undefined &&
+    config.jwtPublicKey === undefined
+  ) {
     return new ConfigError(
       'TIDELINE_JWT_SECRET',
       'set (or TIDELINE_JWT_PUBLIC_KEY) when TIDELINE_ENV is production',

@@ -1,0 +1,176 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  type ClientToServerEvents,
+  ContractError,
+  CreateWebsiteBody,
+  clientEventSchemas,
+  ERROR_CODES,
+  HTTP_STATUS_OF,
+  NodeEvent,
+  PushMessage,
+  parse,
+  type ServerToClientEvents,
+  safeParse,
+  subjects,
+  topicOf,
+  WebsiteEvent,
+  type WebsitesInitial,
+  type WebsitesUpdate,
+} from './index.ts';
+
+const item = {
+  website_id: 1,
+  primary_domain: 'www.example.com',
+  domains: ['www.example.com', 'example.com'],
+  cname: 'edge.cdn.example.net',
+  line_group: { id: 2, name: 'default' },
+  https_enabled: true,
+  status: 'active',
+  updated_at: '2026-11-22T06:00:00.000Z',
+};
+
+function fieldsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ContractError) return error.fields.map((f) => f.path);
+    throw error;
+  }
+  return [];
+}
+
+describe('contracts', () => {
+  it('website event - a valid add event parses; a bad one names each offending field', () => {
+    const event = {
+      eventId: 5,
+      topic: 'websites',
+      type: 'add',
+      occurredAt: '2026-11-22T06:00:00Z',
+      schemaVersion: 1,
+      data: item,
+    };
+    expect(parse(WebsiteEvent, event)).toEqual(event);
+    expect(
+      fieldsOf(() =>
+        parse(WebsiteEvent, {
+          ...event,
+          eventId: 0,
+          data: { ...item, status: 'gone', primary_domain: 'not a domain' },
+        }),
+      ).sort(),
+    ).toEqual(['data.primary_domain', 'data.status', 'eventId'].sort());
+    expect(
+      fieldsOf(() => parse(WebsiteEvent, { ...event, type: 'delete', data: { website_id: 'x' } })),
+    ).toEqual(['data.website_id']);
+    expect(fieldsOf(() => parse(WebsiteEvent, { ...event, extra: 1 }))).toEqual(['']);
+  });
+
+  it('error message - names the thing and every field', () => {
+    const result = safeParse(CreateWebsiteBody, { domains: [], line_group_id: -1 }, 'create website body');
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.message).toMatch(/^invalid create website body: /);
+      expect(result.error.fields.map((f) => f.path).sort()).toEqual(['domains', 'line_group_id']);
+    }
+  });
+
+  it('http body - domains are normalised, duplicates refused, defaults applied', () => {
+    expect(parse(CreateWebsiteBody, { domains: [' WWW.Example.COM '], line_group_id: 1 })).toEqual({
+      domains: ['www.example.com'],
+      line_group_id: 1,
+      https_enabled: false,
+      status: 'active',
+    });
+    expect(
+      fieldsOf(() => parse(CreateWebsiteBody, { domains: ['a.com', 'A.com'], line_group_id: 1 })),
+    ).toEqual(['domains']);
+    expect(fieldsOf(() => parse(CreateWebsiteBody, { domains: ['-bad-.com'], line_group_id: 1 }))).toEqual([
+      'domains.0',
+    ]);
+  });
+
+  it('node event - the changed list only names known fields; the cluster must be a DNS label', () => {
+    const view = {
+      name: 'n1',
+      uid: 'u',
+      static: {
+        capacity: {},
+        allocatable: {},
+        architecture: 'amd64',
+        operatingSystem: 'linux',
+        osImage: '',
+        kernelVersion: '',
+        kubeletVersion: '',
+        containerRuntimeVersion: '',
+      },
+      dynamic: { labels: {}, taints: [], unschedulable: false, conditions: [], addresses: [] },
+    };
+    const event = {
+      eventId: 1,
+      topic: 'nodes',
+      type: 'updated',
+      occurredAt: '2026-11-22T06:00:00Z',
+      schemaVersion: 1,
+      data: { cluster: 'prod-1', name: 'n1', node: view, changed: ['unschedulable'] },
+    };
+    expect(parse(NodeEvent, event).data.changed).toEqual(['unschedulable']);
+    expect(
+      fieldsOf(() =>
+        parse(NodeEvent, { ...event, data: { ...event.data, cluster: 'Prod_1', changed: ['heartbeat'] } }),
+      ).sort(),
+    ).toEqual(['data.changed.0', 'data.cluster']);
+  });
+
+  it('socket payloads - every client event has a strict schema', () => {
+    expect(Object.keys(clientEventSchemas).sort()).toEqual([
+      'auth:refresh',
+      'request:websites',
+      'subscribe:nodes',
+      'unsubscribe:nodes',
+    ]);
+    expect(safeParse(clientEventSchemas['request:websites'], {}).ok).toBe(true);
+    expect(safeParse(clientEventSchemas['request:websites'], { lastEventId: -1 }).ok).toBe(false);
+    expect(safeParse(clientEventSchemas['subscribe:nodes'], { cluster: 'a', extra: true }).ok).toBe(false);
+    expect(safeParse(clientEventSchemas['auth:refresh'], { token: '' }).ok).toBe(false);
+  });
+
+  it('push - only push:* event names, and targets safe for subjects', () => {
+    const base = {
+      id: '1',
+      target: { kind: 'user', uid: 'u1' },
+      event: 'push:notice',
+      data: { x: 1 },
+      occurredAt: '2026-11-22T06:00:00Z',
+    };
+    expect(parse(PushMessage, base).target).toEqual({ kind: 'user', uid: 'u1' });
+    expect(fieldsOf(() => parse(PushMessage, { ...base, event: 'websites:update' }))).toEqual(['event']);
+    expect(fieldsOf(() => parse(PushMessage, { ...base, target: { kind: 'user', uid: 'a.>' } }))).toEqual([
+      'target.uid',
+    ]);
+    expect(subjects.push({ kind: 'room', room: 'ops' })).toBe('push.room.ops');
+  });
+
+  it('subjects - every subject maps to its topic', () => {
+    expect(topicOf(subjects.website('add'))).toBe('websites');
+    expect(topicOf(subjects.node('prod', 'updated'))).toBe('nodes');
+    expect(topicOf(subjects.push({ kind: 'user', uid: 'u' }))).toBe('push');
+    expect(() => topicOf('other.x')).toThrow(/belongs to no topic/);
+  });
+
+  it('error codes - each has a meaning and an HTTP status', () => {
+    for (const code of Object.keys(ERROR_CODES) as (keyof typeof ERROR_CODES)[]) {
+      expect(ERROR_CODES[code].length).toBeGreaterThan(10);
+      expect(HTTP_STATUS_OF[code]).toBeGreaterThanOrEqual(400);
+    }
+  });
+
+  it('types - socket event maps carry the schema types', () => {
+    expectTypeOf<Parameters<ServerToClientEvents['websites:initial']>[0]>().toEqualTypeOf<WebsitesInitial>();
+    expectTypeOf<Parameters<ServerToClientEvents['websites:update']>[0]>().toEqualTypeOf<WebsitesUpdate>();
+    expectTypeOf<Parameters<ClientToServerEvents['subscribe:nodes']>[0]>().toEqualTypeOf<{
+      cluster: string;
+      lastEventId?: number | undefined;
+    }>();
+    expectTypeOf<WebsitesUpdate['type']>().toEqualTypeOf<'add' | 'update' | 'delete'>();
+  });
+});
