@@ -8,9 +8,7 @@ import { PushTargetId } from './push.ts';
  */
 
 /** A namespace isolating one deployment's (or one test's) keys. */
-export const StatefulNamespace = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ -');
+export const StatefulNamespace = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ -');
 export type StatefulNamespace = z.infer<typeof StatefulNamespace>;
 
 /** A service (workload) name, e.g. `push-gateway`. */

@@ -1,6 +1,7 @@
-import { str } from '../setting.ts';
+import { ConfigError } from '../load.ts';
+import { ms, seconds, str } from '../setting.ts';
 
-/** Settings of packages/stateful (the stateful executor). */
+/** Settings of packages/stateful (the stateful executor) and its PodPresence helper. */
 export const statefulSettings = {
   statefulNamespace: str({
     env: 'TIDELINE_STATEFUL_NAMESPACE',
@@ -9,4 +10,55 @@ export const statefulSettings = {
     patternRule: '1-64 of A-Z a-z 0-9 _ -',
     doc: 'Namespace of the stateful executor keys used by Tideline services.',
   }),
+  statefulConnectTimeoutMs: ms({
+    env: 'TIDELINE_STATEFUL_CONNECT_TIMEOUT_MS',
+    default: 2_000,
+    min: 10,
+    doc: 'Opening a connection to Redis gives up after this; the call fails as unavailable.',
+  }),
+  statefulReconnectBackoffMs: ms({
+    env: 'TIDELINE_STATEFUL_RECONNECT_BACKOFF_MS',
+    default: 100,
+    min: 1,
+    doc: 'First delay before reconnecting to Redis after the connection dropped; doubles per attempt up to the maximum.',
+  }),
+  statefulReconnectBackoffMaxMs: ms({
+    env: 'TIDELINE_STATEFUL_RECONNECT_BACKOFF_MAX_MS',
+    default: 2_000,
+    min: 1,
+    doc: 'Upper bound of the reconnect delay. While disconnected, calls fail at once as unavailable.',
+  }),
+  statefulHeartbeatIntervalMs: ms({
+    env: 'TIDELINE_STATEFUL_HEARTBEAT_INTERVAL_MS',
+    default: 5_000,
+    min: 10,
+    doc: 'How often a pod (PodPresence) re-registers its state; must be well below the pod state TTL.',
+  }),
+  statefulPodStateTtlSeconds: seconds({
+    env: 'TIDELINE_STATEFUL_POD_STATE_TTL_SECONDS',
+    default: 15,
+    min: 1,
+    doc: 'A pod whose heartbeat stopped disappears from its service state after this many seconds.',
+  }),
+  statefulLinkPersistSeconds: seconds({
+    env: 'TIDELINE_STATEFUL_LINK_PERSIST_SECONDS',
+    default: 30,
+    doc: 'After a user disconnects, its uid stays linked to the pod this long, so a reconnect lands on the same pod (0: released at once).',
+  }),
 };
+
+/**
+ * Cross rule for services that use PodPresence: a heartbeat must come at least twice per pod
+ * state TTL, or a live pod would flicker out of its service state between two heartbeats.
+ */
+export function heartbeatWithinPodStateTtl(config: {
+  statefulHeartbeatIntervalMs: number;
+  statefulPodStateTtlSeconds: number;
+}): ConfigError | undefined {
+  if (config.statefulHeartbeatIntervalMs * 2 <= config.statefulPodStateTtlSeconds * 1000) return undefined;
+  return new ConfigError(
+    'TIDELINE_STATEFUL_HEARTBEAT_INTERVAL_MS',
+    `at most half of TIDELINE_STATEFUL_POD_STATE_TTL_SECONDS (${config.statefulPodStateTtlSeconds * 500} ms)`,
+    String(config.statefulHeartbeatIntervalMs),
+  );
+}

@@ -1,0 +1,46 @@
+-- Shared helpers, prepended to every script of this folder when it is loaded (so each script stays
+-- one self-contained EVALSHA body). Stored values are `|`-separated; the last field is always the
+-- expiry deadline in Unix milliseconds, 0 meaning "no expiry". Ids never contain `|`.
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function bad_value(key, field)
+  return error({ err = 'TLBADVALUE field ' .. field .. ' of key ' .. key .. ' does not hold a Tideline stateful value' })
+end
+
+-- Deadline (number) of an encoded value, raising a typed error when the value is not ours.
+local function deadline_of(key, field, value)
+  local d = string.match(value, '|(%d+)$')
+  if not d then bad_value(key, field) end
+  return tonumber(d)
+end
+
+local function is_live(deadline, now)
+  return deadline == 0 or deadline > now
+end
+
+-- Drops expired fields of hash `key` and gives the key itself the expiry of its longest-lived
+-- field, so a key whose fields all expired disappears without anyone touching it again.
+local function tidy(key, now)
+  local flat = redis.call('HGETALL', key)
+  local forever = false
+  local latest = 0
+  for i = 1, #flat, 2 do
+    local d = deadline_of(key, flat[i], flat[i + 1])
+    if d == 0 then
+      forever = true
+    elseif d <= now then
+      redis.call('HDEL', key, flat[i])
+    elseif d > latest then
+      latest = d
+    end
+  end
+  if forever then
+    redis.call('PERSIST', key)
+  elseif latest > 0 then
+    redis.call('PEXPIREAT', key, latest)
+  end
+end

@@ -1,0 +1,30 @@
+export {
+  StatefulChooserError,
+  StatefulCommandError,
+  StatefulError,
+  StatefulUnavailableError,
+  StatefulValidationError,
+  StatefulWrongTypeError,
+  type UnavailableReason,
+} from './errors.ts';
+export {
+  type CreateStatefulExecutorOptions,
+  createStatefulExecutor,
+  type StatefulConfig,
+} from './factory.ts';
+export { keys as statefulKeys } from './keys.ts';
+export { type PodLinkResult, PodPresence, type PodPresenceOptions } from './pod-presence.ts';
+export { RedisStatefulExecutor, type RedisStatefulExecutorOptions } from './redis-executor.ts';
+export type {
+  ComputeLinkOptions,
+  ComputeResult,
+  FunctionChooser,
+  LinkOptions,
+  PodChooser,
+  RemoveLinkOptions,
+  RemoveLinkWithIdOptions,
+  SetServiceStateOptions,
+  StateChooser,
+  StatefulExecutor,
+  TrySetResult,
+} from './types.ts';

@@ -1,0 +1,203 @@
+import type { ConfigOf, statefulSettings } from '@tideline/config';
+import {
+  GatewayPodState,
+  issuesOf,
+  StatefulNamespace,
+  StatefulPodId,
+  StatefulServiceName,
+} from '@tideline/contracts';
+import { z } from 'zod';
+import { StatefulValidationError } from './errors.ts';
+import { PersistSeconds, TtlSeconds } from './schemas.ts';
+import type { StatefulExecutor, TrySetResult } from './types.ts';
+
+export interface PodPresenceOptions {
+  executor: StatefulExecutor;
+  ns: string;
+  /** The service this pod belongs to, e.g. `push-gateway`. */
+  service: string;
+  /** This pod, e.g. the Kubernetes pod name (`HOSTNAME`). */
+  podId: string;
+  /** How often the pod re-registers its state; at most half of `stateTtlSeconds`. */
+  heartbeatIntervalMs: number;
+  /** A pod whose heartbeat stopped drops out of the service state after this. */
+  stateTtlSeconds: number;
+  /** How long a uid stays linked here after its last socket left (0: released at once). */
+  linkPersistSeconds: number;
+  /** A heartbeat or a release that failed (Redis unavailable, …); the next heartbeat retries. */
+  onError?: (error: unknown) => void;
+}
+
+const Options = z
+  .object({
+    ns: StatefulNamespace,
+    service: StatefulServiceName,
+    podId: StatefulPodId,
+    heartbeatIntervalMs: z.number().int().min(1),
+    stateTtlSeconds: TtlSeconds,
+    linkPersistSeconds: PersistSeconds,
+  })
+  .refine((o) => o.heartbeatIntervalMs * 2 <= o.stateTtlSeconds * 1000, {
+    path: ['heartbeatIntervalMs'],
+    message: 'must be at most half of stateTtlSeconds, or a live pod flickers out between heartbeats',
+  });
+
+/** A uid was linked here (`ok`), or is held by another, live pod (`podId`). */
+export interface PodLinkResult extends TrySetResult {
+  /** True when the link was taken from a pod that is gone (heartbeat expired) or draining. */
+  tookOver: boolean;
+}
+
+/**
+ * One pod's presence in the stateful executor: its state (`starting` → `ready` → `draining`)
+ * kept alive by a heartbeat, and the uids of the users connected to it.
+ *
+ * Guarantees:
+ * - While the heartbeat runs, the pod is listed in its service state; within `stateTtlSeconds`
+ *   of the process dying it no longer is.
+ * - A uid is linked here from its first `link` until its last `unlink`, then persists for
+ *   `linkPersistSeconds` (at once released while draining, so reconnects land elsewhere).
+ *   Releasing never removes a link that meanwhile moved to another pod.
+ * - A link held by a pod that is gone or draining is taken over; one held by a live, serving pod
+ *   is not (`ok: false` names it, e.g. to redirect the user there).
+ */
+export class PodPresence {
+  private state: GatewayPodState = 'starting';
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> | undefined;
+  private readonly sockets = new Map<string, number>();
+  private readonly o: z.output<typeof Options>;
+
+  constructor(private readonly options: PodPresenceOptions) {
+    const parsed = Options.safeParse(options);
+    if (!parsed.success) throw new StatefulValidationError('PodPresence', issuesOf(parsed.error));
+    this.o = parsed.data;
+  }
+
+  /** A PodPresence with the intervals of the configuration (`statefulSettings`). */
+  static fromConfig(options: {
+    executor: StatefulExecutor;
+    config: ConfigOf<typeof statefulSettings>;
+    service: string;
+    podId: string;
+    onError?: (error: unknown) => void;
+  }): PodPresence {
+    const { config } = options;
+    return new PodPresence({
+      executor: options.executor,
+      ns: config.statefulNamespace,
+      service: options.service,
+      podId: options.podId,
+      heartbeatIntervalMs: config.statefulHeartbeatIntervalMs,
+      stateTtlSeconds: config.statefulPodStateTtlSeconds,
+      linkPersistSeconds: config.statefulLinkPersistSeconds,
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+  }
+
+  get currentState(): GatewayPodState {
+    return this.state;
+  }
+
+  /** Number of uids linked here (each with at least one socket). */
+  get linkedUids(): number {
+    return this.sockets.size;
+  }
+
+  /** Registers the pod as `starting` (throws if Redis is unavailable) and starts the heartbeat. */
+  async start(): Promise<void> {
+    await this.register();
+    this.timer ??= setInterval(() => {
+      this.beating ??= this.register()
+        .catch((error: unknown) => this.options.onError?.(error))
+        .finally(() => {
+          this.beating = undefined;
+        });
+    }, this.o.heartbeatIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Now serving: listed as `ready`. */
+  ready(): Promise<void> {
+    return this.setState('ready');
+  }
+
+  /** Stopping: listed as `draining`; uids released from now on are released at once. */
+  drain(): Promise<void> {
+    return this.setState('draining');
+  }
+
+  async setState(state: GatewayPodState): Promise<void> {
+    this.state = GatewayPodState.parse(state);
+    await this.register();
+  }
+
+  /**
+   * A socket of `uid` connected here. The first socket links the uid to this pod (reclaiming a
+   * persisting link of its own, taking over one of a gone or draining pod); later ones only count.
+   */
+  async link(uid: string): Promise<PodLinkResult> {
+    const { executor } = this.options;
+    const { ns, service, podId, linkPersistSeconds: persistSeconds } = this.o;
+    let result = await executor.trySetLinkedPod({ ns, uid, service, podId, persistSeconds });
+    let tookOver = false;
+    if (!result.ok) {
+      const pods = await executor.getServiceState(ns, service);
+      const holderState = pods.get(result.podId);
+      if (holderState === undefined || holderState === 'draining') {
+        await executor.removeLinkedPodWithId({ ns, uid, service, podId: result.podId, persistSeconds: 0 });
+        result = await executor.trySetLinkedPod({ ns, uid, service, podId, persistSeconds });
+        tookOver = result.ok;
+      }
+    }
+    if (result.ok) this.sockets.set(uid, (this.sockets.get(uid) ?? 0) + 1);
+    return { ...result, tookOver };
+  }
+
+  /**
+   * A socket of `uid` that was linked here disconnected. When it was the uid's last one, the link
+   * starts its persist window (released at once while draining). True when the link was released.
+   */
+  async unlink(uid: string): Promise<boolean> {
+    const count = this.sockets.get(uid);
+    if (count === undefined) return false;
+    if (count > 1) {
+      this.sockets.set(uid, count - 1);
+      return false;
+    }
+    this.sockets.delete(uid);
+    const { ns, service, podId, linkPersistSeconds } = this.o;
+    const persistSeconds = this.state === 'draining' ? 0 : linkPersistSeconds;
+    return this.options.executor.removeLinkedPodWithId({ ns, uid, service, podId, persistSeconds });
+  }
+
+  /**
+   * Stops the heartbeat, releases every uid still linked here at once and unregisters the pod.
+   * Best effort: failures go to `onError` (the pod state then expires by its TTL).
+   */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.beating;
+    const { executor } = this.options;
+    const { ns, service, podId } = this.o;
+    const uids = [...this.sockets.keys()];
+    this.sockets.clear();
+    const results = await Promise.allSettled([
+      ...uids.map((uid) => executor.removeLinkedPodWithId({ ns, uid, service, podId, persistSeconds: 0 })),
+      executor.removeServiceState(ns, service, podId),
+    ]);
+    for (const result of results) if (result.status === 'rejected') this.options.onError?.(result.reason);
+  }
+
+  private register(): Promise<void> {
+    const { ns, service, podId, stateTtlSeconds } = this.o;
+    return this.options.executor.setServiceState({
+      ns,
+      service,
+      podId,
+      state: this.state,
+      ttlSeconds: stateTtlSeconds,
+    });
+  }
+}

@@ -1,0 +1,240 @@
+import { Redis } from 'ioredis';
+import { StatefulChooserError, StatefulUnavailableError, toStatefulError } from './errors.ts';
+import { keys } from './keys.ts';
+import { validate } from './schemas.ts';
+import { type ScriptName, ScriptRunner } from './scripts.ts';
+import type {
+  ComputeLinkOptions,
+  ComputeResult,
+  LinkOptions,
+  RemoveLinkOptions,
+  RemoveLinkWithIdOptions,
+  SetServiceStateOptions,
+  StatefulExecutor,
+  TrySetResult,
+} from './types.ts';
+
+export interface RedisStatefulExecutorOptions {
+  /** `redis://` or `rediss://` URL. */
+  url: string;
+  /** A command without a reply by then fails as unavailable (`timeout`). */
+  commandTimeoutMs: number;
+  /** Opening a connection gives up after this. */
+  connectTimeoutMs: number;
+  /** Reconnect delays after the connection dropped: doubling from `initialMs` up to `maxMs`. */
+  reconnectBackoff: { initialMs: number; maxMs: number };
+  /** Shown by `CLIENT LIST`, e.g. `push-gateway:pod-7`. */
+  connectionName?: string;
+  /** Connection errors (already retried by the client) are reported here; default: ignored. */
+  onConnectionError?: (error: Error) => void;
+}
+
+const SECOND_MS = 1000;
+
+/** Reconnect delay of attempt `attempt` (1-based): doubling from `initialMs`, capped at `maxMs`. */
+export function reconnectDelay(attempt: number, backoff: { initialMs: number; maxMs: number }): number {
+  return Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt - 1, 30));
+}
+
+function pairsToMap(flat: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  const list = flat as string[];
+  for (let i = 0; i + 1 < list.length; i += 2) out.set(list[i]!, list[i + 1]!);
+  return out;
+}
+
+/**
+ * The stateful executor on one Redis (standalone, or any node setup where each script's keys
+ * share a hash slot). Calls fail fast while disconnected — there is no offline queue — and the
+ * client reconnects in the background; scripts are reloaded transparently after a restart.
+ */
+export class RedisStatefulExecutor implements StatefulExecutor {
+  private readonly redis: Redis;
+  private readonly scripts: ScriptRunner;
+  private started = false;
+  private closed = false;
+
+  constructor(options: RedisStatefulExecutorOptions) {
+    this.redis = new Redis(options.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: options.connectTimeoutMs,
+      retryStrategy: (attempt) => reconnectDelay(attempt, options.reconnectBackoff),
+      ...(options.connectionName ? { connectionName: options.connectionName } : {}),
+    });
+    this.scripts = new ScriptRunner(this.redis);
+    this.redis.on('error', (error: Error) => options.onConnectionError?.(error));
+    this.redis.on('ready', () => {
+      if (this.started) this.scripts.loadAll().catch(() => {});
+    });
+  }
+
+  /**
+   * Connects and loads the scripts. Throws a StatefulUnavailableError when Redis cannot be
+   * reached; the client keeps reconnecting in the background either way.
+   */
+  async connect(): Promise<void> {
+    try {
+      await this.redis.connect();
+      await this.scripts.loadAll();
+    } catch (error) {
+      throw toStatefulError(error, '(connect)');
+    } finally {
+      this.started = true;
+    }
+  }
+
+  /** True while connected and ready for commands. */
+  healthy(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  /** Closes the connection; later calls fail with StatefulUnavailableError (`closed`). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (this.redis.status === 'ready') await this.redis.quit();
+    } catch {
+      // The connection was going away anyway; disconnect below settles it.
+    } finally {
+      this.redis.disconnect();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async setServiceState(options: SetServiceStateOptions): Promise<void> {
+    const a = validate('setServiceState', options);
+    const key = keys.servicePods(a.ns, a.service);
+    await this.run('service_state_set', key, [a.podId, a.state, (a.ttlSeconds ?? 0) * SECOND_MS]);
+  }
+
+  async getServiceState(ns: string, service: string): Promise<Map<string, string>> {
+    const a = validate('getServiceState', { ns, service });
+    return pairsToMap(await this.run('service_state_get', keys.servicePods(a.ns, a.service), []));
+  }
+
+  async removeServiceState(ns: string, service: string, podId: string): Promise<boolean> {
+    const a = validate('removeServiceState', { ns, service, podId });
+    return (await this.run('service_state_remove', keys.servicePods(a.ns, a.service), [a.podId])) === 1;
+  }
+
+  async setWorkloadState(ns: string, service: string, state: string): Promise<void> {
+    const a = validate('setWorkloadState', { ns, service, state });
+    const key = keys.workloads(a.ns);
+    await this.command(key, () => this.redis.hset(key, a.service, a.state));
+  }
+
+  async getWorkloadState(ns: string, services: readonly string[]): Promise<Map<string, string>> {
+    const a = validate('getWorkloadState', { ns, services });
+    const key = keys.workloads(a.ns);
+    const values = await this.command(key, () => this.redis.hmget(key, ...a.services));
+    const out = new Map<string, string>();
+    a.services.forEach((service, i) => {
+      const value = values[i];
+      if (value !== null && value !== undefined) out.set(service, value);
+    });
+    return out;
+  }
+
+  async setLinkedPod(options: LinkOptions): Promise<string> {
+    const a = validate('setLinkedPod', options);
+    const key = keys.links(a.ns, a.uid);
+    return String(await this.run('link_set', key, [a.service, a.podId, a.persistSeconds * SECOND_MS]));
+  }
+
+  async trySetLinkedPod(options: LinkOptions): Promise<TrySetResult> {
+    const a = validate('trySetLinkedPod', options);
+    return this.tryLink(a, 'reclaim');
+  }
+
+  async setLinkedPodIfAbsent(options: LinkOptions): Promise<string> {
+    const a = validate('setLinkedPodIfAbsent', options);
+    return (await this.tryLink(a, 'reclaim')).podId;
+  }
+
+  async computeLinkedPodIfAbsent(options: ComputeLinkOptions): Promise<ComputeResult | undefined> {
+    const a = validate('computeLinkedPodIfAbsent', options);
+    const existing = await this.readLink(a.ns, a.uid, a.service);
+    if (existing !== undefined) return { podId: existing, created: false };
+    const podsKey = keys.servicePods(a.ns, a.service);
+    const choose = options.choose;
+    let chosen: string | undefined;
+    if (typeof choose === 'function') {
+      const pods = pairsToMap(await this.run('service_state_get', podsKey, []));
+      chosen = await choose(pods, a.uid);
+      if (chosen === undefined) return undefined;
+      if (!pods.has(chosen)) {
+        throw new StatefulChooserError(
+          `computeLinkedPodIfAbsent: the chooser returned ${JSON.stringify(chosen)}, not one of the ${pods.size} live pods it was given`,
+        );
+      }
+    } else {
+      const picked = await this.run('service_pick', podsKey, [a.uid, ...choose.states]);
+      if (picked === null) return undefined;
+      chosen = String(picked);
+    }
+    const result = await this.tryLink({ ...a, podId: chosen }, 'absent');
+    return { podId: result.podId, created: result.ok };
+  }
+
+  async getLinkedPod(ns: string, uid: string, service: string): Promise<string | undefined> {
+    const a = validate('getLinkedPod', { ns, uid, service });
+    return this.readLink(a.ns, a.uid, a.service);
+  }
+
+  async removeLinkedPod(options: RemoveLinkOptions): Promise<boolean> {
+    const a = validate('removeLinkedPod', options);
+    const key = keys.links(a.ns, a.uid);
+    return (await this.run('link_remove', key, [a.service, a.persistSeconds * SECOND_MS, ''])) === 1;
+  }
+
+  async removeLinkedPodWithId(options: RemoveLinkWithIdOptions): Promise<boolean> {
+    const a = validate('removeLinkedPodWithId', options);
+    const key = keys.links(a.ns, a.uid);
+    const window = a.persistSeconds === undefined ? '' : a.persistSeconds * SECOND_MS;
+    return (await this.run('link_remove', key, [a.service, window, a.podId])) === 1;
+  }
+
+  async getLinkService(ns: string, uid: string): Promise<Map<string, string>> {
+    const a = validate('getLinkService', { ns, uid });
+    return pairsToMap(await this.run('link_all', keys.links(a.ns, a.uid), []));
+  }
+
+  private async tryLink(
+    a: { ns: string; uid: string; service: string; podId: string; persistSeconds: number },
+    mode: 'reclaim' | 'absent',
+  ): Promise<TrySetResult> {
+    const key = keys.links(a.ns, a.uid);
+    const reply = (await this.run('link_try_set', key, [
+      a.service,
+      a.podId,
+      a.persistSeconds * SECOND_MS,
+      mode,
+    ])) as [number, string];
+    return { ok: reply[0] === 1, podId: String(reply[1]) };
+  }
+
+  private async readLink(ns: string, uid: string, service: string): Promise<string | undefined> {
+    const pod = await this.run('link_get', keys.links(ns, uid), [service]);
+    return pod === null ? undefined : String(pod);
+  }
+
+  private run(name: ScriptName, key: string, args: readonly (string | number)[]): Promise<unknown> {
+    return this.command(key, () => this.scripts.run(name, [key], args));
+  }
+
+  private async command<T>(key: string, send: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new StatefulUnavailableError('closed', 'the stateful executor was closed');
+    try {
+      return await send();
+    } catch (error) {
+      throw toStatefulError(error, key);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import {
+  issuesOf,
+  StatefulNamespace,
+  StatefulPodId,
+  StatefulServiceName,
+  StatefulState,
+  StatefulUid,
+} from '@tideline/contracts';
+import { z } from 'zod';
+import { StatefulValidationError } from './errors.ts';
+
+/**
+ * Persist windows and TTLs are whole seconds. The upper bound only keeps `now + window` exact in
+ * a Lua number (a double) and in PEXPIREAT; it is a representation limit, not a policy.
+ */
+const MAX_SECONDS = 2 ** 31 - 1;
+
+export const PersistSeconds = z
+  .number({ error: 'must be a number of seconds' })
+  .int('must be a whole number of seconds')
+  .min(0, 'must not be negative')
+  .max(MAX_SECONDS, `must be at most ${MAX_SECONDS}`);
+
+export const TtlSeconds = z
+  .number({ error: 'must be a number of seconds' })
+  .int('must be a whole number of seconds')
+  .min(1, 'must be at least 1')
+  .max(MAX_SECONDS, `must be at most ${MAX_SECONDS}`);
+
+const ns = StatefulNamespace;
+const service = StatefulServiceName;
+const podId = StatefulPodId;
+const uid = StatefulUid;
+const state = StatefulState;
+const link = z.object({ ns, uid, service, podId, persistSeconds: PersistSeconds }).strict();
+
+/** The arguments of every executor method, by name, so errors name the argument that broke its rule. */
+export const argumentSchemas = {
+  setServiceState: z.object({ ns, service, podId, state, ttlSeconds: TtlSeconds.optional() }).strict(),
+  getServiceState: z.object({ ns, service }).strict(),
+  removeServiceState: z.object({ ns, service, podId }).strict(),
+  setWorkloadState: z.object({ ns, service, state }).strict(),
+  getWorkloadState: z
+    .object({ ns, services: z.array(service).min(1, 'must name at least one service') })
+    .strict(),
+  setLinkedPod: link,
+  trySetLinkedPod: link,
+  setLinkedPodIfAbsent: link,
+  computeLinkedPodIfAbsent: z
+    .object({
+      ns,
+      uid,
+      service,
+      persistSeconds: PersistSeconds,
+      choose: z.union(
+        [
+          z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function'),
+          z.object({ states: z.array(state).min(1, 'must allow at least one state') }).strict(),
+        ],
+        { error: 'must be a function or { states: [...] }' },
+      ),
+    })
+    .strict(),
+  getLinkedPod: z.object({ ns, uid, service }).strict(),
+  removeLinkedPod: z.object({ ns, uid, service, persistSeconds: PersistSeconds }).strict(),
+  removeLinkedPodWithId: z
+    .object({ ns, uid, service, podId, persistSeconds: PersistSeconds.optional() })
+    .strict(),
+  getLinkService: z.object({ ns, uid }).strict(),
+};
+
+/** Parses the arguments of `method`, throwing a {@link StatefulValidationError} that names each bad one. */
+export function validate<M extends keyof typeof argumentSchemas>(
+  method: M,
+  input: unknown,
+): z.output<(typeof argumentSchemas)[M]> {
+  const result = argumentSchemas[method].safeParse(input);
+  if (!result.success) throw new StatefulValidationError(method, issuesOf(result.error));
+  return result.data as z.output<(typeof argumentSchemas)[M]>;
+}
