@@ -1,0 +1,151 @@
+/**
+ * `npm start`: the whole Tideline stack on this machine against local PostgreSQL, Redis and NATS
+ * (brought up by ensure-services.sh). Runs the same topology as docker-compose.yml as local
+ * processes and stops them in reverse order on Ctrl-C / SIGTERM.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signToken } from '@tideline/auth';
+import { DEVELOPMENT_JWT_SECRET } from '@tideline/config';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const runDir = join(root, 'infra', '.run');
+mkdirSync(runDir, { recursive: true });
+
+const env: NodeJS.ProcessEnv = { ...process.env, TIDELINE_ENV: process.env['TIDELINE_ENV'] ?? 'development' };
+const usingDevelopmentKey = !env['TIDELINE_JWT_SECRET'] && !env['TIDELINE_JWT_PUBLIC_KEY'];
+if (usingDevelopmentKey) env['TIDELINE_JWT_SECRET'] = DEVELOPMENT_JWT_SECRET;
+
+const COLORS = [36, 35, 33, 32, 34, 91, 96, 93];
+const children: { name: string; child: ChildProcess }[] = [];
+let stopping = false;
+
+function run(name: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
+  const color = COLORS[children.length % COLORS.length];
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = `\x1b[${color}m${name.padEnd(15)}\x1b[0m│ `;
+  const forward = (stream: NodeJS.WritableStream) => (chunk: Buffer) => {
+    for (const line of String(chunk).split('\n')) if (line) stream.write(prefix + line + '\n');
+  };
+  child.stdout?.on('data', forward(process.stdout));
+  child.stderr?.on('data', forward(process.stderr));
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      process.stderr.write(`${prefix}exited (${signal ?? code}); stopping the stack\n`);
+      void stop(1);
+    }
+  });
+  children.push({ name, child });
+  return child;
+}
+
+const tsx = (entry: string) => ['--import', 'tsx', entry];
+
+async function waitReady(name: string, url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${name} was not ready at ${url} after ${timeoutMs} ms`);
+}
+
+async function stop(code: number): Promise<never> {
+  stopping = true;
+  for (const { child } of [...children].reverse()) {
+    if (child.exitCode !== null) continue;
+    child.kill('SIGTERM');
+    await new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(undefined);
+      }, 10_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+    });
+  }
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+const sh = (command: string, args: string[]) => {
+  const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed`);
+};
+
+sh('bash', ['infra/scripts/ensure-services.sh']);
+sh('npm', ['run', '--silent', 'db:migrate']);
+
+const clusters: string[] = [];
+if (!env['TIDELINE_INFORMER_CLUSTERS']) {
+  const kubeconfig = join(runDir, 'demo-kubeconfig.yaml');
+  run('kube-demo', tsx('packages/kube-test-server/src/demo.ts'), {
+    TIDELINE_KUBE_DEMO_KUBECONFIG: kubeconfig,
+  });
+  env['TIDELINE_INFORMER_CLUSTERS'] = `demo=${kubeconfig}`;
+  clusters.push('demo');
+  console.log(
+    'no cluster configured (TIDELINE_INFORMER_CLUSTERS): running a demo cluster with simulated nodes',
+  );
+} else {
+  for (const entry of env['TIDELINE_INFORMER_CLUSTERS'].split(','))
+    clusters.push(entry.split('=')[0]!.trim());
+}
+
+run('website-api', tsx('apps/website-api/src/main.ts'));
+run('cache', tsx('apps/cache/src/main.ts'));
+await waitReady('website-api', 'http://127.0.0.1:3001/readyz');
+await waitReady('cache', 'http://127.0.0.1:3002/readyz');
+run('informer', tsx('apps/informer/src/main.ts'));
+const gatewayEnv = {
+  TIDELINE_GATEWAY_WEBSITE_API_URL: 'http://127.0.0.1:3001',
+  TIDELINE_GATEWAY_CACHE_URL: 'http://127.0.0.1:3002',
+};
+run('push-gateway-1', tsx('apps/push-gateway/src/main.ts'), {
+  ...gatewayEnv,
+  TIDELINE_GATEWAY_POD_ID: 'push-gateway-1',
+});
+run('push-gateway-2', tsx('apps/push-gateway/src/main.ts'), {
+  ...gatewayEnv,
+  TIDELINE_GATEWAY_POD_ID: 'push-gateway-2',
+  TIDELINE_GATEWAY_PORT: '3010',
+});
+await waitReady('push-gateway-1', 'http://127.0.0.1:3000/readyz');
+await waitReady('push-gateway-2', 'http://127.0.0.1:3010/readyz');
+run('console', ['--import', 'tsx', 'node_modules/vite/bin/vite.js', 'apps/console'], {
+  TIDELINE_CONSOLE_GATEWAYS: 'http://127.0.0.1:3000,http://127.0.0.1:3010',
+  TIDELINE_CONSOLE_CLUSTERS: clusters.join(','),
+});
+
+const token = signToken({
+  secret: env['TIDELINE_JWT_SECRET']!,
+  sub: 'developer',
+  scopes: ['websites:read', 'websites:write', 'nodes:read', 'clusters:admin', 'operator:read'],
+  issuer: env['TIDELINE_JWT_ISSUER'] ?? 'tideline',
+  audience: env['TIDELINE_JWT_AUDIENCE'] ?? 'tideline',
+  expiresInSeconds: 86_400,
+});
+console.log(`
+Tideline is running.
+  console        http://127.0.0.1:5173
+  push-gateways  http://127.0.0.1:3000  http://127.0.0.1:3010   (Socket.IO at /socket.io/)
+  website-api    http://127.0.0.1:3001   cache http://127.0.0.1:3002   informer http://127.0.0.1:3003
+${usingDevelopmentKey ? '  NOTE: tokens are signed with the DEVELOPMENT key (TIDELINE_JWT_SECRET unset); never use it in production.\n' : ''}
+  A token for curl (24 h):
+  export TOKEN=${token}
+  curl -H "authorization: Bearer $TOKEN" http://127.0.0.1:3001/api/v1/websites
+`);
