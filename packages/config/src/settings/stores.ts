@@ -1,4 +1,4 @@
-import { ms, url } from '../setting.ts';
+import { int, ms, url } from '../setting.ts';
 
 export const redisSettings = {
   redisUrl: url({
@@ -33,5 +33,24 @@ export const databaseSettings = {
     default: 3_000,
     min: 100,
     doc: 'Connecting to PostgreSQL gives up after this; the request answers 503.',
+  }),
+  databasePoolMax: int({
+    env: 'TIDELINE_DATABASE_POOL_MAX',
+    min: 1,
+    max: 500,
+    default: 10,
+    doc: 'Most PostgreSQL connections one process keeps open.',
+  }),
+  databaseTransactionTimeoutMs: ms({
+    env: 'TIDELINE_DATABASE_TRANSACTION_TIMEOUT_MS',
+    default: 10_000,
+    min: 100,
+    doc: 'A transaction still open after this is rolled back; the request answers 503.',
+  }),
+  databaseTransactionMaxWaitMs: ms({
+    env: 'TIDELINE_DATABASE_TRANSACTION_MAX_WAIT_MS',
+    default: 3_000,
+    min: 10,
+    doc: 'How long a transaction may wait for a free pooled connection before the request answers 503.',
   }),
 };

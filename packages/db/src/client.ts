@@ -1,0 +1,69 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from './generated/prisma/client.ts';
+
+export interface DatabaseOptions {
+  url: string;
+  /** Statements running longer are cancelled by the server. */
+  statementTimeoutMs: number;
+  /** Opening a connection gives up after this. */
+  connectTimeoutMs: number;
+  /** Most connections kept open. */
+  poolMax: number;
+  /** Default bounds of interactive transactions. */
+  transactionTimeoutMs: number;
+  transactionMaxWaitMs: number;
+  /** Name shown in `pg_stat_activity`. */
+  applicationName?: string;
+  /** Told about errors of idle pooled connections (a server restart, a cut network), which are otherwise harmless. */
+  onIdleError?: (error: Error) => void;
+}
+
+/** A Prisma client over a pg pool of our own; `close()` ends both. */
+export interface Database {
+  readonly prisma: PrismaClient;
+  readonly pool: pg.Pool;
+  /** True when a trivial query answers within the statement timeout. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the websites database: Prisma Client 7 with the `pg` driver adapter (no engine binary).
+ * Every connection carries the statement timeout; connecting is bounded by the connect timeout.
+ */
+export function createDatabase(options: DatabaseOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    statement_timeout: options.statementTimeoutMs,
+    application_name: options.applicationName ?? 'tideline',
+  });
+  pool.on('error', (error) => options.onIdleError?.(error));
+  const adapter = new PrismaPg(pool, { disposeExternalPool: false });
+  const prisma = new PrismaClient({
+    adapter,
+    transactionOptions: { timeout: options.transactionTimeoutMs, maxWait: options.transactionMaxWaitMs },
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    prisma,
+    pool,
+    async ping() {
+      try {
+        await pool.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close() {
+      closed ??= (async () => {
+        await prisma.$disconnect();
+        await pool.end();
+      })();
+      return closed;
+    },
+  };
+}
