@@ -21,3 +21,4 @@ export {
   type TopicSpec,
 } from './types.ts';
 export { createEventBus, type CreateBusOptions } from './factory.ts';
+export { type PublishPushOptions, type PushReceipt, publishPush } from './push.ts';

@@ -1,4 +1,4 @@
-import { port, str } from '../setting.ts';
+import { int, list, ms, optionalStr, port, seconds, str, url } from '../setting.ts';
 
 /** Settings of apps/push-gateway. */
 export const gatewaySettings = {
@@ -9,4 +9,132 @@ export const gatewaySettings = {
     doc: 'HTTP port of push-gateway (0 picks a free port).',
   }),
   host: str({ env: 'TIDELINE_GATEWAY_HOST', default: '0.0.0.0', doc: 'Address push-gateway listens on.' }),
+  gatewayPodId: optionalStr({
+    env: 'TIDELINE_GATEWAY_POD_ID',
+    doc: 'Identity of this gateway process (pod name); unset: host name, process id and a random suffix. Must be unique among running gateways.',
+  }),
+
+  // ---- where snapshots and replays come from ----------------------------------------------------
+  websiteApiUrl: url({
+    env: 'TIDELINE_GATEWAY_WEBSITE_API_URL',
+    protocols: ['http', 'https'],
+    default: 'http://127.0.0.1:3001',
+    doc: 'Base URL of website-api, whose /internal endpoints answer website snapshots and replays.',
+  }),
+  cacheUrl: url({
+    env: 'TIDELINE_GATEWAY_CACHE_URL',
+    protocols: ['http', 'https'],
+    default: 'http://127.0.0.1:3002',
+    doc: 'Base URL of the cache service, whose /internal endpoints answer node snapshots and replays.',
+  }),
+  gatewaySourceTimeoutMs: ms({
+    env: 'TIDELINE_GATEWAY_SOURCE_TIMEOUT_MS',
+    default: 5_000,
+    min: 50,
+    doc: 'A snapshot or replay request to website-api/cache that has not answered by then fails; the client gets UNAVAILABLE.',
+  }),
+  gatewayReplayLimit: int({
+    env: 'TIDELINE_GATEWAY_REPLAY_LIMIT',
+    min: 1,
+    max: 10_000,
+    default: 500,
+    doc: 'Most missed events a resume replays as updates; a client further behind receives one initial snapshot instead.',
+  }),
+  gatewaySnapshotReuseMs: ms({
+    env: 'TIDELINE_GATEWAY_SNAPSHOT_REUSE_MS',
+    default: 5_000,
+    doc: 'How long a snapshot may be handed to further clients while this gateway has consumed no newer event (it is then still exact); 0 disables reuse. Concurrent requests share one in-flight query regardless.',
+  }),
+  gatewaySyncBufferMaxEvents: int({
+    env: 'TIDELINE_GATEWAY_SYNC_BUFFER_MAX_EVENTS',
+    min: 100,
+    max: 1_000_000,
+    default: 100_000,
+    doc: 'Live events buffered for one socket while its snapshot/replay is in flight; beyond this the sync fails with UNAVAILABLE (the client retries).',
+  }),
+
+  // ---- client events --------------------------------------------------------------------------
+  gatewayRateLimitEvents: int({
+    env: 'TIDELINE_GATEWAY_RATE_LIMIT_EVENTS',
+    min: 1,
+    max: 100_000,
+    default: 20,
+    doc: 'Client events one socket may send per rate-limit window; further ones are answered RATE_LIMITED without doing work.',
+  }),
+  gatewayRateLimitWindowSeconds: seconds({
+    env: 'TIDELINE_GATEWAY_RATE_LIMIT_WINDOW_SECONDS',
+    min: 1,
+    max: 3_600,
+    default: 10,
+    doc: 'Length of the per-socket rate-limit window.',
+  }),
+  gatewayMaxMessageBytes: int({
+    env: 'TIDELINE_GATEWAY_MAX_MESSAGE_BYTES',
+    min: 1_024,
+    max: 10_485_760,
+    default: 65_536,
+    doc: 'Largest message a client may send; a larger one closes that connection.',
+  }),
+  gatewayTokenExpiryCheckMaxMs: ms({
+    env: 'TIDELINE_GATEWAY_TOKEN_EXPIRY_CHECK_MAX_MS',
+    min: 1_000,
+    max: 2_147_483_647,
+    default: 3_600_000,
+    doc: "Longest single wait of a socket's token-expiry timer; a longer-lived token is re-checked after this (keeps timers within Node's limit). The socket is disconnected at `exp` plus the JWT clock tolerance unless `auth:refresh` extended it.",
+  }),
+
+  // ---- Socket.IO transport --------------------------------------------------------------------
+  gatewayPingIntervalMs: ms({
+    env: 'TIDELINE_GATEWAY_PING_INTERVAL_MS',
+    min: 1_000,
+    default: 25_000,
+    doc: 'Interval of Socket.IO heartbeats.',
+  }),
+  gatewayPingTimeoutMs: ms({
+    env: 'TIDELINE_GATEWAY_PING_TIMEOUT_MS',
+    min: 1_000,
+    default: 20_000,
+    doc: 'A client that does not answer a heartbeat within this is considered gone.',
+  }),
+  gatewayCorsOrigins: list({
+    env: 'TIDELINE_GATEWAY_CORS_ORIGINS',
+    default: ['*'],
+    doc: 'Origins allowed to connect from a browser (`*` for any; tokens travel in the handshake, never in cookies).',
+  }),
+
+  // ---- scale-out ------------------------------------------------------------------------------
+  gatewayAdapterKey: str({
+    env: 'TIDELINE_GATEWAY_ADAPTER_KEY',
+    default: 'tideline:socket.io',
+    pattern: /^[A-Za-z0-9:_.-]{1,128}$/,
+    patternRule: '1-128 of A-Z a-z 0-9 : _ . -',
+    doc: 'Redis channel prefix of the Socket.IO Redis adapter; gateways sharing it share rooms.',
+  }),
+  gatewayAdapterRequestsTimeoutMs: ms({
+    env: 'TIDELINE_GATEWAY_ADAPTER_REQUESTS_TIMEOUT_MS',
+    min: 100,
+    default: 5_000,
+    doc: 'How long a cross-gateway request of the Redis adapter (e.g. fetchSockets) waits for the other gateways.',
+  }),
+  gatewayPushConcurrency: int({
+    env: 'TIDELINE_GATEWAY_PUSH_CONCURRENCY',
+    min: 1,
+    max: 1_000,
+    default: 8,
+    doc: 'Targeted pushes one gateway handles at once (pushes are shared by all gateways, each handled by one).',
+  }),
+
+  // ---- graceful stop --------------------------------------------------------------------------
+  gatewayDrainGraceMs: ms({
+    env: 'TIDELINE_GATEWAY_DRAIN_GRACE_MS',
+    max: 60_000,
+    default: 500,
+    doc: 'On SIGTERM, time between telling sockets `server:reconnect` and closing their connections.',
+  }),
+  gatewayReconnectJitterMs: ms({
+    env: 'TIDELINE_GATEWAY_RECONNECT_JITTER_MS',
+    max: 600_000,
+    default: 2_000,
+    doc: 'Upper bound of the random `retryAfterMs` in `server:reconnect`, so the clients of a draining gateway do not all reconnect at once.',
+  }),
 };
