@@ -1,0 +1,157 @@
+import { DisposableServer, eventually, freePort } from '@tideline/test-support';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminClient, executorFor, TEST_TIMEOUTS, uniqueNs } from '../test/fixtures.ts';
+import { StatefulUnavailableError } from './errors.ts';
+import type { RedisStatefulExecutor } from './redis-executor.ts';
+import { readScripts, type ScriptName } from './scripts.ts';
+
+/** Slack over the command timeout for scheduling on a busy 2-core machine. */
+const SLACK_MS = 400;
+const RECOVERY_TIMEOUT_MS = 10_000;
+
+async function failure(call: () => Promise<unknown>): Promise<{ error: unknown; elapsedMs: number }> {
+  const started = performance.now();
+  const error = await call().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  return { error, elapsedMs: performance.now() - started };
+}
+
+// Every test here runs against a private redis-server: it is flushed, paused and killed.
+describe('outages (private redis-server)', () => {
+  let server: DisposableServer;
+  let executor: RedisStatefulExecutor;
+  let admin: Redis;
+  const ns = uniqueNs('outage');
+  const link = (podId: string) => ({ ns, uid: 'u1', service: 'gw', podId, persistSeconds: 1 });
+
+  beforeAll(async () => {
+    server = await DisposableServer.redis();
+    executor = executorFor(server.url);
+    await executor.connect();
+    admin = adminClient(server.url);
+  });
+
+  afterAll(async () => {
+    await executor?.close();
+    admin?.disconnect();
+    await server?.[Symbol.asyncDispose]();
+  });
+
+  it('NOSCRIPT - after SCRIPT FLUSH every script is reloaded on first use, transparently', async () => {
+    await executor.setServiceState({ ns, service: 'gw', podId: 'pod-a', state: 'ready' });
+    await executor.setLinkedPod(link('pod-a'));
+    const scripts = readScripts();
+    const shas = [...scripts.values()].map((s) => s.sha);
+    expect(await admin.script('EXISTS', ...shas)).toEqual(shas.map(() => 1));
+
+    await admin.script('FLUSH');
+    expect(await admin.script('EXISTS', ...shas)).toEqual(shas.map(() => 0));
+
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBe('pod-a');
+    expect(await executor.trySetLinkedPod(link('pod-b'))).toEqual({ ok: false, podId: 'pod-a' });
+    expect(await executor.getServiceState(ns, 'gw')).toEqual(new Map([['pod-a', 'ready']]));
+    expect(
+      await executor.computeLinkedPodIfAbsent({
+        ns,
+        uid: 'u9',
+        service: 'gw',
+        choose: { states: ['ready'] },
+        persistSeconds: 0,
+      }),
+    ).toEqual({
+      podId: 'pod-a',
+      created: true,
+    });
+    expect(
+      await executor.removeLinkedPodWithId({
+        ns,
+        uid: 'u1',
+        service: 'gw',
+        podId: 'pod-a',
+        persistSeconds: 0,
+      }),
+    ).toBe(true);
+    const loaded = async (name: ScriptName) =>
+      (await admin.script('EXISTS', scripts.get(name)!.sha)) as number[];
+    for (const name of [
+      'link_get',
+      'link_try_set',
+      'service_state_get',
+      'service_pick',
+      'link_remove',
+    ] as const) {
+      expect(await loaded(name), `${name} was used since the flush, so it is loaded again`).toEqual([1]);
+    }
+    expect(await loaded('link_all'), 'link_all was not used: reloading happens on use').toEqual([0]);
+  });
+
+  it('timeout - a server that does not answer fails the call with a typed timeout within the command timeout', async () => {
+    await admin.client('PAUSE', 1_000, 'ALL');
+    try {
+      const { error, elapsedMs } = await failure(() => executor.getLinkedPod(ns, 'u1', 'gw'));
+      expect(error).toBeInstanceOf(StatefulUnavailableError);
+      expect((error as StatefulUnavailableError).reason).toBe('timeout');
+      expect((error as StatefulUnavailableError).code).toBe('UNAVAILABLE');
+      expect(elapsedMs).toBeGreaterThanOrEqual(TEST_TIMEOUTS.commandTimeoutMs - 50);
+      expect(elapsedMs).toBeLessThan(TEST_TIMEOUTS.commandTimeoutMs + SLACK_MS);
+    } finally {
+      await admin.client('UNPAUSE');
+    }
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBeUndefined();
+  });
+
+  it('stop/start - calls fail fast as unavailable while Redis is down, and succeed again once it is back', async () => {
+    await executor.setLinkedPod(link('pod-a'));
+    // SIGTERM, not the default SIGKILL: DisposableServer.start() does not restart a process that
+    // died by a signal (its exitCode stays null). Redis closes every connection either way.
+    await server.stop('SIGTERM');
+
+    const first = await failure(() => executor.getLinkedPod(ns, 'u1', 'gw'));
+    expect(first.error, 'the call in flight when the server died').toBeInstanceOf(StatefulUnavailableError);
+    expect(first.elapsedMs).toBeLessThan(TEST_TIMEOUTS.commandTimeoutMs + SLACK_MS);
+    expect(await eventually(() => !executor.healthy(), 2_000)).toBe(true);
+
+    for (let i = 0; i < 5; i++) {
+      const { error, elapsedMs } = await failure(() => executor.trySetLinkedPod(link('pod-b')));
+      expect(error).toBeInstanceOf(StatefulUnavailableError);
+      expect((error as StatefulUnavailableError).reason).toBe('offline');
+      expect(elapsedMs, 'no offline queue: refused at once').toBeLessThan(TEST_TIMEOUTS.commandTimeoutMs);
+    }
+
+    await server.start();
+    expect(await eventually(() => executor.healthy(), RECOVERY_TIMEOUT_MS)).toBe(true);
+    // A fresh process: data and scripts are gone (no persistence); the calls below must reload them.
+    expect(await executor.trySetLinkedPod(link('pod-b'))).toEqual({ ok: true, podId: 'pod-b' });
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBe('pod-b');
+    expect(await executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 0 })).toBe(true);
+  });
+
+  it('connect - an unreachable Redis fails connect() with a typed error within the connect timeout', async () => {
+    const port = await freePort();
+    const lonely = executorFor(`redis://127.0.0.1:${port}`);
+    try {
+      const { error, elapsedMs } = await failure(() => lonely.connect());
+      expect(error).toBeInstanceOf(StatefulUnavailableError);
+      expect(elapsedMs).toBeLessThan(TEST_TIMEOUTS.connectTimeoutMs + SLACK_MS);
+      const call = await failure(() => lonely.getLinkedPod(ns, 'u1', 'gw'));
+      expect(call.error).toBeInstanceOf(StatefulUnavailableError);
+      expect(call.elapsedMs).toBeLessThan(TEST_TIMEOUTS.commandTimeoutMs);
+    } finally {
+      await lonely.close();
+    }
+  });
+
+  it('close - calls after close fail as unavailable (closed)', async () => {
+    const short = executorFor(server.url);
+    await short.connect();
+    expect(short.healthy()).toBe(true);
+    await short.close();
+    await short.close();
+    const { error } = await failure(() => short.getServiceState(ns, 'gw'));
+    expect(error).toBeInstanceOf(StatefulUnavailableError);
+    expect((error as StatefulUnavailableError).reason).toBe('closed');
+  });
+});

@@ -1,0 +1,463 @@
+import { sleep } from '@tideline/test-support';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { adminClient, deleteNamespace, executorFor, SHARED_REDIS_URL, uniqueNs } from '../test/fixtures.ts';
+import { StatefulChooserError, StatefulWrongTypeError } from './errors.ts';
+import { keys } from './keys.ts';
+import type { RedisStatefulExecutor } from './redis-executor.ts';
+
+/** Margin past a 1 s window for the Redis clock to have moved past the deadline. */
+const PAST_WINDOW_MS = 1_150;
+
+let executor: RedisStatefulExecutor;
+let admin: Redis;
+let ns: string;
+
+beforeAll(async () => {
+  executor = executorFor(SHARED_REDIS_URL);
+  await executor.connect();
+  admin = adminClient(SHARED_REDIS_URL);
+});
+
+afterAll(async () => {
+  await executor.close();
+  admin.disconnect();
+});
+
+beforeEach(() => {
+  ns = uniqueNs();
+});
+
+afterEach(async () => {
+  await deleteNamespace(admin, ns);
+});
+
+const link = (uid: string, podId: string, persistSeconds = 1) => ({
+  ns,
+  uid,
+  service: 'gw',
+  podId,
+  persistSeconds,
+});
+
+describe('service state', () => {
+  it('service state - lists each registered pod with its state, the latest state winning', async () => {
+    await executor.setServiceState({ ns, service: 'gw', podId: 'pod-a', state: 'starting' });
+    await executor.setServiceState({ ns, service: 'gw', podId: 'pod-b', state: 'ready' });
+    await executor.setServiceState({ ns, service: 'gw', podId: 'pod-a', state: 'ready' });
+    await executor.setServiceState({ ns, service: 'other', podId: 'pod-z', state: 'draining' });
+    expect(await executor.getServiceState(ns, 'gw')).toEqual(
+      new Map([
+        ['pod-a', 'ready'],
+        ['pod-b', 'ready'],
+      ]),
+    );
+    expect(await executor.getServiceState(ns, 'other')).toEqual(new Map([['pod-z', 'draining']]));
+    expect(await executor.getServiceState(ns, 'nobody')).toEqual(new Map());
+  });
+
+  it('service state - a registration with a TTL disappears when not renewed, and its key with it', async () => {
+    await executor.setServiceState({ ns, service: 'gw', podId: 'pod-dead', state: 'ready', ttlSeconds: 1 });
+    await executor.setServiceState({
+      ns,
+      service: 'gw',
+      podId: 'pod-beating',
+      state: 'ready',
+      ttlSeconds: 3,
+    });
+    await executor.setServiceState({ ns, service: 'gw', podId: 'pod-static', state: 'ready' });
+    await sleep(PAST_WINDOW_MS);
+    await executor.setServiceState({
+      ns,
+      service: 'gw',
+      podId: 'pod-beating',
+      state: 'ready',
+      ttlSeconds: 3,
+    });
+    expect([...(await executor.getServiceState(ns, 'gw')).keys()].sort()).toEqual([
+      'pod-beating',
+      'pod-static',
+    ]);
+    expect(
+      await admin.hexists(keys.servicePods(ns, 'gw'), 'pod-dead'),
+      'expired entries are pruned on write',
+    ).toBe(0);
+    expect(await admin.pttl(keys.servicePods(ns, 'gw')), 'a key with a permanent entry never expires').toBe(
+      -1,
+    );
+
+    expect(await executor.removeServiceState(ns, 'gw', 'pod-static')).toBe(true);
+    const ttl = await admin.pttl(keys.servicePods(ns, 'gw'));
+    expect(ttl, 'only TTL entries left: the key expires with the last of them').toBeGreaterThan(1_500);
+    expect(ttl).toBeLessThanOrEqual(3_000);
+  });
+
+  it('service state - removeServiceState answers whether the pod was registered', async () => {
+    await executor.setServiceState({ ns, service: 'gw', podId: 'pod-a', state: 'ready' });
+    expect(await executor.removeServiceState(ns, 'gw', 'pod-a')).toBe(true);
+    expect(await executor.removeServiceState(ns, 'gw', 'pod-a')).toBe(false);
+    expect(await executor.getServiceState(ns, 'gw')).toEqual(new Map());
+    expect(await admin.exists(keys.servicePods(ns, 'gw'))).toBe(0);
+  });
+
+  it('service state - an expired registration does not count as removed', async () => {
+    await executor.setServiceState({ ns, service: 'gw', podId: 'pod-a', state: 'ready', ttlSeconds: 1 });
+    await executor.setServiceState({ ns, service: 'gw', podId: 'pod-b', state: 'ready' });
+    await sleep(PAST_WINDOW_MS);
+    expect(await executor.removeServiceState(ns, 'gw', 'pod-a')).toBe(false);
+  });
+});
+
+describe('workload state', () => {
+  it('workload state - reads the states of several services at once, leaving out those without one', async () => {
+    await executor.setWorkloadState(ns, 'gw', 'rolling-out');
+    await executor.setWorkloadState(ns, 'cache', 'steady');
+    await executor.setWorkloadState(ns, 'gw', 'steady');
+    expect(await executor.getWorkloadState(ns, ['gw', 'cache', 'informer'])).toEqual(
+      new Map([
+        ['gw', 'steady'],
+        ['cache', 'steady'],
+      ]),
+    );
+    expect(await executor.getWorkloadState(uniqueNs(), ['gw'])).toEqual(new Map());
+  });
+});
+
+describe('links', () => {
+  it('setLinkedPod - links and replaces, answering the pod now linked', async () => {
+    expect(await executor.setLinkedPod(link('u1', 'pod-a'))).toBe('pod-a');
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBe('pod-a');
+    expect(await executor.setLinkedPod(link('u1', 'pod-b'))).toBe('pod-b');
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBe('pod-b');
+    expect(await executor.getLinkedPod(ns, 'u1', 'cache')).toBeUndefined();
+    expect(await executor.getLinkedPod(ns, 'u2', 'gw')).toBeUndefined();
+    expect(await admin.pttl(keys.links(ns, 'u1')), 'a live link has no expiry').toBe(-1);
+  });
+
+  it('trySetLinkedPod - links only when absent; otherwise answers the current pod', async () => {
+    expect(await executor.trySetLinkedPod(link('u1', 'pod-a'))).toEqual({ ok: true, podId: 'pod-a' });
+    expect(await executor.trySetLinkedPod(link('u1', 'pod-b'))).toEqual({ ok: false, podId: 'pod-a' });
+    expect(await executor.trySetLinkedPod(link('u1', 'pod-a')), 'the holder itself may link again').toEqual({
+      ok: true,
+      podId: 'pod-a',
+    });
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBe('pod-a');
+  });
+
+  it('trySetLinkedPod - of 100 concurrent callers for one uid exactly one wins and all losers see its pod', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => executor.trySetLinkedPod(link('race', `pod-${i}`))),
+    );
+    const winners = results.filter((r) => r.ok);
+    expect(winners).toHaveLength(1);
+    const winner = winners[0]!.podId;
+    expect(results.every((r) => r.podId === winner)).toBe(true);
+    expect(await executor.getLinkedPod(ns, 'race', 'gw')).toBe(winner);
+  });
+
+  it('setLinkedPodIfAbsent - answers the pod linked after the call', async () => {
+    expect(await executor.setLinkedPodIfAbsent(link('u1', 'pod-a'))).toBe('pod-a');
+    expect(await executor.setLinkedPodIfAbsent(link('u1', 'pod-b'))).toBe('pod-a');
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBe('pod-a');
+  });
+
+  it('getLinkService - lists live and persisting links of a uid, not expired ones', async () => {
+    await executor.setLinkedPod({ ns, uid: 'u1', service: 'gw', podId: 'pod-a', persistSeconds: 0 });
+    await executor.setLinkedPod({ ns, uid: 'u1', service: 'cache', podId: 'pod-c', persistSeconds: 0 });
+    await executor.setLinkedPod({ ns, uid: 'u1', service: 'short', podId: 'pod-s', persistSeconds: 0 });
+    await executor.setLinkedPod({ ns, uid: 'u2', service: 'gw', podId: 'pod-x', persistSeconds: 0 });
+    await executor.removeLinkedPod({ ns, uid: 'u1', service: 'cache', persistSeconds: 30 });
+    await executor.removeLinkedPod({ ns, uid: 'u1', service: 'short', persistSeconds: 1 });
+    expect(await executor.getLinkService(ns, 'u1')).toEqual(
+      new Map([
+        ['gw', 'pod-a'],
+        ['cache', 'pod-c'],
+        ['short', 'pod-s'],
+      ]),
+    );
+    await sleep(PAST_WINDOW_MS);
+    expect(await executor.getLinkService(ns, 'u1')).toEqual(
+      new Map([
+        ['gw', 'pod-a'],
+        ['cache', 'pod-c'],
+      ]),
+    );
+    expect(await executor.getLinkService(ns, 'nobody')).toEqual(new Map());
+  });
+});
+
+describe('persist window', () => {
+  it('removeLinkedPod - the link persists for the window, refusing other pods, then is gone', async () => {
+    await executor.setLinkedPod(link('u1', 'pod-a'));
+    expect(await executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 1 })).toBe(true);
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBe('pod-a');
+    expect(await executor.trySetLinkedPod(link('u1', 'pod-b'))).toEqual({ ok: false, podId: 'pod-a' });
+    const ttl = await admin.pttl(keys.links(ns, 'u1'));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(1_000);
+
+    await sleep(PAST_WINDOW_MS);
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBeUndefined();
+    expect(await admin.exists(keys.links(ns, 'u1')), 'the key expired with its last link').toBe(0);
+    expect(await executor.trySetLinkedPod(link('u1', 'pod-b'))).toEqual({ ok: true, podId: 'pod-b' });
+  });
+
+  it('removeLinkedPod - a reconnect to the same pod within the window makes the link live again', async () => {
+    await executor.setLinkedPod(link('u1', 'pod-a'));
+    await executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 1 });
+    expect(await executor.trySetLinkedPod(link('u1', 'pod-a'))).toEqual({ ok: true, podId: 'pod-a' });
+    await sleep(PAST_WINDOW_MS);
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBe('pod-a');
+    expect(await admin.pttl(keys.links(ns, 'u1'))).toBe(-1);
+  });
+
+  it('removeLinkedPod - a window of 0 removes at once; nothing to remove answers false', async () => {
+    await executor.setLinkedPod(link('u1', 'pod-a'));
+    expect(await executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 0 })).toBe(true);
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBeUndefined();
+    expect(await admin.exists(keys.links(ns, 'u1'))).toBe(0);
+    expect(await executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 0 })).toBe(false);
+  });
+
+  it('removeLinkedPod - a window is never extended, but a persisting link can be removed at once', async () => {
+    await executor.setLinkedPod(link('u1', 'pod-a'));
+    await executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 1 });
+    expect(await executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 60 })).toBe(false);
+    expect(await admin.pttl(keys.links(ns, 'u1'))).toBeLessThanOrEqual(1_000);
+    expect(await executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 0 })).toBe(true);
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBeUndefined();
+  });
+
+  it('removeLinkedPod - a live link next to a persisting one keeps the key from expiring', async () => {
+    await executor.setLinkedPod({ ns, uid: 'u1', service: 'gw', podId: 'pod-a', persistSeconds: 1 });
+    await executor.setLinkedPod({ ns, uid: 'u1', service: 'cache', podId: 'pod-c', persistSeconds: 1 });
+    await executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 1 });
+    expect(await admin.pttl(keys.links(ns, 'u1'))).toBe(-1);
+    await sleep(PAST_WINDOW_MS);
+    expect(await executor.getLinkService(ns, 'u1')).toEqual(new Map([['cache', 'pod-c']]));
+  });
+
+  it('removeLinkedPodWithId - with a stale pod id it is a no-op', async () => {
+    await executor.setLinkedPod(link('u1', 'pod-a'));
+    await executor.setLinkedPod(link('u1', 'pod-b'));
+    expect(
+      await executor.removeLinkedPodWithId({
+        ns,
+        uid: 'u1',
+        service: 'gw',
+        podId: 'pod-a',
+        persistSeconds: 0,
+      }),
+    ).toBe(false);
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBe('pod-b');
+    expect(await admin.pttl(keys.links(ns, 'u1')), 'still live').toBe(-1);
+    expect(await executor.removeLinkedPodWithId({ ns, uid: 'nobody', service: 'gw', podId: 'pod-a' })).toBe(
+      false,
+    );
+  });
+
+  it('removeLinkedPodWithId - uses the window recorded with the link unless one is given', async () => {
+    await executor.setLinkedPod({ ns, uid: 'u1', service: 'gw', podId: 'pod-a', persistSeconds: 1 });
+    await executor.setLinkedPod({ ns, uid: 'u2', service: 'gw', podId: 'pod-a', persistSeconds: 1 });
+    expect(await executor.removeLinkedPodWithId({ ns, uid: 'u1', service: 'gw', podId: 'pod-a' })).toBe(true);
+    expect(
+      await executor.removeLinkedPodWithId({
+        ns,
+        uid: 'u2',
+        service: 'gw',
+        podId: 'pod-a',
+        persistSeconds: 0,
+      }),
+    ).toBe(true);
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw'), 'persisting with the recorded 1 s').toBe('pod-a');
+    expect(await executor.getLinkedPod(ns, 'u2', 'gw'), 'removed at once').toBeUndefined();
+    await sleep(PAST_WINDOW_MS);
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBeUndefined();
+  });
+
+  it('removeLinkedPodWithId - an expired link is not removed again', async () => {
+    await executor.setLinkedPod({ ns, uid: 'u1', service: 'gw', podId: 'pod-a', persistSeconds: 1 });
+    await executor.setLinkedPod({ ns, uid: 'u1', service: 'keep', podId: 'pod-k', persistSeconds: 1 });
+    await executor.removeLinkedPodWithId({ ns, uid: 'u1', service: 'gw', podId: 'pod-a' });
+    await sleep(PAST_WINDOW_MS);
+    expect(
+      await executor.removeLinkedPodWithId({
+        ns,
+        uid: 'u1',
+        service: 'gw',
+        podId: 'pod-a',
+        persistSeconds: 0,
+      }),
+    ).toBe(false);
+    expect(await admin.hexists(keys.links(ns, 'u1'), 'gw'), 'pruned by the write').toBe(0);
+  });
+});
+
+describe('computeLinkedPodIfAbsent', () => {
+  const ready = { states: ['ready'] };
+
+  beforeEach(async () => {
+    await executor.setServiceState({ ns, service: 'gw', podId: 'pod-a', state: 'ready' });
+    await executor.setServiceState({ ns, service: 'gw', podId: 'pod-b', state: 'ready' });
+    await executor.setServiceState({ ns, service: 'gw', podId: 'pod-c', state: 'draining' });
+    await executor.setServiceState({ ns, service: 'gw', podId: 'pod-d', state: 'starting' });
+  });
+
+  const compute = (
+    uid: string,
+    choose: Parameters<RedisStatefulExecutor['computeLinkedPodIfAbsent']>[0]['choose'],
+  ) => executor.computeLinkedPodIfAbsent({ ns, uid, service: 'gw', choose, persistSeconds: 1 });
+
+  it('computeLinkedPodIfAbsent - a state chooser links a pod in an allowed state, the same one for the same uid', async () => {
+    const first = await compute('u1', ready);
+    expect(first?.created).toBe(true);
+    expect(['pod-a', 'pod-b']).toContain(first?.podId);
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBe(first?.podId);
+    expect(await compute('u1', ready), 'an existing link is answered as is').toEqual({
+      podId: first?.podId,
+      created: false,
+    });
+
+    await executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 0 });
+    expect(await compute('u1', ready), 'deterministic: same uid, same pods, same choice').toEqual({
+      podId: first?.podId,
+      created: true,
+    });
+  });
+
+  it('computeLinkedPodIfAbsent - a state chooser spreads uids over every allowed pod and never picks another state', async () => {
+    const chosen = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const result = await compute(`spread-${i}`, { states: ['ready', 'starting'] });
+      chosen.add(result!.podId);
+    }
+    expect([...chosen].sort()).toEqual(['pod-a', 'pod-b', 'pod-d']);
+  });
+
+  it('computeLinkedPodIfAbsent - no pod in an allowed state: undefined and nothing linked', async () => {
+    expect(await compute('u1', { states: ['unknown-state'] })).toBeUndefined();
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBeUndefined();
+  });
+
+  it('computeLinkedPodIfAbsent - pods whose registration expired are not candidates', async () => {
+    const other = 'other';
+    await executor.setServiceState({ ns, service: other, podId: 'pod-gone', state: 'ready', ttlSeconds: 1 });
+    await sleep(PAST_WINDOW_MS);
+    expect(
+      await executor.computeLinkedPodIfAbsent({
+        ns,
+        uid: 'u1',
+        service: other,
+        choose: ready,
+        persistSeconds: 1,
+      }),
+    ).toBe(undefined);
+    const seen: string[][] = [];
+    await executor.computeLinkedPodIfAbsent({
+      ns,
+      uid: 'u1',
+      service: other,
+      persistSeconds: 1,
+      choose: (pods) => {
+        seen.push([...pods.keys()]);
+        return undefined;
+      },
+    });
+    expect(seen).toEqual([[]]);
+  });
+
+  it('computeLinkedPodIfAbsent - a function chooser sees the live pods with their states and its pick is linked', async () => {
+    let given: ReadonlyMap<string, string> | undefined;
+    const result = await compute('u1', (pods, uid) => {
+      given = pods;
+      expect(uid).toBe('u1');
+      return [...pods].find(([, state]) => state === 'draining')?.[0];
+    });
+    expect(given).toEqual(
+      new Map([
+        ['pod-a', 'ready'],
+        ['pod-b', 'ready'],
+        ['pod-c', 'draining'],
+        ['pod-d', 'starting'],
+      ]),
+    );
+    expect(result).toEqual({ podId: 'pod-c', created: true });
+    expect(await compute('u2', async () => undefined)).toBeUndefined();
+  });
+
+  it('computeLinkedPodIfAbsent - a function chooser returning a pod it was not given is an error', async () => {
+    await expect(compute('u1', () => 'pod-unknown')).rejects.toBeInstanceOf(StatefulChooserError);
+    expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBeUndefined();
+  });
+
+  it('computeLinkedPodIfAbsent - concurrent callers choosing differently all end up with one pod, created once', async () => {
+    const pods = ['pod-a', 'pod-b', 'pod-c', 'pod-d'];
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => compute('race', () => pods[i % pods.length])),
+    );
+    expect(results.filter((r) => r?.created)).toHaveLength(1);
+    const winner = results.find((r) => r?.created)!.podId;
+    expect(results.every((r) => r?.podId === winner)).toBe(true);
+    expect(await executor.getLinkedPod(ns, 'race', 'gw')).toBe(winner);
+  });
+
+  it('computeLinkedPodIfAbsent - concurrent state choosers pick the same pod and exactly one creates the link', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, () => compute('race2', ready)));
+    expect(results.filter((r) => r?.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r?.podId)).size).toBe(1);
+  });
+
+  it('computeLinkedPodIfAbsent - a persisting link counts as present', async () => {
+    await executor.setLinkedPod(link('u1', 'pod-c'));
+    await executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 30 });
+    expect(await compute('u1', ready)).toEqual({ podId: 'pod-c', created: false });
+  });
+});
+
+describe('wrong types', () => {
+  it('WRONGTYPE - a key of another type gives a typed error for every kind of call, and is left untouched', async () => {
+    await admin.set(keys.links(ns, 'u1'), 'not-a-hash');
+    await admin.set(keys.servicePods(ns, 'gw'), 'not-a-hash');
+    await admin.set(keys.workloads(ns), 'not-a-hash');
+    const calls: Array<() => Promise<unknown>> = [
+      () => executor.setLinkedPod(link('u1', 'pod-a')),
+      () => executor.trySetLinkedPod(link('u1', 'pod-a')),
+      () => executor.getLinkedPod(ns, 'u1', 'gw'),
+      () => executor.getLinkService(ns, 'u1'),
+      () => executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 1 }),
+      () => executor.setServiceState({ ns, service: 'gw', podId: 'pod-a', state: 'ready' }),
+      () => executor.getServiceState(ns, 'gw'),
+      () => executor.removeServiceState(ns, 'gw', 'pod-a'),
+      () =>
+        executor.computeLinkedPodIfAbsent({
+          ns,
+          uid: 'u2',
+          service: 'gw',
+          choose: { states: ['ready'] },
+          persistSeconds: 1,
+        }),
+      () => executor.setWorkloadState(ns, 'gw', 'steady'),
+      () => executor.getWorkloadState(ns, ['gw']),
+    ];
+    for (const call of calls) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(StatefulWrongTypeError);
+      expect((error as StatefulWrongTypeError).code).toBe('INTERNAL');
+    }
+    await expect(executor.getLinkedPod(ns, 'u1', 'gw')).rejects.toMatchObject({ key: keys.links(ns, 'u1') });
+    expect(await admin.get(keys.links(ns, 'u1'))).toBe('not-a-hash');
+  });
+
+  it('WRONGTYPE - a hash field not in the executor format is a typed error too', async () => {
+    await admin.hset(keys.links(ns, 'u1'), 'gw', 'written-by-someone-else');
+    await admin.hset(keys.servicePods(ns, 'gw'), 'pod-a', 'no-deadline');
+    await expect(executor.getLinkedPod(ns, 'u1', 'gw')).rejects.toBeInstanceOf(StatefulWrongTypeError);
+    await expect(
+      executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 1 }),
+    ).rejects.toBeInstanceOf(StatefulWrongTypeError);
+    await expect(executor.getServiceState(ns, 'gw')).rejects.toBeInstanceOf(StatefulWrongTypeError);
+  });
+});
