@@ -1,0 +1,265 @@
+/**
+ * Throughput and p99 latency of every stateful executor method at concurrency 1 and 64, printed
+ * next to `redis-benchmark` GET/SET against the same Redis in the same run; the ratio is the figure.
+ *
+ *   npm run bench -w @tideline/stateful        (TIDELINE_REDIS_URL, default redis://127.0.0.1:6379)
+ *
+ * Bounded: each case stops after `caseMaxOps` operations or `caseMaxMs`, and the whole run skips
+ * remaining cases past `totalBudgetMs`. Keys live in a namespace of their own and are deleted at
+ * the end. The executor multiplexes one connection (ioredis pipelines concurrent calls);
+ * redis-benchmark -c 64 opens 64 connections.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { RedisStatefulExecutor } from '../src/redis-executor.ts';
+
+const BENCH = {
+  concurrencies: [1, 64] as const,
+  caseMaxOps: 20_000,
+  caseMaxMs: 350,
+  totalBudgetMs: 20_000,
+  redisBenchmarkRequests: 20_000,
+  redisBenchmarkTimeoutMs: 8_000,
+  commandTimeoutMs: 2_000,
+  uidsPerCase: 5_000,
+  podsInService: 8,
+};
+
+const url = new URL(process.env['TIDELINE_REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+const host = url.hostname;
+const port = url.port || '6379';
+const started = performance.now();
+const ns = `bench-${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+
+interface Figure {
+  opsPerSecond: number;
+  p99Ms: number;
+}
+
+/** redis-benchmark's own figures (requests/s and p99 from its CSV) per test and concurrency. */
+async function redisBenchmark(concurrency: number): Promise<Record<'GET' | 'SET', Figure>> {
+  const args = [
+    '-h',
+    host,
+    '-p',
+    port,
+    '-t',
+    'get,set',
+    '-n',
+    String(BENCH.redisBenchmarkRequests),
+    '-c',
+    String(concurrency),
+    '--csv',
+  ];
+  const { stdout } = await promisify(execFile)('redis-benchmark', args, {
+    timeout: BENCH.redisBenchmarkTimeoutMs,
+  });
+  const rows = stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.split(',').map((cell) => cell.replaceAll('"', '')));
+  const header = rows[0] ?? [];
+  const rps = header.indexOf('rps');
+  const p99 = header.indexOf('p99_latency_ms');
+  const out: Partial<Record<'GET' | 'SET', Figure>> = {};
+  for (const row of rows.slice(1)) {
+    if (row[0] === 'GET' || row[0] === 'SET')
+      out[row[0]] = { opsPerSecond: Number(row[rps]), p99Ms: Number(row[p99]) };
+  }
+  if (!out.GET || !out.SET) throw new Error(`unexpected redis-benchmark output:\n${stdout}`);
+  return out as Record<'GET' | 'SET', Figure>;
+}
+
+async function measure(
+  concurrency: number,
+  maxOps: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<Figure> {
+  const latencies: number[] = [];
+  let next = 0;
+  const begin = performance.now();
+  const deadline = begin + BENCH.caseMaxMs;
+  const worker = async () => {
+    while (next < maxOps && performance.now() < deadline) {
+      const i = next++;
+      const t0 = performance.now();
+      await op(i);
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsedS = (performance.now() - begin) / 1000;
+  latencies.sort((a, b) => a - b);
+  const p99 = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? Number.NaN;
+  return { opsPerSecond: latencies.length / elapsedS, p99Ms: p99 };
+}
+
+type Kind = 'GET' | 'SET';
+interface Case {
+  method: string;
+  /** The redis-benchmark test it compares with: reads with GET, writes with SET. */
+  baseline: Kind;
+  /** Runs before each concurrency, e.g. to create the links that the case then removes. */
+  prepare?: (tag: string) => Promise<void>;
+  /** Fewer operations than `caseMaxOps`, e.g. one per prepared link so every removal finds one. */
+  maxOps?: number;
+  op: (i: number, tag: string) => Promise<unknown>;
+}
+
+const executor = new RedisStatefulExecutor({
+  url: url.toString(),
+  commandTimeoutMs: BENCH.commandTimeoutMs,
+  connectTimeoutMs: BENCH.commandTimeoutMs,
+  reconnectBackoff: { initialMs: 100, maxMs: 1_000 },
+  connectionName: 'stateful-bench',
+});
+const admin = new Redis(url.toString());
+const service = 'push-gateway';
+const uid = (i: number, tag: string) => `${tag}-u${i % BENCH.uidsPerCase}`;
+const pod = (i: number) => `pod-${i % BENCH.podsInService}`;
+const link = (i: number, tag: string) => ({
+  ns,
+  uid: uid(i, tag),
+  service,
+  podId: pod(i),
+  persistSeconds: 30,
+});
+
+async function linkAll(tag: string): Promise<void> {
+  for (let i = 0; i < BENCH.uidsPerCase; i += 100) {
+    await Promise.all(Array.from({ length: 100 }, (_, j) => executor.setLinkedPod(link(i + j, tag))));
+  }
+}
+
+const cases: Case[] = [
+  {
+    method: 'setServiceState',
+    baseline: 'SET',
+    op: (i) => executor.setServiceState({ ns, service, podId: pod(i), state: 'ready', ttlSeconds: 30 }),
+  },
+  { method: 'getServiceState', baseline: 'GET', op: () => executor.getServiceState(ns, service) },
+  { method: 'setWorkloadState', baseline: 'SET', op: () => executor.setWorkloadState(ns, service, 'steady') },
+  {
+    method: 'getWorkloadState',
+    baseline: 'GET',
+    op: () => executor.getWorkloadState(ns, [service, 'cache']),
+  },
+  { method: 'setLinkedPod', baseline: 'SET', op: (i, tag) => executor.setLinkedPod(link(i, tag)) },
+  { method: 'trySetLinkedPod', baseline: 'SET', op: (i, tag) => executor.trySetLinkedPod(link(i, tag)) },
+  {
+    method: 'setLinkedPodIfAbsent',
+    baseline: 'SET',
+    op: (i, tag) => executor.setLinkedPodIfAbsent(link(i, tag)),
+  },
+  {
+    method: 'computeLinkedPodIfAbsent (new uid each: 3 round trips)',
+    baseline: 'SET',
+    op: (i, tag) =>
+      executor.computeLinkedPodIfAbsent({
+        ns,
+        uid: `${tag}-c${i}`,
+        service,
+        choose: { states: ['ready'] },
+        persistSeconds: 30,
+      }),
+  },
+  {
+    method: 'getLinkedPod',
+    baseline: 'GET',
+    prepare: linkAll,
+    op: (i, tag) => executor.getLinkedPod(ns, uid(i, tag), service),
+  },
+  {
+    method: 'getLinkService',
+    baseline: 'GET',
+    prepare: linkAll,
+    op: (i, tag) => executor.getLinkService(ns, uid(i, tag)),
+  },
+  {
+    method: 'removeLinkedPod',
+    baseline: 'SET',
+    prepare: linkAll,
+    maxOps: BENCH.uidsPerCase,
+    op: (i, tag) => executor.removeLinkedPod({ ns, uid: uid(i, tag), service, persistSeconds: 30 }),
+  },
+  {
+    method: 'removeLinkedPodWithId',
+    baseline: 'SET',
+    prepare: linkAll,
+    maxOps: BENCH.uidsPerCase,
+    op: (i, tag) =>
+      executor.removeLinkedPodWithId({ ns, uid: uid(i, tag), service, podId: pod(i), persistSeconds: 0 }),
+  },
+];
+
+async function deleteNamespace(): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  for (let round = 0; round < 100_000; round++) {
+    const [nextCursor, found] = await admin.scan(cursor, 'MATCH', `tl:{${ns}*`, 'COUNT', 1000);
+    if (found.length > 0) deleted += await admin.del(...found);
+    cursor = nextCursor;
+    if (cursor === '0') break;
+  }
+  return deleted;
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+async function main(): Promise<void> {
+  await executor.connect();
+  const benchKey = 'key:__rand_int__';
+  const benchKeyExisted = (await admin.exists(benchKey)) === 1;
+  const baselines = new Map<number, Record<Kind, Figure>>();
+  for (const c of BENCH.concurrencies) baselines.set(c, await redisBenchmark(c));
+  // redis-benchmark SET writes this one key; remove it unless someone else's was already there.
+  if (!benchKeyExisted) await admin.del(benchKey);
+
+  const lines: string[] = [];
+  const head = ['method', 'vs'];
+  for (const c of BENCH.concurrencies) head.push(`c=${c} ops/s`, `c=${c} p99 ms`, `c=${c} ratio`);
+  lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+  for (const kind of ['GET', 'SET'] as const) {
+    const row = [`redis-benchmark ${kind}`, '-'];
+    for (const c of BENCH.concurrencies) {
+      const b = baselines.get(c)![kind];
+      row.push(fmt(b.opsPerSecond), fmt(b.p99Ms, 3), '1.00');
+    }
+    lines.push(`| ${row.join(' | ')} |`);
+  }
+  let skipped = 0;
+  try {
+    for (const [index, benchCase] of cases.entries()) {
+      if (performance.now() - started > BENCH.totalBudgetMs) {
+        skipped++;
+        continue;
+      }
+      const row = [benchCase.method, benchCase.baseline];
+      for (const c of BENCH.concurrencies) {
+        const tag = `k${index}c${c}`;
+        await benchCase.prepare?.(tag);
+        const figure = await measure(c, benchCase.maxOps ?? BENCH.caseMaxOps, (i) => benchCase.op(i, tag));
+        const ratio = figure.opsPerSecond / baselines.get(c)![benchCase.baseline].opsPerSecond;
+        row.push(fmt(figure.opsPerSecond), fmt(figure.p99Ms, 3), fmt(ratio, 2));
+      }
+      lines.push(`| ${row.join(' | ')} |`);
+    }
+  } finally {
+    const deleted = await deleteNamespace();
+    await executor.close();
+    admin.disconnect();
+    lines.push(
+      '',
+      `Redis ${host}:${port}; each case ≤ ${BENCH.caseMaxMs} ms or ${BENCH.caseMaxOps} ops (removals: one per prepared link, ${BENCH.uidsPerCase}); ratio = ops/s ÷ redis-benchmark GET (reads) or SET (writes) at the same concurrency.`,
+      `namespace ${ns}: ${deleted} keys deleted; ${skipped} cases skipped over the ${BENCH.totalBudgetMs} ms budget; total ${fmt((performance.now() - started) / 1000, 1)} s`,
+    );
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});
