@@ -1,0 +1,247 @@
+import { Admin, Consumer, ProduceAcks, Producer } from '@platformatic/kafka';
+import { BaseEventBus, type Settle } from '../base.ts';
+import { BusUnavailableError } from '../errors.ts';
+import {
+  type BusMessage,
+  DEAD_LETTER_TOPIC,
+  type PublishOptions,
+  type PublishReceipt,
+  type ReadOptions,
+  type SubscribeOptions,
+  type TopicSpec,
+} from '../types.ts';
+import { encodeRecord, positionOf } from './codec.ts';
+import { GroupConsumer } from './group-consumer.ts';
+import { type KafkaBusOptions, type ResolvedKafkaOptions, resolveKafkaOptions } from './options.ts';
+import { PublishedIds } from './published-ids.ts';
+import { OrderedPublisher } from './publisher.ts';
+import { readFromPosition } from './reader.ts';
+
+const TOPIC_ALREADY_EXISTS = /already exists/i;
+
+/**
+ * The event bus over Apache Kafka (3.5–4.x). One Kafka topic per logical topic
+ * (`<prefix>_<topic>`, plus `<prefix>_dead-letter`), created at start; an idempotent producer
+ * with acks=all, so a resolved publish is on every in-sync replica and never written twice by a
+ * producer retry; one consumer group per subscription group (`<prefix>_<group>`) with offsets
+ * committed only once the handler's outcome is settled.
+ *
+ * Order: a message's key (default: the topic name) picks its partition; with one partition per
+ * topic (the default) the whole topic has one order and positions are `offset + 1`. Kafka has no
+ * broker-side dedup by id: this bus answers a msgId it published within the duplicate window as a
+ * duplicate without sending it, and consumers drop redeliveries of ids they already handled.
+ */
+export class KafkaEventBus extends BaseEventBus {
+  private readonly kafka: ResolvedKafkaOptions;
+  private readonly published: PublishedIds;
+  private readonly groups = new Map<string, GroupConsumer>();
+  private readonly partitionCounts = new Map<string, number>();
+  private admin: Admin | undefined;
+  private producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
+  private reader: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined;
+  private publisher: OrderedPublisher | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private reachable = false;
+
+  constructor(options: KafkaBusOptions) {
+    super(options);
+    this.kafka = resolveKafkaOptions(options);
+    this.published = new PublishedIds(this.kafka.duplicateWindowMs, this.kafka.publishedIdsRemembered);
+  }
+
+  private clientOptions(role: string) {
+    return {
+      clientId: `${this.kafka.clientId}-${role}`,
+      bootstrapBrokers: this.kafka.brokers,
+      timeout: this.kafka.requestTimeoutMs,
+      retries: this.kafka.retries,
+      retryDelay: this.kafka.retryDelayMs,
+    };
+  }
+
+  private kafkaTopic(topic: TopicSpec): string {
+    return this.brokerName(topic.name);
+  }
+
+  protected async connect(): Promise<void> {
+    this.admin = new Admin(this.clientOptions('admin'));
+    try {
+      await this.provision(this.admin);
+    } catch (error) {
+      await this.admin.close().catch(() => undefined);
+      throw new BusUnavailableError(`cannot provision Kafka topics at ${this.kafka.brokers.join(',')}`, {
+        cause: error,
+      });
+    }
+    this.producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
+      ...this.clientOptions('producer'),
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      autocreateTopics: false,
+    });
+    this.publisher = new OrderedPublisher(this.producer, this.kafka.publishBatchMaxBytes);
+    this.reader = new Consumer<Buffer, Buffer, Buffer, Buffer>({
+      ...this.clientOptions('reader'),
+      groupId: this.brokerName('reader'),
+      autocommit: false,
+    });
+    this.reachable = true;
+    this.healthTimer = setInterval(() => void this.probe(), this.kafka.healthCheckMs);
+    this.healthTimer.unref();
+  }
+
+  /** Creates missing topics (dead letters on one partition, so they read back in order). */
+  private async provision(admin: Admin): Promise<void> {
+    const existing = new Set(await admin.listTopics());
+    for (const topic of this.topics) {
+      const name = this.kafkaTopic(topic);
+      if (existing.has(name)) continue;
+      const partitions = topic.name === DEAD_LETTER_TOPIC ? 1 : this.kafka.partitions;
+      try {
+        await admin.createTopics({
+          topics: [name],
+          partitions,
+          replicas: this.kafka.replicationFactor,
+          configs: [{ name: 'retention.ms', value: String(this.kafka.retentionMs) }],
+        });
+      } catch (error) {
+        if (!TOPIC_ALREADY_EXISTS.test(String((error as Error).message) + String((error as Error).cause))) {
+          const described = await admin.metadata({ topics: [name] }).catch(() => undefined);
+          if (!described?.topics.has(name)) throw error;
+        }
+      }
+    }
+    const names = this.topics.map((t) => this.kafkaTopic(t));
+    const deadline = Date.now() + this.kafka.requestTimeoutMs;
+    for (;;) {
+      const metadata = await admin.metadata({ topics: names, forceUpdate: true });
+      const ready = names.every((n) => metadata.topics.get(n)?.partitions.every((p) => p.leader >= 0));
+      if (ready) {
+        for (const n of names) this.partitionCounts.set(n, metadata.topics.get(n)!.partitionsCount);
+        return;
+      }
+      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leader yet`);
+      await new Promise((resolve) => setTimeout(resolve, this.kafka.retryDelayMs));
+    }
+  }
+
+  private async probe(): Promise<void> {
+    try {
+      await this.admin?.metadata({ topics: [], forceUpdate: true });
+      this.reachable = true;
+    } catch {
+      this.reachable = false;
+    }
+  }
+
+  healthy(): boolean {
+    return this.reachable && this.producer !== undefined && !this.producer.closed;
+  }
+
+  protected async doPublish(
+    topic: TopicSpec,
+    subject: string,
+    data: Uint8Array,
+    options: PublishOptions,
+  ): Promise<PublishReceipt> {
+    const earlier = this.published.lookup(options.msgId);
+    if (earlier) {
+      // A failed earlier publish was not stored: this one is sent.
+      const receipt = await earlier.catch(() => undefined);
+      if (receipt) return { ...receipt, duplicate: true };
+    }
+    const kafkaTopic = this.kafkaTopic(topic);
+    const record = encodeRecord({
+      kafkaTopic,
+      topic,
+      subject,
+      data,
+      publish: options,
+      partitions: this.partitionCounts.get(kafkaTopic) ?? 1,
+    });
+    const receipt = this.publisher!.send(record).then(
+      (offset): PublishReceipt => ({ topic: topic.name, position: positionOf(offset), duplicate: false }),
+      (error: unknown) => {
+        throw new BusUnavailableError(`publish of ${subject} failed: ${(error as Error).message}`, {
+          cause: error,
+        });
+      },
+    );
+    this.published.remember(options.msgId, receipt);
+    return receipt;
+  }
+
+  protected async doSubscribe(
+    topic: TopicSpec,
+    options: SubscribeOptions,
+    deliver: (message: BusMessage, settle: Settle) => Promise<void>,
+  ): Promise<{ stop(): Promise<void> }> {
+    const kafkaTopic = this.kafkaTopic(topic);
+    const groupId = this.brokerName(options.group);
+    const key = `${kafkaTopic}\0${groupId}`;
+    let group = this.groups.get(key);
+    if (!group) {
+      group = new GroupConsumer({
+        kafka: this.kafka,
+        admin: this.admin!,
+        topic,
+        kafkaTopic,
+        partitions: this.partitionCounts.get(kafkaTopic) ?? 1,
+        groupId,
+        startAt: options.startAt ?? 'first',
+        ephemeral: options.ephemeral ?? false,
+        logger: this.logger,
+      });
+      this.groups.set(key, group);
+      try {
+        await group.start();
+      } catch (error) {
+        this.groups.delete(key);
+        throw new BusUnavailableError(`cannot start Kafka group ${groupId}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
+    const running = group;
+    const member = running.add({
+      subjects: options.subjects,
+      concurrency: Math.max(1, options.concurrency ?? 1),
+      deliver,
+    });
+    return {
+      stop: async () => {
+        if (running.remove(member)) {
+          if (this.groups.get(key) === running) this.groups.delete(key);
+          await running.stop();
+        }
+      },
+    };
+  }
+
+  protected async doRead(topic: TopicSpec, options: ReadOptions): Promise<BusMessage[]> {
+    try {
+      return await readFromPosition({
+        client: this.reader!,
+        kafkaTopic: this.kafkaTopic(topic),
+        topic,
+        from: options.from,
+        limit: options.limit,
+        subjects: options.subjects,
+        maxBytes: this.kafka.publishBatchMaxBytes,
+      });
+    } catch (error) {
+      if (error instanceof Error && error.name === 'BusStateError') throw error;
+      throw new BusUnavailableError(`read of ${topic.name} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  protected async close(): Promise<void> {
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    await Promise.allSettled([...this.groups.values()].map((g) => g.stop()));
+    await this.publisher?.flush();
+    await Promise.allSettled([this.producer?.close(), this.reader?.close(), this.admin?.close()]);
+    this.reachable = false;
+  }
+}
