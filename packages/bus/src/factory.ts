@@ -1,5 +1,6 @@
 import type { busSettings, ConfigOf } from '@tideline/config';
 import { TOPICS } from '@tideline/contracts';
+import { KafkaEventBus } from './kafka/kafka-bus.ts';
 import { NatsEventBus } from './nats/nats-bus.ts';
 import type { BusLogger, EventBus, TopicSpec } from './types.ts';
 
@@ -30,6 +31,22 @@ export function createEventBus(options: CreateBusOptions): EventBus {
     case 'nats':
       return new NatsEventBus({ ...common, servers: config.natsUrl, name: options.clientName });
     case 'kafka':
-      throw new Error('TIDELINE_BUS=kafka: the Kafka transport is not part of this build yet');
+      return new KafkaEventBus({
+        ...common,
+        brokers: config.kafkaBrokers,
+        clientId: `${config.kafkaClientId}-${options.clientName}`,
+        partitions: config.kafkaPartitions,
+        replicationFactor: config.kafkaReplicationFactor,
+        requestTimeoutMs: config.kafkaRequestTimeoutMs,
+        retryDelayMs: config.kafkaRetryDelayMs,
+        retries: config.kafkaRetries,
+        sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+        heartbeatIntervalMs: config.kafkaHeartbeatIntervalMs,
+        rebalanceTimeoutMs: config.kafkaRebalanceTimeoutMs,
+        fetchMaxWaitMs: config.kafkaFetchMaxWaitMs,
+        healthCheckMs: config.kafkaHealthCheckMs,
+        publishedIdsRemembered: config.kafkaPublishedIdsRemembered,
+        publishBatchMaxBytes: config.kafkaPublishBatchMaxBytes,
+      });
   }
 }

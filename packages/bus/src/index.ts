@@ -1,5 +1,7 @@
 export { BaseEventBus, backoffDelay, type Decision, DecodedMessage, type Settle } from './base.ts';
 export { BusStateError, BusUnavailableError, UnknownTopicError } from './errors.ts';
+export { KafkaEventBus } from './kafka/kafka-bus.ts';
+export type { KafkaBusOptions } from './kafka/options.ts';
 export { MemoryBroker, MemoryEventBus } from './memory/memory-bus.ts';
 export { type NatsBusOptions, NatsEventBus } from './nats/nats-bus.ts';
 export { subjectMatches, topicForSubject } from './subjects.ts';
