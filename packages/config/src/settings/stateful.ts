@@ -32,7 +32,7 @@ export const statefulSettings = {
     env: 'TIDELINE_STATEFUL_HEARTBEAT_INTERVAL_MS',
     default: 5_000,
     min: 10,
-    doc: 'How often a pod (PodPresence) re-registers its state; must be well below the pod state TTL.',
+    doc: 'How often a pod (PodPresence) re-registers its state; at most half of TIDELINE_STATEFUL_POD_STATE_TTL_SECONDS.',
   }),
   statefulPodStateTtlSeconds: seconds({
     env: 'TIDELINE_STATEFUL_POD_STATE_TTL_SECONDS',
