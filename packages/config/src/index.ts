@@ -31,3 +31,4 @@ export { informerSettings } from './settings/informer.ts';
 export { heartbeatWithinPodStateTtl, statefulSettings } from './settings/stateful.ts';
 export { databaseSettings, redisSettings } from './settings/stores.ts';
 export { websiteApiSettings } from './settings/website-api.ts';
+export { kubeDemoSettings } from './settings/kube-demo.ts';

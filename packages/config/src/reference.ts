@@ -5,6 +5,7 @@ import { cacheSettings } from './settings/cache.ts';
 import { commonSettings } from './settings/common.ts';
 import { gatewaySettings } from './settings/gateway.ts';
 import { informerSettings } from './settings/informer.ts';
+import { kubeDemoSettings } from './settings/kube-demo.ts';
 import { statefulSettings } from './settings/stateful.ts';
 import { databaseSettings, redisSettings } from './settings/stores.ts';
 import { websiteApiSettings } from './settings/website-api.ts';
@@ -21,6 +22,7 @@ export const settingGroups: Record<string, SettingsSpec> = {
   'website-api': websiteApiSettings,
   cache: cacheSettings,
   informer: informerSettings,
+  'demo cluster': kubeDemoSettings,
 };
 
 function defaultOf(setting: Setting<unknown>): string {
