@@ -1,0 +1,22 @@
+import { INTERNAL_PATHS, NodesReplay, NodesSnapshot } from '@tideline/contracts';
+import type { NodesSource, ReplayRequest } from '../domain/ports.ts';
+import type { InternalHttpClient } from './internal-http.ts';
+
+/** Node snapshots and replays per cluster from the cache service, over its internal HTTP endpoints. */
+export class CacheNodesSource implements NodesSource {
+  constructor(private readonly client: InternalHttpClient) {}
+
+  snapshot(cluster: string) {
+    return this.client.get(INTERNAL_PATHS.nodesSnapshot(cluster), {}, NodesSnapshot);
+  }
+
+  async replay(cluster: string, request: ReplayRequest) {
+    const answer = await this.client.get(
+      INTERNAL_PATHS.nodesEvents(cluster),
+      { after: request.after, limit: request.limit },
+      NodesReplay,
+    );
+    if (answer.kind === 'fallback') return { kind: 'fallback' as const, reason: answer.reason };
+    return { kind: 'events' as const, updates: answer.events };
+  }
+}

@@ -1,0 +1,73 @@
+import { issuesOf } from '@tideline/contracts';
+import type { z } from 'zod';
+import { SourceNotFoundError, SourceUnavailableError } from '../domain/ports.ts';
+
+export interface InternalHttpClientOptions {
+  /** Base URL of the service, e.g. `http://127.0.0.1:3001`. */
+  baseUrl: string;
+  /** The bearer token to present (a service token with scope `internal`). */
+  token: () => string;
+  timeoutMs: number;
+  /** Called once per request with its outcome, for metrics. */
+  onResponse?: (path: string, outcome: 'ok' | 'not-found' | 'error') => void;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+/**
+ * GETs another service's `/internal/*` endpoints and validates the answer with its contract.
+ * Every failure is typed: the service is unreachable, slow, erroring or answering garbage →
+ * {@link SourceUnavailableError}; 404 → {@link SourceNotFoundError}.
+ */
+export class InternalHttpClient {
+  constructor(private readonly options: InternalHttpClientOptions) {}
+
+  async get<S extends z.ZodType>(path: string, query: Query, schema: S): Promise<z.output<S>> {
+    const url = new URL(path, this.options.baseUrl);
+    for (const [name, value] of Object.entries(query))
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: { authorization: `Bearer ${this.options.token()}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    } catch (error) {
+      this.options.onResponse?.(path, 'error');
+      throw new SourceUnavailableError(`GET ${url.pathname} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    if (response.status === 404) {
+      await response.body?.cancel();
+      this.options.onResponse?.(path, 'not-found');
+      throw new SourceNotFoundError(`GET ${url.pathname} answered 404`);
+    }
+    let body: unknown;
+    try {
+      body = await response.json();
+    } catch (error) {
+      this.options.onResponse?.(path, 'error');
+      throw new SourceUnavailableError(`GET ${url.pathname} answered ${response.status} without JSON`, {
+        cause: error,
+      });
+    }
+    if (!response.ok) {
+      this.options.onResponse?.(path, 'error');
+      throw new SourceUnavailableError(
+        `GET ${url.pathname} answered ${response.status}: ${JSON.stringify(body).slice(0, 200)}`,
+      );
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      this.options.onResponse?.(path, 'error');
+      const fields = issuesOf(parsed.error)
+        .slice(0, 5)
+        .map((f) => `${f.path || '(root)'}: ${f.message}`)
+        .join('; ');
+      throw new SourceUnavailableError(`GET ${url.pathname} answered outside its contract: ${fields}`);
+    }
+    this.options.onResponse?.(path, 'ok');
+    return parsed.data;
+  }
+}

@@ -1,0 +1,24 @@
+import {
+  authSettings,
+  busSettings,
+  type ConfigOf,
+  type commonSettings,
+  gatewaySettings,
+  heartbeatWithinPodStateTtl,
+  redisSettings,
+  requireJwtKey,
+  statefulSettings,
+} from '@tideline/config';
+
+/** Everything push-gateway reads from its environment. */
+export const pushGatewaySettings = {
+  ...gatewaySettings,
+  ...authSettings,
+  ...busSettings,
+  ...redisSettings,
+  ...statefulSettings,
+};
+
+export type PushGatewayConfig = ConfigOf<typeof pushGatewaySettings> & ConfigOf<typeof commonSettings>;
+
+export const pushGatewayRules = [requireJwtKey, heartbeatWithinPodStateTtl];

@@ -1,0 +1,343 @@
+import { describe, expect, it } from 'vitest';
+import { Feed, type FeedMember, SyncOverflowError } from './feed.ts';
+import type { FeedReplay, FeedSource, ReplayRequest } from './ports.ts';
+import { SourceUnavailableError } from './ports.ts';
+
+interface Initial {
+  lastEventId: number;
+  items: string[];
+}
+interface Update {
+  eventId: number;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A source whose every answer the test hands out by hand, counting the queries. */
+class ManualSource implements FeedSource<Initial, Update> {
+  readonly snapshots: Deferred<Initial>[] = [];
+  readonly replays: { request: ReplayRequest; answer: Deferred<FeedReplay<Update>> }[] = [];
+  snapshot(): Promise<Initial> {
+    const d = deferred<Initial>();
+    this.snapshots.push(d);
+    return d.promise;
+  }
+  replay(request: ReplayRequest): Promise<FeedReplay<Update>> {
+    const answer = deferred<FeedReplay<Update>>();
+    this.replays.push({ request, answer });
+    return answer.promise;
+  }
+}
+
+type Received = { kind: 'initial'; lastEventId: number } | { kind: 'update'; eventId: number };
+
+/** A member that records what it was sent, directly or through the room broadcast. */
+class Recorder implements FeedMember<Initial, Update> {
+  readonly received: Received[] = [];
+  readonly rooms = new Set<string>();
+  constructor(readonly id: string) {}
+  join(room: string) {
+    this.rooms.add(room);
+  }
+  leave(room: string) {
+    this.rooms.delete(room);
+  }
+  sendInitial(message: Initial) {
+    this.received.push({ kind: 'initial', lastEventId: message.lastEventId });
+  }
+  sendUpdate(message: Update) {
+    this.received.push({ kind: 'update', eventId: message.eventId });
+  }
+  updates(): number[] {
+    return this.received.flatMap((r) => (r.kind === 'update' ? [r.eventId] : []));
+  }
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+function setup(overrides: { snapshotReuseMs?: number; bufferMaxEvents?: number; replayLimit?: number } = {}) {
+  const source = new ManualSource();
+  const members = new Map<string, Recorder>();
+  let clock = 0;
+  const feed = new Feed<Initial, Update>({
+    room: 'websites',
+    source,
+    replayLimit: overrides.replayLimit ?? 500,
+    snapshotReuseMs: overrides.snapshotReuseMs ?? 0,
+    bufferMaxEvents: overrides.bufferMaxEvents ?? 1_000,
+    now: () => clock,
+    broadcast: (room, except, message) => {
+      for (const member of members.values()) {
+        if (member.rooms.has(room) && !except.includes(member.id)) member.sendUpdate(message);
+      }
+    },
+  });
+  const member = (id: string) => {
+    const recorder = new Recorder(id);
+    members.set(id, recorder);
+    return recorder;
+  };
+  return { source, feed, member, advance: (ms: number) => (clock += ms) };
+}
+
+const snapshotAt = (lastEventId: number): Initial => ({ lastEventId, items: [] });
+const events = (...ids: number[]): FeedReplay<Update> => ({
+  kind: 'events',
+  updates: ids.map((eventId) => ({ eventId })),
+});
+
+describe('Feed', () => {
+  it('snapshot - a member gets the snapshot, then every later event once, in order', async () => {
+    const { source, feed, member } = setup();
+    const a = member('a');
+    const synced = feed.sync(a, {});
+    expect(a.rooms.has('websites')).toBe(true);
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(10));
+    await synced;
+    for (const id of [11, 12, 12, 13]) feed.deliver({ eventId: id });
+    expect(a.received).toEqual([
+      { kind: 'initial', lastEventId: 10 },
+      { kind: 'update', eventId: 11 },
+      { kind: 'update', eventId: 12 },
+      { kind: 'update', eventId: 13 },
+    ]);
+  });
+
+  it('race - events delivered while the snapshot is in flight are buffered; those it covers are dropped', async () => {
+    const { source, feed, member } = setup();
+    const a = member('a');
+    const synced = feed.sync(a, {});
+    // The snapshot query runs; the bus delivers 5..8 meanwhile, and the snapshot turns out to cover up to 6.
+    for (const id of [5, 6, 7, 8]) feed.deliver({ eventId: id });
+    expect(a.received).toEqual([]);
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(6));
+    await synced;
+    feed.deliver({ eventId: 9 });
+    expect(a.received).toEqual([
+      { kind: 'initial', lastEventId: 6 },
+      { kind: 'update', eventId: 7 },
+      { kind: 'update', eventId: 8 },
+      { kind: 'update', eventId: 9 },
+    ]);
+  });
+
+  it('replay - exactly the missed events, in order, then live without duplicates', async () => {
+    const { source, feed, member } = setup();
+    const a = member('a');
+    const synced = feed.sync(a, { lastEventId: 20, version: 'v1' });
+    feed.deliver({ eventId: 22 });
+    await flush();
+    expect(source.replays[0]!.request).toEqual({ after: 20, limit: 500, version: 'v1' });
+    await flush();
+    source.replays[0]!.answer.resolve(events(21, 22, 23));
+    await synced;
+    feed.deliver({ eventId: 23 });
+    feed.deliver({ eventId: 24 });
+    expect(a.received.map((r) => r.kind)).not.toContain('initial');
+    expect(a.updates()).toEqual([21, 22, 23, 24]);
+  });
+
+  it('replay - a fallback answer sends one snapshot instead', async () => {
+    const { source, feed, member } = setup({ replayLimit: 3 });
+    const a = member('a');
+    const synced = feed.sync(a, { lastEventId: 1 });
+    await flush();
+    source.replays[0]!.answer.resolve({ kind: 'fallback', reason: 'too-many' });
+    await flush();
+    expect(source.replays[0]!.request.limit).toBe(3);
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(50));
+    await synced;
+    expect(a.received).toEqual([{ kind: 'initial', lastEventId: 50 }]);
+  });
+
+  it('coalescing - 200 members syncing at once cause one snapshot query', async () => {
+    const { source, feed, member } = setup();
+    const members = Array.from({ length: 200 }, (_, i) => member(`m${i}`));
+    const synced = members.map((m) => feed.sync(m, {}));
+    await flush();
+    expect(source.snapshots).toHaveLength(1);
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(3));
+    await Promise.all(synced);
+    feed.deliver({ eventId: 4 });
+    for (const m of members)
+      expect(m.received).toEqual([
+        { kind: 'initial', lastEventId: 3 },
+        { kind: 'update', eventId: 4 },
+      ]);
+  });
+
+  it('coalescing - replays are shared per (version, after) only', async () => {
+    const { source, feed, member } = setup();
+    const same = [member('a'), member('b'), member('c')].map((m) =>
+      feed.sync(m, { lastEventId: 5, version: 'v' }),
+    );
+    const other = feed.sync(member('d'), { lastEventId: 6, version: 'v' });
+    const otherVersion = feed.sync(member('e'), { lastEventId: 5, version: 'w' });
+    await flush();
+    expect(source.replays.map((r) => `${r.request.version}|${r.request.after}`).sort()).toEqual([
+      'v|5',
+      'v|6',
+      'w|5',
+    ]);
+    for (const r of source.replays) r.answer.resolve(events(7));
+    await Promise.all([...same, other, otherVersion]);
+  });
+
+  it("coalescing - a shared answer older than a member's join is not used when it misses an event", async () => {
+    const { source, feed, member } = setup();
+    const a = member('a');
+    const first = feed.sync(a, {});
+    await flush();
+    // The query for `a` runs and is answered as of 10; before the answer arrives the bus delivers 11,
+    // then `b` joins (so 11 is not in b's buffer) and would share a's flight.
+    feed.deliver({ eventId: 11 });
+    const b = member('b');
+    const second = feed.sync(b, {});
+    await flush();
+    expect(source.snapshots).toHaveLength(1);
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(10));
+    await first;
+    await flush();
+    // a is fine (11 was buffered for it); b needs a newer snapshot.
+    expect(source.snapshots).toHaveLength(2);
+    await flush();
+    source.snapshots[1]!.resolve(snapshotAt(11));
+    await second;
+    feed.deliver({ eventId: 12 });
+    expect(a.received).toEqual([
+      { kind: 'initial', lastEventId: 10 },
+      { kind: 'update', eventId: 11 },
+      { kind: 'update', eventId: 12 },
+    ]);
+    expect(b.received).toEqual([
+      { kind: 'initial', lastEventId: 11 },
+      { kind: 'update', eventId: 12 },
+    ]);
+  });
+
+  it('reuse - a recent snapshot serves later members until a newer event arrives or it ages out', async () => {
+    const { source, feed, member, advance } = setup({ snapshotReuseMs: 1_000 });
+    const first = feed.sync(member('a'), {});
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(10));
+    await first;
+    await feed.sync(member('b'), {});
+    expect(source.snapshots).toHaveLength(1);
+    feed.deliver({ eventId: 11 });
+    const third = feed.sync(member('c'), {});
+    await flush();
+    expect(source.snapshots).toHaveLength(2);
+    await flush();
+    source.snapshots[1]!.resolve(snapshotAt(11));
+    await third;
+    advance(1_001);
+    const fourth = feed.sync(member('d'), {});
+    await flush();
+    expect(source.snapshots).toHaveLength(3);
+    await flush();
+    source.snapshots[2]!.resolve(snapshotAt(11));
+    await fourth;
+  });
+
+  it("ahead - a member whose replay went past this gateway's bus position skips those events when they arrive", async () => {
+    const { source, feed, member } = setup();
+    const a = member('a');
+    const synced = feed.sync(a, { lastEventId: 0 });
+    await flush();
+    source.replays[0]!.answer.resolve(events(1, 2, 3));
+    await synced;
+    for (const id of [1, 2, 3, 4]) feed.deliver({ eventId: id });
+    expect(a.updates()).toEqual([1, 2, 3, 4]);
+  });
+
+  it('failure - a new member whose query fails leaves the feed; a live member stays live', async () => {
+    const { source, feed, member } = setup();
+    const a = member('a');
+    const synced = feed.sync(a, {});
+    await flush();
+    source.snapshots[0]!.reject(new SourceUnavailableError('down'));
+    await expect(synced).rejects.toBeInstanceOf(SourceUnavailableError);
+    expect(feed.has('a')).toBe(false);
+    expect(a.rooms.size).toBe(0);
+
+    const b = member('b');
+    const bSynced = feed.sync(b, {});
+    await flush();
+    source.snapshots[1]!.resolve(snapshotAt(1));
+    await bSynced;
+    const resync = feed.sync(b, { lastEventId: 1 });
+    feed.deliver({ eventId: 2 });
+    await flush();
+    source.replays[0]!.answer.reject(new SourceUnavailableError('down'));
+    await expect(resync).rejects.toBeInstanceOf(SourceUnavailableError);
+    feed.deliver({ eventId: 3 });
+    expect(b.received).toEqual([
+      { kind: 'initial', lastEventId: 1 },
+      { kind: 'update', eventId: 2 },
+      { kind: 'update', eventId: 3 },
+    ]);
+  });
+
+  it('overflow - a member whose buffer overflows during its sync is refused and removed', async () => {
+    const { source, feed, member } = setup({ bufferMaxEvents: 100 });
+    const a = member('a');
+    const synced = feed.sync(a, {});
+    for (let id = 1; id <= 101; id++) feed.deliver({ eventId: id });
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(0));
+    await expect(synced).rejects.toBeInstanceOf(SyncOverflowError);
+    expect(feed.has('a')).toBe(false);
+  });
+
+  it('remove - a member removed during its sync is sent nothing', async () => {
+    const { source, feed, member } = setup();
+    const a = member('a');
+    const synced = feed.sync(a, {});
+    await flush();
+    expect(feed.remove('a')).toBe(true);
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(1));
+    await synced;
+    feed.deliver({ eventId: 2 });
+    expect(a.received).toEqual([]);
+    expect(feed.size).toBe(0);
+  });
+
+  it('serial - a second request of one member waits for the first and replaces its stream', async () => {
+    const { source, feed, member } = setup();
+    const a = member('a');
+    const first = feed.sync(a, {});
+    const second = feed.sync(a, { lastEventId: 5 });
+    await flush();
+    expect(source.replays).toHaveLength(0);
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(5));
+    await first;
+    await flush();
+    source.replays[0]!.answer.resolve(events(6));
+    await second;
+    expect(a.received).toEqual([
+      { kind: 'initial', lastEventId: 5 },
+      { kind: 'update', eventId: 6 },
+    ]);
+  });
+});

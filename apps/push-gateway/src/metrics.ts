@@ -1,0 +1,72 @@
+import { Counter, Gauge, Histogram, type Registry } from '@tideline/runtime';
+
+const LAG_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** The gateway's Prometheus metrics, on the service's registry. */
+export function createGatewayMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    connectedSockets: new Gauge({
+      name: 'tideline_gateway_connected_sockets',
+      help: 'Sockets connected to this gateway.',
+      registers,
+    }),
+    roomJoins: new Counter({
+      name: 'tideline_gateway_room_joins_total',
+      help: 'Room joins, by kind of room (websites, nodes, user).',
+      labelNames: ['room_kind'] as const,
+      registers,
+    }),
+    emits: new Counter({
+      name: 'tideline_gateway_emits_total',
+      help: 'Messages sent to sockets, by socket event (push events counted once per push, whatever the recipients).',
+      labelNames: ['event'] as const,
+      registers,
+    }),
+    syncs: new Counter({
+      name: 'tideline_gateway_syncs_total',
+      help: 'Finished snapshot/replay requests, by feed, mode (replay or snapshot) and reason (requested, or why a replay fell back).',
+      labelNames: ['feed', 'mode', 'reason'] as const,
+      registers,
+    }),
+    deliveryLag: new Histogram({
+      name: 'tideline_gateway_delivery_lag_seconds',
+      help: 'From an event occurring (its occurredAt) to its live emit on this gateway.',
+      labelNames: ['feed'] as const,
+      buckets: LAG_BUCKETS_SECONDS,
+      registers,
+    }),
+    authFailures: new Counter({
+      name: 'tideline_gateway_auth_failures_total',
+      help: 'Refused handshakes and token refreshes, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    requestErrors: new Counter({
+      name: 'tideline_gateway_request_errors_total',
+      help: 'Refused client events, by event and error code.',
+      labelNames: ['event', 'code'] as const,
+      registers,
+    }),
+    sourceRequests: new Counter({
+      name: 'tideline_gateway_source_requests_total',
+      help: 'Snapshot/replay queries this gateway sent to website-api and the cache, by source, kind and outcome.',
+      labelNames: ['source', 'kind', 'outcome'] as const,
+      registers,
+    }),
+    pushes: new Counter({
+      name: 'tideline_gateway_pushes_total',
+      help: 'Targeted pushes handled by this gateway, by target kind and outcome.',
+      labelNames: ['target_kind', 'outcome'] as const,
+      registers,
+    }),
+    invalidEvents: new Counter({
+      name: 'tideline_gateway_invalid_events_total',
+      help: 'Bus events skipped because they did not match their contract, by topic.',
+      labelNames: ['topic'] as const,
+      registers,
+    }),
+  };
+}
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -1,0 +1,234 @@
+import {
+  AuthError,
+  canReadCluster,
+  hasScope,
+  type Principal,
+  SCOPES,
+  type TokenVerifier,
+} from '@tideline/auth';
+import {
+  type ClientEventName,
+  clientEventSchemas,
+  type NodesInitial,
+  type NodesUpdate,
+  type RequestError,
+  rooms,
+  safeParse,
+  type WebsitesInitial,
+  type WebsitesUpdate,
+} from '@tideline/contracts';
+import type { Logger } from '@tideline/runtime';
+import type { z } from 'zod';
+import type { ClusterFeeds } from '../domain/cluster-feeds.ts';
+import { type Feed, type FeedMember, SyncOverflowError } from '../domain/feed.ts';
+import { SourceNotFoundError, SourceUnavailableError } from '../domain/ports.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { ClientRateLimit } from './rate-limit.ts';
+import { type AckCallback, RequestRefusal } from './refusal.ts';
+import { TokenExpiry } from './token-expiry.ts';
+import type { GatewaySocket } from './types.ts';
+
+/** Links connected users to this pod (packages/stateful PodPresence), best effort. */
+export interface Presence {
+  link(uid: string): Promise<{ ok: boolean }>;
+  unlink(uid: string): Promise<boolean>;
+}
+
+export interface ConnectionOptions {
+  verifier: TokenVerifier;
+  websites: Feed<WebsitesInitial, WebsitesUpdate>;
+  nodes: ClusterFeeds<NodesInitial, NodesUpdate>;
+  rateLimit: ClientRateLimit;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** Added to a token's `exp` before the socket is disconnected (the verifier's clock tolerance). */
+  expiryGraceMs: number;
+  expiryCheckMaxMs: number;
+  presence?: Presence | undefined;
+}
+
+type PayloadOf<E extends ClientEventName> = z.output<(typeof clientEventSchemas)[E]>;
+
+/** Why a client event failed, as the client is told (never a stack trace). */
+function refusalOf(error: unknown, logger: Logger, event: string): RequestRefusal {
+  if (error instanceof RequestRefusal) return error;
+  if (error instanceof AuthError) return new RequestRefusal(error.code, error.message);
+  if (error instanceof SourceNotFoundError) return new RequestRefusal('NOT_FOUND', 'no such cluster');
+  if (error instanceof SourceUnavailableError || error instanceof SyncOverflowError) {
+    logger.warn({ err: error, event }, 'sync failed');
+    return new RequestRefusal(
+      'UNAVAILABLE',
+      'the state could not be loaded right now; nothing changed, retry',
+    );
+  }
+  logger.error({ err: error, event }, 'client event failed');
+  return new RequestRefusal('INTERNAL', 'unexpected error; nothing changed');
+}
+
+/**
+ * Serves one authenticated socket: joins `user:<uid>`, says `connected`, answers the client
+ * events (each rate limited, validated against its schema, checked against the token's scopes),
+ * and disconnects the socket when its token expires unless `auth:refresh` brought a fresh one.
+ * A refused event is answered with `request:error` (and through the acknowledgement, when given);
+ * the socket stays open and nothing changed.
+ */
+export function serveConnection(socket: GatewaySocket, options: ConnectionOptions): void {
+  const { metrics, logger, websites, nodes, rateLimit } = options;
+  const principal = (): Principal => socket.data.principal;
+  const uid = principal().uid;
+  metrics.connectedSockets.inc();
+
+  void socket.join(rooms.user(uid));
+  metrics.roomJoins.inc({ room_kind: 'user' });
+  const linked = options.presence?.link(uid).catch((error: unknown) => {
+    logger.warn({ err: error, uid }, 'presence link failed');
+    return { ok: false };
+  });
+
+  const expiry = new TokenExpiry({
+    graceMs: options.expiryGraceMs,
+    maxWaitMs: options.expiryCheckMaxMs,
+    onExpired: () => {
+      refuse(
+        'connection',
+        new RequestRefusal('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one'),
+      );
+      // A disconnect packet, so the client does not reconnect on its own with the expired token.
+      socket.disconnect();
+      socket.conn.close();
+    },
+  });
+  expiry.extend(principal().expiresAtMs);
+
+  const websitesMember: FeedMember<WebsitesInitial, WebsitesUpdate> = {
+    id: socket.id,
+    join: (room) => void socket.join([room, rooms.room(room)]),
+    leave: (room) => {
+      void socket.leave(room);
+      void socket.leave(rooms.room(room));
+    },
+    sendInitial: (message) => {
+      socket.emit('websites:initial', message);
+      metrics.emits.inc({ event: 'websites:initial' });
+    },
+    sendUpdate: (message) => {
+      socket.emit('websites:update', message);
+      metrics.emits.inc({ event: 'websites:update' });
+    },
+  };
+  const nodesMember: FeedMember<NodesInitial, NodesUpdate> = {
+    ...websitesMember,
+    sendInitial: (message) => {
+      socket.emit('nodes:initial', message);
+      metrics.emits.inc({ event: 'nodes:initial' });
+    },
+    sendUpdate: (message) => {
+      socket.emit('nodes:update', message);
+      metrics.emits.inc({ event: 'nodes:update' });
+    },
+  };
+
+  function refuse(event: string, refusal: RequestRefusal, ack?: AckCallback): void {
+    const known = event === 'connection' || Object.hasOwn(clientEventSchemas, event);
+    metrics.requestErrors.inc({ event: known ? event : 'unknown', code: refusal.code });
+    if (!socket.connected) return;
+    const body: RequestError = refusal.toRequestError(event);
+    socket.emit('request:error', body);
+    metrics.emits.inc({ event: 'request:error' });
+    ack?.({ ok: false, ...body });
+  }
+
+  async function dispatch(event: string, args: unknown[], run: (payload: unknown) => Promise<void> | void) {
+    const ack = typeof args.at(-1) === 'function' ? (args.pop() as AckCallback) : undefined;
+    try {
+      if (!(await rateLimit.allow(socket.id))) {
+        throw new RequestRefusal('RATE_LIMITED', 'too many events from this socket; retry later');
+      }
+      if (args.length !== 1)
+        throw new RequestRefusal('BAD_REQUEST', `${event} takes exactly one payload object`);
+      await run(args[0]);
+      if (socket.connected) ack?.({ ok: true });
+    } catch (error) {
+      refuse(event, refusalOf(error, logger, event), ack);
+    }
+  }
+
+  function handle<E extends ClientEventName>(
+    event: E,
+    run: (payload: PayloadOf<E>) => Promise<void> | void,
+  ): void {
+    const listener = (...args: unknown[]) =>
+      void dispatch(event, args, (raw) => {
+        const parsed = safeParse(clientEventSchemas[event], raw, event);
+        if (!parsed.ok) throw new RequestRefusal('BAD_REQUEST', parsed.error.message, parsed.error.fields);
+        return run(parsed.value as PayloadOf<E>);
+      });
+    socket.on(event, listener as never);
+  }
+
+  handle('request:websites', async (payload) => {
+    if (!hasScope(principal(), SCOPES.websitesRead)) {
+      throw new RequestRefusal('FORBIDDEN', `the token lacks scope ${SCOPES.websitesRead}`);
+    }
+    await websites.sync(websitesMember, payload);
+  });
+
+  handle('subscribe:nodes', async ({ cluster, lastEventId }) => {
+    if (!canReadCluster(principal(), cluster)) {
+      throw new RequestRefusal(
+        'FORBIDDEN',
+        `the token lacks scope ${SCOPES.nodesRead} or ${SCOPES.nodesReadCluster(cluster)}`,
+      );
+    }
+    await nodes.sync(cluster, nodesMember, { lastEventId });
+  });
+
+  handle('unsubscribe:nodes', ({ cluster }) => {
+    nodes.leave(cluster, socket.id);
+  });
+
+  handle('auth:refresh', ({ token }) => {
+    let fresh: Principal;
+    try {
+      fresh = options.verifier.verify(token);
+    } catch (error) {
+      if (error instanceof AuthError) metrics.authFailures.inc({ reason: error.reason });
+      throw error;
+    }
+    if (fresh.uid !== principal().uid) {
+      metrics.authFailures.inc({ reason: 'other-user' });
+      throw new RequestRefusal('FORBIDDEN', 'the fresh token is for another user');
+    }
+    socket.data.principal = fresh;
+    expiry.extend(fresh.expiresAtMs);
+    // Narrower scopes take effect at once.
+    if (!hasScope(fresh, SCOPES.websitesRead)) websites.remove(socket.id);
+    for (const cluster of nodes.followedBy(socket.id)) {
+      if (!canReadCluster(fresh, cluster)) nodes.leave(cluster, socket.id);
+    }
+  });
+
+  socket.onAny((event: string, ...args: unknown[]) => {
+    if (Object.hasOwn(clientEventSchemas, event)) return;
+    void dispatch(String(event).slice(0, 64), args, () => {
+      throw new RequestRefusal(
+        'BAD_REQUEST',
+        `unknown event; the client events are ${Object.keys(clientEventSchemas).join(', ')}`,
+      );
+    });
+  });
+
+  socket.on('disconnect', () => {
+    expiry.clear();
+    websites.remove(socket.id);
+    nodes.leaveAll(socket.id);
+    rateLimit.forget(socket.id);
+    metrics.connectedSockets.dec();
+    void linked
+      ?.then((result) => (result.ok ? options.presence?.unlink(uid) : false))
+      .catch((error: unknown) => logger.warn({ err: error, uid }, 'presence unlink failed'));
+  });
+
+  socket.emit('connected', { ok: true });
+  metrics.emits.inc({ event: 'connected' });
+}

@@ -1,0 +1,15 @@
+import type { Principal } from '@tideline/auth';
+import type { ClientToServerEvents, ServerToClientEvents } from '@tideline/contracts';
+import type { Server, Socket } from 'socket.io';
+
+/** What the gateway keeps on each socket. */
+export interface SocketData {
+  /** The verified token's claims; replaced by `auth:refresh`. */
+  principal: Principal;
+}
+
+/** Events between gateways (none: gateways share only rooms). */
+export type InterServerEvents = Record<string, never>;
+
+export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

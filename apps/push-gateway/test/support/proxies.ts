@@ -1,0 +1,122 @@
+import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
+import { connect, createServer, type Socket } from 'node:net';
+
+/**
+ * An HTTP proxy that counts the requests passing through it by path (without query), so a test
+ * can assert how many queries really reached the service behind it.
+ */
+export class CountingProxy {
+  private readonly counts = new Map<string, number>();
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async to(targetUrl: string): Promise<CountingProxy> {
+    const target = new URL(targetUrl);
+    let proxy: CountingProxy | undefined;
+    const server = createHttpServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      proxy?.counts.set(path, (proxy.counts.get(path) ?? 0) + 1);
+      const upstream = httpRequest(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => {
+        res.writeHead(502).end();
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    proxy = new CountingProxy(server, `http://127.0.0.1:${port}`);
+    return proxy;
+  }
+
+  count(path: string): number {
+    return this.counts.get(path) ?? 0;
+  }
+
+  reset(): void {
+    this.counts.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/**
+ * A TCP load balancer on 127.0.0.1 in front of several gateways: each new connection goes to
+ * the first backend that accepts it, so when one gateway dies its clients' reconnects land on
+ * the next — what a load balancer with health checks does.
+ */
+export class FailoverProxy {
+  private readonly sockets = new Set<Socket>();
+  private constructor(
+    private readonly server: ReturnType<typeof createServer>,
+    readonly port: number,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** `backends()` is read per connection, so the list can change while it runs. */
+  static async to(backends: () => number[]): Promise<FailoverProxy> {
+    let proxy: FailoverProxy | undefined;
+    const server = createServer((client) => {
+      proxy?.track(client);
+      client.pause();
+      const tryBackend = (index: number) => {
+        const ports = backends();
+        const port = ports[index];
+        if (port === undefined) {
+          client.destroy();
+          return;
+        }
+        const upstream = connect(port, '127.0.0.1');
+        upstream.once('connect', () => {
+          proxy?.track(upstream);
+          client.pipe(upstream);
+          upstream.pipe(client);
+          client.resume();
+          const end = () => {
+            client.destroy();
+            upstream.destroy();
+          };
+          client.on('error', end);
+          upstream.on('error', end);
+          client.on('close', end);
+          upstream.on('close', end);
+        });
+        upstream.once('error', () => {
+          upstream.destroy();
+          tryBackend(index + 1);
+        });
+      };
+      client.on('error', () => client.destroy());
+      tryBackend(0);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    proxy = new FailoverProxy(server, port);
+    return proxy;
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
