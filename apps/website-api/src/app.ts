@@ -1,0 +1,153 @@
+import { hostname } from 'node:os';
+import { TokenVerifier } from '@tideline/auth';
+import { createEventBus } from '@tideline/bus';
+import { DEVELOPMENT_JWT_SECRET } from '@tideline/config';
+import { createDatabase, type Database, migrate } from '@tideline/db';
+import { type Logger, type RunningService, type RunOptions, runService } from '@tideline/runtime';
+import { BusConnector } from './adapters/bus-connector.ts';
+import { PostgresEventLog } from './adapters/event-log.ts';
+import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
+import { EventRelay } from './adapters/relay.ts';
+import { RetentionLoop } from './adapters/retention-loop.ts';
+import { rules, settings, type WebsiteApiConfig } from './config.ts';
+import { installDrain } from './http/drain.ts';
+import { installErrorHandling } from './http/errors.ts';
+import { internalRoutes } from './http/internal-routes.ts';
+import { observeInReadyz } from './http/readyz-observed.ts';
+import { websitesRoutes } from './http/websites-routes.ts';
+
+export interface StartWebsiteApiOptions extends RunOptions {
+  /**
+   * Benchmark baseline only: changes write no events and nothing is relayed. This breaks
+   * invariant 1 and is therefore an option of this function, never a configuration setting.
+   */
+  withoutEventLog?: boolean;
+}
+
+/** A running website-api, with its relay, event log and retention exposed for tests and tools. */
+export interface WebsiteApi extends RunningService<WebsiteApiConfig> {
+  readonly relay: EventRelay;
+  readonly eventLog: PostgresEventLog;
+  readonly retention: RetentionLoop;
+  readonly database: Database;
+}
+
+function verifierFor(config: WebsiteApiConfig, logger: Logger): TokenVerifier {
+  let secret = config.jwtSecret;
+  if (!secret && !config.jwtPublicKey) {
+    // requireJwtKey refused to start without a key in production; elsewhere the development key applies.
+    logger.warn(
+      'no TIDELINE_JWT_SECRET or TIDELINE_JWT_PUBLIC_KEY: accepting tokens signed with the development key',
+    );
+    secret = DEVELOPMENT_JWT_SECRET;
+  }
+  return new TokenVerifier({
+    secret,
+    publicKey: config.jwtPublicKey,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    clockToleranceMs: config.jwtClockToleranceMs,
+  });
+}
+
+/**
+ * Starts website-api: configuration (from `options.source`, else the environment) → migrations
+ * (when enabled) → database → event log → bus (in the background: writes do not wait for the
+ * broker) → relay and retention loops → routes → listen. Stops in reverse: new requests are
+ * refused and running ones finish, then retention and relay stop, the bus drains, the pool closes.
+ * Throws a ConfigError for invalid configuration and the cause when the database is unreachable.
+ */
+export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Promise<WebsiteApi> {
+  let parts: Pick<WebsiteApi, 'relay' | 'eventLog' | 'retention' | 'database'> | undefined;
+  const running = await runService(
+    {
+      name: 'website-api',
+      settings,
+      rules,
+      listen: (config) => ({ port: config.port, host: config.host }),
+      async start({ config, logger, metrics, http, readiness, onStop }) {
+        if (config.migrateOnStart) {
+          const applied = await migrate({
+            url: config.databaseUrl,
+            createDatabase: true,
+            connectTimeoutMs: config.databaseConnectTimeoutMs,
+          });
+          if (applied.length > 0) logger.info({ applied }, 'database migrated');
+        }
+        const database = createDatabase({
+          url: config.databaseUrl,
+          statementTimeoutMs: config.databaseStatementTimeoutMs,
+          connectTimeoutMs: config.databaseConnectTimeoutMs,
+          poolMax: config.databasePoolMax,
+          transactionTimeoutMs: config.databaseTransactionTimeoutMs,
+          transactionMaxWaitMs: config.databaseTransactionMaxWaitMs,
+          applicationName: 'website-api',
+          onIdleError: (error) => logger.warn({ err: error }, 'idle database connection lost'),
+        });
+        onStop('database pool', () => database.close());
+
+        const eventLog = new PostgresEventLog({ prisma: database.prisma });
+        await eventLog.ensureTopic();
+
+        const relay: EventRelay = new EventRelay({
+          prisma: database.prisma,
+          topic: eventLog.topic,
+          bus: () => connector.current,
+          batchSize: config.relayBatchSize,
+          intervalMs: config.relayIntervalMs,
+          leaseMs: config.relayLeaseMs,
+          logger: logger.child({ component: 'relay' }),
+          metrics,
+        });
+        const connector = new BusConnector({
+          create: () =>
+            createEventBus({
+              config,
+              clientName: `website-api@${hostname()}`,
+              logger: logger.child({ component: 'bus' }),
+            }),
+          retryMs: config.busStartRetryMs,
+          logger,
+          onStarted: () => relay.kick(),
+        });
+        onStop('event bus', () => connector.stop());
+        onStop('relay', () => relay.stop());
+
+        const retention = new RetentionLoop({
+          log: eventLog,
+          policy: {
+            maxAgeSeconds: config.retentionMaxAgeSeconds,
+            maxRows: config.retentionMaxRows,
+            batchRows: config.retentionBatchRows,
+          },
+          intervalMs: config.retentionIntervalMs,
+          maxBatches: config.retentionMaxBatches,
+          logger,
+          metrics,
+        });
+        onStop('retention', () => retention.stop());
+
+        const store = new PrismaWebsiteStore({
+          prisma: database.prisma,
+          eventLog: options.withoutEventLog ? null : eventLog,
+          onCommitted: () => relay.kick(),
+        });
+        const verifier = verifierFor(config, logger);
+        installErrorHandling(http);
+        const drain = installDrain(http);
+        observeInReadyz(http, { bus: () => connector.healthy(), relayLeader: () => relay.isLeader });
+        websitesRoutes(http, { store, verifier });
+        internalRoutes(http, { log: eventLog, verifier });
+        readiness.add('database', () => database.ping());
+        onStop('http requests', () => drain.drain(config.shutdownTimeoutMs / 2));
+
+        connector.start();
+        relay.start();
+        retention.start();
+        parts = { relay, eventLog, retention, database };
+      },
+    },
+    options,
+  );
+  return { ...running, ...parts! };
+}

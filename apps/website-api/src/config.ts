@@ -1,0 +1,17 @@
+import {
+  authSettings,
+  busSettings,
+  type ConfigOf,
+  type commonSettings,
+  databaseSettings,
+  requireJwtKey,
+  websiteApiSettings,
+} from '@tideline/config';
+
+/** Everything website-api reads from its environment (plus the common settings runService adds). */
+export const settings = { ...websiteApiSettings, ...databaseSettings, ...busSettings, ...authSettings };
+
+export type WebsiteApiConfig = ConfigOf<typeof settings> & ConfigOf<typeof commonSettings>;
+
+/** Cross rules checked at start: a JWT key outside development/test. */
+export const rules = [requireJwtKey];

@@ -1,0 +1,59 @@
+import { SCOPES, type TokenVerifier } from '@tideline/auth';
+import {
+  CreateLineGroupBody,
+  CreateWebsiteBody,
+  DeleteWebsiteBody,
+  Id,
+  ListWebsitesQuery,
+  UpdateWebsiteBody,
+} from '@tideline/contracts';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { WebsiteStore } from '../domain/ports.ts';
+import { requireScope } from './auth.ts';
+import { validate } from './errors.ts';
+
+const WebsitePath = z.object({ id: z.coerce.number().pipe(Id) });
+
+/** The public HTTP API of websites and line groups (`/api/v1`), JSON in and out. */
+export function websitesRoutes(
+  http: FastifyInstance,
+  options: { store: WebsiteStore; verifier: TokenVerifier },
+): void {
+  const { store, verifier } = options;
+  const read = { preHandler: requireScope(verifier, SCOPES.websitesRead) };
+  const write = { preHandler: requireScope(verifier, SCOPES.websitesWrite) };
+
+  http.post('/api/v1/line-groups/create', write, async (request, reply) => {
+    const body = validate(CreateLineGroupBody, request.body, 'line group');
+    return reply.code(201).send({ data: await store.createLineGroup(body) });
+  });
+
+  http.get('/api/v1/line-groups', read, async () => ({ data: await store.listLineGroups() }));
+
+  http.post('/api/v1/websites/create', write, async (request, reply) => {
+    const body = validate(CreateWebsiteBody, request.body, 'website');
+    return reply.code(201).send({ data: await store.createWebsite(body) });
+  });
+
+  http.post('/api/v1/websites/update', write, async (request) => {
+    const body = validate(UpdateWebsiteBody, request.body, 'website update');
+    return { data: await store.updateWebsite(body) };
+  });
+
+  http.post('/api/v1/websites/delete', write, async (request) => {
+    const body = validate(DeleteWebsiteBody, request.body, 'website delete');
+    return { data: await store.deleteWebsite(body.website_id) };
+  });
+
+  http.get('/api/v1/websites', read, async (request) => {
+    const query = validate(ListWebsitesQuery, request.query, 'query');
+    const page = await store.listWebsites({ page: query.page, pageSize: query.page_size });
+    return { data: page.items, total: page.total, page: query.page, page_size: query.page_size };
+  });
+
+  http.get('/api/v1/websites/:id', read, async (request) => {
+    const { id } = validate(WebsitePath, request.params, 'path');
+    return { data: await store.getWebsite(id) };
+  });
+}

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { SCOPES } from '@tideline/auth';
+import { type BusMessage, createEventBus, type EventBus } from '@tideline/bus';
+import { busSettings, loadConfig } from '@tideline/config';
+import { INTERNAL_SCOPE } from '@tideline/contracts';
+import { TestDatabase, testToken } from '@tideline/test-support';
+import pg from 'pg';
+import { type StartWebsiteApiOptions, startWebsiteApi, type WebsiteApi } from '../src/index.ts';
+
+export const NATS_URL = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+
+export const tokens = {
+  writer: testToken('writer', [SCOPES.websitesRead, SCOPES.websitesWrite]),
+  reader: testToken('reader', [SCOPES.websitesRead]),
+  internal: testToken('service:push-gateway', [INTERNAL_SCOPE]),
+};
+
+export const uniquePrefix = (tag: string) => `${tag}_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
+
+/** Environment of a website-api under test: silent logs, a free port, its own database and bus prefix. */
+export function testEnv(
+  database: TestDatabase,
+  busPrefix: string,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    TIDELINE_ENV: 'test',
+    TIDELINE_LOG_LEVEL: 'silent',
+    TIDELINE_WEBSITE_API_PORT: '0',
+    TIDELINE_WEBSITE_API_HOST: '127.0.0.1',
+    TIDELINE_DATABASE_URL: database.url,
+    TIDELINE_NATS_URL: NATS_URL,
+    TIDELINE_BUS_PREFIX: busPrefix,
+    TIDELINE_WEBSITE_API_RELAY_INTERVAL_MS: '100',
+    TIDELINE_SHUTDOWN_TIMEOUT_MS: '5000',
+    ...overrides,
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read answers field by field and validate them with the contracts.
+export type JsonBody = any;
+
+export interface Answer<T = JsonBody> {
+  status: number;
+  body: T;
+}
+
+/** A JSON HTTP call; `token: null` sends no Authorization header. */
+export async function call<T = JsonBody>(
+  baseUrl: string,
+  method: 'GET' | 'POST',
+  path: string,
+  options: { body?: unknown; token?: string | null; rawBody?: string; contentType?: string } = {},
+): Promise<Answer<T>> {
+  const headers: Record<string, string> = {};
+  const token = options.token === undefined ? tokens.writer : options.token;
+  if (token !== null) headers['authorization'] = `Bearer ${token}`;
+  let body: string | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+  const response = await fetch(baseUrl + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** A website-api against its own throwaway database (migrated by the service itself at start). */
+export class ApiFixture {
+  private constructor(
+    readonly api: WebsiteApi,
+    readonly database: TestDatabase,
+    readonly busPrefix: string,
+    readonly sql: pg.Pool,
+  ) {}
+
+  static async start(
+    options: { env?: Record<string, string>; busPrefix?: string; database?: TestDatabase } & Omit<
+      StartWebsiteApiOptions,
+      'source'
+    > = {},
+  ): Promise<ApiFixture> {
+    const database = options.database ?? (await TestDatabase.create('tideline_wsapi'));
+    const busPrefix = options.busPrefix ?? uniquePrefix('wsapi');
+    const { env, busPrefix: _p, database: _d, ...rest } = options;
+    const api = await startWebsiteApi({ ...rest, source: { env: testEnv(database, busPrefix, env) } });
+    const sql = new pg.Pool({ connectionString: database.url, max: 4 });
+    return new ApiFixture(api, database, busPrefix, sql);
+  }
+
+  call<T = JsonBody>(
+    method: 'GET' | 'POST',
+    path: string,
+    options?: Parameters<typeof call>[3],
+  ): Promise<Answer<T>> {
+    return call<T>(this.api.url, method, path, options);
+  }
+
+  async query<T extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values: unknown[] = [],
+  ): Promise<T[]> {
+    return (await this.sql.query<T>(text, values)).rows;
+  }
+
+  async lineGroup(
+    name = `lg-${randomUUID().slice(0, 8)}`,
+  ): Promise<{ id: number; name: string; cname: string }> {
+    const answer = await this.call('POST', '/api/v1/line-groups/create', {
+      body: { name, cname: `${name}.cdn.example.net` },
+    });
+    if (answer.status !== 201) throw new Error(`line group: ${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer.body.data;
+  }
+
+  /** Stops the service only (the database stays, e.g. for a successor). */
+  async stopService(): Promise<void> {
+    await this.api.stop('test');
+  }
+
+  async dispose(options: { keepDatabase?: boolean } = {}): Promise<void> {
+    await this.api.stop('test');
+    await this.sql.end();
+    await deleteStreams(this.busPrefix);
+    if (!options.keepDatabase) await this.database[Symbol.asyncDispose]();
+  }
+}
+
+/** Removes the JetStream streams of a test's bus prefix from the shared broker. */
+export async function deleteStreams(prefix: string, servers = NATS_URL): Promise<void> {
+  const nc = await connect({ servers });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for await (const name of jsm.streams.names())
+      if (name.startsWith(`${prefix}_`)) await jsm.streams.delete(name);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** A started bus on `prefix`, for reading what the relay published. */
+export async function openBus(prefix: string, servers = NATS_URL): Promise<EventBus> {
+  const config = loadConfig(busSettings, {
+    env: { TIDELINE_BUS_PREFIX: prefix, TIDELINE_NATS_URL: servers },
+  });
+  const bus = createEventBus({ config, clientName: 'website-api-test-reader' });
+  await bus.start();
+  return bus;
+}
+
+/** Every message of the websites topic, in stream order. */
+export async function readWebsiteStream(bus: EventBus): Promise<BusMessage[]> {
+  const all: BusMessage[] = [];
+  for (let from = 1; all.length < 1_000_000; ) {
+    const page = await bus.read({ topic: 'websites', from, limit: 1000 });
+    if (page.length === 0) break;
+    all.push(...page);
+    from = page[page.length - 1]!.position + 1;
+  }
+  return all;
+}
