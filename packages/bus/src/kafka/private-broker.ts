@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const SCRIPT = fileURLToPath(new URL('../../../../infra/kafka/kafka.sh', import.meta.url));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface PrivateBrokerOptions {
+  /** Bound of one start (JVM start, storage format, first metadata answer). */
+  startTimeoutSeconds: number;
+  heapOpts: string;
+}
+
+/**
+ * A Kafka broker of a test's own (own ports, own data directory), started by the same
+ * infra/kafka/kafka.sh as the shared one, so that a test can kill it and start it again.
+ */
+export class PrivateKafkaBroker {
+  private constructor(
+    readonly port: number,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly dir: string,
+    private readonly options: PrivateBrokerOptions,
+  ) {}
+
+  static async start(options: PrivateBrokerOptions): Promise<PrivateKafkaBroker> {
+    const port = await freePort();
+    const controllerPort = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-kafka-'));
+    const env = {
+      ...process.env,
+      TIDELINE_KAFKA_PORT: String(port),
+      TIDELINE_KAFKA_CONTROLLER_PORT: String(controllerPort),
+      TIDELINE_KAFKA_DATA_DIR: dir,
+      TIDELINE_KAFKA_WAIT_SECONDS: String(options.startTimeoutSeconds),
+      TIDELINE_KAFKA_HEAP_OPTS: options.heapOpts,
+    };
+    const broker = new PrivateKafkaBroker(port, env, dir, options);
+    await broker.start();
+    return broker;
+  }
+
+  get brokers(): string[] {
+    return [`127.0.0.1:${this.port}`];
+  }
+
+  async start(): Promise<void> {
+    await run('bash', [SCRIPT, 'start'], {
+      env: this.env,
+      timeout: (this.options.startTimeoutSeconds + 30) * 1000,
+    });
+  }
+
+  /** SIGKILL: an outage, not a controlled shutdown. */
+  async kill(): Promise<void> {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(join(this.dir, 'kafka.pid'), 'utf8').trim());
+    } catch {
+      return;
+    }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + this.options.startTimeoutSeconds * 1000;
+    while (Date.now() < deadline) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        rmSync(join(this.dir, 'kafka.pid'), { force: true });
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`Kafka process ${pid} survived SIGKILL`);
+  }
+
+  async destroy(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
