@@ -1,8 +1,9 @@
-import { DisposableServer, eventually, freePort } from '@tideline/test-support';
+import { DisposableServer, eventually, FaultProxy, freePort } from '@tideline/test-support';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, executorFor, TEST_TIMEOUTS, uniqueNs } from '../test/fixtures.ts';
 import { StatefulUnavailableError } from './errors.ts';
+import { PodPresence } from './pod-presence.ts';
 import type { RedisStatefulExecutor } from './redis-executor.ts';
 import { readScripts, type ScriptName } from './scripts.ts';
 
@@ -127,6 +128,52 @@ describe('outages (private redis-server)', () => {
     expect(await executor.trySetLinkedPod(link('pod-b'))).toEqual({ ok: true, podId: 'pod-b' });
     expect(await executor.getLinkedPod(ns, 'u1', 'gw')).toBe('pod-b');
     expect(await executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 0 })).toBe(true);
+  });
+
+  it('PodPresence - a release that failed while Redis was unreachable is retried by the heartbeat', async () => {
+    await using proxy = await FaultProxy.to(server.port);
+    const viaProxy = executorFor(`redis://127.0.0.1:${proxy.port}`);
+    await viaProxy.connect();
+    const errors: unknown[] = [];
+    const presence = new PodPresence({
+      executor: viaProxy,
+      ns,
+      service: 'gw',
+      podId: 'gw-1',
+      heartbeatIntervalMs: 100,
+      stateTtlSeconds: 5,
+      linkPersistSeconds: 30,
+      onError: (error) => errors.push(error),
+    });
+    try {
+      await presence.start();
+      await presence.link('zoe');
+      await presence.link('yan');
+      proxy.cut();
+      await expect(presence.unlink('zoe')).rejects.toBeInstanceOf(StatefulUnavailableError);
+      await expect(presence.unlink('yan')).rejects.toBeInstanceOf(StatefulUnavailableError);
+      expect(await admin.pttl(`tl:{${ns}:uid:zoe}:links`), 'Redis itself is fine: still live').toBe(-1);
+      await expect(presence.link('yan'), 'still unreachable').rejects.toBeInstanceOf(
+        StatefulUnavailableError,
+      );
+      expect(
+        await eventually(() => errors.length > 0, RECOVERY_TIMEOUT_MS),
+        'a heartbeat failed while cut',
+      ).toBe(true);
+      proxy.restore();
+      const released = await eventually(
+        async () => (await admin.pttl(`tl:{${ns}:uid:zoe}:links`)) > 0,
+        RECOVERY_TIMEOUT_MS,
+      );
+      expect(released, 'the heartbeat released zoe once Redis was reachable again').toBe(true);
+      expect(await executor.getLinkedPod(ns, 'zoe', 'gw'), 'inside its persist window').toBe('gw-1');
+      expect(
+        await eventually(async () => (await admin.pttl(`tl:{${ns}:uid:yan}:links`)) > 0, RECOVERY_TIMEOUT_MS),
+      ).toBe(true);
+    } finally {
+      await presence.stop();
+      await viaProxy.close();
+    }
   });
 
   it('connect - an unreachable Redis fails connect() with a typed error within the connect timeout', async () => {

@@ -66,6 +66,8 @@ export class PodPresence {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   private readonly sockets = new Map<string, number>();
+  /** Releases that failed (Redis unavailable), retried with each heartbeat: uid → window. */
+  private readonly pendingReleases = new Map<string, number>();
   private readonly o: z.output<typeof Options>;
 
   constructor(private readonly options: PodPresenceOptions) {
@@ -108,7 +110,7 @@ export class PodPresence {
   async start(): Promise<void> {
     await this.register();
     this.timer ??= setInterval(() => {
-      this.beating ??= this.register()
+      this.beating ??= this.beat()
         .catch((error: unknown) => this.options.onError?.(error))
         .finally(() => {
           this.beating = undefined;
@@ -139,24 +141,35 @@ export class PodPresence {
   async link(uid: string): Promise<PodLinkResult> {
     const { executor } = this.options;
     const { ns, service, podId, linkPersistSeconds: persistSeconds } = this.o;
-    let result = await executor.trySetLinkedPod({ ns, uid, service, podId, persistSeconds });
-    let tookOver = false;
-    if (!result.ok) {
-      const pods = await executor.getServiceState(ns, service);
-      const holderState = pods.get(result.podId);
-      if (holderState === undefined || holderState === 'draining') {
-        await executor.removeLinkedPodWithId({ ns, uid, service, podId: result.podId, persistSeconds: 0 });
-        result = await executor.trySetLinkedPod({ ns, uid, service, podId, persistSeconds });
-        tookOver = result.ok;
+    // Before anything is sent: a pending release must not land after this link (see beat()).
+    const pending = this.pendingReleases.get(uid);
+    this.pendingReleases.delete(uid);
+    try {
+      let result = await executor.trySetLinkedPod({ ns, uid, service, podId, persistSeconds });
+      let tookOver = false;
+      if (!result.ok) {
+        const pods = await executor.getServiceState(ns, service);
+        const holderState = pods.get(result.podId);
+        if (holderState === undefined || holderState === 'draining') {
+          await executor.removeLinkedPodWithId({ ns, uid, service, podId: result.podId, persistSeconds: 0 });
+          result = await executor.trySetLinkedPod({ ns, uid, service, podId, persistSeconds });
+          tookOver = result.ok;
+        }
       }
+      if (result.ok) this.sockets.set(uid, (this.sockets.get(uid) ?? 0) + 1);
+      return { ...result, tookOver };
+    } catch (error) {
+      // Not linked as far as this pod knows: whatever the failed call did, the release stays due.
+      if (pending !== undefined && !this.sockets.has(uid)) this.pendingReleases.set(uid, pending);
+      throw error;
     }
-    if (result.ok) this.sockets.set(uid, (this.sockets.get(uid) ?? 0) + 1);
-    return { ...result, tookOver };
   }
 
   /**
    * A socket of `uid` that was linked here disconnected. When it was the uid's last one, the link
    * starts its persist window (released at once while draining). True when the link was released.
+   * If Redis is unavailable this throws, and the release is retried with each heartbeat until it
+   * succeeds or the uid links here again.
    */
   async unlink(uid: string): Promise<boolean> {
     const count = this.sockets.get(uid);
@@ -168,7 +181,12 @@ export class PodPresence {
     this.sockets.delete(uid);
     const { ns, service, podId, linkPersistSeconds } = this.o;
     const persistSeconds = this.state === 'draining' ? 0 : linkPersistSeconds;
-    return this.options.executor.removeLinkedPodWithId({ ns, uid, service, podId, persistSeconds });
+    try {
+      return await this.options.executor.removeLinkedPodWithId({ ns, uid, service, podId, persistSeconds });
+    } catch (error) {
+      this.pendingReleases.set(uid, persistSeconds);
+      throw error;
+    }
   }
 
   /**
@@ -181,13 +199,27 @@ export class PodPresence {
     await this.beating;
     const { executor } = this.options;
     const { ns, service, podId } = this.o;
-    const uids = [...this.sockets.keys()];
+    const uids = [...this.sockets.keys(), ...this.pendingReleases.keys()];
     this.sockets.clear();
+    this.pendingReleases.clear();
     const results = await Promise.allSettled([
       ...uids.map((uid) => executor.removeLinkedPodWithId({ ns, uid, service, podId, persistSeconds: 0 })),
       executor.removeServiceState(ns, service, podId),
     ]);
     for (const result of results) if (result.status === 'rejected') this.options.onError?.(result.reason);
+  }
+
+  private async beat(): Promise<void> {
+    await this.register();
+    const { ns, service, podId } = this.o;
+    for (const uid of [...this.pendingReleases.keys()]) {
+      // Checked right before sending: a link() of this uid since then cancelled the release, and
+      // commands of one connection apply in the order they are sent.
+      const persistSeconds = this.pendingReleases.get(uid);
+      if (persistSeconds === undefined) continue;
+      await this.options.executor.removeLinkedPodWithId({ ns, uid, service, podId, persistSeconds });
+      if (this.pendingReleases.get(uid) === persistSeconds) this.pendingReleases.delete(uid);
+    }
   }
 
   private register(): Promise<void> {
