@@ -7,6 +7,6 @@ COPY apps ./apps
 COPY packages ./packages
 COPY infra/scripts ./infra/scripts
 COPY tsconfig.base.json turbo.json ./
-RUN npm ci --no-audit --no-fund && (npm run prepare:ci --if-present) && npm cache clean --force
+RUN npm ci --no-audit --no-fund && npm run db:generate && npm cache clean --force
 USER node
 CMD ["npx", "tsx", "apps/push-gateway/src/main.ts"]
