@@ -74,4 +74,11 @@ export {
   WebsitesSnapshot,
   WebsiteUpdateEvent,
 } from './websites.ts';
-export { GatewayPodState, StatefulNamespace, StatefulPodId, StatefulServiceName, StatefulState, StatefulUid } from './stateful.ts';
+export {
+  GatewayPodState,
+  StatefulNamespace,
+  StatefulPodId,
+  StatefulServiceName,
+  StatefulState,
+  StatefulUid,
+} from './stateful.ts';
