@@ -58,6 +58,8 @@ function subjectOf(record: Record): string {
  * Guarantees: a message is retried in place (same member slot, `deliveryCount + 1`, after the
  * backoff), so at concurrency 1 nothing overtakes it; the group's committed offset never passes a
  * message whose outcome is unsettled, so a crash or a broker restart redelivers, never loses;
+ * Commits trail acks by at most one commit round trip, so a crash (not a graceful stop) may
+ * redeliver the messages acked in that last moment; consumers deduplicate by id as everywhere.
  * `stop` lets in-flight handlers finish, commits, leaves the group (and deletes an ephemeral one).
  * The delivery count lives in this process: a restart delivers an unsettled message as delivery 1.
  */
@@ -230,10 +232,10 @@ export class GroupConsumer {
         let retryInMs: number | undefined;
         let settled = false;
         const settle: Settle = {
-          ack: async () => {
+          ack: () => {
             settled = true;
             this.tracker.settle(record.partition, record.offset);
-            await this.commit();
+            void this.commit();
           },
           retry: (delayMs) => {
             retryInMs = delayMs;
@@ -272,9 +274,10 @@ export class GroupConsumer {
   }
 
   /**
-   * Commits what is settled. One commit request at a time; acks arriving meanwhile are covered
-   * by the next one, and each caller resolves once a commit that includes its settle completed
-   * (or failed: then the offset is committed by a later commit, or redelivered after a restart).
+   * Commits what is settled. One commit request at a time; acks settled meanwhile are covered by
+   * the next one, so a handler never waits for a commit round trip. Resolves once a commit that
+   * includes everything settled before the call completed (or failed: the offset is then covered
+   * by a later commit, or its messages are redelivered after a restart).
    */
   private commit(): Promise<void> {
     this.dirty = true;
