@@ -46,7 +46,7 @@ export class TestStack {
   env(overrides: Record<string, string> = {}): Record<string, string> {
     return {
       TIDELINE_ENV: 'test',
-      TIDELINE_LOG_LEVEL: 'warn',
+      TIDELINE_LOG_LEVEL: 'error',
       TIDELINE_GATEWAY_PORT: '0',
       TIDELINE_GATEWAY_HOST: '127.0.0.1',
       TIDELINE_NATS_URL: NATS_URL,
