@@ -56,7 +56,7 @@ export class DisposableServer {
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null;
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   async start(): Promise<void> {
@@ -68,7 +68,7 @@ export class DisposableServer {
   /** SIGKILL by default: an outage, not a polite stop. */
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || !this.running) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.kill(signal);
