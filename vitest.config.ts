@@ -6,6 +6,16 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    // `npm test` (vitest run --coverage) measures line coverage of the libraries; the stateful executor must keep ≥ 90 %.
+    coverage: {
+      enabled: false,
+      provider: 'v8',
+      include: ['packages/*/src/**/*.ts'],
+      exclude: ['**/*.test.ts', '**/testing/**', 'packages/test-support/**', 'packages/stack-tests/**'],
+      reporter: ['text-summary'],
+      reportsDirectory: 'coverage',
+      thresholds: { 'packages/stateful/src/**': { lines: 90 } },
+    },
     projects: [
       {
         test: {
