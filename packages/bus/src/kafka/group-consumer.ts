@@ -109,7 +109,9 @@ export class GroupConsumer {
   /**
    * A group without committed offsets gets them now (`first`: the earliest retained offset,
    * `new`: the current end), so messages published after `subscribe` resolved are never skipped
-   * and the position survives a restart before the first commit.
+   * and the position survives a restart before the first commit. An ephemeral group belongs to
+   * this subscription alone: it always starts afresh, also when a crashed predecessor of the same
+   * name left its offsets behind.
    */
   private async position(): Promise<void> {
     const { admin, kafkaTopic, groupId, partitions, startAt } = this.options;
@@ -122,7 +124,7 @@ export class GroupConsumer {
       if (topic.name !== kafkaTopic) continue;
       for (const p of topic.partitions) committed.set(p.partitionIndex, p.committedOffset);
     }
-    const missing = indexes.filter((p) => (committed.get(p) ?? -1n) < 0n);
+    const missing = this.options.ephemeral ? indexes : indexes.filter((p) => (committed.get(p) ?? -1n) < 0n);
     if (missing.length === 0) return;
     const timestamp = startAt === 'new' ? ListOffsetTimestamps.LATEST : ListOffsetTimestamps.EARLIEST;
     const listed = await admin.listOffsets({

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { Admin } from '@platformatic/kafka';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually, sleep } from '../testing/wait.ts';
+import type { BusMessage } from '../types.ts';
+import { KafkaEventBus } from './kafka-bus.ts';
+import type { KafkaBusOptions } from './options.ts';
+
+const brokers = (process.env['TIDELINE_KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+const DELIVERY_TIMEOUT_MS = 10_000;
+
+const opened: KafkaEventBus[] = [];
+const prefixes = new Set<string>();
+
+function options(prefix: string, overrides: Partial<KafkaBusOptions> = {}): KafkaBusOptions {
+  return {
+    prefix,
+    topics: [{ name: 'orders', subjects: 'order.>' }],
+    maxDeliveries: 3,
+    backoff: { initialMs: 50, maxMs: 200 },
+    ackWaitMs: 5_000,
+    retentionMs: 3_600_000,
+    duplicateWindowMs: 60_000,
+    brokers,
+    clientId: 'extras',
+    sessionTimeoutMs: 6_000,
+    heartbeatIntervalMs: 500,
+    fetchMaxWaitMs: 100,
+    retryDelayMs: 100,
+    ...overrides,
+  };
+}
+
+async function openBus(prefix: string, overrides: Partial<KafkaBusOptions> = {}): Promise<KafkaEventBus> {
+  prefixes.add(prefix);
+  const bus = new KafkaEventBus(options(prefix, overrides));
+  await bus.start();
+  opened.push(bus);
+  return bus;
+}
+
+const newPrefix = () => `x${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+
+async function withAdmin<T>(body: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin({ clientId: 'extras-admin', bootstrapBrokers: brokers });
+  try {
+    return await body(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((bus) => bus.drain()));
+  const mine = [...prefixes];
+  prefixes.clear();
+  await withAdmin(async (admin) => {
+    const topics = (await admin.listTopics()).filter((t) => mine.some((p) => t.startsWith(`${p}_`)));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+    const groups = [...(await admin.listGroups()).keys()].filter((g) =>
+      mine.some((p) => g.startsWith(`${p}_`)),
+    );
+    if (groups.length > 0) await admin.deleteGroups({ groups }).catch(() => undefined);
+  });
+});
+
+describe('Kafka bus: Kafka-specific guarantees', () => {
+  it('ephemeral - a stopped ephemeral group leaves no group behind on the broker', async () => {
+    const prefix = newPrefix();
+    const bus = await openBus(prefix);
+    const seen: string[] = [];
+    const sub = await bus.subscribe({
+      topic: 'orders',
+      group: 'gateway-1',
+      ephemeral: true,
+      startAt: 'new',
+      handler: (m) => void seen.push(m.msgId),
+    });
+    await bus.publish('order.created', {}, { msgId: 'e1' });
+    expect(await eventually(() => seen.length === 1, DELIVERY_TIMEOUT_MS)).toBe(true);
+    const groupsOf = () => withAdmin(async (admin) => [...(await admin.listGroups()).keys()]);
+    expect(await groupsOf()).toContain(`${prefix}_gateway-1`);
+    await sub.stop();
+    expect(await groupsOf()).not.toContain(`${prefix}_gateway-1`);
+  });
+
+  it('dedup - the same msgId published by two bus instances reaches a group once', async () => {
+    const prefix = newPrefix();
+    const first = await openBus(prefix);
+    const second = await openBus(prefix);
+    const seen: BusMessage[] = [];
+    await first.subscribe({ topic: 'orders', group: 'g', handler: (m) => void seen.push(m) });
+    const a = await first.publish('order.created', { v: 1 }, { msgId: 'same' });
+    // Kafka itself does not deduplicate by id: the second instance stores a second copy and says so.
+    const b = await second.publish('order.created', { v: 1 }, { msgId: 'same' });
+    await first.publish('order.created', { v: 2 }, { msgId: 'next' });
+    expect(a.duplicate).toBe(false);
+    expect(b.duplicate).toBe(false);
+    expect(b.position).toBeGreaterThan(a.position);
+    expect(await eventually(() => seen.some((m) => m.msgId === 'next'), DELIVERY_TIMEOUT_MS)).toBe(true);
+    await sleep(200);
+    expect(seen.map((m) => m.msgId)).toEqual(['same', 'next']);
+    expect((await first.read({ topic: 'orders', from: 1, limit: 10 })).map((m) => m.msgId)).toEqual([
+      'same',
+      'same',
+      'next',
+    ]);
+  });
+
+  it('partitions - a queue group in two processes shares the partitions; each key keeps its order', async () => {
+    const prefix = newPrefix();
+    const producer = await openBus(prefix, { partitions: 2 });
+    const one = await openBus(prefix, { partitions: 2 });
+    const two = await openBus(prefix, { partitions: 2 });
+    const seenBy = { one: [] as BusMessage[], two: [] as BusMessage[] };
+    await one.subscribe({ topic: 'orders', group: 'workers', handler: (m) => void seenBy.one.push(m) });
+    await two.subscribe({ topic: 'orders', group: 'workers', handler: (m) => void seenBy.two.push(m) });
+    // Both members are in the group once each owns one partition; until then one owns both.
+    expect(
+      await eventually(async () => {
+        const described = await withAdmin((admin) => admin.describeGroups({ groups: [`${prefix}_workers`] }));
+        const group = described.get(`${prefix}_workers`);
+        return group?.state === 'STABLE' && group.members.size === 2;
+      }, DELIVERY_TIMEOUT_MS * 2),
+    ).toBe(true);
+    const keys = Array.from({ length: 8 }, (_, k) => `key-${k}`);
+    const perKey = 10;
+    for (let i = 0; i < perKey; i++) {
+      for (const key of keys)
+        await producer.publish('order.created', { key, i }, { msgId: `${key}-${i}`, key });
+    }
+    const total = keys.length * perKey;
+    const all = () => [...seenBy.one, ...seenBy.two];
+    expect(
+      await eventually(() => new Set(all().map((m) => m.msgId)).size === total, DELIVERY_TIMEOUT_MS * 2),
+    ).toBe(true);
+    expect(seenBy.one.length).toBeGreaterThan(0);
+    expect(seenBy.two.length).toBeGreaterThan(0);
+    for (const key of keys) {
+      const order = [
+        ...new Set(
+          all()
+            .filter((m) => m.key === key)
+            .map((m) => m.json<{ i: number }>().i),
+        ),
+      ];
+      expect(order, key).toEqual(Array.from({ length: perKey }, (_, i) => i));
+      const holders = [seenBy.one, seenBy.two].filter((seen) => seen.some((m) => m.key === key));
+      expect(holders, `${key} is consumed by one member`).toHaveLength(1);
+    }
+    await expect(producer.read({ topic: 'orders', from: 1, limit: 10 })).rejects.toThrow(/single-partition/);
+  }, 60_000);
+});
