@@ -66,27 +66,17 @@ export async function call<T = JsonBody>(
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-/** A website-api against its own throwaway database (migrated by the service itself at start). */
-export class ApiFixture {
-  private constructor(
-    readonly api: WebsiteApi,
+/** Talks to a running website-api over HTTP and to its database over SQL. */
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
     readonly database: TestDatabase,
-    readonly busPrefix: string,
     readonly sql: pg.Pool,
   ) {}
 
-  static async start(
-    options: { env?: Record<string, string>; busPrefix?: string; database?: TestDatabase } & Omit<
-      StartWebsiteApiOptions,
-      'source'
-    > = {},
-  ): Promise<ApiFixture> {
-    const database = options.database ?? (await TestDatabase.create('tideline_wsapi'));
-    const busPrefix = options.busPrefix ?? uniquePrefix('wsapi');
-    const { env, busPrefix: _p, database: _d, ...rest } = options;
-    const api = await startWebsiteApi({ ...rest, source: { env: testEnv(database, busPrefix, env) } });
-    const sql = new pg.Pool({ connectionString: database.url, max: 4 });
-    return new ApiFixture(api, database, busPrefix, sql);
+  /** A client of a website-api started elsewhere (e.g. a child process) on `database`. */
+  static attach(baseUrl: string, database: TestDatabase): ApiClient {
+    return new ApiClient(baseUrl, database, new pg.Pool({ connectionString: database.url, max: 4 }));
   }
 
   call<T = JsonBody>(
@@ -94,7 +84,7 @@ export class ApiFixture {
     path: string,
     options?: Parameters<typeof call>[3],
   ): Promise<Answer<T>> {
-    return call<T>(this.api.url, method, path, options);
+    return call<T>(this.baseUrl, method, path, options);
   }
 
   async query<T extends pg.QueryResultRow = pg.QueryResultRow>(
@@ -114,11 +104,52 @@ export class ApiFixture {
     return answer.body.data;
   }
 
+  async lastEventId(): Promise<number> {
+    const [row] = await this.query<{ last: number }>(
+      `SELECT last_event_id::int AS last FROM ws_log_meta WHERE topic = 'websites'`,
+    );
+    return row!.last;
+  }
+
+  async publishedId(): Promise<number> {
+    const [row] = await this.query<{ published: number }>(
+      `SELECT last_published_id::int AS published FROM ws_relay_state WHERE topic = 'websites'`,
+    );
+    return row!.published;
+  }
+}
+
+/** A website-api started in this process against its own throwaway database (migrated by the service itself at start). */
+export class ApiFixture extends ApiClient {
+  private constructor(
+    readonly api: WebsiteApi,
+    database: TestDatabase,
+    readonly busPrefix: string,
+    sql: pg.Pool,
+  ) {
+    super(api.url, database, sql);
+  }
+
+  static async start(
+    options: { env?: Record<string, string>; busPrefix?: string; database?: TestDatabase } & Omit<
+      StartWebsiteApiOptions,
+      'source'
+    > = {},
+  ): Promise<ApiFixture> {
+    const database = options.database ?? (await TestDatabase.create('tideline_wsapi'));
+    const busPrefix = options.busPrefix ?? uniquePrefix('wsapi');
+    const { env, busPrefix: _p, database: _d, ...rest } = options;
+    const api = await startWebsiteApi({ ...rest, source: { env: testEnv(database, busPrefix, env) } });
+    const sql = new pg.Pool({ connectionString: database.url, max: 4 });
+    return new ApiFixture(api, database, busPrefix, sql);
+  }
+
   /** Stops the service only (the database stays, e.g. for a successor). */
   async stopService(): Promise<void> {
     await this.api.stop('test');
   }
 
+  /** Stops the service, removes its streams and (unless another fixture shares it) drops its database. */
   async dispose(options: { keepDatabase?: boolean } = {}): Promise<void> {
     await this.api.stop('test');
     await this.sql.end();

@@ -1,0 +1,246 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { BusMessage, EventBus } from '@tideline/bus';
+import { WebsiteEvent } from '@tideline/contracts';
+import {
+  DisposableServer,
+  eventually,
+  FaultProxy,
+  freePort,
+  TestDatabase,
+  waitForPort,
+} from '@tideline/test-support';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ApiClient,
+  ApiFixture,
+  deleteStreams,
+  NATS_URL,
+  openBus,
+  readWebsiteStream,
+  testEnv,
+  uniquePrefix,
+} from './harness.ts';
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function later<T>(cleanup: () => Promise<unknown> | unknown, value: T): T {
+  cleanups.push(cleanup);
+  return value;
+}
+
+/** A fixture disposed after the test; one sharing another's database leaves the database to it. */
+async function started(options: Parameters<typeof ApiFixture.start>[0]): Promise<ApiFixture> {
+  const fx = await ApiFixture.start(options);
+  const shared = options?.database !== undefined;
+  cleanups.push(() => fx.dispose({ keepDatabase: shared }));
+  return fx;
+}
+
+async function bus(prefix: string, servers = NATS_URL): Promise<EventBus> {
+  const b = await openBus(prefix, servers);
+  return later(() => b.drain(), b);
+}
+
+/** Creates `n` websites through the API, each answered without waiting for the broker. */
+async function writeChanges(fx: ApiClient, n: number, tag: string): Promise<void> {
+  const lineGroupId = (await fx.lineGroup(`relay-${tag}`)).id;
+  for (let i = 0; i < n; i++) {
+    const started = performance.now();
+    const answer = await fx.call('POST', '/api/v1/websites/create', {
+      body: { domains: [`${tag}-${i}.relay.example.com`], line_group_id: lineGroupId },
+    });
+    expect(answer.status).toBe(201);
+    // The HTTP answer never waits for the broker.
+    expect(performance.now() - started).toBeLessThan(1_500);
+  }
+}
+
+/** Asserts the stream holds events 1..last, each once, in id order, as valid website events on website.<type>. */
+function expectExactlyOnceInOrder(messages: BusMessage[], last: number): void {
+  const perId = new Map<string, number>();
+  for (const m of messages) perId.set(m.msgId, (perId.get(m.msgId) ?? 0) + 1);
+  expect([...perId.values()].filter((count) => count !== 1)).toEqual([]);
+  expect(messages.map((m) => Number(m.msgId))).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+  for (const m of messages) {
+    const event = WebsiteEvent.parse(m.json());
+    expect(String(event.eventId)).toBe(m.msgId);
+    expect(m.subject).toBe(`website.${event.type}`);
+  }
+}
+
+const streamHas = (b: EventBus, count: number) => async () => (await readWebsiteStream(b)).length >= count;
+
+describe('relay (invariant 1: no committed change without its event on the broker)', () => {
+  it('relay - publishes every committed change once, in id order, as website.<type> with msgId = eventId and the contract envelope', async () => {
+    const fx = await started({});
+    await writeChanges(fx, 5, 'plain');
+    const [first] = await fx.query(`SELECT id FROM websites ORDER BY id LIMIT 1`);
+    expect(
+      (
+        await fx.call('POST', '/api/v1/websites/update', {
+          body: { website_id: first!.id, status: 'paused' },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await fx.call('POST', '/api/v1/websites/delete', { body: { website_id: first!.id } })).status,
+    ).toBe(200);
+    const reader = await bus(fx.busPrefix);
+    expect(await eventually(streamHas(reader, 7), 10_000)).toBe(true);
+    const messages = await readWebsiteStream(reader);
+    expectExactlyOnceInOrder(messages, 7);
+    expect(messages.map((m) => m.subject)).toEqual([
+      ...Array(5).fill('website.add'),
+      'website.update',
+      'website.delete',
+    ]);
+    const rows = await fx.query(`SELECT payload FROM ws_events ORDER BY id`);
+    expect(messages.map((m) => m.json<{ data: unknown }>().data)).toEqual(rows.map((r) => r.payload));
+    expect(await eventually(async () => (await fx.publishedId()) === 7, 5_000)).toBe(true);
+  });
+
+  it('relay - broker outage: writes succeed meanwhile; afterwards every event is published exactly once, in order', async () => {
+    const nats = await DisposableServer.nats();
+    cleanups.push(() => nats[Symbol.asyncDispose]());
+    const fx = await started({ env: { TIDELINE_NATS_URL: nats.url } });
+    await writeChanges(fx, 3, 'before');
+    const reader = await bus(fx.busPrefix, nats.url);
+    expect(await eventually(streamHas(reader, 3), 10_000)).toBe(true);
+    await reader.drain();
+
+    await nats.stop();
+    await writeChanges(fx, 6, 'during');
+    expect(await fx.publishedId()).toBe(3);
+    expect(await fx.lastEventId()).toBe(9);
+    const ready = await fetch(`${fx.api.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { observed: { bus: boolean } }).observed.bus).toBe(false);
+
+    await nats.start();
+    const after = await bus(fx.busPrefix, nats.url);
+    expect(await eventually(streamHas(after, 9), 20_000, 50)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expectExactlyOnceInOrder(await readWebsiteStream(after), await fx.lastEventId());
+    const metrics = await (await fetch(`${fx.api.url}/metrics`)).text();
+    expect(metrics).toMatch(/tideline_website_api_relay_published_total\{[^}]*\} 9/);
+  });
+
+  it('relay - broker down at start: website-api starts, takes writes, and publishes once the broker is up', async () => {
+    const nats = await DisposableServer.nats();
+    cleanups.push(() => nats[Symbol.asyncDispose]());
+    await nats.stop();
+    const fx = await started({
+      env: { TIDELINE_NATS_URL: nats.url, TIDELINE_WEBSITE_API_BUS_START_RETRY_MS: '100' },
+    });
+    expect((await fetch(`${fx.api.url}/readyz`)).status).toBe(200);
+    await writeChanges(fx, 4, 'cold');
+    expect(await fx.publishedId()).toBe(0);
+    await nats.start();
+    const reader = await bus(fx.busPrefix, nats.url);
+    expect(await eventually(streamHas(reader, 4), 15_000, 50)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expectExactlyOnceInOrder(await readWebsiteStream(reader), 4);
+  });
+
+  it('relay - crash between commit and publish: a new instance publishes what was committed, exactly once', async () => {
+    const database = await TestDatabase.create('tideline_wsapi_crash');
+    cleanups.push(() => database[Symbol.asyncDispose]());
+    const prefix = uniquePrefix('crash');
+    cleanups.push(() => deleteStreams(prefix));
+    const natsPort = Number(new URL(NATS_URL).port);
+    const brokerPath = await FaultProxy.to(natsPort);
+    cleanups.push(() => brokerPath[Symbol.asyncDispose]());
+    const port = await freePort();
+    const env = testEnv(database, prefix, {
+      TIDELINE_WEBSITE_API_PORT: String(port),
+      TIDELINE_NATS_URL: `nats://127.0.0.1:${brokerPath.port}`,
+      TIDELINE_WEBSITE_API_RELAY_LEASE_MS: '1500',
+    });
+    const child = spawnService(env);
+    cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
+    await waitForPort(port, 20_000);
+    const base = `http://127.0.0.1:${port}`;
+    expect(await eventually(async () => (await fetch(`${base}/readyz`)).status === 200, 20_000, 100)).toBe(
+      true,
+    );
+
+    const crashed = ApiClient.attach(base, database);
+    cleanups.push(() => crashed.sql.end());
+    // Its relay holds the lease, then the broker becomes unreachable, changes commit, and the
+    // process dies before publishing them (and without handing the lease back).
+    const holdsLease = async () =>
+      (await crashed.query(`SELECT owner FROM ws_relay_state`))[0]!.owner !== null;
+    expect(await eventually(holdsLease, 20_000, 50)).toBe(true);
+    brokerPath.cut();
+    await writeChanges(crashed, 5, 'crash');
+    const [before] = await crashed.query(
+      `SELECT last_published_id::int AS published, owner FROM ws_relay_state`,
+    );
+    expect(before!.published).toBe(0);
+    expect(before!.owner).not.toBeNull();
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+
+    const successor = await started({
+      database,
+      busPrefix: prefix,
+      env: { TIDELINE_WEBSITE_API_RELAY_LEASE_MS: '1500' },
+    });
+    const reader = await bus(prefix);
+    expect(await eventually(streamHas(reader, 5), 15_000, 50)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expectExactlyOnceInOrder(await readWebsiteStream(reader), 5);
+    const [after] = await successor.query(
+      `SELECT last_published_id::int AS published, owner FROM ws_relay_state`,
+    );
+    expect(after).toEqual({ published: 5, owner: successor.api.relay.owner });
+  });
+
+  it('relay - a crash after publishing but before recording progress republishes; the broker keeps each id once', async () => {
+    const fx = await started({});
+    await writeChanges(fx, 4, 'replay');
+    const reader = await bus(fx.busPrefix);
+    expect(await eventually(async () => (await fx.publishedId()) === 4, 10_000)).toBe(true);
+    await fx.api.relay.stop();
+    // As if the relay died after publishing 1..4 but before writing its progress.
+    await fx.query(`UPDATE ws_relay_state SET last_published_id = 0, owner = NULL, lease_until = NULL`);
+    const second = await started({ database: fx.database, busPrefix: fx.busPrefix });
+    expect(await eventually(async () => (await second.publishedId()) === 4, 10_000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expectExactlyOnceInOrder(await readWebsiteStream(reader), 4);
+  });
+
+  it('relay - two replicas: one holds the lease and publishes; each event once, in order; stopping it hands over at once', async () => {
+    const a = await started({ env: { TIDELINE_WEBSITE_API_RELAY_LEASE_MS: '60000' } });
+    const b = await started({
+      database: a.database,
+      busPrefix: a.busPrefix,
+      env: { TIDELINE_WEBSITE_API_RELAY_LEASE_MS: '60000' },
+    });
+    await writeChanges(a, 4, 'replica-a');
+    await writeChanges(b, 4, 'replica-b');
+    const reader = await bus(a.busPrefix);
+    expect(await eventually(streamHas(reader, 8), 10_000)).toBe(true);
+    expect([a.api.relay.isLeader, b.api.relay.isLeader].filter(Boolean)).toHaveLength(1);
+    const [leader, follower] = a.api.relay.isLeader ? [a, b] : [b, a];
+    await leader.stopService();
+    await writeChanges(follower, 3, 'after-handover');
+    // The lease is 60 s: only the hand-over at stop lets the follower publish this soon.
+    expect(await eventually(streamHas(reader, 11), 5_000)).toBe(true);
+    expect(follower.api.relay.isLeader).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expectExactlyOnceInOrder(await readWebsiteStream(reader), 11);
+  });
+});
+
+function spawnService(env: Record<string, string>): ChildProcess {
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  return spawn(process.execPath, ['--import', 'tsx', main], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: 'ignore',
+  });
+}
