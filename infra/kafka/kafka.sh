@@ -13,6 +13,7 @@
 #   TIDELINE_KAFKA_DATA_DIR          logs, config, pid and log file (default infra/kafka/data)
 #   TIDELINE_KAFKA_WAIT_SECONDS      how long start/stop wait   (default 90)
 #   TIDELINE_KAFKA_HEAP_OPTS         JVM heap                   (default -Xms256m -Xmx768m)
+#   TIDELINE_KAFKA_VERSION           another Apache Kafka version than pom.xml's, e.g. 3.9.1
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -21,7 +22,8 @@ CONTROLLER_PORT="${TIDELINE_KAFKA_CONTROLLER_PORT:-9093}"
 DATA_DIR="${TIDELINE_KAFKA_DATA_DIR:-$HERE/data}"
 WAIT_SECONDS="${TIDELINE_KAFKA_WAIT_SECONDS:-90}"
 HEAP_OPTS="${TIDELINE_KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
-LIBS="$HERE/dist/libs"
+VERSION="${TIDELINE_KAFKA_VERSION:-}"
+LIBS="$HERE/dist/libs${VERSION:+-$VERSION}"
 CONFIG="$DATA_DIR/server.properties"
 LOG4J_CONFIG="$DATA_DIR/log4j2.properties"
 PID_FILE="$DATA_DIR/kafka.pid"
@@ -43,7 +45,8 @@ resolve_jars() {
   command -v mvn >/dev/null || { log "Maven (mvn) is needed to resolve the broker jars"; return 1; }
   log "resolving Apache Kafka jars with Maven into $LIBS"
   rm -rf "$LIBS"
-  mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy-dependencies -DoutputDirectory="$LIBS"
+  mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" ${VERSION:+-Dkafka.version=$VERSION} \
+    dependency:copy-dependencies -DoutputDirectory="$LIBS"
   touch "$LIBS/.complete"
 }
 
