@@ -82,3 +82,17 @@ export {
   StatefulState,
   StatefulUid,
 } from './stateful.ts';
+export {
+  CLUSTERS_ADMIN_API,
+  ClusterStatus,
+  ClusterStatuses,
+  ClusterSummaries,
+  ClusterSummary,
+  KUBECONFIG_MAX_BYTES,
+  ListNodesQuery,
+  NODES_API,
+  NodeAnswer,
+  NodesPage,
+  RegisterClusterBody,
+  UnregisterClusterBody,
+} from './nodes-api.ts';

@@ -76,14 +76,25 @@ export const NodeChange = z.object({
   name: NodeName,
   /** The view after the change; for `deleted`, the last view seen. */
   node: NodeView,
+  /** `updated`: the fields whose value differs from the previous event's view; `added`: every field; `deleted`: none. */
   changed: z.array(NodeField),
 });
 
-/** Informer → cache: a meaningful change of one node of one cluster. */
+/**
+ * Informer → cache: a meaningful change of one node of one cluster, on subject
+ * `node.<cluster>.<type>` with ordering key `<cluster>` and msgId `<cluster>:<eventId>`.
+ * Every message of a cluster (node and cluster events alike) takes the next id of that cluster's
+ * sequence 1, 2, 3, …, and the informer publishes them one at a time in that order.
+ */
 export const NodeEvent = envelopeOf(NODES_TOPIC, NodeEventType, NodeChange);
 export type NodeEvent = z.infer<typeof NodeEvent>;
 
-/** Informer → cache: a cluster was registered or unregistered (the cache drops its entries on `removed`). */
+/**
+ * Informer → cache: a cluster was registered or unregistered (the cache drops its entries on
+ * `cluster-removed`). A cluster event takes an id of the cluster's sequence like a node event and
+ * marks an epoch boundary: a replay from before it is impossible (readers fall back to a snapshot);
+ * after a `cluster-removed`, a new registration continues the same sequence.
+ */
 export const ClusterEvent = envelopeOf(
   NODES_TOPIC,
   z.enum(['cluster-registered', 'cluster-removed']),

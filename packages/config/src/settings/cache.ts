@@ -1,4 +1,4 @@
-import { port, str } from '../setting.ts';
+import { int, port, str } from '../setting.ts';
 
 /** Settings of apps/cache. */
 export const cacheSettings = {
@@ -9,4 +9,32 @@ export const cacheSettings = {
     doc: 'HTTP port of cache (0 picks a free port).',
   }),
   host: str({ env: 'TIDELINE_CACHE_HOST', default: '0.0.0.0', doc: 'Address cache listens on.' }),
+  cacheNodeHistorySize: int({
+    env: 'TIDELINE_CACHE_NODE_HISTORY_SIZE',
+    min: 1,
+    max: 1_000_000,
+    default: 500,
+    doc: 'Node events kept per cluster for replay (resume from lastEventId); a resume from further back falls back to a snapshot.',
+  }),
+  cachePageSizeDefault: int({
+    env: 'TIDELINE_CACHE_PAGE_SIZE_DEFAULT',
+    min: 1,
+    max: 100_000,
+    default: 100,
+    doc: 'Nodes per page of GET /api/v1/clusters/:cluster/nodes when page_size is not given.',
+  }),
+  cachePageSizeMax: int({
+    env: 'TIDELINE_CACHE_PAGE_SIZE_MAX',
+    min: 1,
+    max: 100_000,
+    default: 5_000,
+    doc: 'Largest page_size a node list accepts (larger is refused with VALIDATION_FAILED).',
+  }),
+  cacheReplayMaxEvents: int({
+    env: 'TIDELINE_CACHE_REPLAY_MAX_EVENTS',
+    min: 1,
+    max: 1_000_000,
+    default: 10_000,
+    doc: 'Upper bound of the `limit` of one internal replay request.',
+  }),
 };

@@ -1,4 +1,4 @@
-import { port, str } from '../setting.ts';
+import { bool, int, list, ms, port, seconds, str } from '../setting.ts';
 
 /** Settings of apps/informer. */
 export const informerSettings = {
@@ -9,4 +9,79 @@ export const informerSettings = {
     doc: 'HTTP port of informer (0 picks a free port).',
   }),
   host: str({ env: 'TIDELINE_INFORMER_HOST', default: '0.0.0.0', doc: 'Address informer listens on.' }),
+  informerClusters: list({
+    env: 'TIDELINE_INFORMER_CLUSTERS',
+    item: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?=[^#]+(#.+)?$/,
+    itemRule: 'name=/path/to/kubeconfig[#context] entries (name: a DNS-1123 label)',
+    default: [],
+    doc: 'Clusters watched from the start. More can be registered at runtime through POST /api/v1/clusters/register (scope clusters:admin).',
+  }),
+  informerResyncIntervalMs: ms({
+    env: 'TIDELINE_INFORMER_RESYNC_INTERVAL_MS',
+    default: 1_800_000,
+    min: 1_000,
+    doc: 'Period of the full re-list of every cluster; it publishes only true differences from what was published. Between resyncs the informer only watches.',
+  }),
+  informerListPageSize: int({
+    env: 'TIDELINE_INFORMER_LIST_PAGE_SIZE',
+    min: 0,
+    max: 100_000,
+    default: 500,
+    doc: 'Nodes per list page (limit/continue); 0 lists in one call.',
+  }),
+  informerWatchTimeoutSeconds: seconds({
+    env: 'TIDELINE_INFORMER_WATCH_TIMEOUT_SECONDS',
+    default: 300,
+    min: 1,
+    max: 3_600,
+    doc: 'Server-side timeout asked for each watch (timeoutSeconds); the API server then ends the watch cleanly and the informer resumes from the last resourceVersion, without a list.',
+  }),
+  informerWatchIdleTimeoutMs: ms({
+    env: 'TIDELINE_INFORMER_WATCH_IDLE_TIMEOUT_MS',
+    default: 90_000,
+    min: 100,
+    doc: "A watch that received no byte for this long is abandoned and resumed (the client library's request timeout; longer than the API server's bookmark period).",
+  }),
+  informerWatchBookmarks: bool({
+    env: 'TIDELINE_INFORMER_WATCH_BOOKMARKS',
+    default: true,
+    doc: 'Ask the API server for BOOKMARK events (allowWatchBookmarks), which keep the resume point fresh on quiet clusters.',
+  }),
+  informerWatchdogMs: ms({
+    env: 'TIDELINE_INFORMER_WATCHDOG_MS',
+    default: 180_000,
+    min: 100,
+    doc: 'A cluster whose list/watch made no progress (event, bookmark, watch connect, list) for this long is restarted: the cure for silently stalled watches and hung requests.',
+  }),
+  informerRestartBackoffMs: ms({
+    env: 'TIDELINE_INFORMER_RESTART_BACKOFF_MS',
+    default: 500,
+    min: 1,
+    doc: "First delay before restarting a cluster's list/watch after an API server error; doubles per failure up to the maximum.",
+  }),
+  informerRestartBackoffMaxMs: ms({
+    env: 'TIDELINE_INFORMER_RESTART_BACKOFF_MAX_MS',
+    default: 30_000,
+    min: 1,
+    doc: 'Upper bound of the restart delay; the informer retries forever while a cluster is registered.',
+  }),
+  informerPublishBackoffMs: ms({
+    env: 'TIDELINE_INFORMER_PUBLISH_BACKOFF_MS',
+    default: 200,
+    min: 1,
+    doc: 'First delay before publishing a node event again after the bus refused it; doubles up to the maximum. Later changes of that cluster wait behind it (order).',
+  }),
+  informerPublishBackoffMaxMs: ms({
+    env: 'TIDELINE_INFORMER_PUBLISH_BACKOFF_MAX_MS',
+    default: 10_000,
+    min: 1,
+    doc: 'Upper bound of the publish retry delay.',
+  }),
+  informerRecoveryPageSize: int({
+    env: 'TIDELINE_INFORMER_RECOVERY_PAGE_SIZE',
+    min: 1,
+    max: 100_000,
+    default: 2_000,
+    doc: 'Events read per request while the informer rebuilds, at start, what it published from the nodes topic.',
+  }),
 };

@@ -1,0 +1,267 @@
+import type { BackoffPolicy, EventBus } from '@tideline/bus';
+import type { ClusterStatus } from '@tideline/contracts';
+import type { Logger } from '@tideline/runtime';
+import type { PublishedLedger } from './domain/ledger.ts';
+import { ClusterWatcher, type ClusterWatcherOptions } from './kube/cluster-watcher.ts';
+import { type KubeconfigSource, loadKubeConfig } from './kube/kubeconfig.ts';
+import type { InformerMetrics } from './metrics.ts';
+import { ClusterPublisher } from './pipeline/cluster-publisher.ts';
+
+export type WatchSettings = Pick<
+  ClusterWatcherOptions,
+  | 'listPageSize'
+  | 'watchTimeoutSeconds'
+  | 'watchIdleTimeoutMs'
+  | 'watchBookmarks'
+  | 'watchdogMs'
+  | 'resyncIntervalMs'
+  | 'restartBackoffMs'
+  | 'restartBackoffMaxMs'
+>;
+
+export interface ClusterRegistryOptions {
+  bus: EventBus;
+  ledger: PublishedLedger;
+  logger: Logger;
+  metrics: InformerMetrics;
+  watch: WatchSettings;
+  publishBackoff: BackoffPolicy;
+}
+
+export type ClusterOrigin = 'config' | 'api';
+
+/** Why a registration or unregistration was refused. */
+export class ClusterRegistryError extends Error {
+  override readonly name = 'ClusterRegistryError';
+  constructor(
+    readonly reason: 'already-registered' | 'not-registered' | 'busy',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Entry {
+  readonly name: string;
+  readonly origin: ClusterOrigin;
+  readonly publisher: ClusterPublisher;
+  watcher: ClusterWatcher | undefined;
+  loadError: string | undefined;
+  loadTimer: NodeJS.Timeout | undefined;
+  loadFailures: number;
+  stopped: boolean;
+}
+
+/**
+ * The clusters this informer watches, each with one watcher (API server side) and one publisher
+ * (bus side). Registering a cluster the bus does not know as registered publishes
+ * `cluster-registered` before its first node event; unregistering stops its watch and publishes
+ * `cluster-removed` after its last node event. Clusters whose events are on the bus but which are
+ * not registered in this process are reported as orphaned until registered or unregistered.
+ */
+export class ClusterRegistry {
+  private readonly entries = new Map<string, Entry>();
+  private readonly busy = new Set<string>();
+  private stopping = false;
+
+  constructor(private readonly options: ClusterRegistryOptions) {}
+
+  get names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  /** The publisher of a registered cluster (tests and benchmarks wait on it). */
+  publisherOf(name: string): ClusterPublisher | undefined {
+    return this.entries.get(name)?.publisher;
+  }
+
+  watcherOf(name: string): ClusterWatcher | undefined {
+    return this.entries.get(name)?.watcher;
+  }
+
+  /**
+   * Registers a cluster. An `api` registration fails at once when its kubeconfig cannot be used; a
+   * `config` one keeps retrying to load it (the file may not exist yet) and reports the error.
+   */
+  async register(name: string, source: KubeconfigSource, origin: ClusterOrigin): Promise<ClusterStatus> {
+    if (this.stopping) throw new ClusterRegistryError('busy', 'the informer is stopping');
+    if (this.entries.has(name))
+      throw new ClusterRegistryError('already-registered', `cluster ${name} is already registered`);
+    if (this.busy.has(name))
+      throw new ClusterRegistryError('busy', `cluster ${name} is being registered or unregistered`);
+    this.busy.add(name);
+    try {
+      const kubeConfig = origin === 'api' ? await loadKubeConfig(source) : undefined;
+      const publisher = new ClusterPublisher({
+        cluster: name,
+        ledger: this.options.ledger,
+        bus: this.options.bus,
+        backoff: this.options.publishBackoff,
+        logger: this.options.logger,
+        metrics: this.options.metrics,
+      });
+      const entry: Entry = {
+        name,
+        origin,
+        publisher,
+        watcher: undefined,
+        loadError: undefined,
+        loadTimer: undefined,
+        loadFailures: 0,
+        stopped: false,
+      };
+      this.entries.set(name, entry);
+      if (kubeConfig) this.startWatching(entry, kubeConfig);
+      else void this.loadAndWatch(entry, source);
+      this.options.logger.info({ cluster: name, origin }, 'cluster registered');
+      return this.statusOf(entry);
+    } finally {
+      this.busy.delete(name);
+    }
+  }
+
+  /** Stops watching a cluster (registered here, or orphaned on the bus) and publishes `cluster-removed`. */
+  async unregister(name: string): Promise<{ name: string; lastEventId: number }> {
+    if (this.busy.has(name))
+      throw new ClusterRegistryError('busy', `cluster ${name} is being registered or unregistered`);
+    const entry = this.entries.get(name);
+    const ledger = this.options.ledger.has(name) ? this.options.ledger.cluster(name) : undefined;
+    if (!entry && !ledger?.registered)
+      throw new ClusterRegistryError('not-registered', `cluster ${name} is not registered`);
+    this.busy.add(name);
+    try {
+      let publisher: ClusterPublisher;
+      if (entry) {
+        entry.stopped = true;
+        clearTimeout(entry.loadTimer);
+        await entry.watcher?.stop();
+        publisher = entry.publisher;
+      } else {
+        publisher = new ClusterPublisher({
+          cluster: name,
+          ledger: this.options.ledger,
+          bus: this.options.bus,
+          backoff: this.options.publishBackoff,
+          logger: this.options.logger,
+          metrics: this.options.metrics,
+        });
+      }
+      publisher.announce('cluster-removed');
+      await publisher.idle();
+      this.entries.delete(name);
+      this.options.metrics.ready.remove({ cluster: name });
+      this.options.logger.info({ cluster: name, lastEventId: publisher.lastEventId }, 'cluster unregistered');
+      return { name, lastEventId: publisher.lastEventId };
+    } finally {
+      this.busy.delete(name);
+    }
+  }
+
+  statuses(): ClusterStatus[] {
+    const out = [...this.entries.values()].map((e) => this.statusOf(e));
+    for (const ledger of this.options.ledger.clusters()) {
+      if (ledger.registered && !this.entries.has(ledger.cluster)) {
+        out.push({
+          name: ledger.cluster,
+          source: 'bus',
+          state: 'orphaned',
+          synced: false,
+          nodes: ledger.views.size,
+          lastEventId: ledger.lastEventId,
+          restarts: 0,
+          lists: 0,
+        });
+      }
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** Every registered cluster is listed and watched. */
+  ready(): boolean {
+    let all = true;
+    for (const entry of this.entries.values()) {
+      const ready = entry.watcher?.ready ?? false;
+      this.options.metrics.ready.set({ cluster: entry.name }, ready ? 1 : 0);
+      all &&= ready;
+    }
+    return all;
+  }
+
+  /** Stops every watch, then lets each publisher finish the event in flight. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const entries = [...this.entries.values()];
+    for (const entry of entries) {
+      entry.stopped = true;
+      clearTimeout(entry.loadTimer);
+    }
+    await Promise.all(entries.map((e) => e.watcher?.stop()));
+    await Promise.all(entries.map((e) => e.publisher.close()));
+  }
+
+  private statusOf(entry: Entry): ClusterStatus {
+    const watcher = entry.watcher;
+    const lastError = watcher?.lastError ?? entry.loadError;
+    return {
+      name: entry.name,
+      source: entry.origin,
+      state: watcher
+        ? watcher.state === 'stopped'
+          ? 'retrying'
+          : watcher.state
+        : entry.loadError
+          ? 'retrying'
+          : 'starting',
+      synced: watcher?.synced ?? false,
+      nodes: entry.publisher.nodeCount,
+      lastEventId: entry.publisher.lastEventId,
+      restarts: watcher?.restarts ?? 0,
+      lists: watcher?.lists ?? 0,
+      ...(lastError ? { lastError } : {}),
+      ...(watcher?.lastSyncAt ? { lastSyncAt: watcher.lastSyncAt.toISOString() } : {}),
+    };
+  }
+
+  private async loadAndWatch(entry: Entry, source: KubeconfigSource): Promise<void> {
+    if (entry.stopped) return;
+    try {
+      const kubeConfig = await loadKubeConfig(source);
+      if (entry.stopped) return;
+      entry.loadError = undefined;
+      this.startWatching(entry, kubeConfig);
+    } catch (error) {
+      entry.loadFailures += 1;
+      entry.loadError = (error as Error).message;
+      const { restartBackoffMs, restartBackoffMaxMs } = this.options.watch;
+      const delay = Math.min(
+        restartBackoffMaxMs,
+        restartBackoffMs * 2 ** Math.min(entry.loadFailures - 1, 20),
+      );
+      this.options.logger.warn(
+        { cluster: entry.name, error: entry.loadError, retryInMs: delay },
+        'kubeconfig not usable yet; retrying',
+      );
+      entry.loadTimer = setTimeout(() => void this.loadAndWatch(entry, source), delay);
+    }
+  }
+
+  private startWatching(entry: Entry, kubeConfig: Awaited<ReturnType<typeof loadKubeConfig>>): void {
+    const ledger = this.options.ledger.cluster(entry.name);
+    if (!ledger.registered) entry.publisher.announce('cluster-registered');
+    const { metrics } = this.options;
+    entry.watcher = new ClusterWatcher({
+      ...this.options.watch,
+      cluster: entry.name,
+      kubeConfig,
+      sink: entry.publisher,
+      logger: this.options.logger,
+      onRestart: (reason) => metrics.restarts.inc({ cluster: entry.name, reason }),
+      onList: () => metrics.lists.inc({ cluster: entry.name }),
+    });
+    entry.watcher.start();
+  }
+}

@@ -1,0 +1,24 @@
+import {
+  authSettings,
+  busSettings,
+  type ConfigOf,
+  type commonSettings,
+  DEVELOPMENT_JWT_SECRET,
+  informerSettings,
+  requireJwtKey,
+} from '@tideline/config';
+
+/** Everything the informer reads from its environment (plus the common settings runService adds). */
+export const settings = { ...informerSettings, ...busSettings, ...authSettings };
+
+export type InformerConfig = ConfigOf<typeof settings> & ConfigOf<typeof commonSettings>;
+
+/** Cross rules checked at start: a JWT key outside development/test. */
+export const rules = [requireJwtKey];
+
+/** The HS256 key tokens are verified with; the development key only outside production. */
+export function jwtSecretOf(config: InformerConfig): string | undefined {
+  if (config.jwtSecret) return config.jwtSecret;
+  if (config.jwtPublicKey) return undefined;
+  return config.environment === 'production' ? undefined : DEVELOPMENT_JWT_SECRET;
+}

@@ -1,0 +1,248 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, type KubeConfig, ListWatch, type V1Node, type V1NodeList } from '@kubernetes/client-node';
+import type { Logger } from '@tideline/runtime';
+import type { ObservedNode } from '../domain/node-view.ts';
+import { GuardedWatch } from './guarded-watch.ts';
+
+/** Where a watcher delivers what the API server says; the publisher behind it decides what is meaningful. */
+export interface ObservedSink {
+  upsert(node: ObservedNode): void;
+  remove(name: string): void;
+  /** A complete list: every node not in it is gone. */
+  reconcile(items: readonly ObservedNode[]): void;
+}
+
+export interface ClusterWatcherOptions {
+  cluster: string;
+  kubeConfig: KubeConfig;
+  sink: ObservedSink;
+  logger: Logger;
+  listPageSize: number;
+  watchTimeoutSeconds: number;
+  watchIdleTimeoutMs: number;
+  watchBookmarks: boolean;
+  watchdogMs: number;
+  resyncIntervalMs: number;
+  restartBackoffMs: number;
+  restartBackoffMaxMs: number;
+  /** Reports restarts and lists for metrics. */
+  onRestart?: (reason: 'error' | 'stall') => void;
+  onList?: () => void;
+}
+
+export type WatcherState = 'starting' | 'watching' | 'retrying' | 'stopped';
+
+/** A list was abandoned because the watcher restarted or stopped meanwhile. */
+class SupersededError extends Error {
+  override readonly name = 'SupersededError';
+}
+
+const NODES_PATH = '/api/v1/nodes';
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code =
+      (error as { code?: unknown; statusCode?: unknown }).code ??
+      (error as { statusCode?: unknown }).statusCode;
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const detail = cause?.code ?? cause?.message;
+    return `${error.name}: ${error.message.split('\n')[0]}${code !== undefined ? ` (${String(code)})` : ''}${detail ? ` [${detail}]` : ''}`;
+  }
+  if (error && typeof error === 'object' && 'statusCode' in error)
+    return `HTTP ${String((error as { statusCode: unknown }).statusCode)}`;
+  return String(error);
+}
+
+function isGone(error: unknown): boolean {
+  const e = error as { code?: unknown; statusCode?: unknown } | undefined;
+  return e?.code === 410 || e?.statusCode === 410;
+}
+
+/**
+ * Keeps one @kubernetes/client-node ListWatch of `/api/v1/nodes` alive for one cluster, and feeds
+ * every node it reports to the sink. Guarantees, as long as the watcher runs:
+ * - after an error the library gives up on (anything but 410 and its own timeouts: connection
+ *   refused, 5xx, 401, a failed list…) the ListWatch is restarted with exponential backoff,
+ *   forever, resuming from the last resourceVersion when it has one (no list);
+ * - a 410 (expired resourceVersion) relists, and the sink is reconciled with the complete list;
+ * - a ListWatch that made no progress (no event, bookmark, watch connect or list) for
+ *   `watchdogMs` is restarted: silent stalls and hung requests end;
+ * - every `resyncIntervalMs` the cluster is re-listed through the library's 410 path;
+ *   between resyncs, while watches keep working, no list is made.
+ */
+export class ClusterWatcher {
+  private readonly api: CoreV1Api;
+  private readonly watch: GuardedWatch;
+  private readonly informer: ListWatch<V1Node>;
+  private currentState: WatcherState = 'starting';
+  private failures = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private watchdogTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private lastProgressAt = performance.now();
+  private stopped = false;
+  synced = false;
+  restarts = 0;
+  lists = 0;
+  lastError: string | undefined;
+  lastSyncAt: Date | undefined;
+
+  constructor(private readonly options: ClusterWatcherOptions) {
+    this.api = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.watch = new GuardedWatch(options.kubeConfig, {
+      timeoutSeconds: options.watchTimeoutSeconds,
+      bookmarks: options.watchBookmarks,
+      idleTimeoutMs: options.watchIdleTimeoutMs,
+      onConnected: () => this.onConnected(),
+      onEvent: () => this.progress(),
+    });
+    const delay = (ms: number): Promise<void> => {
+      const generation = this.watch.generation;
+      // A delay of a superseded run never ends, so that run cannot open a watch after a restart.
+      return sleep(ms).then(() =>
+        generation === this.watch.generation && !this.stopped ? undefined : new Promise(() => {}),
+      );
+    };
+    this.informer = new ListWatch<V1Node>(
+      NODES_PATH,
+      this.watch,
+      () => this.listAll(),
+      false,
+      undefined,
+      undefined,
+      {
+        delayFn: delay,
+      },
+    );
+    this.informer.on('add', (node) => options.sink.upsert(node as ObservedNode));
+    this.informer.on('update', (node) => options.sink.upsert(node as ObservedNode));
+    this.informer.on('delete', (node) => {
+      if (node.metadata?.name) options.sink.remove(node.metadata.name);
+    });
+    this.informer.on('error', (error) => this.onLibraryError(error));
+  }
+
+  get state(): WatcherState {
+    return this.currentState;
+  }
+
+  /** Listed at least once and watching now. */
+  get ready(): boolean {
+    return this.synced && this.currentState === 'watching';
+  }
+
+  start(): void {
+    this.run();
+    const checkEvery = Math.max(25, Math.floor(this.options.watchdogMs / 4));
+    this.watchdogTimer = setInterval(() => this.checkProgress(), checkEvery);
+    this.watchdogTimer.unref();
+    this.resyncTimer = setInterval(() => this.resync(), this.options.resyncIntervalMs);
+    this.resyncTimer.unref();
+  }
+
+  /** Re-lists now through the library's 410 path; false when no watch is open (a list is then due anyway or under way). */
+  resync(): boolean {
+    if (this.stopped || this.currentState !== 'watching') return false;
+    this.options.logger.info({ cluster: this.options.cluster }, 'resync: re-listing nodes');
+    return this.watch.expireCurrent();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.currentState = 'stopped';
+    clearTimeout(this.restartTimer);
+    clearInterval(this.watchdogTimer);
+    clearInterval(this.resyncTimer);
+    this.watch.invalidate();
+    await this.informer.stop();
+  }
+
+  private run(): void {
+    this.lastProgressAt = performance.now();
+    this.informer.start().catch((error: unknown) => this.onLibraryError(error));
+  }
+
+  private restart(reason: 'error' | 'stall'): void {
+    if (this.stopped) return;
+    this.restarts += 1;
+    this.options.onRestart?.(reason);
+    this.watch.invalidate();
+    this.run();
+  }
+
+  private progress(): void {
+    this.lastProgressAt = performance.now();
+  }
+
+  private onConnected(): void {
+    this.progress();
+    this.failures = 0;
+    this.currentState = 'watching';
+  }
+
+  private onLibraryError(error: unknown): void {
+    if (this.stopped || error instanceof SupersededError) return;
+    this.failures += 1;
+    this.currentState = 'retrying';
+    this.lastError = describe(error);
+    const delay = Math.min(
+      this.options.restartBackoffMaxMs,
+      this.options.restartBackoffMs * 2 ** Math.min(this.failures - 1, 20),
+    );
+    this.options.logger.warn(
+      { cluster: this.options.cluster, error: this.lastError, retryInMs: delay },
+      'list/watch failed; restarting',
+    );
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => this.restart('error'), delay);
+  }
+
+  private checkProgress(): void {
+    if (this.stopped || this.currentState === 'retrying') return;
+    const idle = performance.now() - this.lastProgressAt;
+    if (idle < this.options.watchdogMs) return;
+    this.options.logger.warn(
+      { cluster: this.options.cluster, idleMs: Math.round(idle) },
+      'list/watch made no progress; restarting',
+    );
+    this.restart('stall');
+  }
+
+  /** The whole node list, page by page, as one list at the first page's resourceVersion. */
+  private async listAll(): Promise<V1NodeList> {
+    const generation = this.watch.generation;
+    const limit = this.options.listPageSize > 0 ? this.options.listPageSize : undefined;
+    let list: V1NodeList | undefined;
+    for (let attempt = 1; list === undefined; attempt++) {
+      const items: V1Node[] = [];
+      let resourceVersion: string | undefined;
+      let token: string | undefined;
+      try {
+        do {
+          const page = await this.api.listNode({
+            ...(limit ? { limit } : {}),
+            ...(token ? { _continue: token } : {}),
+          });
+          this.progress();
+          if (generation !== this.watch.generation || this.stopped)
+            throw new SupersededError('list superseded');
+          items.push(...page.items);
+          resourceVersion ??= page.metadata?.resourceVersion;
+          token = page.metadata?._continue || undefined;
+        } while (token);
+        list = { apiVersion: 'v1', kind: 'NodeList', metadata: { resourceVersion }, items };
+      } catch (error) {
+        // A continue token that expired mid-list: start the list over once, as client-go does.
+        if (isGone(error) && items.length > 0 && attempt === 1) continue;
+        throw error;
+      }
+    }
+    this.lists += 1;
+    this.options.onList?.();
+    this.synced = true;
+    this.lastSyncAt = new Date();
+    this.options.sink.reconcile(list.items as ObservedNode[]);
+    return list;
+  }
+}

@@ -1,0 +1,269 @@
+import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
+import { type BackoffPolicy, backoffDelay, type EventBus } from '@tideline/bus';
+import {
+  ClusterEvent,
+  NODES_TOPIC,
+  NodeEvent,
+  type NodeEventType,
+  type NodeField,
+  type NodeView,
+  SCHEMA_VERSION,
+  subjects,
+} from '@tideline/contracts';
+import type { Logger } from '@tideline/runtime';
+import type { ClusterLedger, LedgerRecord, PublishedLedger } from '../domain/ledger.ts';
+import { ALL_NODE_FIELDS, changedFields, type ObservedNode, toNodeView } from '../domain/node-view.ts';
+import type { ObservedSink } from '../kube/cluster-watcher.ts';
+import type { InformerMetrics } from '../metrics.ts';
+
+export type ClusterEventType = 'cluster-registered' | 'cluster-removed';
+
+export interface ClusterPublisherOptions {
+  cluster: string;
+  ledger: PublishedLedger;
+  bus: EventBus;
+  backoff: BackoffPolicy;
+  logger: Logger;
+  metrics: InformerMetrics;
+}
+
+interface NodeChange {
+  type: NodeEventType;
+  node: NodeView;
+  changed: NodeField[];
+}
+
+/** Filtered checks between two yields to the event loop, so a burst of heartbeats cannot starve it. */
+const CHECKS_PER_TURN = 512;
+
+/**
+ * Turns what the API server reports about one cluster into that cluster's event sequence.
+ * Guarantees:
+ * - an event is published only when a node's view differs from the view in its last published
+ *   event (invariant 6): heartbeat-only updates publish nothing; several changes of one node that
+ *   arrive while an earlier event is in flight are coalesced into one event carrying the union
+ *   of the changed fields;
+ * - events are published one at a time, each after the previous one was stored, with ids
+ *   last+1, last+2, … (msgId `<cluster>:<id>`, key `<cluster>`), so the bus holds the cluster's
+ *   events in id order without gaps; a refused publish is retried as the same message (same id,
+ *   same content) until the bus takes it, and later events wait behind it;
+ * - a cluster event (`cluster-registered`/`-removed`) is published after every node event
+ *   observed before it was announced.
+ */
+export class ClusterPublisher implements ObservedSink {
+  private readonly observed = new Map<string, ObservedNode>();
+  private readonly dirty = new Set<string>();
+  private readonly control: ClusterEventType[] = [];
+  private readonly ledger: ClusterLedger;
+  private running: Promise<void> | undefined;
+  private closed = false;
+  private acceptingNodes = true;
+
+  constructor(private readonly options: ClusterPublisherOptions) {
+    this.ledger = options.ledger.cluster(options.cluster);
+  }
+
+  get cluster(): string {
+    return this.options.cluster;
+  }
+
+  get lastEventId(): number {
+    return this.ledger.lastEventId;
+  }
+
+  /** Nodes the API server reports now. */
+  get nodeCount(): number {
+    return this.observed.size;
+  }
+
+  /** True while changes wait to be checked or published. */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  upsert(node: ObservedNode): void {
+    const name = node.metadata?.name;
+    if (!name || !this.acceptingNodes) return;
+    if (this.observed.get(name) === node) return;
+    this.options.metrics.nodeUpdates.inc({ cluster: this.cluster });
+    this.observed.set(name, node);
+    this.mark(name);
+  }
+
+  remove(name: string): void {
+    if (!this.acceptingNodes || !this.observed.has(name)) return;
+    this.options.metrics.nodeUpdates.inc({ cluster: this.cluster });
+    this.observed.delete(name);
+    this.mark(name);
+  }
+
+  reconcile(items: readonly ObservedNode[]): void {
+    if (!this.acceptingNodes) return;
+    const listed = new Set<string>();
+    for (const item of items) {
+      const name = item.metadata?.name;
+      if (!name) continue;
+      listed.add(name);
+      this.upsert(item);
+    }
+    for (const name of [...this.observed.keys()]) if (!listed.has(name)) this.remove(name);
+    // Nodes published before (by this process or an earlier one) that the API server no longer has.
+    for (const name of this.ledger.views.keys()) if (!listed.has(name)) this.mark(name);
+  }
+
+  /** Queues a cluster event behind every change observed so far. */
+  announce(type: ClusterEventType): void {
+    if (type === 'cluster-removed') {
+      this.acceptingNodes = false;
+      this.dirty.clear();
+      this.observed.clear();
+    }
+    this.control.push(type);
+    this.kick();
+  }
+
+  /** Resolves once nothing waits to be checked or published. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Stops after the event in flight (if any) was stored or abandoned; what is still queued is not published. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.running?.catch(() => undefined);
+  }
+
+  private mark(name: string): void {
+    this.dirty.add(name);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.running || this.closed) return;
+    this.running = this.drain()
+      .catch((error: unknown) =>
+        this.options.logger.error({ cluster: this.cluster, err: error }, 'publisher failed'),
+      )
+      .finally(() => {
+        this.running = undefined;
+        if (!this.closed && (this.dirty.size > 0 || this.control.length > 0)) this.kick();
+      });
+  }
+
+  private async drain(): Promise<void> {
+    let checks = 0;
+    while (!this.closed) {
+      const control = this.control.shift();
+      if (control) {
+        await this.publishClusterEvent(control);
+        continue;
+      }
+      const name = this.dirty.values().next().value;
+      if (name === undefined) return;
+      this.dirty.delete(name);
+      const changes = this.changesOf(name);
+      if (changes.length === 0) {
+        this.options.metrics.filtered.inc({ cluster: this.cluster });
+        if (++checks >= CHECKS_PER_TURN) {
+          checks = 0;
+          await yieldToLoop();
+        }
+        continue;
+      }
+      for (const change of changes) await this.publishNodeChange(name, change);
+    }
+  }
+
+  private changesOf(name: string): NodeChange[] {
+    const node = this.observed.get(name);
+    const previous = this.ledger.views.get(name);
+    if (!node) return previous ? [{ type: 'deleted', node: previous, changed: [] }] : [];
+    const view = toNodeView(node);
+    if (!previous) return [{ type: 'added', node: view, changed: [...ALL_NODE_FIELDS] }];
+    if (previous.uid && view.uid && previous.uid !== view.uid) {
+      // Deleted and created again under the same name while the informer looked away.
+      return [
+        { type: 'deleted', node: previous, changed: [] },
+        { type: 'added', node: view, changed: [...ALL_NODE_FIELDS] },
+      ];
+    }
+    const changed = changedFields(previous, view);
+    return changed.length > 0 ? [{ type: 'updated', node: view, changed }] : [];
+  }
+
+  private async publishNodeChange(name: string, change: NodeChange): Promise<void> {
+    const eventId = this.ledger.lastEventId + 1;
+    const envelope = {
+      eventId,
+      topic: NODES_TOPIC,
+      type: change.type,
+      occurredAt: new Date().toISOString(),
+      schemaVersion: SCHEMA_VERSION,
+      data: { cluster: this.cluster, name, node: change.node, changed: change.changed },
+    };
+    const checked = NodeEvent.safeParse(envelope);
+    if (!checked.success) {
+      this.options.logger.error(
+        { cluster: this.cluster, node: name, issues: checked.error.issues },
+        'node view outside the contract; not published',
+      );
+      return;
+    }
+    await this.publish(change.type, envelope, {
+      cluster: this.cluster,
+      eventId,
+      type: change.type,
+      node: change.node,
+    });
+  }
+
+  private async publishClusterEvent(type: ClusterEventType): Promise<void> {
+    const eventId = this.ledger.lastEventId + 1;
+    const envelope = ClusterEvent.parse({
+      eventId,
+      topic: NODES_TOPIC,
+      type,
+      occurredAt: new Date().toISOString(),
+      schemaVersion: SCHEMA_VERSION,
+      data: { cluster: this.cluster },
+    });
+    await this.publish(type, envelope, { cluster: this.cluster, eventId, type });
+  }
+
+  private async publish(type: string, envelope: object, record: LedgerRecord): Promise<void> {
+    const msgId = `${this.cluster}:${record.eventId}`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const receipt = await this.options.bus.publish(subjects.node(this.cluster, type), envelope, {
+          msgId,
+          key: this.cluster,
+        });
+        if (receipt.duplicate && attempt === 1) {
+          this.options.logger.error(
+            { cluster: this.cluster, msgId },
+            'the bus already held an event with this id; its content may differ',
+          );
+        }
+        break;
+      } catch (error) {
+        this.options.metrics.publishFailures.inc({ cluster: this.cluster });
+        if (this.closed) {
+          this.options.logger.warn(
+            { cluster: this.cluster, msgId },
+            'stopping: event not confirmed by the bus (the next start reads what the bus holds)',
+          );
+          return;
+        }
+        const delayMs = backoffDelay(this.options.backoff, attempt);
+        this.options.logger.warn(
+          { cluster: this.cluster, msgId, err: error, retryInMs: delayMs },
+          'publish failed; retrying the same event',
+        );
+        await sleep(delayMs);
+      }
+    }
+    this.options.ledger.apply(record);
+    this.options.metrics.events.inc({ cluster: this.cluster, type });
+    this.options.metrics.lastEventId.set({ cluster: this.cluster }, record.eventId);
+  }
+}

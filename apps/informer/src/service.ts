@@ -1,0 +1,93 @@
+import { hostname } from 'node:os';
+import { TokenVerifier } from '@tideline/auth';
+import { createEventBus, type EventBus } from '@tideline/bus';
+import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
+import { ClusterRegistry } from './cluster-registry.ts';
+import { type InformerConfig, jwtSecretOf, rules, settings } from './config.ts';
+import type { PublishedLedger } from './domain/ledger.ts';
+import { registerClusterRoutes } from './http/cluster-routes.ts';
+import { installErrorHandling } from './http/errors.ts';
+import { parseClusterEntries } from './kube/kubeconfig.ts';
+import { createInformerMetrics } from './metrics.ts';
+import { recoverLedger } from './pipeline/recovery.ts';
+
+export const SERVICE_NAME = 'informer';
+
+export interface StartInformerOptions extends RunOptions {
+  /** The event bus, already started; the caller stops it. Default: the one the configuration names, owned by the informer. */
+  bus?: EventBus;
+}
+
+export interface RunningInformer extends RunningService<InformerConfig> {
+  readonly registry: ClusterRegistry;
+  readonly ledger: PublishedLedger;
+}
+
+/**
+ * Starts the informer: rebuilds what it published from the nodes topic (so event ids continue
+ * where they stopped), registers the configured clusters and serves cluster administration.
+ * `/readyz` is ready when the bus is connected and every registered cluster is listed and watched.
+ */
+export async function startInformer(options: StartInformerOptions = {}): Promise<RunningInformer> {
+  let registry: ClusterRegistry | undefined;
+  let ledger: PublishedLedger | undefined;
+  const running = await runService(
+    {
+      name: SERVICE_NAME,
+      settings,
+      rules,
+      listen: (config) => ({ port: config.port, host: config.host }),
+      start: async ({ config, logger, http, readiness, onStop, metrics: registry_ }) => {
+        const secret = jwtSecretOf(config);
+        if (!config.jwtSecret && !config.jwtPublicKey)
+          logger.warn('no TIDELINE_JWT_SECRET: verifying with the development key');
+        const verifier = new TokenVerifier({
+          secret,
+          publicKey: config.jwtPublicKey,
+          issuer: config.jwtIssuer,
+          audience: config.jwtAudience,
+          clockToleranceMs: config.jwtClockToleranceMs,
+        });
+        const bus =
+          options.bus ??
+          createEventBus({ config, clientName: `informer-${hostname()}-${process.pid}`, logger });
+        if (!options.bus) {
+          await bus.start();
+          onStop('bus', () => bus.drain());
+        }
+        readiness.add('bus', () => bus.healthy());
+        ({ ledger } = await recoverLedger({ bus, pageSize: config.informerRecoveryPageSize, logger }));
+        registry = new ClusterRegistry({
+          bus,
+          ledger,
+          logger,
+          metrics: createInformerMetrics(registry_),
+          publishBackoff: {
+            initialMs: config.informerPublishBackoffMs,
+            maxMs: config.informerPublishBackoffMaxMs,
+          },
+          watch: {
+            listPageSize: config.informerListPageSize,
+            watchTimeoutSeconds: config.informerWatchTimeoutSeconds,
+            watchIdleTimeoutMs: config.informerWatchIdleTimeoutMs,
+            watchBookmarks: config.informerWatchBookmarks,
+            watchdogMs: config.informerWatchdogMs,
+            resyncIntervalMs: config.informerResyncIntervalMs,
+            restartBackoffMs: config.informerRestartBackoffMs,
+            restartBackoffMaxMs: config.informerRestartBackoffMaxMs,
+          },
+        });
+        const clusters = registry;
+        onStop('clusters', () => clusters.stop());
+        readiness.add('clusters', () => clusters.ready());
+        for (const entry of parseClusterEntries(config.informerClusters)) {
+          await clusters.register(entry.name, { path: entry.path, context: entry.context }, 'config');
+        }
+        installErrorHandling(http);
+        registerClusterRoutes(http, { registry: clusters, verifier });
+      },
+    },
+    options,
+  );
+  return Object.assign(running, { registry: registry!, ledger: ledger! });
+}

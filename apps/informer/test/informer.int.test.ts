@@ -1,0 +1,221 @@
+import type { NodeEvent } from '@tideline/contracts';
+import { eventually, sleep } from '@tideline/test-support';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type RunningInformer, startInformer } from '../src/index.ts';
+import {
+  NodeEventLog,
+  openTestBus,
+  removeStreams,
+  TestCluster,
+  testInformerEnv,
+  uniquePrefix,
+} from '../src/testing/index.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(options: { clusters: TestCluster[]; env?: Record<string, string> }) {
+  const prefix = uniquePrefix('inf');
+  const bus = await openTestBus(prefix);
+  cleanups.push(async () => {
+    await bus.drain();
+    await removeStreams(prefix);
+  });
+  const log = await NodeEventLog.open(bus);
+  cleanups.push(() => log.close());
+  const start = () =>
+    startInformer({
+      source: {
+        env: testInformerEnv({
+          prefix,
+          clusters: options.clusters,
+          ...(options.env ? { env: options.env } : {}),
+        }),
+      },
+    });
+  const informer = await start();
+  let current: RunningInformer = informer;
+  cleanups.push(() => current.stop());
+  return {
+    prefix,
+    bus,
+    log,
+    get informer() {
+      return current;
+    },
+    async restart() {
+      await current.stop();
+      current = await start();
+      return current;
+    },
+  };
+}
+
+async function cluster(
+  name: string,
+  nodes: number,
+  options: Parameters<typeof TestCluster.start>[0] = { name },
+) {
+  const c = await TestCluster.start({ ...options, name, nodes });
+  cleanups.push(() => c[Symbol.asyncDispose]());
+  return c;
+}
+
+/** Waits until the cluster was listed and watched, and everything observed was published and read back. */
+async function settled(informer: RunningInformer, name: string, log: NodeEventLog) {
+  const publisher = informer.registry.publisherOf(name)!;
+  const watcher = () => informer.registry.watcherOf(name);
+  await eventually(
+    () =>
+      watcher()?.ready === true &&
+      !publisher.busy &&
+      publisher.lastEventId > 0 &&
+      log.lastIdOf(name) === publisher.lastEventId,
+    10_000,
+  );
+}
+
+function ids(events: { eventId: number }[]): number[] {
+  return events.map((e) => e.eventId);
+}
+
+function contiguous(events: { eventId: number }[]): boolean {
+  return events.every((e, i) => e.eventId === i + 1);
+}
+
+describe('informer against the Kubernetes API test server and NATS', () => {
+  it('start - registers the cluster, then one added event per node, ids 1, 2, 3, … per cluster', async () => {
+    const a = await cluster('alpha', 5);
+    const b = await cluster('beta', 3);
+    const { log, informer } = await setup({ clusters: [a, b] });
+    await eventually(() => log.of('alpha').length === 6 && log.of('beta').length === 4, 10_000);
+    expect(log.invalid).toEqual([]);
+    for (const [name, nodes] of [
+      ['alpha', 5],
+      ['beta', 3],
+    ] as const) {
+      const events = log.of(name);
+      expect(contiguous(events)).toBe(true);
+      expect(events[0]!.type).toBe('cluster-registered');
+      const added = events.slice(1) as NodeEvent[];
+      expect(added.map((e) => e.type)).toEqual(Array(nodes).fill('added'));
+      expect(added.every((e) => e.data.changed.length === 8)).toBe(true);
+    }
+    await eventually(async () => (await fetch(`${informer.url}/readyz`)).status === 200, 5_000);
+  });
+
+  it('changes - cordon, label, taint, NotReady and delete each publish one event with the right changed fields', async () => {
+    const a = await cluster('alpha', 3);
+    const { log, informer } = await setup({ clusters: [a] });
+    await settled(informer, 'alpha', log);
+    const before = log.lastIdOf('alpha');
+    const s = a.server;
+    s.cordon('node-00000');
+    await eventually(() => log.lastIdOf('alpha') === before + 1, 5_000);
+    s.label('node-00001', 'tideline.dev/team', 'payments');
+    await eventually(() => log.lastIdOf('alpha') === before + 2, 5_000);
+    s.taint('node-00002', { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' });
+    await eventually(() => log.lastIdOf('alpha') === before + 3, 5_000);
+    s.setCondition('node-00000', 'Ready', 'False');
+    await eventually(() => log.lastIdOf('alpha') === before + 4, 5_000);
+    s.deleteNode('node-00001');
+    await eventually(() => log.lastIdOf('alpha') === before + 5, 5_000);
+    await sleep(200);
+    const events = log.nodeEventsOf('alpha').filter((e) => e.eventId > before);
+    expect(events.map((e) => [e.eventId, e.type, e.data.name, e.data.changed])).toEqual([
+      [before + 1, 'updated', 'node-00000', ['unschedulable']],
+      [before + 2, 'updated', 'node-00001', ['labels']],
+      [before + 3, 'updated', 'node-00002', ['taints']],
+      [before + 4, 'updated', 'node-00000', ['conditions']],
+      [before + 5, 'deleted', 'node-00001', []],
+    ]);
+    expect(events[0]!.data.node.dynamic.unschedulable).toBe(true);
+    expect(events[1]!.data.node.dynamic.labels['tideline.dev/team']).toBe('payments');
+    expect(events[2]!.data.node.dynamic.taints).toEqual([
+      { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' },
+    ]);
+    expect(events[3]!.data.node.dynamic.conditions.find((c) => c.type === 'Ready')?.status).toBe('False');
+    expect(log.of('alpha').length).toBe(before + 5);
+  });
+
+  it('heartbeats - 1,000 heartbeat-only updates publish zero events; a real change right after still travels', async () => {
+    const a = await cluster('alpha', 10);
+    const { log, informer } = await setup({ clusters: [a] });
+    await settled(informer, 'alpha', log);
+    const before = log.lastIdOf('alpha');
+    const rvBefore = a.server.resourceVersion;
+    for (let i = 0; i < 1_000; i++) a.server.heartbeat(`node-0000${i % 10}`);
+    expect(a.server.resourceVersion - rvBefore).toBe(1_000);
+    a.server.label('node-00003', 'after', 'heartbeats');
+    await eventually(() => log.lastIdOf('alpha') === before + 1, 5_000);
+    await sleep(300);
+    const after = log.nodeEventsOf('alpha').filter((e) => e.eventId > before);
+    expect(after.map((e) => [e.data.name, e.data.changed])).toEqual([['node-00003', ['labels']]]);
+  });
+
+  it('watch only - zero list calls between resyncs: dropped watches and server timeouts resume from the resourceVersion', async () => {
+    const a = await cluster('alpha', 20);
+    const { log, informer } = await setup({
+      clusters: [a],
+      env: { TIDELINE_INFORMER_WATCH_TIMEOUT_SECONDS: '1' },
+    });
+    await settled(informer, 'alpha', log);
+    expect(a.server.counters.lists).toBe(1);
+    const watchesBefore = a.server.counters.watches;
+    for (let round = 0; round < 3; round++) {
+      a.server.dropWatches();
+      a.server.label(`node-0000${round}`, 'round', String(round));
+      await sleep(150);
+    }
+    await sleep(1_300);
+    a.server.cordon('node-00019');
+    await eventually(
+      () =>
+        log
+          .nodeEventsOf('alpha')
+          .some((e) => e.data.name === 'node-00019' && e.data.changed.includes('unschedulable')),
+      10_000,
+    );
+    const labelled = log
+      .nodeEventsOf('alpha')
+      .filter((e) => e.type === 'updated' && e.data.changed.includes('labels'));
+    expect(labelled.map((e) => e.data.name).sort()).toEqual(['node-00000', 'node-00001', 'node-00002']);
+    expect(a.server.counters.watches).toBeGreaterThan(watchesBefore + 2);
+    expect(a.server.counters.lists).toBe(1);
+    expect(contiguous(log.of('alpha'))).toBe(true);
+  });
+
+  it('410 during watch - relists and publishes exactly the differences: no duplicate, no missing event', async () => {
+    const a = await cluster('alpha', 30);
+    const { log, informer } = await setup({ clusters: [a] });
+    await settled(informer, 'alpha', log);
+    const before = log.lastIdOf('alpha');
+    const s = a.server;
+    // Changes the open watch never sees; only the relist that follows the 410 can find them.
+    s.stallWatches();
+    s.cordon('node-00001');
+    s.label('node-00002', 'zone', 'b');
+    s.deleteNode('node-00003');
+    s.addNode('node-new');
+    s.label('node-00004', 'flip', 'x');
+    s.label('node-00004', 'flip', undefined);
+    for (let i = 0; i < 50; i++) s.heartbeat(`node-000${10 + (i % 20)}`);
+    expect(s.expireWatches()).toBeGreaterThan(0);
+    await eventually(() => s.counters.lists === 2 && log.lastIdOf('alpha') === before + 4, 10_000);
+    await sleep(300);
+    const events = log.nodeEventsOf('alpha').filter((e) => e.eventId > before);
+    const summary = events.map((e) => `${e.type}:${e.data.name}:${e.data.changed.join('+')}`).sort();
+    expect(summary).toEqual([
+      'added:node-new:labels+taints+unschedulable+conditions+addresses+capacity+allocatable+nodeInfo',
+      'deleted:node-00003:',
+      'updated:node-00001:unschedulable',
+      'updated:node-00002:labels',
+    ]);
+    expect(ids(log.of('alpha'))).toEqual(Array.from({ length: before + 4 }, (_, i) => i + 1));
+    // The watch resumes from the relist: later changes keep flowing.
+    s.cordon('node-00005');
+    await eventually(() => log.lastIdOf('alpha') === before + 5, 5_000);
+  });
+});
