@@ -71,3 +71,15 @@ export function closeAll(sockets: Iterable<TestSocket>): void {
     socket.disconnect();
   }
 }
+
+/**
+ * What a client must do when a draining gateway refuses its handshake (`connect_error` with
+ * `data.code` UNAVAILABLE): connect again shortly, so the load balancer picks another gateway.
+ * socket.io-client does not retry a refused handshake on its own.
+ */
+export function retryWhenUnavailable(socket: TestSocket, delayMs = 100): void {
+  socket.on('connect_error', (error) => {
+    const code = (error as Error & { data?: { code?: string } }).data?.code;
+    if (code === 'UNAVAILABLE') setTimeout(() => socket.connect(), delayMs);
+  });
+}
