@@ -162,6 +162,11 @@ export class GroupConsumer {
           autocommit: false,
         });
         this.consumer = consumer;
+        // A failed rejoin (e.g. a rebalance while the broker is away) leaves the group: start over.
+        consumer.on('error', (error: Error) => {
+          logger.warn({ err: error, group: groupId }, 'Kafka consumer left its group');
+          this.stream?.destroy(error);
+        });
         const stream = await consumer.consume({
           topics: [kafkaTopic],
           mode: 'committed',

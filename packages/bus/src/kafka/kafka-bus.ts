@@ -59,12 +59,21 @@ export class KafkaEventBus extends BaseEventBus {
     };
   }
 
+  /** Client-level errors surface through the calls that fail; the event is only logged. */
+  private watch<C extends { on(event: 'error', listener: (error: Error) => void): unknown }>(
+    client: C,
+    role: string,
+  ): C {
+    client.on('error', (error) => this.logger.warn({ err: error, role }, 'Kafka client error'));
+    return client;
+  }
+
   private kafkaTopic(topic: TopicSpec): string {
     return this.brokerName(topic.name);
   }
 
   protected async connect(): Promise<void> {
-    this.admin = new Admin(this.clientOptions('admin'));
+    this.admin = this.watch(new Admin(this.clientOptions('admin')), 'admin');
     try {
       await this.provision(this.admin);
     } catch (error) {
@@ -73,18 +82,24 @@ export class KafkaEventBus extends BaseEventBus {
         cause: error,
       });
     }
-    this.producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
-      ...this.clientOptions('producer'),
-      idempotent: true,
-      acks: ProduceAcks.ALL,
-      autocreateTopics: false,
-    });
+    this.producer = this.watch(
+      new Producer<Buffer, Buffer, Buffer, Buffer>({
+        ...this.clientOptions('producer'),
+        idempotent: true,
+        acks: ProduceAcks.ALL,
+        autocreateTopics: false,
+      }),
+      'producer',
+    );
     this.publisher = new OrderedPublisher(this.producer, this.kafka.publishBatchMaxBytes);
-    this.reader = new Consumer<Buffer, Buffer, Buffer, Buffer>({
-      ...this.clientOptions('reader'),
-      groupId: this.brokerName('reader'),
-      autocommit: false,
-    });
+    this.reader = this.watch(
+      new Consumer<Buffer, Buffer, Buffer, Buffer>({
+        ...this.clientOptions('reader'),
+        groupId: this.brokerName('reader'),
+        autocommit: false,
+      }),
+      'reader',
+    );
     this.reachable = true;
     this.healthTimer = setInterval(() => void this.probe(), this.kafka.healthCheckMs);
     this.healthTimer.unref();
