@@ -65,6 +65,18 @@ afterEach(async () => {
 });
 
 describe('Kafka bus: Kafka-specific guarantees', () => {
+  it('publish - concurrent publishes all resolve, and each is stored once at its position, in call order', async () => {
+    // The bare client's idempotent producer loses records when sends overlap; the bus must not.
+    const bus = await openBus(newPrefix());
+    const count = 2_000;
+    const receipts = await Promise.all(
+      Array.from({ length: count }, (_, i) => bus.publish('order.created', { i }, { msgId: `c${i}` })),
+    );
+    expect(receipts.map((r) => r.position)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    const stored = await bus.read({ topic: 'orders', from: 1, limit: count + 10 });
+    expect(stored.map((m) => m.msgId)).toEqual(Array.from({ length: count }, (_, i) => `c${i}`));
+  });
+
   it('ephemeral - a stopped ephemeral group leaves no group behind on the broker', async () => {
     const prefix = newPrefix();
     const bus = await openBus(prefix);
