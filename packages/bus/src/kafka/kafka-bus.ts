@@ -37,7 +37,6 @@ export class KafkaEventBus extends BaseEventBus {
   private readonly groups = new Map<string, GroupConsumer>();
   private readonly partitionCounts = new Map<string, number>();
   private admin: Admin | undefined;
-  private producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
   private reader: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined;
   private publisher: OrderedPublisher | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
@@ -82,16 +81,19 @@ export class KafkaEventBus extends BaseEventBus {
         cause: error,
       });
     }
-    this.producer = this.watch(
-      new Producer<Buffer, Buffer, Buffer, Buffer>({
-        ...this.clientOptions('producer'),
-        idempotent: true,
-        acks: ProduceAcks.ALL,
-        autocreateTopics: false,
-      }),
-      'producer',
+    this.publisher = new OrderedPublisher(
+      () =>
+        this.watch(
+          new Producer<Buffer, Buffer, Buffer, Buffer>({
+            ...this.clientOptions('producer'),
+            idempotent: true,
+            acks: ProduceAcks.ALL,
+            autocreateTopics: false,
+          }),
+          'producer',
+        ),
+      this.kafka.publishBatchMaxBytes,
     );
-    this.publisher = new OrderedPublisher(this.producer, this.kafka.publishBatchMaxBytes);
     this.reader = this.watch(
       new Consumer<Buffer, Buffer, Buffer, Buffer>({
         ...this.clientOptions('reader'),
@@ -150,7 +152,7 @@ export class KafkaEventBus extends BaseEventBus {
   }
 
   healthy(): boolean {
-    return this.reachable && this.producer !== undefined && !this.producer.closed;
+    return this.reachable && this.publisher !== undefined && !this.publisher.closed;
   }
 
   protected async doPublish(
@@ -255,8 +257,7 @@ export class KafkaEventBus extends BaseEventBus {
   protected async close(): Promise<void> {
     if (this.healthTimer) clearInterval(this.healthTimer);
     await Promise.allSettled([...this.groups.values()].map((g) => g.stop()));
-    await this.publisher?.flush();
-    await Promise.allSettled([this.producer?.close(), this.reader?.close(), this.admin?.close()]);
+    await Promise.allSettled([this.publisher?.close(), this.reader?.close(), this.admin?.close()]);
     this.reachable = false;
   }
 }

@@ -8,20 +8,39 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+type BufferProducer = Producer<Buffer, Buffer, Buffer, Buffer>;
+
 /**
  * Sends records in the order `send` was called, with at most one produce request in flight:
  * records queued meanwhile leave together in the next request (bounded by `maxBatchBytes`).
  * One request at a time keeps publish order on every partition, also when a request is retried;
  * batching keeps throughput when many publishes are awaited concurrently.
+ *
+ * After a failed request the producer is replaced: the failed batch may have been stored anyway,
+ * and an idempotent producer that reused its sequence numbers for the next batch would have that
+ * batch taken for a retry of the failed one and dropped while reported as stored.
  */
 export class OrderedPublisher {
   private readonly queue: Pending[] = [];
   private sending: Promise<void> | undefined;
+  private producer: BufferProducer;
 
   constructor(
-    private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>,
+    private readonly createProducer: () => BufferProducer,
     private readonly maxBatchBytes: number,
-  ) {}
+  ) {
+    this.producer = createProducer();
+  }
+
+  get closed(): boolean {
+    return this.producer.closed;
+  }
+
+  /** Waits for the requests under way, then closes the producer. */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.producer.close();
+  }
 
   /** Resolves with the record's offset once the broker stored it (acks=all). */
   send(record: EncodedRecord): Promise<bigint> {
@@ -79,6 +98,9 @@ export class OrderedPublisher {
       }
     } catch (error) {
       for (const p of batch) p.reject(error);
+      const failed = this.producer;
+      this.producer = this.createProducer();
+      await Promise.resolve(failed.close(true)).catch(() => undefined);
     }
   }
 }
