@@ -90,7 +90,7 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
         await eventLog.ensureTopic();
 
         const relay: EventRelay = new EventRelay({
-          prisma: database.prisma,
+          pool: database.pool,
           topic: eventLog.topic,
           bus: () => connector.current,
           batchSize: config.relayBatchSize,

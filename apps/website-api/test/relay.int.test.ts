@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { BusMessage, EventBus } from '@tideline/bus';
 import { WebsiteEvent } from '@tideline/contracts';
@@ -144,6 +145,40 @@ describe('relay (invariant 1: no committed change without its event on the broke
     expect(await eventually(streamHas(reader, 4), 15_000, 50)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expectExactlyOnceInOrder(await readWebsiteStream(reader), 4);
+  });
+
+  it('relay - a failed publish is logged and counted, the event stays in the log, and a later relay publishes it', async () => {
+    const lines: string[] = [];
+    const logDestination = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const fx = await started({ env: { TIDELINE_LOG_LEVEL: 'warn' }, logDestination });
+    // Once the bus is up, the broker loses the stream: every publish of this relay is refused.
+    const busUp = async () =>
+      ((await (await fetch(`${fx.api.url}/readyz`)).json()) as { observed: { bus: boolean } }).observed.bus;
+    expect(await eventually(busUp, 10_000, 50)).toBe(true);
+    await deleteStreams(fx.busPrefix);
+    await writeChanges(fx, 2, 'refused');
+    const failures = async () => {
+      const text = await (await fetch(`${fx.api.url}/metrics`)).text();
+      return Number(/tideline_website_api_relay_publish_failures_total\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    expect(await eventually(async () => (await failures()) >= 2, 20_000, 100)).toBe(true);
+    expect(await fx.publishedId()).toBe(0);
+    const warning = lines
+      .map((line) => JSON.parse(line) as { msg: string; eventId?: number; level: string })
+      .find((l) => l.msg.startsWith('relay: publish failed'));
+    expect(warning).toMatchObject({ level: 'warn', eventId: 1 });
+
+    await fx.stopService();
+    const next = await started({ database: fx.database, busPrefix: fx.busPrefix });
+    const reader = await bus(fx.busPrefix);
+    expect(await eventually(streamHas(reader, 2), 10_000)).toBe(true);
+    expectExactlyOnceInOrder(await readWebsiteStream(reader), 2);
+    expect(await next.publishedId()).toBe(2);
   });
 
   it('relay - crash between commit and publish: a new instance publishes what was committed, exactly once', async () => {

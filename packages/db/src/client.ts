@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from './generated/prisma/client.ts';
@@ -41,7 +42,11 @@ export function createDatabase(options: DatabaseOptions): Database {
     application_name: options.applicationName ?? 'tideline',
   });
   pool.on('error', (error) => options.onIdleError?.(error));
-  const adapter = new PrismaPg(pool, { disposeExternalPool: false });
+  // Named statements are parsed and planned once per connection, then reused (same SQL, same name).
+  const adapter = new PrismaPg(pool, {
+    disposeExternalPool: false,
+    statementNameGenerator: (query) => `tl_${createHash('sha1').update(query.sql).digest('base64url')}`,
+  });
   const prisma = new PrismaClient({
     adapter,
     transactionOptions: { timeout: options.transactionTimeoutMs, maxWait: options.transactionMaxWaitMs },

@@ -56,7 +56,8 @@ export class PostgresEventLog implements WebsiteLogReader {
 
   /**
    * Writes the event of a change in `tx`, the transaction of the change: it commits or rolls back
-   * with it. Call it last, just before commit (it holds the topic's writer lock until then).
+   * with it. Call it last, just before commit: from here until the commit, the other writers of
+   * the topic wait.
    * The payload is validated by the contracts first; an invalid one throws and nothing is written.
    */
   async append(tx: Tx, event: NewEvent): Promise<number> {
@@ -64,10 +65,15 @@ export class PostgresEventLog implements WebsiteLogReader {
       event.type === 'delete'
         ? parse(WebsiteDeleted, event.payload, 'delete event payload')
         : parse(WebsiteItem, event.payload, `${event.type} event payload`);
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic}))`;
+    // One statement: the topic lock (an init plan, taken first), the next id, the row. The lock is
+    // then held only for this statement's round trip and the commit.
     const rows = await tx.$queryRaw<{ id: bigint }[]>`
-      WITH next AS (
-        UPDATE ws_log_meta SET last_event_id = last_event_id + 1 WHERE topic = ${this.topic} RETURNING last_event_id
+      WITH locked AS MATERIALIZED (
+        SELECT pg_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic}))
+      ), next AS (
+        UPDATE ws_log_meta SET last_event_id = last_event_id + 1
+         WHERE topic = ${this.topic} AND EXISTS (SELECT 1 FROM locked)
+        RETURNING last_event_id
       )
       INSERT INTO ws_events (topic, id, event_type, payload)
       SELECT ${this.topic}, last_event_id, ${event.type}::ws_event_type, ${JSON.stringify(payload)}::jsonb FROM next

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { EventBus } from '@tideline/bus';
-import { subjects } from '@tideline/contracts';
-import type { PrismaClient } from '@tideline/db';
+import { subjects, type WebsiteEventType } from '@tideline/contracts';
 import { Counter, Gauge, type Logger, type Registry } from '@tideline/runtime';
+import type pg from 'pg';
 import { toWebsiteEvent } from './event-envelope.ts';
 
 export interface EventRelayOptions {
-  prisma: PrismaClient;
+  /** The relay's few statements go straight to the pool: they are hot and need no ORM. */
+  pool: pg.Pool;
   topic: string;
   /** The bus to publish to, when one is up. */
   bus: () => EventBus | undefined;
@@ -118,17 +119,30 @@ export class EventRelay {
     let total = 0;
     try {
       while (!this.stopped) {
-        const from = await this.acquireLease();
-        if (from === undefined) return total;
-        const rows = await this.options.prisma.wsEvent.findMany({
-          where: { topic: this.options.topic, id: { gt: BigInt(from) } },
-          orderBy: { id: 'asc' },
-          take: this.options.batchSize,
-        });
+        const lease = await this.acquireLease();
+        if (lease === undefined) return total;
+        const from = lease.publishedId;
+        this.metrics.lag.set(Math.max(0, lease.lastEventId - from));
+        if (lease.lastEventId <= from) return total;
+        const { rows } = await this.options.pool.query<{
+          id: string;
+          event_type: WebsiteEventType;
+          payload: unknown;
+          created_at: Date;
+        }>(
+          `SELECT id::text, event_type::text, payload, created_at FROM ws_events
+            WHERE topic = $1 AND id > $2 ORDER BY id LIMIT $3`,
+          [this.options.topic, from, this.options.batchSize],
+        );
         let published = from;
         let failed = false;
         for (const row of rows) {
-          const event = toWebsiteEvent(row);
+          const event = toWebsiteEvent({
+            id: Number(row.id),
+            eventType: row.event_type,
+            payload: row.payload,
+            createdAt: row.created_at,
+          });
           try {
             await bus.publish(subjects.website(event.type), event, {
               msgId: String(event.eventId),
@@ -148,7 +162,7 @@ export class EventRelay {
           total++;
         }
         if (published > from) await this.recordProgress(published);
-        await this.updateLag(published);
+        this.metrics.lag.set(Math.max(0, lease.lastEventId - published));
         if (failed || rows.length < this.options.batchSize) return total;
       }
       return total;
@@ -158,30 +172,31 @@ export class EventRelay {
     }
   }
 
-  /** Takes the lease when free, expired or already ours; returns the last published id, or undefined when another replica holds it. */
-  private async acquireLease(): Promise<number | undefined> {
-    const rows = await this.options.prisma.$queryRaw<{ last_published_id: bigint }[]>`
-      UPDATE ws_relay_state
-         SET owner = ${this.owner}, lease_until = now() + make_interval(secs => ${this.options.leaseMs / 1000}), updated_at = now()
-       WHERE topic = ${this.options.topic} AND (owner IS NULL OR owner = ${this.owner} OR lease_until < now())
-      RETURNING last_published_id`;
+  /**
+   * Takes the lease when free, expired or already ours, and reads how far the log and the relay
+   * are; undefined when another replica holds the lease.
+   */
+  private async acquireLease(): Promise<{ publishedId: number; lastEventId: number } | undefined> {
+    const { rows } = await this.options.pool.query<{ published: string; last: string }>(
+      `UPDATE ws_relay_state r
+          SET owner = $2, lease_until = now() + make_interval(secs => $3), updated_at = now()
+         FROM ws_log_meta m
+        WHERE r.topic = $1 AND m.topic = r.topic AND (r.owner IS NULL OR r.owner = $2 OR r.lease_until < now())
+       RETURNING r.last_published_id::text AS published, m.last_event_id::text AS last`,
+      [this.options.topic, this.owner, this.options.leaseMs / 1000],
+    );
     const row = rows[0];
     this.setLeader(row !== undefined);
-    return row === undefined ? undefined : Number(row.last_published_id);
+    return row === undefined
+      ? undefined
+      : { publishedId: Number(row.published), lastEventId: Number(row.last) };
   }
 
   private async recordProgress(publishedId: number): Promise<void> {
-    await this.options.prisma.$executeRaw`
-      UPDATE ws_relay_state SET last_published_id = GREATEST(last_published_id, ${BigInt(publishedId)}), updated_at = now()
-       WHERE topic = ${this.options.topic}`;
-  }
-
-  private async updateLag(publishedId: number): Promise<void> {
-    const meta = await this.options.prisma.wsLogMeta.findUnique({
-      where: { topic: this.options.topic },
-      select: { lastEventId: true },
-    });
-    if (meta) this.metrics.lag.set(Math.max(0, Number(meta.lastEventId) - publishedId));
+    await this.options.pool.query(
+      `UPDATE ws_relay_state SET last_published_id = GREATEST(last_published_id, $2), updated_at = now() WHERE topic = $1`,
+      [this.options.topic, publishedId],
+    );
   }
 
   private setLeader(leader: boolean): void {
@@ -201,9 +216,10 @@ export class EventRelay {
     await this.running;
     if (!this.leader) return;
     try {
-      await this.options.prisma.$executeRaw`
-        UPDATE ws_relay_state SET owner = NULL, lease_until = NULL, updated_at = now()
-         WHERE topic = ${this.options.topic} AND owner = ${this.owner}`;
+      await this.options.pool.query(
+        `UPDATE ws_relay_state SET owner = NULL, lease_until = NULL, updated_at = now() WHERE topic = $1 AND owner = $2`,
+        [this.options.topic, this.owner],
+      );
     } catch (error) {
       this.options.logger.warn({ err: error }, 'relay: could not hand the lease back; it expires by itself');
     }

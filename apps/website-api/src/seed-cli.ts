@@ -1,0 +1,89 @@
+/**
+ * `npm run seed [-- --websites N] [--line-groups M]`: creates line groups (when missing) and N
+ * websites for demos and benchmarks, through the same store as the API, so every website comes
+ * with its `add` event (a running website-api's relay publishes them).
+ */
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { databaseSettings, int, loadConfigOrExit, websiteApiSettings } from '@tideline/config';
+import type { LineGroup, WebsiteStatus } from '@tideline/contracts';
+import { createDatabase, migrate } from '@tideline/db';
+import { PostgresEventLog } from './adapters/event-log.ts';
+import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
+
+const config = loadConfigOrExit({
+  ...databaseSettings,
+  seedWebsites: websiteApiSettings.seedWebsites,
+  seedLineGroups: websiteApiSettings.seedLineGroups,
+  seedConcurrency: int({
+    env: 'TIDELINE_SEED_CONCURRENCY',
+    min: 1,
+    max: 64,
+    default: 4,
+    doc: 'Websites `npm run seed` creates at the same time.',
+  }),
+});
+const { values } = parseArgs({
+  options: { websites: { type: 'string' }, 'line-groups': { type: 'string' } },
+});
+const count = (raw: string | undefined, fallback: number, name: string) => {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    process.stderr.write(`--${name} must be a whole number\n`);
+    process.exit(64);
+  }
+  return n;
+};
+const websites = count(values.websites, config.seedWebsites, 'websites');
+const lineGroupCount = Math.max(1, count(values['line-groups'], config.seedLineGroups, 'line-groups'));
+
+await migrate({
+  url: config.databaseUrl,
+  createDatabase: true,
+  connectTimeoutMs: config.databaseConnectTimeoutMs,
+});
+const database = createDatabase({
+  url: config.databaseUrl,
+  statementTimeoutMs: config.databaseStatementTimeoutMs,
+  connectTimeoutMs: config.databaseConnectTimeoutMs,
+  poolMax: Math.max(config.seedConcurrency, 2),
+  transactionTimeoutMs: config.databaseTransactionTimeoutMs,
+  transactionMaxWaitMs: config.databaseTransactionMaxWaitMs,
+  applicationName: 'tideline-seed',
+});
+try {
+  const eventLog = new PostgresEventLog({ prisma: database.prisma });
+  await eventLog.ensureTopic();
+  const store = new PrismaWebsiteStore({ prisma: database.prisma, eventLog });
+  const existing = new Map((await store.listLineGroups()).map((group) => [group.name, group]));
+  const lineGroups: LineGroup[] = [];
+  for (let i = 1; i <= lineGroupCount; i++) {
+    const name = `line-group-${i}`;
+    lineGroups.push(
+      existing.get(name) ?? (await store.createLineGroup({ name, cname: `lg${i}.cdn.tideline.example` })),
+    );
+  }
+  const run = randomUUID().slice(0, 6);
+  const statuses: WebsiteStatus[] = ['active', 'active', 'active', 'paused'];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < websites; i = next++) {
+      await store.createWebsite({
+        domains: [`www.site-${run}-${i}.example.com`, `site-${run}-${i}.example.com`],
+        line_group_id: lineGroups[i % lineGroups.length]!.id,
+        https_enabled: i % 3 !== 0,
+        status: statuses[i % statuses.length]!,
+      });
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: Math.min(config.seedConcurrency, Math.max(websites, 1)) }, worker));
+  const position = await eventLog.position();
+  process.stdout.write(
+    `seeded ${websites} websites on ${lineGroups.length} line groups in ${Math.round(performance.now() - started)} ms; ` +
+      `event log now at id ${position.lastEventId} (epoch ${position.epoch})\n`,
+  );
+} finally {
+  await database.close();
+}
