@@ -129,7 +129,7 @@ export class TidelineClient {
     if (!collection) {
       collection = new LiveCollection<NodeView>(
         `nodes:${cluster}`,
-        { keyOf: (n) => n.name, keyOfDeleted: (d) => String(d['name']), deleteTypes: [] },
+        { keyOf: (n) => n.name, keyOfDeleted: (d) => String(d['name']), deleteTypes: ['deleted'] },
         (lastEventId) => (lastEventId === undefined ? { cluster } : { cluster, lastEventId }),
       );
       this.nodeCollections.set(cluster, collection);

@@ -1,0 +1,3 @@
+export { tokenFor, WebsiteApiClient } from './http.ts';
+export { REPO_ROOT, ServiceProcess, type ServiceProcessOptions } from './process.ts';
+export { STACK_CLUSTER, STACK_NODES, type Stack, startStack } from './stack.ts';
