@@ -16,7 +16,8 @@ export interface CreateBusOptions {
 /** The bus the configuration asks for (`TIDELINE_BUS`), not yet started. */
 export function createEventBus(options: CreateBusOptions): EventBus {
   const { config } = options;
-  const topics = options.topics ?? Object.entries(TOPICS).map(([name, t]) => ({ name, subjects: t.subjects }));
+  const topics =
+    options.topics ?? Object.entries(TOPICS).map(([name, t]) => ({ name, subjects: t.subjects }));
   const common = {
     prefix: config.busPrefix,
     topics,

@@ -1,9 +1,11 @@
 export { BaseEventBus, backoffDelay, type Decision, DecodedMessage, type Settle } from './base.ts';
 export { BusStateError, BusUnavailableError, UnknownTopicError } from './errors.ts';
+export { type CreateBusOptions, createEventBus } from './factory.ts';
 export { KafkaEventBus } from './kafka/kafka-bus.ts';
 export type { KafkaBusOptions } from './kafka/options.ts';
 export { MemoryBroker, MemoryEventBus } from './memory/memory-bus.ts';
 export { type NatsBusOptions, NatsEventBus } from './nats/nats-bus.ts';
+export { type PublishPushOptions, type PushReceipt, publishPush } from './push.ts';
 export { subjectMatches, topicForSubject } from './subjects.ts';
 export {
   type BackoffPolicy,
@@ -22,5 +24,3 @@ export {
   type Subscription,
   type TopicSpec,
 } from './types.ts';
-export { createEventBus, type CreateBusOptions } from './factory.ts';
-export { type PublishPushOptions, type PushReceipt, publishPush } from './push.ts';
