@@ -1,3 +1,4 @@
 export { tokenFor, WebsiteApiClient } from './http.ts';
 export { REPO_ROOT, ServiceProcess, type ServiceProcessOptions } from './process.ts';
 export { STACK_CLUSTER, STACK_NODES, type Stack, startStack } from './stack.ts';
+export { serveStatic } from './static-server.ts';
