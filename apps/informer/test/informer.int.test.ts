@@ -63,18 +63,16 @@ async function cluster(
   return c;
 }
 
-/** Waits until the cluster was listed and watched, and everything observed was published and read back. */
-async function settled(informer: RunningInformer, name: string, log: NodeEventLog) {
-  const publisher = informer.registry.publisherOf(name)!;
-  const watcher = () => informer.registry.watcherOf(name);
-  await eventually(
-    () =>
-      watcher()?.ready === true &&
-      !publisher.busy &&
-      publisher.lastEventId > 0 &&
-      log.lastIdOf(name) === publisher.lastEventId,
-    10_000,
-  );
+/** Waits until the cluster is watched, the informer saw every change the server made, published it, and the log read it back. */
+async function settled(informer: RunningInformer, c: TestCluster, log: NodeEventLog) {
+  const publisher = informer.registry.publisherOf(c.name)!;
+  const watcher = () => informer.registry.watcherOf(c.name);
+  await eventually(() => {
+    const w = watcher();
+    if (w?.ready !== true || publisher.busy || publisher.lastEventId === 0) return false;
+    if (Number(w.resourceVersion || '0') < c.server.resourceVersion) return false;
+    return log.lastIdOf(c.name) === publisher.lastEventId;
+  }, 10_000);
 }
 
 function ids(events: { eventId: number }[]): number[] {
@@ -109,7 +107,7 @@ describe('informer against the Kubernetes API test server and NATS', () => {
   it('changes - cordon, label, taint, NotReady and delete each publish one event with the right changed fields', async () => {
     const a = await cluster('alpha', 3);
     const { log, informer } = await setup({ clusters: [a] });
-    await settled(informer, 'alpha', log);
+    await settled(informer, a, log);
     const before = log.lastIdOf('alpha');
     const s = a.server;
     s.cordon('node-00000');
@@ -143,7 +141,7 @@ describe('informer against the Kubernetes API test server and NATS', () => {
   it('heartbeats - 1,000 heartbeat-only updates publish zero events; a real change right after still travels', async () => {
     const a = await cluster('alpha', 10);
     const { log, informer } = await setup({ clusters: [a] });
-    await settled(informer, 'alpha', log);
+    await settled(informer, a, log);
     const before = log.lastIdOf('alpha');
     const rvBefore = a.server.resourceVersion;
     for (let i = 0; i < 1_000; i++) a.server.heartbeat(`node-0000${i % 10}`);
@@ -161,7 +159,7 @@ describe('informer against the Kubernetes API test server and NATS', () => {
       clusters: [a],
       env: { TIDELINE_INFORMER_WATCH_TIMEOUT_SECONDS: '1' },
     });
-    await settled(informer, 'alpha', log);
+    await settled(informer, a, log);
     expect(a.server.counters.lists).toBe(1);
     const watchesBefore = a.server.counters.watches;
     for (let round = 0; round < 3; round++) {
@@ -190,7 +188,7 @@ describe('informer against the Kubernetes API test server and NATS', () => {
   it('410 during watch - relists and publishes exactly the differences: no duplicate, no missing event', async () => {
     const a = await cluster('alpha', 30);
     const { log, informer } = await setup({ clusters: [a] });
-    await settled(informer, 'alpha', log);
+    await settled(informer, a, log);
     const before = log.lastIdOf('alpha');
     const s = a.server;
     // Changes the open watch never sees; only the relist that follows the 410 can find them.
@@ -217,5 +215,84 @@ describe('informer against the Kubernetes API test server and NATS', () => {
     // The watch resumes from the relist: later changes keep flowing.
     s.cordon('node-00005');
     await eventually(() => log.lastIdOf('alpha') === before + 5, 5_000);
+  });
+
+  it('410 as HTTP status - an API server answering the resume with HTTP 410 gets a relist too', async () => {
+    const a = await cluster('alpha', 10, { name: 'alpha', expiredWatchAs: 'http' });
+    const { log, informer } = await setup({ clusters: [a] });
+    await settled(informer, a, log);
+    const before = log.lastIdOf('alpha');
+    a.server.stallWatches();
+    a.server.cordon('node-00004');
+    a.server.compact();
+    a.server.dropWatches();
+    await settled(informer, a, log);
+    expect(a.server.counters).toMatchObject({ lists: 2, expiredWatches: 1 });
+    expect(
+      log
+        .nodeEventsOf('alpha')
+        .filter((e) => e.eventId > before)
+        .map((e) => [e.data.name, e.data.changed]),
+    ).toEqual([['node-00004', ['unschedulable']]]);
+  });
+
+  it('watchdog - a watch that stalls silently is restarted; changes flow again, resumed without a list', async () => {
+    const a = await cluster('alpha', 5);
+    const { log, informer } = await setup({
+      clusters: [a],
+      env: {
+        TIDELINE_INFORMER_WATCHDOG_MS: '800',
+        TIDELINE_INFORMER_WATCH_BOOKMARKS: 'false',
+        TIDELINE_INFORMER_WATCH_IDLE_TIMEOUT_MS: '60000',
+      },
+    });
+    await settled(informer, a, log);
+    const watcher = informer.registry.watcherOf('alpha')!;
+    const restarts = watcher.restarts;
+    expect(a.server.stallWatches()).toBe(1);
+    a.server.cordon('node-00001');
+    await eventually(
+      () => log.nodeEventsOf('alpha').some((e) => e.data.name === 'node-00001' && e.type === 'updated'),
+      5_000,
+    );
+    expect(watcher.restarts).toBeGreaterThan(restarts);
+    expect(a.server.counters.lists).toBe(1);
+  });
+
+  it('resync - the periodic relist publishes only true differences (a change the watch missed), nothing for heartbeats', async () => {
+    const a = await cluster('alpha', 8);
+    const { log, informer } = await setup({
+      clusters: [a],
+      env: { TIDELINE_INFORMER_RESYNC_INTERVAL_MS: '1000' },
+    });
+    await settled(informer, a, log);
+    const before = log.lastIdOf('alpha');
+    a.server.stallWatches();
+    a.server.heartbeatAll();
+    a.server.taint('node-00006', { key: 'lost', effect: 'NoSchedule' });
+    await eventually(() => a.server.counters.lists >= 2 && log.lastIdOf('alpha') > before, 5_000);
+    await sleep(1_200);
+    expect(a.server.counters.lists).toBeGreaterThanOrEqual(3);
+    const after = log.nodeEventsOf('alpha').filter((e) => e.eventId > before);
+    expect(after.map((e) => [e.data.name, e.data.changed])).toEqual([['node-00006', ['taints']]]);
+  });
+
+  it('client watch timeout - the library abandons an idle watch (2.0.0: after 30 s, always); it is resumed from its resourceVersion, never relisted', async () => {
+    const a = await cluster('alpha', 5);
+    const { log, informer } = await setup({
+      clusters: [a],
+      env: { TIDELINE_INFORMER_WATCH_IDLE_TIMEOUT_MS: '300', TIDELINE_INFORMER_WATCH_BOOKMARKS: 'false' },
+    });
+    await settled(informer, a, log);
+    const watches = a.server.counters.watches;
+    await sleep(1_500);
+    expect(a.server.counters.watches).toBeGreaterThanOrEqual(watches + 3);
+    a.server.label('node-00002', 'late', 'yes');
+    await eventually(
+      () => log.nodeEventsOf('alpha').some((e) => e.data.name === 'node-00002' && e.type === 'updated'),
+      5_000,
+    );
+    expect(a.server.counters.lists).toBe(1);
+    expect(informer.registry.watcherOf('alpha')!.restarts).toBe(0);
   });
 });

@@ -24,6 +24,21 @@ export {
   NodeView,
   Taint,
 } from './nodes.ts';
+export {
+  CLUSTERS_ADMIN_API,
+  ClusterStatus,
+  ClusterStatuses,
+  ClusterSummaries,
+  ClusterSummary,
+  KUBECONFIG_MAX_BYTES,
+  ListNodesQuery,
+  NODES_API,
+  NodeAnswer,
+  NodesPage,
+  RegisterClusterBody,
+  UnregisterClusterBody,
+} from './nodes-api.ts';
+export { OPERATOR_API, ServicePodsAnswer, UserLinksAnswer } from './operator-api.ts';
 export { PushEventName, PushMessage, PushTarget, PushTargetId } from './push.ts';
 export {
   type Ack,
@@ -44,6 +59,14 @@ export {
   WebsitesInitial,
   WebsitesUpdate,
 } from './socket.ts';
+export {
+  GatewayPodState,
+  StatefulNamespace,
+  StatefulPodId,
+  StatefulServiceName,
+  StatefulState,
+  StatefulUid,
+} from './stateful.ts';
 export { rooms, subjects, TOPICS, type TopicName, topicNames, topicOf } from './subjects.ts';
 export {
   ContractError,
@@ -74,25 +97,3 @@ export {
   WebsitesSnapshot,
   WebsiteUpdateEvent,
 } from './websites.ts';
-export {
-  GatewayPodState,
-  StatefulNamespace,
-  StatefulPodId,
-  StatefulServiceName,
-  StatefulState,
-  StatefulUid,
-} from './stateful.ts';
-export {
-  CLUSTERS_ADMIN_API,
-  ClusterStatus,
-  ClusterStatuses,
-  ClusterSummaries,
-  ClusterSummary,
-  KUBECONFIG_MAX_BYTES,
-  ListNodesQuery,
-  NODES_API,
-  NodeAnswer,
-  NodesPage,
-  RegisterClusterBody,
-  UnregisterClusterBody,
-} from './nodes-api.ts';

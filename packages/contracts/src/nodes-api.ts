@@ -12,7 +12,7 @@ export const NODES_API = {
   /** cache, `?labelSelector=&schedulable=&ready=&page=&page_size=` → NodesPage. */
   nodes: (cluster: string) => `/api/v1/clusters/${cluster}/nodes`,
   /** cache → NodeAnswer. */
-  node: (cluster: string, name: string) => `/api/v1/clusters/${cluster}/nodes/${encodeURIComponent(name)}`,
+  node: (cluster: string, name: string) => `/api/v1/clusters/${cluster}/nodes/${name}`,
 } as const;
 
 export const CLUSTERS_ADMIN_API = {

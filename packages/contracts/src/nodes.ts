@@ -34,6 +34,7 @@ export const NodeStatic = z.object({
   kubeletVersion: z.string(),
   containerRuntimeVersion: z.string(),
 });
+export type NodeStatic = z.infer<typeof NodeStatic>;
 
 /** Dynamic attributes: what operators change and watch (cordon, labels, taints, readiness). */
 export const NodeDynamic = z.object({
@@ -43,6 +44,7 @@ export const NodeDynamic = z.object({
   conditions: z.array(NodeCondition),
   addresses: z.array(NodeAddress),
 });
+export type NodeDynamic = z.infer<typeof NodeDynamic>;
 
 /** The meaningful view of a node: everything a change of which must travel (invariant 6). */
 export const NodeView = z.object({

@@ -126,6 +126,11 @@ export class ClusterWatcher {
     return this.currentState;
   }
 
+  /** The last resourceVersion the ListWatch saw (list, event or bookmark); empty before the first list and while relisting. */
+  get resourceVersion(): string {
+    return this.informer.latestResourceVersion();
+  }
+
   /** Listed at least once and watching now. */
   get ready(): boolean {
     return this.synced && this.currentState === 'watching';

@@ -30,11 +30,11 @@ export const cacheSettings = {
     default: 5_000,
     doc: 'Largest page_size a node list accepts (larger is refused with VALIDATION_FAILED).',
   }),
-  cacheReplayMaxEvents: int({
-    env: 'TIDELINE_CACHE_REPLAY_MAX_EVENTS',
+  cacheCatchUpPageSize: int({
+    env: 'TIDELINE_CACHE_CATCH_UP_PAGE_SIZE',
     min: 1,
-    max: 1_000_000,
-    default: 10_000,
-    doc: 'Upper bound of the `limit` of one internal replay request.',
+    max: 100_000,
+    default: 2_000,
+    doc: 'Events read per request while the cache rebuilds itself from the nodes topic at start.',
   }),
 };

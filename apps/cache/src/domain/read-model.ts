@@ -1,0 +1,159 @@
+import type {
+  ClusterEvent,
+  ClusterSummary,
+  NodeEvent,
+  NodesReplay,
+  NodesSnapshot,
+  NodeView,
+} from '@tideline/contracts';
+import { ClusterNodes, isReady } from './cluster-nodes.ts';
+import type { LabelSelector } from './label-selector.ts';
+
+export type NodesTopicEvent = NodeEvent | ClusterEvent;
+
+/** What applying one event did. */
+export type ApplyOutcome = 'applied' | 'duplicate' | 'gap';
+
+export interface NodeFilter {
+  selector?: LabelSelector | undefined;
+  schedulable?: boolean | undefined;
+  ready?: boolean | undefined;
+}
+
+export interface NodePage {
+  items: NodeView[];
+  total: number;
+  lastEventId: number;
+}
+
+/** The cluster is unknown to the read model, or was unregistered. */
+export class UnknownClusterError extends Error {
+  override readonly name = 'UnknownClusterError';
+}
+
+/**
+ * The nodes read model, built only from the events of the nodes topic. Guarantees:
+ * - idempotent: an event whose id is at or below its cluster's last applied id changes nothing,
+ *   so redelivery and replays of the topic are harmless;
+ * - every answer describes the state exactly as of the `lastEventId` it carries (answers are
+ *   computed synchronously between two applied events);
+ * - an id beyond last+1 (events aged out of the bus before this cache read them) is applied, and
+ *   replays can no longer reach across it;
+ * - `cluster-removed` drops the cluster's nodes and history; the cluster answers as unknown until
+ *   a new registration.
+ */
+export class NodeReadModel {
+  private readonly clusters = new Map<string, ClusterNodes>();
+
+  constructor(private readonly historySize: number) {}
+
+  apply(event: NodesTopicEvent): ApplyOutcome {
+    const cluster = event.data.cluster;
+    let nodes = this.clusters.get(cluster);
+    if (!nodes) {
+      nodes = new ClusterNodes(cluster, this.historySize);
+      this.clusters.set(cluster, nodes);
+    }
+    if (event.eventId <= nodes.lastEventId) return 'duplicate';
+    const outcome: ApplyOutcome = event.eventId === nodes.lastEventId + 1 ? 'applied' : 'gap';
+    if (outcome === 'gap') nodes.history.resetAt(event.eventId - 1);
+    nodes.lastEventId = event.eventId;
+    switch (event.type) {
+      case 'cluster-registered':
+        nodes.clear();
+        nodes.removed = false;
+        nodes.history.resetAt(event.eventId);
+        break;
+      case 'cluster-removed':
+        nodes.clear();
+        nodes.removed = true;
+        nodes.history.resetAt(event.eventId);
+        break;
+      default: {
+        const { name, node, changed } = (event as NodeEvent).data;
+        nodes.removed = false;
+        if (event.type === 'deleted') nodes.delete(name);
+        else nodes.put(node, changed, event.type);
+        nodes.history.push({ cluster, eventId: event.eventId, type: event.type, data: node, changed });
+      }
+    }
+    return outcome;
+  }
+
+  /** Registered clusters, by name. */
+  clusterNames(): string[] {
+    return [...this.clusters.values()]
+      .filter((c) => !c.removed)
+      .map((c) => c.cluster)
+      .sort();
+  }
+
+  has(cluster: string): boolean {
+    const nodes = this.clusters.get(cluster);
+    return nodes !== undefined && !nodes.removed;
+  }
+
+  /** Last applied id of a cluster, removed ones included (0 when never seen). */
+  lastEventIdOf(cluster: string): number {
+    return this.clusters.get(cluster)?.lastEventId ?? 0;
+  }
+
+  private known(cluster: string): ClusterNodes {
+    const nodes = this.clusters.get(cluster);
+    if (!nodes || nodes.removed) throw new UnknownClusterError(`cluster ${cluster} is not registered`);
+    return nodes;
+  }
+
+  summary(cluster: string): ClusterSummary {
+    const nodes = this.known(cluster);
+    return {
+      cluster,
+      nodes: nodes.size,
+      ready: nodes.ready,
+      notReady: nodes.size - nodes.ready,
+      unschedulable: nodes.unschedulable,
+      lastEventId: nodes.lastEventId,
+    };
+  }
+
+  node(cluster: string, name: string): { node: NodeView | undefined; lastEventId: number } {
+    const nodes = this.known(cluster);
+    return { node: nodes.view(name), lastEventId: nodes.lastEventId };
+  }
+
+  /** Nodes matching `filter`, in name order, the page `[offset, offset + limit)` of them. */
+  list(cluster: string, filter: NodeFilter, offset: number, limit: number): NodePage {
+    const nodes = this.known(cluster);
+    const { selector, schedulable, ready } = filter;
+    const unfiltered = selector === undefined && schedulable === undefined && ready === undefined;
+    const names = nodes.names;
+    const items: NodeView[] = [];
+    if (unfiltered) {
+      for (let i = offset; i < Math.min(names.length, offset + limit); i++)
+        items.push(nodes.view(names[i]!)!);
+      return { items, total: names.length, lastEventId: nodes.lastEventId };
+    }
+    let total = 0;
+    for (const name of names) {
+      const dynamic = nodes.dynamics.get(name)!;
+      if (schedulable !== undefined && dynamic.unschedulable === schedulable) continue;
+      if (ready !== undefined && isReady(dynamic) !== ready) continue;
+      if (selector && !selector(dynamic.labels)) continue;
+      if (total >= offset && items.length < limit) items.push(nodes.view(name)!);
+      total += 1;
+    }
+    return { items, total, lastEventId: nodes.lastEventId };
+  }
+
+  snapshot(cluster: string): NodesSnapshot {
+    const nodes = this.known(cluster);
+    const items = nodes.names.map((name) => nodes.view(name)!);
+    return { cluster, items, total: items.length, lastEventId: nodes.lastEventId };
+  }
+
+  replay(cluster: string, after: number, limit: number): NodesReplay {
+    const nodes = this.clusters.get(cluster);
+    if (!nodes || nodes.removed) return { kind: 'fallback', reason: 'unknown-cluster' };
+    return nodes.history.replay(after, limit, nodes.lastEventId);
+  }
+}

@@ -1,0 +1,40 @@
+import { AuthError, type Principal, type TokenVerifier } from '@tideline/auth';
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { sendError } from './errors.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+function bearerOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? '';
+}
+
+/**
+ * A pre-handler admitting only requests with a valid bearer JWT that `allowed` accepts (its
+ * principal is then `request.principal`): 401
+ * UNAUTHORIZED/TOKEN_EXPIRED without a valid token, 403 FORBIDDEN when `allowed` says no.
+ */
+export function requirePrincipal(
+  verifier: TokenVerifier,
+  allowed: (principal: Principal, request: FastifyRequest) => boolean,
+  what: string,
+): preHandlerAsyncHookHandler {
+  return async function checkToken(request: FastifyRequest, reply: FastifyReply) {
+    const token = bearerOf(request);
+    if (token === undefined) return sendError(reply, 'UNAUTHORIZED', 'send Authorization: Bearer <JWT>');
+    let principal: Principal;
+    try {
+      principal = verifier.verify(token);
+    } catch (error) {
+      if (error instanceof AuthError) return sendError(reply, error.code, error.message);
+      throw error;
+    }
+    if (!allowed(principal, request)) return sendError(reply, 'FORBIDDEN', `the token lacks ${what}`);
+    request.principal = principal;
+  };
+}

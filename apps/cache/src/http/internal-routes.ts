@@ -1,0 +1,40 @@
+import type { TokenVerifier } from '@tideline/auth';
+import { ClusterName, INTERNAL_PATHS, INTERNAL_SCOPE, ReplayQuery } from '@tideline/contracts';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { type NodeReadModel, UnknownClusterError } from '../domain/read-model.ts';
+import { requirePrincipal } from './auth.ts';
+import { HttpError, validate } from './errors.ts';
+
+const ClusterParams = z.object({ cluster: ClusterName }).strict();
+
+/**
+ * Service-to-service endpoints for the push-gateway (scope `internal`): a cluster's snapshot
+ * (404 NOT_FOUND when the cluster is not registered) and the replay of its events after an id.
+ */
+export function registerInternalRoutes(
+  http: FastifyInstance,
+  options: { model: NodeReadModel; verifier: TokenVerifier },
+): void {
+  const internal = requirePrincipal(
+    options.verifier,
+    (p) => p.scopes.has(INTERNAL_SCOPE),
+    `scope ${INTERNAL_SCOPE}`,
+  );
+
+  http.get(INTERNAL_PATHS.nodesSnapshot(':cluster'), { preHandler: internal }, async (request) => {
+    const { cluster } = validate(ClusterParams, request.params, 'path');
+    try {
+      return options.model.snapshot(cluster);
+    } catch (error) {
+      if (error instanceof UnknownClusterError) throw new HttpError('NOT_FOUND', error.message);
+      throw error;
+    }
+  });
+
+  http.get(INTERNAL_PATHS.nodesEvents(':cluster'), { preHandler: internal }, async (request) => {
+    const { cluster } = validate(ClusterParams, request.params, 'path');
+    const { after, limit } = validate(ReplayQuery, request.query, 'query');
+    return options.model.replay(cluster, after, limit);
+  });
+}

@@ -1,0 +1,107 @@
+import { canReadCluster, SCOPES, type TokenVerifier } from '@tideline/auth';
+import { ClusterName, ListNodesQuery, NODES_API, NodeName } from '@tideline/contracts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { LabelSelectorError, parseLabelSelector } from '../domain/label-selector.ts';
+import { type NodeReadModel, UnknownClusterError } from '../domain/read-model.ts';
+import { requirePrincipal } from './auth.ts';
+import { HttpError, validate } from './errors.ts';
+
+export interface NodeRoutesOptions {
+  model: NodeReadModel;
+  verifier: TokenVerifier;
+  pageSizeDefault: number;
+  pageSizeMax: number;
+}
+
+const ClusterParams = z.object({ cluster: ClusterName }).strict();
+const NodeParams = z.object({ cluster: ClusterName, name: NodeName }).strict();
+
+const readsAnyCluster = (scopes: ReadonlySet<string>) =>
+  scopes.has(SCOPES.nodesRead) || [...scopes].some((s) => s.startsWith(`${SCOPES.nodesRead}:`));
+
+function known<T>(answer: () => T): T {
+  try {
+    return answer();
+  } catch (error) {
+    if (error instanceof UnknownClusterError) throw new HttpError('NOT_FOUND', error.message);
+    throw error;
+  }
+}
+
+/**
+ * Public node queries: scope `nodes:read` reads every cluster, `nodes:read:<cluster>` that
+ * cluster only. Every answer carries the `lastEventId` it reflects.
+ */
+export function registerNodeRoutes(http: FastifyInstance, options: NodeRoutesOptions): void {
+  const { model, verifier } = options;
+  const anyCluster = requirePrincipal(
+    verifier,
+    (p) => readsAnyCluster(p.scopes),
+    `scope ${SCOPES.nodesRead}[:<cluster>]`,
+  );
+  const thisCluster = requirePrincipal(
+    verifier,
+    (p, request: FastifyRequest) =>
+      canReadCluster(p, String((request.params as { cluster?: unknown }).cluster ?? '')),
+    `scope ${SCOPES.nodesRead} or ${SCOPES.nodesReadCluster('<cluster>')}`,
+  );
+
+  http.get(NODES_API.clusters, { preHandler: anyCluster }, async (request) => {
+    const principal = request.principal!;
+    const data = model
+      .clusterNames()
+      .filter((cluster) => canReadCluster(principal, cluster))
+      .map((cluster) => model.summary(cluster));
+    return { data };
+  });
+
+  http.get(NODES_API.nodes(':cluster'), { preHandler: thisCluster }, async (request) => {
+    const { cluster } = validate(ClusterParams, request.params, 'path');
+    const query = validate(ListNodesQuery, request.query, 'query');
+    const pageSize = query.page_size ?? options.pageSizeDefault;
+    if (pageSize > options.pageSizeMax) {
+      throw new HttpError('VALIDATION_FAILED', `page_size must be at most ${options.pageSizeMax}`, [
+        { path: 'page_size', message: `at most ${options.pageSizeMax}` },
+      ]);
+    }
+    let selector: ReturnType<typeof parseLabelSelector> | undefined;
+    if (query.labelSelector !== undefined) {
+      try {
+        selector = parseLabelSelector(query.labelSelector);
+      } catch (error) {
+        if (!(error instanceof LabelSelectorError)) throw error;
+        throw new HttpError('VALIDATION_FAILED', `labelSelector: ${error.message}`, [
+          { path: 'labelSelector', message: error.message },
+        ]);
+      }
+    }
+    const page = known(() =>
+      model.list(
+        cluster,
+        { selector, schedulable: query.schedulable, ready: query.ready },
+        (query.page - 1) * pageSize,
+        pageSize,
+      ),
+    );
+    return {
+      cluster,
+      data: page.items,
+      total: page.total,
+      page: query.page,
+      page_size: pageSize,
+      lastEventId: page.lastEventId,
+    };
+  });
+
+  http.get(NODES_API.node(':cluster', ':name'), { preHandler: thisCluster }, async (request) => {
+    const { cluster, name } = validate(NodeParams, request.params, 'path');
+    const { node, lastEventId } = known(() => model.node(cluster, name));
+    if (!node)
+      throw new HttpError(
+        'NOT_FOUND',
+        `node ${name} is not in cluster ${cluster} (as of event ${lastEventId})`,
+      );
+    return { cluster, data: node, lastEventId };
+  });
+}

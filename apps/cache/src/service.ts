@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { TokenVerifier } from '@tideline/auth';
+import { createEventBus, type EventBus } from '@tideline/bus';
+import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
+import { createStatefulExecutor, type StatefulExecutor } from '@tideline/stateful';
+import { NodesFeed } from './adapters/nodes-feed.ts';
+import { type CacheConfig, jwtSecretOf, rules, settings } from './config.ts';
+import { NodeReadModel } from './domain/read-model.ts';
+import { installErrorHandling } from './http/errors.ts';
+import { registerInternalRoutes } from './http/internal-routes.ts';
+import { registerNodeRoutes } from './http/node-routes.ts';
+import { registerOperatorRoutes } from './http/operator-routes.ts';
+import { createCacheMetrics } from './metrics.ts';
+
+export const SERVICE_NAME = 'cache';
+
+export interface StartCacheOptions extends RunOptions {
+  /** The event bus, already started; the caller stops it. Default: the one the configuration names, owned by the cache. */
+  bus?: EventBus;
+  /** The stateful executor for the operator endpoints; default: one connected to TIDELINE_REDIS_URL, owned by the cache. */
+  stateful?: StatefulExecutor;
+}
+
+export interface RunningCache extends RunningService<CacheConfig> {
+  /** The read model, for in-process queries (answers are synchronous and exact as of their lastEventId). */
+  readonly model: NodeReadModel;
+  readonly feed: NodesFeed;
+}
+
+/**
+ * Starts the cache: subscribes to the nodes topic, rebuilds the read model from its first
+ * retained event, then follows it live; serves node queries, the push-gateway's internal snapshot
+ * and replay endpoints, and operator reads of the stateful executor. `/readyz` is ready once the
+ * read model caught up with the bus and the bus is connected.
+ */
+export async function startCache(options: StartCacheOptions = {}): Promise<RunningCache> {
+  let model: NodeReadModel | undefined;
+  let feed: NodesFeed | undefined;
+  const running = await runService(
+    {
+      name: SERVICE_NAME,
+      settings,
+      rules,
+      listen: (config) => ({ port: config.port, host: config.host }),
+      start: async ({ config, logger, http, readiness, onStop, metrics }) => {
+        const secret = jwtSecretOf(config);
+        if (!config.jwtSecret && !config.jwtPublicKey)
+          logger.warn('no TIDELINE_JWT_SECRET: verifying with the development key');
+        const verifier = new TokenVerifier({
+          secret,
+          publicKey: config.jwtPublicKey,
+          issuer: config.jwtIssuer,
+          audience: config.jwtAudience,
+          clockToleranceMs: config.jwtClockToleranceMs,
+        });
+        const instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.replace(
+          /[^A-Za-z0-9_-]/g,
+          '-',
+        );
+
+        let executor = options.stateful;
+        if (!executor) {
+          const owned = createStatefulExecutor({
+            config,
+            connectionName: `cache:${instance}`,
+            onConnectionError: (err) => logger.debug({ err }, 'redis connection error'),
+          });
+          onStop('redis', () => owned.close());
+          await owned
+            .connect()
+            .catch((err: unknown) =>
+              logger.warn({ err }, 'redis unreachable; operator endpoints answer 503 until it is back'),
+            );
+          executor = owned;
+        }
+
+        const bus = options.bus ?? createEventBus({ config, clientName: `cache-${instance}`, logger });
+        if (!options.bus) {
+          await bus.start();
+          onStop('bus', () => bus.drain());
+        }
+        const nodes = new NodeReadModel(config.cacheNodeHistorySize);
+        const cacheMetrics = createCacheMetrics(metrics, nodes);
+        const nodesFeed = new NodesFeed({
+          bus,
+          model: nodes,
+          group: `cache-${instance}`,
+          pageSize: config.cacheCatchUpPageSize,
+          logger,
+          onApplied: (outcome) => cacheMetrics.events.inc({ outcome }),
+        });
+        onStop('nodes feed', () => nodesFeed.stop());
+        await nodesFeed.start();
+        readiness.add('bus', () => bus.healthy());
+        readiness.add('caught-up', () => nodesFeed.ready);
+        model = nodes;
+        feed = nodesFeed;
+
+        installErrorHandling(http);
+        registerNodeRoutes(http, {
+          model: nodes,
+          verifier,
+          pageSizeDefault: config.cachePageSizeDefault,
+          pageSizeMax: config.cachePageSizeMax,
+        });
+        registerInternalRoutes(http, { model: nodes, verifier });
+        registerOperatorRoutes(http, { executor, namespace: config.statefulNamespace, verifier });
+      },
+    },
+    options,
+  );
+  return Object.assign(running, { model: model!, feed: feed! });
+}
