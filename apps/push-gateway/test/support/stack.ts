@@ -138,7 +138,7 @@ export class TestStack {
   }
 }
 
-async function removeStreams(prefix: string): Promise<void> {
+export async function removeStreams(prefix: string): Promise<void> {
   const nc = await connect({ servers: NATS_URL });
   try {
     const jsm = await jetstreamManager(nc);
@@ -150,7 +150,7 @@ async function removeStreams(prefix: string): Promise<void> {
   }
 }
 
-async function removeKeys(pattern: string): Promise<void> {
+export async function removeKeys(pattern: string): Promise<void> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true });
   await redis.connect();
   try {
