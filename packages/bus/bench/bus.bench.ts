@@ -16,6 +16,7 @@ import { connect as tcpConnect } from 'node:net';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Admin, Consumer, ProduceAcks, Producer } from '@platformatic/kafka';
+import { busSettings } from '@tideline/config';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaEventBus } from '../src/kafka/kafka-bus.ts';
 import { NatsEventBus } from '../src/nats/nats-bus.ts';
@@ -102,6 +103,8 @@ function busOptions(prefix: string): BusOptions {
     ackWaitMs: 30_000,
     retentionMs: 3_600_000,
     duplicateWindowMs: 60_000,
+    // What services get from TIDELINE_BUS_PREFETCH.
+    prefetch: busSettings.busPrefetch.default!,
   };
 }
 

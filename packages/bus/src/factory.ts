@@ -24,6 +24,7 @@ export function createEventBus(options: CreateBusOptions): EventBus {
     maxDeliveries: config.busMaxDeliveries,
     backoff: { initialMs: config.busRetryBackoffMs, maxMs: config.busRetryBackoffMaxMs },
     ackWaitMs: config.busAckWaitMs,
+    prefetch: config.busPrefetch,
     retentionMs: config.busRetentionSeconds * 1000,
     duplicateWindowMs: config.busDuplicateWindowMs,
     ...(options.logger ? { logger: options.logger } : {}),

@@ -72,6 +72,12 @@ export interface SubscribeOptions {
    * message waits until the previous one was acked, also across its redeliveries.
    */
   concurrency?: number;
+  /**
+   * Messages the transport may hold ahead of the handlers (at least `concurrency`). Higher is
+   * faster; lower shares a group's messages more evenly among its subscribers. Order at
+   * concurrency 1 holds for any prefetch. Default: the bus's `prefetch`, else `concurrency`.
+   */
+  prefetch?: number;
   handler: Handler;
   /** Overrides of the bus defaults for this subscription. */
   maxDeliveries?: number;
@@ -114,6 +120,8 @@ export interface BusOptions {
   ackWaitMs: number;
   retentionMs: number;
   duplicateWindowMs: number;
+  /** Default {@link SubscribeOptions.prefetch}. */
+  prefetch?: number;
   /** Acked msgIds remembered per subscription to drop redeliveries of handled messages. */
   handledIdsRemembered?: number;
   logger?: BusLogger;

@@ -24,8 +24,8 @@ export interface KafkaBusOptions extends BusOptions {
   publishBatchMaxBytes?: number;
 }
 
-export type ResolvedKafkaOptions = Required<Omit<KafkaBusOptions, 'logger' | 'handledIdsRemembered'>> &
-  Pick<KafkaBusOptions, 'logger' | 'handledIdsRemembered'>;
+export type ResolvedKafkaOptions = Required<Omit<KafkaBusOptions, 'logger' | 'handledIdsRemembered' | 'prefetch'>> &
+  Pick<KafkaBusOptions, 'logger' | 'handledIdsRemembered' | 'prefetch'>;
 
 export function resolveKafkaOptions(options: KafkaBusOptions): ResolvedKafkaOptions {
   const d = (setting: { default?: unknown }) => setting.default as never;

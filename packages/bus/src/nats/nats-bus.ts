@@ -45,14 +45,17 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 const DEFAULT_RECONNECT_WAIT_MS = 500;
 const DEFAULT_EPHEMERAL_INACTIVE_MS = 60_000;
 const READ_EXPIRES_MS = 1_000;
+/** How often a retry wait checks whether the subscription is stopping. */
+const STOP_CHECK_MS = 50;
 const API_STREAM_NOT_FOUND = 10059;
 const API_CONSUMER_NOT_FOUND = 10014;
 
 /**
  * The event bus over NATS JetStream. One stream per topic (`<prefix>_<topic>`), file storage,
  * broker-side deduplication by msgId (`Nats-Msg-Id`) within the duplicate window, one durable
- * pull consumer per group with explicit acks; `max_ack_pending` equal to the subscription's
- * concurrency keeps delivery order at concurrency 1, across redeliveries too.
+ * pull consumer per group with explicit acks and `max_ack_pending` equal to the prefetch. Retries
+ * wait in place, so delivery order at concurrency 1 holds across redeliveries and any prefetch;
+ * after a crash the server redelivers every unacked message, in order, after the ack wait.
  */
 export class NatsEventBus extends BaseEventBus {
   private nc: NatsConnection | undefined;
@@ -149,7 +152,7 @@ export class NatsEventBus extends BaseEventBus {
     }
   }
 
-  private toMessage(topic: TopicSpec, m: JsMsg): BusMessage {
+  private toMessage(topic: TopicSpec, m: JsMsg, deliveryCount = m.info.deliveryCount): BusMessage {
     const headers: Record<string, string> = {};
     let key: string | undefined;
     let msgId = `seq:${m.seq}`;
@@ -168,7 +171,7 @@ export class NatsEventBus extends BaseEventBus {
       key,
       headers,
       m.data,
-      m.info.deliveryCount,
+      deliveryCount,
       m.seq,
     );
   }
@@ -180,13 +183,14 @@ export class NatsEventBus extends BaseEventBus {
   ): Promise<{ stop(): Promise<void> }> {
     const stream = this.streamName(topic);
     const concurrency = Math.max(1, options.concurrency ?? 1);
+    const prefetch = Math.max(concurrency, options.prefetch ?? this.options.prefetch ?? concurrency);
     const name = this.brokerName(options.group);
     const config: Partial<ConsumerConfig> = {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: options.startAt === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
       ...this.filterOf(topic, options.subjects),
       ack_wait: nanos(this.options.ackWaitMs),
-      max_ack_pending: concurrency,
+      max_ack_pending: prefetch,
       // Dead-lettering is decided by the shared base; the server must never give up on its own.
       max_deliver: -1,
     };
@@ -200,19 +204,37 @@ export class NatsEventBus extends BaseEventBus {
     }
     await this.ensureConsumer(stream, name, config);
     const consumer = await this.js!.consumers.get(stream, name);
-    const messages: ConsumerMessages = await consumer.consume({ max_messages: concurrency });
+    const messages: ConsumerMessages = await consumer.consume({ max_messages: prefetch });
     const inFlight = new Set<Promise<void>>();
+    let stopping = false;
+
+    // Retries happen in place: the message stays unacked (kept alive with `working()`) and the
+    // messages behind it wait, so order holds at concurrency 1 whatever the prefetch. A stop during
+    // the wait gives the message back to the server for the next subscriber.
+    const handle = async (m: JsMsg): Promise<void> => {
+      let deliveryCount = m.info.deliveryCount;
+      for (;;) {
+        let retryDelayMs: number | undefined;
+        await deliver(this.toMessage(topic, m, deliveryCount), {
+          ack: () => m.ack(),
+          retry: (delayMs) => {
+            retryDelayMs = delayMs;
+          },
+        });
+        if (retryDelayMs === undefined) return;
+        await this.waitWorking(m, retryDelayMs, () => stopping);
+        if (stopping) {
+          m.nak();
+          return;
+        }
+        deliveryCount++;
+      }
+    };
 
     const loop = (async () => {
       for await (const m of messages) {
-        const message = this.toMessage(topic, m);
-        const settle: Settle = {
-          ack: async () => {
-            await m.ackAck({ timeout: this.timeoutMs }).catch(() => false);
-          },
-          retry: (delayMs) => m.nak(delayMs),
-        };
-        const work = deliver(message, settle).finally(() => inFlight.delete(work));
+        if (stopping) break;
+        const work = handle(m).finally(() => inFlight.delete(work));
         inFlight.add(work);
         if (inFlight.size >= concurrency) await Promise.race(inFlight);
       }
@@ -220,12 +242,30 @@ export class NatsEventBus extends BaseEventBus {
 
     return {
       stop: async () => {
+        stopping = true;
         await messages.close();
         await loop.catch(() => undefined);
         await Promise.allSettled([...inFlight]);
+        // Acks are written without waiting for a reply; flushing makes sure the server has them.
+        await this.nc?.flush().catch(() => undefined);
         if (options.ephemeral) await this.jsm!.consumers.delete(stream, name).catch(() => false);
       },
     };
+  }
+
+  /** Waits `delayMs`, telling the server every half ack-wait that the message is still being worked on. */
+  private async waitWorking(m: JsMsg, delayMs: number, stopped: () => boolean): Promise<void> {
+    const deadline = Date.now() + delayMs;
+    const heartbeatMs = Math.max(1, Math.floor(this.options.ackWaitMs / 2));
+    const stepMs = Math.min(heartbeatMs, STOP_CHECK_MS);
+    let lastBeat = Date.now();
+    while (Date.now() < deadline && !stopped()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(stepMs, deadline - Date.now())));
+      if (Date.now() - lastBeat >= heartbeatMs) {
+        m.working();
+        lastBeat = Date.now();
+      }
+    }
   }
 
   /**

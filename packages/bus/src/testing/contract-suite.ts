@@ -320,6 +320,34 @@ export function busContractSuite(target: BusContractTarget): void {
       expect(seen).toEqual(expected);
     });
 
+    it('ordering - with a large prefetch, retries still keep publish order', async () => {
+      const { bus } = await openBus({ prefetch: 64, backoff: { initialMs: 50, maxMs: 100 } });
+      const seen: string[] = [];
+      const failures = new Map<string, number>([
+        ['o-3', 2],
+        ['o-17', 1],
+      ]);
+      await bus.subscribe({
+        topic: 'orders',
+        group: 'prefetching',
+        handler: (m) => {
+          const left = failures.get(m.msgId) ?? 0;
+          if (left > 0) {
+            failures.set(m.msgId, left - 1);
+            return 'retry';
+          }
+          seen.push(`${m.msgId}@${m.deliveryCount}`);
+          return 'ack';
+        },
+      });
+      const ids = Array.from({ length: 40 }, (_, i) => `o-${i}`);
+      for (const id of ids) await bus.publish('order.created', {}, { msgId: id });
+      expect(await eventually(() => seen.length === ids.length, timeout * 3)).toBe(true);
+      expect(seen.map((s) => s.split('@')[0])).toEqual(ids);
+      expect(seen[3]).toBe('o-3@3');
+      expect(seen[17]).toBe('o-17@2');
+    });
+
     it('drain - finishes in-flight handlers; nothing acked comes back, nothing unacked is lost', async () => {
       const { bus, prefix } = await openBus();
       const handled: string[] = [];

@@ -45,6 +45,13 @@ export const busSettings = {
     default: 30_000,
     doc: 'Upper bound of the redelivery delay.',
   }),
+  busPrefetch: int({
+    env: 'TIDELINE_BUS_PREFETCH',
+    min: 1,
+    max: 10_000,
+    default: 256,
+    doc: 'Messages a subscriber may hold ahead of its handlers (NATS max_ack_pending). Order holds at any value.',
+  }),
   busAckWaitMs: ms({
     env: 'TIDELINE_BUS_ACK_WAIT_MS',
     default: 30_000,
