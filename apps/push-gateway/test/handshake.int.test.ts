@@ -1,7 +1,9 @@
 import { SCOPES, signToken } from '@tideline/auth';
 import type { RequestError } from '@tideline/contracts';
-import { TEST_JWT, testToken } from '@tideline/test-support';
+import { createStatefulExecutor } from '@tideline/stateful';
+import { eventually, TEST_JWT, testToken } from '@tideline/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVICE_NAME } from '../src/index.ts';
 import {
   closeAll,
   connected,
@@ -10,6 +12,7 @@ import {
   refused,
   type TestSocket,
 } from './support/client.ts';
+import { REDIS_URL } from './support/stack.ts';
 import { World } from './support/world.ts';
 
 let world: World;
@@ -114,6 +117,37 @@ describe('handshake', () => {
     expect((await fetch(`${world.gateway.url}/readyz`)).status).toBe(200);
     const metrics = await (await fetch(`${world.gateway.url}/metrics`)).text();
     expect(metrics).toMatch(/tideline_gateway_connected_sockets\{[^}]*\} [1-9]/);
+  });
+
+  it('presence - the gateway is registered ready and links each connected user to itself, with a persist window after the last socket', async () => {
+    await using executor = createStatefulExecutor({
+      config: {
+        redisUrl: REDIS_URL,
+        redisCommandTimeoutMs: 2_000,
+        statefulNamespace: world.stack.namespace,
+        statefulConnectTimeoutMs: 2_000,
+        statefulReconnectBackoffMs: 100,
+        statefulReconnectBackoffMaxMs: 1_000,
+        statefulHeartbeatIntervalMs: 5_000,
+        statefulPodStateTtlSeconds: 15,
+        statefulLinkPersistSeconds: 30,
+      },
+    });
+    await executor.connect();
+    const ns = world.stack.namespace;
+    expect((await executor.getServiceState(ns, SERVICE_NAME)).get(world.gateway.podId)).toBe('ready');
+    const socket = track(openSocket(world.gateway.url, testToken('presence-user', [SCOPES.websitesRead])));
+    await connected(socket);
+    expect(
+      await eventually(
+        async () => (await executor.getLinkedPod(ns, 'presence-user', SERVICE_NAME)) === world.gateway.podId,
+        5_000,
+      ),
+    ).toBe(true);
+    socket.disconnect();
+    // Still linked inside the persist window, so a reconnect could land here again.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await executor.getLinkedPod(ns, 'presence-user', SERVICE_NAME)).toBe(world.gateway.podId);
   });
 });
 
