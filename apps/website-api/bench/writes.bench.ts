@@ -1,7 +1,8 @@
 /**
  * Write benchmark of website-api: creates and updates over HTTP with the event log and the relay
  * on, next to the same writes with the event log off (baseline), in the same run, on the same
- * machine. Prints throughput and p50/p99 latency per mode and the overhead ratio.
+ * machine — with 8 concurrent clients (throughput, queueing on the topic lock) and with 1 client
+ * (the added latency of one write). Prints throughput, p50/p99 latency and the overhead ratios.
  *
  * `npm run bench -w @tideline/website-api` — needs PostgreSQL and NATS (TIDELINE_NATS_URL,
  * default nats://127.0.0.1:4222). Bounded: fixed request counts, each phase also capped in time.
@@ -13,12 +14,19 @@ import { startWebsiteApi, type WebsiteApi } from '../src/index.ts';
 import { deleteStreams, NATS_URL, uniquePrefix } from '../test/harness.ts';
 
 const CLIENTS = 8;
-const WRITES_PER_PHASE = 1_200;
-const PHASE_CAP_MS = 6_000;
-const WARMUP_WRITES = 300;
-const RELAY_CATCH_UP_CAP_MS = 15_000;
+const WRITES_PER_RUN = 500;
+const SEQUENTIAL_WRITES_PER_RUN = 120;
+const PHASE_CAP_MS = 5_000;
+const WARMUP_WRITES = 200;
+const RELAY_CATCH_UP_CAP_MS = 10_000;
+/** Interleaved, so neither mode profits from running later (warmer caches, JIT) or earlier. */
+const SCHEDULE = ['off', 'on', 'on', 'off'] as const;
 
 const token = testToken('bench', [SCOPES.websitesRead, SCOPES.websitesWrite]);
+const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+
+type Mode = 'on' | 'off';
+type Phase = 'create' | 'update' | 'create1' | 'update1';
 
 interface PhaseResult {
   count: number;
@@ -27,54 +35,46 @@ interface PhaseResult {
 }
 
 interface ModeRun {
-  mode: 'on' | 'off';
-  create: PhaseResult;
-  update: PhaseResult;
+  mode: Mode;
+  phases: Record<Phase, PhaseResult>;
   events: number;
-  relayCatchUpMs?: number;
   published?: number;
+  relayCatchUpMs?: number;
 }
 
-async function post(url: string, body: unknown): Promise<number> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  await response.arrayBuffer();
-  return response.status;
+async function post(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; body: { data?: { website_id: number } } }> {
+  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as { data?: { website_id: number } } };
 }
 
-/** `total` requests from CLIENTS concurrent clients, stopping early at the time cap. */
+/** `total` requests from `clients` concurrent clients, stopping early at the time cap. */
 async function phase(
   total: number,
-  request: (i: number) => Promise<number>,
-  expected: number,
+  clients: number,
+  request: (i: number) => Promise<void>,
 ): Promise<PhaseResult> {
   const latencies: number[] = [];
   const deadline = performance.now() + PHASE_CAP_MS;
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
+    Array.from({ length: clients }, async () => {
       for (let i = next++; i < total && performance.now() < deadline; i = next++) {
         const t0 = performance.now();
-        const status = await request(i);
+        await request(i);
         latencies.push(performance.now() - t0);
-        if (status !== expected) throw new Error(`request ${i} answered ${status}, expected ${expected}`);
       }
     }),
   );
   return { count: latencies.length, wallMs: performance.now() - started, latencies };
 }
 
-async function startApi(
-  database: TestDatabase,
-  prefix: string,
-  withoutEventLog: boolean,
-): Promise<WebsiteApi> {
+function startApi(database: TestDatabase, prefix: string, mode: Mode): Promise<WebsiteApi> {
   return startWebsiteApi({
-    withoutEventLog,
+    withoutEventLog: mode === 'off',
     source: {
       env: {
         TIDELINE_ENV: 'test',
@@ -90,58 +90,53 @@ async function startApi(
   });
 }
 
-async function run(mode: 'on' | 'off', tag: string, writes: number): Promise<ModeRun> {
+async function run(mode: Mode, tag: string, writes: number, sequentialWrites: number): Promise<ModeRun> {
   const database = await TestDatabase.create('tideline_bench');
   const prefix = uniquePrefix('bench');
-  const api = await startApi(database, prefix, mode === 'off');
+  const api = await startApi(database, prefix, mode);
   const sql = new pg.Client({ connectionString: database.url });
   await sql.connect();
   try {
-    const lineGroup = await fetch(`${api.url}/api/v1/line-groups/create`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: `bench-${tag}`, cname: `bench-${tag}.cdn.example.net` }),
-    }).then((r) => r.json() as Promise<{ data: { id: number } }>);
+    const lineGroup = await post(`${api.url}/api/v1/line-groups/create`, {
+      name: `bench-${tag}`,
+      cname: `bench-${tag}.cdn.example.net`,
+    });
+    const lineGroupId = (lineGroup.body.data as unknown as { id: number }).id;
+    const create = (ids: number[], name: string) => async (i: number) => {
+      const answer = await post(`${api.url}/api/v1/websites/create`, {
+        domains: [`www.${name}-${i}.bench.example.com`, `${name}-${i}.bench.example.com`],
+        line_group_id: lineGroupId,
+      });
+      if (answer.status !== 201) throw new Error(`create answered ${answer.status}`);
+      ids.push(answer.body.data!.website_id);
+    };
+    const update = (ids: number[]) => async (i: number) => {
+      const answer = await post(`${api.url}/api/v1/websites/update`, {
+        website_id: ids[i]!,
+        status: 'paused',
+        https_enabled: true,
+      });
+      if (answer.status !== 200) throw new Error(`update answered ${answer.status}`);
+    };
     const ids: number[] = [];
-    const create = await phase(
-      writes,
-      async (i) => {
-        const response = await fetch(`${api.url}/api/v1/websites/create`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            domains: [`www.${tag}-${i}.bench.example.com`, `${tag}-${i}.bench.example.com`],
-            line_group_id: lineGroup.data.id,
-          }),
-        });
-        const body = (await response.json()) as { data: { website_id: number } };
-        if (response.status === 201) ids.push(body.data.website_id);
-        return response.status;
-      },
-      201,
-    );
-    const update = await phase(
-      Math.min(writes, ids.length),
-      (i) =>
-        post(`${api.url}/api/v1/websites/update`, {
-          website_id: ids[i]!,
-          status: 'paused',
-          https_enabled: true,
-        }),
-      200,
-    );
+    const sequentialIds: number[] = [];
+    const phases = {} as Record<Phase, PhaseResult>;
+    phases.create = await phase(writes, CLIENTS, create(ids, tag));
+    phases.update = await phase(ids.length, CLIENTS, update(ids));
+    phases.create1 = await phase(sequentialWrites, 1, create(sequentialIds, `${tag}-seq`));
+    phases.update1 = await phase(sequentialIds.length, 1, update(sequentialIds));
     const lastWrite = performance.now();
-    const [{ events }] = (await sql.query(`SELECT count(*)::int AS events FROM ws_events`)).rows as [
-      { events: number },
-    ];
-    const result: ModeRun = { mode, create, update, events };
+    const { rows } = await sql.query<{ events: number }>(`SELECT count(*)::int AS events FROM ws_events`);
+    const result: ModeRun = { mode, phases, events: rows[0]!.events };
     if (mode === 'on') {
       const deadline = lastWrite + RELAY_CATCH_UP_CAP_MS;
       for (;;) {
-        const { rows } = await sql.query(`SELECT last_published_id::int AS p FROM ws_relay_state`);
-        result.published = rows[0].p as number;
-        if (result.published >= events || performance.now() > deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        const state = await sql.query<{ published: number }>(
+          `SELECT last_published_id::int AS published FROM ws_relay_state`,
+        );
+        result.published = state.rows[0]!.published;
+        if (result.published >= result.events || performance.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
       }
       result.relayCatchUpMs = performance.now() - lastWrite;
     }
@@ -170,42 +165,43 @@ function summarise(results: PhaseResult[]) {
 }
 
 const benchStarted = performance.now();
-await run('on', 'warmup', WARMUP_WRITES);
-// Interleaved, so neither mode profits from running later (warmer caches, JIT).
+await run('on', 'warmup', WARMUP_WRITES, 20);
 const runs: ModeRun[] = [];
-for (const [i, mode] of (['off', 'on', 'on', 'off'] as const).entries())
-  runs.push(await run(mode, `r${i}`, WRITES_PER_PHASE / 2));
+for (const [i, mode] of SCHEDULE.entries())
+  runs.push(await run(mode, `r${i}`, WRITES_PER_RUN, SEQUENTIAL_WRITES_PER_RUN));
 
-const rows: string[] = [];
-const figures: Record<string, Record<string, ReturnType<typeof summarise>>> = {};
-for (const op of ['create', 'update'] as const) {
-  for (const mode of ['on', 'off'] as const) {
-    const s = summarise(runs.filter((r) => r.mode === mode).map((r) => r[op]));
-    figures[op] = { ...figures[op], [mode]: s };
-    const label = mode === 'on' ? 'event log + relay' : 'event log off (baseline)';
-    rows.push(
-      `${label.padEnd(26)} ${op.padEnd(7)} ${String(s.count).padStart(5)} ${s.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(2).padStart(8)} ${s.p99.toFixed(2).padStart(8)}`,
+const PHASES: { phase: Phase; op: string; clients: number }[] = [
+  { phase: 'create', op: 'create', clients: CLIENTS },
+  { phase: 'update', op: 'update', clients: CLIENTS },
+  { phase: 'create1', op: 'create', clients: 1 },
+  { phase: 'update1', op: 'update', clients: 1 },
+];
+const pad = (value: string | number, width: number) => String(value).padStart(width);
+console.log(
+  'website-api write benchmark: HTTP clients, PostgreSQL + NATS on this machine, modes interleaved in one run',
+);
+console.log(
+  `${'mode'.padEnd(26)} ${'op'.padEnd(7)} ${pad('clients', 7)} ${pad('n', 5)} ${pad('req/s', 8)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)}`,
+);
+const overheads: string[] = [];
+for (const { phase: key, op, clients } of PHASES) {
+  const on = summarise(runs.filter((r) => r.mode === 'on').map((r) => r.phases[key]));
+  const off = summarise(runs.filter((r) => r.mode === 'off').map((r) => r.phases[key]));
+  for (const [label, s] of [
+    ['event log + relay', on],
+    ['event log off (baseline)', off],
+  ] as const) {
+    console.log(
+      `${label.padEnd(26)} ${op.padEnd(7)} ${pad(clients, 7)} ${pad(s.count, 5)} ${pad(s.rps.toFixed(0), 8)} ${pad(s.p50.toFixed(2), 8)} ${pad(s.p99.toFixed(2), 8)}`,
     );
   }
-}
-const on = runs.filter((r) => r.mode === 'on');
-const off = runs.filter((r) => r.mode === 'off');
-console.log(
-  `website-api write benchmark: ${CLIENTS} concurrent HTTP clients, PostgreSQL + NATS on this machine, modes interleaved in one run`,
-);
-console.log(
-  `${'mode'.padEnd(26)} ${'op'.padEnd(7)} ${'n'.padStart(5)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`,
-);
-for (const row of rows) console.log(row);
-for (const op of ['create', 'update'] as const) {
-  const { on: a, off: b } = figures[op] as {
-    on: ReturnType<typeof summarise>;
-    off: ReturnType<typeof summarise>;
-  };
-  console.log(
-    `overhead ${op.padEnd(6)} (event log + relay / off): throughput x${(a.rps / b.rps).toFixed(2)}, p50 x${(a.p50 / b.p50).toFixed(2)}, p99 x${(a.p99 / b.p99).toFixed(2)}`,
+  overheads.push(
+    `overhead ${op} with ${clients} client(s) (event log + relay / off): throughput x${(on.rps / off.rps).toFixed(2)}, p50 x${(on.p50 / off.p50).toFixed(2)}, p99 x${(on.p99 / off.p99).toFixed(2)}`,
   );
 }
+for (const line of overheads) console.log(line);
+const on = runs.filter((r) => r.mode === 'on');
+const off = runs.filter((r) => r.mode === 'off');
 console.log(
   `events written: on ${on.map((r) => r.events).join(' + ')}, off ${off.map((r) => r.events).join(' + ')} (must be 0)`,
 );
