@@ -340,6 +340,17 @@ describe('website-api HTTP: bad input changes nothing', () => {
     expect((await fx.call('GET', `/api/v1/websites/${other.website_id}`)).body.data).toEqual(other);
   });
 
+  it('conflict - racing creates of one domain: exactly one wins, the others answer 409 and leave nothing', async () => {
+    const answers = await Promise.all(Array.from({ length: 6 }, () => create(['raced.example.com'])));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses).toEqual([201, 409, 409, 409, 409, 409]);
+    for (const answer of answers.filter((a) => a.status === 409)) expect(answer.body.error.code).toBe('CONFLICT');
+    const after = await counts();
+    expect(after.websites).toBe(before.websites + 1);
+    expect(after.events).toBe(before.events + 1);
+    expect(Number(after.last)).toBe(Number(before.last) + 1);
+  });
+
   it('conflict - a duplicate line group name answers 409', async () => {
     const answer = await fx.call('POST', '/api/v1/line-groups/create', {
       body: { name: 'edge-a', cname: 'x.example.net' },
