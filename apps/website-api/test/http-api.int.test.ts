@@ -344,7 +344,8 @@ describe('website-api HTTP: bad input changes nothing', () => {
     const answers = await Promise.all(Array.from({ length: 6 }, () => create(['raced.example.com'])));
     const statuses = answers.map((a) => a.status).sort();
     expect(statuses).toEqual([201, 409, 409, 409, 409, 409]);
-    for (const answer of answers.filter((a) => a.status === 409)) expect(answer.body.error.code).toBe('CONFLICT');
+    for (const answer of answers.filter((a) => a.status === 409))
+      expect(answer.body.error.code).toBe('CONFLICT');
     const after = await counts();
     expect(after.websites).toBe(before.websites + 1);
     expect(after.events).toBe(before.events + 1);
