@@ -1,6 +1,6 @@
 export { NodesFeed, type NodesFeedOptions } from './adapters/nodes-feed.ts';
 export { type CacheConfig, rules as cacheRules, settings as cacheConfigSettings } from './config.ts';
-export { ClusterNodes, isReady } from './domain/cluster-nodes.ts';
+export { ClusterNodes, type HeldNode, isReady, viewOf } from './domain/cluster-nodes.ts';
 export { type LabelSelector, LabelSelectorError, parseLabelSelector } from './domain/label-selector.ts';
 export {
   type ApplyOutcome,

@@ -1,11 +1,6 @@
 import type { NodeDynamic, NodeField, NodeStatic, NodeView } from '@tideline/contracts';
 import { ReplayHistory } from './replay-history.ts';
 
-interface Identity {
-  uid: string;
-  createdAt: string | undefined;
-}
-
 const STATIC_FIELDS: ReadonlySet<NodeField> = new Set(['capacity', 'allocatable', 'nodeInfo']);
 
 export function isReady(dynamic: NodeDynamic): boolean {
@@ -14,18 +9,26 @@ export function isReady(dynamic: NodeDynamic): boolean {
   return false;
 }
 
+/** One node as held: its static and dynamic records apart, plus what filters read often. */
+export interface HeldNode {
+  readonly name: string;
+  uid: string;
+  createdAt: string | undefined;
+  static: NodeStatic;
+  dynamic: NodeDynamic;
+  ready: boolean;
+}
+
 /**
  * The nodes of one cluster as of {@link lastEventId}. Static attributes (capacity, allocatable,
  * node info) are held apart from dynamic ones (labels, taints, unschedulable, conditions,
  * addresses): an event that changes only dynamic fields leaves the static record untouched.
- * Names are kept sorted and ready/unschedulable counts are kept current, so lists page in name
- * order and summaries cost nothing.
+ * Nodes are kept sorted by name and ready/unschedulable counts are kept current, so lists page in
+ * name order without sorting and summaries cost nothing.
  */
 export class ClusterNodes {
-  readonly statics = new Map<string, NodeStatic>();
-  readonly dynamics = new Map<string, NodeDynamic>();
-  private readonly identities = new Map<string, Identity>();
-  private sorted: string[] = [];
+  private readonly byName = new Map<string, HeldNode>();
+  private sorted: HeldNode[] = [];
   private readyCount = 0;
   private unschedulableCount = 0;
   lastEventId = 0;
@@ -41,7 +44,7 @@ export class ClusterNodes {
   }
 
   get size(): number {
-    return this.dynamics.size;
+    return this.byName.size;
   }
 
   get ready(): number {
@@ -52,42 +55,52 @@ export class ClusterNodes {
     return this.unschedulableCount;
   }
 
-  /** Node names in ascending order (do not modify). */
-  get names(): readonly string[] {
+  /** The held nodes in ascending name order (do not modify). */
+  get nodes(): readonly HeldNode[] {
     return this.sorted;
   }
 
+  get(name: string): HeldNode | undefined {
+    return this.byName.get(name);
+  }
+
   put(view: NodeView, changed: readonly NodeField[], type: 'added' | 'updated'): void {
-    const name = view.name;
-    const previous = this.dynamics.get(name);
-    if (previous) {
-      this.count(previous, -1);
-    } else {
-      this.insertName(name);
+    const held = this.byName.get(view.name);
+    if (!held) {
+      const fresh: HeldNode = {
+        name: view.name,
+        uid: view.uid,
+        createdAt: view.createdAt,
+        static: view.static,
+        dynamic: view.dynamic,
+        ready: isReady(view.dynamic),
+      };
+      this.byName.set(view.name, fresh);
+      this.insert(fresh);
+      this.count(fresh, +1);
+      return;
     }
-    this.dynamics.set(name, view.dynamic);
-    this.count(view.dynamic, +1);
+    this.count(held, -1);
+    held.uid = view.uid;
+    held.createdAt = view.createdAt;
+    held.dynamic = view.dynamic;
+    held.ready = isReady(view.dynamic);
     // An update naming only dynamic fields keeps the held static record.
-    if (type === 'added' || !this.statics.has(name) || changed.some((f) => STATIC_FIELDS.has(f)))
-      this.statics.set(name, view.static);
-    this.identities.set(name, { uid: view.uid, createdAt: view.createdAt });
+    if (type === 'added' || changed.some((f) => STATIC_FIELDS.has(f))) held.static = view.static;
+    this.count(held, +1);
   }
 
   delete(name: string): void {
-    const previous = this.dynamics.get(name);
-    if (!previous) return;
-    this.count(previous, -1);
-    this.dynamics.delete(name);
-    this.statics.delete(name);
-    this.identities.delete(name);
+    const held = this.byName.get(name);
+    if (!held) return;
+    this.count(held, -1);
+    this.byName.delete(name);
     const at = this.indexOf(name);
-    if (this.sorted[at] === name) this.sorted.splice(at, 1);
+    if (this.sorted[at] === held) this.sorted.splice(at, 1);
   }
 
   clear(): void {
-    this.statics.clear();
-    this.dynamics.clear();
-    this.identities.clear();
+    this.byName.clear();
     this.sorted = [];
     this.readyCount = 0;
     this.unschedulableCount = 0;
@@ -95,22 +108,13 @@ export class ClusterNodes {
 
   /** The node's view, joined from its static and dynamic records. */
   view(name: string): NodeView | undefined {
-    const dynamic = this.dynamics.get(name);
-    const fixed = this.statics.get(name);
-    const identity = this.identities.get(name);
-    if (!dynamic || !fixed || !identity) return undefined;
-    return {
-      name,
-      uid: identity.uid,
-      ...(identity.createdAt ? { createdAt: identity.createdAt } : {}),
-      static: fixed,
-      dynamic,
-    };
+    const held = this.byName.get(name);
+    return held ? viewOf(held) : undefined;
   }
 
-  private count(dynamic: NodeDynamic, sign: 1 | -1): void {
-    if (isReady(dynamic)) this.readyCount += sign;
-    if (dynamic.unschedulable) this.unschedulableCount += sign;
+  private count(held: HeldNode, sign: 1 | -1): void {
+    if (held.ready) this.readyCount += sign;
+    if (held.dynamic.unschedulable) this.unschedulableCount += sign;
   }
 
   private indexOf(name: string): number {
@@ -118,15 +122,25 @@ export class ClusterNodes {
     let hi = this.sorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.sorted[mid]! < name) lo = mid + 1;
+      if (this.sorted[mid]!.name < name) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  private insertName(name: string): void {
-    const at = this.indexOf(name);
-    if (this.sorted.length === 0 || at === this.sorted.length) this.sorted.push(name);
-    else this.sorted.splice(at, 0, name);
+  private insert(held: HeldNode): void {
+    const at = this.indexOf(held.name);
+    if (at === this.sorted.length) this.sorted.push(held);
+    else this.sorted.splice(at, 0, held);
   }
+}
+
+export function viewOf(held: HeldNode): NodeView {
+  return {
+    name: held.name,
+    uid: held.uid,
+    ...(held.createdAt ? { createdAt: held.createdAt } : {}),
+    static: held.static,
+    dynamic: held.dynamic,
+  };
 }

@@ -57,21 +57,44 @@ function parseRequirement(text: string): Requirement {
   throw new LabelSelectorError(`cannot parse requirement ${JSON.stringify(text)}`);
 }
 
-function holds(requirement: Requirement, labels: Readonly<Record<string, string>>): boolean {
-  const value = Object.hasOwn(labels, requirement.key) ? labels[requirement.key] : undefined;
+type Labels = Readonly<Record<string, string>>;
+
+function valueOf(labels: Labels, key: string): string | undefined {
+  const value = labels[key];
+  // Labels come from JSON; only an own property counts (never `constructor` & co. of the prototype).
+  return value !== undefined && Object.hasOwn(labels, key) ? value : undefined;
+}
+
+/** One requirement as a predicate, so matching a node costs one call per requirement and no dispatch. */
+function compile(requirement: Requirement): LabelSelector {
+  const { key } = requirement;
   switch (requirement.op) {
     case 'exists':
-      return value !== undefined;
+      return (labels) => valueOf(labels, key) !== undefined;
     case 'not-exists':
-      return value === undefined;
-    case 'equals':
-      return value === requirement.value;
-    case 'not-equals':
-      return value !== requirement.value;
-    case 'in':
-      return value !== undefined && requirement.values.has(value);
-    case 'notin':
-      return value === undefined || !requirement.values.has(value);
+      return (labels) => valueOf(labels, key) === undefined;
+    case 'equals': {
+      const expected = requirement.value;
+      return (labels) => valueOf(labels, key) === expected;
+    }
+    case 'not-equals': {
+      const unwanted = requirement.value;
+      return (labels) => valueOf(labels, key) !== unwanted;
+    }
+    case 'in': {
+      const values = requirement.values;
+      return (labels) => {
+        const value = valueOf(labels, key);
+        return value !== undefined && values.has(value);
+      };
+    }
+    case 'notin': {
+      const values = requirement.values;
+      return (labels) => {
+        const value = valueOf(labels, key);
+        return value === undefined || !values.has(value);
+      };
+    }
   }
 }
 
@@ -82,9 +105,13 @@ function holds(requirement: Requirement, labels: Readonly<Record<string, string>
  */
 export function parseLabelSelector(selector: string): LabelSelector {
   if (selector.trim() === '') return () => true;
-  const requirements = splitRequirements(selector).map((part) => {
+  const predicates = splitRequirements(selector).map((part) => {
     if (part === '') throw new LabelSelectorError('empty requirement (two commas in a row?)');
-    return parseRequirement(part);
+    return compile(parseRequirement(part));
   });
-  return (labels) => requirements.every((r) => holds(r, labels));
+  if (predicates.length === 1) return predicates[0]!;
+  return (labels) => {
+    for (const predicate of predicates) if (!predicate(labels)) return false;
+    return true;
+  };
 }

@@ -1,5 +1,6 @@
 import type { ClusterEvent, NodeEvent, NodeView } from '@tideline/contracts';
 import { describe, expect, it } from 'vitest';
+import type { ClusterNodes } from './cluster-nodes.ts';
 import { NodeReadModel, UnknownClusterError } from './read-model.ts';
 
 function view(
@@ -79,23 +80,21 @@ describe('NodeReadModel', () => {
 
   it('static apart - an update of dynamic fields keeps the static record; a resize replaces it', () => {
     const model = seeded();
-    const cluster = (
-      model as unknown as { clusters: Map<string, { statics: Map<string, unknown> }> }
-    ).clusters.get('a')!;
-    const heldStatic = cluster.statics.get('n1');
+    const cluster = (model as unknown as { clusters: Map<string, ClusterNodes> }).clusters.get('a')!;
+    const heldStatic = cluster.get('n1')!.static;
     model.apply(
       nodeEvent('a', 5, 'updated', view('n1', { unschedulable: true, labels: { team: 'x' } }), [
         'unschedulable',
       ]),
     );
-    expect(cluster.statics.get('n1')).toBe(heldStatic);
+    expect(cluster.get('n1')!.static).toBe(heldStatic);
     model.apply(
       nodeEvent('a', 6, 'updated', view('n1', { unschedulable: true, labels: { team: 'x' }, cpu: '16' }), [
         'capacity',
         'allocatable',
       ]),
     );
-    expect(cluster.statics.get('n1')).not.toBe(heldStatic);
+    expect(cluster.get('n1')!.static).not.toBe(heldStatic);
     expect(model.node('a', 'n1').node?.static.capacity['cpu']).toBe('16');
   });
 

@@ -6,7 +6,7 @@ import type {
   NodesSnapshot,
   NodeView,
 } from '@tideline/contracts';
-import { ClusterNodes, isReady } from './cluster-nodes.ts';
+import { ClusterNodes, viewOf } from './cluster-nodes.ts';
 import type { LabelSelector } from './label-selector.ts';
 
 export type NodesTopicEvent = NodeEvent | ClusterEvent;
@@ -125,21 +125,18 @@ export class NodeReadModel {
   list(cluster: string, filter: NodeFilter, offset: number, limit: number): NodePage {
     const nodes = this.known(cluster);
     const { selector, schedulable, ready } = filter;
-    const unfiltered = selector === undefined && schedulable === undefined && ready === undefined;
-    const names = nodes.names;
+    const held = nodes.nodes;
     const items: NodeView[] = [];
-    if (unfiltered) {
-      for (let i = offset; i < Math.min(names.length, offset + limit); i++)
-        items.push(nodes.view(names[i]!)!);
-      return { items, total: names.length, lastEventId: nodes.lastEventId };
+    if (selector === undefined && schedulable === undefined && ready === undefined) {
+      for (let i = offset; i < Math.min(held.length, offset + limit); i++) items.push(viewOf(held[i]!));
+      return { items, total: held.length, lastEventId: nodes.lastEventId };
     }
     let total = 0;
-    for (const name of names) {
-      const dynamic = nodes.dynamics.get(name)!;
-      if (schedulable !== undefined && dynamic.unschedulable === schedulable) continue;
-      if (ready !== undefined && isReady(dynamic) !== ready) continue;
-      if (selector && !selector(dynamic.labels)) continue;
-      if (total >= offset && items.length < limit) items.push(nodes.view(name)!);
+    for (const node of held) {
+      if (schedulable !== undefined && node.dynamic.unschedulable === schedulable) continue;
+      if (ready !== undefined && node.ready !== ready) continue;
+      if (selector && !selector(node.dynamic.labels)) continue;
+      if (total >= offset && items.length < limit) items.push(viewOf(node));
       total += 1;
     }
     return { items, total, lastEventId: nodes.lastEventId };
@@ -147,7 +144,7 @@ export class NodeReadModel {
 
   snapshot(cluster: string): NodesSnapshot {
     const nodes = this.known(cluster);
-    const items = nodes.names.map((name) => nodes.view(name)!);
+    const items = nodes.nodes.map(viewOf);
     return { cluster, items, total: items.length, lastEventId: nodes.lastEventId };
   }
 
