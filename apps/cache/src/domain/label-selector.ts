@@ -59,7 +59,7 @@ function parseRequirement(text: string): Requirement {
 
 type Labels = Readonly<Record<string, string>>;
 
-function valueOf(labels: Labels, key: string): string | undefined {
+function labelOf(labels: Labels, key: string): string | undefined {
   const value = labels[key];
   // Labels come from JSON; only an own property counts (never `constructor` & co. of the prototype).
   return value !== undefined && Object.hasOwn(labels, key) ? value : undefined;
@@ -70,28 +70,28 @@ function compile(requirement: Requirement): LabelSelector {
   const { key } = requirement;
   switch (requirement.op) {
     case 'exists':
-      return (labels) => valueOf(labels, key) !== undefined;
+      return (labels) => labelOf(labels, key) !== undefined;
     case 'not-exists':
-      return (labels) => valueOf(labels, key) === undefined;
+      return (labels) => labelOf(labels, key) === undefined;
     case 'equals': {
       const expected = requirement.value;
-      return (labels) => valueOf(labels, key) === expected;
+      return (labels) => labelOf(labels, key) === expected;
     }
     case 'not-equals': {
       const unwanted = requirement.value;
-      return (labels) => valueOf(labels, key) !== unwanted;
+      return (labels) => labelOf(labels, key) !== unwanted;
     }
     case 'in': {
       const values = requirement.values;
       return (labels) => {
-        const value = valueOf(labels, key);
+        const value = labelOf(labels, key);
         return value !== undefined && values.has(value);
       };
     }
     case 'notin': {
       const values = requirement.values;
       return (labels) => {
-        const value = valueOf(labels, key);
+        const value = labelOf(labels, key);
         return value === undefined || !values.has(value);
       };
     }
