@@ -1,5 +1,5 @@
 import type { NodeEvent } from '@tideline/contracts';
-import { eventually, sleep } from '@tideline/test-support';
+import { eventually, sleep, testToken } from '@tideline/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningInformer, startInformer } from '../src/index.ts';
 import {
@@ -294,5 +294,50 @@ describe('informer against the Kubernetes API test server and NATS', () => {
     );
     expect(a.server.counters.lists).toBe(1);
     expect(informer.registry.watcherOf('alpha')!.restarts).toBe(0);
+  });
+
+  it('orphans - a cluster registered at runtime is reported orphaned after a restart; unregistering it publishes cluster-removed', async () => {
+    const a = await cluster('alpha', 3);
+    const world = await setup({ clusters: [] });
+    const headers = {
+      authorization: `Bearer ${testToken('admin', ['clusters:admin'])}`,
+      'content-type': 'application/json',
+    };
+    const registered = await fetch(`${world.informer.url}/api/v1/clusters/register`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'alpha', kubeconfigPath: a.kubeconfigPath }),
+    });
+    expect(registered.status).toBe(201);
+    await settled(world.informer, a, world.log);
+    const last = world.log.lastIdOf('alpha');
+    const restarted = await world.restart();
+    const statuses = (await (await fetch(`${restarted.url}/api/v1/clusters`, { headers })).json()) as {
+      data: unknown[];
+    };
+    expect(statuses.data).toEqual([
+      {
+        name: 'alpha',
+        source: 'bus',
+        state: 'orphaned',
+        synced: false,
+        nodes: 3,
+        lastEventId: last,
+        restarts: 0,
+        lists: 0,
+      },
+    ]);
+    const removed = await fetch(`${restarted.url}/api/v1/clusters/unregister`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'alpha' }),
+    });
+    expect(await removed.json()).toEqual({ data: { name: 'alpha', lastEventId: last + 1 } });
+    await eventually(() => world.log.lastIdOf('alpha') === last + 1, 5_000);
+    expect(world.log.of('alpha').at(-1)).toMatchObject({ type: 'cluster-removed', eventId: last + 1 });
+    expect(
+      ((await (await fetch(`${restarted.url}/api/v1/clusters`, { headers })).json()) as { data: unknown[] })
+        .data,
+    ).toEqual([]);
   });
 });
