@@ -12,7 +12,13 @@ import {
   type WebsitesInitial,
   type WebsitesUpdate,
 } from '@tideline/contracts';
-import { type RunningService, type RunOptions, runService, type ServiceContext } from '@tideline/runtime';
+import {
+  type Logger,
+  type RunningService,
+  type RunOptions,
+  runService,
+  type ServiceContext,
+} from '@tideline/runtime';
 import { createStatefulExecutor, PodPresence } from '@tideline/stateful';
 import { Server } from 'socket.io';
 import { consumeFeeds } from './adapters/bus-feeds.ts';
@@ -64,12 +70,22 @@ function jwtSecretOf(config: PushGatewayConfig): string | undefined {
 
 function feedObserver(
   metrics: GatewayMetrics,
+  logger: Logger,
   feed: 'websites' | 'nodes',
   updateEvent: string,
 ): FeedObserver {
   return {
+    gapRepair: (memberId, afterEventId) => {
+      metrics.gapRepairs.inc({ feed, outcome: 'started' });
+      logger.warn({ feed, socket: memberId, afterEventId }, 'live stream skipped ids; repairing by replay');
+    },
+    repairFailed: (error) => {
+      metrics.gapRepairs.inc({ feed, outcome: 'failed' });
+      logger.warn({ feed, err: error }, 'gap repair failed; retried after the gap wait');
+    },
     joined: () => metrics.roomJoins.inc({ room_kind: feed }),
     synced: (mode, reason) => metrics.syncs.inc({ feed, mode, reason }),
+    outOfOrder: () => metrics.outOfOrderEvents.inc({ feed }),
     delivered: (recipients, occurredAtMs) => {
       if (recipients === 0) return;
       metrics.emits.inc({ event: updateEvent }, recipients);
@@ -207,13 +223,14 @@ async function start(
     replayLimit: config.gatewayReplayLimit,
     snapshotReuseMs: config.gatewaySnapshotReuseMs,
     bufferMaxEvents: config.gatewaySyncBufferMaxEvents,
+    gapWaitMs: config.gatewayGapWaitMs,
   };
   const websites = new Feed<WebsitesInitial, WebsitesUpdate>({
     ...feedOptions,
     room: rooms.websites,
     source: websitesSource,
     broadcast: (room, except, message) => io.local.to(room).except(except).emit('websites:update', message),
-    observer: feedObserver(metrics, 'websites', 'websites:update'),
+    observer: feedObserver(metrics, logger, 'websites', 'websites:update'),
   });
   const nodes = new ClusterFeeds<NodesInitial, NodesUpdate>(
     (cluster) =>
@@ -225,7 +242,7 @@ async function start(
           replay: (request) => nodeSource.replay(cluster, request),
         },
         broadcast: (room, except, message) => io.local.to(room).except(except).emit('nodes:update', message),
-        observer: feedObserver(metrics, 'nodes', 'nodes:update'),
+        observer: feedObserver(metrics, logger, 'nodes', 'nodes:update'),
       }),
   );
 

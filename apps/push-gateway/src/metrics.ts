@@ -60,6 +60,18 @@ export function createGatewayMetrics(registry: Registry) {
       labelNames: ['target_kind', 'outcome'] as const,
       registers,
     }),
+    outOfOrderEvents: new Counter({
+      name: 'tideline_gateway_out_of_order_events_total',
+      help: 'Live events that arrived at or below an id already delivered (bus redeliveries); skipped for sockets already past them.',
+      labelNames: ['feed'] as const,
+      registers,
+    }),
+    gapRepairs: new Counter({
+      name: 'tideline_gateway_gap_repairs_total',
+      help: 'Sockets whose live stream skipped ids and was repaired by a replay, by feed and outcome.',
+      labelNames: ['feed', 'outcome'] as const,
+      registers,
+    }),
     invalidEvents: new Counter({
       name: 'tideline_gateway_invalid_events_total',
       help: 'Bus events skipped because they did not match their contract, by topic.',

@@ -69,7 +69,14 @@ class Recorder implements FeedMember<Initial, Update> {
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-function setup(overrides: { snapshotReuseMs?: number; bufferMaxEvents?: number; replayLimit?: number } = {}) {
+function setup(
+  overrides: {
+    snapshotReuseMs?: number;
+    bufferMaxEvents?: number;
+    replayLimit?: number;
+    gapWaitMs?: number;
+  } = {},
+) {
   const source = new ManualSource();
   const members = new Map<string, Recorder>();
   let clock = 0;
@@ -79,6 +86,7 @@ function setup(overrides: { snapshotReuseMs?: number; bufferMaxEvents?: number; 
     replayLimit: overrides.replayLimit ?? 500,
     snapshotReuseMs: overrides.snapshotReuseMs ?? 0,
     bufferMaxEvents: overrides.bufferMaxEvents ?? 1_000,
+    gapWaitMs: overrides.gapWaitMs ?? 50,
     now: () => clock,
     broadcast: (room, except, message) => {
       for (const member of members.values()) {
@@ -339,5 +347,69 @@ describe('Feed', () => {
       { kind: 'initial', lastEventId: 5 },
       { kind: 'update', eventId: 6 },
     ]);
+  });
+
+  it('gap - events published out of order are held and sent in id order, without a repair query', async () => {
+    const { source, feed, member } = setup({ gapWaitMs: 10_000 });
+    const a = member('a');
+    const synced = feed.sync(a, {});
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(7));
+    await synced;
+    for (const id of [10, 8, 9, 11]) feed.deliver({ eventId: id });
+    expect(a.updates()).toEqual([8, 9, 10, 11]);
+    expect(source.replays).toHaveLength(0);
+  });
+
+  it('gap - a missing event is repaired by one replay from the last id, shared by every member at that id', async () => {
+    const { source, feed, member } = setup({ gapWaitMs: 30 });
+    const members = [member('a'), member('b'), member('c')];
+    const synced = members.map((m) => feed.sync(m, {}));
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(5));
+    await Promise.all(synced);
+    feed.deliver({ eventId: 7 });
+    feed.deliver({ eventId: 8 });
+    for (const m of members) expect(m.updates()).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(source.replays.map((r) => r.request.after)).toEqual([5]);
+    source.replays[0]!.answer.resolve(events(6, 7, 8));
+    await flush();
+    feed.deliver({ eventId: 9 });
+    for (const m of members) expect(m.updates()).toEqual([6, 7, 8, 9]);
+  });
+
+  it('gap - a hole left in the buffer after a sync is held too, and closes when the event arrives', async () => {
+    const { source, feed, member } = setup({ gapWaitMs: 10_000 });
+    const a = member('a');
+    const synced = feed.sync(a, {});
+    feed.deliver({ eventId: 8 });
+    feed.deliver({ eventId: 6 });
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(5));
+    await synced;
+    expect(a.updates()).toEqual([6]);
+    feed.deliver({ eventId: 7 });
+    feed.deliver({ eventId: 9 });
+    expect(a.updates()).toEqual([6, 7, 8, 9]);
+  });
+
+  it('gap - a failed repair keeps the member held and is retried', async () => {
+    const { source, feed, member } = setup({ gapWaitMs: 20 });
+    const a = member('a');
+    const synced = feed.sync(a, {});
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(1));
+    await synced;
+    feed.deliver({ eventId: 3 });
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    source.replays[0]!.answer.reject(new SourceUnavailableError('down'));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(feed.has('a')).toBe(true);
+    expect(source.replays.length).toBeGreaterThanOrEqual(2);
+    source.replays[1]!.answer.resolve(events(2, 3));
+    await flush();
+    feed.deliver({ eventId: 4 });
+    expect(a.updates()).toEqual([2, 3, 4]);
   });
 });

@@ -53,6 +53,14 @@ export const gatewaySettings = {
     doc: 'Live events buffered for one socket while its snapshot/replay is in flight; beyond this the sync fails with UNAVAILABLE (the client retries).',
   }),
 
+  gatewayGapWaitMs: ms({
+    env: 'TIDELINE_GATEWAY_GAP_WAIT_MS',
+    min: 1,
+    max: 60_000,
+    default: 500,
+    doc: 'A live event that skips ids is held this long for the missing ones (a source publishing out of order); then the socket is repaired by a replay from its last id.',
+  }),
+
   // ---- client events --------------------------------------------------------------------------
   gatewayRateLimitEvents: int({
     env: 'TIDELINE_GATEWAY_RATE_LIMIT_EVENTS',
