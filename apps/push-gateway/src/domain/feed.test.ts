@@ -412,4 +412,30 @@ describe('Feed', () => {
     feed.deliver({ eventId: 4 });
     expect(a.updates()).toEqual([2, 3, 4]);
   });
+
+  it('gap - a replay answer with a hole sends only what follows without a gap; a second repair takes a snapshot', async () => {
+    const { source, feed, member } = setup({ gapWaitMs: 20 });
+    const a = member('a');
+    const synced = feed.sync(a, { lastEventId: 1 });
+    await flush();
+    // The source answers 2, 3, 5 (4 not visible yet): 5 is held.
+    source.replays[0]!.answer.resolve(events(2, 3, 5));
+    await synced;
+    expect(a.updates()).toEqual([2, 3]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(source.replays.map((r) => r.request.after)).toEqual([1, 3]);
+    source.replays[1]!.answer.resolve(events(5));
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    // Still no 4 from the source: the next repair is a snapshot, which makes the member exact again.
+    expect(source.snapshots).toHaveLength(1);
+    source.snapshots[0]!.resolve(snapshotAt(6));
+    await flush();
+    feed.deliver({ eventId: 7 });
+    expect(a.received).toEqual([
+      { kind: 'update', eventId: 2 },
+      { kind: 'update', eventId: 3 },
+      { kind: 'initial', lastEventId: 6 },
+      { kind: 'update', eventId: 7 },
+    ]);
+  });
 });

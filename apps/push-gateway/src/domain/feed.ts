@@ -77,6 +77,8 @@ class Subscription<Initial, Update> {
   arrivedAt = 0;
   headAtJoin = 0;
   repairTimer: NodeJS.Timeout | undefined;
+  /** The last id a gap repair started from; a second repair from the same id takes a snapshot. */
+  repairedFrom: number | undefined;
   /** Set once the subscription is gone: `left` (socket left or closed) or `failed` (its sync failed). */
   removed: 'left' | 'failed' | undefined;
   /** Syncs of one member run one after the other. */
@@ -255,14 +257,22 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
     subscription.repairTimer.unref?.();
   }
 
-  /** The gap wait passed: replay what the member misses after its last id (coalesced with others). */
+  /**
+   * The gap wait passed: replay what the member misses after its last id (coalesced with others
+   * at the same id). Should that not close the gap (the source itself lacks the ids), the next
+   * repair sends a snapshot, so a member is never stuck behind a hole.
+   */
   private repair(subscription: Subscription<Initial, Update>): void {
     subscription.repairTimer = undefined;
     if (subscription.removed || subscription.state !== 'held') return;
-    this.observer.gapRepair(subscription.member.id, subscription.lastSentEventId);
-    this.enqueue(subscription.member, { lastEventId: subscription.lastSentEventId }, 'gap').catch(
-      (error: unknown) => this.observer.repairFailed(error),
-    );
+    const from = subscription.lastSentEventId;
+    const again = subscription.repairedFrom === from;
+    subscription.repairedFrom = from;
+    this.observer.gapRepair(subscription.member.id, from);
+    this.enqueue(subscription.member, again ? {} : { lastEventId: from }, 'gap').catch((error: unknown) => {
+      subscription.repairedFrom = undefined;
+      this.observer.repairFailed(error);
+    });
   }
 
   private async runSync(
@@ -289,6 +299,11 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
           lastSent = after;
           for (const update of replay.updates) {
             if (update.eventId <= lastSent) continue;
+            // Past a hole in the answer, the rest waits with the live buffer for what is missing.
+            if (update.eventId !== lastSent + 1) {
+              subscription.buffer.push(update);
+              continue;
+            }
             member.sendUpdate(update);
             sentSomething = true;
             lastSent = update.eventId;
