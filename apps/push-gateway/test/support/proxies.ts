@@ -6,7 +6,7 @@ import { connect, createServer, type Socket } from 'node:net';
  * can assert how many queries really reached the service behind it.
  */
 export class CountingProxy {
-  private readonly counts = new Map<string, number>();
+  private readonly requests: URL[] = [];
   private constructor(
     private readonly server: Server,
     readonly url: string,
@@ -16,8 +16,7 @@ export class CountingProxy {
     const target = new URL(targetUrl);
     let proxy: CountingProxy | undefined;
     const server = createHttpServer((req, res) => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
-      proxy?.counts.set(path, (proxy.counts.get(path) ?? 0) + 1);
+      proxy?.requests.push(new URL(req.url ?? '/', 'http://proxy'));
       const upstream = httpRequest(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
         (answer) => {
@@ -37,12 +36,13 @@ export class CountingProxy {
     return proxy;
   }
 
-  count(path: string): number {
-    return this.counts.get(path) ?? 0;
+  /** Requests to `path` (optionally only those whose query matches) since the last reset. */
+  count(path: string, query: (params: URLSearchParams) => boolean = () => true): number {
+    return this.requests.filter((url) => url.pathname === path && query(url.searchParams)).length;
   }
 
   reset(): void {
-    this.counts.clear();
+    this.requests.length = 0;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
