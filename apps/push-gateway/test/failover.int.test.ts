@@ -113,7 +113,7 @@ describe('failover', () => {
     expect(metrics).toMatch(new RegExp(`tideline_gateway_connected_sockets\\{[^}]*\\} ${CLIENTS}\\b`));
   });
 
-  it('9 - SIGTERM drains: not ready, new sockets refused, server:reconnect, clients resume on the other gateway, exit 0', async () => {
+  it('invariant 9 - SIGTERM drains: not ready, new sockets refused, server:reconnect, clients resume on the other gateway, exit 0', async () => {
     // `second` holds every client now; a fresh gateway takes them when it drains.
     const third = await world.stack.gatewayProcess(
       world.gatewayEnv({ TIDELINE_GATEWAY_DRAIN_GRACE_MS: String(DRAIN_GRACE_MS) }),

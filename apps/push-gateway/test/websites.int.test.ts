@@ -132,7 +132,7 @@ describe('websites', () => {
     beyondResumed.socket.disconnect();
   });
 
-  it('3 - snapshots race with live writes: 12 clients joining during 150 writes each end exact, once, in order', async () => {
+  it('invariant 3 - snapshots race with live writes: 12 clients joining during 150 writes each end exact, once, in order', async () => {
     const writes = (async () => {
       for (let i = 0; i < 150; i++) {
         const site = await world.createWebsite();
