@@ -78,6 +78,33 @@ describe('runService', () => {
     expect(lines.every((l) => l['service'] === 'ordered')).toBe(true);
   });
 
+  it('stop - refuses new requests and reports not ready before the service steps run', async () => {
+    let release!: () => void;
+    const seen: { ready: number; api: number; body: unknown }[] = [];
+    const service = await runService(
+      {
+        name: 'intake',
+        settings,
+        listen,
+        start: async ({ http, onStop }) => {
+          http.get('/work', async () => ({ ok: true }));
+          onStop('consumers', () => new Promise<void>((resolve) => (release = resolve)));
+        },
+      },
+      { source: { env: { TIDELINE_LOG_LEVEL: 'silent' } } },
+    );
+    const url = service.url;
+    const stopped = service.stop();
+    const ready = await fetch(`${url}/readyz`);
+    const api = await fetch(`${url}/work`);
+    seen.push({ ready: ready.status, api: api.status, body: await api.json() });
+    release();
+    await stopped;
+    expect(seen).toEqual([
+      { ready: 503, api: 503, body: { error: { code: 'UNAVAILABLE', message: expect.any(String) } } },
+    ]);
+  });
+
   it('stop - a stop step that hangs is cut off by the shutdown timeout', async () => {
     const service = await runService(
       {
