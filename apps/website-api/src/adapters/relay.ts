@@ -131,7 +131,7 @@ export class EventRelay {
           created_at: Date;
         }>(
           `SELECT id::text, event_type::text, payload, created_at FROM ws_events
-            WHERE topic = $1 AND id > $2 ORDER BY id LIMIT $3`,
+            WHERE topic = $1 AND id > $2 ORDER BY ws_events.id LIMIT $3`,
           [this.options.topic, from, this.options.batchSize],
         );
         let published = from;
