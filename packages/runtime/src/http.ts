@@ -26,11 +26,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   http.addHook('onRequest', async (request, reply) => {
     if (!options.readiness.isStopping || operatorPaths.has(request.url.split('?', 1)[0]!)) return;
     reply.header('connection', 'close');
-    return reply
-      .code(503)
-      .send({
-        error: { code: 'UNAVAILABLE', message: 'the service is stopping; retry on another instance' },
-      });
+    return reply.code(503).send({
+      error: { code: 'UNAVAILABLE', message: 'the service is stopping; retry on another instance' },
+    });
   });
   http.get('/healthz', async () => ({ status: 'ok' }));
   http.get('/readyz', async (_request, reply) => {

@@ -24,7 +24,9 @@ export interface KafkaBusOptions extends BusOptions {
   publishBatchMaxBytes?: number;
 }
 
-export type ResolvedKafkaOptions = Required<Omit<KafkaBusOptions, 'logger' | 'handledIdsRemembered' | 'prefetch'>> &
+export type ResolvedKafkaOptions = Required<
+  Omit<KafkaBusOptions, 'logger' | 'handledIdsRemembered' | 'prefetch'>
+> &
   Pick<KafkaBusOptions, 'logger' | 'handledIdsRemembered' | 'prefetch'>;
 
 export function resolveKafkaOptions(options: KafkaBusOptions): ResolvedKafkaOptions {
