@@ -36,6 +36,21 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        test: {
+          // Issue 8: the gateway end-to-end tests and the stack scenarios again, over Kafka.
+          name: 'kafka',
+          include: [
+            'apps/push-gateway/test/websites.int.test.ts',
+            'apps/push-gateway/test/scale-out.int.test.ts',
+            'packages/stack-tests/test/stack.int.test.ts',
+          ],
+          env: { TIDELINE_BUS: 'kafka' },
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

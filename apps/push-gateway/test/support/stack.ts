@@ -49,7 +49,10 @@ export class TestStack {
       TIDELINE_LOG_LEVEL: 'error',
       TIDELINE_GATEWAY_PORT: '0',
       TIDELINE_GATEWAY_HOST: '127.0.0.1',
+      // The same tests run over either broker: TIDELINE_BUS=kafka npx vitest run apps/push-gateway
+      TIDELINE_BUS: process.env['TIDELINE_BUS'] ?? 'nats',
       TIDELINE_NATS_URL: NATS_URL,
+      TIDELINE_KAFKA_BROKERS: process.env['TIDELINE_KAFKA_BROKERS'] ?? '127.0.0.1:9092',
       TIDELINE_REDIS_URL: REDIS_URL,
       TIDELINE_BUS_PREFIX: this.busPrefix,
       TIDELINE_GATEWAY_ADAPTER_KEY: this.adapterKey,

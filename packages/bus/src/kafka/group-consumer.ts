@@ -114,6 +114,25 @@ export class GroupConsumer {
    * name left its offsets behind.
    */
   private async position(): Promise<void> {
+    const { kafka, logger, groupId } = this.options;
+    // Setting the offsets can fail, e.g. while the coordinator of a brand-new group is loading,
+    // or because a member in another process got there first. Read the group again after each
+    // failure: once it has offsets its position is kept; give up only after the configured retries.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.positionOnce();
+        return;
+      } catch (error) {
+        if (attempt >= kafka.retries) {
+          logger.warn({ err: error, group: groupId }, 'could not set the start offsets of a group');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, kafka.retryDelayMs));
+      }
+    }
+  }
+
+  private async positionOnce(): Promise<void> {
     const { admin, kafkaTopic, groupId, partitions, startAt } = this.options;
     const indexes = Array.from({ length: partitions }, (_, i) => i);
     const [group] = await admin.listConsumerGroupOffsets({
@@ -136,12 +155,7 @@ export class GroupConsumer {
       partition: p.partitionIndex,
       offset: p.offset,
     }));
-    try {
-      await admin.alterConsumerGroupOffsets({ groupId, topics: [{ name: kafkaTopic, partitionOffsets }] });
-    } catch (error) {
-      // A member in another process got there first; the group's position is already being kept.
-      this.options.logger.warn({ err: error, group: groupId }, 'could not set the start offsets of a group');
-    }
+    await admin.alterConsumerGroupOffsets({ groupId, topics: [{ name: kafkaTopic, partitionOffsets }] });
   }
 
   private async run(): Promise<void> {
