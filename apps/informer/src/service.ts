@@ -1,12 +1,11 @@
 import { hostname } from 'node:os';
 import { TokenVerifier } from '@tideline/auth';
 import { createEventBus, type EventBus } from '@tideline/bus';
-import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
+import { installErrorHandling, type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { ClusterRegistry } from './cluster-registry.ts';
 import { type InformerConfig, jwtSecretOf, rules, settings } from './config.ts';
 import type { PublishedLedger } from './domain/ledger.ts';
 import { registerClusterRoutes } from './http/cluster-routes.ts';
-import { installErrorHandling } from './http/errors.ts';
 import { parseClusterEntries } from './kube/kubeconfig.ts';
 import { createInformerMetrics } from './metrics.ts';
 import { recoverLedger } from './pipeline/recovery.ts';

@@ -1,10 +1,9 @@
 import type { TokenVerifier } from '@tideline/auth';
 import { ClusterName, INTERNAL_PATHS, INTERNAL_SCOPE, ReplayQuery } from '@tideline/contracts';
+import { HttpError, requirePrincipal, validate } from '@tideline/runtime';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type NodeReadModel, UnknownClusterError } from '../domain/read-model.ts';
-import { requirePrincipal } from './auth.ts';
-import { HttpError, validate } from './errors.ts';
 
 const ClusterParams = z.object({ cluster: ClusterName }).strict();
 

@@ -1,11 +1,10 @@
 import { canReadCluster, SCOPES, type TokenVerifier } from '@tideline/auth';
 import { ClusterName, ListNodesQuery, NODES_API, NodeName } from '@tideline/contracts';
+import { HttpError, requirePrincipal, validate } from '@tideline/runtime';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { LabelSelectorError, parseLabelSelector } from '../domain/label-selector.ts';
 import { type NodeReadModel, UnknownClusterError } from '../domain/read-model.ts';
-import { requirePrincipal } from './auth.ts';
-import { HttpError, validate } from './errors.ts';
 
 export interface NodeRoutesOptions {
   model: NodeReadModel;

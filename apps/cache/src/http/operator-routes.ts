@@ -1,10 +1,9 @@
 import { SCOPES, type TokenVerifier } from '@tideline/auth';
 import { OPERATOR_API, StatefulServiceName, StatefulUid } from '@tideline/contracts';
+import { HttpError, requirePrincipal, validate } from '@tideline/runtime';
 import { StatefulError, type StatefulExecutor } from '@tideline/stateful';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { requirePrincipal } from './auth.ts';
-import { HttpError, validate } from './errors.ts';
 
 const UidParams = z.object({ uid: StatefulUid }).strict();
 const ServiceParams = z.object({ service: StatefulServiceName }).strict();

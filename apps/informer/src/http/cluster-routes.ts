@@ -1,10 +1,9 @@
 import { hasScope, SCOPES, type TokenVerifier } from '@tideline/auth';
 import { CLUSTERS_ADMIN_API, RegisterClusterBody, UnregisterClusterBody } from '@tideline/contracts';
+import { HttpError, requirePrincipal, validate } from '@tideline/runtime';
 import type { FastifyInstance } from 'fastify';
 import { type ClusterRegistry, ClusterRegistryError } from '../cluster-registry.ts';
 import { KubeconfigError } from '../kube/kubeconfig.ts';
-import { requirePrincipal } from './auth.ts';
-import { HttpError, validate } from './errors.ts';
 
 function translate(error: unknown): never {
   if (error instanceof KubeconfigError) {

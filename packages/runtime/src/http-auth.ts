@@ -1,6 +1,6 @@
 import { AuthError, type Principal, type TokenVerifier } from '@tideline/auth';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { sendError } from './errors.ts';
+import { sendError } from './http-errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
