@@ -3,7 +3,13 @@ import { TokenVerifier } from '@tideline/auth';
 import { createEventBus } from '@tideline/bus';
 import { DEVELOPMENT_JWT_SECRET } from '@tideline/config';
 import { createDatabase, type Database, migrate } from '@tideline/db';
-import { type Logger, type RunningService, type RunOptions, runService } from '@tideline/runtime';
+import {
+  installErrorHandling,
+  type Logger,
+  type RunningService,
+  type RunOptions,
+  runService,
+} from '@tideline/runtime';
 import { BusConnector } from './adapters/bus-connector.ts';
 import { PostgresEventLog } from './adapters/event-log.ts';
 import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
@@ -11,7 +17,6 @@ import { EventRelay } from './adapters/relay.ts';
 import { RetentionLoop } from './adapters/retention-loop.ts';
 import { rules, settings, type WebsiteApiConfig } from './config.ts';
 import { installDrain } from './http/drain.ts';
-import { installErrorHandling } from './http/errors.ts';
 import { internalRoutes } from './http/internal-routes.ts';
 import { observeInReadyz } from './http/readyz-observed.ts';
 import { websitesRoutes } from './http/websites-routes.ts';

@@ -38,3 +38,8 @@ export function requirePrincipal(
     request.principal = principal;
   };
 }
+
+/** {@link requirePrincipal} for one scope: 403 FORBIDDEN without it. */
+export function requireScope(verifier: TokenVerifier, scope: string): preHandlerAsyncHookHandler {
+  return requirePrincipal(verifier, (principal) => principal.scopes.has(scope), `scope ${scope}`);
+}

@@ -4,13 +4,14 @@ import type { z } from 'zod';
 
 /** A request refused with a protocol error code. */
 export class HttpError extends Error {
-  override readonly name = 'HttpError';
+  override readonly name: string = 'HttpError';
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly fields?: FieldIssue[],
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -33,10 +34,32 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown, what: s
   return result.value;
 }
 
-/** Protocol errors leave with their code; unreadable bodies as VALIDATION_FAILED; unknown routes as NOT_FOUND; the rest as INTERNAL. */
+const FASTIFY_INPUT_ERRORS: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'the body is not valid JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'the body is empty; send a JSON object',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'the body is too large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'send the body as application/json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'the content-length does not match the body',
+};
+
+/**
+ * Every error leaves as the error body with the status of its code: protocol errors as thrown
+ * (UNAVAILABLE ones logged as warnings), unreadable bodies as VALIDATION_FAILED, unknown routes as
+ * NOT_FOUND, anything else as INTERNAL (logged).
+ */
 export function installErrorHandling(http: FastifyInstance): void {
   http.setErrorHandler((error, request, reply) => {
-    if (error instanceof HttpError) return sendError(reply, error.code, error.message, error.fields);
+    if (error instanceof HttpError) {
+      if (error.code === 'UNAVAILABLE')
+        request.log.warn({ err: error.cause ?? error, url: request.url }, 'dependency unavailable');
+      return sendError(reply, error.code, error.message, error.fields);
+    }
+    const fastifyCode = (error as { code?: string }).code;
+    if (fastifyCode && fastifyCode in FASTIFY_INPUT_ERRORS) {
+      return sendError(reply, 'VALIDATION_FAILED', FASTIFY_INPUT_ERRORS[fastifyCode]!, [
+        { path: '', message: (error as Error).message },
+      ]);
+    }
     const statusCode = (error as { statusCode?: number }).statusCode;
     if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
       return sendError(reply, 'VALIDATION_FAILED', (error as Error).message);

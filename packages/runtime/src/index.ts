@@ -1,5 +1,5 @@
 export { createHttpServer, type HttpServerOptions } from './http.ts';
-export { requirePrincipal } from './http-auth.ts';
+export { requirePrincipal, requireScope } from './http-auth.ts';
 export { HttpError, installErrorHandling, sendError, validate } from './http-errors.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { Counter, createMetrics, Gauge, Histogram, Registry } from './metrics.ts';

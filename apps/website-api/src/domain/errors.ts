@@ -1,18 +1,14 @@
 import type { ErrorCode, FieldIssue } from '@tideline/contracts';
+import { HttpError } from '@tideline/runtime';
 
 /**
  * A request that cannot be carried out, with the protocol error code it answers with. Thrown by
  * the domain and the store; nothing was changed when one is thrown.
  */
-export class WebsiteApiError extends Error {
-  override readonly name = 'WebsiteApiError';
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly fields?: FieldIssue[],
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class WebsiteApiError extends HttpError {
+  override readonly name: string = 'WebsiteApiError';
+  constructor(code: ErrorCode, message: string, fields?: FieldIssue[], options?: { cause?: unknown }) {
+    super(code, message, fields, options);
   }
 }
 

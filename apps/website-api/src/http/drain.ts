@@ -1,5 +1,5 @@
+import { sendError } from '@tideline/runtime';
 import type { FastifyInstance } from 'fastify';
-import { sendError } from './errors.ts';
 
 /**
  * Graceful stop of the API before its dependencies: once `drain()` is called, new API requests

@@ -1,10 +1,9 @@
 import type { TokenVerifier } from '@tideline/auth';
 import { INTERNAL_PATHS, INTERNAL_SCOPE, ReplayQuery } from '@tideline/contracts';
+import { requireScope, validate } from '@tideline/runtime';
 import type { FastifyInstance } from 'fastify';
 import { translateDatabaseError } from '../adapters/database-errors.ts';
 import type { WebsiteLogReader } from '../domain/ports.ts';
-import { requireScope } from './auth.ts';
-import { validate } from './errors.ts';
 
 /**
  * The gateways' endpoints (scope `internal`): the websites snapshot (WebsitesSnapshot) and the

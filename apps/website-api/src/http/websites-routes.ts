@@ -7,11 +7,10 @@ import {
   ListWebsitesQuery,
   UpdateWebsiteBody,
 } from '@tideline/contracts';
+import { requireScope, validate } from '@tideline/runtime';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { WebsiteStore } from '../domain/ports.ts';
-import { requireScope } from './auth.ts';
-import { validate } from './errors.ts';
 
 const WebsitePath = z.object({ id: z.coerce.number().pipe(Id) });
 
