@@ -4,7 +4,6 @@ import {
   type ConfigOf,
   cacheSettings,
   type commonSettings,
-  DEVELOPMENT_JWT_SECRET,
   redisSettings,
   requireJwtKey,
   statefulSettings,
@@ -23,10 +22,3 @@ export type CacheConfig = ConfigOf<typeof settings> & ConfigOf<typeof commonSett
 
 /** Cross rules checked at start: a JWT key outside development/test. */
 export const rules = [requireJwtKey];
-
-/** The HS256 key tokens are verified with; the development key only outside production. */
-export function jwtSecretOf(config: CacheConfig): string | undefined {
-  if (config.jwtSecret) return config.jwtSecret;
-  if (config.jwtPublicKey) return undefined;
-  return config.environment === 'production' ? undefined : DEVELOPMENT_JWT_SECRET;
-}

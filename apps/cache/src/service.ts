@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { TokenVerifier } from '@tideline/auth';
+import { verifierFromConfig } from '@tideline/auth';
 import { createEventBus, type EventBus } from '@tideline/bus';
 import { installErrorHandling, type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { createStatefulExecutor, type StatefulExecutor } from '@tideline/stateful';
 import { NodesFeed } from './adapters/nodes-feed.ts';
-import { type CacheConfig, jwtSecretOf, rules, settings } from './config.ts';
+import { type CacheConfig, rules, settings } from './config.ts';
 import { NodeReadModel } from './domain/read-model.ts';
 import { registerInternalRoutes } from './http/internal-routes.ts';
 import { registerNodeRoutes } from './http/node-routes.ts';
@@ -43,16 +43,7 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
       rules,
       listen: (config) => ({ port: config.port, host: config.host }),
       start: async ({ config, logger, http, readiness, onStop, metrics }) => {
-        const secret = jwtSecretOf(config);
-        if (!config.jwtSecret && !config.jwtPublicKey)
-          logger.warn('no TIDELINE_JWT_SECRET: verifying with the development key');
-        const verifier = new TokenVerifier({
-          secret,
-          publicKey: config.jwtPublicKey,
-          issuer: config.jwtIssuer,
-          audience: config.jwtAudience,
-          clockToleranceMs: config.jwtClockToleranceMs,
-        });
+        const verifier = verifierFromConfig(config, logger);
         const instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.replace(
           /[^A-Za-z0-9_-]/g,
           '-',

@@ -3,7 +3,6 @@ import {
   busSettings,
   type ConfigOf,
   type commonSettings,
-  DEVELOPMENT_JWT_SECRET,
   informerSettings,
   requireJwtKey,
 } from '@tideline/config';
@@ -15,10 +14,3 @@ export type InformerConfig = ConfigOf<typeof settings> & ConfigOf<typeof commonS
 
 /** Cross rules checked at start: a JWT key outside development/test. */
 export const rules = [requireJwtKey];
-
-/** The HS256 key tokens are verified with; the development key only outside production. */
-export function jwtSecretOf(config: InformerConfig): string | undefined {
-  if (config.jwtSecret) return config.jwtSecret;
-  if (config.jwtPublicKey) return undefined;
-  return config.environment === 'production' ? undefined : DEVELOPMENT_JWT_SECRET;
-}

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
-import { TokenVerifier } from '@tideline/auth';
+import { verifierFromConfig } from '@tideline/auth';
 import { createEventBus, type EventBus } from '@tideline/bus';
 import { installErrorHandling, type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { ClusterRegistry } from './cluster-registry.ts';
-import { type InformerConfig, jwtSecretOf, rules, settings } from './config.ts';
+import { type InformerConfig, rules, settings } from './config.ts';
 import type { PublishedLedger } from './domain/ledger.ts';
 import { registerClusterRoutes } from './http/cluster-routes.ts';
 import { parseClusterEntries } from './kube/kubeconfig.ts';
@@ -37,16 +37,7 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
       rules,
       listen: (config) => ({ port: config.port, host: config.host }),
       start: async ({ config, logger, http, readiness, onStop, metrics: registry_ }) => {
-        const secret = jwtSecretOf(config);
-        if (!config.jwtSecret && !config.jwtPublicKey)
-          logger.warn('no TIDELINE_JWT_SECRET: verifying with the development key');
-        const verifier = new TokenVerifier({
-          secret,
-          publicKey: config.jwtPublicKey,
-          issuer: config.jwtIssuer,
-          audience: config.jwtAudience,
-          clockToleranceMs: config.jwtClockToleranceMs,
-        });
+        const verifier = verifierFromConfig(config, logger);
         const bus =
           options.bus ??
           createEventBus({ config, clientName: `informer-${hostname()}-${process.pid}`, logger });

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ServiceTokenSource, TokenVerifier } from '@tideline/auth';
+import { jwtSecretOf, ServiceTokenSource, verifierFromConfig } from '@tideline/auth';
 import { createEventBus, type EventBus, type Subscription } from '@tideline/bus';
-import { type ConfigOf, DEVELOPMENT_JWT_SECRET } from '@tideline/config';
+import type { ConfigOf } from '@tideline/config';
 import {
   type NodesInitial,
   type NodesUpdate,
@@ -59,13 +59,6 @@ function defaultPodId(): string {
       .replace(/[^A-Za-z0-9_.:-]/g, '-')
       .slice(0, 200) || 'gateway';
   return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
-}
-
-/** The key tokens are verified (and service tokens minted) with; the development key only outside production. */
-function jwtSecretOf(config: PushGatewayConfig): string | undefined {
-  if (config.jwtSecret) return config.jwtSecret;
-  if (config.jwtPublicKey) return undefined;
-  return config.environment === 'production' ? undefined : DEVELOPMENT_JWT_SECRET;
 }
 
 function feedObserver(
@@ -125,16 +118,7 @@ async function start(
 ) {
   const { config, logger, http, readiness } = context;
   const metrics = createGatewayMetrics(context.metrics);
-  const secret = jwtSecretOf(config);
-  if (!config.jwtSecret && !config.jwtPublicKey)
-    logger.warn('no TIDELINE_JWT_SECRET: verifying with the development key');
-  const verifier = new TokenVerifier({
-    secret,
-    publicKey: config.jwtPublicKey,
-    issuer: config.jwtIssuer,
-    audience: config.jwtAudience,
-    clockToleranceMs: config.jwtClockToleranceMs,
-  });
+  const verifier = verifierFromConfig(config, logger);
 
   const requests = (source: string, kind: (path: string) => string) => (path: string, outcome: string) =>
     metrics.sourceRequests.inc({ source, kind: kind(path), outcome });
@@ -144,7 +128,7 @@ async function start(
   if (!websitesSource || !nodesSource) {
     const tokens = new ServiceTokenSource({
       configured: config.serviceToken,
-      secret,
+      secret: jwtSecretOf(config),
       service: SERVICE_NAME,
       issuer: config.jwtIssuer,
       audience: config.jwtAudience,

@@ -1,15 +1,8 @@
 import { hostname } from 'node:os';
-import { TokenVerifier } from '@tideline/auth';
+import { verifierFromConfig } from '@tideline/auth';
 import { createEventBus } from '@tideline/bus';
-import { DEVELOPMENT_JWT_SECRET } from '@tideline/config';
 import { createDatabase, type Database, migrate } from '@tideline/db';
-import {
-  installErrorHandling,
-  type Logger,
-  type RunningService,
-  type RunOptions,
-  runService,
-} from '@tideline/runtime';
+import { installErrorHandling, type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { BusConnector } from './adapters/bus-connector.ts';
 import { PostgresEventLog } from './adapters/event-log.ts';
 import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
@@ -35,24 +28,6 @@ export interface WebsiteApi extends RunningService<WebsiteApiConfig> {
   readonly eventLog: PostgresEventLog;
   readonly retention: RetentionLoop;
   readonly database: Database;
-}
-
-function verifierFor(config: WebsiteApiConfig, logger: Logger): TokenVerifier {
-  let secret = config.jwtSecret;
-  if (!secret && !config.jwtPublicKey) {
-    // requireJwtKey refused to start without a key in production; elsewhere the development key applies.
-    logger.warn(
-      'no TIDELINE_JWT_SECRET or TIDELINE_JWT_PUBLIC_KEY: accepting tokens signed with the development key',
-    );
-    secret = DEVELOPMENT_JWT_SECRET;
-  }
-  return new TokenVerifier({
-    secret,
-    publicKey: config.jwtPublicKey,
-    issuer: config.jwtIssuer,
-    audience: config.jwtAudience,
-    clockToleranceMs: config.jwtClockToleranceMs,
-  });
 }
 
 /**
@@ -137,7 +112,7 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
           eventLog: options.withoutEventLog ? null : eventLog,
           onCommitted: () => relay.kick(),
         });
-        const verifier = verifierFor(config, logger);
+        const verifier = verifierFromConfig(config, logger);
         installErrorHandling(http);
         const drain = installDrain(http);
         observeInReadyz(http, { bus: () => connector.healthy(), relayLeader: () => relay.isLeader });

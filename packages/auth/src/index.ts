@@ -1,3 +1,4 @@
+export { type JwtSettings, jwtSecretOf, verifierFromConfig } from './from-config.ts';
 export { canReadCluster, hasScope, SCOPES } from './scopes.ts';
 export { type ServiceTokenOptions, ServiceTokenSource } from './service-token.ts';
 export { type SignOptions, signToken } from './sign.ts';
