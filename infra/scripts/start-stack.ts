@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole Tideline stack on this machine against local PostgreSQL, Redis and NATS
- * (brought up by ensure-services.sh). Runs the same topology as docker-compose.yml as local
+ * (brought up by infra/scripts/bootstrap.sh, which `npm start` runs first). Runs the same topology as docker-compose.yml as local
  * processes and stops them in reverse order on Ctrl-C / SIGTERM.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -87,7 +87,6 @@ const sh = (command: string, args: string[]) => {
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed`);
 };
 
-sh('bash', ['infra/scripts/ensure-services.sh']);
 sh('npm', ['run', '--silent', 'db:migrate']);
 
 const clusters: string[] = [];
