@@ -22,11 +22,11 @@ export interface ConnectOptions {
   /** A fixed token; or `getToken`, asked at every (re)connect and before expiry. */
   token?: string;
   getToken?: () => string | Promise<string>;
-  /** Refresh (`auth:refresh`) this long before the token expires. Default 30 000. */
+  /** Refresh (`auth:refresh`) this long before the token expires. Default: {@link CLIENT_DEFAULTS}. */
   refreshBeforeExpiryMs?: number;
-  /** Reconnect backoff: first delay and cap, with jitter. Defaults 250 and 5 000. */
+  /** Reconnect backoff: first delay and cap, with jitter. Default: {@link CLIENT_DEFAULTS}. */
   reconnectDelayMs?: { initial: number; max: number };
-  /** How long to wait for the server to acknowledge a request. Default 10 000. */
+  /** How long to wait for the server to acknowledge a request. Default: {@link CLIENT_DEFAULTS}. */
   requestTimeoutMs?: number;
   path?: string;
   /** The socket.io-client `io` function (tests may pass their own build). */
@@ -35,9 +35,18 @@ export interface ConnectOptions {
 
 type TidelineSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-const DEFAULTS = {
+/**
+ * The SDK's tunables and their defaults. The SDK runs in browsers, where no `TIDELINE_*`
+ * environment exists, so these are set per connection through {@link ConnectOptions}.
+ */
+export const CLIENT_DEFAULTS: Readonly<
+  Required<Pick<ConnectOptions, 'refreshBeforeExpiryMs' | 'reconnectDelayMs' | 'requestTimeoutMs'>>
+> = {
+  /** Ask `getToken` and send `auth:refresh` this long before the token expires. */
   refreshBeforeExpiryMs: 30_000,
+  /** First reconnect delay and its cap; doubles per failed attempt, with jitter. */
   reconnectDelayMs: { initial: 250, max: 5_000 },
+  /** A request the server has not acknowledged by then counts as failed (and is retried on resync). */
   requestTimeoutMs: 10_000,
 };
 
@@ -63,11 +72,11 @@ export class TidelineClient {
     (error: RequestError | { code: string; message: string }) => void
   >();
   private readonly pushListeners = new Map<string, Set<(data: unknown) => void>>();
-  private readonly options: ConnectOptions & typeof DEFAULTS;
+  private readonly options: ConnectOptions & typeof CLIENT_DEFAULTS;
 
   constructor(options: ConnectOptions) {
     if (!options.token && !options.getToken) throw new Error('connect() needs a token or getToken');
-    this.options = { ...DEFAULTS, ...options };
+    this.options = { ...CLIENT_DEFAULTS, ...options };
     this.urls = Array.isArray(options.url) ? [...options.url] : [options.url];
     if (this.urls.length === 0) throw new Error('connect() needs at least one url');
     this.token = options.token;

@@ -1,4 +1,10 @@
-export { type ConnectionStatus, type ConnectOptions, connect, TidelineClient } from './client.ts';
+export {
+  CLIENT_DEFAULTS,
+  type ConnectionStatus,
+  type ConnectOptions,
+  connect,
+  TidelineClient,
+} from './client.ts';
 export { type CollectionState, type CollectionTransport, LiveCollection } from './collection.ts';
 export {
   type ApplyResult,
