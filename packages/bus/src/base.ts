@@ -18,6 +18,8 @@ import {
 } from './types.ts';
 
 const DEFAULT_HANDLED_IDS_REMEMBERED = 10_000;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** How a transport settles one delivery with its broker. */
 export interface Settle {
@@ -124,9 +126,10 @@ export abstract class BaseEventBus implements EventBus {
     data: Uint8Array | object,
     options: PublishOptions,
   ): Promise<PublishReceipt> {
-    this.assertStarted('publish');
+    // Handlers still running during a drain may publish their follow-up events.
+    this.assertStarted('publish', ['started', 'draining']);
     assertPublishableSubject(subject);
-    const bytes = data instanceof Uint8Array ? data : new TextEncoder().encode(JSON.stringify(data));
+    const bytes = data instanceof Uint8Array ? data : encoder.encode(JSON.stringify(data));
     return this.doPublish(topicForSubject(this.topics, subject), subject, bytes, options);
   }
 
@@ -138,22 +141,39 @@ export abstract class BaseEventBus implements EventBus {
     const handled = new RecentIds(this.options.handledIdsRemembered ?? DEFAULT_HANDLED_IDS_REMEMBERED);
     const inFlight = new Set<Promise<void>>();
 
+    // Never rejects: a failure to dead-letter or to settle is logged and the message is handed
+    // back for a later delivery, so a transport's delivery loop never stops on it.
     const deliver = async (message: BusMessage, settle: Settle): Promise<void> => {
+      let settled = false;
       const work = (async () => {
-        if (handled.has(message.msgId)) {
-          await settle.ack();
-          return;
-        }
-        const decision = await this.decide(options, message, maxDeliveries, backoff);
-        if (decision.kind === 'ack') {
+        try {
+          if (handled.has(message.msgId)) {
+            settled = true;
+            await settle.ack();
+            return;
+          }
+          const decision = await this.decide(options, message, maxDeliveries, backoff);
+          if (decision.kind === 'retry') {
+            settled = true;
+            await settle.retry(decision.delayMs);
+            return;
+          }
+          if (decision.kind === 'dead-letter') await this.deadLetter(options.group, message, decision.reason);
           handled.add(message.msgId);
+          settled = true;
           await settle.ack();
-        } else if (decision.kind === 'retry') {
-          await settle.retry(decision.delayMs);
-        } else {
-          await this.deadLetter(options.group, message, decision.reason);
-          handled.add(message.msgId);
-          await settle.ack();
+        } catch (error) {
+          this.logger.error(
+            { err: error, topic: options.topic, group: options.group, msgId: message.msgId },
+            'could not settle a delivery; it will be delivered again',
+          );
+          if (!settled) {
+            try {
+              await settle.retry(backoffDelay(backoff, message.deliveryCount));
+            } catch {
+              // The broker redelivers an unsettled message after its ack wait.
+            }
+          }
         }
       })();
       inFlight.add(work);
@@ -254,8 +274,9 @@ export abstract class BaseEventBus implements EventBus {
     });
   }
 
-  private assertStarted(operation: string): void {
-    if (this.state !== 'started') throw new BusStateError(`cannot ${operation}: the bus is ${this.state}`);
+  private assertStarted(operation: string, allowed: readonly string[] = ['started']): void {
+    if (!allowed.includes(this.state))
+      throw new BusStateError(`cannot ${operation}: the bus is ${this.state}`);
   }
 }
 
@@ -275,7 +296,7 @@ export class DecodedMessage implements BusMessage {
   ) {}
   json<T = unknown>(): T {
     if (!this.isParsed) {
-      this.parsed = JSON.parse(new TextDecoder().decode(this.data));
+      this.parsed = JSON.parse(decoder.decode(this.data));
       this.isParsed = true;
     }
     return this.parsed as T;
