@@ -112,7 +112,7 @@ describe('node view', () => {
     }
   });
 
-  it('order - taints and conditions reordered are no change', () => {
+  it('order - taints, conditions and addresses reordered are no change', () => {
     const node = makeNode({
       name: 'n1',
       taints: [
@@ -123,6 +123,8 @@ describe('node view', () => {
     const before = toNodeView(observed(node));
     node.spec.taints!.reverse();
     node.status.conditions.reverse();
+    expect(node.status.addresses!.length).toBeGreaterThan(1);
+    node.status.addresses!.reverse();
     expect(changedFields(before, toNodeView(observed(node)))).toEqual([]);
   });
 

@@ -61,7 +61,7 @@ function conditionStatus(status: string): 'True' | 'False' | 'Unknown' {
 /**
  * The meaningful view of a node: what an operator acts on or watches. Heartbeat times, resource
  * versions, managed fields, images and annotations are left out, so updates that change only
- * those produce an equal view. Taints and conditions are sorted, so order churn is no change.
+ * those produce an equal view. Taints, conditions and addresses are sorted, so order churn is no change.
  */
 export function toNodeView(node: ObservedNode): NodeView {
   const metadata = node.metadata ?? {};
@@ -99,7 +99,9 @@ export function toNodeView(node: ObservedNode): NodeView {
           ...(c.reason ? { reason: c.reason } : {}),
         }))
         .sort((a, b) => byKey(a.type, b.type)),
-      addresses: (status.addresses ?? []).map((a) => ({ type: a.type, address: a.address })),
+      addresses: (status.addresses ?? [])
+        .map((a) => ({ type: a.type, address: a.address }))
+        .sort((a, b) => byKey(a.type, b.type) || byKey(a.address, b.address)),
     },
   };
 }
