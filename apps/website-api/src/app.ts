@@ -9,7 +9,6 @@ import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
 import { EventRelay } from './adapters/relay.ts';
 import { RetentionLoop } from './adapters/retention-loop.ts';
 import { rules, settings, type WebsiteApiConfig } from './config.ts';
-import { installDrain } from './http/drain.ts';
 import { internalRoutes } from './http/internal-routes.ts';
 import { observeInReadyz } from './http/readyz-observed.ts';
 import { websitesRoutes } from './http/websites-routes.ts';
@@ -114,12 +113,10 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
         });
         const verifier = verifierFromConfig(config, logger);
         installErrorHandling(http);
-        const drain = installDrain(http);
         observeInReadyz(http, { bus: () => connector.healthy(), relayLeader: () => relay.isLeader });
         websitesRoutes(http, { store, verifier });
         internalRoutes(http, { log: eventLog, verifier });
         readiness.add('database', () => database.ping());
-        onStop('http requests', () => drain.drain(config.shutdownTimeoutMs / 2));
 
         connector.start();
         relay.start();

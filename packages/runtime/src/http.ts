@@ -11,11 +11,52 @@ export interface HttpServerOptions {
   bodyLimitBytes: number;
 }
 
+/** Requests being answered, so a stop can wait for them before closing what they use. */
+export interface InFlightRequests {
+  /** Resolves once no request is running, or after `timeoutMs`. */
+  idle(timeoutMs: number): Promise<void>;
+}
+
+/** Counts requests other than the operator endpoints from arrival to the end of the response. */
+export function trackInFlight(http: FastifyInstance, operatorPaths: ReadonlySet<string>): InFlightRequests {
+  let running = 0;
+  const waiters = new Set<() => void>();
+  http.addHook('onRequest', async (request, reply) => {
+    if (operatorPaths.has(request.url.split('?', 1)[0]!)) return;
+    running++;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      running--;
+      if (running === 0) for (const wake of waiters) wake();
+    };
+    reply.raw.once('finish', finish);
+    reply.raw.once('close', finish);
+  });
+  return {
+    idle: (timeoutMs) =>
+      running === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const wake = () => {
+              clearTimeout(timer);
+              waiters.delete(wake);
+              resolve();
+            };
+            const timer = setTimeout(wake, timeoutMs);
+            waiters.add(wake);
+          }),
+  };
+}
+
 /**
  * The HTTP server of a service, with `GET /healthz` (alive), `GET /readyz` (ready to take
  * traffic) and `GET /metrics` (Prometheus text format) already routed.
  */
-export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+export function createHttpServer(
+  options: HttpServerOptions,
+): FastifyInstance & { inFlight: InFlightRequests } {
   const http = Fastify({
     loggerInstance: options.logger,
     disableRequestLogging: true,
@@ -30,6 +71,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       error: { code: 'UNAVAILABLE', message: 'the service is stopping; retry on another instance' },
     });
   });
+  const inFlight = trackInFlight(http as unknown as FastifyInstance, operatorPaths);
   http.get('/healthz', async () => ({ status: 'ok' }));
   http.get('/readyz', async (_request, reply) => {
     const report = await options.readiness.report();
@@ -40,5 +82,5 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   http.get('/metrics', async (_request, reply) => {
     return reply.type(options.metrics.contentType).send(await options.metrics.metrics());
   });
-  return http as unknown as FastifyInstance;
+  return Object.assign(http as unknown as FastifyInstance, { inFlight });
 }

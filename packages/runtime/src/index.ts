@@ -1,4 +1,4 @@
-export { createHttpServer, type HttpServerOptions } from './http.ts';
+export { createHttpServer, type HttpServerOptions, type InFlightRequests, trackInFlight } from './http.ts';
 export { requirePrincipal, requireScope } from './http-auth.ts';
 export { HttpError, installErrorHandling, sendError, validate } from './http-errors.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';

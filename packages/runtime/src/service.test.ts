@@ -105,6 +105,31 @@ describe('runService', () => {
     ]);
   });
 
+  it('stop - a request already running finishes before the service steps close what it uses', async () => {
+    const order: string[] = [];
+    const service = await runService(
+      {
+        name: 'in-flight',
+        settings,
+        listen,
+        start: async ({ http, onStop }) => {
+          http.get('/slow', async () => {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            order.push('request done');
+            return { ok: true };
+          });
+          onStop('pool', () => void order.push('pool closed'));
+        },
+      },
+      { source: { env: { TIDELINE_LOG_LEVEL: 'silent' } } },
+    );
+    const response = fetch(`${service.url}/slow`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await service.stop();
+    expect((await response).status).toBe(200);
+    expect(order).toEqual(['request done', 'pool closed']);
+  });
+
   it('stop - a stop step that hangs is cut off by the shutdown timeout', async () => {
     const service = await runService(
       {

@@ -95,11 +95,12 @@ export async function runService<S extends SettingsSpec>(
     bodyLimitBytes: definition.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   });
   const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
-  // Steps run in reverse: first refuse new work (not ready, new requests 503), then the
-  // service's own steps (drain consumers, finish in-flight work), HTTP closes last.
+  // Steps run in reverse: first refuse new work (not ready, new requests 503), wait for the
+  // requests already running, then the service's own steps (consumers, pools), HTTP closes last.
   shutdown.register('http', () => http.close());
   const appSteps = new Shutdown(logger, config.shutdownTimeoutMs);
   shutdown.register('service', () => appSteps.run('service stop'));
+  shutdown.register('requests', () => http.inFlight.idle(config.shutdownTimeoutMs / 2));
   shutdown.register('intake', () => readiness.markStopping());
 
   try {
