@@ -44,3 +44,18 @@ local function tidy(key, now)
     redis.call('PEXPIREAT', key, latest)
   end
 end
+
+-- Field, head, field, head, … of the live fields of hash `key`, the head being the first
+-- `|`-separated part of the value (a pod id, a state). Read only.
+local function live_heads(key, now)
+  local flat = redis.call('HGETALL', key)
+  local out = {}
+  for i = 1, #flat, 2 do
+    local value = flat[i + 1]
+    if is_live(deadline_of(key, flat[i], value), now) then
+      out[#out + 1] = flat[i]
+      out[#out + 1] = string.match(value, '^([^|]*)|')
+    end
+  end
+  return out
+end
