@@ -1,4 +1,4 @@
-import type { BusMessage, EventBus, Subscription } from '@tideline/bus';
+import { type BusMessage, type EventBus, readTopic, type Subscription } from '@tideline/bus';
 import { ClusterEvent, NODES_TOPIC, NodeEvent } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
 import type { ApplyOutcome, NodeReadModel, NodesTopicEvent } from '../domain/read-model.ts';
@@ -71,23 +71,17 @@ export class NodesFeed {
       },
     });
     let read = 0;
-    let from = 1;
-    for (;;) {
-      const page = await bus.read({ topic: NODES_TOPIC, from, limit: this.options.pageSize });
-      if (page.length === 0) break;
-      for (const message of page) {
-        read += 1;
-        const event = decode(message);
-        if (event) this.apply(event, message.position);
-        else {
-          this.options.onApplied?.('invalid');
-          logger.error(
-            { subject: message.subject, position: message.position },
-            'nodes event outside the contract; skipped',
-          );
-        }
+    for await (const message of readTopic(bus, { topic: NODES_TOPIC, pageSize: this.options.pageSize })) {
+      read += 1;
+      const event = decode(message);
+      if (event) this.apply(event, message.position);
+      else {
+        this.options.onApplied?.('invalid');
+        logger.error(
+          { subject: message.subject, position: message.position },
+          'nodes event outside the contract; skipped',
+        );
       }
-      from = page[page.length - 1]!.position + 1;
     }
     for (const { event, position } of this.held) this.apply(event, position);
     this.held = [];

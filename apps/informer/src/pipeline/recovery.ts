@@ -1,4 +1,4 @@
-import type { EventBus } from '@tideline/bus';
+import { type EventBus, readTopic } from '@tideline/bus';
 import { NODES_TOPIC, type NodeView } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
 import { type LedgerEventType, PublishedLedger } from '../domain/ledger.ts';
@@ -43,46 +43,40 @@ interface Envelope {
 export async function recoverLedger(options: RecoveryOptions): Promise<RecoveryReport> {
   const started = performance.now();
   const ledger = new PublishedLedger();
-  let from = 1;
   let read = 0;
   let skipped = 0;
   let gaps = 0;
-  for (;;) {
-    const page = await options.bus.read({ topic: NODES_TOPIC, from, limit: options.pageSize });
-    for (const message of page) {
-      read += 1;
-      let envelope: Envelope;
-      try {
-        envelope = message.json<Envelope>();
-      } catch {
-        skipped += 1;
-        continue;
-      }
-      const { eventId, type, data } = envelope;
-      if (
-        typeof eventId !== 'number' ||
-        typeof type !== 'string' ||
-        !TYPES.has(type as LedgerEventType) ||
-        typeof data?.cluster !== 'string'
-      ) {
-        skipped += 1;
-        continue;
-      }
-      const node = type === 'cluster-registered' || type === 'cluster-removed' ? undefined : data.node;
-      if (type !== 'cluster-registered' && type !== 'cluster-removed' && !node?.name) {
-        skipped += 1;
-        continue;
-      }
-      const outcome = ledger.apply({
-        cluster: data.cluster,
-        eventId,
-        type: type as LedgerEventType,
-        ...(node ? { node } : {}),
-      });
-      if (outcome === 'gap') gaps += 1;
+  for await (const message of readTopic(options.bus, { topic: NODES_TOPIC, pageSize: options.pageSize })) {
+    read += 1;
+    let envelope: Envelope;
+    try {
+      envelope = message.json<Envelope>();
+    } catch {
+      skipped += 1;
+      continue;
     }
-    if (page.length === 0) break;
-    from = page[page.length - 1]!.position + 1;
+    const { eventId, type, data } = envelope;
+    if (
+      typeof eventId !== 'number' ||
+      typeof type !== 'string' ||
+      !TYPES.has(type as LedgerEventType) ||
+      typeof data?.cluster !== 'string'
+    ) {
+      skipped += 1;
+      continue;
+    }
+    const node = type === 'cluster-registered' || type === 'cluster-removed' ? undefined : data.node;
+    if (type !== 'cluster-registered' && type !== 'cluster-removed' && !node?.name) {
+      skipped += 1;
+      continue;
+    }
+    const outcome = ledger.apply({
+      cluster: data.cluster,
+      eventId,
+      type: type as LedgerEventType,
+      ...(node ? { node } : {}),
+    });
+    if (outcome === 'gap') gaps += 1;
   }
   const report = { ledger, read, skipped, gaps, ms: Math.round(performance.now() - started) };
   options.logger.info(
