@@ -116,11 +116,11 @@ const gatewayEnv = {
 };
 run('push-gateway-1', tsx('apps/push-gateway/src/main.ts'), {
   ...gatewayEnv,
-  TIDELINE_GATEWAY_POD_ID: 'push-gateway-1',
+  TIDELINE_INSTANCE_ID: 'push-gateway-1',
 });
 run('push-gateway-2', tsx('apps/push-gateway/src/main.ts'), {
   ...gatewayEnv,
-  TIDELINE_GATEWAY_POD_ID: 'push-gateway-2',
+  TIDELINE_INSTANCE_ID: 'push-gateway-2',
   TIDELINE_GATEWAY_PORT: '3010',
 });
 await waitReady('push-gateway-1', 'http://127.0.0.1:3000/readyz');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { verifierFromConfig } from '@tideline/auth';
 import { createEventBus, type EventBus } from '@tideline/bus';
-import { installErrorHandling, type RunningService, type RunOptions, runService } from '@tideline/runtime';
+import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { createStatefulExecutor, type StatefulExecutor } from '@tideline/stateful';
 import { NodesFeed } from './adapters/nodes-feed.ts';
 import { type CacheConfig, rules, settings } from './config.ts';
@@ -87,7 +87,6 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
         model = nodes;
         feed = nodesFeed;
 
-        installErrorHandling(http);
         registerNodeRoutes(http, {
           model: nodes,
           verifier,

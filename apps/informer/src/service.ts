@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { verifierFromConfig } from '@tideline/auth';
 import { createEventBus, type EventBus } from '@tideline/bus';
-import { installErrorHandling, type RunningService, type RunOptions, runService } from '@tideline/runtime';
+import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { ClusterRegistry } from './cluster-registry.ts';
 import { type InformerConfig, rules, settings } from './config.ts';
 import type { PublishedLedger } from './domain/ledger.ts';
@@ -73,7 +73,6 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
         for (const entry of parseClusterEntries(config.informerClusters)) {
           await clusters.register(entry.name, { path: entry.path, context: entry.context }, 'config');
         }
-        installErrorHandling(http);
         registerClusterRoutes(http, { registry: clusters, verifier });
       },
     },

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jwtSecretOf, ServiceTokenSource, verifierFromConfig } from '@tideline/auth';
 import { createEventBus, type EventBus, type Subscription } from '@tideline/bus';
@@ -51,14 +49,6 @@ export interface PushGatewayOptions extends RunOptions {
 export interface RunningPushGateway extends RunningService<PushGatewayConfig> {
   /** This gateway's identity (pod id). */
   readonly podId: string;
-}
-
-function defaultPodId(): string {
-  const host =
-    hostname()
-      .replace(/[^A-Za-z0-9_.:-]/g, '-')
-      .slice(0, 200) || 'gateway';
-  return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
 
 function feedObserver(
@@ -300,8 +290,7 @@ async function start(
  * closes them, then exits.
  */
 export async function startPushGateway(options: PushGatewayOptions = {}): Promise<RunningPushGateway> {
-  const fallbackPodId = defaultPodId();
-  let podId = fallbackPodId;
+  let podId = '';
   const running = await runService(
     {
       name: SERVICE_NAME,
@@ -309,7 +298,7 @@ export async function startPushGateway(options: PushGatewayOptions = {}): Promis
       rules: pushGatewayRules,
       listen: (config) => ({ port: config.port, host: config.host }),
       start: (context) => {
-        podId = context.config.gatewayPodId ?? fallbackPodId;
+        podId = context.instanceId;
         return start(context, options, podId);
       },
     },

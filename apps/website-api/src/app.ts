@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { verifierFromConfig } from '@tideline/auth';
 import { createEventBus } from '@tideline/bus';
 import { createDatabase, type Database, migrate } from '@tideline/db';
-import { installErrorHandling, type RunningService, type RunOptions, runService } from '@tideline/runtime';
+import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { BusConnector } from './adapters/bus-connector.ts';
 import { PostgresEventLog } from './adapters/event-log.ts';
 import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
@@ -10,7 +10,6 @@ import { EventRelay } from './adapters/relay.ts';
 import { RetentionLoop } from './adapters/retention-loop.ts';
 import { rules, settings, type WebsiteApiConfig } from './config.ts';
 import { internalRoutes } from './http/internal-routes.ts';
-import { observeInReadyz } from './http/readyz-observed.ts';
 import { websitesRoutes } from './http/websites-routes.ts';
 
 export interface StartWebsiteApiOptions extends RunOptions {
@@ -112,8 +111,9 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
           onCommitted: () => relay.kick(),
         });
         const verifier = verifierFromConfig(config, logger);
-        installErrorHandling(http);
-        observeInReadyz(http, { bus: () => connector.healthy(), relayLeader: () => relay.isLeader });
+        // The broker does not gate readiness: writes commit while it is away and the relay catches up.
+        readiness.observe('bus', () => connector.healthy());
+        readiness.observe('relayLeader', () => relay.isLeader);
         websitesRoutes(http, { store, verifier });
         internalRoutes(http, { log: eventLog, verifier });
         readiness.add('database', () => database.ping());

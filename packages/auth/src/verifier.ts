@@ -1,20 +1,16 @@
-import type { ErrorCode, HandshakeErrorData } from '@tideline/contracts';
+import { type HandshakeErrorData, TidelineError } from '@tideline/contracts';
 import jwt from 'jsonwebtoken';
 
 export type AuthFailureReason = HandshakeErrorData['reason'];
 
 /** A token was refused; `code` is the protocol error code, `reason` says why. */
-export class AuthError extends Error {
+export class AuthError extends TidelineError {
   override readonly name = 'AuthError';
   constructor(
     readonly reason: AuthFailureReason,
     message: string,
   ) {
-    super(message);
-  }
-
-  get code(): ErrorCode {
-    return this.reason === 'expired' ? 'TOKEN_EXPIRED' : 'UNAUTHORIZED';
+    super(reason === 'expired' ? 'TOKEN_EXPIRED' : 'UNAUTHORIZED', message);
   }
 }
 

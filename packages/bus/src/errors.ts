@@ -1,8 +1,10 @@
+import { TidelineError } from '@tideline/contracts';
+
 /** The broker could not be reached or refused the operation; callers may retry later. */
-export class BusUnavailableError extends Error {
+export class BusUnavailableError extends TidelineError {
   override readonly name = 'BusUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('UNAVAILABLE', message, options);
   }
 }
 

@@ -1,3 +1,5 @@
+import type { FieldIssue } from './validation.ts';
+
 /**
  * Every error code Tideline answers with, over HTTP and over the socket, defined once with its meaning.
  * Clients switch on `code`; `message` is for humans and may change.
@@ -33,3 +35,22 @@ export const HTTP_STATUS_OF: Record<ErrorCode, number> = {
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };
+
+/**
+ * The root of every error that carries a protocol code. Services turn one into the error body
+ * (`{ error: { code, message, fields? } }` over HTTP, `request:error` over the socket) without
+ * knowing where it came from; an error that is not a TidelineError answers `INTERNAL`.
+ */
+export class TidelineError extends Error {
+  override readonly name: string = 'TidelineError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; fields?: FieldIssue[] | undefined },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.fields?.length) this.fields = options.fields;
+  }
+  /** The offending fields, when the input was at fault. */
+  readonly fields?: FieldIssue[];
+}

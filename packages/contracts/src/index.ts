@@ -1,5 +1,5 @@
 export { EventId, envelopeOf, SCHEMA_VERSION, TraceContext } from './envelope.ts';
-export { ERROR_CODES, type ErrorCode, errorCodes, HTTP_STATUS_OF } from './errors.ts';
+export { ERROR_CODES, type ErrorCode, errorCodes, HTTP_STATUS_OF, TidelineError } from './errors.ts';
 export {
   INTERNAL_PATHS,
   INTERNAL_SCOPE,

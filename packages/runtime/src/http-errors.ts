@@ -1,17 +1,18 @@
-import { type ErrorCode, type FieldIssue, HTTP_STATUS_OF, safeParse } from '@tideline/contracts';
+import {
+  type ErrorCode,
+  type FieldIssue,
+  HTTP_STATUS_OF,
+  safeParse,
+  TidelineError,
+} from '@tideline/contracts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
 
-/** A request refused with a protocol error code. */
-export class HttpError extends Error {
+/** A request refused at the HTTP edge with a protocol error code (a bad body, a missing scope). */
+export class HttpError extends TidelineError {
   override readonly name: string = 'HttpError';
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly fields?: FieldIssue[],
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, fields?: FieldIssue[], options?: { cause?: unknown }) {
+    super(code, message, { ...options, fields });
   }
 }
 
@@ -43,13 +44,14 @@ const FASTIFY_INPUT_ERRORS: Record<string, string> = {
 };
 
 /**
- * Every error leaves as the error body with the status of its code: protocol errors as thrown
+ * Every error leaves as the error body with the status of its code: coded errors
+ * ({@link TidelineError}, whatever layer threw them) as thrown
  * (UNAVAILABLE ones logged as warnings), unreadable bodies as VALIDATION_FAILED, unknown routes as
  * NOT_FOUND, anything else as INTERNAL (logged).
  */
 export function installErrorHandling(http: FastifyInstance): void {
   http.setErrorHandler((error, request, reply) => {
-    if (error instanceof HttpError) {
+    if (error instanceof TidelineError) {
       if (error.code === 'UNAVAILABLE')
         request.log.warn({ err: error.cause ?? error, url: request.url }, 'dependency unavailable');
       return sendError(reply, error.code, error.message, error.fields);

@@ -1,10 +1,11 @@
 export { createHttpServer, type HttpServerOptions, type InFlightRequests, trackInFlight } from './http.ts';
 export { requirePrincipal, requireScope } from './http-auth.ts';
-export { HttpError, installErrorHandling, sendError, validate } from './http-errors.ts';
+export { HttpError, sendError, validate } from './http-errors.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { Counter, createMetrics, Gauge, Histogram, Registry } from './metrics.ts';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.ts';
 export {
+  defaultInstanceId,
   type RunningService,
   type RunOptions,
   runService,

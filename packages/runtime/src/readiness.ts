@@ -3,6 +3,8 @@ export type ReadinessCheck = () => boolean | Promise<boolean>;
 export interface ReadinessReport {
   ready: boolean;
   checks: Record<string, boolean>;
+  /** Dependencies reported for operators that do not gate readiness (see {@link Readiness.observe}). */
+  observed?: Record<string, boolean>;
 }
 
 /**
@@ -11,6 +13,7 @@ export interface ReadinessReport {
  */
 export class Readiness {
   private readonly checks = new Map<string, ReadinessCheck>();
+  private readonly observed = new Map<string, ReadinessCheck>();
   private started = false;
   private stopping = false;
 
@@ -18,6 +21,14 @@ export class Readiness {
 
   add(name: string, check: ReadinessCheck): void {
     this.checks.set(name, check);
+  }
+
+  /**
+   * Reports a dependency in `/readyz` under `observed` without gating readiness: the service
+   * keeps taking traffic while it is down (website-api commits while the broker is away).
+   */
+  observe(name: string, check: ReadinessCheck): void {
+    this.observed.set(name, check);
   }
 
   markStarted(): void {
@@ -34,12 +45,17 @@ export class Readiness {
 
   async report(): Promise<ReadinessReport> {
     const checks: Record<string, boolean> = { started: this.started, accepting: !this.stopping };
-    await Promise.all(
-      [...this.checks].map(async ([name, check]) => {
-        checks[name] = await this.runCheck(check);
-      }),
+    const [gating, observed] = await Promise.all([this.runAll(this.checks), this.runAll(this.observed)]);
+    Object.assign(checks, gating);
+    const ready = Object.values(checks).every(Boolean);
+    return this.observed.size > 0 ? { ready, checks, observed } : { ready, checks };
+  }
+
+  private async runAll(checks: Map<string, ReadinessCheck>): Promise<Record<string, boolean>> {
+    const entries = await Promise.all(
+      [...checks].map(async ([name, check]) => [name, await this.runCheck(check)] as const),
     );
-    return { ready: Object.values(checks).every(Boolean), checks };
+    return Object.fromEntries(entries);
   }
 
   private async runCheck(check: ReadinessCheck): Promise<boolean> {

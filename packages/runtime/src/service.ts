@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import {
   type ConfigOf,
   type ConfigSource,
@@ -11,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createHttpServer } from './http.ts';
+import { installErrorHandling } from './http-errors.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { Readiness } from './readiness.ts';
@@ -21,15 +24,24 @@ type CommonConfig = ConfigOf<typeof commonSettings>;
 /** What a service's `start` receives: everything already built, in the order config → logger → metrics → http. */
 export interface ServiceContext<C> {
   readonly name: string;
+  /**
+   * This process among the running instances of the service: `TIDELINE_INSTANCE_ID` (the pod
+   * name), else host name, process id and a random suffix. Names its consumer groups, Redis
+   * connections, leases and presence links; safe in subjects, keys and client names.
+   */
+  readonly instanceId: string;
   readonly config: C & CommonConfig;
   readonly logger: Logger;
   readonly metrics: Registry;
   readonly http: FastifyInstance;
   readonly readiness: Readiness;
-  /** Registers a stop step; steps run in reverse order of registration, before the HTTP server closes. */
+  /**
+   * Registers a stop step; steps run in reverse order of registration, after the service was
+   * marked not ready and its running requests finished, before the HTTP server closes. A
+   * dependency is started and stopped by whoever created it: a service registers stop steps
+   * only for what it created itself, never for an injected bus or client.
+   */
   onStop(name: string, run: () => Promise<void> | void): void;
-  /** True once a stop began: stop taking new work. */
-  readonly stopping: () => boolean;
 }
 
 export interface ServiceDefinition<S extends SettingsSpec> {
@@ -53,6 +65,7 @@ export interface RunOptions {
 
 export interface RunningService<C> {
   readonly config: C;
+  readonly instanceId: string;
   readonly port: number;
   readonly url: string;
   readonly logger: Logger;
@@ -64,6 +77,15 @@ export interface RunningService<C> {
 
 const DEFAULT_BODY_LIMIT_BYTES = 1_048_576;
 const DEFAULT_READINESS_TIMEOUT_MS = 2_000;
+
+/** Host name, process id and a random suffix, reduced to characters safe in subjects, keys and client names. */
+export function defaultInstanceId(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .slice(0, 200) || 'instance';
+  return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
 
 /**
  * The one way every Tideline service starts and stops: config → logger → metrics → HTTP
@@ -94,6 +116,8 @@ export async function runService<S extends SettingsSpec>(
     readiness,
     bodyLimitBytes: definition.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   });
+  installErrorHandling(http);
+  const instanceId = config.instanceId ?? defaultInstanceId();
   const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
   // Steps run in reverse: first refuse new work (not ready, new requests 503), wait for the
   // requests already running, then the service's own steps (consumers, pools), HTTP closes last.
@@ -106,13 +130,13 @@ export async function runService<S extends SettingsSpec>(
   try {
     await definition.start({
       name: definition.name,
+      instanceId,
       config,
       logger,
       metrics,
       http,
       readiness,
       onStop: (name, run) => appSteps.register(name, run),
-      stopping: () => readiness.isStopping,
     });
     const { port, host } = definition.listen(config);
     await http.listen({ port, host });
@@ -123,7 +147,7 @@ export async function runService<S extends SettingsSpec>(
   }
   readiness.markStarted();
   const address = http.server.address() as AddressInfo;
-  logger.info({ port: address.port }, 'started');
+  logger.info({ port: address.port, instanceId }, 'started');
 
   const uninstall = options.handleSignals ? installSignalHandlers(shutdown) : () => {};
   const stop = async (reason = 'stop') => {
@@ -133,6 +157,7 @@ export async function runService<S extends SettingsSpec>(
   };
   return {
     config,
+    instanceId,
     port: address.port,
     url: `http://127.0.0.1:${address.port}`,
     logger,

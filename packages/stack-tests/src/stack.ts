@@ -107,7 +107,7 @@ export async function startStack(): Promise<Stack> {
   const gateway = (n: number, port: number) =>
     service(`push-gateway-${n}`, 'apps/push-gateway/src/main.ts', port, {
       TIDELINE_GATEWAY_PORT: String(port),
-      TIDELINE_GATEWAY_POD_ID: `${busPrefix}-gw${n}`,
+      TIDELINE_INSTANCE_ID: `${busPrefix}-gw${n}`,
       TIDELINE_GATEWAY_WEBSITE_API_URL: `http://127.0.0.1:${apiPort}`,
       TIDELINE_GATEWAY_CACHE_URL: `http://127.0.0.1:${cachePort}`,
     });

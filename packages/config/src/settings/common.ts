@@ -1,4 +1,4 @@
-import { ms, oneOf } from '../setting.ts';
+import { ms, oneOf, optionalStr } from '../setting.ts';
 
 /** Settings every service reads. */
 export const commonSettings = {
@@ -13,6 +13,10 @@ export const commonSettings = {
     values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
     default: 'info',
     doc: 'Minimum level of the JSON logs written to stdout.',
+  }),
+  instanceId: optionalStr({
+    env: 'TIDELINE_INSTANCE_ID',
+    doc: 'Identity of this service process (the pod name on Kubernetes): names its bus consumers, Redis connections, relay lease and presence links. Unset: host name, process id and a random suffix. Must be unique among running processes of one service.',
   }),
   shutdownTimeoutMs: ms({
     env: 'TIDELINE_SHUTDOWN_TIMEOUT_MS',

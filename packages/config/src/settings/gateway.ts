@@ -9,10 +9,6 @@ export const gatewaySettings = {
     doc: 'HTTP port of push-gateway (0 picks a free port).',
   }),
   host: str({ env: 'TIDELINE_GATEWAY_HOST', default: '0.0.0.0', doc: 'Address push-gateway listens on.' }),
-  gatewayPodId: optionalStr({
-    env: 'TIDELINE_GATEWAY_POD_ID',
-    doc: 'Identity of this gateway process (pod name); unset: host name, process id and a random suffix. Must be unique among running gateways.',
-  }),
 
   // ---- where snapshots and replays come from ----------------------------------------------------
   websiteApiUrl: url({
