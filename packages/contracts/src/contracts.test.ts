@@ -4,15 +4,19 @@ import {
   ContractError,
   CreateWebsiteBody,
   clientEventSchemas,
+  decodeNodesTopicEvent,
+  decodeWebsiteEvent,
   ERROR_CODES,
   HTTP_STATUS_OF,
+  isClusterEvent,
   NodeEvent,
   PushMessage,
   parse,
   type ServerToClientEvents,
   safeParse,
+  sequenceStep,
   subjects,
-  topicOf,
+  TidelineError,
   WebsiteEvent,
   type WebsitesInitial,
   type WebsitesUpdate,
@@ -150,11 +154,33 @@ describe('contracts', () => {
     expect(subjects.push({ kind: 'room', room: 'ops' })).toBe('push.room.ops');
   });
 
-  it('subjects - every subject maps to its topic', () => {
-    expect(topicOf(subjects.website('add'))).toBe('websites');
-    expect(topicOf(subjects.node('prod', 'updated'))).toBe('nodes');
-    expect(topicOf(subjects.push({ kind: 'user', uid: 'u' }))).toBe('push');
-    expect(() => topicOf('other.x')).toThrow(/belongs to no topic/);
+  it('sequence - an id at or below the last is a duplicate, last+1 applies, beyond is a gap', () => {
+    expect(sequenceStep(0, 1)).toBe('applied');
+    expect(sequenceStep(4, 5)).toBe('applied');
+    expect(sequenceStep(5, 5)).toBe('duplicate');
+    expect(sequenceStep(5, 2)).toBe('duplicate');
+    expect(sequenceStep(5, 7)).toBe('gap');
+  });
+
+  it('decode - the nodes topic decoder accepts node and cluster events and refuses anything else with the offending fields', () => {
+    const cluster = {
+      eventId: 3,
+      topic: 'nodes',
+      type: 'cluster-removed',
+      occurredAt: '2026-11-22T06:00:00Z',
+      schemaVersion: 1,
+      data: { cluster: 'prod' },
+    };
+    const decoded = decodeNodesTopicEvent(new TextEncoder().encode(JSON.stringify(cluster)));
+    expect(decoded.ok && isClusterEvent(decoded.value)).toBe(true);
+    const notJson = decodeNodesTopicEvent('{nope');
+    expect(notJson.ok).toBe(false);
+    expect(!notJson.ok && notJson.error.message).toMatch(/not JSON/);
+    const wrongType = decodeNodesTopicEvent(JSON.stringify({ ...cluster, type: 'cluster-renamed' }));
+    expect(wrongType.ok).toBe(false);
+    expect(!wrongType.ok && wrongType.error).toBeInstanceOf(TidelineError);
+    const website = decodeWebsiteEvent(JSON.stringify({ ...cluster, topic: 'websites' }));
+    expect(website.ok).toBe(false);
   });
 
   it('error codes - each has a meaning and an HTTP status', () => {

@@ -3,17 +3,6 @@ import { z } from 'zod';
 /** Current version of the envelope shape; bump on a breaking change and keep readers of the old one. */
 export const SCHEMA_VERSION = 1 as const;
 
-/** W3C trace context carried with every event so a change can be followed from HTTP to browser. */
-export const TraceContext = z
-  .object({
-    traceparent: z
-      .string()
-      .regex(/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/, 'must be a W3C traceparent'),
-    tracestate: z.string().max(512).optional(),
-  })
-  .strict();
-export type TraceContext = z.infer<typeof TraceContext>;
-
 /** Event ids are positive integers assigned in commit order per topic (invariant 2). */
 export const EventId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
@@ -30,7 +19,6 @@ export function envelopeOf<Type extends z.ZodType, Data extends z.ZodType>(
       type,
       occurredAt: z.iso.datetime({ offset: true }),
       schemaVersion: z.literal(SCHEMA_VERSION),
-      trace: TraceContext.optional(),
       data,
     })
     .strict();

@@ -1,10 +1,15 @@
-export { EventId, envelopeOf, SCHEMA_VERSION, TraceContext } from './envelope.ts';
+export {
+  decodeNodesTopicEvent,
+  decodeWebsiteEvent,
+  isClusterEvent,
+  NodesTopicEvent,
+} from './decode.ts';
+export { EventId, envelopeOf, SCHEMA_VERSION } from './envelope.ts';
 export { ERROR_CODES, type ErrorCode, errorCodes, HTTP_STATUS_OF, TidelineError } from './errors.ts';
 export {
   INTERNAL_PATHS,
   INTERNAL_SCOPE,
   NodesReplay,
-  NodesReplayEvent,
   NodesSnapshot,
   ReplayQuery,
 } from './internal-api.ts';
@@ -39,6 +44,12 @@ export {
   UnregisterClusterBody,
 } from './nodes-api.ts';
 export { OPERATOR_API, ServicePodsAnswer, UserLinksAnswer } from './operator-api.ts';
+export {
+  ReplayFallbackReason,
+  type SequenceStep,
+  StreamPosition,
+  sequenceStep,
+} from './position.ts';
 export { PushEventName, PushMessage, PushTarget, PushTargetId } from './push.ts';
 export {
   type Ack,
@@ -49,6 +60,7 @@ export {
   clientEventSchemas,
   type HandshakeErrorData,
   NodesInitial,
+  NodesRemoved,
   NodesUpdate,
   ReconnectMessage,
   RequestError,
@@ -67,7 +79,7 @@ export {
   StatefulState,
   StatefulUid,
 } from './stateful.ts';
-export { rooms, subjects, TOPICS, type TopicName, topicNames, topicOf } from './subjects.ts';
+export { rooms, subjects, TOPICS, type TopicName, topicNames } from './subjects.ts';
 export {
   ContractError,
   type FieldIssue,

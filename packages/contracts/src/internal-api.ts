@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { EventId } from './envelope.ts';
-import { ClusterName, NodeEventType, NodeField, NodeView } from './nodes.ts';
+import { ClusterName, NodeEvent, NodeView } from './nodes.ts';
+import { ReplayFallbackReason } from './position.ts';
 
 /**
  * Service-to-service HTTP endpoints (same port as each service's public API). Callers send
@@ -14,7 +14,7 @@ export const INTERNAL_PATHS = {
   websitesEvents: '/internal/v1/websites/events',
   /** cache → NodesSnapshot. */
   nodesSnapshot: (cluster: string) => `/internal/v1/clusters/${cluster}/nodes/snapshot`,
-  /** cache, `?after=N&limit=L` → NodesReplay. */
+  /** cache, `?after=N&limit=L` → NodesReplay (bus envelopes, like the websites replay). */
   nodesEvents: (cluster: string) => `/internal/v1/clusters/${cluster}/nodes/events`,
 } as const;
 
@@ -38,19 +38,16 @@ export const NodesSnapshot = z.object({
 });
 export type NodesSnapshot = z.infer<typeof NodesSnapshot>;
 
-export const NodesReplayEvent = z.object({
-  cluster: ClusterName,
-  eventId: EventId,
-  type: NodeEventType,
-  data: NodeView,
-  changed: z.array(NodeField),
-});
-
+/**
+ * What the nodes replay query answers: every node event of the cluster after `after` (at most
+ * `limit`, in id order), as published on the bus — the same envelopes the websites replay answers
+ * with — or `fallback` with the reason the caller must take a snapshot instead.
+ */
 export const NodesReplay = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('events'), events: z.array(NodesReplayEvent) }),
+  z.object({ kind: z.literal('events'), events: z.array(NodeEvent) }),
   z.object({
     kind: z.literal('fallback'),
-    reason: z.enum(['purged', 'future', 'too-many', 'unknown-cluster']),
+    reason: ReplayFallbackReason.exclude(['other-version']),
   }),
 ]);
 export type NodesReplay = z.infer<typeof NodesReplay>;

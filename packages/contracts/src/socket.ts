@@ -72,6 +72,13 @@ export const NodesUpdate = z.object({
 });
 export type NodesUpdate = z.infer<typeof NodesUpdate>;
 
+/**
+ * The cluster was unregistered: the client drops its replica of the cluster's nodes. The socket
+ * is no longer subscribed; it may subscribe again once the cluster is registered anew.
+ */
+export const NodesRemoved = z.object({ cluster: ClusterName, eventId: EventId });
+export type NodesRemoved = z.infer<typeof NodesRemoved>;
+
 export const RequestError = z.object({
   event: z.string(),
   code: z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]),
@@ -97,6 +104,7 @@ export interface ServerToClientEvents {
   'websites:update': (message: WebsitesUpdate) => void;
   'nodes:initial': (message: NodesInitial) => void;
   'nodes:update': (message: NodesUpdate) => void;
+  'nodes:removed': (message: NodesRemoved) => void;
   'request:error': (message: RequestError) => void;
   'server:reconnect': (message: ReconnectMessage) => void;
   [push: `push:${string}`]: (data: unknown) => void;

@@ -24,15 +24,6 @@ export const subjects = {
     target.kind === 'user' ? (`push.user.${target.uid}` as const) : (`push.room.${target.room}` as const),
 };
 
-/** The topic a subject belongs to, by its first token. */
-export function topicOf(subject: string): TopicName {
-  const first = subject.split('.', 1)[0];
-  for (const name of topicNames) {
-    if (TOPICS[name].subjects.split('.', 1)[0] === first) return name;
-  }
-  throw new Error(`subject ${JSON.stringify(subject)} belongs to no topic`);
-}
-
 /** Socket.IO room names. */
 export const rooms = {
   websites: 'websites',

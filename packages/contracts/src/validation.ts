@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { TidelineError } from './errors.ts';
 
 export interface FieldIssue {
   /** Dotted path of the offending field, `""` for the value as a whole. */
@@ -6,14 +7,19 @@ export interface FieldIssue {
   message: string;
 }
 
-/** A value did not match its contract. The message names every offending field. */
-export class ContractError extends Error {
+/** A value did not match its contract (`VALIDATION_FAILED`). The message names every offending field. */
+export class ContractError extends TidelineError {
   override readonly name = 'ContractError';
+  override readonly fields: FieldIssue[];
   constructor(
     readonly what: string,
-    readonly fields: FieldIssue[],
+    fields: FieldIssue[],
   ) {
-    super(`invalid ${what}: ${fields.map((f) => `${f.path || '(root)'}: ${f.message}`).join('; ')}`);
+    super(
+      'VALIDATION_FAILED',
+      `invalid ${what}: ${fields.map((f) => `${f.path || '(root)'}: ${f.message}`).join('; ')}`,
+    );
+    this.fields = fields;
   }
 }
 

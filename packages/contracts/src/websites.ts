@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EventId, envelopeOf } from './envelope.ts';
+import { ReplayFallbackReason } from './position.ts';
 
 /** A fully qualified domain name, lower case, without a trailing dot (RFC 1123 labels). */
 export const Domain = z
@@ -120,7 +121,7 @@ export const WebsitesReplay = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('fallback'),
     version: z.string(),
-    reason: z.enum(['purged', 'future', 'too-many', 'other-version']),
+    reason: ReplayFallbackReason.exclude(['unknown-cluster']),
   }),
 ]);
 export type WebsitesReplay = z.infer<typeof WebsitesReplay>;

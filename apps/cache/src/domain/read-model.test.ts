@@ -133,7 +133,13 @@ describe('NodeReadModel', () => {
     model.apply(nodeEvent('a', 5, 'updated', view('n1', { labels: { team: 'y' } }), ['labels']));
     expect(model.replay('a', 4, 10)).toEqual({
       kind: 'events',
-      events: [expect.objectContaining({ eventId: 5, type: 'updated', changed: ['labels'] })],
+      events: [
+        expect.objectContaining({
+          eventId: 5,
+          type: 'updated',
+          data: expect.objectContaining({ changed: ['labels'] }),
+        }),
+      ],
     });
     expect(model.replay('a', 5, 10)).toEqual({ kind: 'events', events: [] });
     expect(model.replay('a', 6, 10)).toEqual({ kind: 'fallback', reason: 'future' });

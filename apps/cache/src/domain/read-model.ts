@@ -74,7 +74,7 @@ export class NodeReadModel {
         nodes.removed = false;
         if (event.type === 'deleted') nodes.delete(name);
         else nodes.put(node, changed, event.type);
-        nodes.history.push({ cluster, eventId: event.eventId, type: event.type, data: node, changed });
+        nodes.history.push(event as NodeEvent);
       }
     }
     return outcome;

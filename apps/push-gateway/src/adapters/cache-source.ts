@@ -1,4 +1,5 @@
 import { INTERNAL_PATHS, NodesReplay, NodesSnapshot } from '@tideline/contracts';
+import { nodeUpdateOf } from '../domain/messages.ts';
 import type { NodesSource, ReplayRequest } from '../domain/ports.ts';
 import type { InternalHttpClient } from './internal-http.ts';
 
@@ -17,6 +18,6 @@ export class CacheNodesSource implements NodesSource {
       NodesReplay,
     );
     if (answer.kind === 'fallback') return { kind: 'fallback' as const, reason: answer.reason };
-    return { kind: 'events' as const, updates: answer.events };
+    return { kind: 'events' as const, updates: answer.events.map(nodeUpdateOf) };
   }
 }
