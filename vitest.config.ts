@@ -38,7 +38,7 @@ export default defineConfig({
       },
       {
         test: {
-          // Issue 8: the gateway end-to-end tests and the stack scenarios again, over Kafka.
+          // The gateway end-to-end tests and the stack scenarios again, over the Kafka transport.
           name: 'kafka',
           include: [
             'apps/push-gateway/test/websites.int.test.ts',
