@@ -1,13 +1,4 @@
-import { ConfigError, EXIT_CONFIG } from '@tideline/config';
+import { runMain } from '@tideline/runtime';
 import { startInformer } from './service.ts';
 
-try {
-  await startInformer({ handleSignals: true });
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`config error: ${error.message}\n`);
-    process.exit(EXIT_CONFIG);
-  }
-  process.stderr.write(`informer failed to start: ${(error as Error).message}\n`);
-  process.exit(1);
-}
+await runMain('informer', startInformer);
