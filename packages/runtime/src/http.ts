@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Readiness } from './readiness.ts';
@@ -59,7 +59,7 @@ export function createHttpServer(
 ): FastifyInstance & { inFlight: InFlightRequests } {
   const http = Fastify({
     loggerInstance: options.logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
     forceCloseConnections: 'idle',
   });
