@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { databaseSettings, int, loadConfigOrExit, websiteApiSettings } from '@tideline/config';
 import type { LineGroup, WebsiteStatus } from '@tideline/contracts';
 import { createDatabase, migrate } from '@tideline/db';
-import { PostgresEventLog } from './adapters/event-log.ts';
+import { PostgresEventLog } from './adapters/event-log/postgres-event-log.ts';
 import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
 
 const config = loadConfigOrExit({

@@ -1,7 +1,7 @@
 import { WebsitesReplay } from '@tideline/contracts';
 import { eventually, sleep } from '@tideline/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_LOG_LOCK_CLASS } from '../src/index.ts';
+import { EVENT_LOG_LOCK_CLASS } from '../src/adapters/event-log/postgres-event-log.ts';
 import { ApiFixture, tokens } from './harness.ts';
 
 const WRITERS = 8;

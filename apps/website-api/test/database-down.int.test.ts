@@ -1,7 +1,7 @@
 import { eventually, FaultProxy, TestDatabase } from '@tideline/test-support';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_LOG_LOCK_CLASS } from '../src/index.ts';
+import { EVENT_LOG_LOCK_CLASS } from '../src/adapters/event-log/postgres-event-log.ts';
 import { ApiFixture, tokens } from './harness.ts';
 
 /** website-api reaches PostgreSQL through a proxy the tests cut; assertions read the database directly. */

@@ -1,6 +1,6 @@
 import { WebsiteDeleted, WebsiteItem } from '@tideline/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_LOG_LOCK_CLASS } from '../src/index.ts';
+import { EVENT_LOG_LOCK_CLASS } from '../src/adapters/event-log/postgres-event-log.ts';
 import { ApiFixture, tokens } from './harness.ts';
 
 /**

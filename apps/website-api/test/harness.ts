@@ -7,7 +7,7 @@ import { busSettings, loadConfig } from '@tideline/config';
 import { INTERNAL_SCOPE } from '@tideline/contracts';
 import { TestDatabase, testToken } from '@tideline/test-support';
 import pg from 'pg';
-import { type StartWebsiteApiOptions, startWebsiteApi, type WebsiteApi } from '../src/index.ts';
+import { type StartWebsiteApiOptions, startWebsiteApi, type WebsiteApi } from '../src/app.ts';
 
 export const NATS_URL = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
 

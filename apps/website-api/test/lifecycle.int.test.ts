@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@tideline/config';
 import { TestDatabase } from '@tideline/test-support';
 import { describe, expect, it } from 'vitest';
-import { EVENT_LOG_LOCK_CLASS, startWebsiteApi } from '../src/index.ts';
+import { EVENT_LOG_LOCK_CLASS } from '../src/adapters/event-log/postgres-event-log.ts';
+import { startWebsiteApi } from '../src/app.ts';
 import { ApiFixture, testEnv, uniquePrefix } from './harness.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));

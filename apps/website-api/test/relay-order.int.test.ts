@@ -3,7 +3,7 @@ import { createEventBus } from '@tideline/bus';
 import { busSettings, loadConfig } from '@tideline/config';
 import { TestDatabase, testToken } from '@tideline/test-support';
 import { expect, it } from 'vitest';
-import { startWebsiteApi } from '../src/index.ts';
+import { startWebsiteApi } from '../src/app.ts';
 
 // Regression: the relay once sorted a batch by its `id::text` output column, publishing
 // 1, 2, 10, 100, 101, … (text order) under concurrent writers.
