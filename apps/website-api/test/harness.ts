@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { SCOPES } from '@tideline/auth';
-import { type BusMessage, createEventBus, type EventBus } from '@tideline/bus';
+import { type BusMessage, createEventBus, type EventBus, readTopic } from '@tideline/bus';
 import { busSettings, loadConfig } from '@tideline/config';
-import { INTERNAL_SCOPE } from '@tideline/contracts';
+import { INTERNAL_SCOPE, WEBSITES_TOPIC } from '@tideline/contracts';
 import { TestDatabase, testToken } from '@tideline/test-support';
 import pg from 'pg';
 import { type StartWebsiteApiOptions, startWebsiteApi, type WebsiteApi } from '../src/app.ts';
@@ -183,11 +183,6 @@ export async function openBus(prefix: string, servers = NATS_URL): Promise<Event
 /** Every message of the websites topic, in stream order. */
 export async function readWebsiteStream(bus: EventBus): Promise<BusMessage[]> {
   const all: BusMessage[] = [];
-  for (let from = 1; all.length < 1_000_000; ) {
-    const page = await bus.read({ topic: 'websites', from, limit: 1000 });
-    if (page.length === 0) break;
-    all.push(...page);
-    from = page[page.length - 1]!.position + 1;
-  }
+  for await (const message of readTopic(bus, { topic: WEBSITES_TOPIC, pageSize: 1000 })) all.push(message);
   return all;
 }
