@@ -1,8 +1,9 @@
 import { verifierFromConfig } from '@tideline/auth';
 import { createEventBus } from '@tideline/bus';
-import { createDatabase, type Database, migrate } from '@tideline/db';
+import type { Database } from '@tideline/db';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { BusConnector } from './adapters/bus-connector.ts';
+import { migrateDatabase, openDatabase } from './adapters/database.ts';
 import { PostgresEventLog } from './adapters/event-log/postgres-event-log.ts';
 import { PostgresRelayState } from './adapters/event-log/relay-state.ts';
 import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
@@ -44,20 +45,10 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
       listen: (config) => ({ port: config.port, host: config.host }),
       async start({ instanceId, config, logger, metrics, http, readiness, onStop }) {
         if (config.migrateOnStart) {
-          const applied = await migrate({
-            url: config.databaseUrl,
-            createDatabase: true,
-            connectTimeoutMs: config.databaseConnectTimeoutMs,
-          });
+          const applied = await migrateDatabase(config);
           if (applied.length > 0) logger.info({ applied }, 'database migrated');
         }
-        const database = createDatabase({
-          url: config.databaseUrl,
-          statementTimeoutMs: config.databaseStatementTimeoutMs,
-          connectTimeoutMs: config.databaseConnectTimeoutMs,
-          poolMax: config.databasePoolMax,
-          transactionTimeoutMs: config.databaseTransactionTimeoutMs,
-          transactionMaxWaitMs: config.databaseTransactionMaxWaitMs,
+        const database = openDatabase(config, {
           applicationName: 'website-api',
           onIdleError: (error) => logger.warn({ err: error }, 'idle database connection lost'),
         });

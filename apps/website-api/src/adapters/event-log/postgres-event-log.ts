@@ -37,12 +37,11 @@ export type NewEvent =
  * commit (measured by the benchmark in bench/).
  */
 export class PostgresEventLog implements WebsiteLogReader {
+  readonly topic: string = WEBSITES_TOPIC;
   private readonly prisma: PrismaClient;
-  readonly topic: string;
 
-  constructor(options: { prisma: PrismaClient; topic?: string }) {
+  constructor(options: { prisma: PrismaClient }) {
     this.prisma = options.prisma;
-    this.topic = options.topic ?? WEBSITES_TOPIC;
   }
 
   /**
@@ -85,9 +84,9 @@ export class PostgresEventLog implements WebsiteLogReader {
       .$executeRaw`INSERT INTO ws_relay_state (topic) VALUES (${this.topic}) ON CONFLICT (topic) DO NOTHING`;
   }
 
-  /** Where the log stands now (or as seen by `tx`): epoch, last id, purge horizon. */
-  position(tx: Tx = this.prisma): Promise<LogPosition> {
-    return readPosition(tx, this.topic);
+  /** Where the log stands now: epoch, last id, purge horizon. */
+  position(): Promise<LogPosition> {
+    return readPosition(this.prisma, this.topic);
   }
 
   /** Every website as of the last event id, read in one REPEATABLE READ transaction. */
