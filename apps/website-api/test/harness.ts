@@ -41,15 +41,15 @@ export function testEnv(
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers field by field and validate them with the contracts.
-export type JsonBody = any;
+type JsonBody = any;
 
-export interface Answer<T = JsonBody> {
+interface Answer<T = JsonBody> {
   status: number;
   body: T;
 }
 
 /** A JSON HTTP call; `token: null` sends no Authorization header. */
-export async function call<T = JsonBody>(
+async function call<T = JsonBody>(
   baseUrl: string,
   method: 'GET' | 'POST',
   path: string,
