@@ -89,78 +89,76 @@ describe('event log under concurrent writers (invariant 2)', () => {
     expect(await Promise.all([first, second])).toEqual([base + 1, base + 2]);
   });
 
-  it(
-    `concurrency - ${WRITERS} writers, 3 readers polling "events after N": every reader sees every id once, contiguous and in commit order`,
-    async () => {
-      const base = await lastEventId();
-      const sqlReaders = [0, 1].map(() =>
-        reader(async (after) => {
-          const rows = await fx.query<{ id: number }>(
-            `SELECT id::int FROM ws_events WHERE topic = 'websites' AND id > $1 ORDER BY id LIMIT 200`,
-            [Math.max(after, base)],
-          );
-          return rows.map((r) => r.id);
-        }),
+  it(`concurrency - ${WRITERS} writers, 3 readers polling "events after N": every reader sees every id once, contiguous and in commit order`, {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
+    const base = await lastEventId();
+    const sqlReaders = [0, 1].map(() =>
+      reader(async (after) => {
+        const rows = await fx.query<{ id: number }>(
+          `SELECT id::int FROM ws_events WHERE topic = 'websites' AND id > $1 ORDER BY id LIMIT 200`,
+          [Math.max(after, base)],
+        );
+        return rows.map((r) => r.id);
+      }),
+    );
+    const replayReader = reader(async (after) => {
+      const answer = await fx.call(
+        'GET',
+        `/internal/v1/websites/events?after=${Math.max(after, base)}&limit=500`,
+        { token: tokens.internal },
       );
-      const replayReader = reader(async (after) => {
-        const answer = await fx.call(
-          'GET',
-          `/internal/v1/websites/events?after=${Math.max(after, base)}&limit=500`,
-          { token: tokens.internal },
-        );
-        const replay = WebsitesReplay.parse(answer.body);
-        if (replay.kind !== 'events') throw new Error(`replay fell back: ${replay.reason}`);
-        return replay.events.map((e) => e.eventId);
-      });
-      const readers = [...sqlReaders, replayReader];
-      for (const r of readers) r.state.last = base;
+      const replay = WebsitesReplay.parse(answer.body);
+      if (replay.kind !== 'events') throw new Error(`replay fell back: ${replay.reason}`);
+      return replay.events.map((e) => e.eventId);
+    });
+    const readers = [...sqlReaders, replayReader];
+    for (const r of readers) r.state.last = base;
 
-      let writing = true;
-      const readLoops = readers.map(async (r) => {
-        for (;;) {
-          await r.poll();
-          if (!writing && r.state.last === (await lastEventId())) return;
-          await sleep(2);
-        }
-      });
+    let writing = true;
+    const readLoops = readers.map(async (r) => {
+      for (;;) {
+        await r.poll();
+        if (!writing && r.state.last === (await lastEventId())) return;
+        await sleep(2);
+      }
+    });
 
-      const writers = Array.from({ length: WRITERS }, async (_, w) => {
-        const created = await fx.call('POST', '/api/v1/websites/create', {
-          body: { domains: [`w${w}-0.concurrency.example.com`], line_group_id: lineGroupId },
+    const writers = Array.from({ length: WRITERS }, async (_, w) => {
+      const created = await fx.call('POST', '/api/v1/websites/create', {
+        body: { domains: [`w${w}-0.concurrency.example.com`], line_group_id: lineGroupId },
+      });
+      expect(created.status).toBe(201);
+      const websiteId = created.body.data.website_id as number;
+      for (let k = 1; k < WRITES_PER_WRITER; k++) {
+        const answer = await fx.call('POST', '/api/v1/websites/update', {
+          body: { website_id: websiteId, domains: [`w${w}-${k}.concurrency.example.com`] },
         });
-        expect(created.status).toBe(201);
-        const websiteId = created.body.data.website_id as number;
-        for (let k = 1; k < WRITES_PER_WRITER; k++) {
-          const answer = await fx.call('POST', '/api/v1/websites/update', {
-            body: { website_id: websiteId, domains: [`w${w}-${k}.concurrency.example.com`] },
-          });
-          expect(answer.status).toBe(200);
-        }
-        return websiteId;
-      });
-      const websiteIds = await Promise.all(writers);
-      writing = false;
-      await Promise.all(readLoops);
+        expect(answer.status).toBe(200);
+      }
+      return websiteId;
+    });
+    const websiteIds = await Promise.all(writers);
+    writing = false;
+    await Promise.all(readLoops);
 
-      const final = await lastEventId();
-      expect(final - base).toBe(WRITERS * WRITES_PER_WRITER);
-      const expected = Array.from({ length: final - base }, (_, i) => base + 1 + i);
-      for (const r of readers) {
-        expect(r.state.skips).toEqual([]);
-        expect(r.state.seen).toEqual(expected);
-        expect(r.state.polls).toBeGreaterThan(3);
-      }
-      // Per website, its events are in the order its writer made the changes (commit order).
-      for (const [w, websiteId] of websiteIds.entries()) {
-        const rows = await fx.query<{ domain: string }>(
-          `SELECT payload->>'primary_domain' AS domain FROM ws_events WHERE topic = 'websites' AND id > $1 AND payload->>'website_id' = $2::text ORDER BY id`,
-          [base, websiteId],
-        );
-        expect(rows.map((r) => r.domain)).toEqual(
-          Array.from({ length: WRITES_PER_WRITER }, (_, k) => `w${w}-${k}.concurrency.example.com`),
-        );
-      }
-    },
-    TEST_TIMEOUT_MS,
-  );
+    const final = await lastEventId();
+    expect(final - base).toBe(WRITERS * WRITES_PER_WRITER);
+    const expected = Array.from({ length: final - base }, (_, i) => base + 1 + i);
+    for (const r of readers) {
+      expect(r.state.skips).toEqual([]);
+      expect(r.state.seen).toEqual(expected);
+      expect(r.state.polls).toBeGreaterThan(3);
+    }
+    // Per website, its events are in the order its writer made the changes (commit order).
+    for (const [w, websiteId] of websiteIds.entries()) {
+      const rows = await fx.query<{ domain: string }>(
+        `SELECT payload->>'primary_domain' AS domain FROM ws_events WHERE topic = 'websites' AND id > $1 AND payload->>'website_id' = $2::text ORDER BY id`,
+        [base, websiteId],
+      );
+      expect(rows.map((r) => r.domain)).toEqual(
+        Array.from({ length: WRITES_PER_WRITER }, (_, k) => `w${w}-${k}.concurrency.example.com`),
+      );
+    }
+  });
 });
