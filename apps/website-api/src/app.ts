@@ -1,16 +1,17 @@
-import { hostname } from 'node:os';
 import { verifierFromConfig } from '@tideline/auth';
 import { createEventBus } from '@tideline/bus';
-import { createDatabase, type Database, migrate } from '@tideline/db';
+import type { Database } from '@tideline/db';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { BusConnector } from './adapters/bus-connector.ts';
-import { PostgresEventLog } from './adapters/event-log.ts';
+import { migrateDatabase, openDatabase } from './adapters/database.ts';
+import { PostgresEventLog } from './adapters/event-log/postgres-event-log.ts';
+import { PostgresRelayState } from './adapters/event-log/relay-state.ts';
 import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
 import { EventRelay } from './adapters/relay.ts';
 import { RetentionLoop } from './adapters/retention-loop.ts';
 import { rules, settings, type WebsiteApiConfig } from './config.ts';
-import { internalRoutes } from './http/internal-routes.ts';
-import { websitesRoutes } from './http/websites-routes.ts';
+import { registerInternalRoutes } from './http/internal-routes.ts';
+import { registerWebsiteRoutes } from './http/website-routes.ts';
 
 export interface StartWebsiteApiOptions extends RunOptions {
   /**
@@ -20,11 +21,10 @@ export interface StartWebsiteApiOptions extends RunOptions {
   withoutEventLog?: boolean;
 }
 
-/** A running website-api, with its relay, event log and retention exposed for tests and tools. */
+/** A running website-api, with its relay, event log and database exposed for tests and tools. */
 export interface WebsiteApi extends RunningService<WebsiteApiConfig> {
   readonly relay: EventRelay;
   readonly eventLog: PostgresEventLog;
-  readonly retention: RetentionLoop;
   readonly database: Database;
 }
 
@@ -36,29 +36,19 @@ export interface WebsiteApi extends RunningService<WebsiteApiConfig> {
  * Throws a ConfigError for invalid configuration and the cause when the database is unreachable.
  */
 export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Promise<WebsiteApi> {
-  let parts: Pick<WebsiteApi, 'relay' | 'eventLog' | 'retention' | 'database'> | undefined;
+  let parts: Pick<WebsiteApi, 'relay' | 'eventLog' | 'database'> | undefined;
   const running = await runService(
     {
       name: 'website-api',
       settings,
       rules,
       listen: (config) => ({ port: config.port, host: config.host }),
-      async start({ config, logger, metrics, http, readiness, onStop }) {
+      async start({ instanceId, config, logger, metrics, http, readiness, onStop }) {
         if (config.migrateOnStart) {
-          const applied = await migrate({
-            url: config.databaseUrl,
-            createDatabase: true,
-            connectTimeoutMs: config.databaseConnectTimeoutMs,
-          });
+          const applied = await migrateDatabase(config);
           if (applied.length > 0) logger.info({ applied }, 'database migrated');
         }
-        const database = createDatabase({
-          url: config.databaseUrl,
-          statementTimeoutMs: config.databaseStatementTimeoutMs,
-          connectTimeoutMs: config.databaseConnectTimeoutMs,
-          poolMax: config.databasePoolMax,
-          transactionTimeoutMs: config.databaseTransactionTimeoutMs,
-          transactionMaxWaitMs: config.databaseTransactionMaxWaitMs,
+        const database = openDatabase(config, {
           applicationName: 'website-api',
           onIdleError: (error) => logger.warn({ err: error }, 'idle database connection lost'),
         });
@@ -68,8 +58,8 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
         await eventLog.ensureTopic();
 
         const relay: EventRelay = new EventRelay({
-          pool: database.pool,
-          topic: eventLog.topic,
+          state: new PostgresRelayState({ pool: database.pool, topic: eventLog.topic }),
+          owner: instanceId,
           bus: () => connector.current,
           batchSize: config.relayBatchSize,
           intervalMs: config.relayIntervalMs,
@@ -81,7 +71,7 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
           create: () =>
             createEventBus({
               config,
-              clientName: `website-api@${hostname()}`,
+              clientName: `website-api-${instanceId}`,
               logger: logger.child({ component: 'bus' }),
             }),
           retryMs: config.busStartRetryMs,
@@ -114,14 +104,14 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
         // The broker does not gate readiness: writes commit while it is away and the relay catches up.
         readiness.observe('bus', () => connector.healthy());
         readiness.observe('relayLeader', () => relay.isLeader);
-        websitesRoutes(http, { store, verifier });
-        internalRoutes(http, { log: eventLog, verifier });
+        registerWebsiteRoutes(http, { store, verifier });
+        registerInternalRoutes(http, { log: eventLog, verifier });
         readiness.add('database', () => database.ping());
 
         connector.start();
         relay.start();
         retention.start();
-        parts = { relay, eventLog, retention, database };
+        parts = { relay, eventLog, database };
       },
     },
     options,

@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { databaseSettings, int, loadConfigOrExit, websiteApiSettings } from '@tideline/config';
 import type { LineGroup, WebsiteStatus } from '@tideline/contracts';
-import { createDatabase, migrate } from '@tideline/db';
-import { PostgresEventLog } from './adapters/event-log.ts';
+import { migrateDatabase, openDatabase } from './adapters/database.ts';
+import { PostgresEventLog } from './adapters/event-log/postgres-event-log.ts';
 import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
 
 const config = loadConfigOrExit({
@@ -38,19 +38,10 @@ const count = (raw: string | undefined, fallback: number, name: string) => {
 const websites = count(values.websites, config.seedWebsites, 'websites');
 const lineGroupCount = Math.max(1, count(values['line-groups'], config.seedLineGroups, 'line-groups'));
 
-await migrate({
-  url: config.databaseUrl,
-  createDatabase: true,
-  connectTimeoutMs: config.databaseConnectTimeoutMs,
-});
-const database = createDatabase({
-  url: config.databaseUrl,
-  statementTimeoutMs: config.databaseStatementTimeoutMs,
-  connectTimeoutMs: config.databaseConnectTimeoutMs,
-  poolMax: Math.max(config.seedConcurrency, 2),
-  transactionTimeoutMs: config.databaseTransactionTimeoutMs,
-  transactionMaxWaitMs: config.databaseTransactionMaxWaitMs,
+await migrateDatabase(config);
+const database = openDatabase(config, {
   applicationName: 'tideline-seed',
+  poolMax: Math.max(config.seedConcurrency, 2),
 });
 try {
   const eventLog = new PostgresEventLog({ prisma: database.prisma });

@@ -1,12 +1,12 @@
 import { WebsitesReplay } from '@tideline/contracts';
 import { eventually, sleep } from '@tideline/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_LOG_LOCK_CLASS } from '../src/index.ts';
-import { ApiFixture, tokens } from './harness.ts';
+import { ApiFixture, tokens, topicLocks } from './harness.ts';
 
 const WRITERS = 8;
 const WRITES_PER_WRITER = 40;
-const DEADLINE_MS = 40_000;
+/** The writes take as long as the machine needs; only this bounds the test. */
+const TEST_TIMEOUT_MS = 180_000;
 
 let fx: ApiFixture;
 let lineGroupId: number;
@@ -77,17 +77,11 @@ describe('event log under concurrent writers (invariant 2)', () => {
       await gate;
       return id;
     });
-    const held = async () =>
-      (
-        await fx.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1`, [
-          EVENT_LOG_LOCK_CLASS,
-        ])
-      ).length === 1;
-    expect(await eventually(held, 5_000)).toBe(true);
+    expect(await eventually(async () => (await topicLocks(fx.sql, 'granted')) === 1, 5_000)).toBe(true);
     const second = prisma.$transaction((tx) =>
       fx.api.eventLog.append(tx, { type: 'delete', payload: { website_id: 900_002 } }),
     );
-    await sleep(300);
+    expect(await eventually(async () => (await topicLocks(fx.sql, 'waiting')) === 1, 5_000)).toBe(true);
     expect(await fx.query(`SELECT id FROM ws_events WHERE topic = 'websites' AND id > $1`, [base])).toEqual(
       [],
     );
@@ -95,7 +89,9 @@ describe('event log under concurrent writers (invariant 2)', () => {
     expect(await Promise.all([first, second])).toEqual([base + 1, base + 2]);
   });
 
-  it(`concurrency - ${WRITERS} writers, 3 readers polling "events after N": every reader sees every id once, contiguous and in commit order`, async () => {
+  it(`concurrency - ${WRITERS} writers, 3 readers polling "events after N": every reader sees every id once, contiguous and in commit order`, {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
     const base = await lastEventId();
     const sqlReaders = [0, 1].map(() =>
       reader(async (after) => {
@@ -120,9 +116,8 @@ describe('event log under concurrent writers (invariant 2)', () => {
     for (const r of readers) r.state.last = base;
 
     let writing = true;
-    const deadline = Date.now() + DEADLINE_MS;
     const readLoops = readers.map(async (r) => {
-      while (Date.now() < deadline) {
+      for (;;) {
         await r.poll();
         if (!writing && r.state.last === (await lastEventId())) return;
         await sleep(2);
@@ -135,7 +130,7 @@ describe('event log under concurrent writers (invariant 2)', () => {
       });
       expect(created.status).toBe(201);
       const websiteId = created.body.data.website_id as number;
-      for (let k = 1; k < WRITES_PER_WRITER && Date.now() < deadline; k++) {
+      for (let k = 1; k < WRITES_PER_WRITER; k++) {
         const answer = await fx.call('POST', '/api/v1/websites/update', {
           body: { website_id: websiteId, domains: [`w${w}-${k}.concurrency.example.com`] },
         });

@@ -1,8 +1,7 @@
 import { eventually, FaultProxy, TestDatabase } from '@tideline/test-support';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_LOG_LOCK_CLASS } from '../src/index.ts';
-import { ApiFixture, tokens } from './harness.ts';
+import { ApiFixture, holdTopicLock, tokens, topicLocks } from './harness.ts';
 
 /** website-api reaches PostgreSQL through a proxy the tests cut; assertions read the database directly. */
 let database: TestDatabase;
@@ -80,24 +79,17 @@ describe('database down (invariant 8: never a partial write)', () => {
     const before = await snapshotOfTables();
     const holder = new pg.Client({ connectionString: database.url });
     await holder.connect();
+    // Writers take this lock after writing their rows: holding it freezes the request mid-transaction.
+    const release = await holdTopicLock(holder);
     try {
-      // Writers take this lock after writing their rows: holding it freezes the request mid-transaction.
-      await holder.query(`SELECT pg_advisory_lock($1::int, hashtext('websites'))`, [EVENT_LOG_LOCK_CLASS]);
       const pending = create('mid-transaction.example.com');
-      const waiting = async () =>
-        (
-          await holder.query(
-            `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1`,
-            [EVENT_LOG_LOCK_CLASS],
-          )
-        ).rowCount === 1;
-      expect(await eventually(waiting, 5_000)).toBe(true);
+      expect(await eventually(async () => (await topicLocks(holder, 'waiting')) === 1, 5_000)).toBe(true);
       proxy.cut();
       const answer = await pending;
       expect(answer.status).toBe(503);
       expect(answer.body.error.code).toBe('UNAVAILABLE');
     } finally {
-      await holder.query(`SELECT pg_advisory_unlock($1::int, hashtext('websites'))`, [EVENT_LOG_LOCK_CLASS]);
+      await release();
       await holder.end();
       proxy.restore();
     }
@@ -117,15 +109,15 @@ describe('database down (invariant 8: never a partial write)', () => {
     const before = await snapshotOfTables();
     const holder = new pg.Client({ connectionString: database.url });
     await holder.connect();
+    const release = await holdTopicLock(holder);
     try {
-      await holder.query(`SELECT pg_advisory_lock($1::int, hashtext('websites'))`, [EVENT_LOG_LOCK_CLASS]);
       const started = performance.now();
       const answer = await create('too-slow.example.com');
       expect(answer.status).toBe(503);
       expect(answer.body.error.code).toBe('UNAVAILABLE');
       expect(performance.now() - started).toBeGreaterThanOrEqual(1_400);
     } finally {
-      await holder.query(`SELECT pg_advisory_unlock($1::int, hashtext('websites'))`, [EVENT_LOG_LOCK_CLASS]);
+      await release();
       await holder.end();
     }
     expect(await snapshotOfTables()).toEqual(before);

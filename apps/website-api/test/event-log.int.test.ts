@@ -1,7 +1,7 @@
 import { WebsiteDeleted, WebsiteItem } from '@tideline/contracts';
+import { eventually } from '@tideline/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_LOG_LOCK_CLASS } from '../src/index.ts';
-import { ApiFixture, tokens } from './harness.ts';
+import { ApiFixture, holdTopicLock, tokens, topicLocks } from './harness.ts';
 
 /**
  * SQL-level checks of the websites event log (`ws_events`): what the API writes, how it is
@@ -264,11 +264,8 @@ describe('event log: transactions', () => {
 
   it('sql - writers of a topic queue on its advisory lock: a write waits while another transaction holds it', async () => {
     const holder = await fx.sql.connect();
+    const release = await holdTopicLock(holder);
     try {
-      await holder.query('BEGIN');
-      await holder.query(`SELECT pg_advisory_xact_lock($1::int, hashtext('websites'))`, [
-        EVENT_LOG_LOCK_CLASS,
-      ]);
       let answered = false;
       const write = fx
         .call('POST', '/api/v1/websites/update', { body: { website_id: ids[1], status: 'paused' } })
@@ -276,14 +273,9 @@ describe('event log: transactions', () => {
           answered = true;
           return a;
         });
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(await eventually(async () => (await topicLocks(fx.sql, 'waiting')) === 1, 5_000)).toBe(true);
       expect(answered).toBe(false);
-      const waiting = await fx.query(
-        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1`,
-        [EVENT_LOG_LOCK_CLASS],
-      );
-      expect(waiting[0]!.n).toBe(1);
-      await holder.query('COMMIT');
+      await release();
       expect((await write).status).toBe(200);
     } finally {
       holder.release();

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { SCOPES } from '@tideline/auth';
-import { type BusMessage, createEventBus, type EventBus } from '@tideline/bus';
+import { type BusMessage, createEventBus, type EventBus, readTopic } from '@tideline/bus';
 import { busSettings, loadConfig } from '@tideline/config';
-import { INTERNAL_SCOPE } from '@tideline/contracts';
+import { INTERNAL_SCOPE, WEBSITES_TOPIC } from '@tideline/contracts';
 import { TestDatabase, testToken } from '@tideline/test-support';
 import pg from 'pg';
-import { type StartWebsiteApiOptions, startWebsiteApi, type WebsiteApi } from '../src/index.ts';
+import { EVENT_LOG_LOCK_CLASS } from '../src/adapters/event-log/postgres-event-log.ts';
+import { type StartWebsiteApiOptions, startWebsiteApi, type WebsiteApi } from '../src/app.ts';
 
 export const NATS_URL = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
 
@@ -40,15 +41,15 @@ export function testEnv(
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers field by field and validate them with the contracts.
-export type JsonBody = any;
+type JsonBody = any;
 
-export interface Answer<T = JsonBody> {
+interface Answer<T = JsonBody> {
   status: number;
   body: T;
 }
 
 /** A JSON HTTP call; `token: null` sends no Authorization header. */
-export async function call<T = JsonBody>(
+async function call<T = JsonBody>(
   baseUrl: string,
   method: 'GET' | 'POST',
   path: string,
@@ -64,6 +65,41 @@ export async function call<T = JsonBody>(
   const response = await fetch(baseUrl + path, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/**
+ * Takes the websites topic lock of the event log on `client` (a connection of its own): writers then
+ * stop just before their commit, with their rows written, until the returned release is called.
+ */
+export async function holdTopicLock(client: pg.ClientBase): Promise<() => Promise<void>> {
+  await client.query(`SELECT pg_advisory_lock($1::int, hashtext($2))`, [
+    EVENT_LOG_LOCK_CLASS,
+    WEBSITES_TOPIC,
+  ]);
+  return async () => {
+    await client.query(`SELECT pg_advisory_unlock($1::int, hashtext($2))`, [
+      EVENT_LOG_LOCK_CLASS,
+      WEBSITES_TOPIC,
+    ]);
+  };
+}
+
+/**
+ * How many event-log topic locks of the connected database are held (`granted`) or waited for.
+ * pg_locks lists the locks of every database of the server, and services of other tests take the
+ * same lock class in theirs, so only this database's count.
+ */
+export async function topicLocks(
+  db: Pick<pg.Pool | pg.ClientBase, 'query'>,
+  state: 'granted' | 'waiting',
+): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_locks
+      WHERE locktype = 'advisory' AND classid = $1 AND granted = $2
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [EVENT_LOG_LOCK_CLASS, state === 'granted'],
+  );
+  return rows[0]!.n;
 }
 
 /** Talks to a running website-api over HTTP and to its database over SQL. */
@@ -183,11 +219,6 @@ export async function openBus(prefix: string, servers = NATS_URL): Promise<Event
 /** Every message of the websites topic, in stream order. */
 export async function readWebsiteStream(bus: EventBus): Promise<BusMessage[]> {
   const all: BusMessage[] = [];
-  for (let from = 1; all.length < 1_000_000; ) {
-    const page = await bus.read({ topic: 'websites', from, limit: 1000 });
-    if (page.length === 0) break;
-    all.push(...page);
-    from = page[page.length - 1]!.position + 1;
-  }
+  for await (const message of readTopic(bus, { topic: WEBSITES_TOPIC, pageSize: 1000 })) all.push(message);
   return all;
 }

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@tideline/config';
-import { TestDatabase } from '@tideline/test-support';
+import { eventually, TestDatabase } from '@tideline/test-support';
 import { describe, expect, it } from 'vitest';
-import { EVENT_LOG_LOCK_CLASS, startWebsiteApi } from '../src/index.ts';
-import { ApiFixture, testEnv, uniquePrefix } from './harness.ts';
+import { startWebsiteApi } from '../src/app.ts';
+import { ApiFixture, holdTopicLock, testEnv, topicLocks, uniquePrefix } from './harness.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -23,15 +23,12 @@ describe('website-api lifecycle and tools', () => {
     try {
       const lineGroupId = (await fx.lineGroup('stop')).id;
       const holder = await fx.sql.connect();
+      const release = await holdTopicLock(holder);
       try {
-        await holder.query('BEGIN');
-        await holder.query(`SELECT pg_advisory_xact_lock($1::int, hashtext('websites'))`, [
-          EVENT_LOG_LOCK_CLASS,
-        ]);
         const inFlight = fx.call('POST', '/api/v1/websites/create', {
           body: { domains: ['in-flight.example.com'], line_group_id: lineGroupId },
         });
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(await eventually(async () => (await topicLocks(fx.sql, 'waiting')) === 1, 5_000)).toBe(true);
         const stopping = fx.stopService();
         await new Promise((resolve) => setTimeout(resolve, 100));
         const refused = await fx.call('POST', '/api/v1/websites/create', {
@@ -39,7 +36,7 @@ describe('website-api lifecycle and tools', () => {
         });
         expect(refused.status).toBe(503);
         expect(refused.body.error.code).toBe('UNAVAILABLE');
-        await holder.query('COMMIT');
+        await release();
         expect((await inFlight).status).toBe(201);
         await stopping;
       } finally {

@@ -104,6 +104,44 @@ describe('relay (invariant 1: no committed change without its event on the broke
     expect(await eventually(async () => (await fx.publishedId()) === 7, 5_000)).toBe(true);
   });
 
+  // The relay once sorted a batch by its `id::text` output column, publishing 1, 2, 10, 100, 101, …
+  // (text order). Here the broker is out of reach while 8 writers create 400 websites, so the relay
+  // then publishes ids 1..400 in one batch, across the 9 → 10 and 99 → 100 boundaries.
+  it('relay - a batch is published in numeric id order: 400 events from concurrent writers, each once', async () => {
+    const brokerPath = await FaultProxy.to(Number(new URL(NATS_URL).port));
+    cleanups.push(() => brokerPath[Symbol.asyncDispose]());
+    brokerPath.cut();
+    const fx = await started({
+      env: {
+        TIDELINE_NATS_URL: `nats://127.0.0.1:${brokerPath.port}`,
+        TIDELINE_WEBSITE_API_BUS_START_RETRY_MS: '100',
+      },
+    });
+    const lineGroupId = (await fx.lineGroup('relay-order')).id;
+    const writers = 8;
+    const perWriter = 50;
+    const answers = await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        const statuses: number[] = [];
+        for (let i = 0; i < perWriter; i++) {
+          const answer = await fx.call('POST', '/api/v1/websites/create', {
+            body: { domains: [`w${w}-${i}.order.example.com`], line_group_id: lineGroupId },
+          });
+          statuses.push(answer.status);
+        }
+        return statuses;
+      }),
+    );
+    expect(answers.flat().filter((status) => status !== 201)).toEqual([]);
+    expect(await fx.publishedId()).toBe(0);
+    brokerPath.restore();
+    const reader = await bus(fx.busPrefix);
+    const count = writers * perWriter;
+    expect(await eventually(streamHas(reader, count), 20_000, 50)).toBe(true);
+    expectExactlyOnceInOrder(await readWebsiteStream(reader), count);
+    expect(await eventually(async () => (await fx.publishedId()) === count, 5_000)).toBe(true);
+  });
+
   it('relay - broker outage: writes succeed meanwhile; afterwards every event is published exactly once, in order', async () => {
     const nats = await DisposableServer.nats();
     cleanups.push(() => nats[Symbol.asyncDispose]());

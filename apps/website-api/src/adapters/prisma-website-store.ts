@@ -11,7 +11,8 @@ import { conflict, invalid, notFound } from '../domain/errors.ts';
 import type { WebsitePage, WebsiteStore } from '../domain/ports.ts';
 import { changedFields, toWebsiteItem } from '../domain/website-item.ts';
 import { translateDatabaseError } from './database-errors.ts';
-import type { NewEvent, PostgresEventLog, Tx } from './event-log.ts';
+import type { Tx } from './event-log/log-position.ts';
+import type { NewEvent, PostgresEventLog } from './event-log/postgres-event-log.ts';
 import { WEBSITE_WITH_RELATIONS } from './website-query.ts';
 
 export interface PrismaWebsiteStoreOptions {

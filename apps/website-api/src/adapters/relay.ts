@@ -1,15 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { EventBus } from '@tideline/bus';
-import { subjects, type WebsiteEventType } from '@tideline/contracts';
+import { subjects } from '@tideline/contracts';
 import { Counter, Gauge, type Logger, type Registry } from '@tideline/runtime';
-import type pg from 'pg';
-import { toWebsiteEvent } from './event-envelope.ts';
+import type { PostgresRelayState, RelayLease } from './event-log/relay-state.ts';
 
 export interface EventRelayOptions {
-  /** The relay's few statements go straight to the pool: they are hot and need no ORM. */
-  pool: pg.Pool;
-  topic: string;
+  /** The lease and the progress, in the database next to the log. */
+  state: PostgresRelayState;
   /** The bus to publish to, when one is up. */
   bus: () => EventBus | undefined;
   batchSize: number;
@@ -17,8 +13,8 @@ export interface EventRelayOptions {
   leaseMs: number;
   logger: Logger;
   metrics: Registry;
-  /** Identifies this replica as the lease holder; unique per process by default. */
-  owner?: string;
+  /** Identifies this replica as the lease holder: the service's instance id. */
+  owner: string;
 }
 
 interface RelayMetrics {
@@ -74,7 +70,7 @@ export class EventRelay {
   private leader = false;
 
   constructor(private readonly options: EventRelayOptions) {
-    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.owner = options.owner;
     this.metrics = relayMetrics(options.metrics);
   }
 
@@ -111,42 +107,26 @@ export class EventRelay {
 
   /**
    * One relay pass: takes or renews the lease, then publishes batches until the log is caught up
-   * or a publish fails. Returns the number of events published.
+   * or a publish fails; a database failure ends the pass (the next interval retries).
    */
-  async runOnce(): Promise<number> {
+  private async runOnce(): Promise<void> {
     const bus = this.options.bus();
-    if (!bus?.healthy()) return 0;
-    let total = 0;
+    if (!bus?.healthy()) return;
     try {
       while (!this.stopped) {
         const lease = await this.acquireLease();
-        if (lease === undefined) return total;
+        if (lease === undefined) return;
         const from = lease.publishedId;
         this.metrics.lag.set(Math.max(0, lease.lastEventId - from));
-        if (lease.lastEventId <= from) return total;
-        const { rows } = await this.options.pool.query<{
-          id: string;
-          event_type: WebsiteEventType;
-          payload: unknown;
-          created_at: Date;
-        }>(
-          `SELECT id::text, event_type::text, payload, created_at FROM ws_events
-            WHERE topic = $1 AND id > $2 ORDER BY ws_events.id LIMIT $3`,
-          [this.options.topic, from, this.options.batchSize],
-        );
+        if (lease.lastEventId <= from) return;
+        const events = await this.options.state.eventsAfter(from, this.options.batchSize);
         let published = from;
         let failed = false;
-        for (const row of rows) {
-          const event = toWebsiteEvent({
-            id: Number(row.id),
-            eventType: row.event_type,
-            payload: row.payload,
-            createdAt: row.created_at,
-          });
+        for (const event of events) {
           try {
             await bus.publish(subjects.website(event.type), event, {
               msgId: String(event.eventId),
-              key: this.options.topic,
+              key: this.options.state.topic,
             });
           } catch (error) {
             failed = true;
@@ -159,16 +139,13 @@ export class EventRelay {
           }
           published = event.eventId;
           this.metrics.published.inc();
-          total++;
         }
-        if (published > from) await this.recordProgress(published);
+        if (published > from) await this.options.state.recordProgress(published);
         this.metrics.lag.set(Math.max(0, lease.lastEventId - published));
-        if (failed || rows.length < this.options.batchSize) return total;
+        if (failed || events.length < this.options.batchSize) return;
       }
-      return total;
     } catch (error) {
       this.options.logger.warn({ err: error }, 'relay: database unavailable; retrying next interval');
-      return total;
     }
   }
 
@@ -176,27 +153,10 @@ export class EventRelay {
    * Takes the lease when free, expired or already ours, and reads how far the log and the relay
    * are; undefined when another replica holds the lease.
    */
-  private async acquireLease(): Promise<{ publishedId: number; lastEventId: number } | undefined> {
-    const { rows } = await this.options.pool.query<{ published: string; last: string }>(
-      `UPDATE ws_relay_state r
-          SET owner = $2, lease_until = now() + make_interval(secs => $3), updated_at = now()
-         FROM ws_log_meta m
-        WHERE r.topic = $1 AND m.topic = r.topic AND (r.owner IS NULL OR r.owner = $2 OR r.lease_until < now())
-       RETURNING r.last_published_id::text AS published, m.last_event_id::text AS last`,
-      [this.options.topic, this.owner, this.options.leaseMs / 1000],
-    );
-    const row = rows[0];
-    this.setLeader(row !== undefined);
-    return row === undefined
-      ? undefined
-      : { publishedId: Number(row.published), lastEventId: Number(row.last) };
-  }
-
-  private async recordProgress(publishedId: number): Promise<void> {
-    await this.options.pool.query(
-      `UPDATE ws_relay_state SET last_published_id = GREATEST(last_published_id, $2), updated_at = now() WHERE topic = $1`,
-      [this.options.topic, publishedId],
-    );
+  private async acquireLease(): Promise<RelayLease | undefined> {
+    const lease = await this.options.state.takeLease(this.owner, this.options.leaseMs);
+    this.setLeader(lease !== undefined);
+    return lease;
   }
 
   private setLeader(leader: boolean): void {
@@ -216,10 +176,7 @@ export class EventRelay {
     await this.running;
     if (!this.leader) return;
     try {
-      await this.options.pool.query(
-        `UPDATE ws_relay_state SET owner = NULL, lease_until = NULL, updated_at = now() WHERE topic = $1 AND owner = $2`,
-        [this.options.topic, this.owner],
-      );
+      await this.options.state.releaseLease(this.owner);
     } catch (error) {
       this.options.logger.warn({ err: error }, 'relay: could not hand the lease back; it expires by itself');
     }

@@ -1,5 +1,6 @@
 import { Counter, type Logger, type Registry } from '@tideline/runtime';
-import type { PostgresEventLog, RetentionPolicy } from './event-log.ts';
+import type { RetentionPolicy } from '../domain/retention.ts';
+import type { PostgresEventLog } from './event-log/postgres-event-log.ts';
 
 export interface RetentionLoopOptions {
   log: PostgresEventLog;
@@ -18,7 +19,7 @@ export interface RetentionLoopOptions {
  */
 export class RetentionLoop {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
+  private running: Promise<void> | undefined;
   private readonly purged: Counter;
 
   constructor(private readonly options: RetentionLoopOptions) {
@@ -33,8 +34,8 @@ export class RetentionLoop {
     this.timer ??= setInterval(() => void this.runOnce(), this.options.intervalMs);
   }
 
-  /** One cleanup run; returns the number of events purged. */
-  runOnce(): Promise<number> {
+  /** One cleanup run of at most `maxBatches` transactions; a run in progress is not started twice. */
+  private runOnce(): Promise<void> {
     this.running ??= (async () => {
       let total = 0;
       try {
@@ -50,7 +51,6 @@ export class RetentionLoop {
       } finally {
         this.running = undefined;
       }
-      return total;
     })();
     return this.running;
   }

@@ -1,26 +1,20 @@
-import type { ErrorCode, FieldIssue } from '@tideline/contracts';
-import { HttpError } from '@tideline/runtime';
+import { type FieldIssue, TidelineError } from '@tideline/contracts';
 
 /**
  * A request that cannot be carried out, with the protocol error code it answers with. Thrown by
  * the domain and the store; nothing was changed when one is thrown.
  */
-export class WebsiteApiError extends HttpError {
+export class WebsiteApiError extends TidelineError {
   override readonly name: string = 'WebsiteApiError';
-  constructor(code: ErrorCode, message: string, fields?: FieldIssue[], options?: { cause?: unknown }) {
-    super(code, message, fields, options);
-  }
 }
 
 export const notFound = (what: string) => new WebsiteApiError('NOT_FOUND', `${what} does not exist`);
 
 export const invalid = (message: string, fields: FieldIssue[]) =>
-  new WebsiteApiError('VALIDATION_FAILED', message, fields);
+  new WebsiteApiError('VALIDATION_FAILED', message, { fields });
 
 export const conflict = (message: string, fields: FieldIssue[]) =>
-  new WebsiteApiError('CONFLICT', message, fields);
+  new WebsiteApiError('CONFLICT', message, { fields });
 
 export const unavailable = (cause: unknown) =>
-  new WebsiteApiError('UNAVAILABLE', 'the database is unavailable; nothing was changed', undefined, {
-    cause,
-  });
+  new WebsiteApiError('UNAVAILABLE', 'the database is unavailable; nothing was changed', { cause });

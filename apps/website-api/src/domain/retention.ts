@@ -1,3 +1,13 @@
+/** How much of the event log retention keeps: whichever of the two limits keeps fewer events. */
+export interface RetentionPolicy {
+  /** Events older than this may go. */
+  maxAgeSeconds: number;
+  /** Keep at most this many newest events. */
+  maxRows: number;
+  /** Ids purged per transaction at most. */
+  batchRows: number;
+}
+
 export interface RetentionInput {
   /** Last purged id (every id up to it is gone). */
   purgedThroughId: number;

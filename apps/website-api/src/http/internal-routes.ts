@@ -9,7 +9,7 @@ import type { WebsiteLogReader } from '../domain/ports.ts';
  * The gateways' endpoints (scope `internal`): the websites snapshot (WebsitesSnapshot) and the
  * replay of events after an id (WebsitesReplay), both read from the event log consistently.
  */
-export function internalRoutes(
+export function registerInternalRoutes(
   http: FastifyInstance,
   options: { log: WebsiteLogReader; verifier: TokenVerifier },
 ): void {

@@ -15,7 +15,7 @@ import type { WebsiteStore } from '../domain/ports.ts';
 const WebsitePath = z.object({ id: z.coerce.number().pipe(Id) });
 
 /** The public HTTP API of websites and line groups (`/api/v1`), JSON in and out. */
-export function websitesRoutes(
+export function registerWebsiteRoutes(
   http: FastifyInstance,
   options: { store: WebsiteStore; verifier: TokenVerifier },
 ): void {

@@ -6,33 +6,24 @@ import {
   type WebsitesReplay,
   type WebsitesSnapshot,
 } from '@tideline/contracts';
-import type { Prisma, PrismaClient } from '@tideline/db';
-import type { ReplayRequest, WebsiteLogReader } from '../domain/ports.ts';
-import { type LogPosition, replayFallback } from '../domain/replay.ts';
-import { nextPurgeThrough } from '../domain/retention.ts';
-import { toWebsiteItem } from '../domain/website-item.ts';
+import type { PrismaClient } from '@tideline/db';
+import type { ReplayRequest, WebsiteLogReader } from '../../domain/ports.ts';
+import { type LogPosition, replayFallback } from '../../domain/replay.ts';
+import type { RetentionPolicy } from '../../domain/retention.ts';
 import { toWebsiteEvent } from './event-envelope.ts';
-import { WEBSITE_WITH_RELATIONS } from './website-query.ts';
+import { readPosition, type Tx } from './log-position.ts';
+import { purgeOnce } from './retention-purge.ts';
+import { readWebsitesSnapshot } from './websites-snapshot.ts';
 
 /**
  * First key of the transaction-scoped advisory lock that serialises the writers of one topic
  * (second key: `hashtext(topic)`). Exported so tests can hold it to freeze writers mid-transaction.
  */
 export const EVENT_LOG_LOCK_CLASS = 0x7d1e;
-/** Lock key class of the retention cleanup, so replicas never purge at the same time. */
-const PURGE_LOCK_CLASS = 0x7d1f;
-
-export type Tx = Prisma.TransactionClient;
 
 export type NewEvent =
   | { type: 'add' | 'update'; payload: WebsiteItem }
   | { type: 'delete'; payload: { website_id: number } };
-
-export interface RetentionPolicy {
-  maxAgeSeconds: number;
-  maxRows: number;
-  batchRows: number;
-}
 
 /**
  * The websites event log in PostgreSQL (`ws_events`), gap-free in commit order (invariant 2).
@@ -46,12 +37,11 @@ export interface RetentionPolicy {
  * commit (measured by the benchmark in bench/).
  */
 export class PostgresEventLog implements WebsiteLogReader {
+  readonly topic: string = WEBSITES_TOPIC;
   private readonly prisma: PrismaClient;
-  readonly topic: string;
 
-  constructor(options: { prisma: PrismaClient; topic?: string }) {
+  constructor(options: { prisma: PrismaClient }) {
     this.prisma = options.prisma;
-    this.topic = options.topic ?? WEBSITES_TOPIC;
   }
 
   /**
@@ -94,38 +84,24 @@ export class PostgresEventLog implements WebsiteLogReader {
       .$executeRaw`INSERT INTO ws_relay_state (topic) VALUES (${this.topic}) ON CONFLICT (topic) DO NOTHING`;
   }
 
-  async position(tx: Tx = this.prisma): Promise<LogPosition> {
-    const meta = await tx.wsLogMeta.findUniqueOrThrow({ where: { topic: this.topic } });
-    return {
-      epoch: meta.epoch,
-      lastEventId: Number(meta.lastEventId),
-      purgedThroughId: Number(meta.purgedThroughId),
-    };
+  /** Where the log stands now: epoch, last id, purge horizon. */
+  position(): Promise<LogPosition> {
+    return readPosition(this.prisma, this.topic);
   }
 
+  /** Every website as of the last event id, read in one REPEATABLE READ transaction. */
   snapshot(): Promise<WebsitesSnapshot> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        const position = await this.position(tx);
-        const websites = await tx.website.findMany({
-          orderBy: { id: 'asc' },
-          include: WEBSITE_WITH_RELATIONS,
-        });
-        return {
-          items: websites.map(toWebsiteItem),
-          total: websites.length,
-          version: position.epoch,
-          lastEventId: position.lastEventId,
-        };
-      },
-      { isolationLevel: 'RepeatableRead' },
-    );
+    return readWebsitesSnapshot(this.prisma, this.topic);
   }
 
+  /**
+   * The events after `request.after` in id order, or the reason to take a snapshot instead; the
+   * position and the rows are read in one REPEATABLE READ transaction.
+   */
   replay(request: ReplayRequest): Promise<WebsitesReplay> {
     return this.prisma.$transaction(
       async (tx) => {
-        const position = await this.position(tx);
+        const position = await readPosition(tx, this.topic);
         const reason = replayFallback(request, position);
         if (reason) return { kind: 'fallback', version: position.epoch, reason };
         const rows = await tx.wsEvent.findMany({
@@ -145,39 +121,9 @@ export class PostgresEventLog implements WebsiteLogReader {
     );
   }
 
-  /**
-   * One cleanup transaction: purges the oldest events beyond the row or age limit, never past
-   * what the relay published, at most `batchRows`. Returns the number purged (0 when nothing is
-   * due, or another replica is purging right now).
-   */
+  /** One retention transaction under `policy`; returns the number of events purged (see {@link purgeOnce}). */
   purgeOnce(policy: RetentionPolicy): Promise<number> {
-    return this.prisma.$transaction(async (tx) => {
-      const [locked] = await tx.$queryRaw<{ ok: boolean }[]>`
-        SELECT pg_try_advisory_xact_lock(${PURGE_LOCK_CLASS}::int, hashtext(${this.topic})) AS ok`;
-      if (!locked?.ok) return 0;
-      const position = await this.position(tx);
-      const relay = await tx.wsRelayState.findUniqueOrThrow({ where: { topic: this.topic } });
-      const [aged] = await tx.$queryRaw<{ id: bigint | null }[]>`
-        SELECT max(id) AS id FROM (
-          SELECT id, created_at FROM ws_events WHERE topic = ${this.topic} AND id > ${BigInt(position.purgedThroughId)}
-          ORDER BY id LIMIT ${policy.batchRows}
-        ) batch
-        WHERE created_at < now() - make_interval(secs => ${policy.maxAgeSeconds})`;
-      const through = nextPurgeThrough({
-        purgedThroughId: position.purgedThroughId,
-        lastEventId: position.lastEventId,
-        publishedId: Number(relay.lastPublishedId),
-        maxRows: policy.maxRows,
-        agedThroughId: aged?.id === null || aged?.id === undefined ? undefined : Number(aged.id),
-        batchRows: policy.batchRows,
-      });
-      if (through <= position.purgedThroughId) return 0;
-      const purged = await tx.$executeRaw`
-        DELETE FROM ws_events WHERE topic = ${this.topic} AND id > ${BigInt(position.purgedThroughId)} AND id <= ${BigInt(through)}`;
-      await tx.$executeRaw`
-        UPDATE ws_log_meta SET purged_through_id = GREATEST(purged_through_id, ${BigInt(through)}) WHERE topic = ${this.topic}`;
-      return purged;
-    });
+    return purgeOnce(this.prisma, this.topic, policy);
   }
 
   /**
