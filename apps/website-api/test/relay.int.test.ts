@@ -46,17 +46,17 @@ async function bus(prefix: string, servers = NATS_URL): Promise<EventBus> {
   return later(() => b.drain(), b);
 }
 
-/** Creates `n` websites through the API, each answered without waiting for the broker. */
+/**
+ * Creates `n` websites through the API. Called while the broker is cut off, a 201 for each proves
+ * the answer does not wait for the broker (it would never come); no wall-clock bound is needed.
+ */
 async function writeChanges(fx: ApiClient, n: number, tag: string): Promise<void> {
   const lineGroupId = (await fx.lineGroup(`relay-${tag}`)).id;
   for (let i = 0; i < n; i++) {
-    const started = performance.now();
     const answer = await fx.call('POST', '/api/v1/websites/create', {
       body: { domains: [`${tag}-${i}.relay.example.com`], line_group_id: lineGroupId },
     });
     expect(answer.status).toBe(201);
-    // The HTTP answer never waits for the broker.
-    expect(performance.now() - started).toBeLessThan(1_500);
   }
 }
 
