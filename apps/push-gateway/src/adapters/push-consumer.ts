@@ -79,26 +79,27 @@ export function pushHandler(options: Omit<PushConsumerOptions, 'bus' | 'podId' |
  * Targeted pushes from backend services (`push.user.<uid>`, `push.room.<room>`) to the sockets of
  * THIS gateway.
  *
- * Design: every gateway reads every push through a group of its own (ephemeral, named per
- * subscription, from "new") and emits it only to its local sockets; no push travels between
- * gateways (no Redis adapter, no shared queue group), so a broker redelivery or a group
- * rebalance can never make a second gateway emit a push the first already emitted. Within this
- * gateway a push is emitted at most once per msgId: the last `dedupIds` handled msgIds are
- * remembered and a redelivery of one of them is acked without emitting.
+ * Design: every gateway reads every push through a group of its own (ephemeral, new on each
+ * start, from "new") and emits it only to its local sockets. No push travels between gateways (no
+ * shared queue group, no Redis adapter), so a broker redelivery or a group rebalance cannot make a
+ * second gateway emit a push the first one already emitted to every socket. Within this gateway a
+ * push is emitted at most once per msgId: the last `dedupIds` msgIds handled are remembered, and a
+ * redelivery of one of them is acked without emitting.
  *
- * Delivery guarantee: a push reaches each socket of its target that is connected to a gateway
- * whose subscription is running when the push is published, exactly once (at most once, plus
- * at-least-once transport from the broker). Pushes are live only, never replayed: a socket that is
- * moving between gateways (disconnected from one, not yet joined on the next), or whose gateway is
- * restarting its subscription, misses the pushes published meanwhile — it never receives one
- * twice. Pushes are unordered (`concurrency`).
+ * Guarantee: a push reaches exactly once each socket of its target that is connected to a gateway
+ * from the push's publication until that gateway emitted it (the broker delivers at least once to
+ * the gateway's group; the dedup makes the emit at most once). Pushes are unordered and live only,
+ * never replayed: a socket moving between gateways (disconnected from one, not yet joined on the
+ * next), or on a gateway whose subscription is restarting, misses the pushes published meanwhile;
+ * it never receives one twice. A gateway restarted under the same instance id starts a new group,
+ * so it does not emit what its predecessor read.
  *
- * Not routed by presence: uid→pod links (packages/stateful `PodPresence`) hold ONE pod per uid
- * (sticky routing for a load balancer), while a user may have sockets on several gateways, and a
- * link is written after the socket joined; addressing pods from links would drop pushes for the
- * user's other gateways and for sockets whose link is not yet visible. Every gateway reads every
- * push instead (one small message per gateway); skipping the decode for uids without a local
- * socket would not lower the broker traffic.
+ * Not routed by presence: the uid→pod links of packages/stateful (`PodPresence`) hold ONE pod per
+ * uid (sticky routing for a load balancer), while a user's sockets may sit on several gateways, and
+ * a link is written after the socket joined its room. Addressing only the linked pod would drop the
+ * user's sockets elsewhere and those whose link is not yet visible, and would put Redis back on the
+ * push path. Skipping the decode for uids without a local socket would not lower the broker
+ * traffic, so every gateway simply handles every push.
  *
  * A push that is not JSON, breaks its contract, or whose subject does not match its target is
  * dead-lettered.
