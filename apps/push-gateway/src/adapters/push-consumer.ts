@@ -31,7 +31,7 @@ export interface PushConsumerOptions {
 }
 
 /** The Socket.IO room of a push target: `user:<uid>` (every socket of that user) or `room:<room>`. */
-export function roomOfTarget(target: PushTarget): string {
+function roomOfTarget(target: PushTarget): string {
   return target.kind === 'user' ? rooms.user(target.uid) : rooms.room(target.room);
 }
 
