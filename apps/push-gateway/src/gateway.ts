@@ -5,7 +5,6 @@ import type { ConfigOf } from '@tideline/config';
 import {
   type NodesInitial,
   type NodesUpdate,
-  type PushTarget,
   rooms,
   type WebsitesInitial,
   type WebsitesUpdate,
@@ -30,6 +29,7 @@ import { ClusterFeeds } from './domain/cluster-feeds.ts';
 import { Feed, type FeedObserver } from './domain/feed.ts';
 import type { NodesSource, WebsitesSource } from './domain/ports.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
+import { localRoomEmitter } from './push/local-rooms.ts';
 import { serveConnection } from './socket/connection.ts';
 import { handshake } from './socket/handshake.ts';
 import { ClientRateLimit } from './socket/rate-limit.ts';
@@ -254,19 +254,18 @@ async function start(
     logger,
     onInvalid: (topic) => metrics.invalidEvents.inc({ topic }),
   });
-  const roomOf = (target: PushTarget) =>
-    target.kind === 'user' ? rooms.user(target.uid) : rooms.room(target.room);
   subscriptions.push(
     await consumePushes({
       bus,
+      podId,
       concurrency: config.gatewayPushConcurrency,
+      dedupIds: config.gatewayPushDedupIds,
       logger,
-      canBroadcast: () => redis.ready,
-      broadcast: (target, event, data) => {
-        io.to(roomOf(target)).emit(event, data);
-        metrics.emits.inc({ event: 'push' });
+      emit: localRoomEmitter(io),
+      onPush: (target, outcome, recipients) => {
+        metrics.pushes.inc({ target_kind: target, outcome });
+        if (recipients > 0) metrics.emits.inc({ event: 'push' }, recipients);
       },
-      onPush: (target, outcome) => metrics.pushes.inc({ target_kind: target, outcome }),
     }),
   );
   context.onStop('consumers', async () => {

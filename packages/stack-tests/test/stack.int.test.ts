@@ -29,6 +29,20 @@ function scenario(name: string, fn: () => Promise<void>, options: { skip?: () =>
   });
 }
 
+/** A gateway's `tideline_gateway_pushes_total` of user pushes it emitted to at least one of its sockets. */
+async function userPushesSent(gatewayUrl: string): Promise<number> {
+  const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith('tideline_gateway_pushes_total{') &&
+        l.includes('target_kind="user"') &&
+        l.includes('outcome="sent"'),
+    );
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 const sorted = (items: WebsiteItem[]) => [...items].sort((a, b) => a.website_id - b.website_id);
 
 describe('stack', () => {
@@ -169,12 +183,22 @@ describe('stack', () => {
       });
       await bus.start();
       try {
-        await publishPush(bus, {
-          target: { kind: 'user', uid: `alice-${suffix}` },
-          event: 'push:notice',
-          data: { n: 1 },
-        });
-        await expect.poll(() => [...got].sort(), { timeout: WAIT_MS }).toEqual(['alice1:1', 'alice2:1']);
+        const numbers = [1, 2, 3];
+        for (const n of numbers) {
+          await publishPush(bus, {
+            target: { kind: 'user', uid: `alice-${suffix}` },
+            event: 'push:notice',
+            data: { n },
+          });
+        }
+        const expected = numbers.flatMap((n) => [`alice1:${n}`, `alice2:${n}`]).sort();
+        await expect.poll(() => [...got].sort(), { timeout: WAIT_MS }).toEqual(expected);
+        // Each gateway reads every push and emits it to its own sockets only: each emitted each push
+        // exactly once (to its socket of alice), so nothing else is on its way to any client.
+        for (const url of stack.gatewayUrls) {
+          await expect.poll(() => userPushesSent(url), { timeout: WAIT_MS }).toBe(numbers.length);
+        }
+        expect([...got].sort()).toEqual(expected);
       } finally {
         await bus.drain();
       }

@@ -1,6 +1,9 @@
+import { TidelineError } from '@tideline/contracts';
 import { describe, expect, it } from 'vitest';
 import {
+  StatefulChooserError,
   StatefulCommandError,
+  StatefulError,
   StatefulUnavailableError,
   StatefulValidationError,
   StatefulWrongTypeError,
@@ -60,5 +63,27 @@ describe('toStatefulError', () => {
     expect(toStatefulError(typed, 'k')).toBe(typed);
     expect(typed.message).toBe('m: invalid ns: bad');
     expect(typed.code).toBe('BAD_REQUEST');
+  });
+
+  it('errors - every stateful error is a TidelineError carrying its code, message, cause and fields', () => {
+    const cause = new Error('socket closed');
+    const cases: [StatefulError, string][] = [
+      [new StatefulValidationError('m', [{ path: 'uid', message: 'bad' }]), 'BAD_REQUEST'],
+      [new StatefulUnavailableError('offline', 'down', { cause }), 'UNAVAILABLE'],
+      [new StatefulWrongTypeError('k', 'wrong type', { cause }), 'INTERNAL'],
+      [new StatefulCommandError('unexpected', { cause }), 'INTERNAL'],
+      [new StatefulChooserError('not a candidate'), 'INTERNAL'],
+    ];
+    for (const [error, code] of cases) {
+      expect(error).toBeInstanceOf(TidelineError);
+      expect(error).toBeInstanceOf(StatefulError);
+      expect(error).toBeInstanceOf(Error);
+      expect(error.code).toBe(code);
+      expect(error.name).toBe(error.constructor.name);
+    }
+    expect(cases[0]![0].fields).toEqual([{ path: 'uid', message: 'bad' }]);
+    expect(cases[1]![0].cause).toBe(cause);
+    expect(cases[1]![0].message).toBe('down');
+    expect(cases[3]![0].fields).toBeUndefined();
   });
 });

@@ -1,24 +1,38 @@
-import type { ErrorCode, FieldIssue } from '@tideline/contracts';
+import { type ErrorCode, type FieldIssue, TidelineError } from '@tideline/contracts';
 
 /**
  * Every error the stateful executor throws, in one place. Callers switch on the class (or on
- * `code`, the Tideline error code a service answers with when it passes the failure on).
+ * `code`, the Tideline error code a service answers with when it passes the failure on). Each is a
+ * {@link TidelineError}, so a service's error handling answers it with its code unchanged.
  */
-export abstract class StatefulError extends Error {
-  abstract readonly code: ErrorCode;
+export abstract class StatefulError extends TidelineError {
+  override readonly name: string = 'StatefulError';
+  protected constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; fields?: FieldIssue[] | undefined },
+  ) {
+    super(code, message, options);
+  }
 }
 
 /** An argument broke its rule (bad namespace, uid, service, pod id, state, negative window, …). Nothing was sent to Redis. */
 export class StatefulValidationError extends StatefulError {
   override readonly name = 'StatefulValidationError';
-  readonly code = 'BAD_REQUEST' as const;
+  declare readonly code: 'BAD_REQUEST';
+  /** Each offending argument by name (`ns`, `uid`, `persistSeconds`, …) with its rule. */
+  override readonly fields: FieldIssue[];
   constructor(
     /** The method that refused its arguments. */
     readonly method: string,
-    /** Each offending argument by name (`ns`, `uid`, `persistSeconds`, …) with its rule. */
-    readonly fields: FieldIssue[],
+    fields: FieldIssue[],
   ) {
-    super(`${method}: invalid ${fields.map((f) => `${f.path || '(arguments)'}: ${f.message}`).join('; ')}`);
+    super(
+      'BAD_REQUEST',
+      `${method}: invalid ${fields.map((f) => `${f.path || '(arguments)'}: ${f.message}`).join('; ')}`,
+      { fields },
+    );
+    this.fields = fields;
   }
 }
 
@@ -32,39 +46,45 @@ export type UnavailableReason = 'offline' | 'timeout' | 'closed' | 'busy';
  */
 export class StatefulUnavailableError extends StatefulError {
   override readonly name = 'StatefulUnavailableError';
-  readonly code = 'UNAVAILABLE' as const;
+  declare readonly code: 'UNAVAILABLE';
   constructor(
     readonly reason: UnavailableReason,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super('UNAVAILABLE', message, options);
   }
 }
 
 /** A key of the executor holds something it did not write (another type, or a value not in its format). Nothing was changed. */
 export class StatefulWrongTypeError extends StatefulError {
   override readonly name = 'StatefulWrongTypeError';
-  readonly code = 'INTERNAL' as const;
+  declare readonly code: 'INTERNAL';
   constructor(
     readonly key: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super('INTERNAL', message, options);
   }
 }
 
 /** Redis answered with an error nobody expected (a bug, not a condition to handle). */
 export class StatefulCommandError extends StatefulError {
   override readonly name = 'StatefulCommandError';
-  readonly code = 'INTERNAL' as const;
+  declare readonly code: 'INTERNAL';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INTERNAL', message, options);
+  }
 }
 
 /** A chooser of computeLinkedPodIfAbsent returned a pod that was not among the candidates it was given. */
 export class StatefulChooserError extends StatefulError {
   override readonly name = 'StatefulChooserError';
-  readonly code = 'INTERNAL' as const;
+  declare readonly code: 'INTERNAL';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INTERNAL', message, options);
+  }
 }
 
 const BUSY_PREFIXES = ['LOADING', 'BUSY', 'MASTERDOWN', 'READONLY', 'TRYAGAIN', 'CLUSTERDOWN'];

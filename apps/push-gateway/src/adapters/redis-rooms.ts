@@ -13,8 +13,9 @@ export interface RedisRoomsOptions {
 
 /**
  * The two Redis connections of the Socket.IO Redis adapter, through which rooms span every
- * gateway. While Redis is away, room broadcasts fail fast (and are logged) instead of queueing;
- * each gateway's own sockets keep receiving their feeds, which never pass through Redis.
+ * gateway. No delivery path uses it: feeds and targeted pushes are consumed by every gateway and
+ * emitted to its own sockets only (`io.local`). While Redis is away, cross-gateway room
+ * broadcasts fail fast (and are logged) instead of queueing.
  */
 export class RedisRooms {
   private constructor(

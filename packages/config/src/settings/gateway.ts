@@ -125,7 +125,14 @@ export const gatewaySettings = {
     min: 1,
     max: 1_000,
     default: 8,
-    doc: 'Targeted pushes one gateway handles at once (pushes are shared by all gateways, each handled by one).',
+    doc: 'Targeted pushes one gateway handles at once (every gateway reads every push and emits it to its own sockets; pushes are unordered).',
+  }),
+  gatewayPushDedupIds: int({
+    env: 'TIDELINE_GATEWAY_PUSH_DEDUP_IDS',
+    min: 1,
+    max: 1_000_000,
+    default: 10_000,
+    doc: 'Push ids (msgIds) one gateway remembers to drop a redelivered push instead of emitting it again; a redelivery arriving after this many newer pushes is not recognised.',
   }),
 
   // ---- graceful stop --------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 import { sleep } from '@tideline/test-support';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminClient, deleteNamespace, executorFor, SHARED_REDIS_URL, uniqueNs } from '../test/fixtures.ts';
-import { StatefulChooserError, StatefulWrongTypeError } from './errors.ts';
-import { keys } from './keys.ts';
-import type { RedisStatefulExecutor } from './redis-executor.ts';
+import { StatefulChooserError, StatefulWrongTypeError } from '../src/errors.ts';
+import { keys } from '../src/keys.ts';
+import type { RedisStatefulExecutor } from '../src/redis-executor.ts';
+import { adminClient, deleteNamespace, executorFor, SHARED_REDIS_URL, uniqueNs } from './fixtures.ts';
 
 /** Margin past a 1 s window for the Redis clock to have moved past the deadline. */
 const PAST_WINDOW_MS = 1_150;

@@ -2,10 +2,10 @@ import { statefulSettings } from '@tideline/config';
 import { eventually, sleep } from '@tideline/test-support';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminClient, deleteNamespace, executorFor, SHARED_REDIS_URL, uniqueNs } from '../test/fixtures.ts';
-import { StatefulValidationError } from './errors.ts';
-import { PodPresence, type PodPresenceOptions } from './pod-presence.ts';
-import type { RedisStatefulExecutor } from './redis-executor.ts';
+import { StatefulValidationError } from '../src/errors.ts';
+import { PodPresence, type PodPresenceOptions } from '../src/pod-presence.ts';
+import type { RedisStatefulExecutor } from '../src/redis-executor.ts';
+import { adminClient, deleteNamespace, executorFor, SHARED_REDIS_URL, uniqueNs } from './fixtures.ts';
 
 const HEARTBEAT_MS = 100;
 const TTL_SECONDS = 1;

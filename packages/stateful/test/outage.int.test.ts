@@ -1,11 +1,11 @@
 import { DisposableServer, eventually, FaultProxy, freePort } from '@tideline/test-support';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminClient, executorFor, TEST_TIMEOUTS, uniqueNs } from '../test/fixtures.ts';
-import { StatefulUnavailableError } from './errors.ts';
-import { PodPresence } from './pod-presence.ts';
-import type { RedisStatefulExecutor } from './redis-executor.ts';
-import { readScripts, type ScriptName } from './scripts.ts';
+import { StatefulUnavailableError } from '../src/errors.ts';
+import { PodPresence } from '../src/pod-presence.ts';
+import type { RedisStatefulExecutor } from '../src/redis-executor.ts';
+import { readScripts, type ScriptName } from '../src/scripts.ts';
+import { adminClient, executorFor, TEST_TIMEOUTS, uniqueNs } from './fixtures.ts';
 
 /** Slack over the command timeout for scheduling on a busy 2-core machine. */
 const SLACK_MS = 400;

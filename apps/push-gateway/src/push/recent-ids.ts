@@ -1,0 +1,31 @@
+/**
+ * The last `capacity` ids seen, oldest forgotten first. Bounded memory whatever the traffic: an id
+ * is recognised again as long as fewer than `capacity` newer ids were added after it.
+ */
+export class RecentIds {
+  private readonly ids = new Set<string>();
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`RecentIds capacity must be a positive integer, got ${capacity}`);
+    }
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  /** Remembers `id` as the newest; forgets the oldest beyond the capacity. */
+  add(id: string): void {
+    this.ids.delete(id);
+    this.ids.add(id);
+    if (this.ids.size > this.capacity) {
+      const oldest = this.ids.values().next().value;
+      if (oldest !== undefined) this.ids.delete(oldest);
+    }
+  }
+}
