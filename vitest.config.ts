@@ -43,6 +43,7 @@ export default defineConfig({
           include: [
             'apps/push-gateway/test/websites.int.test.ts',
             'apps/push-gateway/test/scale-out.int.test.ts',
+            'apps/push-gateway/test/pushes.int.test.ts',
             'packages/stack-tests/test/stack.int.test.ts',
           ],
           env: { TIDELINE_BUS: 'kafka' },

@@ -22,7 +22,9 @@ export interface PushReceipt extends PublishReceipt {
 
 /**
  * Publishes a targeted push for the push-gateways: `data` reaches the target's sockets as socket
- * event `event`, at least once (a push may arrive twice only if a gateway died while emitting it).
+ * event `event`, exactly once to each socket connected from publication until its gateway emits
+ * it (every gateway reads every push and drops an id it already emitted). Pushes are not ordered
+ * and not replayed: a socket moving between gateways meanwhile may miss one, never gets one twice.
  * The message is validated against `PushMessage` first; an invalid one throws a `ContractError`
  * and nothing is published. Resolves once the broker stored it.
  *
