@@ -1,15 +1,17 @@
 import type { NodeEvent } from '@tideline/contracts';
-import { eventually, sleep, testToken } from '@tideline/test-support';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningInformer, startInformer } from '../src/index.ts';
 import {
+  eventually,
   NodeEventLog,
   openTestBus,
   removeStreams,
+  sleep,
   TestCluster,
-  testInformerEnv,
+  testToken,
   uniquePrefix,
-} from '../src/testing/index.ts';
+} from '@tideline/test-support';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type RunningInformer, startInformer } from '../src/index.ts';
+import { testInformerEnv } from './support/informer-env.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

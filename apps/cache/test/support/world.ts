@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBus } from '@tideline/bus';
 import { type RunningInformer, startInformer, toNodeView } from '@tideline/informer';
+import { testInformerEnv } from '@tideline/informer/testing';
+import type { KubeTestServerOptions } from '@tideline/kube-test-server';
 import {
+  eventually,
   NodeEventLog,
   openTestBus,
   removeStreams,
   TEST_NATS_URL,
   TestCluster,
-  testInformerEnv,
   uniquePrefix,
-} from '@tideline/informer/testing';
-import type { KubeTestServerOptions } from '@tideline/kube-test-server';
-import { eventually } from '@tideline/test-support';
+} from '@tideline/test-support';
 import { Redis } from 'ioredis';
 import { type RunningCache, startCache } from '../../src/index.ts';
 
