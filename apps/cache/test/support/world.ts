@@ -42,13 +42,23 @@ export class NodesWorld {
 
   private constructor(private readonly options: WorldOptions) {}
 
+  /**
+   * Starts the world; when the informer starts with it, resolves once every configured cluster
+   * is {@link synced}. A world that fails to start is disposed before the error is thrown.
+   */
   static async create(options: WorldOptions = {}): Promise<NodesWorld> {
     const world = new NodesWorld(options);
     world.bus = await openTestBus(world.prefix);
-    world.log = await NodeEventLog.open(world.bus);
-    for (const spec of options.clusters ?? []) await world.addCluster(spec.name, spec.nodes, spec);
-    if (options.startInformer ?? true) await world.startInformer();
-    await world.startCache();
+    try {
+      world.log = await NodeEventLog.open(world.bus);
+      for (const spec of options.clusters ?? []) await world.addCluster(spec.name, spec.nodes, spec);
+      if (options.startInformer ?? true) await world.startInformer();
+      await world.startCache();
+      if (world.informer) for (const name of world.clusters.keys()) await world.synced(name);
+    } catch (error) {
+      await world[Symbol.asyncDispose]();
+      throw error;
+    }
     return world;
   }
 
@@ -141,7 +151,7 @@ export class NodesWorld {
     for (const dispose of this.disposers.splice(0).reverse()) await dispose().catch(() => undefined);
     await this.informer?.stop('test done').catch(() => undefined);
     await this.cache?.stop('test done').catch(() => undefined);
-    await this.log.close().catch(() => undefined);
+    await this.log?.close().catch(() => undefined);
     await this.bus.drain().catch(() => undefined);
     for (const cluster of this.clusters.values()) await cluster[Symbol.asyncDispose]();
     await removeStreams(this.prefix);
