@@ -374,4 +374,22 @@ describe('nodes from the Kubernetes API test server through NATS to the cache', 
     expect(byName(after.items)[last.data.name]).toEqual(byName(before.items)[last.data.name]);
     expect(byName(after.items)).toEqual(byName(world.serverViews('alpha')));
   });
+
+  it('outside the contract - a message the contract refuses is counted as invalid and takes no id; the next event applies', async () => {
+    await using world = await NodesWorld.create({ clusters: [{ name: 'alpha', nodes: 2 }] });
+    const cache = world.cache!;
+    const last = cache.model.lastEventIdOf('alpha');
+    await world.bus.publish(
+      'node.alpha.updated',
+      { eventId: last + 1, topic: 'nodes', type: 'updated', data: { cluster: 'alpha', node: { name: 'x' } } },
+      { msgId: 'outside-the-contract', key: 'alpha' },
+    );
+    await eventually(() => world.log.invalid.length === 1, 5_000);
+    world.cluster('alpha').server.label('node-00000', 'marker', 'after');
+    await eventually(() => world.log.lastIdOf('alpha') === last + 1, 10_000);
+    await eventually(() => cache.model.lastEventIdOf('alpha') === last + 1, 10_000);
+    const metrics = await (await fetch(`${cache.url}/metrics`)).text();
+    expect(metrics).toMatch(/^tideline_cache_events_total\{[^}]*outcome="invalid"[^}]*\} 1$/m);
+    expect(cache.model.node('alpha', 'node-00000').node?.dynamic.labels['marker']).toBe('after');
+  });
 });
