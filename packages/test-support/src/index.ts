@@ -11,5 +11,6 @@ export { freePort, waitForPort } from './ports.ts';
 export { ADMIN_DATABASE_URL, TestDatabase } from './postgres.ts';
 export { FaultProxy } from './proxy.ts';
 export { DisposableServer } from './servers.ts';
+export { testServiceEnv } from './service-env.ts';
 export { TestCluster, type TestClusterOptions } from './test-cluster.ts';
 export { TEST_JWT, testToken } from './tokens.ts';

@@ -8,8 +8,8 @@ import {
   NodeEventLog,
   openTestBus,
   removeStreams,
-  TEST_NATS_URL,
   TestCluster,
+  testServiceEnv,
   uniquePrefix,
 } from '@tideline/test-support';
 import { Redis } from 'ioredis';
@@ -82,15 +82,11 @@ export class NodesWorld {
 
   cacheEnv(extra: Record<string, string> = {}): Record<string, string> {
     return {
-      TIDELINE_ENV: 'test',
-      TIDELINE_LOG_LEVEL: process.env['TIDELINE_TEST_LOG_LEVEL'] ?? 'silent',
+      ...testServiceEnv(this.prefix),
       TIDELINE_CACHE_PORT: '0',
       TIDELINE_CACHE_HOST: '127.0.0.1',
-      TIDELINE_NATS_URL: TEST_NATS_URL,
       TIDELINE_REDIS_URL: REDIS_URL,
-      TIDELINE_BUS_PREFIX: this.prefix,
       TIDELINE_STATEFUL_NAMESPACE: this.namespace,
-      TIDELINE_SHUTDOWN_TIMEOUT_MS: '5000',
       ...this.options.cacheEnv,
       ...extra,
     };

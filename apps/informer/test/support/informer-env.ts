@@ -1,4 +1,4 @@
-import { TEST_NATS_URL, type TestCluster } from '@tideline/test-support';
+import { type TestCluster, testServiceEnv } from '@tideline/test-support';
 
 export interface TestInformerOptions {
   prefix: string;
@@ -8,17 +8,14 @@ export interface TestInformerOptions {
 }
 
 /**
- * The environment of an informer under test: its own bus prefix, a free port, quiet logs
- * (`TIDELINE_TEST_LOG_LEVEL` to see them), short backoffs and a watchdog suited to tests.
+ * The environment of an informer under test: the common test environment under its own bus
+ * prefix, a free port, short backoffs and a watchdog suited to tests.
  */
 export function testInformerEnv(options: TestInformerOptions): Record<string, string> {
   return {
-    TIDELINE_ENV: 'test',
-    TIDELINE_LOG_LEVEL: process.env['TIDELINE_TEST_LOG_LEVEL'] ?? 'silent',
+    ...testServiceEnv(options.prefix),
     TIDELINE_INFORMER_PORT: '0',
     TIDELINE_INFORMER_HOST: '127.0.0.1',
-    TIDELINE_NATS_URL: TEST_NATS_URL,
-    TIDELINE_BUS_PREFIX: options.prefix,
     TIDELINE_INFORMER_CLUSTERS: (options.clusters ?? []).map((c) => c.entry).join(','),
     TIDELINE_INFORMER_RESTART_BACKOFF_MS: '50',
     TIDELINE_INFORMER_RESTART_BACKOFF_MAX_MS: '500',
@@ -26,7 +23,6 @@ export function testInformerEnv(options: TestInformerOptions): Record<string, st
     TIDELINE_INFORMER_PUBLISH_BACKOFF_MAX_MS: '500',
     TIDELINE_INFORMER_WATCHDOG_MS: '10000',
     TIDELINE_INFORMER_WATCH_IDLE_TIMEOUT_MS: '30000',
-    TIDELINE_SHUTDOWN_TIMEOUT_MS: '5000',
     ...options.env,
   };
 }
