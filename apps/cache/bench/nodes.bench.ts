@@ -10,8 +10,8 @@ import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { INTERNAL_PATHS, NODES_API } from '@tideline/contracts';
-import { removeStreams, testInformerEnv, uniquePrefix } from '@tideline/informer/testing';
-import { eventually, testToken } from '@tideline/test-support';
+import { testInformerEnv } from '@tideline/informer/testing';
+import { eventually, removeStreams, testToken, uniquePrefix } from '@tideline/test-support';
 import { parseLabelSelector } from '../src/domain/label-selector.ts';
 import { startCache } from '../src/index.ts';
 

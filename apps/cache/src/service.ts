@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { verifierFromConfig } from '@tideline/auth';
 import { createEventBus, type EventBus } from '@tideline/bus';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
@@ -12,19 +10,18 @@ import { registerNodeRoutes } from './http/node-routes.ts';
 import { registerOperatorRoutes } from './http/operator-routes.ts';
 import { createCacheMetrics } from './metrics.ts';
 
-export const SERVICE_NAME = 'cache';
+const SERVICE_NAME = 'cache';
 
 export interface StartCacheOptions extends RunOptions {
-  /** The event bus, already started; the caller stops it. Default: the one the configuration names, owned by the cache. */
+  /** An event bus started and stopped by the caller; default: the one the configuration names, started and stopped by the cache. */
   bus?: EventBus;
-  /** The stateful executor for the operator endpoints; default: one connected to TIDELINE_REDIS_URL, owned by the cache. */
+  /** A stateful executor connected and closed by the caller; default: one on TIDELINE_REDIS_URL, connected and closed by the cache. */
   stateful?: StatefulExecutor;
 }
 
 export interface RunningCache extends RunningService<CacheConfig> {
   /** The read model, for in-process queries (answers are synchronous and exact as of their lastEventId). */
   readonly model: NodeReadModel;
-  readonly feed: NodesFeed;
 }
 
 /**
@@ -35,25 +32,20 @@ export interface RunningCache extends RunningService<CacheConfig> {
  */
 export async function startCache(options: StartCacheOptions = {}): Promise<RunningCache> {
   let model: NodeReadModel | undefined;
-  let feed: NodesFeed | undefined;
   const running = await runService(
     {
       name: SERVICE_NAME,
       settings,
       rules,
       listen: (config) => ({ port: config.port, host: config.host }),
-      start: async ({ config, logger, http, readiness, onStop, metrics }) => {
+      start: async ({ config, instanceId, logger, http, readiness, onStop, metrics }) => {
         const verifier = verifierFromConfig(config, logger);
-        const instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.replace(
-          /[^A-Za-z0-9_-]/g,
-          '-',
-        );
 
         let executor = options.stateful;
         if (!executor) {
           const owned = createStatefulExecutor({
             config,
-            connectionName: `cache:${instance}`,
+            connectionName: `cache:${instanceId}`,
             onConnectionError: (err) => logger.debug({ err }, 'redis connection error'),
           });
           onStop('redis', () => owned.close());
@@ -65,7 +57,7 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
           executor = owned;
         }
 
-        const bus = options.bus ?? createEventBus({ config, clientName: `cache-${instance}`, logger });
+        const bus = options.bus ?? createEventBus({ config, clientName: `cache-${instanceId}`, logger });
         if (!options.bus) {
           await bus.start();
           onStop('bus', () => bus.drain());
@@ -75,7 +67,7 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
         const nodesFeed = new NodesFeed({
           bus,
           model: nodes,
-          group: `cache-${instance}`,
+          group: `cache-${instanceId}`,
           pageSize: config.cacheCatchUpPageSize,
           logger,
           onApplied: (outcome) => cacheMetrics.events.inc({ outcome }),
@@ -85,7 +77,6 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
         readiness.add('bus', () => bus.healthy());
         readiness.add('caught-up', () => nodesFeed.ready);
         model = nodes;
-        feed = nodesFeed;
 
         registerNodeRoutes(http, {
           model: nodes,
@@ -99,5 +90,5 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
     },
     options,
   );
-  return Object.assign(running, { model: model!, feed: feed! });
+  return Object.assign(running, { model: model! });
 }

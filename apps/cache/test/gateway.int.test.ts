@@ -62,8 +62,6 @@ describe('nodes through the push-gateway to subscribed sockets', () => {
         { name: 'beta', nodes: 3 },
       ],
     });
-    await world.synced('alpha');
-    await world.synced('beta');
     const id = randomUUID().replaceAll('-', '').slice(0, 10);
     const gateway = await startPushGateway({
       source: {

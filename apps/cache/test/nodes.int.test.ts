@@ -42,8 +42,6 @@ describe('nodes from the Kubernetes API test server through NATS to the cache', 
         { name: 'beta', nodes: 3 },
       ],
     });
-    await world.synced('alpha');
-    await world.synced('beta');
     const cache = world.cache!;
     const start = (await get(`${cache.url}${INTERNAL_PATHS.nodesSnapshot('alpha')}`, internal, NodesSnapshot))
       .lastEventId;
@@ -184,7 +182,6 @@ describe('nodes from the Kubernetes API test server through NATS to the cache', 
         TIDELINE_INFORMER_RESTART_BACKOFF_MAX_MS: '400',
       },
     });
-    await world.synced('alpha');
     const informer = world.informer!;
     const s = world.cluster('alpha').server;
     expect((await fetch(`${informer.url}/readyz`)).status).toBe(200);
@@ -313,7 +310,6 @@ describe('nodes from the Kubernetes API test server through NATS to the cache', 
 
   it('restarts - the informer continues its ids and publishes only what changed while it was down; the cache rebuilds from the bus', async () => {
     await using world = await NodesWorld.create({ clusters: [{ name: 'alpha', nodes: 15 }] });
-    await world.synced('alpha');
     const before = world.log.lastIdOf('alpha');
     await world.stopInformer();
     const s = world.cluster('alpha').server;
@@ -348,7 +344,6 @@ describe('nodes from the Kubernetes API test server through NATS to the cache', 
 
   it('redelivery - the same event again, or an older one, changes nothing in the cache', async () => {
     await using world = await NodesWorld.create({ clusters: [{ name: 'alpha', nodes: 3 }] });
-    await world.synced('alpha');
     const cache = world.cache!;
     const last = world.log.nodeEventsOf('alpha').at(-1)!;
     const before = cache.model.snapshot('alpha');
@@ -378,5 +373,23 @@ describe('nodes from the Kubernetes API test server through NATS to the cache', 
     const after = cache.model.snapshot('alpha');
     expect(byName(after.items)[last.data.name]).toEqual(byName(before.items)[last.data.name]);
     expect(byName(after.items)).toEqual(byName(world.serverViews('alpha')));
+  });
+
+  it('outside the contract - a message the contract refuses is counted as invalid and takes no id; the next event applies', async () => {
+    await using world = await NodesWorld.create({ clusters: [{ name: 'alpha', nodes: 2 }] });
+    const cache = world.cache!;
+    const last = cache.model.lastEventIdOf('alpha');
+    await world.bus.publish(
+      'node.alpha.updated',
+      { eventId: last + 1, topic: 'nodes', type: 'updated', data: { cluster: 'alpha', node: { name: 'x' } } },
+      { msgId: 'outside-the-contract', key: 'alpha' },
+    );
+    await eventually(() => world.log.invalid.length === 1, 5_000);
+    world.cluster('alpha').server.label('node-00000', 'marker', 'after');
+    await eventually(() => world.log.lastIdOf('alpha') === last + 1, 10_000);
+    await eventually(() => cache.model.lastEventIdOf('alpha') === last + 1, 10_000);
+    const metrics = await (await fetch(`${cache.url}/metrics`)).text();
+    expect(metrics).toMatch(/^tideline_cache_events_total\{[^}]*outcome="invalid"[^}]*\} 1$/m);
+    expect(cache.model.node('alpha', 'node-00000').node?.dynamic.labels['marker']).toBe('after');
   });
 });

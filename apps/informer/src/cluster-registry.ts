@@ -1,5 +1,5 @@
 import type { BackoffPolicy, EventBus } from '@tideline/bus';
-import type { ClusterStatus } from '@tideline/contracts';
+import { type ClusterStatus, type ErrorCode, TidelineError } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
 import type { PublishedLedger } from './domain/ledger.ts';
 import { ClusterWatcher, type ClusterWatcherOptions } from './kube/cluster-watcher.ts';
@@ -30,14 +30,14 @@ export interface ClusterRegistryOptions {
 
 export type ClusterOrigin = 'config' | 'api';
 
-/** Why a registration or unregistration was refused. */
-export class ClusterRegistryError extends Error {
+/**
+ * A registration or unregistration was refused: NOT_FOUND (the cluster is not registered) or
+ * CONFLICT (already registered, being registered or unregistered, or the informer is stopping).
+ */
+export class ClusterRegistryError extends TidelineError {
   override readonly name = 'ClusterRegistryError';
-  constructor(
-    readonly reason: 'already-registered' | 'not-registered' | 'busy',
-    message: string,
-  ) {
-    super(message);
+  constructor(code: Extract<ErrorCode, 'NOT_FOUND' | 'CONFLICT'>, message: string) {
+    super(code, message);
   }
 }
 
@@ -66,14 +66,6 @@ export class ClusterRegistry {
 
   constructor(private readonly options: ClusterRegistryOptions) {}
 
-  get names(): string[] {
-    return [...this.entries.keys()];
-  }
-
-  has(name: string): boolean {
-    return this.entries.has(name);
-  }
-
   /** The publisher of a registered cluster (tests and benchmarks wait on it). */
   publisherOf(name: string): ClusterPublisher | undefined {
     return this.entries.get(name)?.publisher;
@@ -88,22 +80,15 @@ export class ClusterRegistry {
    * `config` one keeps retrying to load it (the file may not exist yet) and reports the error.
    */
   async register(name: string, source: KubeconfigSource, origin: ClusterOrigin): Promise<ClusterStatus> {
-    if (this.stopping) throw new ClusterRegistryError('busy', 'the informer is stopping');
+    if (this.stopping) throw new ClusterRegistryError('CONFLICT', 'the informer is stopping');
     if (this.entries.has(name))
-      throw new ClusterRegistryError('already-registered', `cluster ${name} is already registered`);
+      throw new ClusterRegistryError('CONFLICT', `cluster ${name} is already registered`);
     if (this.busy.has(name))
-      throw new ClusterRegistryError('busy', `cluster ${name} is being registered or unregistered`);
+      throw new ClusterRegistryError('CONFLICT', `cluster ${name} is being registered or unregistered`);
     this.busy.add(name);
     try {
       const kubeConfig = origin === 'api' ? await loadKubeConfig(source) : undefined;
-      const publisher = new ClusterPublisher({
-        cluster: name,
-        ledger: this.options.ledger,
-        bus: this.options.bus,
-        backoff: this.options.publishBackoff,
-        logger: this.options.logger,
-        metrics: this.options.metrics,
-      });
+      const publisher = this.publisherFor(name);
       const entry: Entry = {
         name,
         origin,
@@ -127,11 +112,11 @@ export class ClusterRegistry {
   /** Stops watching a cluster (registered here, or orphaned on the bus) and publishes `cluster-removed`. */
   async unregister(name: string): Promise<{ name: string; lastEventId: number }> {
     if (this.busy.has(name))
-      throw new ClusterRegistryError('busy', `cluster ${name} is being registered or unregistered`);
+      throw new ClusterRegistryError('CONFLICT', `cluster ${name} is being registered or unregistered`);
     const entry = this.entries.get(name);
     const ledger = this.options.ledger.has(name) ? this.options.ledger.cluster(name) : undefined;
     if (!entry && !ledger?.registered)
-      throw new ClusterRegistryError('not-registered', `cluster ${name} is not registered`);
+      throw new ClusterRegistryError('NOT_FOUND', `cluster ${name} is not registered`);
     this.busy.add(name);
     try {
       let publisher: ClusterPublisher;
@@ -141,14 +126,7 @@ export class ClusterRegistry {
         await entry.watcher?.stop();
         publisher = entry.publisher;
       } else {
-        publisher = new ClusterPublisher({
-          cluster: name,
-          ledger: this.options.ledger,
-          bus: this.options.bus,
-          backoff: this.options.publishBackoff,
-          logger: this.options.logger,
-          metrics: this.options.metrics,
-        });
+        publisher = this.publisherFor(name);
       }
       publisher.announce('cluster-removed');
       await publisher.idle();
@@ -201,6 +179,11 @@ export class ClusterRegistry {
     }
     await Promise.all(entries.map((e) => e.watcher?.stop()));
     await Promise.all(entries.map((e) => e.publisher.close()));
+  }
+
+  private publisherFor(cluster: string): ClusterPublisher {
+    const { ledger, bus, publishBackoff: backoff, logger, metrics } = this.options;
+    return new ClusterPublisher({ cluster, ledger, bus, backoff, logger, metrics });
   }
 
   private statusOf(entry: Entry): ClusterStatus {

@@ -1,25 +1,23 @@
-import { hostname } from 'node:os';
 import { verifierFromConfig } from '@tideline/auth';
 import { createEventBus, type EventBus } from '@tideline/bus';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { ClusterRegistry } from './cluster-registry.ts';
 import { type InformerConfig, rules, settings } from './config.ts';
-import type { PublishedLedger } from './domain/ledger.ts';
 import { registerClusterRoutes } from './http/cluster-routes.ts';
 import { parseClusterEntries } from './kube/kubeconfig.ts';
 import { createInformerMetrics } from './metrics.ts';
 import { recoverLedger } from './pipeline/recovery.ts';
 
-export const SERVICE_NAME = 'informer';
+const SERVICE_NAME = 'informer';
 
 export interface StartInformerOptions extends RunOptions {
-  /** The event bus, already started; the caller stops it. Default: the one the configuration names, owned by the informer. */
+  /** An event bus started and stopped by the caller; default: the one the configuration names, started and stopped by the informer. */
   bus?: EventBus;
 }
 
 export interface RunningInformer extends RunningService<InformerConfig> {
+  /** The registered clusters, for in-process inspection (tests and benchmarks wait on its publishers and watchers). */
   readonly registry: ClusterRegistry;
-  readonly ledger: PublishedLedger;
 }
 
 /**
@@ -29,29 +27,26 @@ export interface RunningInformer extends RunningService<InformerConfig> {
  */
 export async function startInformer(options: StartInformerOptions = {}): Promise<RunningInformer> {
   let registry: ClusterRegistry | undefined;
-  let ledger: PublishedLedger | undefined;
   const running = await runService(
     {
       name: SERVICE_NAME,
       settings,
       rules,
       listen: (config) => ({ port: config.port, host: config.host }),
-      start: async ({ config, logger, http, readiness, onStop, metrics: registry_ }) => {
+      start: async ({ config, instanceId, logger, http, readiness, onStop, metrics }) => {
         const verifier = verifierFromConfig(config, logger);
-        const bus =
-          options.bus ??
-          createEventBus({ config, clientName: `informer-${hostname()}-${process.pid}`, logger });
+        const bus = options.bus ?? createEventBus({ config, clientName: `informer-${instanceId}`, logger });
         if (!options.bus) {
           await bus.start();
           onStop('bus', () => bus.drain());
         }
         readiness.add('bus', () => bus.healthy());
-        ({ ledger } = await recoverLedger({ bus, pageSize: config.informerRecoveryPageSize, logger }));
-        registry = new ClusterRegistry({
+        const ledger = await recoverLedger({ bus, pageSize: config.informerRecoveryPageSize, logger });
+        const clusters = new ClusterRegistry({
           bus,
           ledger,
           logger,
-          metrics: createInformerMetrics(registry_),
+          metrics: createInformerMetrics(metrics),
           publishBackoff: {
             initialMs: config.informerPublishBackoffMs,
             maxMs: config.informerPublishBackoffMaxMs,
@@ -67,7 +62,7 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
             restartBackoffMaxMs: config.informerRestartBackoffMaxMs,
           },
         });
-        const clusters = registry;
+        registry = clusters;
         onStop('clusters', () => clusters.stop());
         readiness.add('clusters', () => clusters.ready());
         for (const entry of parseClusterEntries(config.informerClusters)) {
@@ -78,5 +73,5 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
     },
     options,
   );
-  return Object.assign(running, { registry: registry!, ledger: ledger! });
+  return Object.assign(running, { registry: registry! });
 }

@@ -1,15 +1,17 @@
 import type { NodeEvent } from '@tideline/contracts';
-import { eventually, sleep, testToken } from '@tideline/test-support';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningInformer, startInformer } from '../src/index.ts';
 import {
+  eventually,
   NodeEventLog,
   openTestBus,
   removeStreams,
+  sleep,
   TestCluster,
-  testInformerEnv,
+  testToken,
   uniquePrefix,
-} from '../src/testing/index.ts';
+} from '@tideline/test-support';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type RunningInformer, startInformer } from '../src/index.ts';
+import { testInformerEnv } from './support/informer-env.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -294,6 +296,33 @@ describe('informer against the Kubernetes API test server and NATS', () => {
     );
     expect(a.server.counters.lists).toBe(1);
     expect(informer.registry.watcherOf('alpha')!.restarts).toBe(0);
+  });
+
+  it('recovery - a message outside the contract on the nodes topic is skipped at restart; ids continue after the last valid event', async () => {
+    const a = await cluster('alpha', 3);
+    const world = await setup({ clusters: [a] });
+    await settled(world.informer, a, world.log);
+    const last = world.log.lastIdOf('alpha');
+    // Has an id, a type and a node name, but no node view the contract accepts.
+    await world.bus.publish(
+      'node.alpha.updated',
+      {
+        eventId: last + 50,
+        topic: 'nodes',
+        type: 'updated',
+        data: { cluster: 'alpha', node: { name: 'x' } },
+      },
+      { msgId: 'outside-the-contract', key: 'alpha' },
+    );
+    await eventually(() => world.log.invalid.length === 1, 5_000);
+    const restarted = await world.restart();
+    await settled(restarted, a, world.log);
+    a.server.label('node-00001', 'after', 'restart');
+    await eventually(() => world.log.lastIdOf('alpha') === last + 1, 5_000);
+    expect(world.log.of('alpha').at(-1)).toMatchObject({
+      eventId: last + 1,
+      data: { name: 'node-00001', changed: ['labels'] },
+    });
   });
 
   it('orphans - a cluster registered at runtime is reported orphaned after a restart; unregistering it publishes cluster-removed', async () => {

@@ -1,7 +1,12 @@
 import { type BusMessage, type EventBus, readTopic, type Subscription } from '@tideline/bus';
-import { ClusterEvent, NODES_TOPIC, NodeEvent } from '@tideline/contracts';
+import {
+  decodeNodesTopicEvent,
+  NODES_TOPIC,
+  type NodesTopicEvent,
+  type SequenceStep,
+} from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
-import type { ApplyOutcome, NodeReadModel, NodesTopicEvent } from '../domain/read-model.ts';
+import type { NodeReadModel } from '../domain/read-model.ts';
 
 export interface NodesFeedOptions {
   bus: EventBus;
@@ -11,34 +16,20 @@ export interface NodesFeedOptions {
   /** Events read per request while catching up. */
   pageSize: number;
   logger: Logger;
-  onApplied?: (outcome: ApplyOutcome | 'invalid') => void;
-}
-
-function decode(message: BusMessage): NodesTopicEvent | undefined {
-  let raw: unknown;
-  try {
-    raw = message.json();
-  } catch {
-    return undefined;
-  }
-  const node = NodeEvent.safeParse(raw);
-  if (node.success) return node.data;
-  const cluster = ClusterEvent.safeParse(raw);
-  return cluster.success ? cluster.data : undefined;
+  onApplied?: (outcome: SequenceStep | 'invalid') => void;
 }
 
 /**
  * Feeds the read model from the nodes topic, from its first retained event, then live. The live
  * subscription starts first and holds what arrives while the topic is read in bulk, so nothing
- * published during the catch-up is missed; the overlap is dropped by event id. Invalid messages
- * are dead-lettered (live) or skipped (catch-up) and logged.
+ * published during the catch-up is missed; the overlap is dropped by event id. Messages are
+ * decoded by the contracts' one decoder of the topic; one outside the contract is dead-lettered
+ * (live) or skipped (catch-up) and logged.
  */
 export class NodesFeed {
   private subscription: Subscription | undefined;
   private caughtUp = false;
-  private held: { event: NodesTopicEvent; position: number }[] = [];
-  /** Position of the last message applied (catch-up or live). */
-  position = 0;
+  private held: NodesTopicEvent[] = [];
 
   constructor(private readonly options: NodesFeedOptions) {}
 
@@ -47,7 +38,7 @@ export class NodesFeed {
     return this.caughtUp;
   }
 
-  async start(): Promise<{ read: number; ms: number }> {
+  async start(): Promise<void> {
     const { bus, model, logger } = this.options;
     const started = performance.now();
     this.subscription = await bus.subscribe({
@@ -57,46 +48,44 @@ export class NodesFeed {
       startAt: 'new',
       concurrency: 1,
       handler: (message) => {
-        const event = decode(message);
-        if (!event) {
-          this.options.onApplied?.('invalid');
-          logger.error(
-            { subject: message.subject, msgId: message.msgId },
-            'nodes event outside the contract; dead-lettered',
-          );
-          return 'reject';
-        }
-        if (this.caughtUp) this.apply(event, message.position);
-        else this.held.push({ event, position: message.position });
+        const event = this.decode(message, 'dead-lettered');
+        if (!event) return 'reject';
+        if (this.caughtUp) this.apply(event);
+        else this.held.push(event);
       },
     });
     let read = 0;
     for await (const message of readTopic(bus, { topic: NODES_TOPIC, pageSize: this.options.pageSize })) {
       read += 1;
-      const event = decode(message);
-      if (event) this.apply(event, message.position);
-      else {
-        this.options.onApplied?.('invalid');
-        logger.error(
-          { subject: message.subject, position: message.position },
-          'nodes event outside the contract; skipped',
-        );
-      }
+      const event = this.decode(message, 'skipped');
+      if (event) this.apply(event);
     }
-    for (const { event, position } of this.held) this.apply(event, position);
+    for (const event of this.held) this.apply(event);
     this.held = [];
     this.caughtUp = true;
-    const ms = Math.round(performance.now() - started);
     logger.info(
-      { read, ms, clusters: model.clusterNames().length },
+      { read, ms: Math.round(performance.now() - started), clusters: model.clusterNames().length },
       'nodes read model caught up with the bus',
     );
-    return { read, ms };
   }
 
-  private apply(event: NodesTopicEvent, position: number): void {
+  async stop(): Promise<void> {
+    await this.subscription?.stop();
+  }
+
+  private decode(message: BusMessage, fate: 'dead-lettered' | 'skipped'): NodesTopicEvent | undefined {
+    const decoded = decodeNodesTopicEvent(message.data);
+    if (decoded.ok) return decoded.value;
+    this.options.onApplied?.('invalid');
+    this.options.logger.error(
+      { subject: message.subject, msgId: message.msgId, position: message.position, err: decoded.error },
+      `nodes event outside the contract; ${fate}`,
+    );
+    return undefined;
+  }
+
+  private apply(event: NodesTopicEvent): void {
     const outcome = this.options.model.apply(event);
-    if (position > this.position) this.position = position;
     this.options.onApplied?.(outcome);
     if (outcome === 'gap') {
       this.options.logger.warn(
@@ -104,9 +93,5 @@ export class NodesFeed {
         'event ids jumped (older events aged out of the bus); replays cannot reach across',
       );
     }
-  }
-
-  async stop(): Promise<void> {
-    await this.subscription?.stop();
   }
 }

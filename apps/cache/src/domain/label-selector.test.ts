@@ -33,5 +33,11 @@ describe('label selector', () => {
     for (const bad of ['a=b,,c', 'team in (a', 'team in a,b)', '=x', 'team=a b', '!', 'team in (a b)']) {
       expect(() => parseLabelSelector(bad), bad).toThrow(LabelSelectorError);
     }
+    expect(() => parseLabelSelector('team in (a')).toThrow(
+      expect.objectContaining({
+        code: 'VALIDATION_FAILED',
+        fields: [{ path: 'labelSelector', message: 'unbalanced "("' }],
+      }),
+    );
   });
 });

@@ -1,6 +1,13 @@
-/** A label selector is malformed; `message` says where. */
-export class LabelSelectorError extends Error {
+import { TidelineError } from '@tideline/contracts';
+
+/** A label selector is malformed: VALIDATION_FAILED, naming the field `labelSelector` and what is wrong. */
+export class LabelSelectorError extends TidelineError {
   override readonly name = 'LabelSelectorError';
+  constructor(reason: string) {
+    super('VALIDATION_FAILED', `labelSelector: ${reason}`, {
+      fields: [{ path: 'labelSelector', message: reason }],
+    });
+  }
 }
 
 type Requirement =

@@ -1,79 +1,28 @@
-import type { ClusterEvent, NodeEvent, NodeView } from '@tideline/contracts';
+import { testNodeEvents, testNodeView } from '@tideline/test-support';
 import { describe, expect, it } from 'vitest';
 import type { ClusterNodes } from './cluster-nodes.ts';
 import { NodeReadModel, UnknownClusterError } from './read-model.ts';
 
-function view(
-  name: string,
-  overrides: { ready?: boolean; unschedulable?: boolean; labels?: Record<string, string>; cpu?: string } = {},
-): NodeView {
-  return {
-    name,
-    uid: `uid-${name}`,
-    static: {
-      capacity: { cpu: overrides.cpu ?? '8' },
-      allocatable: { cpu: overrides.cpu ?? '8' },
-      architecture: 'amd64',
-      operatingSystem: 'linux',
-      osImage: 'debian',
-      kernelVersion: '6.1',
-      kubeletVersion: 'v1.30.4',
-      containerRuntimeVersion: 'containerd://1.7',
-    },
-    dynamic: {
-      labels: overrides.labels ?? {},
-      taints: [],
-      unschedulable: overrides.unschedulable ?? false,
-      conditions: [{ type: 'Ready', status: overrides.ready === false ? 'False' : 'True' }],
-      addresses: [],
-    },
-  };
-}
-
-let clock = 0;
-function nodeEvent(
-  cluster: string,
-  eventId: number,
-  type: NodeEvent['type'],
-  node: NodeView,
-  changed: NodeEvent['data']['changed'] = [],
-): NodeEvent {
-  return {
-    eventId,
-    topic: 'nodes',
-    type,
-    occurredAt: new Date(++clock).toISOString(),
-    schemaVersion: 1,
-    data: { cluster, name: node.name, node, changed },
-  };
-}
-function clusterEvent(cluster: string, eventId: number, type: ClusterEvent['type']): ClusterEvent {
-  return {
-    eventId,
-    topic: 'nodes',
-    type,
-    occurredAt: new Date(++clock).toISOString(),
-    schemaVersion: 1,
-    data: { cluster },
-  };
-}
+const a = testNodeEvents('a');
+const b = testNodeEvents('b');
+const view = testNodeView;
 
 function seeded(historySize = 500) {
   const model = new NodeReadModel(historySize);
-  model.apply(clusterEvent('a', 1, 'cluster-registered'));
-  model.apply(nodeEvent('a', 2, 'added', view('n2')));
-  model.apply(nodeEvent('a', 3, 'added', view('n1', { labels: { team: 'x' } })));
-  model.apply(nodeEvent('a', 4, 'added', view('n3', { ready: false })));
+  model.apply(a.registered(1));
+  model.apply(a.added(2, view('n2')));
+  model.apply(a.added(3, view('n1', { labels: { team: 'x' } })));
+  model.apply(a.added(4, view('n3', { ready: false })));
   return model;
 }
 
 describe('NodeReadModel', () => {
   it('idempotent - an event at or below the last id changes nothing', () => {
     const model = seeded();
-    expect(model.apply(nodeEvent('a', 3, 'deleted', view('n1')))).toBe('duplicate');
-    expect(
-      model.apply(nodeEvent('a', 2, 'updated', view('n2', { unschedulable: true }), ['unschedulable'])),
-    ).toBe('duplicate');
+    expect(model.apply(a.deleted(3, view('n1')))).toBe('duplicate');
+    expect(model.apply(a.updated(2, view('n2', { unschedulable: true }), ['unschedulable']))).toBe(
+      'duplicate',
+    );
     expect(model.snapshot('a')).toMatchObject({ total: 3, lastEventId: 4 });
     expect(model.node('a', 'n2').node?.dynamic.unschedulable).toBe(false);
   });
@@ -82,14 +31,10 @@ describe('NodeReadModel', () => {
     const model = seeded();
     const cluster = (model as unknown as { clusters: Map<string, ClusterNodes> }).clusters.get('a')!;
     const heldStatic = cluster.get('n1')!.static;
-    model.apply(
-      nodeEvent('a', 5, 'updated', view('n1', { unschedulable: true, labels: { team: 'x' } }), [
-        'unschedulable',
-      ]),
-    );
+    model.apply(a.updated(5, view('n1', { unschedulable: true, labels: { team: 'x' } }), ['unschedulable']));
     expect(cluster.get('n1')!.static).toBe(heldStatic);
     model.apply(
-      nodeEvent('a', 6, 'updated', view('n1', { unschedulable: true, labels: { team: 'x' }, cpu: '16' }), [
+      a.updated(6, view('n1', { unschedulable: true, labels: { team: 'x' }, cpu: '16' }), [
         'capacity',
         'allocatable',
       ]),
@@ -100,7 +45,7 @@ describe('NodeReadModel', () => {
 
   it('queries - name order, filters, pages and summaries say the lastEventId they reflect', () => {
     const model = seeded();
-    model.apply(nodeEvent('a', 5, 'updated', view('n2', { unschedulable: true }), ['unschedulable']));
+    model.apply(a.updated(5, view('n2', { unschedulable: true }), ['unschedulable']));
     expect(model.list('a', {}, 0, 2)).toMatchObject({ total: 3, lastEventId: 5 });
     expect(model.list('a', {}, 0, 2).items.map((n) => n.name)).toEqual(['n1', 'n2']);
     expect(model.list('a', {}, 2, 2).items.map((n) => n.name)).toEqual(['n3']);
@@ -117,7 +62,7 @@ describe('NodeReadModel', () => {
       unschedulable: 1,
       lastEventId: 5,
     });
-    model.apply(nodeEvent('a', 6, 'deleted', view('n2', { unschedulable: true })));
+    model.apply(a.deleted(6, view('n2', { unschedulable: true })));
     expect(model.summary('a')).toEqual({
       cluster: 'a',
       nodes: 2,
@@ -130,7 +75,7 @@ describe('NodeReadModel', () => {
 
   it('replay - events after an id, or the fallback: future, too-many, purged, unknown-cluster', () => {
     const model = seeded(3);
-    model.apply(nodeEvent('a', 5, 'updated', view('n1', { labels: { team: 'y' } }), ['labels']));
+    model.apply(a.updated(5, view('n1', { labels: { team: 'y' } }), ['labels']));
     expect(model.replay('a', 4, 10)).toEqual({
       kind: 'events',
       events: [
@@ -159,13 +104,13 @@ describe('NodeReadModel', () => {
 
   it('removal - drops the cluster; a later registration continues its ids', () => {
     const model = seeded();
-    model.apply(nodeEvent('b', 1, 'added', view('m1')));
-    expect(model.apply(clusterEvent('a', 5, 'cluster-removed'))).toBe('applied');
+    model.apply(b.added(1, view('m1')));
+    expect(model.apply(a.removed(5))).toBe('applied');
     expect(model.clusterNames()).toEqual(['b']);
     expect(() => model.snapshot('a')).toThrow(UnknownClusterError);
     expect(model.replay('a', 4, 10)).toEqual({ kind: 'fallback', reason: 'unknown-cluster' });
-    model.apply(clusterEvent('a', 6, 'cluster-registered'));
-    model.apply(nodeEvent('a', 7, 'added', view('n9')));
+    model.apply(a.registered(6));
+    model.apply(a.added(7, view('n9')));
     expect(model.snapshot('a')).toMatchObject({ total: 1, lastEventId: 7 });
     expect(model.replay('a', 4, 10)).toEqual({ kind: 'fallback', reason: 'purged' });
     expect(model.snapshot('b')).toMatchObject({ total: 1, lastEventId: 1 });
@@ -173,7 +118,7 @@ describe('NodeReadModel', () => {
 
   it('gap - an id beyond last+1 is applied; replays stop at it', () => {
     const model = seeded();
-    expect(model.apply(nodeEvent('a', 10, 'added', view('n4')))).toBe('gap');
+    expect(model.apply(a.added(10, view('n4')))).toBe('gap');
     expect(model.snapshot('a')).toMatchObject({ total: 4, lastEventId: 10 });
     expect(model.replay('a', 4, 10)).toEqual({ kind: 'fallback', reason: 'purged' });
     expect((model.replay('a', 9, 10) as { events: unknown[] }).events).toHaveLength(1);

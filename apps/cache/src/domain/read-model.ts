@@ -1,18 +1,16 @@
-import type {
-  ClusterEvent,
-  ClusterSummary,
-  NodeEvent,
-  NodesReplay,
-  NodesSnapshot,
-  NodeView,
+import {
+  type ClusterSummary,
+  isClusterEvent,
+  type NodesReplay,
+  type NodesSnapshot,
+  type NodesTopicEvent,
+  type NodeView,
+  type SequenceStep,
+  sequenceStep,
+  TidelineError,
 } from '@tideline/contracts';
 import { ClusterNodes, viewOf } from './cluster-nodes.ts';
 import type { LabelSelector } from './label-selector.ts';
-
-export type NodesTopicEvent = NodeEvent | ClusterEvent;
-
-/** What applying one event did. */
-export type ApplyOutcome = 'applied' | 'duplicate' | 'gap';
 
 export interface NodeFilter {
   selector?: LabelSelector | undefined;
@@ -26,9 +24,12 @@ export interface NodePage {
   lastEventId: number;
 }
 
-/** The cluster is unknown to the read model, or was unregistered. */
-export class UnknownClusterError extends Error {
+/** The cluster is unknown to the read model, or was unregistered: NOT_FOUND. */
+export class UnknownClusterError extends TidelineError {
   override readonly name = 'UnknownClusterError';
+  constructor(cluster: string) {
+    super('NOT_FOUND', `cluster ${cluster} is not registered`);
+  }
 }
 
 /**
@@ -47,37 +48,32 @@ export class NodeReadModel {
 
   constructor(private readonly historySize: number) {}
 
-  apply(event: NodesTopicEvent): ApplyOutcome {
+  /**
+   * Folds one event in, by the sequence rule of the contracts: a duplicate changes nothing; a gap
+   * is applied, and replays cannot reach across it.
+   */
+  apply(event: NodesTopicEvent): SequenceStep {
     const cluster = event.data.cluster;
     let nodes = this.clusters.get(cluster);
     if (!nodes) {
       nodes = new ClusterNodes(cluster, this.historySize);
       this.clusters.set(cluster, nodes);
     }
-    if (event.eventId <= nodes.lastEventId) return 'duplicate';
-    const outcome: ApplyOutcome = event.eventId === nodes.lastEventId + 1 ? 'applied' : 'gap';
-    if (outcome === 'gap') nodes.history.resetAt(event.eventId - 1);
+    const step = sequenceStep(nodes.lastEventId, event.eventId);
+    if (step === 'duplicate') return step;
     nodes.lastEventId = event.eventId;
-    switch (event.type) {
-      case 'cluster-registered':
-        nodes.clear();
-        nodes.removed = false;
-        nodes.history.resetAt(event.eventId);
-        break;
-      case 'cluster-removed':
-        nodes.clear();
-        nodes.removed = true;
-        nodes.history.resetAt(event.eventId);
-        break;
-      default: {
-        const { name, node, changed } = (event as NodeEvent).data;
-        nodes.removed = false;
-        if (event.type === 'deleted') nodes.delete(name);
-        else nodes.put(node, changed, event.type);
-        nodes.history.push(event as NodeEvent);
-      }
+    if (isClusterEvent(event)) {
+      nodes.clear();
+      nodes.removed = event.type === 'cluster-removed';
+      nodes.history.resetAt(event.eventId);
+      return step;
     }
-    return outcome;
+    if (step === 'gap') nodes.history.resetAt(event.eventId - 1);
+    nodes.removed = false;
+    if (event.type === 'deleted') nodes.delete(event.data.name);
+    else nodes.put(event.data.node, event.data.changed, event.type);
+    nodes.history.push(event);
+    return step;
   }
 
   /** Registered clusters, by name. */
@@ -100,7 +96,7 @@ export class NodeReadModel {
 
   private known(cluster: string): ClusterNodes {
     const nodes = this.clusters.get(cluster);
-    if (!nodes || nodes.removed) throw new UnknownClusterError(`cluster ${cluster} is not registered`);
+    if (!nodes || nodes.removed) throw new UnknownClusterError(cluster);
     return nodes;
   }
 

@@ -1,6 +1,4 @@
-import type { NodesReplay } from '@tideline/contracts';
-
-type ReplayEvent = Extract<NodesReplay, { kind: 'events' }>['events'][number];
+import type { NodeEvent, NodesReplay } from '@tideline/contracts';
 
 /**
  * The last `capacity` node events of one cluster, for resuming clients. Every event after
@@ -8,7 +6,7 @@ type ReplayEvent = Extract<NodesReplay, { kind: 'events' }>['events'][number];
  * boundary (cluster registered/removed, or a gap in ids), are not.
  */
 export class ReplayHistory {
-  private ring: (ReplayEvent | undefined)[];
+  private ring: (NodeEvent | undefined)[];
   private start = 0;
   private length = 0;
   /** Id of the newest event that can no longer be replayed (0: everything since the start is held). */
@@ -22,7 +20,7 @@ export class ReplayHistory {
     return this.length;
   }
 
-  push(event: ReplayEvent): void {
+  push(event: NodeEvent): void {
     if (this.length === this.capacity) {
       this.floor = this.ring[this.start]!.eventId;
       this.ring[this.start] = event;
@@ -50,7 +48,7 @@ export class ReplayHistory {
     if (after === lastEventId) return { kind: 'events', events: [] };
     if (after < this.floor) return { kind: 'fallback', reason: 'purged' };
     if (lastEventId - after > limit) return { kind: 'fallback', reason: 'too-many' };
-    const events: ReplayEvent[] = [];
+    const events: NodeEvent[] = [];
     for (let i = 0; i < this.length; i++) {
       const event = this.ring[(this.start + i) % this.capacity]!;
       if (event.eventId > after) events.push(event);

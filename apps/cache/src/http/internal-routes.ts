@@ -1,9 +1,9 @@
 import type { TokenVerifier } from '@tideline/auth';
 import { ClusterName, INTERNAL_PATHS, INTERNAL_SCOPE, ReplayQuery } from '@tideline/contracts';
-import { HttpError, requirePrincipal, validate } from '@tideline/runtime';
+import { requirePrincipal, validate } from '@tideline/runtime';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { type NodeReadModel, UnknownClusterError } from '../domain/read-model.ts';
+import type { NodeReadModel } from '../domain/read-model.ts';
 
 const ClusterParams = z.object({ cluster: ClusterName }).strict();
 
@@ -23,12 +23,7 @@ export function registerInternalRoutes(
 
   http.get(INTERNAL_PATHS.nodesSnapshot(':cluster'), { preHandler: internal }, async (request) => {
     const { cluster } = validate(ClusterParams, request.params, 'path');
-    try {
-      return options.model.snapshot(cluster);
-    } catch (error) {
-      if (error instanceof UnknownClusterError) throw new HttpError('NOT_FOUND', error.message);
-      throw error;
-    }
+    return options.model.snapshot(cluster);
   });
 
   http.get(INTERNAL_PATHS.nodesEvents(':cluster'), { preHandler: internal }, async (request) => {

@@ -3,8 +3,8 @@ import { ClusterName, ListNodesQuery, NODES_API, NodeName } from '@tideline/cont
 import { HttpError, requirePrincipal, validate } from '@tideline/runtime';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { LabelSelectorError, parseLabelSelector } from '../domain/label-selector.ts';
-import { type NodeReadModel, UnknownClusterError } from '../domain/read-model.ts';
+import { parseLabelSelector } from '../domain/label-selector.ts';
+import type { NodeReadModel } from '../domain/read-model.ts';
 
 export interface NodeRoutesOptions {
   model: NodeReadModel;
@@ -19,18 +19,10 @@ const NodeParams = z.object({ cluster: ClusterName, name: NodeName }).strict();
 const readsAnyCluster = (scopes: ReadonlySet<string>) =>
   scopes.has(SCOPES.nodesRead) || [...scopes].some((s) => s.startsWith(`${SCOPES.nodesRead}:`));
 
-function known<T>(answer: () => T): T {
-  try {
-    return answer();
-  } catch (error) {
-    if (error instanceof UnknownClusterError) throw new HttpError('NOT_FOUND', error.message);
-    throw error;
-  }
-}
-
 /**
  * Public node queries: scope `nodes:read` reads every cluster, `nodes:read:<cluster>` that
- * cluster only. Every answer carries the `lastEventId` it reflects.
+ * cluster only. Every answer carries the `lastEventId` it reflects. An unregistered cluster
+ * answers NOT_FOUND and a malformed label selector VALIDATION_FAILED (the codes their errors carry).
  */
 export function registerNodeRoutes(http: FastifyInstance, options: NodeRoutesOptions): void {
   const { model, verifier } = options;
@@ -64,24 +56,12 @@ export function registerNodeRoutes(http: FastifyInstance, options: NodeRoutesOpt
         { path: 'page_size', message: `at most ${options.pageSizeMax}` },
       ]);
     }
-    let selector: ReturnType<typeof parseLabelSelector> | undefined;
-    if (query.labelSelector !== undefined) {
-      try {
-        selector = parseLabelSelector(query.labelSelector);
-      } catch (error) {
-        if (!(error instanceof LabelSelectorError)) throw error;
-        throw new HttpError('VALIDATION_FAILED', `labelSelector: ${error.message}`, [
-          { path: 'labelSelector', message: error.message },
-        ]);
-      }
-    }
-    const page = known(() =>
-      model.list(
-        cluster,
-        { selector, schedulable: query.schedulable, ready: query.ready },
-        (query.page - 1) * pageSize,
-        pageSize,
-      ),
+    const selector = query.labelSelector === undefined ? undefined : parseLabelSelector(query.labelSelector);
+    const page = model.list(
+      cluster,
+      { selector, schedulable: query.schedulable, ready: query.ready },
+      (query.page - 1) * pageSize,
+      pageSize,
     );
     return {
       cluster,
@@ -95,7 +75,7 @@ export function registerNodeRoutes(http: FastifyInstance, options: NodeRoutesOpt
 
   http.get(NODES_API.node(':cluster', ':name'), { preHandler: thisCluster }, async (request) => {
     const { cluster, name } = validate(NodeParams, request.params, 'path');
-    const { node, lastEventId } = known(() => model.node(cluster, name));
+    const { node, lastEventId } = model.node(cluster, name);
     if (!node)
       throw new HttpError(
         'NOT_FOUND',

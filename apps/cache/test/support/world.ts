@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBus } from '@tideline/bus';
 import { type RunningInformer, startInformer, toNodeView } from '@tideline/informer';
+import { testInformerEnv } from '@tideline/informer/testing';
+import type { KubeTestServerOptions } from '@tideline/kube-test-server';
 import {
+  eventually,
   NodeEventLog,
   openTestBus,
   removeStreams,
-  TEST_NATS_URL,
   TestCluster,
-  testInformerEnv,
+  testServiceEnv,
   uniquePrefix,
-} from '@tideline/informer/testing';
-import type { KubeTestServerOptions } from '@tideline/kube-test-server';
-import { eventually } from '@tideline/test-support';
+} from '@tideline/test-support';
 import { Redis } from 'ioredis';
 import { type RunningCache, startCache } from '../../src/index.ts';
 
@@ -42,13 +42,23 @@ export class NodesWorld {
 
   private constructor(private readonly options: WorldOptions) {}
 
+  /**
+   * Starts the world; when the informer starts with it, resolves once every configured cluster
+   * is {@link synced}. A world that fails to start is disposed before the error is thrown.
+   */
   static async create(options: WorldOptions = {}): Promise<NodesWorld> {
     const world = new NodesWorld(options);
     world.bus = await openTestBus(world.prefix);
-    world.log = await NodeEventLog.open(world.bus);
-    for (const spec of options.clusters ?? []) await world.addCluster(spec.name, spec.nodes, spec);
-    if (options.startInformer ?? true) await world.startInformer();
-    await world.startCache();
+    try {
+      world.log = await NodeEventLog.open(world.bus);
+      for (const spec of options.clusters ?? []) await world.addCluster(spec.name, spec.nodes, spec);
+      if (options.startInformer ?? true) await world.startInformer();
+      await world.startCache();
+      if (world.informer) for (const name of world.clusters.keys()) await world.synced(name);
+    } catch (error) {
+      await world[Symbol.asyncDispose]();
+      throw error;
+    }
     return world;
   }
 
@@ -72,15 +82,11 @@ export class NodesWorld {
 
   cacheEnv(extra: Record<string, string> = {}): Record<string, string> {
     return {
-      TIDELINE_ENV: 'test',
-      TIDELINE_LOG_LEVEL: process.env['TIDELINE_TEST_LOG_LEVEL'] ?? 'silent',
+      ...testServiceEnv(this.prefix),
       TIDELINE_CACHE_PORT: '0',
       TIDELINE_CACHE_HOST: '127.0.0.1',
-      TIDELINE_NATS_URL: TEST_NATS_URL,
       TIDELINE_REDIS_URL: REDIS_URL,
-      TIDELINE_BUS_PREFIX: this.prefix,
       TIDELINE_STATEFUL_NAMESPACE: this.namespace,
-      TIDELINE_SHUTDOWN_TIMEOUT_MS: '5000',
       ...this.options.cacheEnv,
       ...extra,
     };
@@ -141,7 +147,7 @@ export class NodesWorld {
     for (const dispose of this.disposers.splice(0).reverse()) await dispose().catch(() => undefined);
     await this.informer?.stop('test done').catch(() => undefined);
     await this.cache?.stop('test done').catch(() => undefined);
-    await this.log.close().catch(() => undefined);
+    await this.log?.close().catch(() => undefined);
     await this.bus.drain().catch(() => undefined);
     for (const cluster of this.clusters.values()) await cluster[Symbol.asyncDispose]();
     await removeStreams(this.prefix);

@@ -1,4 +1,10 @@
-import type { NodeEventType, NodeView } from '@tideline/contracts';
+import {
+  isClusterEvent,
+  type NodesTopicEvent,
+  type NodeView,
+  type SequenceStep,
+  sequenceStep,
+} from '@tideline/contracts';
 
 /** What the informer has published for one cluster: the last view of every node, and the last event id. */
 export interface ClusterLedger {
@@ -7,17 +13,6 @@ export interface ClusterLedger {
   /** True between a `cluster-registered` (or the first node event) and a `cluster-removed`. */
   registered: boolean;
   readonly views: Map<string, NodeView>;
-}
-
-export type LedgerEventType = NodeEventType | 'cluster-registered' | 'cluster-removed';
-
-/** One published event, as far as the ledger needs it. */
-export interface LedgerRecord {
-  cluster: string;
-  eventId: number;
-  type: LedgerEventType;
-  /** Node events only. */
-  node?: NodeView;
 }
 
 /**
@@ -47,31 +42,22 @@ export class PublishedLedger {
   }
 
   /**
-   * Folds one event in. Ids at or below the last one are duplicates (redelivery, retried publish)
-   * and change nothing; an id beyond last+1 (events aged out of the bus) is applied and reported.
+   * Folds one event in, by the sequence rule of the contracts: a duplicate (redelivery, retried
+   * publish) changes nothing; a gap (events aged out of the bus) is applied and reported.
    */
-  apply(record: LedgerRecord): 'applied' | 'duplicate' | 'gap' {
-    const ledger = this.cluster(record.cluster);
-    if (record.eventId <= ledger.lastEventId) return 'duplicate';
-    const outcome = record.eventId === ledger.lastEventId + 1 ? 'applied' : 'gap';
-    ledger.lastEventId = record.eventId;
-    switch (record.type) {
-      case 'cluster-registered':
-        ledger.views.clear();
-        ledger.registered = true;
-        break;
-      case 'cluster-removed':
-        ledger.views.clear();
-        ledger.registered = false;
-        break;
-      case 'deleted':
-        if (record.node) ledger.views.delete(record.node.name);
-        ledger.registered = true;
-        break;
-      default:
-        if (record.node) ledger.views.set(record.node.name, record.node);
-        ledger.registered = true;
+  apply(event: NodesTopicEvent): SequenceStep {
+    const ledger = this.cluster(event.data.cluster);
+    const step = sequenceStep(ledger.lastEventId, event.eventId);
+    if (step === 'duplicate') return step;
+    ledger.lastEventId = event.eventId;
+    if (isClusterEvent(event)) {
+      ledger.views.clear();
+      ledger.registered = event.type === 'cluster-registered';
+      return step;
     }
-    return outcome;
+    ledger.registered = true;
+    if (event.type === 'deleted') ledger.views.delete(event.data.name);
+    else ledger.views.set(event.data.name, event.data.node);
+    return step;
   }
 }

@@ -1,22 +1,13 @@
 import { hasScope, SCOPES, type TokenVerifier } from '@tideline/auth';
 import { CLUSTERS_ADMIN_API, RegisterClusterBody, UnregisterClusterBody } from '@tideline/contracts';
-import { HttpError, requirePrincipal, validate } from '@tideline/runtime';
+import { requirePrincipal, validate } from '@tideline/runtime';
 import type { FastifyInstance } from 'fastify';
-import { type ClusterRegistry, ClusterRegistryError } from '../cluster-registry.ts';
-import { KubeconfigError } from '../kube/kubeconfig.ts';
+import type { ClusterRegistry } from '../cluster-registry.ts';
 
-function translate(error: unknown): never {
-  if (error instanceof KubeconfigError) {
-    throw new HttpError('VALIDATION_FAILED', error.message, [{ path: 'kubeconfig', message: error.message }]);
-  }
-  if (error instanceof ClusterRegistryError) {
-    if (error.reason === 'not-registered') throw new HttpError('NOT_FOUND', error.message);
-    throw new HttpError('CONFLICT', error.message);
-  }
-  throw error;
-}
-
-/** Cluster administration (scope `clusters:admin`): list, register, unregister. */
+/**
+ * Cluster administration (scope `clusters:admin`): list, register, unregister. Refusals answer
+ * with the code their error carries (ClusterRegistryError, KubeconfigError).
+ */
 export function registerClusterRoutes(
   http: FastifyInstance,
   options: { registry: ClusterRegistry; verifier: TokenVerifier },
@@ -37,12 +28,12 @@ export function registerClusterRoutes(
       body.kubeconfig !== undefined
         ? { text: body.kubeconfig, context: body.context }
         : { path: body.kubeconfigPath!, context: body.context };
-    const status = await options.registry.register(body.name, source, 'api').catch(translate);
+    const status = await options.registry.register(body.name, source, 'api');
     return reply.code(201).send({ data: status });
   });
 
   http.post(CLUSTERS_ADMIN_API.unregister, { preHandler: admin }, async (request) => {
     const body = validate(UnregisterClusterBody, request.body, 'body');
-    return { data: await options.registry.unregister(body.name).catch(translate) };
+    return { data: await options.registry.unregister(body.name) };
   });
 }

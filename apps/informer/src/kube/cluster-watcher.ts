@@ -145,11 +145,11 @@ export class ClusterWatcher {
     this.resyncTimer.unref();
   }
 
-  /** Re-lists now through the library's 410 path; false when no watch is open (a list is then due anyway or under way). */
-  resync(): boolean {
-    if (this.stopped || this.currentState !== 'watching') return false;
+  /** Re-lists now through the library's 410 path; nothing when no watch is open (a list is then due anyway or under way). */
+  private resync(): void {
+    if (this.stopped || this.currentState !== 'watching') return;
     this.options.logger.info({ cluster: this.options.cluster }, 'resync: re-listing nodes');
-    return this.watch.expireCurrent();
+    this.watch.expireCurrent();
   }
 
   async stop(): Promise<void> {

@@ -1,14 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
+import { TidelineError } from '@tideline/contracts';
 
 /** Where a cluster's kubeconfig comes from. */
 export type KubeconfigSource =
   | { path: string; context?: string | undefined }
   | { text: string; context?: string | undefined };
 
-/** The kubeconfig cannot be used: unreadable, not a kubeconfig, unknown context, or no server. */
-export class KubeconfigError extends Error {
+/**
+ * The kubeconfig cannot be used: unreadable, not a kubeconfig, unknown context, or no server.
+ * VALIDATION_FAILED, naming the field `kubeconfig`.
+ */
+export class KubeconfigError extends TidelineError {
   override readonly name = 'KubeconfigError';
+  constructor(message: string) {
+    super('VALIDATION_FAILED', message, { fields: [{ path: 'kubeconfig', message }] });
+  }
 }
 
 /** Parses `TIDELINE_INFORMER_CLUSTERS` entries: `name=/path/to/kubeconfig[#context]`. */

@@ -6,17 +6,18 @@ import {
   NodeEvent,
   type NodeEventType,
   type NodeField,
+  type NodesTopicEvent,
   type NodeView,
   SCHEMA_VERSION,
   subjects,
 } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
-import type { ClusterLedger, LedgerRecord, PublishedLedger } from '../domain/ledger.ts';
+import type { ClusterLedger, PublishedLedger } from '../domain/ledger.ts';
 import { ALL_NODE_FIELDS, changedFields, type ObservedNode, toNodeView } from '../domain/node-view.ts';
 import type { ObservedSink } from '../kube/cluster-watcher.ts';
 import type { InformerMetrics } from '../metrics.ts';
 
-export type ClusterEventType = 'cluster-registered' | 'cluster-removed';
+type ClusterEventType = ClusterEvent['type'];
 
 export interface ClusterPublisherOptions {
   cluster: string;
@@ -192,16 +193,15 @@ export class ClusterPublisher implements ObservedSink {
   }
 
   private async publishNodeChange(name: string, change: NodeChange): Promise<void> {
-    const eventId = this.ledger.lastEventId + 1;
-    const envelope = {
-      eventId,
+    const event: NodeEvent = {
+      eventId: this.ledger.lastEventId + 1,
       topic: NODES_TOPIC,
       type: change.type,
       occurredAt: new Date().toISOString(),
       schemaVersion: SCHEMA_VERSION,
       data: { cluster: this.cluster, name, node: change.node, changed: change.changed },
     };
-    const checked = NodeEvent.safeParse(envelope);
+    const checked = NodeEvent.safeParse(event);
     if (!checked.success) {
       this.options.logger.error(
         { cluster: this.cluster, node: name, issues: checked.error.issues },
@@ -209,32 +209,26 @@ export class ClusterPublisher implements ObservedSink {
       );
       return;
     }
-    await this.publish(change.type, envelope, {
-      cluster: this.cluster,
-      eventId,
-      type: change.type,
-      node: change.node,
-    });
+    await this.publish(event);
   }
 
   private async publishClusterEvent(type: ClusterEventType): Promise<void> {
-    const eventId = this.ledger.lastEventId + 1;
-    const envelope = ClusterEvent.parse({
-      eventId,
+    const event = ClusterEvent.parse({
+      eventId: this.ledger.lastEventId + 1,
       topic: NODES_TOPIC,
       type,
       occurredAt: new Date().toISOString(),
       schemaVersion: SCHEMA_VERSION,
       data: { cluster: this.cluster },
     });
-    await this.publish(type, envelope, { cluster: this.cluster, eventId, type });
+    await this.publish(event);
   }
 
-  private async publish(type: string, envelope: object, record: LedgerRecord): Promise<void> {
-    const msgId = `${this.cluster}:${record.eventId}`;
+  private async publish(event: NodesTopicEvent): Promise<void> {
+    const msgId = `${this.cluster}:${event.eventId}`;
     for (let attempt = 1; ; attempt++) {
       try {
-        const receipt = await this.options.bus.publish(subjects.node(this.cluster, type), envelope, {
+        const receipt = await this.options.bus.publish(subjects.node(this.cluster, event.type), event, {
           msgId,
           key: this.cluster,
         });
@@ -262,8 +256,8 @@ export class ClusterPublisher implements ObservedSink {
         await sleep(delayMs);
       }
     }
-    this.options.ledger.apply(record);
-    this.options.metrics.events.inc({ cluster: this.cluster, type });
-    this.options.metrics.lastEventId.set({ cluster: this.cluster }, record.eventId);
+    this.options.ledger.apply(event);
+    this.options.metrics.events.inc({ cluster: this.cluster, type: event.type });
+    this.options.metrics.lastEventId.set({ cluster: this.cluster }, event.eventId);
   }
 }
