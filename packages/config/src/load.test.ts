@@ -103,6 +103,16 @@ describe('loadConfig', () => {
     );
   });
 
+  it('instance id - a value unsafe in consumer and connection names is refused; unset picks one', () => {
+    expect(errorLine({ TIDELINE_INSTANCE_ID: 'gw 1.example' }, commonSettings)).toMatch(
+      /^TIDELINE_INSTANCE_ID: must be 1 to 200 letters, digits, - or _/,
+    );
+    expect(loadConfig(commonSettings, { env: { TIDELINE_INSTANCE_ID: 'push-gateway-1' } }).instanceId).toBe(
+      'push-gateway-1',
+    );
+    expect(loadConfig(commonSettings, { env: {} }).instanceId).toBeUndefined();
+  });
+
   it('missing secret - production without a JWT key is refused', () => {
     const authSpec = { ...commonSettings, ...authSettings };
     let message = '';

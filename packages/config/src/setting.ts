@@ -118,7 +118,10 @@ export function list(o: Common<string[]> & { item?: RegExp; itemRule?: string })
 }
 
 /** An optional string: unset or empty means absent. */
-export function optionalStr(o: Omit<Common<string | undefined>, 'default'>): Setting<string | undefined> {
-  const schema = z.preprocess((v) => (v === '' ? undefined : fromString(v)), z.string().min(1).optional());
-  return { ...o, default: undefined, schema, rule: 'a non-empty string, or unset' };
+export function optionalStr(
+  o: Omit<Common<string | undefined>, 'default'> & { pattern?: RegExp; patternRule?: string },
+): Setting<string | undefined> {
+  const present = o.pattern ? z.string().min(1).regex(o.pattern) : z.string().min(1);
+  const schema = z.preprocess((v) => (v === '' ? undefined : fromString(v)), present.optional());
+  return { ...o, default: undefined, schema, rule: `${o.patternRule ?? 'a non-empty string'}, or unset` };
 }

@@ -16,6 +16,8 @@ export const commonSettings = {
   }),
   instanceId: optionalStr({
     env: 'TIDELINE_INSTANCE_ID',
+    pattern: /^[A-Za-z0-9_-]{1,200}$/,
+    patternRule: '1 to 200 letters, digits, - or _ (it names bus consumers and Redis connections)',
     doc: 'Identity of this service process (the pod name on Kubernetes): names its bus consumers, Redis connections, relay lease and presence links. Unset: host name, process id and a random suffix. Must be unique among running processes of one service.',
   }),
   shutdownTimeoutMs: ms({
