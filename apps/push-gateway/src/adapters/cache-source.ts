@@ -14,7 +14,7 @@ export class CacheNodesSource implements NodesSource {
   async replay(cluster: string, request: ReplayRequest) {
     const answer = await this.client.get(
       INTERNAL_PATHS.nodesEvents(cluster),
-      { after: request.after, limit: request.limit },
+      { after: request.after.eventId, limit: request.limit },
       NodesReplay,
     );
     if (answer.kind === 'fallback') return { kind: 'fallback' as const, reason: answer.reason };

@@ -16,10 +16,6 @@ export class SingleFlight<K, V> {
   /** `clock` ticks once per flight start and once per caller arrival; it orders the two. */
   constructor(private readonly clock: () => number) {}
 
-  get size(): number {
-    return this.flights.size;
-  }
-
   /**
    * The answer of a flight for `key`: the running one, or a new one of `run`. An answer is kept
    * when its flight started after `arrivedAt` or `acceptable(answer)` holds; otherwise the next
