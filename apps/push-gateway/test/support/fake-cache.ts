@@ -40,6 +40,11 @@ export class FakeCache implements NodesSource {
     this.clusters.set(cluster, { cluster, items, total: items.length, lastEventId });
   }
 
+  /** The cluster is unregistered: snapshots answer not found, replays `unknown-cluster`. */
+  remove(cluster: string): void {
+    this.clusters.delete(cluster);
+  }
+
   async snapshot(cluster: string): Promise<NodesInitial> {
     const snapshot = this.clusters.get(cluster);
     if (!snapshot) throw new SourceNotFoundError(`no cluster ${cluster}`);
