@@ -74,7 +74,7 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
     this.now = options.now ?? (() => performance.now());
   }
 
-  get room(): string {
+  private get room(): string {
     return this.options.room;
   }
 
