@@ -91,7 +91,8 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
    * Joins the member (if it is not yet in) and brings it up to date: the replay of what followed
    * `request.after` when the source has it within the replay limit, else one snapshot; then live.
    * Resolves once the member is live (or was taken out meanwhile). On failure a new member is
-   * removed again, and a member that was live stays live from where it was.
+   * removed again (unless another of its requests waits, which then starts afresh), and a member
+   * that was live stays live from where it was.
    */
   sync(memberId: string, request: SyncRequest): Promise<void> {
     return this.enqueue(memberId, request, 'requested');

@@ -1,5 +1,5 @@
 /** One query in flight: when it started (on the owner's sequence clock) and its answer. */
-export interface Flight<V> {
+interface Flight<V> {
   readonly startedAt: number;
   readonly result: Promise<V>;
 }
