@@ -25,7 +25,7 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     syncs: new Counter({
       name: 'tideline_gateway_syncs_total',
-      help: 'Finished snapshot/replay requests, by feed, mode (replay or snapshot) and reason (requested, or why a replay fell back).',
+      help: 'Finished snapshot/replay syncs, by feed, mode (replay or snapshot) and reason (requested, gap, epoch, or why a replay fell back).',
       labelNames: ['feed', 'mode', 'reason'] as const,
       registers,
     }),
@@ -68,7 +68,7 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     gapRepairs: new Counter({
       name: 'tideline_gateway_gap_repairs_total',
-      help: 'Sockets whose live stream skipped ids and was repaired by a replay, by feed and outcome.',
+      help: 'Sockets whose live stream skipped ids and was repaired (started), and background resyncs that failed (failed), by feed.',
       labelNames: ['feed', 'outcome'] as const,
       registers,
     }),

@@ -3,7 +3,7 @@ import { type ClientEventName, type RequestError, SCHEMA_VERSION, subjects } fro
 import { eventually, testToken } from '@tideline/test-support';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningPushGateway } from '../src/index.ts';
+import type { RunningPushGateway } from '../src/gateway.ts';
 import { closeAll, connectSocket, type TestSocket } from './support/client.ts';
 import { FakeCache, nodeView } from './support/fake-cache.ts';
 import { World } from './support/world.ts';
@@ -252,7 +252,7 @@ describe('client events', () => {
       ok: true,
     });
     expect(resumedUpdates).toEqual([2]);
-    expect(cache.replays.at(-1)).toEqual({ cluster: 'blue', after: 1, limit: 500 });
+    expect(cache.replays.at(-1)).toEqual({ cluster: 'blue', request: { after: { eventId: 1 }, limit: 500 } });
 
     expect(await socket.emitWithAck('unsubscribe:nodes', { cluster: 'blue' })).toEqual({ ok: true });
     await publish('blue', 'b1', { zone: 'd' });

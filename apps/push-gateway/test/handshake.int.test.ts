@@ -3,7 +3,7 @@ import type { RequestError } from '@tideline/contracts';
 import { createStatefulExecutor } from '@tideline/stateful';
 import { eventually, TEST_JWT, testToken } from '@tideline/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVICE_NAME } from '../src/index.ts';
+import { SERVICE_NAME } from '../src/gateway.ts';
 import {
   closeAll,
   connected,
@@ -135,19 +135,20 @@ describe('handshake', () => {
     });
     await executor.connect();
     const ns = world.stack.namespace;
-    expect((await executor.getServiceState(ns, SERVICE_NAME)).get(world.gateway.podId)).toBe('ready');
+    expect((await executor.getServiceState(ns, SERVICE_NAME)).get(world.gateway.instanceId)).toBe('ready');
     const socket = track(openSocket(world.gateway.url, testToken('presence-user', [SCOPES.websitesRead])));
     await connected(socket);
     expect(
       await eventually(
-        async () => (await executor.getLinkedPod(ns, 'presence-user', SERVICE_NAME)) === world.gateway.podId,
+        async () =>
+          (await executor.getLinkedPod(ns, 'presence-user', SERVICE_NAME)) === world.gateway.instanceId,
         5_000,
       ),
     ).toBe(true);
     socket.disconnect();
     // Still linked inside the persist window, so a reconnect could land here again.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await executor.getLinkedPod(ns, 'presence-user', SERVICE_NAME)).toBe(world.gateway.podId);
+    expect(await executor.getLinkedPod(ns, 'presence-user', SERVICE_NAME)).toBe(world.gateway.instanceId);
   });
 });
 

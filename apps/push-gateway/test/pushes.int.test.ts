@@ -143,7 +143,7 @@ describe('pushes', () => {
     await expect.poll(() => onA.got.length, { timeout: WAIT_MS }).toBe(2);
 
     const restarted = await gateway({ TIDELINE_INSTANCE_ID: instanceId });
-    expect(restarted.gateway.podId).toBe(instanceId);
+    expect(restarted.gateway.instanceId).toBe(instanceId);
     const onRestarted = await userSocket(restarted.gateway.url, uid);
     await publishPush(publisher, notice(uid, ids[2]!));
     await expect.poll(() => [onA.got.length, onRestarted.got.length], { timeout: WAIT_MS }).toEqual([3, 1]);

@@ -2,6 +2,7 @@ import type {
   Ack,
   ClientToServerEvents,
   NodesInitial,
+  NodesRemoved,
   NodesUpdate,
   NodeView,
   RequestError,
@@ -52,7 +53,7 @@ export const CLIENT_DEFAULTS: Readonly<
 
 /**
  * A connection to the push-gateways. Collections stay current across disconnects: after a
- * reconnect each resumes from its `lastEventId` (the server replays what was missed, or sends a
+ * reconnect each resumes from its position (the server replays what was missed, or sends a
  * fresh snapshot), duplicates are ignored and gaps trigger a replay.
  */
 export class TidelineClient {
@@ -123,8 +124,11 @@ export class TidelineClient {
           keyOfDeleted: (d) => String(d['website_id']),
           deleteTypes: ['delete'],
         },
-        (lastEventId, version) =>
-          lastEventId === undefined ? {} : { lastEventId, ...(version ? { version } : {}) },
+        // The wire keeps its two fields: `request:websites` takes `{ lastEventId, version }`.
+        (position) =>
+          position === undefined
+            ? {}
+            : { lastEventId: position.eventId, ...(position.epoch ? { version: position.epoch } : {}) },
       );
       this.watchCollection(this.websitesCollection);
       if (this.socket?.connected) void this.websitesCollection.sync(this.transportFor('request:websites'));
@@ -132,14 +136,17 @@ export class TidelineClient {
     return this.websitesCollection;
   }
 
-  /** The nodes of one cluster, live. */
+  /**
+   * The nodes of one cluster, live. When the cluster is unregistered the collection reports a
+   * `removed` change, empties and goes idle, and the client forgets it: a later call subscribes anew.
+   */
   nodes(cluster: string): LiveCollection<NodeView> {
     let collection = this.nodeCollections.get(cluster);
     if (!collection) {
       collection = new LiveCollection<NodeView>(
         `nodes:${cluster}`,
         { keyOf: (n) => n.name, keyOfDeleted: (d) => String(d['name']), deleteTypes: ['deleted'] },
-        (lastEventId) => (lastEventId === undefined ? { cluster } : { cluster, lastEventId }),
+        (position) => (position === undefined ? { cluster } : { cluster, lastEventId: position.eventId }),
       );
       this.nodeCollections.set(cluster, collection);
       this.watchCollection(collection);
@@ -213,6 +220,7 @@ export class TidelineClient {
     socket.on('nodes:update', (message: NodesUpdate) =>
       this.nodeCollections.get(message.cluster)?.onUpdate(message),
     );
+    socket.on('nodes:removed', (message: NodesRemoved) => this.onClusterRemoved(message));
     socket.on('request:error', (error: RequestError) => this.notifyError(error));
     for (const event of this.pushListeners.keys())
       socket.on(event as `push:${string}`, (data: unknown) => this.dispatchPush(event, data));
@@ -328,6 +336,14 @@ export class TidelineClient {
     if (status === this.current) return;
     this.current = status;
     for (const listener of this.statusListeners) listener(status);
+  }
+
+  private onClusterRemoved({ cluster, eventId }: NodesRemoved): void {
+    const collection = this.nodeCollections.get(cluster);
+    if (!collection) return;
+    this.nodeCollections.delete(cluster);
+    collection.onRemoved(eventId);
+    this.recomputeStatus();
   }
 
   private notifyError(error: RequestError | { code: string; message: string }): void {

@@ -1,3 +1,4 @@
+import type { StreamPosition } from '@tideline/contracts';
 import { type Change, Replica, type ReplicaOptions, type ReplicaUpdate, type Snapshot } from './replica.ts';
 
 export type CollectionState = 'idle' | 'syncing' | 'live';
@@ -12,8 +13,9 @@ export interface CollectionTransport {
 
 /**
  * A live collection: the current list as a local replica (snapshot, then updates), its
- * `lastEventId`, and change callbacks. After a reconnect it resumes from `lastEventId`; on a gap
- * it asks for a replay; a fresh snapshot replaces the list.
+ * {@link position}, and change callbacks. After a reconnect it resumes from its position; on a
+ * gap it asks for a replay; a fresh snapshot replaces the list. When its source is removed (the
+ * cluster was unregistered) the list empties, listeners get a `removed` change, and it goes idle.
  */
 export class LiveCollection<T> {
   private readonly replica: Replica<T>;
@@ -26,10 +28,8 @@ export class LiveCollection<T> {
   constructor(
     readonly name: string,
     options: ReplicaOptions<T>,
-    private readonly requestPayload: (
-      lastEventId: number | undefined,
-      version: string | undefined,
-    ) => Record<string, unknown>,
+    /** The (re)sync request on the wire, from the position held (undefined: a snapshot). */
+    private readonly requestPayload: (position: StreamPosition | undefined) => Record<string, unknown>,
   ) {
     this.replica = new Replica(options);
   }
@@ -38,12 +38,9 @@ export class LiveCollection<T> {
     return this.current;
   }
 
-  get lastEventId(): number {
-    return this.replica.lastEventId;
-  }
-
-  get version(): string | undefined {
-    return this.replica.version;
+  /** The last event the list reflects (with the stream's epoch); undefined before the first snapshot. */
+  get position(): StreamPosition | undefined {
+    return this.replica.position;
   }
 
   items(): T[] {
@@ -69,15 +66,12 @@ export class LiveCollection<T> {
     return () => this.stateListeners.delete(listener);
   }
 
-  /** (Re)synchronises over a connection: resume from lastEventId when synced, else ask for a snapshot. */
+  /** (Re)synchronises over a connection: resume from its position when it has one, else ask for a snapshot. */
   async sync(transport: CollectionTransport): Promise<void> {
     this.transport = transport;
     this.setState('syncing');
-    const payload = this.replica.isSynced
-      ? this.requestPayload(this.replica.lastEventId, this.replica.version)
-      : this.requestPayload(undefined, undefined);
-    const acknowledged = await transport.request(payload);
-    if (acknowledged && this.transport === transport && this.replica.isSynced) this.setState('live');
+    const acknowledged = await transport.request(this.requestPayload(this.replica.position));
+    if (acknowledged && this.transport === transport && this.replica.position) this.setState('live');
   }
 
   /** The connection is gone; the replica is kept for the resume. */
@@ -99,10 +93,22 @@ export class LiveCollection<T> {
       this.emit(change);
       return;
     }
-    if (result === 'gap' && this.transport && this.awaitingReplayFrom !== this.replica.lastEventId) {
-      this.awaitingReplayFrom = this.replica.lastEventId;
+    const from = this.replica.position?.eventId;
+    if (result === 'gap' && this.transport && this.awaitingReplayFrom !== from) {
+      this.awaitingReplayFrom = from;
       void this.sync(this.transport);
     }
+  }
+
+  /**
+   * The source was removed at `eventId` (`nodes:removed`): the server already took the socket
+   * out, so the list empties, listeners get a `removed` change, and the collection goes idle.
+   */
+  onRemoved(eventId: number): void {
+    this.transport = undefined;
+    this.awaitingReplayFrom = undefined;
+    this.emit(this.replica.clear(eventId));
+    this.setState('idle');
   }
 
   close(): void {

@@ -35,18 +35,17 @@ describe('Replica', () => {
       eventId: 13,
     });
     expect(r.list()).toEqual([{ id: 1, v: 'a2' }]);
-    expect(r.lastEventId).toBe(13);
-    expect(r.version).toBe('e1');
+    expect(r.position).toEqual({ eventId: 13, epoch: 'e1' });
   });
 
-  it('duplicates - an id at or below lastEventId is ignored', () => {
+  it('duplicates - an id at or below the position is ignored', () => {
     const r = replica();
     r.applySnapshot({ items: [], lastEventId: 5 });
     r.apply({ eventId: 6, type: 'add', data: { id: 1, v: 'x' } });
     expect(r.apply({ eventId: 6, type: 'add', data: { id: 1, v: 'changed' } }).result).toBe('duplicate');
     expect(r.apply({ eventId: 3, type: 'delete', data: { id: 1 } }).result).toBe('duplicate');
     expect(r.get('1')).toEqual({ id: 1, v: 'x' });
-    expect(r.lastEventId).toBe(6);
+    expect(r.position?.eventId).toBe(6);
   });
 
   it('gaps and out-of-order - an id past the next one is not applied', () => {
@@ -54,25 +53,25 @@ describe('Replica', () => {
     r.applySnapshot({ items: [], lastEventId: 5 });
     expect(r.apply({ eventId: 8, type: 'add', data: { id: 1, v: 'x' } }).result).toBe('gap');
     expect(r.size).toBe(0);
-    expect(r.lastEventId).toBe(5);
+    expect(r.position?.eventId).toBe(5);
     expect(r.apply({ eventId: 6, type: 'add', data: { id: 1, v: 'x' } }).result).toBe('applied');
     expect(r.apply({ eventId: 7, type: 'add', data: { id: 2, v: 'y' } }).result).toBe('applied');
     expect(r.apply({ eventId: 8, type: 'add', data: { id: 3, v: 'z' } }).result).toBe('applied');
     expect(r.size).toBe(3);
   });
 
-  it('delete of an unknown id - advances lastEventId without failing', () => {
+  it('delete of an unknown id - advances the position without failing', () => {
     const r = replica();
     r.applySnapshot({ items: [{ id: 1, v: 'a' }], lastEventId: 1 });
     expect(r.apply({ eventId: 2, type: 'delete', data: { id: 99 } }).result).toBe('applied');
     expect(r.list()).toEqual([{ id: 1, v: 'a' }]);
-    expect(r.lastEventId).toBe(2);
+    expect(r.position?.eventId).toBe(2);
   });
 
   it('before a snapshot - updates are ignored (the snapshot will include them)', () => {
     const r = replica();
     expect(r.apply({ eventId: 1, type: 'add', data: { id: 1, v: 'a' } }).result).toBe('duplicate');
-    expect(r.isSynced).toBe(false);
+    expect(r.position).toBeUndefined();
   });
 
   it('resync - a new snapshot replaces everything, also with lower ids of a new epoch', () => {
@@ -87,8 +86,7 @@ describe('Replica', () => {
     });
     r.applySnapshot({ items: [{ id: 3, v: 'c' }], lastEventId: 4, version: 'e2' });
     expect(r.list()).toEqual([{ id: 3, v: 'c' }]);
-    expect(r.lastEventId).toBe(4);
-    expect(r.version).toBe('e2');
+    expect(r.position).toEqual({ eventId: 4, epoch: 'e2' });
     expect(r.apply({ eventId: 5, type: 'add', data: { id: 4, v: 'd' } }).result).toBe('applied');
   });
 });
@@ -98,11 +96,12 @@ describe('LiveCollection', () => {
     return new LiveCollection<Item>(
       'items',
       { keyOf: (i) => String(i.id), keyOfDeleted: (d) => String(d['id']), deleteTypes: ['delete'] },
-      (lastEventId, version) => (lastEventId === undefined ? {} : { lastEventId, version }),
+      (position) =>
+        position === undefined ? {} : { lastEventId: position.eventId, version: position.epoch },
     );
   }
 
-  it('sync - asks for a snapshot first, then resumes from lastEventId and version', async () => {
+  it('sync - asks for a snapshot first, then resumes from its position (lastEventId and version on the wire)', async () => {
     const c = collection();
     const requests: Record<string, unknown>[] = [];
     const transport = {
@@ -122,7 +121,7 @@ describe('LiveCollection', () => {
     expect(c.state).toBe('live');
   });
 
-  it('gap - asks once for a replay from lastEventId and applies the replayed events', async () => {
+  it('gap - asks once for a replay from its position and applies the replayed events', async () => {
     const c = collection();
     const requests: Record<string, unknown>[] = [];
     const transport = {
@@ -141,6 +140,29 @@ describe('LiveCollection', () => {
     for (const id of [2, 3, 4, 5]) c.onUpdate({ eventId: id, type: 'add', data: { id, v: String(id) } });
     expect(changes).toEqual(['upsert:2', 'upsert:3', 'upsert:4', 'upsert:5']);
     expect(c.items().map((i) => i.id)).toEqual([2, 3, 4, 5]);
+  });
+
+  it('removed - the source going away empties the list, reports a removed change and goes idle; a later sync asks for a snapshot', async () => {
+    const c = collection();
+    const requests: Record<string, unknown>[] = [];
+    const transport = {
+      request: async (p: Record<string, unknown>) => {
+        requests.push(p);
+        return true;
+      },
+    };
+    await c.sync(transport);
+    c.onSnapshot({ items: [{ id: 1, v: 'a' }], lastEventId: 7 });
+    const changes: string[] = [];
+    c.onChange((change) => changes.push(`${change.kind}:${change.eventId}`));
+    c.onRemoved(8);
+    c.onUpdate({ eventId: 8, type: 'add', data: { id: 2, v: 'b' } });
+    expect(changes).toEqual(['removed:8']);
+    expect(c.items()).toEqual([]);
+    expect(c.position).toBeUndefined();
+    expect(c.state).toBe('idle');
+    await c.sync(transport);
+    expect(requests).toEqual([{}, {}]);
   });
 });
 

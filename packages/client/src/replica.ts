@@ -1,3 +1,5 @@
+import { type SequenceStep, type StreamPosition, sequenceStep } from '@tideline/contracts';
+
 /** An update as the gateway sends it (`websites:update`, `nodes:update`). */
 export interface ReplicaUpdate<T> {
   eventId: number;
@@ -11,10 +13,12 @@ export interface Snapshot<T> {
   version?: string | undefined;
 }
 
-export type ApplyResult = 'applied' | 'duplicate' | 'gap';
+/** Where an update stood against the replica: applied, a duplicate (ignored) or past a gap (not applied). */
+export type ApplyResult = SequenceStep;
 
 export interface Change<T> {
-  kind: 'reset' | 'upsert' | 'delete';
+  /** `reset`: a snapshot replaced the list; `removed`: the collection's source is gone and the list empty. */
+  kind: 'reset' | 'upsert' | 'delete' | 'removed';
   key?: string;
   item?: T;
   eventId: number;
@@ -31,28 +35,19 @@ export interface ReplicaOptions<T> {
 
 /**
  * The local copy of one live collection. It applies a snapshot, then updates strictly in eventId
- * order: an id it has already seen is a duplicate and is ignored; an id past the next one is a
- * gap, which is not applied, so the owner asks for a replay from {@link lastEventId}.
+ * order (the contracts' one sequence rule): an id it has already seen is a duplicate and is
+ * ignored; an id past the next one is a gap, which is not applied, so the owner asks for a replay
+ * from {@link position}.
  */
 export class Replica<T> {
   private readonly items = new Map<string, T>();
-  private last = 0;
-  private epoch: string | undefined;
-  private synced = false;
+  private current: StreamPosition | undefined;
 
   constructor(private readonly options: ReplicaOptions<T>) {}
 
-  get lastEventId(): number {
-    return this.last;
-  }
-
-  get version(): string | undefined {
-    return this.epoch;
-  }
-
-  /** True once a snapshot was applied. */
-  get isSynced(): boolean {
-    return this.synced;
+  /** The last event the list reflects, with the stream's epoch; undefined before the first snapshot. */
+  get position(): StreamPosition | undefined {
+    return this.current;
   }
 
   /** Items in insertion order of the snapshot, then of later adds. */
@@ -71,29 +66,34 @@ export class Replica<T> {
   applySnapshot(snapshot: Snapshot<T>): Change<T> {
     this.items.clear();
     for (const item of snapshot.items) this.items.set(this.options.keyOf(item), item);
-    this.last = snapshot.lastEventId;
-    this.epoch = snapshot.version;
-    this.synced = true;
+    this.current =
+      snapshot.version === undefined
+        ? { eventId: snapshot.lastEventId }
+        : { eventId: snapshot.lastEventId, epoch: snapshot.version };
     return { kind: 'reset', eventId: snapshot.lastEventId };
   }
 
   apply(update: ReplicaUpdate<T>): { result: ApplyResult; change?: Change<T> } {
-    if (!this.synced || update.eventId <= this.last) return { result: 'duplicate' };
-    if (update.eventId !== this.last + 1) return { result: 'gap' };
-    this.last = update.eventId;
+    // Before the first snapshot nothing can be applied; the snapshot will cover it.
+    if (!this.current) return { result: 'duplicate' };
+    const result = sequenceStep(this.current.eventId, update.eventId);
+    if (result !== 'applied') return { result };
+    this.current = { ...this.current, eventId: update.eventId };
     if (this.options.deleteTypes.includes(update.type)) {
       const key = this.options.keyOfDeleted(update.data as Record<string, unknown>);
       this.items.delete(key);
-      return { result: 'applied', change: { kind: 'delete', key, eventId: update.eventId } };
+      return { result, change: { kind: 'delete', key, eventId: update.eventId } };
     }
     const item = update.data as T;
     const key = this.options.keyOf(item);
     this.items.set(key, item);
-    return { result: 'applied', change: { kind: 'upsert', key, item, eventId: update.eventId } };
+    return { result, change: { kind: 'upsert', key, item, eventId: update.eventId } };
   }
 
-  /** Forget the snapshot (e.g. the server changed epoch); the next snapshot starts afresh. */
-  invalidate(): void {
-    this.synced = false;
+  /** The source is gone (the cluster was unregistered at `eventId`): the list empties, the position is forgotten. */
+  clear(eventId: number): Change<T> {
+    this.items.clear();
+    this.current = undefined;
+    return { kind: 'removed', eventId };
   }
 }

@@ -1,12 +1,12 @@
 import type { BusMessage, EventBus, Subscription } from '@tideline/bus';
 import {
+  decodeNodesTopicEvent,
+  decodeWebsiteEvent,
+  isClusterEvent,
   NODES_TOPIC,
-  NodeEvent,
-  NodeEventType,
   type NodesInitial,
   type NodesUpdate,
   WEBSITES_TOPIC,
-  WebsiteEvent,
   type WebsitesInitial,
   type WebsitesUpdate,
 } from '@tideline/contracts';
@@ -18,7 +18,7 @@ import { nodeUpdateOf, websiteUpdateOf } from '../domain/messages.ts';
 export interface BusFeedsOptions {
   bus: EventBus;
   /** This gateway; its groups are its own, so every gateway sees every event. */
-  podId: string;
+  instanceId: string;
   websites: Feed<WebsitesInitial, WebsitesUpdate>;
   nodes: ClusterFeeds<NodesInitial, NodesUpdate>;
   logger: Logger;
@@ -26,22 +26,19 @@ export interface BusFeedsOptions {
   onInvalid: (topic: string) => void;
 }
 
-function json(message: BusMessage): unknown {
-  try {
-    return message.json();
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Feeds live events into this gateway's feeds. Each topic is read by a group of this gateway
  * alone (ephemeral, from now on, one message at a time), so events reach the feeds in topic order
  * and no gateway depends on another to deliver to its own sockets. Events are never re-broadcast
  * through Redis: two gateways publishing into Redis would not keep each other's order.
+ *
+ * Messages are decoded by the contracts' one decoder per topic. On the nodes topic, cluster events
+ * take ids in the cluster's sequence like node events and are what they are, not lost events:
+ * `cluster-removed` ends the cluster's feed (its followers get `nodes:removed`),
+ * `cluster-registered` starts a new epoch (its followers resync by snapshot).
  */
 export async function consumeFeeds(options: BusFeedsOptions): Promise<Subscription[]> {
-  const { bus, podId, logger } = options;
+  const { bus, instanceId, logger } = options;
   const skip = (message: BusMessage, topic: string, issue: string) => {
     options.onInvalid(topic);
     logger.error(
@@ -51,34 +48,34 @@ export async function consumeFeeds(options: BusFeedsOptions): Promise<Subscripti
   };
   const websites = await bus.subscribe({
     topic: WEBSITES_TOPIC,
-    group: `gateway-${podId}-websites`,
+    group: `gateway-${instanceId}-websites`,
     ephemeral: true,
     startAt: 'new',
     concurrency: 1,
     handler: (message) => {
-      const parsed = WebsiteEvent.safeParse(json(message));
-      if (!parsed.success) return skip(message, WEBSITES_TOPIC, parsed.error.message);
-      options.websites.deliver(websiteUpdateOf(parsed.data), Date.parse(parsed.data.occurredAt));
+      const decoded = decodeWebsiteEvent(message.data);
+      if (!decoded.ok) return skip(message, WEBSITES_TOPIC, decoded.error.message);
+      options.websites.deliver(websiteUpdateOf(decoded.value), Date.parse(decoded.value.occurredAt));
     },
   });
   const nodes = await bus.subscribe({
     topic: NODES_TOPIC,
-    group: `gateway-${podId}-nodes`,
+    group: `gateway-${instanceId}-nodes`,
     ephemeral: true,
     startAt: 'new',
     concurrency: 1,
     handler: (message) => {
-      const raw = json(message);
-      const type = (raw as { type?: unknown } | undefined)?.type;
-      // Cluster lifecycle events travel on the same topic; the cache handles them, sockets do not.
-      if (typeof type === 'string' && !NodeEventType.safeParse(type).success) return;
-      const parsed = NodeEvent.safeParse(raw);
-      if (!parsed.success) return skip(message, NODES_TOPIC, parsed.error.message);
-      options.nodes.deliver(
-        parsed.data.data.cluster,
-        nodeUpdateOf(parsed.data),
-        Date.parse(parsed.data.occurredAt),
-      );
+      const decoded = decodeNodesTopicEvent(message.data);
+      if (!decoded.ok) return skip(message, NODES_TOPIC, decoded.error.message);
+      const event = decoded.value;
+      const cluster = event.data.cluster;
+      if (!isClusterEvent(event)) {
+        options.nodes.deliver(cluster, nodeUpdateOf(event), Date.parse(event.occurredAt));
+      } else if (event.type === 'cluster-removed') {
+        options.nodes.removed(cluster, event.eventId);
+      } else {
+        options.nodes.registered(cluster, event.eventId);
+      }
     },
   });
   return [websites, nodes];

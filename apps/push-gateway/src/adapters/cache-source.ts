@@ -1,4 +1,5 @@
 import { INTERNAL_PATHS, NodesReplay, NodesSnapshot } from '@tideline/contracts';
+import { SourceNotFoundError } from '../domain/errors.ts';
 import { nodeUpdateOf } from '../domain/messages.ts';
 import type { NodesSource, ReplayRequest } from '../domain/ports.ts';
 import type { InternalHttpClient } from './internal-http.ts';
@@ -7,14 +8,20 @@ import type { InternalHttpClient } from './internal-http.ts';
 export class CacheNodesSource implements NodesSource {
   constructor(private readonly client: InternalHttpClient) {}
 
-  snapshot(cluster: string) {
-    return this.client.get(INTERNAL_PATHS.nodesSnapshot(cluster), {}, NodesSnapshot);
+  /** The cluster's nodes; an unknown (or unregistered) cluster is {@link SourceNotFoundError}. */
+  async snapshot(cluster: string) {
+    try {
+      return await this.client.get(INTERNAL_PATHS.nodesSnapshot(cluster), {}, NodesSnapshot);
+    } catch (error) {
+      if (error instanceof SourceNotFoundError) throw new SourceNotFoundError(`no cluster ${cluster}`);
+      throw error;
+    }
   }
 
   async replay(cluster: string, request: ReplayRequest) {
     const answer = await this.client.get(
       INTERNAL_PATHS.nodesEvents(cluster),
-      { after: request.after, limit: request.limit },
+      { after: request.after.eventId, limit: request.limit },
       NodesReplay,
     );
     if (answer.kind === 'fallback') return { kind: 'fallback' as const, reason: answer.reason };

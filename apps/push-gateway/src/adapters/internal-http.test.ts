@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WebsitesSnapshot } from '@tideline/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SourceNotFoundError, SourceUnavailableError } from '../domain/ports.ts';
+import { SourceNotFoundError, SourceUnavailableError } from '../domain/errors.ts';
 import { InternalHttpClient } from './internal-http.ts';
 
 const servers: Server[] = [];

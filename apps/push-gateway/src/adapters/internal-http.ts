@@ -1,6 +1,6 @@
 import { issuesOf } from '@tideline/contracts';
 import type { z } from 'zod';
-import { SourceNotFoundError, SourceUnavailableError } from '../domain/ports.ts';
+import { SourceNotFoundError, SourceUnavailableError } from '../domain/errors.ts';
 
 export interface InternalHttpClientOptions {
   /** Base URL of the service, e.g. `http://127.0.0.1:3001`. */

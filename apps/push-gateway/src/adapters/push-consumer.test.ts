@@ -43,7 +43,7 @@ async function setup() {
   await bus.start();
   buses.push(bus);
   const record = recorder();
-  await consumePushes({ bus, podId: 'pod-1', concurrency: 1, dedupIds: 100, logger, ...record });
+  await consumePushes({ bus, instanceId: 'pod-1', concurrency: 1, dedupIds: 100, logger, ...record });
   return { bus, ...record };
 }
 

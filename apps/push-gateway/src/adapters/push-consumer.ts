@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { EventBus, Handler, Subscription } from '@tideline/bus';
 import { PushMessage, type PushTarget, rooms, subjects } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
-import type { LocalRoomEmit } from '../push/local-rooms.ts';
 import { RecentIds } from '../push/recent-ids.ts';
 
 /** What became of one delivery of a push on this gateway. */
@@ -19,14 +18,15 @@ export type PushOutcome =
 export interface PushConsumerOptions {
   bus: EventBus;
   /** This gateway; its push group is its own, so every gateway reads every push. */
-  podId: string;
+  instanceId: string;
   /** Pushes handled at once by this gateway (pushes are unordered). */
   concurrency: number;
   /** Push msgIds remembered to drop redeliveries (`TIDELINE_GATEWAY_PUSH_DEDUP_IDS`). */
   dedupIds: number;
   logger: Logger;
   /** Emits to the sockets of one room on this gateway only; answers how many it reached. */
-  emit: LocalRoomEmit;
+  /** Emits `event` to the sockets of `room` on this gateway only; answers how many it reached. */
+  emit: (room: string, event: `push:${string}`, data: unknown) => number;
   onPush: (target: PushTarget['kind'] | 'unknown', outcome: PushOutcome, recipients: number) => void;
 }
 
@@ -40,7 +40,9 @@ function roomOfTarget(target: PushTarget): string {
  * is acked without emitting. Synchronous from the check to the emit, so concurrent deliveries of
  * one msgId cannot both emit.
  */
-export function pushHandler(options: Omit<PushConsumerOptions, 'bus' | 'podId' | 'concurrency'>): Handler {
+export function pushHandler(
+  options: Omit<PushConsumerOptions, 'bus' | 'instanceId' | 'concurrency'>,
+): Handler {
   const handled = new RecentIds(options.dedupIds);
   return (message) => {
     let raw: unknown;
@@ -109,7 +111,7 @@ export function consumePushes(options: PushConsumerOptions): Promise<Subscriptio
     topic: 'push',
     // New on each start: a restarted gateway (also under the same instance id) never resumes an
     // earlier group's position, so it cannot re-emit a push its earlier subscription handled.
-    group: `gateway-${options.podId}-push-${randomUUID().slice(0, 8)}`,
+    group: `gateway-${options.instanceId}-push-${randomUUID().slice(0, 8)}`,
     ephemeral: true,
     startAt: 'new',
     concurrency: options.concurrency,

@@ -14,7 +14,7 @@ export class WebsiteApiSource implements WebsitesSource {
   async replay(request: ReplayRequest) {
     const answer = await this.client.get(
       INTERNAL_PATHS.websitesEvents,
-      { after: request.after, limit: request.limit, version: request.version },
+      { after: request.after.eventId, limit: request.limit, version: request.after.epoch },
       WebsitesReplay,
     );
     if (answer.kind === 'fallback') return { kind: 'fallback' as const, reason: answer.reason };

@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { Feed, type FeedMember, SyncOverflowError } from './feed.ts';
-import type { FeedReplay, FeedSource, ReplayRequest } from './ports.ts';
-import { SourceUnavailableError } from './ports.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SourceUnavailableError, SyncOverflowError } from './errors.ts';
+import { Feed } from './feed.ts';
+import type { FeedOutlet, FeedReplay, FeedSource, ReplayRequest } from './ports.ts';
 
 interface Initial {
   lastEventId: number;
@@ -43,31 +43,30 @@ class ManualSource implements FeedSource<Initial, Update> {
   }
 }
 
-type Received = { kind: 'initial'; lastEventId: number } | { kind: 'update'; eventId: number };
+type Received =
+  | { kind: 'initial'; lastEventId: number }
+  | { kind: 'update'; eventId: number }
+  | { kind: 'ended'; eventId: number };
 
-/** A member that records what it was sent, directly or through the room broadcast. */
-class Recorder implements FeedMember<Initial, Update> {
+/** A socket that records what it was sent, directly or through the room broadcast. */
+class Recorder {
   readonly received: Received[] = [];
   readonly rooms = new Set<string>();
   constructor(readonly id: string) {}
-  join(room: string) {
-    this.rooms.add(room);
-  }
-  leave(room: string) {
-    this.rooms.delete(room);
-  }
-  sendInitial(message: Initial) {
-    this.received.push({ kind: 'initial', lastEventId: message.lastEventId });
-  }
-  sendUpdate(message: Update) {
-    this.received.push({ kind: 'update', eventId: message.eventId });
-  }
   updates(): number[] {
     return this.received.flatMap((r) => (r.kind === 'update' ? [r.eventId] : []));
   }
 }
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 function setup(
   overrides: {
@@ -79,20 +78,30 @@ function setup(
 ) {
   const source = new ManualSource();
   const members = new Map<string, Recorder>();
+  const at = (id: string) => members.get(id)!;
   let clock = 0;
+  const outlet: FeedOutlet<Initial, Update> = {
+    join: (id, room) => at(id).rooms.add(room),
+    leave: (id, room) => at(id).rooms.delete(room),
+    initial: (id, message) => at(id).received.push({ kind: 'initial', lastEventId: message.lastEventId }),
+    update: (id, message) => at(id).received.push({ kind: 'update', eventId: message.eventId }),
+    broadcast: (room, except, message) => {
+      for (const member of members.values()) {
+        if (member.rooms.has(room) && !except.includes(member.id))
+          member.received.push({ kind: 'update', eventId: message.eventId });
+      }
+    },
+    ended: (id, eventId) => at(id).received.push({ kind: 'ended', eventId }),
+  };
   const feed = new Feed<Initial, Update>({
     room: 'websites',
     source,
+    outlet,
     replayLimit: overrides.replayLimit ?? 500,
     snapshotReuseMs: overrides.snapshotReuseMs ?? 0,
     bufferMaxEvents: overrides.bufferMaxEvents ?? 1_000,
     gapWaitMs: overrides.gapWaitMs ?? 50,
     now: () => clock,
-    broadcast: (room, except, message) => {
-      for (const member of members.values()) {
-        if (member.rooms.has(room) && !except.includes(member.id)) member.sendUpdate(message);
-      }
-    },
   });
   const member = (id: string) => {
     const recorder = new Recorder(id);
@@ -100,6 +109,13 @@ function setup(
     return recorder;
   };
   return { source, feed, member, advance: (ms: number) => (clock += ms) };
+}
+
+/** Lets the gap wait (or any feed timer) pass, then the work it started run. */
+async function wait(ms: number): Promise<void> {
+  await flush();
+  vi.advanceTimersByTime(ms);
+  await flush();
 }
 
 const snapshotAt = (lastEventId: number): Initial => ({ lastEventId, items: [] });
@@ -112,7 +128,7 @@ describe('Feed', () => {
   it('snapshot - a member gets the snapshot, then every later event once, in order', async () => {
     const { source, feed, member } = setup();
     const a = member('a');
-    const synced = feed.sync(a, {});
+    const synced = feed.sync(a.id, {});
     expect(a.rooms.has('websites')).toBe(true);
     await flush();
     source.snapshots[0]!.resolve(snapshotAt(10));
@@ -129,7 +145,7 @@ describe('Feed', () => {
   it('race - events delivered while the snapshot is in flight are buffered; those it covers are dropped', async () => {
     const { source, feed, member } = setup();
     const a = member('a');
-    const synced = feed.sync(a, {});
+    const synced = feed.sync(a.id, {});
     // The snapshot query runs; the bus delivers 5..8 meanwhile, and the snapshot turns out to cover up to 6.
     for (const id of [5, 6, 7, 8]) feed.deliver({ eventId: id });
     expect(a.received).toEqual([]);
@@ -148,10 +164,10 @@ describe('Feed', () => {
   it('replay - exactly the missed events, in order, then live without duplicates', async () => {
     const { source, feed, member } = setup();
     const a = member('a');
-    const synced = feed.sync(a, { lastEventId: 20, version: 'v1' });
+    const synced = feed.sync(a.id, { after: { eventId: 20, epoch: 'v1' } });
     feed.deliver({ eventId: 22 });
     await flush();
-    expect(source.replays[0]!.request).toEqual({ after: 20, limit: 500, version: 'v1' });
+    expect(source.replays[0]!.request).toEqual({ after: { eventId: 20, epoch: 'v1' }, limit: 500 });
     await flush();
     source.replays[0]!.answer.resolve(events(21, 22, 23));
     await synced;
@@ -164,7 +180,7 @@ describe('Feed', () => {
   it('replay - a fallback answer sends one snapshot instead', async () => {
     const { source, feed, member } = setup({ replayLimit: 3 });
     const a = member('a');
-    const synced = feed.sync(a, { lastEventId: 1 });
+    const synced = feed.sync(a.id, { after: { eventId: 1 } });
     await flush();
     source.replays[0]!.answer.resolve({ kind: 'fallback', reason: 'too-many' });
     await flush();
@@ -178,7 +194,7 @@ describe('Feed', () => {
   it('coalescing - 200 members syncing at once cause one snapshot query', async () => {
     const { source, feed, member } = setup();
     const members = Array.from({ length: 200 }, (_, i) => member(`m${i}`));
-    const synced = members.map((m) => feed.sync(m, {}));
+    const synced = members.map((m) => feed.sync(m.id, {}));
     await flush();
     expect(source.snapshots).toHaveLength(1);
     await flush();
@@ -195,12 +211,12 @@ describe('Feed', () => {
   it('coalescing - replays are shared per (version, after) only', async () => {
     const { source, feed, member } = setup();
     const same = [member('a'), member('b'), member('c')].map((m) =>
-      feed.sync(m, { lastEventId: 5, version: 'v' }),
+      feed.sync(m.id, { after: { eventId: 5, epoch: 'v' } }),
     );
-    const other = feed.sync(member('d'), { lastEventId: 6, version: 'v' });
-    const otherVersion = feed.sync(member('e'), { lastEventId: 5, version: 'w' });
+    const other = feed.sync(member('d').id, { after: { eventId: 6, epoch: 'v' } });
+    const otherVersion = feed.sync(member('e').id, { after: { eventId: 5, epoch: 'w' } });
     await flush();
-    expect(source.replays.map((r) => `${r.request.version}|${r.request.after}`).sort()).toEqual([
+    expect(source.replays.map((r) => `${r.request.after.epoch}|${r.request.after.eventId}`).sort()).toEqual([
       'v|5',
       'v|6',
       'w|5',
@@ -212,13 +228,13 @@ describe('Feed', () => {
   it("coalescing - a shared answer older than a member's join is not used when it misses an event", async () => {
     const { source, feed, member } = setup();
     const a = member('a');
-    const first = feed.sync(a, {});
+    const first = feed.sync(a.id, {});
     await flush();
     // The query for `a` runs and is answered as of 10; before the answer arrives the bus delivers 11,
     // then `b` joins (so 11 is not in b's buffer) and would share a's flight.
     feed.deliver({ eventId: 11 });
     const b = member('b');
-    const second = feed.sync(b, {});
+    const second = feed.sync(b.id, {});
     await flush();
     expect(source.snapshots).toHaveLength(1);
     await flush();
@@ -244,21 +260,21 @@ describe('Feed', () => {
 
   it('reuse - a recent snapshot serves later members until a newer event arrives or it ages out', async () => {
     const { source, feed, member, advance } = setup({ snapshotReuseMs: 1_000 });
-    const first = feed.sync(member('a'), {});
+    const first = feed.sync(member('a').id, {});
     await flush();
     source.snapshots[0]!.resolve(snapshotAt(10));
     await first;
-    await feed.sync(member('b'), {});
+    await feed.sync(member('b').id, {});
     expect(source.snapshots).toHaveLength(1);
     feed.deliver({ eventId: 11 });
-    const third = feed.sync(member('c'), {});
+    const third = feed.sync(member('c').id, {});
     await flush();
     expect(source.snapshots).toHaveLength(2);
     await flush();
     source.snapshots[1]!.resolve(snapshotAt(11));
     await third;
     advance(1_001);
-    const fourth = feed.sync(member('d'), {});
+    const fourth = feed.sync(member('d').id, {});
     await flush();
     expect(source.snapshots).toHaveLength(3);
     await flush();
@@ -269,7 +285,7 @@ describe('Feed', () => {
   it("ahead - a member whose replay went past this gateway's bus position skips those events when they arrive", async () => {
     const { source, feed, member } = setup();
     const a = member('a');
-    const synced = feed.sync(a, { lastEventId: 0 });
+    const synced = feed.sync(a.id, { after: { eventId: 0 } });
     await flush();
     source.replays[0]!.answer.resolve(events(1, 2, 3));
     await synced;
@@ -280,7 +296,7 @@ describe('Feed', () => {
   it('failure - a new member whose query fails leaves the feed; a live member stays live', async () => {
     const { source, feed, member } = setup();
     const a = member('a');
-    const synced = feed.sync(a, {});
+    const synced = feed.sync(a.id, {});
     await flush();
     source.snapshots[0]!.reject(new SourceUnavailableError('down'));
     await expect(synced).rejects.toBeInstanceOf(SourceUnavailableError);
@@ -288,11 +304,11 @@ describe('Feed', () => {
     expect(a.rooms.size).toBe(0);
 
     const b = member('b');
-    const bSynced = feed.sync(b, {});
+    const bSynced = feed.sync(b.id, {});
     await flush();
     source.snapshots[1]!.resolve(snapshotAt(1));
     await bSynced;
-    const resync = feed.sync(b, { lastEventId: 1 });
+    const resync = feed.sync(b.id, { after: { eventId: 1 } });
     feed.deliver({ eventId: 2 });
     await flush();
     source.replays[0]!.answer.reject(new SourceUnavailableError('down'));
@@ -308,7 +324,7 @@ describe('Feed', () => {
   it('overflow - a member whose buffer overflows during its sync is refused and removed', async () => {
     const { source, feed, member } = setup({ bufferMaxEvents: 100 });
     const a = member('a');
-    const synced = feed.sync(a, {});
+    const synced = feed.sync(a.id, {});
     for (let id = 1; id <= 101; id++) feed.deliver({ eventId: id });
     await flush();
     source.snapshots[0]!.resolve(snapshotAt(0));
@@ -319,7 +335,7 @@ describe('Feed', () => {
   it('remove - a member removed during its sync is sent nothing', async () => {
     const { source, feed, member } = setup();
     const a = member('a');
-    const synced = feed.sync(a, {});
+    const synced = feed.sync(a.id, {});
     await flush();
     expect(feed.remove('a')).toBe(true);
     await flush();
@@ -333,8 +349,8 @@ describe('Feed', () => {
   it('serial - a second request of one member waits for the first and replaces its stream', async () => {
     const { source, feed, member } = setup();
     const a = member('a');
-    const first = feed.sync(a, {});
-    const second = feed.sync(a, { lastEventId: 5 });
+    const first = feed.sync(a.id, {});
+    const second = feed.sync(a.id, { after: { eventId: 5 } });
     await flush();
     expect(source.replays).toHaveLength(0);
     await flush();
@@ -352,7 +368,7 @@ describe('Feed', () => {
   it('gap - events published out of order are held and sent in id order, without a repair query', async () => {
     const { source, feed, member } = setup({ gapWaitMs: 10_000 });
     const a = member('a');
-    const synced = feed.sync(a, {});
+    const synced = feed.sync(a.id, {});
     await flush();
     source.snapshots[0]!.resolve(snapshotAt(7));
     await synced;
@@ -364,15 +380,15 @@ describe('Feed', () => {
   it('gap - a missing event is repaired by one replay from the last id, shared by every member at that id', async () => {
     const { source, feed, member } = setup({ gapWaitMs: 30 });
     const members = [member('a'), member('b'), member('c')];
-    const synced = members.map((m) => feed.sync(m, {}));
+    const synced = members.map((m) => feed.sync(m.id, {}));
     await flush();
     source.snapshots[0]!.resolve(snapshotAt(5));
     await Promise.all(synced);
     feed.deliver({ eventId: 7 });
     feed.deliver({ eventId: 8 });
     for (const m of members) expect(m.updates()).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(source.replays.map((r) => r.request.after)).toEqual([5]);
+    await wait(60);
+    expect(source.replays.map((r) => r.request.after.eventId)).toEqual([5]);
     source.replays[0]!.answer.resolve(events(6, 7, 8));
     await flush();
     feed.deliver({ eventId: 9 });
@@ -382,7 +398,7 @@ describe('Feed', () => {
   it('gap - a hole left in the buffer after a sync is held too, and closes when the event arrives', async () => {
     const { source, feed, member } = setup({ gapWaitMs: 10_000 });
     const a = member('a');
-    const synced = feed.sync(a, {});
+    const synced = feed.sync(a.id, {});
     feed.deliver({ eventId: 8 });
     feed.deliver({ eventId: 6 });
     await flush();
@@ -397,14 +413,14 @@ describe('Feed', () => {
   it('gap - a failed repair keeps the member held and is retried', async () => {
     const { source, feed, member } = setup({ gapWaitMs: 20 });
     const a = member('a');
-    const synced = feed.sync(a, {});
+    const synced = feed.sync(a.id, {});
     await flush();
     source.snapshots[0]!.resolve(snapshotAt(1));
     await synced;
     feed.deliver({ eventId: 3 });
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await wait(40);
     source.replays[0]!.answer.reject(new SourceUnavailableError('down'));
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await wait(60);
     expect(feed.has('a')).toBe(true);
     expect(source.replays.length).toBeGreaterThanOrEqual(2);
     source.replays[1]!.answer.resolve(events(2, 3));
@@ -416,16 +432,16 @@ describe('Feed', () => {
   it('gap - a replay answer with a hole sends only what follows without a gap; a second repair takes a snapshot', async () => {
     const { source, feed, member } = setup({ gapWaitMs: 20 });
     const a = member('a');
-    const synced = feed.sync(a, { lastEventId: 1 });
+    const synced = feed.sync(a.id, { after: { eventId: 1 } });
     await flush();
     // The source answers 2, 3, 5 (4 not visible yet): 5 is held.
     source.replays[0]!.answer.resolve(events(2, 3, 5));
     await synced;
     expect(a.updates()).toEqual([2, 3]);
-    await new Promise((resolve) => setTimeout(resolve, 40));
-    expect(source.replays.map((r) => r.request.after)).toEqual([1, 3]);
+    await wait(40);
+    expect(source.replays.map((r) => r.request.after.eventId)).toEqual([1, 3]);
     source.replays[1]!.answer.resolve(events(5));
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await wait(40);
     // Still no 4 from the source: the next repair is a snapshot, which makes the member exact again.
     expect(source.snapshots).toHaveLength(1);
     source.snapshots[0]!.resolve(snapshotAt(6));
@@ -436,6 +452,164 @@ describe('Feed', () => {
       { kind: 'update', eventId: 3 },
       { kind: 'initial', lastEventId: 6 },
       { kind: 'update', eventId: 7 },
+    ]);
+  });
+
+  it('serial - a member whose first request fails while a second waits stays in, and the second brings it live', async () => {
+    const { source, feed, member } = setup();
+    const a = member('a');
+    const first = feed.sync(a.id, {});
+    const second = feed.sync(a.id, {});
+    await flush();
+    source.snapshots[0]!.reject(new SourceUnavailableError('down'));
+    await expect(first).rejects.toBeInstanceOf(SourceUnavailableError);
+    expect(feed.has('a')).toBe(true);
+    feed.deliver({ eventId: 4 });
+    await flush();
+    source.snapshots[1]!.resolve(snapshotAt(3));
+    await second;
+    feed.deliver({ eventId: 5 });
+    expect(a.received).toEqual([
+      { kind: 'initial', lastEventId: 3 },
+      { kind: 'update', eventId: 4 },
+      { kind: 'update', eventId: 5 },
+    ]);
+  });
+
+  it('serial - a member that leaves after its first request failed is sent nothing by the request that waited', async () => {
+    const { source, feed, member } = setup();
+    const a = member('a');
+    const first = feed.sync(a.id, {});
+    const second = feed.sync(a.id, {});
+    await flush();
+    source.snapshots[0]!.reject(new SourceUnavailableError('down'));
+    await expect(first).rejects.toBeInstanceOf(SourceUnavailableError);
+    expect(feed.remove('a')).toBe(true);
+    source.snapshots[1]?.resolve(snapshotAt(0));
+    await second;
+    feed.deliver({ eventId: 1 });
+    expect(a.received).toEqual([]);
+    expect(a.rooms.size).toBe(0);
+    expect(feed.size).toBe(0);
+  });
+
+  it('gap - a repair queued behind another sync starts from where that sync left the member', async () => {
+    const { source, feed, member } = setup({ gapWaitMs: 20 });
+    const a = member('a');
+    const synced = feed.sync(a.id, {});
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(1));
+    await synced;
+    feed.deliver({ eventId: 3 });
+    // The member's client asks for a snapshot; the repair of the hole at 2 waits behind it.
+    const resync = feed.sync(a.id, {});
+    await wait(20);
+    source.snapshots[1]!.resolve(snapshotAt(4));
+    await resync;
+    await wait(20);
+    feed.deliver({ eventId: 5 });
+    expect(source.replays).toHaveLength(0);
+    expect(a.received).toEqual([
+      { kind: 'initial', lastEventId: 1 },
+      { kind: 'initial', lastEventId: 4 },
+      { kind: 'update', eventId: 5 },
+    ]);
+  });
+
+  it('gap - a repair whose buffer overflows keeps the member; what it lost is repaired in turn', async () => {
+    const { source, feed, member } = setup({ gapWaitMs: 20, bufferMaxEvents: 2 });
+    const a = member('a');
+    const synced = feed.sync(a.id, {});
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(1));
+    await synced;
+    feed.deliver({ eventId: 3 });
+    feed.deliver({ eventId: 3 });
+    await wait(20);
+    source.replays[0]!.answer.resolve({ kind: 'fallback', reason: 'too-many' });
+    await flush();
+    // The repair takes a snapshot; meanwhile more events arrive than the buffer holds.
+    for (const id of [4, 5, 6, 7]) feed.deliver({ eventId: id });
+    source.snapshots[1]!.resolve(snapshotAt(3));
+    await flush();
+    expect(feed.has('a')).toBe(true);
+    expect(a.updates()).toEqual([4]);
+    await wait(20);
+    expect(source.replays.at(-1)!.request.after).toEqual({ eventId: 4 });
+    source.replays.at(-1)!.answer.resolve(events(5, 6, 7));
+    await flush();
+    feed.deliver({ eventId: 8 });
+    expect(a.received).toEqual([
+      { kind: 'initial', lastEventId: 1 },
+      { kind: 'initial', lastEventId: 3 },
+      ...[4, 5, 6, 7, 8].map((eventId) => ({ kind: 'update', eventId })),
+    ]);
+  });
+
+  it('end - every member is told once and taken out; later events reach nobody', async () => {
+    const { source, feed, member } = setup();
+    const a = member('a');
+    const b = member('b');
+    const synced = feed.sync(a.id, {});
+    const pending = feed.sync(b.id, {});
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(2));
+    await synced;
+    await pending;
+    const c = member('c');
+    const inFlight = feed.sync(c.id, { after: { eventId: 1 } });
+    expect(feed.end(3)).toBe(true);
+    await inFlight;
+    expect(source.replays).toHaveLength(0);
+    feed.deliver({ eventId: 2 });
+    for (const m of [a, b]) {
+      expect(m.received).toEqual([
+        { kind: 'initial', lastEventId: 2 },
+        { kind: 'ended', eventId: 3 },
+      ]);
+    }
+    expect(c.received).toEqual([{ kind: 'ended', eventId: 3 }]);
+    expect(feed.size).toBe(0);
+    expect([a, b, c].every((m) => m.rooms.size === 0)).toBe(true);
+  });
+
+  it('end - an end older than an id already seen (a new epoch began after it) changes nothing', async () => {
+    const { source, feed, member } = setup();
+    const a = member('a');
+    const synced = feed.sync(a.id, {});
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(5));
+    await synced;
+    feed.deliver({ eventId: 6 });
+    expect(feed.end(4)).toBe(false);
+    feed.deliver({ eventId: 7 });
+    expect(a.received).toEqual([
+      { kind: 'initial', lastEventId: 5 },
+      { kind: 'update', eventId: 6 },
+      { kind: 'update', eventId: 7 },
+    ]);
+  });
+
+  it('restart - a new epoch resyncs every member by one snapshot, with no replay and no gap repair', async () => {
+    const { source, feed, member } = setup({ gapWaitMs: 20 });
+    const a = member('a');
+    const synced = feed.sync(a.id, {});
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(2));
+    await synced;
+    feed.restart(3);
+    feed.deliver({ eventId: 4 });
+    await flush();
+    source.snapshots[1]!.resolve(snapshotAt(3));
+    await wait(100);
+    feed.deliver({ eventId: 5 });
+    expect(source.replays).toHaveLength(0);
+    expect(source.snapshots).toHaveLength(2);
+    expect(a.received).toEqual([
+      { kind: 'initial', lastEventId: 2 },
+      { kind: 'initial', lastEventId: 3 },
+      { kind: 'update', eventId: 4 },
+      { kind: 'update', eventId: 5 },
     ]);
   });
 });

@@ -1,46 +1,20 @@
-import type { FeedReplay, FeedSource } from './ports.ts';
+import { type StreamPosition, sequenceStep } from '@tideline/contracts';
+import { SyncOverflowError } from './errors.ts';
+import { type FeedObserver, type SyncCause, silentObserver } from './feed-observer.ts';
+import type { FeedOutlet, FeedReplay, FeedSource } from './ports.ts';
 import { SingleFlight } from './single-flight.ts';
+import { type RemovedReason, Subscription } from './subscription.ts';
 
-/** A socket as a feed sees it: it can be put in rooms and be sent the feed's two messages. */
-export interface FeedMember<Initial, Update> {
-  readonly id: string;
-  join(room: string): void;
-  leave(room: string): void;
-  sendInitial(message: Initial): void;
-  sendUpdate(message: Update): void;
-}
-
-/** Sends one update to every socket of this gateway in `room` except those in `except`. */
-export type LocalBroadcast<Update> = (room: string, except: string[], message: Update) => void;
-
-/** Why a member was (re)synchronised: asked by its client, or to repair a gap in the live stream. */
-export type SyncCause = 'requested' | 'gap';
-
-/** What a feed reports, for metrics and logs. */
-export interface FeedObserver {
-  joined(): void;
-  /** `reason`: `requested`, `gap`, or why a replay fell back to a snapshot. */
-  synced(mode: 'replay' | 'snapshot', reason: string): void;
-  /** A live update was sent to `recipients` sockets; `occurredAtMs` is when it was committed. */
-  delivered(recipients: number, occurredAtMs: number | undefined): void;
-  /** A live update arrived at or below an id already seen (a redelivery, or an out-of-order source). */
-  outOfOrder(eventId: number, head: number): void;
-  /** A member's live stream had a gap that the gap wait did not close; it is repaired by a replay. */
-  gapRepair(memberId: string, afterEventId: number): void;
-  /** A background repair failed (it is retried after the gap wait). */
-  repairFailed(error: unknown): void;
-}
-
+/** What a member asks for: the events after `after` (its position), or a snapshot when absent. */
 export interface SyncRequest {
-  lastEventId?: number | undefined;
-  version?: string | undefined;
+  after?: StreamPosition | undefined;
 }
 
 export interface FeedOptions<Initial extends { lastEventId: number }, Update extends { eventId: number }> {
   /** The Socket.IO room of the feed (`websites`, `nodes:<cluster>`). */
   room: string;
   source: FeedSource<Initial, Update>;
-  broadcast: LocalBroadcast<Update>;
+  outlet: FeedOutlet<Initial, Update>;
   /** Most events replayed as updates; further behind, the member gets a snapshot. */
   replayLimit: number;
   /** How long a snapshot may serve later members while no newer event was delivered; 0: never. */
@@ -52,48 +26,10 @@ export interface FeedOptions<Initial extends { lastEventId: number }, Update ext
    * slightly out of order) before the member is repaired by a replay from its last id.
    */
   gapWaitMs: number;
-  observer?: FeedObserver;
+  observer?: FeedObserver | undefined;
   /** Monotonic milliseconds; defaults to `performance.now`. */
   now?: () => number;
 }
-
-/** The live events of a member overflowed its buffer while it was syncing; it must sync again. */
-export class SyncOverflowError extends Error {
-  override readonly name = 'SyncOverflowError';
-}
-
-class Subscription<Initial, Update> {
-  /**
-   * `syncing`: its snapshot/replay is in flight, live events are buffered. `live`: it gets the
-   * room broadcast. `held`: live, but an event skipped ids; later ones wait in the buffer until
-   * the missing ones arrive or the repair replay brings them.
-   */
-  state: 'syncing' | 'live' | 'held' = 'syncing';
-  /** Highest event id this member was sent on this connection; nothing at or below it is sent again. */
-  lastSentEventId = 0;
-  buffer: Update[] = [];
-  overflowed = false;
-  /** When buffering began, on the feed's sequence clock, and the feed's head at that moment. */
-  arrivedAt = 0;
-  headAtJoin = 0;
-  repairTimer: NodeJS.Timeout | undefined;
-  /** The last id a gap repair started from; a second repair from the same id takes a snapshot. */
-  repairedFrom: number | undefined;
-  /** Set once the subscription is gone: `left` (socket left or closed) or `failed` (its sync failed). */
-  removed: 'left' | 'failed' | undefined;
-  /** Syncs of one member run one after the other. */
-  queue: Promise<void> = Promise.resolve();
-  constructor(readonly member: FeedMember<Initial, Update>) {}
-}
-
-const silentObserver: FeedObserver = {
-  joined() {},
-  synced() {},
-  delivered() {},
-  outOfOrder() {},
-  gapRepair() {},
-  repairFailed() {},
-};
 
 /**
  * One ordered stream of state a socket can follow on this gateway: the websites list, or the
@@ -106,16 +42,23 @@ const silentObserver: FeedObserver = {
  *   at or below what the snapshot/replay covered;
  * - a live event that skips ids (the source published out of order, or the bus lost one) is held
  *   until the missing ones arrive; if they do not within `gapWaitMs`, the member is repaired by
- *   a replay from its last id — it never sees a gap and never an id twice.
- * Concurrent snapshot queries are coalesced into one (and one replay query per version/range);
- * an answer computed before a member joined is used only if it covers every event this gateway
- * had seen before the join, so sharing never loses an event.
+ *   a replay from its last id — it never sees a gap and never an id twice;
+ * - an id that carries no update is not a gap: the end of the stream ({@link end}) takes every
+ *   member out with one `ended` message; a new epoch ({@link restart}) resyncs members by snapshot;
+ * - a member that left (or whose stream ended, or whose last waiting request failed) is sent
+ *   nothing more; a request still waiting when an earlier one of the member failed keeps the
+ *   member in, so no request ever joins a member again behind its owner's back (a member left
+ *   in a feed its owner already dropped would never get another event).
+ * Concurrent snapshot queries are coalesced into one (and one replay query per position); an
+ * answer computed before a member joined is used only if it covers every event this gateway had
+ * seen before the join, so sharing never loses an event.
  */
 export class Feed<Initial extends { lastEventId: number }, Update extends { eventId: number }> {
-  private readonly subscriptions = new Map<string, Subscription<Initial, Update>>();
+  private readonly subscriptions = new Map<string, Subscription<Update>>();
   private readonly snapshots: SingleFlight<'snapshot', Initial>;
   private readonly replays: SingleFlight<string, FeedReplay<Update>>;
   private readonly observer: FeedObserver;
+  private readonly outlet: FeedOutlet<Initial, Update>;
   private readonly now: () => number;
   /** Highest event id seen live by this feed on this gateway. */
   private head = 0;
@@ -127,10 +70,11 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
     this.snapshots = new SingleFlight(tick);
     this.replays = new SingleFlight(tick);
     this.observer = options.observer ?? silentObserver;
+    this.outlet = options.outlet;
     this.now = options.now ?? (() => performance.now());
   }
 
-  get room(): string {
+  private get room(): string {
     return this.options.room;
   }
 
@@ -144,13 +88,14 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
   }
 
   /**
-   * Joins `member` (if it is not yet in) and brings it up to date: the replay of what followed
-   * `request.lastEventId` when the source has it within the replay limit, else one snapshot; then
-   * live. Resolves once the member is live. On failure a new member is removed again, and a
-   * member that was live stays live from where it was.
+   * Joins the member (if it is not yet in) and brings it up to date: the replay of what followed
+   * `request.after` when the source has it within the replay limit, else one snapshot; then live.
+   * Resolves once the member is live (or was taken out meanwhile). On failure a new member is
+   * removed again (unless another of its requests waits, which then starts afresh), and a member
+   * that was live stays live from where it was.
    */
-  sync(member: FeedMember<Initial, Update>, request: SyncRequest): Promise<void> {
-    return this.enqueue(member, request, 'requested');
+  sync(memberId: string, request: SyncRequest): Promise<void> {
+    return this.enqueue(memberId, request, 'requested');
   }
 
   /** Takes the member out of the feed (and its room). Returns whether it was in. */
@@ -169,47 +114,90 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
     const except: string[] = [];
     let recipients = 0;
     for (const [id, subscription] of this.subscriptions) {
-      if (subscription.state === 'live' && update.eventId === subscription.lastSentEventId + 1) {
+      if (
+        subscription.state === 'live' &&
+        sequenceStep(subscription.lastSentEventId, update.eventId) === 'applied'
+      ) {
         subscription.lastSentEventId = update.eventId;
         recipients++;
         continue;
       }
       except.push(id);
-      if (subscription.state === 'syncing') {
-        if (subscription.buffer.length < this.options.bufferMaxEvents) subscription.buffer.push(update);
-        else subscription.overflowed = true;
-      } else if (update.eventId > subscription.lastSentEventId) {
+      if (subscription.state === 'syncing') this.buffer(subscription, update);
+      else if (update.eventId > subscription.lastSentEventId) {
         // Live with a gap before this event, or already held: wait for what is missing.
         subscription.buffer.push(update);
         this.flush(subscription);
       }
     }
-    if (recipients > 0) this.options.broadcast(this.room, except, update);
+    if (recipients > 0) this.outlet.broadcast(this.room, except, update, recipients);
     this.observer.delivered(recipients, occurredAtMs);
   }
 
-  private enqueue(
-    member: FeedMember<Initial, Update>,
-    request: SyncRequest,
-    cause: SyncCause,
-  ): Promise<void> {
-    const subscription = this.subscriptions.get(member.id) ?? this.join(member);
-    const run = subscription.queue.then(() => this.runSync(subscription, request, cause));
+  /**
+   * The stream ended at `eventId` (its cluster was unregistered): every member is told once and
+   * taken out, pending syncs send nothing, and the feed is closed. Returns false, changing
+   * nothing, when a later id was already seen (the end is stale: a new epoch began after it).
+   */
+  end(eventId: number): boolean {
+    if (eventId < this.head) return false;
+    this.head = eventId;
+    for (const memberId of [...this.subscriptions.keys()]) {
+      this.drop(memberId, 'ended');
+      this.outlet.ended(memberId, eventId);
+    }
+    return true;
+  }
+
+  /**
+   * `eventId` begins a new epoch of the stream (its cluster was registered again): the id carries
+   * no update, so it is no gap; what came before it no longer describes the state, so every
+   * member is resynchronised by a snapshot.
+   */
+  restart(eventId: number): void {
+    if (eventId > this.head) this.head = eventId;
+    this.cached = undefined;
+    for (const memberId of this.subscriptions.keys()) {
+      this.enqueue(memberId, {}, 'epoch').catch((error: unknown) => this.observer.repairFailed(error));
+    }
+  }
+
+  private enqueue(memberId: string, request: SyncRequest, cause: SyncCause): Promise<void> {
+    const subscription = this.subscriptions.get(memberId) ?? this.join(memberId);
+    subscription.waiting++;
+    const run = subscription.queue
+      .then(() => this.runSync(subscription, request, cause))
+      .finally(() => subscription.waiting--);
     subscription.queue = run.catch(() => undefined);
     return run;
   }
 
-  private join(member: FeedMember<Initial, Update>): Subscription<Initial, Update> {
-    const subscription = new Subscription(member);
-    this.subscriptions.set(member.id, subscription);
-    member.join(this.room);
+  private join(memberId: string): Subscription<Update> {
+    const subscription = new Subscription<Update>(memberId);
+    this.subscriptions.set(memberId, subscription);
+    this.outlet.join(memberId, this.room);
     this.startBuffering(subscription);
     this.observer.joined();
     return subscription;
   }
 
+  /**
+   * Holds a live event of a syncing member. Past `bufferMaxEvents` the member overflowed; its
+   * newest event is kept in the last place, so the loss shows as a gap that is repaired.
+   */
+  private buffer(subscription: Subscription<Update>, update: Update): void {
+    const { buffer } = subscription;
+    if (buffer.length < this.options.bufferMaxEvents) {
+      buffer.push(update);
+      return;
+    }
+    subscription.overflowed = true;
+    const last = buffer.at(-1);
+    if (last && update.eventId > last.eventId) buffer[buffer.length - 1] = update;
+  }
+
   /** From now on live events for this member are buffered, not sent. */
-  private startBuffering(subscription: Subscription<Initial, Update>): void {
+  private startBuffering(subscription: Subscription<Update>): void {
     clearTimeout(subscription.repairTimer);
     subscription.repairTimer = undefined;
     subscription.state = 'syncing';
@@ -219,14 +207,14 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
     subscription.headAtJoin = this.head;
   }
 
-  private drop(memberId: string, reason: 'left' | 'failed'): boolean {
+  private drop(memberId: string, reason: RemovedReason): boolean {
     const subscription = this.subscriptions.get(memberId);
     if (!subscription) return false;
     clearTimeout(subscription.repairTimer);
     subscription.removed = reason;
     subscription.buffer = [];
     this.subscriptions.delete(memberId);
-    subscription.member.leave(this.room);
+    this.outlet.leave(memberId, this.room);
     return true;
   }
 
@@ -235,14 +223,15 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
    * dropping what it already has). What remains after a gap is held, with a repair scheduled;
    * an empty buffer makes the member live.
    */
-  private flush(subscription: Subscription<Initial, Update>): void {
+  private flush(subscription: Subscription<Update>): void {
     const buffer = subscription.buffer.sort((a, b) => a.eventId - b.eventId);
     let next = 0;
     for (; next < buffer.length; next++) {
       const update = buffer[next]!;
-      if (update.eventId <= subscription.lastSentEventId) continue;
-      if (update.eventId !== subscription.lastSentEventId + 1) break;
-      subscription.member.sendUpdate(update);
+      const step = sequenceStep(subscription.lastSentEventId, update.eventId);
+      if (step === 'duplicate') continue;
+      if (step === 'gap') break;
+      this.outlet.update(subscription.memberId, update);
       subscription.lastSentEventId = update.eventId;
     }
     subscription.buffer = buffer.slice(next);
@@ -262,49 +251,60 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
    * at the same id). Should that not close the gap (the source itself lacks the ids), the next
    * repair sends a snapshot, so a member is never stuck behind a hole.
    */
-  private repair(subscription: Subscription<Initial, Update>): void {
+  private repair(subscription: Subscription<Update>): void {
     subscription.repairTimer = undefined;
     if (subscription.removed || subscription.state !== 'held') return;
-    const from = subscription.lastSentEventId;
-    const again = subscription.repairedFrom === from;
-    subscription.repairedFrom = from;
-    this.observer.gapRepair(subscription.member.id, from);
-    this.enqueue(subscription.member, again ? {} : { lastEventId: from }, 'gap').catch((error: unknown) => {
+    this.enqueue(subscription.memberId, {}, 'gap').catch((error: unknown) => {
       subscription.repairedFrom = undefined;
       this.observer.repairFailed(error);
     });
   }
 
+  /**
+   * The request of a gap repair, decided when it runs (a sync queued before it may have moved the
+   * member on): from the member's last id, or a snapshot when a repair from there already ran;
+   * undefined when the member is no longer held.
+   */
+  private repairRequest(subscription: Subscription<Update>): SyncRequest | undefined {
+    if (subscription.state !== 'held') return undefined;
+    const from = subscription.lastSentEventId;
+    const again = subscription.repairedFrom === from;
+    subscription.repairedFrom = from;
+    this.observer.gapRepair(subscription.memberId, from);
+    return again ? {} : { after: { eventId: from } };
+  }
+
   private async runSync(
-    subscription: Subscription<Initial, Update>,
-    request: SyncRequest,
+    subscription: Subscription<Update>,
+    asked: SyncRequest,
     cause: SyncCause,
   ): Promise<void> {
-    if (subscription.removed === 'left') return;
-    // An earlier request of this member failed and took it out: this one starts over.
-    if (subscription.removed === 'failed') return this.enqueue(subscription.member, request, cause);
+    if (subscription.removed) return;
+    const request = cause === 'gap' ? this.repairRequest(subscription) : asked;
+    if (request === undefined) return;
     const wasLive = subscription.state !== 'syncing';
     const previous = { lastSent: subscription.lastSentEventId, held: subscription.buffer };
     if (wasLive) this.startBuffering(subscription);
-    const { member, arrivedAt, headAtJoin } = subscription;
+    const { memberId, arrivedAt, headAtJoin } = subscription;
     let sentSomething = false;
+    let lastSent: number | undefined;
     try {
-      let lastSent: number | undefined;
       let reason: string = cause;
-      if (request.lastEventId !== undefined) {
-        const after = request.lastEventId;
-        const replay = await this.replay(after, request.version, arrivedAt, headAtJoin);
+      if (request.after !== undefined) {
+        const after = request.after.eventId;
+        const replay = await this.replay(request.after, arrivedAt, headAtJoin);
         if (subscription.removed) return;
         if (replay.kind === 'events') {
           lastSent = after;
           for (const update of replay.updates) {
-            if (update.eventId <= lastSent) continue;
+            const step = sequenceStep(lastSent, update.eventId);
+            if (step === 'duplicate') continue;
             // Past a hole in the answer, the rest waits with the live buffer for what is missing.
-            if (update.eventId !== lastSent + 1) {
+            if (step === 'gap') {
               subscription.buffer.push(update);
               continue;
             }
-            member.sendUpdate(update);
+            this.outlet.update(memberId, update);
             sentSomething = true;
             lastSent = update.eventId;
           }
@@ -316,7 +316,7 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
       if (lastSent === undefined) {
         const snapshot = await this.snapshot(arrivedAt, headAtJoin);
         if (subscription.removed) return;
-        member.sendInitial(snapshot);
+        this.outlet.initial(memberId, snapshot);
         sentSomething = true;
         lastSent = snapshot.lastEventId;
         this.observer.synced('snapshot', reason);
@@ -327,16 +327,28 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
         );
       }
       subscription.lastSentEventId = lastSent;
+      // Events held before this sync began are live events too: those past its answer follow it.
+      if (wasLive) subscription.buffer.push(...previous.held);
       this.flush(subscription);
     } catch (error) {
       if (subscription.removed) return;
-      if (wasLive && !sentSomething && !subscription.overflowed) {
+      if (wasLive && cause !== 'requested') {
+        // No client waits for a background resync to hear that it failed: a live member stays,
+        // continuing from what it was sent; what is missing is repaired after the gap wait.
+        subscription.lastSentEventId = sentSomething ? lastSent! : previous.lastSent;
+        if (!sentSomething) subscription.buffer = [...previous.held, ...subscription.buffer];
+        subscription.overflowed = false;
+        this.flush(subscription);
+      } else if (wasLive && !sentSomething && !subscription.overflowed) {
         // Nothing was sent: continue the old stream, with what arrived meanwhile.
         subscription.lastSentEventId = previous.lastSent;
         subscription.buffer = [...previous.held, ...subscription.buffer];
         this.flush(subscription);
+      } else if (subscription.waiting > 1) {
+        // Another request of the member waits: it stays in, syncing, and that one starts afresh.
+        this.startBuffering(subscription);
       } else {
-        this.drop(member.id, 'failed');
+        this.drop(memberId, 'failed');
       }
       throw error;
     }
@@ -366,18 +378,14 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
     );
   }
 
-  private replay(
-    after: number,
-    version: string | undefined,
-    arrivedAt: number,
-    headAtJoin: number,
-  ): Promise<FeedReplay<Update>> {
+  private replay(after: StreamPosition, arrivedAt: number, headAtJoin: number): Promise<FeedReplay<Update>> {
     const limit = this.options.replayLimit;
     return this.replays.obtain(
-      `${version ?? ''}|${after}`,
-      () => this.options.source.replay({ after, limit, version }),
+      `${after.epoch ?? ''}|${after.eventId}`,
+      () => this.options.source.replay({ after, limit }),
       arrivedAt,
-      (replay) => replay.kind === 'fallback' || (replay.updates.at(-1)?.eventId ?? after) >= headAtJoin,
+      (replay) =>
+        replay.kind === 'fallback' || (replay.updates.at(-1)?.eventId ?? after.eventId) >= headAtJoin,
     );
   }
 }

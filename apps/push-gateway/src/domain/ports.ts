@@ -2,22 +2,25 @@ import type {
   ClusterName,
   NodesInitial,
   NodesUpdate,
+  ReplayFallbackReason,
+  StreamPosition,
   WebsitesInitial,
   WebsitesUpdate,
 } from '@tideline/contracts';
 
-/** The answer to "what happened after event N": the updates in id order, or why a snapshot is needed instead. */
+/** The answer to "what happened after this position": the updates in id order, or why a snapshot is needed instead. */
 export type FeedReplay<Update> =
   | { kind: 'events'; updates: Update[] }
-  | { kind: 'fallback'; reason: 'purged' | 'future' | 'too-many' | 'other-version' | 'unknown-cluster' };
+  | { kind: 'fallback'; reason: ReplayFallbackReason };
 
 export interface ReplayRequest {
-  /** Replay the events after this id. */
-  after: number;
+  /**
+   * Replay the events after this position. A position of another epoch than the source's
+   * answers `fallback` (`other-version`); one the source no longer holds answers `purged`.
+   */
+  after: StreamPosition;
   /** At most this many; more missed events answer `fallback` (`too-many`). */
   limit: number;
-  /** Log epoch the caller's `after` belongs to; another epoch answers `fallback` (`other-version`). */
-  version?: string | undefined;
 }
 
 /**
@@ -38,15 +41,19 @@ export interface NodesSource {
   replay(cluster: ClusterName, request: ReplayRequest): Promise<FeedReplay<NodesUpdate>>;
 }
 
-/** A source could not answer (down, timed out, answered garbage); nothing was sent to the client. */
-export class SourceUnavailableError extends Error {
-  override readonly name = 'SourceUnavailableError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
-
-/** The source does not know the addressed thing (e.g. an unregistered cluster). */
-export class SourceNotFoundError extends Error {
-  override readonly name = 'SourceNotFoundError';
+/**
+ * Where a feed's messages go: the sockets of this gateway, addressed by id. Sending to a member
+ * that is gone does nothing. Every message to a socket leaves through this port, so the event
+ * names and the emit metrics live in one place (socket/emitter.ts).
+ */
+export interface FeedOutlet<Initial, Update> {
+  /** Puts the member in the feed's room. */
+  join(memberId: string, room: string): void;
+  leave(memberId: string, room: string): void;
+  initial(memberId: string, message: Initial): void;
+  update(memberId: string, message: Update): void;
+  /** Sends `message` to the `recipients` members of this gateway in `room`, all but those in `except`. */
+  broadcast(room: string, except: readonly string[], message: Update, recipients: number): void;
+  /** The stream ended at `eventId` (its cluster was unregistered); the member was taken out. */
+  ended(memberId: string, eventId: number): void;
 }

@@ -1,5 +1,5 @@
 /** One query in flight: when it started (on the owner's sequence clock) and its answer. */
-export interface Flight<V> {
+interface Flight<V> {
   readonly startedAt: number;
   readonly result: Promise<V>;
 }
@@ -15,10 +15,6 @@ export class SingleFlight<K, V> {
 
   /** `clock` ticks once per flight start and once per caller arrival; it orders the two. */
   constructor(private readonly clock: () => number) {}
-
-  get size(): number {
-    return this.flights.size;
-  }
 
   /**
    * The answer of a flight for `key`: the running one, or a new one of `run`. An answer is kept

@@ -11,20 +11,20 @@ import {
   clientEventSchemas,
   type NodesInitial,
   type NodesUpdate,
-  type RequestError,
   rooms,
   safeParse,
+  TidelineError,
   type WebsitesInitial,
   type WebsitesUpdate,
 } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
 import type { z } from 'zod';
 import type { ClusterFeeds } from '../domain/cluster-feeds.ts';
-import { type Feed, type FeedMember, SyncOverflowError } from '../domain/feed.ts';
-import { SourceNotFoundError, SourceUnavailableError } from '../domain/ports.ts';
+import type { Feed } from '../domain/feed.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import type { SocketEmitter } from './emitter.ts';
 import type { ClientRateLimit } from './rate-limit.ts';
-import { type AckCallback, RequestRefusal } from './refusal.ts';
+import { type AckCallback, RequestRefusal, requestErrorOf } from './refusal.ts';
 import { TokenExpiry } from './token-expiry.ts';
 import type { GatewaySocket } from './types.ts';
 
@@ -38,6 +38,7 @@ export interface ConnectionOptions {
   verifier: TokenVerifier;
   websites: Feed<WebsitesInitial, WebsitesUpdate>;
   nodes: ClusterFeeds<NodesInitial, NodesUpdate>;
+  emitter: SocketEmitter;
   rateLimit: ClientRateLimit;
   metrics: GatewayMetrics;
   logger: Logger;
@@ -49,17 +50,11 @@ export interface ConnectionOptions {
 
 type PayloadOf<E extends ClientEventName> = z.output<(typeof clientEventSchemas)[E]>;
 
-/** Why a client event failed, as the client is told (never a stack trace). */
-function refusalOf(error: unknown, logger: Logger, event: string): RequestRefusal {
-  if (error instanceof RequestRefusal) return error;
-  if (error instanceof AuthError) return new RequestRefusal(error.code, error.message);
-  if (error instanceof SourceNotFoundError) return new RequestRefusal('NOT_FOUND', 'no such cluster');
-  if (error instanceof SourceUnavailableError || error instanceof SyncOverflowError) {
-    logger.warn({ err: error, event }, 'sync failed');
-    return new RequestRefusal(
-      'UNAVAILABLE',
-      'the state could not be loaded right now; nothing changed, retry',
-    );
+/** Why a client event failed, as the client is told: a coded error's code, else INTERNAL (never a stack trace). */
+function refusalOf(error: unknown, logger: Logger, event: string): TidelineError {
+  if (error instanceof TidelineError) {
+    if (error.code === 'UNAVAILABLE') logger.warn({ err: error, event }, 'sync failed');
+    return error;
   }
   logger.error({ err: error, event }, 'client event failed');
   return new RequestRefusal('INTERNAL', 'unexpected error; nothing changed');
@@ -73,7 +68,7 @@ function refusalOf(error: unknown, logger: Logger, event: string): RequestRefusa
  * the socket stays open and nothing changed.
  */
 export function serveConnection(socket: GatewaySocket, options: ConnectionOptions): void {
-  const { metrics, logger, websites, nodes, rateLimit } = options;
+  const { metrics, logger, websites, nodes, rateLimit, emitter } = options;
   const principal = (): Principal => socket.data.principal;
   const uid = principal().uid;
   metrics.connectedSockets.inc();
@@ -100,41 +95,12 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
   });
   expiry.extend(principal().expiresAtMs);
 
-  const websitesMember: FeedMember<WebsitesInitial, WebsitesUpdate> = {
-    id: socket.id,
-    join: (room) => void socket.join([room, rooms.room(room)]),
-    leave: (room) => {
-      void socket.leave(room);
-      void socket.leave(rooms.room(room));
-    },
-    sendInitial: (message) => {
-      socket.emit('websites:initial', message);
-      metrics.emits.inc({ event: 'websites:initial' });
-    },
-    sendUpdate: (message) => {
-      socket.emit('websites:update', message);
-      metrics.emits.inc({ event: 'websites:update' });
-    },
-  };
-  const nodesMember: FeedMember<NodesInitial, NodesUpdate> = {
-    ...websitesMember,
-    sendInitial: (message) => {
-      socket.emit('nodes:initial', message);
-      metrics.emits.inc({ event: 'nodes:initial' });
-    },
-    sendUpdate: (message) => {
-      socket.emit('nodes:update', message);
-      metrics.emits.inc({ event: 'nodes:update' });
-    },
-  };
-
-  function refuse(event: string, refusal: RequestRefusal, ack?: AckCallback): void {
+  function refuse(event: string, refusal: TidelineError, ack?: AckCallback): void {
     const known = event === 'connection' || Object.hasOwn(clientEventSchemas, event);
     metrics.requestErrors.inc({ event: known ? event : 'unknown', code: refusal.code });
     if (!socket.connected) return;
-    const body: RequestError = refusal.toRequestError(event);
-    socket.emit('request:error', body);
-    metrics.emits.inc({ event: 'request:error' });
+    const body = requestErrorOf(event, refusal);
+    emitter.refused(socket, body);
     ack?.({ ok: false, ...body });
   }
 
@@ -170,7 +136,10 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
     if (!hasScope(principal(), SCOPES.websitesRead)) {
       throw new RequestRefusal('FORBIDDEN', `the token lacks scope ${SCOPES.websitesRead}`);
     }
-    await websites.sync(websitesMember, payload);
+    const { lastEventId, version } = payload;
+    await websites.sync(socket.id, {
+      after: lastEventId === undefined ? undefined : { eventId: lastEventId, epoch: version },
+    });
   });
 
   handle('subscribe:nodes', async ({ cluster, lastEventId }) => {
@@ -180,7 +149,9 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
         `the token lacks scope ${SCOPES.nodesRead} or ${SCOPES.nodesReadCluster(cluster)}`,
       );
     }
-    await nodes.sync(cluster, nodesMember, { lastEventId });
+    await nodes.sync(cluster, socket.id, {
+      after: lastEventId === undefined ? undefined : { eventId: lastEventId },
+    });
   });
 
   handle('unsubscribe:nodes', ({ cluster }) => {
@@ -229,6 +200,5 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
       .catch((error: unknown) => logger.warn({ err: error, uid }, 'presence unlink failed'));
   });
 
-  socket.emit('connected', { ok: true });
-  metrics.emits.inc({ event: 'connected' });
+  emitter.connected(socket);
 }

@@ -4,7 +4,7 @@ import type { ExtendedError } from 'socket.io';
 import type { GatewaySocket } from './types.ts';
 
 /** `connect_error.data` while the gateway drains: connect to another one. */
-export interface DrainingErrorData {
+interface DrainingErrorData {
   code: 'UNAVAILABLE';
 }
 

@@ -3,13 +3,13 @@ import type { ClientToServerEvents, ServerToClientEvents } from '@tideline/contr
 import type { Server, Socket } from 'socket.io';
 
 /** What the gateway keeps on each socket. */
-export interface SocketData {
+interface SocketData {
   /** The verified token's claims; replaced by `auth:refresh`. */
   principal: Principal;
 }
 
 /** Events between gateways (none: gateways share only rooms). */
-export type InterServerEvents = Record<string, never>;
+type InterServerEvents = Record<string, never>;
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -1,10 +1,6 @@
 import type { NodesInitial, NodesUpdate, NodeView } from '@tideline/contracts';
-import {
-  type FeedReplay,
-  type NodesSource,
-  type ReplayRequest,
-  SourceNotFoundError,
-} from '../../src/index.ts';
+import { SourceNotFoundError } from '../../src/domain/errors.ts';
+import type { FeedReplay, NodesSource, ReplayRequest } from '../../src/domain/ports.ts';
 
 /** A node as the informer describes it, with the given labels. */
 export function nodeView(name: string, labels: Record<string, string> = {}): NodeView {
@@ -37,11 +33,16 @@ export function nodeView(name: string, labels: Record<string, string> = {}): Nod
  */
 export class FakeCache implements NodesSource {
   private readonly clusters = new Map<string, NodesInitial>();
-  readonly replays: ({ cluster: string } & ReplayRequest)[] = [];
+  readonly replays: { cluster: string; request: ReplayRequest }[] = [];
   replayAnswer: FeedReplay<NodesUpdate> = { kind: 'fallback', reason: 'purged' };
 
   set(cluster: string, lastEventId: number, items: NodeView[]): void {
     this.clusters.set(cluster, { cluster, items, total: items.length, lastEventId });
+  }
+
+  /** The cluster is unregistered: snapshots answer not found, replays `unknown-cluster`. */
+  remove(cluster: string): void {
+    this.clusters.delete(cluster);
   }
 
   async snapshot(cluster: string): Promise<NodesInitial> {
@@ -51,7 +52,7 @@ export class FakeCache implements NodesSource {
   }
 
   async replay(cluster: string, request: ReplayRequest): Promise<FeedReplay<NodesUpdate>> {
-    this.replays.push({ cluster, after: request.after, limit: request.limit });
+    this.replays.push({ cluster, request });
     if (!this.clusters.has(cluster)) return { kind: 'fallback', reason: 'unknown-cluster' };
     return this.replayAnswer;
   }

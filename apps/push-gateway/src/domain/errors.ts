@@ -1,0 +1,30 @@
+import { TidelineError } from '@tideline/contracts';
+
+/**
+ * The gateway's errors. Each is a {@link TidelineError} with the protocol code the client is told,
+ * so a refused client event answers `error.code` without knowing which error it was.
+ */
+
+/** A source could not answer (down, timed out, answered garbage); nothing was sent to the client. */
+export class SourceUnavailableError extends TidelineError {
+  override readonly name = 'SourceUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAVAILABLE', message, options);
+  }
+}
+
+/** The source does not know the addressed thing (e.g. an unregistered cluster). */
+export class SourceNotFoundError extends TidelineError {
+  override readonly name = 'SourceNotFoundError';
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+  }
+}
+
+/** The live events of a member overflowed its buffer while it was syncing; it must sync again. */
+export class SyncOverflowError extends TidelineError {
+  override readonly name = 'SyncOverflowError';
+  constructor(message: string) {
+    super('UNAVAILABLE', message);
+  }
+}

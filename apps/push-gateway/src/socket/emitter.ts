@@ -1,0 +1,117 @@
+import {
+  type NodesInitial,
+  type NodesUpdate,
+  type ReconnectMessage,
+  type RequestError,
+  rooms,
+  type WebsitesInitial,
+  type WebsitesUpdate,
+} from '@tideline/contracts';
+import type { FeedOutlet } from '../domain/ports.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { GatewayServer, GatewaySocket } from './types.ts';
+
+/**
+ * The one place messages leave this gateway for its sockets: it owns the outgoing event names,
+ * the emits and `tideline_gateway_emits_total`. Feeds reach it through {@link FeedOutlet}; a
+ * message addressed to a socket that is gone is dropped.
+ */
+export class SocketEmitter {
+  constructor(
+    private readonly io: GatewayServer,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  /** `connected`: the handshake was accepted. */
+  connected(socket: GatewaySocket): void {
+    socket.emit('connected', { ok: true });
+    this.count('connected');
+  }
+
+  /** `request:error`: a client event was refused. */
+  refused(socket: GatewaySocket, error: RequestError): void {
+    socket.emit('request:error', error);
+    this.count('request:error');
+  }
+
+  /** `server:reconnect`: this gateway drains; the socket should resume on another one. */
+  reconnectElsewhere(socket: GatewaySocket, message: ReconnectMessage): void {
+    socket.emit('server:reconnect', message);
+    this.count('server:reconnect');
+  }
+
+  /**
+   * A targeted push to the sockets of `room` on THIS gateway only (`io.local`): every gateway
+   * consumes every push itself, so nothing goes through the Redis adapter. Answers how many
+   * sockets it reached.
+   */
+  push(room: string, event: `push:${string}`, data: unknown): number {
+    const recipients = this.io.of('/').adapter.rooms.get(room)?.size ?? 0;
+    if (recipients === 0) return 0;
+    this.io.local.to(room).emit(event, data);
+    this.count('push', recipients);
+    return recipients;
+  }
+
+  /** The websites feed's messages (`websites:initial`, `websites:update`). */
+  readonly websites: FeedOutlet<WebsitesInitial, WebsitesUpdate> = {
+    ...this.rooms(),
+    initial: (id, message) =>
+      this.toSocket(id, 'websites:initial', (s) => s.emit('websites:initial', message)),
+    update: (id, message) => this.toSocket(id, 'websites:update', (s) => s.emit('websites:update', message)),
+    broadcast: (room, except, message, recipients) => {
+      this.io.local
+        .to(room)
+        .except([...except])
+        .emit('websites:update', message);
+      this.count('websites:update', recipients);
+    },
+    // The websites log never ends.
+    ended: () => {},
+  };
+
+  /** The messages of one cluster's nodes feed (`nodes:initial`, `nodes:update`, `nodes:removed`). */
+  nodes(cluster: string): FeedOutlet<NodesInitial, NodesUpdate> {
+    return {
+      ...this.rooms(),
+      initial: (id, message) => this.toSocket(id, 'nodes:initial', (s) => s.emit('nodes:initial', message)),
+      update: (id, message) => this.toSocket(id, 'nodes:update', (s) => s.emit('nodes:update', message)),
+      broadcast: (room, except, message, recipients) => {
+        this.io.local
+          .to(room)
+          .except([...except])
+          .emit('nodes:update', message);
+        this.count('nodes:update', recipients);
+      },
+      ended: (id, eventId) =>
+        this.toSocket(id, 'nodes:removed', (s) => s.emit('nodes:removed', { cluster, eventId })),
+    };
+  }
+
+  /** A feed's room, and the `room:<name>` of targeted pushes to the same audience. */
+  private rooms(): Pick<FeedOutlet<unknown, unknown>, 'join' | 'leave'> {
+    return {
+      join: (id, room) => void this.socket(id)?.join([room, rooms.room(room)]),
+      leave: (id, room) => {
+        const socket = this.socket(id);
+        void socket?.leave(room);
+        void socket?.leave(rooms.room(room));
+      },
+    };
+  }
+
+  private toSocket(id: string, event: string, emit: (socket: GatewaySocket) => void): void {
+    const socket = this.socket(id);
+    if (!socket) return;
+    emit(socket);
+    this.count(event);
+  }
+
+  private socket(id: string): GatewaySocket | undefined {
+    return this.io.of('/').sockets.get(id);
+  }
+
+  private count(event: string, sockets = 1): void {
+    this.metrics.emits.inc({ event }, sockets);
+  }
+}

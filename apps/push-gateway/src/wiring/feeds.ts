@@ -1,0 +1,80 @@
+import {
+  type NodesInitial,
+  type NodesUpdate,
+  rooms,
+  type WebsitesInitial,
+  type WebsitesUpdate,
+} from '@tideline/contracts';
+import type { Logger } from '@tideline/runtime';
+import type { PushGatewayConfig } from '../config.ts';
+import { ClusterFeeds } from '../domain/cluster-feeds.ts';
+import { Feed } from '../domain/feed.ts';
+import type { FeedObserver } from '../domain/feed-observer.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { SocketEmitter } from '../socket/emitter.ts';
+import type { Sources } from './sources.ts';
+
+export interface Feeds {
+  websites: Feed<WebsitesInitial, WebsitesUpdate>;
+  nodes: ClusterFeeds<NodesInitial, NodesUpdate>;
+}
+
+/** The feed metrics and logs (emits are counted by the emitter). */
+function feedObserver(metrics: GatewayMetrics, logger: Logger, feed: 'websites' | 'nodes'): FeedObserver {
+  return {
+    gapRepair: (memberId, afterEventId) => {
+      metrics.gapRepairs.inc({ feed, outcome: 'started' });
+      logger.warn({ feed, socket: memberId, afterEventId }, 'live stream skipped ids; repairing by replay');
+    },
+    repairFailed: (error) => {
+      metrics.gapRepairs.inc({ feed, outcome: 'failed' });
+      logger.warn({ feed, err: error }, 'background resync failed; a gap is repaired after the gap wait');
+    },
+    joined: () => metrics.roomJoins.inc({ room_kind: feed }),
+    synced: (mode, reason) => metrics.syncs.inc({ feed, mode, reason }),
+    outOfOrder: () => metrics.outOfOrderEvents.inc({ feed }),
+    delivered: (recipients, occurredAtMs) => {
+      if (recipients === 0 || occurredAtMs === undefined || !Number.isFinite(occurredAtMs)) return;
+      metrics.deliveryLag.observe({ feed }, Math.max(0, Date.now() - occurredAtMs) / 1000);
+    },
+  };
+}
+
+/** The websites feed and the per-cluster node feeds, fed by `sources` and sending through `emitter`. */
+export function createFeeds(options: {
+  config: PushGatewayConfig;
+  sources: Sources;
+  emitter: SocketEmitter;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}): Feeds {
+  const { config, sources, emitter, metrics, logger } = options;
+  const feedOptions = {
+    replayLimit: config.gatewayReplayLimit,
+    snapshotReuseMs: config.gatewaySnapshotReuseMs,
+    bufferMaxEvents: config.gatewaySyncBufferMaxEvents,
+    gapWaitMs: config.gatewayGapWaitMs,
+  };
+  const websites = new Feed<WebsitesInitial, WebsitesUpdate>({
+    ...feedOptions,
+    room: rooms.websites,
+    source: sources.websites,
+    outlet: emitter.websites,
+    observer: feedObserver(metrics, logger, 'websites'),
+  });
+  const nodesObserver = feedObserver(metrics, logger, 'nodes');
+  const nodes = new ClusterFeeds<NodesInitial, NodesUpdate>(
+    (cluster) =>
+      new Feed<NodesInitial, NodesUpdate>({
+        ...feedOptions,
+        room: rooms.nodes(cluster),
+        source: {
+          snapshot: () => sources.nodes.snapshot(cluster),
+          replay: (request) => sources.nodes.replay(cluster, request),
+        },
+        outlet: emitter.nodes(cluster),
+        observer: nodesObserver,
+      }),
+  );
+  return { websites, nodes };
+}

@@ -1,0 +1,109 @@
+import type { NodeView, WebsiteItem } from '@tideline/contracts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, type TidelineClient } from './client.ts';
+
+/** Stands in for a socket.io-client socket: the test fires server events and reads what was sent. */
+class FakeSocket {
+  connected = false;
+  readonly sent: { event: string; payload: unknown }[] = [];
+  private readonly handlers = new Map<string, ((...args: unknown[]) => void)[]>();
+
+  on(event: string, handler: (...args: unknown[]) => void) {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), handler]);
+    return this;
+  }
+  emit(event: string, payload: unknown) {
+    this.sent.push({ event, payload });
+    return this;
+  }
+  timeout() {
+    return {
+      emitWithAck: async (event: string, payload: unknown) => {
+        this.sent.push({ event, payload });
+        return { ok: true };
+      },
+    };
+  }
+  disconnect() {
+    this.connected = false;
+    return this;
+  }
+  removeAllListeners() {
+    this.handlers.clear();
+    return this;
+  }
+  fire(event: string, ...args: unknown[]) {
+    for (const handler of this.handlers.get(event) ?? []) handler(...args);
+  }
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+const clients: TidelineClient[] = [];
+
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+});
+
+async function connected() {
+  const socket = new FakeSocket();
+  const client = connect({ url: 'http://gateway.test', token: 't', io: (() => socket) as never });
+  clients.push(client);
+  socket.connected = true;
+  socket.fire('connect');
+  return { socket, client };
+}
+
+function node(name: string): NodeView {
+  return { name } as NodeView;
+}
+
+describe('TidelineClient', () => {
+  it('nodes:removed - drops the cluster replica, reports a removed change, and a later nodes() subscribes afresh', async () => {
+    const { socket, client } = await connected();
+    const nodes = client.nodes('prod');
+    await flush();
+    socket.fire('nodes:initial', { cluster: 'prod', items: [node('n1')], total: 1, lastEventId: 3 });
+    const changes: string[] = [];
+    nodes.onChange((change) => changes.push(`${change.kind}:${change.eventId}`));
+    socket.fire('nodes:removed', { cluster: 'prod', eventId: 4 });
+    socket.fire('nodes:update', {
+      cluster: 'prod',
+      eventId: 5,
+      type: 'added',
+      data: node('n2'),
+      changed: [],
+    });
+    expect(changes).toEqual(['removed:4']);
+    expect(nodes.items()).toEqual([]);
+    expect(nodes.position).toBeUndefined();
+    expect(nodes.state).toBe('idle');
+
+    const again = client.nodes('prod');
+    expect(again).not.toBe(nodes);
+    await flush();
+    expect(socket.sent.filter((s) => s.event === 'subscribe:nodes').map((s) => s.payload)).toEqual([
+      { cluster: 'prod' },
+      { cluster: 'prod' },
+    ]);
+  });
+
+  it('request:websites - a resume sends the position as lastEventId and version on the wire', async () => {
+    const { socket, client } = await connected();
+    const websites = client.websites();
+    await flush();
+    socket.fire('websites:initial', {
+      items: [] as WebsiteItem[],
+      total: 0,
+      version: 'v1',
+      lastEventId: 5,
+    });
+    expect(websites.position).toEqual({ eventId: 5, epoch: 'v1' });
+    // An update past a gap makes the collection ask for a replay from its position.
+    socket.fire('websites:update', { eventId: 7, type: 'delete', data: { website_id: 1 } });
+    await flush();
+    expect(socket.sent.filter((s) => s.event === 'request:websites').map((s) => s.payload)).toEqual([
+      {},
+      { lastEventId: 5, version: 'v1' },
+    ]);
+  });
+});
