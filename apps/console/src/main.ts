@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const websitesBody = $('#websites tbody');
   websites.onChange((change) => {
     renderRows(websitesBody, websites.items(), websiteRow, change.kind === 'upsert' ? change.key : undefined);
-    $('#websites-meta').textContent = `${websites.size} · event ${websites.lastEventId}`;
+    $('#websites-meta').textContent = `${websites.size} · event ${websites.position?.eventId ?? '–'}`;
   });
 
   let nodes: LiveCollection<NodeView> | undefined;
@@ -41,9 +41,18 @@ async function main(): Promise<void> {
     const current = nodes;
     const draw = (flashKey?: string) => {
       renderRows(nodesBody, current.items(), nodeRow, flashKey);
-      $('#nodes-meta').textContent = `${cluster}: ${current.size} · event ${current.lastEventId}`;
+      const where = current.position ? `event ${current.position.eventId}` : 'no event yet';
+      $('#nodes-meta').textContent = `${cluster}: ${current.size} · ${where}`;
     };
-    stopNodes = current.onChange((change) => draw(change.kind === 'upsert' ? change.key : undefined));
+    stopNodes = current.onChange((change) => {
+      if (change.kind === 'removed') {
+        // The cluster was unregistered: the collection is empty and idle until it is subscribed again.
+        renderRows(nodesBody, [], nodeRow);
+        $('#nodes-meta').textContent = `${cluster}: unregistered`;
+        return;
+      }
+      draw(change.kind === 'upsert' ? change.key : undefined);
+    });
     draw();
     for (const button of tabs.querySelectorAll('button'))
       button.setAttribute('aria-pressed', String(button.textContent === cluster));

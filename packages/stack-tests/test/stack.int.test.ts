@@ -101,7 +101,7 @@ describe('stack', () => {
     }
     expect(wa.get(String(created.website_id))).toMatchObject({ https_enabled: true, status: 'paused' });
     expect(wa.get(String(other.website_id))).toBeUndefined();
-    expect(wa.lastEventId).toBe(wb.lastEventId);
+    expect(wa.position).toEqual(wb.position);
   });
 
   scenario(
@@ -153,7 +153,7 @@ describe('stack', () => {
     const c = client(stack.gatewayUrls);
     const websites = c.websites();
     await expect.poll(() => c.status, { timeout: WAIT_MS }).toBe('live');
-    const before = websites.lastEventId;
+    const before = websites.position?.eventId ?? 0;
     c.close();
     const made: WebsiteItem[] = [];
     for (let i = 0; i < 5; i++) made.push(await api.create([`www.r${i}-${suffix}.example.com`], lineGroup));
@@ -161,7 +161,7 @@ describe('stack', () => {
     const again = client(stack.gatewayUrls);
     const resumed = again.websites();
     await expect.poll(() => sorted(resumed.items()), { timeout: WAIT_MS }).toEqual(sorted(await api.list()));
-    expect(resumed.lastEventId).toBeGreaterThanOrEqual(before + 6);
+    expect(resumed.position?.eventId).toBeGreaterThanOrEqual(before + 6);
   });
 
   scenario(
