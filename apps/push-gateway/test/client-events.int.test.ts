@@ -80,7 +80,7 @@ const malformed: Record<ClientEventName, { name: string; args: unknown[] }[]> = 
 };
 
 describe('client events', () => {
-  it('14 - malformed payloads to every client event: BAD_REQUEST with the fields, by event and ack; nothing changes, no crash', async () => {
+  it('malformed payloads - to every client event: BAD_REQUEST with the fields, by event and ack; nothing changes, no crash', async () => {
     const socket = await connect(ALL_SCOPES);
     const errors: RequestError[] = [];
     socket.on('request:error', (error) => errors.push(error));
@@ -119,7 +119,7 @@ describe('client events', () => {
     expect((await fetch(`${world.gateway.url}/healthz`)).status).toBe(200);
   });
 
-  it('14 - unknown events, and push events from a browser, are refused and reach nobody', async () => {
+  it('unknown events - and push events from a browser, are refused and reach nobody', async () => {
     const sender = await connect(ALL_SCOPES);
     const bystander = await connect(ALL_SCOPES);
     const bystanderGot: string[] = [];
@@ -133,7 +133,7 @@ describe('client events', () => {
     expect(sender.connected).toBe(true);
   });
 
-  it('14 - a message over the size limit closes that connection only', async () => {
+  it('size limit - a message over the size limit closes that connection only', async () => {
     const big = await connect(ALL_SCOPES);
     const other = await connect(ALL_SCOPES);
     const gone = new Promise<string>((resolve) => big.once('disconnect', resolve));

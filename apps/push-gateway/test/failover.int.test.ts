@@ -77,7 +77,7 @@ describe('failover', () => {
   let first: GatewayProcess;
   let second: GatewayProcess;
 
-  it('12 - kill -9 one gateway mid-stream: its clients reconnect to the other and end with exactly the database list', async () => {
+  it('kill -9 - one gateway dies mid-stream: its clients reconnect to the other and end with exactly the database list', async () => {
     [first, second] = await Promise.all([
       world.stack.gatewayProcess(world.gatewayEnv()),
       world.stack.gatewayProcess(world.gatewayEnv()),
@@ -113,7 +113,7 @@ describe('failover', () => {
     expect(metrics).toMatch(new RegExp(`tideline_gateway_connected_sockets\\{[^}]*\\} ${CLIENTS}\\b`));
   });
 
-  it('invariant 9 - SIGTERM drains: not ready, new sockets refused, server:reconnect, clients resume on the other gateway, exit 0', async () => {
+  it('SIGTERM - drains: not ready, new sockets refused, server:reconnect, clients resume on the other gateway, exit 0 (invariant 9)', async () => {
     // `second` holds every client now; a fresh gateway takes them when it drains.
     const third = await world.stack.gatewayProcess(
       world.gatewayEnv({ TIDELINE_GATEWAY_DRAIN_GRACE_MS: String(DRAIN_GRACE_MS) }),

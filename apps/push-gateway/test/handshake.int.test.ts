@@ -55,7 +55,7 @@ function disconnectReason(socket: TestSocket): Promise<string> {
 }
 
 describe('handshake', () => {
-  it('1 - no token: the connection is refused with UNAUTHORIZED/missing', async () => {
+  it('no token - the connection is refused with UNAUTHORIZED/missing', async () => {
     const error = await refused(track(openSocket(world.gateway.url, undefined)));
     expect(error.data).toEqual({ code: 'UNAUTHORIZED', reason: 'missing' });
   });
@@ -100,7 +100,7 @@ describe('handshake', () => {
     expect(socket.connected).toBe(false);
   });
 
-  it('2 - refusals are counted by reason in /metrics', async () => {
+  it('refusals - are counted by reason in /metrics', async () => {
     const text = await (await fetch(`${world.gateway.url}/metrics`)).text();
     for (const reason of ['missing', 'bad-signature', 'wrong-audience', 'expired', 'malformed']) {
       expect(text).toMatch(
@@ -109,7 +109,7 @@ describe('handshake', () => {
     }
   });
 
-  it('3 - a valid token: connected {ok:true}, on the default path next to /healthz and /readyz', async () => {
+  it('valid token - connected {ok:true}, on the default path next to /healthz and /readyz', async () => {
     const socket = track(openSocket(world.gateway.url, testToken('alice', [SCOPES.websitesRead])));
     expect(await connected(socket)).toEqual({ ok: true });
     expect(socket.connected).toBe(true);
@@ -153,7 +153,7 @@ describe('handshake', () => {
 });
 
 describe('token expiry', () => {
-  it('13 - a socket whose token expires gets TOKEN_EXPIRED and is disconnected; a refreshed one stays', async () => {
+  it('token expiry - a socket whose token expires gets TOKEN_EXPIRED and is disconnected; a refreshed one stays', async () => {
     const url = world.gateway.url;
     const [expiring, refreshing, wrongUser] = await Promise.all([
       connectSocket(url, testToken('bob', [SCOPES.websitesRead], { expiresInSeconds: 2 })),

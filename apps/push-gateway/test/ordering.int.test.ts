@@ -9,7 +9,7 @@ import { tokens, World } from './support/world.ts';
 
 const GAP_WAIT_MS = 300;
 
-it('invariant 4 - a source publishing out of order, and losing an event: every client still gets each event once, in order', async () => {
+it('out of order - a source publishing out of order, and losing an event: every client still gets each event once, in order (invariant 4)', async () => {
   // website-api's relay reaches NATS only through this proxy, cut from the start: its events stay
   // in its log, and the test publishes them itself — out of order, and one of them never.
   await using relayPath = await FaultProxy.to(Number(new URL(NATS_URL).port));

@@ -33,7 +33,7 @@ async function connect(
 }
 
 describe('scale-out', () => {
-  it(`11 - two gateways, ${WRITERS} concurrent writers, ${EVENTS} events: every client on both gets every event once, in order`, async () => {
+  it(`two gateways - ${WRITERS} concurrent writers, ${EVENTS} events: every client on both gets every event once, in order`, async () => {
     for (let i = 0; i < 20; i++) await world.createWebsite();
     const clients: { replica: WebsitesReplica; gateway: number }[] = [];
     for (const [index, gateway] of world.gateways.entries()) {
@@ -93,7 +93,7 @@ describe('scale-out', () => {
     );
   });
 
-  it('16 - a targeted push reaches every socket of that user on both gateways once, and nobody else', async () => {
+  it('push - a targeted push reaches every socket of that user on both gateways once, and nobody else', async () => {
     const [a, b] = world.gateways;
     const alice = [
       await connect(a!.url, 'alice'),

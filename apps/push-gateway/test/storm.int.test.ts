@@ -65,7 +65,7 @@ describe('storms', () => {
   let first: GatewayProcess;
   let second: GatewayProcess;
 
-  it(`15 - ${SOCKETS} sockets asking for the list at once: one snapshot query reaches website-api; a reconnect storm replays with a bounded number of queries`, async () => {
+  it(`storm - ${SOCKETS} sockets asking for the list at once: one snapshot query reaches website-api; a reconnect storm replays with a bounded number of queries`, async () => {
     const env = world.gatewayEnv({
       // A snapshot stays reusable for the whole storm as long as no newer event arrived.
       TIDELINE_GATEWAY_SNAPSHOT_REUSE_MS: '60000',

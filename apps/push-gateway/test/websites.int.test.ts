@@ -42,7 +42,7 @@ async function until(predicate: () => boolean | Promise<boolean>, what: string):
 }
 
 describe('websites', () => {
-  it('4 - request:websites answers websites:initial with the seeded items, total, version and lastEventId', async () => {
+  it('initial - request:websites answers websites:initial with the seeded items, total, version and lastEventId', async () => {
     const socket = await connectSocket(world.gateway.url, reader());
     sockets.push(socket);
     const initial = new Promise<WebsitesInitial>((resolve) => socket.once('websites:initial', resolve));
@@ -56,7 +56,7 @@ describe('websites', () => {
     expect(message.version).toEqual(expect.any(String));
   });
 
-  it('5-7 - create, update, delete over HTTP reach every connected client as add, update, delete with the logged eventId', async () => {
+  it('live - create, update, delete over HTTP reach every connected client as add, update, delete with the logged eventId', async () => {
     const clients = await Promise.all([client(), client(), client(limited.url)]);
     const before = await world.lastEventId();
     expect(clients.every((c) => c.replica.lastEventId === before)).toBe(true);
@@ -83,7 +83,7 @@ describe('websites', () => {
     }
   });
 
-  it('8 - resume from a lastEventId a few events back: exactly the missed events, in order, no initial', async () => {
+  it('resume - from a lastEventId a few events back: exactly the missed events, in order, no initial', async () => {
     const { socket, replica } = await client();
     const from = replica.lastEventId;
     socket.disconnect();
@@ -109,7 +109,7 @@ describe('websites', () => {
     resumed.socket.disconnect();
   });
 
-  it(`9 - resume from more than the replay limit back (${SMALL_REPLAY_LIMIT}) answers one websites:initial; at the limit, updates`, async () => {
+  it(`resume - from more than the replay limit back (${SMALL_REPLAY_LIMIT}) answers one websites:initial; at the limit, updates`, async () => {
     const atLimit = await client(limited.url);
     const beyond = await client(limited.url);
     atLimit.socket.disconnect();
@@ -132,7 +132,7 @@ describe('websites', () => {
     beyondResumed.socket.disconnect();
   });
 
-  it('invariant 3 - snapshots race with live writes: 12 clients joining during 150 writes each end exact, once, in order', async () => {
+  it('snapshot race - 12 clients joining during 150 live writes each end exact, once, in order (invariant 3)', async () => {
     const writes = (async () => {
       for (let i = 0; i < 150; i++) {
         const site = await world.createWebsite();
@@ -158,7 +158,7 @@ describe('websites', () => {
     }
   });
 
-  it('10 - future, other-epoch and purged lastEventIds answer websites:initial', async () => {
+  it('fallback - future, other-epoch and purged lastEventIds answer websites:initial', async () => {
     const last = await world.lastEventId();
     const cases = [
       { name: 'future', request: { lastEventId: last + 1_000 } },
