@@ -1,5 +1,5 @@
 import { verifierFromConfig } from '@tideline/auth';
-import { createEventBus, type EventBus } from '@tideline/bus';
+import { type EventBus, serviceBus } from '@tideline/bus';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { createStatefulExecutor, type StatefulExecutor } from '@tideline/stateful';
 import { NodesFeed } from './adapters/nodes-feed.ts';
@@ -57,11 +57,13 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
           executor = owned;
         }
 
-        const bus = options.bus ?? createEventBus({ config, clientName: `cache-${instanceId}`, logger });
-        if (!options.bus) {
-          await bus.start();
-          onStop('bus', () => bus.drain());
-        }
+        const bus = await serviceBus({
+          given: options.bus,
+          config,
+          clientName: `cache-${instanceId}`,
+          logger,
+          onStop,
+        });
         const nodes = new NodeReadModel(config.cacheNodeHistorySize);
         const cacheMetrics = createCacheMetrics(metrics, nodes);
         const nodesFeed = new NodesFeed({

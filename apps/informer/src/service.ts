@@ -1,5 +1,5 @@
 import { verifierFromConfig } from '@tideline/auth';
-import { createEventBus, type EventBus } from '@tideline/bus';
+import { type EventBus, serviceBus } from '@tideline/bus';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { ClusterRegistry } from './cluster-registry.ts';
 import { type InformerConfig, rules, settings } from './config.ts';
@@ -35,11 +35,13 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
       listen: (config) => ({ port: config.port, host: config.host }),
       start: async ({ config, instanceId, logger, http, readiness, onStop, metrics }) => {
         const verifier = verifierFromConfig(config, logger);
-        const bus = options.bus ?? createEventBus({ config, clientName: `informer-${instanceId}`, logger });
-        if (!options.bus) {
-          await bus.start();
-          onStop('bus', () => bus.drain());
-        }
+        const bus = await serviceBus({
+          given: options.bus,
+          config,
+          clientName: `informer-${instanceId}`,
+          logger,
+          onStop,
+        });
         readiness.add('bus', () => bus.healthy());
         const ledger = await recoverLedger({ bus, pageSize: config.informerRecoveryPageSize, logger });
         const clusters = new ClusterRegistry({

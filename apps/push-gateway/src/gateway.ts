@@ -1,5 +1,5 @@
 import { verifierFromConfig } from '@tideline/auth';
-import { createEventBus, type EventBus, type Subscription } from '@tideline/bus';
+import { type EventBus, type Subscription, serviceBus } from '@tideline/bus';
 import type { ConfigOf } from '@tideline/config';
 import { type RunningService, type RunOptions, runService, type ServiceContext } from '@tideline/runtime';
 import { createStatefulExecutor, PodPresence } from '@tideline/stateful';
@@ -34,19 +34,6 @@ export interface PushGatewayOptions extends RunOptions {
 export type RunningPushGateway = RunningService<PushGatewayConfig>;
 
 type GatewayContext = ServiceContext<ConfigOf<typeof pushGatewaySettings>>;
-
-/** The bus given, or one of this gateway's own (started here, drained on stop). */
-async function busOf(context: GatewayContext, given: EventBus | undefined): Promise<EventBus> {
-  if (given) return given;
-  const bus = createEventBus({
-    config: context.config,
-    clientName: `${SERVICE_NAME}:${context.instanceId}`,
-    logger: context.logger,
-  });
-  await bus.start();
-  context.onStop('bus', () => bus.drain());
-  return bus;
-}
 
 async function start(context: GatewayContext, options: PushGatewayOptions): Promise<void> {
   const { config, logger, http, readiness, instanceId } = context;
@@ -87,7 +74,13 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
   context.onStop('redis', () => redis.close());
   readiness.add('redis', () => redis.ready);
 
-  const bus = await busOf(context, options.bus);
+  const bus = await serviceBus({
+    given: options.bus,
+    config,
+    clientName: `${SERVICE_NAME}:${instanceId}`,
+    logger,
+    onStop: context.onStop,
+  });
   readiness.add('bus', () => bus.healthy());
 
   const io = createSocketServer(http.server, config, redis);

@@ -52,3 +52,23 @@ export function createEventBus(options: CreateBusOptions): EventBus {
       });
   }
 }
+
+export interface ServiceBusOptions extends CreateBusOptions {
+  /** A bus started and stopped by the caller (tests, one process running several services). */
+  given?: EventBus | undefined;
+  /** Registers a stop step of the service (`ServiceContext.onStop`). */
+  onStop: (name: string, run: () => Promise<void>) => void;
+}
+
+/**
+ * The bus of a service: the `given` one as it is, or one the configuration names, started here
+ * and drained when the service stops. Whoever creates a bus starts and stops it; a service never
+ * stops a bus it was given.
+ */
+export async function serviceBus(options: ServiceBusOptions): Promise<EventBus> {
+  if (options.given) return options.given;
+  const bus = createEventBus(options);
+  await bus.start();
+  options.onStop('bus', () => bus.drain());
+  return bus;
+}

@@ -1,6 +1,6 @@
 export { BaseEventBus, backoffDelay, type Decision, DecodedMessage, type Settle } from './base.ts';
 export { BusStateError, BusUnavailableError, UnknownTopicError } from './errors.ts';
-export { type CreateBusOptions, createEventBus } from './factory.ts';
+export { type CreateBusOptions, createEventBus, type ServiceBusOptions, serviceBus } from './factory.ts';
 export { KafkaEventBus } from './kafka/kafka-bus.ts';
 export type { KafkaBusOptions } from './kafka/options.ts';
 export { MemoryBroker, MemoryEventBus } from './memory/memory-bus.ts';
