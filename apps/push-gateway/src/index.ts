@@ -1,1 +1,1 @@
-export { startPushGateway } from './gateway.ts';
+export { startPushGateway } from './service.ts';

@@ -1,4 +1,4 @@
 import { runMain } from '@tideline/runtime';
-import { startPushGateway } from './gateway.ts';
+import { startPushGateway } from './service.ts';
 
 await runMain('push-gateway', startPushGateway);

@@ -3,7 +3,7 @@ import { type ClientEventName, type RequestError, SCHEMA_VERSION, subjects } fro
 import { eventually, testToken } from '@tideline/test-support';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningPushGateway } from '../src/gateway.ts';
+import type { RunningPushGateway } from '../src/service.ts';
 import { closeAll, connectSocket, type TestSocket } from './support/client.ts';
 import { FakeCache, nodeView } from './support/fake-cache.ts';
 import { World } from './support/world.ts';

@@ -3,7 +3,7 @@ import type { EventBus } from '@tideline/bus';
 import { type NodesInitial, type NodesRemoved, SCHEMA_VERSION, subjects } from '@tideline/contracts';
 import { eventually, testToken } from '@tideline/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningPushGateway } from '../src/gateway.ts';
+import type { RunningPushGateway } from '../src/service.ts';
 import { closeAll, connectSocket, type TestSocket } from './support/client.ts';
 import { FakeCache, nodeView } from './support/fake-cache.ts';
 import { TestStack } from './support/stack.ts';

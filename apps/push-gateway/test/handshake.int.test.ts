@@ -3,7 +3,7 @@ import type { RequestError } from '@tideline/contracts';
 import { createStatefulExecutor } from '@tideline/stateful';
 import { eventually, TEST_JWT, testToken } from '@tideline/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVICE_NAME } from '../src/gateway.ts';
+import { SERVICE_NAME } from '../src/service.ts';
 import {
   closeAll,
   connected,

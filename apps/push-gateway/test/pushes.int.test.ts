@@ -3,7 +3,7 @@ import { SCOPES } from '@tideline/auth';
 import { type EventBus, publishPush } from '@tideline/bus';
 import { testToken } from '@tideline/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningPushGateway } from '../src/gateway.ts';
+import type { RunningPushGateway } from '../src/service.ts';
 import { closeAll, connectSocket, type TestSocket } from './support/client.ts';
 import { PushTestBus } from './support/push-bus.ts';
 import { TestStack } from './support/stack.ts';

@@ -2,7 +2,7 @@ import { SCOPES } from '@tideline/auth';
 import type { WebsitesInitial, WebsitesUpdate } from '@tideline/contracts';
 import { eventually, testToken } from '@tideline/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningPushGateway } from '../src/gateway.ts';
+import type { RunningPushGateway } from '../src/service.ts';
 import { closeAll, connectSocket, type TestSocket } from './support/client.ts';
 import { WebsitesReplica } from './support/replica.ts';
 import { World } from './support/world.ts';

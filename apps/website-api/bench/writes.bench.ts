@@ -12,7 +12,7 @@
 import { SCOPES } from '@tideline/auth';
 import { TestDatabase, testToken } from '@tideline/test-support';
 import pg from 'pg';
-import { startWebsiteApi, type WebsiteApi } from '../src/app.ts';
+import { startWebsiteApi, type WebsiteApi } from '../src/service.ts';
 import { deleteStreams, NATS_URL, uniquePrefix } from '../test/harness.ts';
 
 const CLIENTS = 8;

@@ -1,1 +1,1 @@
-export { startWebsiteApi, type WebsiteApi } from './app.ts';
+export { startWebsiteApi, type WebsiteApi } from './service.ts';

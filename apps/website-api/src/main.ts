@@ -1,4 +1,4 @@
 import { runMain } from '@tideline/runtime';
-import { startWebsiteApi } from './app.ts';
+import { startWebsiteApi } from './service.ts';
 
 await runMain('website-api', startWebsiteApi);

@@ -8,7 +8,7 @@ import { INTERNAL_SCOPE, WEBSITES_TOPIC } from '@tideline/contracts';
 import { TestDatabase, testToken } from '@tideline/test-support';
 import pg from 'pg';
 import { EVENT_LOG_LOCK_CLASS } from '../src/adapters/event-log/postgres-event-log.ts';
-import { type StartWebsiteApiOptions, startWebsiteApi, type WebsiteApi } from '../src/app.ts';
+import { type StartWebsiteApiOptions, startWebsiteApi, type WebsiteApi } from '../src/service.ts';
 
 export const NATS_URL = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@tideline/config';
 import { eventually, TestDatabase } from '@tideline/test-support';
 import { describe, expect, it } from 'vitest';
-import { startWebsiteApi } from '../src/app.ts';
+import { startWebsiteApi } from '../src/service.ts';
 import { ApiFixture, holdTopicLock, testEnv, topicLocks, uniquePrefix } from './harness.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));

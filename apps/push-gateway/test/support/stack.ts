@@ -7,7 +7,7 @@ import { connect } from '@nats-io/transport-node';
 import { createEventBus, type EventBus } from '@tideline/bus';
 import { busSettings, loadConfig } from '@tideline/config';
 import { Redis } from 'ioredis';
-import { type PushGatewayOptions, type RunningPushGateway, startPushGateway } from '../../src/gateway.ts';
+import { type PushGatewayOptions, type RunningPushGateway, startPushGateway } from '../../src/service.ts';
 
 export const NATS_URL = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
 export const REDIS_URL = process.env['TIDELINE_REDIS_URL'] ?? 'redis://127.0.0.1:6379';

@@ -9,7 +9,7 @@ import {
 } from '@tideline/contracts';
 import { TestDatabase, testToken } from '@tideline/test-support';
 import { startWebsiteApi, type WebsiteApi } from '@tideline/website-api';
-import type { PushGatewayOptions, RunningPushGateway } from '../../src/gateway.ts';
+import type { PushGatewayOptions, RunningPushGateway } from '../../src/service.ts';
 import { CountingProxy } from './proxies.ts';
 import { TestStack } from './stack.ts';
 
