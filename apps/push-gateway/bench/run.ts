@@ -28,9 +28,9 @@ import {
   type WebsiteItem,
   type WebsitesUpdate,
 } from '@tideline/contracts';
-import { TestDatabase, testToken } from '@tideline/test-support';
+import { removeStreams, TestDatabase, testToken } from '@tideline/test-support';
 import { io, type Socket } from 'socket.io-client';
-import { removeKeys, removeStreams } from '../test/support/stack.ts';
+import { removeKeys } from '../test/support/stack.ts';
 
 const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 1_000);
 const LATENCY_MESSAGES = Number(process.env['BENCH_LATENCY_MESSAGES'] ?? 200);

@@ -13,7 +13,7 @@ import { SCOPES } from '@tideline/auth';
 import { TestDatabase, testToken } from '@tideline/test-support';
 import pg from 'pg';
 import { startWebsiteApi, type WebsiteApi } from '../src/service.ts';
-import { deleteStreams, NATS_URL, uniquePrefix } from '../test/harness.ts';
+import { NATS_URL, removeStreams, uniquePrefix } from '../test/harness.ts';
 
 const CLIENTS = 8;
 /** Requests per chunk, and chunks per mode, of each phase. */
@@ -100,7 +100,7 @@ async function setUp(mode: Mode): Promise<Target> {
 async function tearDown(target: Target): Promise<void> {
   await target.sql.end();
   await target.api.stop('bench done');
-  await deleteStreams(target.prefix);
+  await removeStreams(target.prefix);
   await target.database[Symbol.asyncDispose]();
 }
 

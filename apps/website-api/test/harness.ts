@@ -1,24 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { SCOPES } from '@tideline/auth';
 import { type BusMessage, createEventBus, type EventBus, readTopic } from '@tideline/bus';
 import { busSettings, loadConfig } from '@tideline/config';
 import { INTERNAL_SCOPE, WEBSITES_TOPIC } from '@tideline/contracts';
-import { TestDatabase, testToken } from '@tideline/test-support';
+import { removeStreams, TEST_NATS_URL, TestDatabase, testToken, uniquePrefix } from '@tideline/test-support';
 import pg from 'pg';
 import { EVENT_LOG_LOCK_CLASS } from '../src/adapters/event-log/postgres-event-log.ts';
 import { type StartWebsiteApiOptions, startWebsiteApi, type WebsiteApi } from '../src/service.ts';
 
-export const NATS_URL = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+export const NATS_URL = TEST_NATS_URL;
+export { removeStreams, uniquePrefix };
 
 export const tokens = {
   writer: testToken('writer', [SCOPES.websitesRead, SCOPES.websitesWrite]),
   reader: testToken('reader', [SCOPES.websitesRead]),
   internal: testToken('service:push-gateway', [INTERNAL_SCOPE]),
 };
-
-export const uniquePrefix = (tag: string) => `${tag}_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
 
 /** Environment of a website-api under test: silent logs, a free port, its own database and bus prefix. */
 export function testEnv(
@@ -189,20 +186,8 @@ export class ApiFixture extends ApiClient {
   async dispose(options: { keepDatabase?: boolean } = {}): Promise<void> {
     await this.api.stop('test');
     await this.sql.end();
-    await deleteStreams(this.busPrefix);
+    await removeStreams(this.busPrefix, NATS_URL);
     if (!options.keepDatabase) await this.database[Symbol.asyncDispose]();
-  }
-}
-
-/** Removes the JetStream streams of a test's bus prefix from the shared broker. */
-export async function deleteStreams(prefix: string, servers = NATS_URL): Promise<void> {
-  const nc = await connect({ servers });
-  try {
-    const jsm = await jetstreamManager(nc);
-    for await (const name of jsm.streams.names())
-      if (name.startsWith(`${prefix}_`)) await jsm.streams.delete(name);
-  } finally {
-    await nc.close();
   }
 }
 

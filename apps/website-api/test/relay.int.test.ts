@@ -15,10 +15,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ApiClient,
   ApiFixture,
-  deleteStreams,
   NATS_URL,
   openBus,
   readWebsiteStream,
+  removeStreams,
   testEnv,
   uniquePrefix,
 } from './harness.ts';
@@ -198,7 +198,7 @@ describe('relay (invariant 1: no committed change without its event on the broke
     const busUp = async () =>
       ((await (await fetch(`${fx.api.url}/readyz`)).json()) as { observed: { bus: boolean } }).observed.bus;
     expect(await eventually(busUp, 10_000, 50)).toBe(true);
-    await deleteStreams(fx.busPrefix);
+    await removeStreams(fx.busPrefix);
     await writeChanges(fx, 2, 'refused');
     const failures = async () => {
       const text = await (await fetch(`${fx.api.url}/metrics`)).text();
@@ -223,7 +223,7 @@ describe('relay (invariant 1: no committed change without its event on the broke
     const database = await TestDatabase.create('tideline_wsapi_crash');
     cleanups.push(() => database[Symbol.asyncDispose]());
     const prefix = uniquePrefix('crash');
-    cleanups.push(() => deleteStreams(prefix));
+    cleanups.push(() => removeStreams(prefix));
     const natsPort = Number(new URL(NATS_URL).port);
     const brokerPath = await FaultProxy.to(natsPort);
     cleanups.push(() => brokerPath[Symbol.asyncDispose]());

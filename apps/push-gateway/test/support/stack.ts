@@ -2,14 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { createEventBus, type EventBus } from '@tideline/bus';
 import { busSettings, loadConfig } from '@tideline/config';
+import { removeStreams, TEST_NATS_URL } from '@tideline/test-support';
 import { Redis } from 'ioredis';
 import { type PushGatewayOptions, type RunningPushGateway, startPushGateway } from '../../src/service.ts';
 
-export const NATS_URL = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+export const NATS_URL = TEST_NATS_URL;
 export const REDIS_URL = process.env['TIDELINE_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -138,18 +137,6 @@ export class TestStack {
     await Promise.allSettled(this.buses.map((b) => b.drain()));
     await removeStreams(this.busPrefix);
     await removeKeys(`*${this.namespace}*`);
-  }
-}
-
-export async function removeStreams(prefix: string): Promise<void> {
-  const nc = await connect({ servers: NATS_URL });
-  try {
-    const jsm = await jetstreamManager(nc);
-    for await (const name of jsm.streams.names()) {
-      if (name.startsWith(`${prefix}_`)) await jsm.streams.delete(name);
-    }
-  } finally {
-    await nc.close();
   }
 }
 
