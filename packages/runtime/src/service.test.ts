@@ -194,7 +194,8 @@ describe('runService', () => {
     });
     await expect.poll(() => out.includes('"msg":"started"'), { timeout: 10_000 }).toBe(true);
     child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // 'close', not 'exit': only then has everything the process wrote been read.
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code).toBe(0);
     expect(out).toContain('"step":"in-flight work"');
     expect(out.indexOf('"step":"in-flight work"')).toBeLessThan(out.indexOf('"step":"http"'));
