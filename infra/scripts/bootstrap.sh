@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Makes a clone ready to run: npm dependencies (npm ci when node_modules is missing or older than
-# the lock), the generated Prisma client, and the local infrastructure; with `--test` also Kafka and
-# Chromium for the test suite. Idempotent and quick when nothing is missing; `npm start` and
-# `npm test` run it first, so those two commands are the whole set-up on a fresh machine.
+# Makes a clone ready to run: the pinned Node.js (.nvmrc) and the npm dependencies (npm ci, on that
+# Node, when node_modules is missing, older than the lock, or without the pinned Node), the generated
+# Prisma client, and the local infrastructure; with `--test` also Kafka and Chromium for the test
+# suite. Idempotent and quick when nothing is missing; `npm start` and `npm test` run it first, so
+# those two commands are the whole set-up on a fresh machine, also where the system's Node is older.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source infra/scripts/node-runtime.sh
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "[bootstrap] installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
+  ! require_pinned_node 2>/dev/null; then
+  echo "[bootstrap] installing npm dependencies (npm ci) on Node.js $NODE_PINNED"
+  npm_pinned ci --no-audit --no-fund
 fi
+require_pinned_node
+echo "[bootstrap] node $(node -v) ($(command -v node))"
 if [ ! -d packages/db/src/generated/prisma ] || [ packages/db/prisma/schema.prisma -nt packages/db/src/generated/prisma ]; then
   npm run --silent db:generate
 fi

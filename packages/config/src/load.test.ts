@@ -161,6 +161,28 @@ describe('loadConfig', () => {
     );
   });
 
+  it('file - a misspelled key is refused, naming the key and the closest known variable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-config-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ TIDELINE_T_PORT: 4000, TIDELINE_T_LIMT: 7 }));
+    expect(() => loadConfig(spec, { env: {}, file })).toThrow(
+      `TIDELINE_CONFIG_FILE: must be keyed by known TIDELINE_* variable names (got "TIDELINE_T_LIMT" in ${file}; did you mean TIDELINE_T_LIMIT?)`,
+    );
+    writeFileSync(file, JSON.stringify({ TIDELINE_KAFKA_BROKER: 'k:9092' }));
+    expect(() => loadConfig(spec, { env: {}, file })).toThrow(/did you mean TIDELINE_KAFKA_BROKERS\?\)$/);
+    writeFileSync(file, JSON.stringify({ port: 4000 }));
+    expect(() => loadConfig(spec, { env: {}, file })).toThrow(
+      `TIDELINE_CONFIG_FILE: must be keyed by known TIDELINE_* variable names (got "port" in ${file})`,
+    );
+  });
+
+  it("file - another service's settings in a shared file are accepted and ignored", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-config-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ TIDELINE_T_PORT: 4000, TIDELINE_GATEWAY_PORT: 3005 }));
+    expect(loadConfig(spec, { env: {}, file })).toMatchObject({ port: 4000 });
+  });
+
   it('settings - a duration setting without its unit in the name is a programming error', () => {
     expect(() => ms({ env: 'TIDELINE_T_TIMEOUT', doc: 'x' })).toThrow(
       'TIDELINE_T_TIMEOUT: a millisecond setting must end in _MS',

@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+// reference.ts reaches back to this module through settings that build ConfigErrors; they do so
+// only when called, never while modules load, so the cycle is harmless.
+import { settingGroups } from './reference.ts';
 import type { ConfigOf, Setting, SettingsSpec } from './setting.ts';
 
 /** A configuration value broke its rule. `message` is the one line a service prints before exiting. */
@@ -18,7 +21,9 @@ export interface ConfigSource {
   env?: Record<string, string | undefined>;
   /**
    * Optional JSON file keyed by variable name (`{ "TIDELINE_GATEWAY_PORT": 3000 }`); the
-   * environment wins over the file. Defaults to the path in `TIDELINE_CONFIG_FILE`.
+   * environment wins over the file. Defaults to the path in `TIDELINE_CONFIG_FILE`. One file may
+   * serve every service, so it may hold any service's settings; a key that is no setting at all
+   * (a misspelling) is refused.
    */
   file?: string;
 }
@@ -50,6 +55,45 @@ function readFile(path: string): Record<string, unknown> {
   }
 }
 
+/** Edit distance (insertions, deletions, substitutions) between two variable names. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** Edits within which an unknown key is taken for a misspelling of a known one. */
+const MISSPELLING_MAX_EDITS = 3;
+
+/**
+ * Refuses the first key of the file that names no setting, neither of `spec` nor of any service
+ * (see {@link settingGroups}), naming the closest known variable when it looks like a misspelling.
+ */
+function refuseUnknownKeys(file: Record<string, unknown>, path: string, spec: SettingsSpec): void {
+  const known = new Set<string>(Object.values(spec).map((s) => s.env));
+  for (const group of Object.values(settingGroups)) for (const s of Object.values(group)) known.add(s.env);
+  const unknown = Object.keys(file).find((key) => !known.has(key));
+  if (unknown === undefined) return;
+  let closest: string | undefined;
+  let closestEdits = MISSPELLING_MAX_EDITS + 1;
+  for (const name of known) {
+    const edits = distance(unknown.toUpperCase(), name);
+    if (edits < closestEdits) [closest, closestEdits] = [name, edits];
+  }
+  throw new ConfigError(
+    'TIDELINE_CONFIG_FILE',
+    'keyed by known TIDELINE_* variable names',
+    `${JSON.stringify(unknown)} in ${path}${closest ? `; did you mean ${closest}?` : ''}`,
+  );
+}
+
 function shown(setting: Setting<unknown>, raw: unknown): string {
   if (setting.secret) return '(hidden)';
   return JSON.stringify(raw);
@@ -67,16 +111,7 @@ export function loadConfig<S extends SettingsSpec>(
   const env = source.env ?? process.env;
   const filePath = source.file ?? env['TIDELINE_CONFIG_FILE'];
   const file = filePath ? readFile(filePath) : {};
-  const known = new Set(Object.values(spec).map((s) => s.env));
-  for (const key of Object.keys(file)) {
-    if (!known.has(key as `TIDELINE_${string}`) && key.startsWith('TIDELINE_') === false) {
-      throw new ConfigError(
-        'TIDELINE_CONFIG_FILE',
-        'keyed by TIDELINE_* variable names only',
-        JSON.stringify(key),
-      );
-    }
-  }
+  if (filePath) refuseUnknownKeys(file, filePath, spec);
   const out: Record<string, unknown> = {};
   for (const [key, setting] of Object.entries(spec)) {
     const fromEnv = env[setting.env];

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, int } from '@tideline/config';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { runService } from './service.ts';
 
 function sink() {
@@ -18,6 +18,8 @@ function sink() {
 
 const settings = { answer: int({ env: 'TIDELINE_T_ANSWER', min: 0, max: 100, default: 42, doc: 'answer' }) };
 const listen = () => ({ port: 0, host: '127.0.0.1' });
+/** A test that starts a service process (tsx compiles it first) on a machine others keep busy. */
+const PROCESS_TEST_TIMEOUT_MS = 60_000;
 
 describe('runService', () => {
   it('endpoints - serves /healthz, /readyz with dependency checks, and Prometheus /metrics', async () => {
@@ -182,21 +184,30 @@ describe('runService', () => {
     expect(order).toEqual(['pool']);
   });
 
-  it('SIGTERM - a service process drains its steps and exits 0', async () => {
-    const script = fileURLToPath(new URL('../test/signal-fixture.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      env: { ...process.env, TIDELINE_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += String(d);
-    });
-    await expect.poll(() => out.includes('"msg":"started"'), { timeout: 10_000 }).toBe(true);
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(code).toBe(0);
-    expect(out).toContain('"step":"in-flight work"');
-    expect(out.indexOf('"step":"in-flight work"')).toBeLessThan(out.indexOf('"step":"http"'));
-  });
+  it(
+    'SIGTERM - a service process drains its steps and exits 0',
+    async () => {
+      const script = fileURLToPath(new URL('../test/signal-fixture.ts', import.meta.url));
+      const child = spawn(process.execPath, ['--import', 'tsx', script], {
+        env: { ...process.env, TIDELINE_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      onTestFinished(() => void child.kill('SIGKILL'));
+      // 'close', not 'exit': only then has everything the process wrote been read.
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      let out = '';
+      const started = new Promise<void>((resolve) => {
+        child.stdout.on('data', (d) => {
+          out += String(d);
+          if (out.includes('"msg":"started"')) resolve();
+        });
+      });
+      await Promise.race([started, closed]);
+      child.kill('SIGTERM');
+      expect(await closed).toBe(0);
+      expect(out).toContain('"step":"in-flight work"');
+      expect(out.indexOf('"step":"in-flight work"')).toBeLessThan(out.indexOf('"step":"http"'));
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });

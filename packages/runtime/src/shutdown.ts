@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import { type Logger, symbols } from 'pino';
 
 export interface StopStep {
   name: string;
@@ -51,9 +51,46 @@ export class Shutdown {
     if (outcome === 'timeout')
       this.logger.warn({ timeoutMs: this.timeoutMs }, 'stop timed out; exiting anyway');
   }
+
+  /**
+   * Resolves once every line logged so far has been written, or after the stop timeout. pino's
+   * asynchronous destination (sonic-boom) writes in the background; a process that exits while a
+   * write is in flight has pino's exit hook write the lines queued behind it first, so the last
+   * lines of a stop come out of order, or the in-flight ones are lost.
+   */
+  logsWritten(): Promise<void> {
+    const stream = (this.logger as unknown as Record<symbol, unknown>)[symbols.streamSym] as
+      | BackgroundWriter
+      | undefined;
+    // Only a destination that writes in the background and flushes at exit has this race.
+    if (typeof stream?.flushSync !== 'function') return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        stream.off('drain', done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.timeoutMs);
+      timer.unref();
+      stream.once('drain', done);
+      // Queued behind whatever is being written; sonic-boom emits 'drain' once nothing is left.
+      stream.write('');
+    });
+  }
 }
 
-/** SIGTERM/SIGINT run the shutdown once, then exit; a second signal exits at once. */
+/** The parts of a sonic-boom destination that {@link Shutdown.logsWritten} uses. */
+interface BackgroundWriter {
+  write(chunk: string): boolean;
+  flushSync(): void;
+  once(event: 'drain', listener: () => void): unknown;
+  off(event: 'drain', listener: () => void): unknown;
+}
+
+/**
+ * SIGTERM/SIGINT run the shutdown once, then exit once its log lines are written; a second signal
+ * exits at once.
+ */
 export function installSignalHandlers(
   shutdown: Shutdown,
   exit: (code: number) => void = process.exit,
@@ -65,7 +102,10 @@ export function installSignalHandlers(
       return;
     }
     received = true;
-    void shutdown.run(signal).then(() => exit(0));
+    void shutdown
+      .run(signal)
+      .then(() => shutdown.logsWritten())
+      .then(() => exit(0));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

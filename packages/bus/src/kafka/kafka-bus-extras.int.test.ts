@@ -132,7 +132,7 @@ describe('Kafka bus: Kafka-specific guarantees', () => {
       await eventually(async () => {
         const described = await withAdmin((admin) => admin.describeGroups({ groups: [`${prefix}_workers`] }));
         const group = described.get(`${prefix}_workers`);
-        return group?.state === 'STABLE' && group.members.size === 2;
+        return group?.state === 'Stable' && group.members.size === 2;
       }, DELIVERY_TIMEOUT_MS * 2),
     ).toBe(true);
     const keys = Array.from({ length: 8 }, (_, k) => `key-${k}`);
