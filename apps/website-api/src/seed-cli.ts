@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { databaseSettings, int, loadConfigOrExit, websiteApiSettings } from '@tideline/config';
+import { databaseSettings, loadConfigOrExit, websiteApiSettings } from '@tideline/config';
 import type { LineGroup, WebsiteStatus } from '@tideline/contracts';
 import { migrateDatabase, openDatabase } from './adapters/database.ts';
 import { PostgresEventLog } from './adapters/event-log/postgres-event-log.ts';
@@ -15,13 +15,7 @@ const config = loadConfigOrExit({
   ...databaseSettings,
   seedWebsites: websiteApiSettings.seedWebsites,
   seedLineGroups: websiteApiSettings.seedLineGroups,
-  seedConcurrency: int({
-    env: 'TIDELINE_SEED_CONCURRENCY',
-    min: 1,
-    max: 64,
-    default: 4,
-    doc: 'Websites `npm run seed` creates at the same time.',
-  }),
+  seedConcurrency: websiteApiSettings.seedConcurrency,
 });
 const { values } = parseArgs({
   options: { websites: { type: 'string' }, 'line-groups': { type: 'string' } },

@@ -1,17 +1,9 @@
 #!/usr/bin/env -S npx tsx
 import { parseArgs } from 'node:util';
-import { authSettings, DEVELOPMENT_JWT_SECRET, loadConfigOrExit, seconds } from '@tideline/config';
+import { authSettings, DEVELOPMENT_JWT_SECRET, devTokenSettings, loadConfigOrExit } from '@tideline/config';
 import { signToken } from './sign.ts';
 
-const spec = {
-  ...authSettings,
-  tokenTtlSeconds: seconds({
-    env: 'TIDELINE_DEV_TOKEN_TTL_SECONDS',
-    default: 86_400,
-    min: 1,
-    doc: 'Lifetime of tokens printed by `npm run token`.',
-  }),
-};
+const spec = { ...authSettings, ...devTokenSettings };
 const config = loadConfigOrExit(spec);
 const { values } = parseArgs({
   options: { sub: { type: 'string' }, scope: { type: 'string', multiple: true }, ttl: { type: 'string' } },

@@ -143,6 +143,8 @@ export async function runService<S extends SettingsSpec>(
   } catch (error) {
     logger.error({ err: error }, 'start failed');
     await shutdown.run('start failed');
+    // The caller usually exits next (runMain): the log lines must be out first.
+    await shutdown.logsWritten();
     throw error;
   }
   readiness.markStarted();

@@ -68,3 +68,13 @@ export function requireJwtKey(config: {
   }
   return undefined;
 }
+
+/** `npm run token` (packages/auth token-cli): development tokens. */
+export const devTokenSettings = {
+  tokenTtlSeconds: seconds({
+    env: 'TIDELINE_DEV_TOKEN_TTL_SECONDS',
+    default: 86_400,
+    min: 1,
+    doc: 'Lifetime of tokens printed by `npm run token`.',
+  }),
+};

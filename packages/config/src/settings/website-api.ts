@@ -89,4 +89,11 @@ export const websiteApiSettings = {
     default: 3,
     doc: 'Line groups `npm run seed` ensures when `--line-groups` is not given.',
   }),
+  seedConcurrency: int({
+    env: 'TIDELINE_SEED_CONCURRENCY',
+    min: 1,
+    max: 64,
+    default: 4,
+    doc: 'Websites `npm run seed` creates at the same time.',
+  }),
 };
