@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, sleep } from '../testing/wait.ts';
-import type { BusOptions } from '../types.ts';
-import { KafkaEventBus } from './kafka-bus.ts';
-import { PrivateKafkaBroker } from './private-broker.ts';
+import { KafkaEventBus } from '../src/kafka/kafka-bus.ts';
+import { eventually, sleep } from '../src/testing/wait.ts';
+import type { BusOptions } from '../src/types.ts';
+import { PrivateKafkaBroker } from './support/private-broker.ts';
 
 const EVENTS = 240;
 const KILL_AT = 80;

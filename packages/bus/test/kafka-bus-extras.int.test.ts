@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Admin } from '@platformatic/kafka';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, sleep } from '../testing/wait.ts';
-import type { BusMessage } from '../types.ts';
-import { KafkaEventBus } from './kafka-bus.ts';
-import type { KafkaBusOptions } from './options.ts';
+import { KafkaEventBus } from '../src/kafka/kafka-bus.ts';
+import type { KafkaBusOptions } from '../src/kafka/options.ts';
+import { eventually, sleep } from '../src/testing/wait.ts';
+import type { BusMessage } from '../src/types.ts';
 
 const brokers = (process.env['TIDELINE_KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const DELIVERY_TIMEOUT_MS = 10_000;

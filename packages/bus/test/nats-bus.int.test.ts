@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { busContractSuite } from '../testing/contract-suite.ts';
-import { NatsEventBus } from './nats-bus.ts';
+import { NatsEventBus } from '../src/nats/nats-bus.ts';
+import { busContractSuite } from '../src/testing/contract-suite.ts';
 
 const servers = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
 

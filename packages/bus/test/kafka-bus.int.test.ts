@@ -1,6 +1,6 @@
 import { Admin } from '@platformatic/kafka';
-import { busContractSuite } from '../testing/contract-suite.ts';
-import { KafkaEventBus } from './kafka-bus.ts';
+import { KafkaEventBus } from '../src/kafka/kafka-bus.ts';
+import { busContractSuite } from '../src/testing/contract-suite.ts';
 
 const brokers = (process.env['TIDELINE_KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 
