@@ -56,7 +56,7 @@ function citedInvariants(text: string): number[] {
   return cited;
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const spec = parseSpec(readFileSync(SPEC_PATH, 'utf8'));
 const ids = new Set(spec.map((i) => i.id));
@@ -80,7 +80,7 @@ describe('docs/SPEC.md and the tests', () => {
           continue;
         }
         const opens = new RegExp(
-          `\\b(?:it|test|describe|scenario)(?:\\.\\w+)?\\(\\s*['"\`]${escape(proof.title)}`,
+          `\\b(?:it|test|describe|scenario)(?:\\.\\w+)?\\(\\s*['"\`]${escapeRegExp(proof.title)}`,
         );
         if (!opens.test(source)) missing.push(`I${invariant.id}: ${proof.file} has no test "${proof.title}"`);
       }
