@@ -16,16 +16,17 @@ function openWatch(server: KubeTestServer, query: string) {
   const lines: WatchLine[] = [];
   const controller = new AbortController();
   let status = 0;
+  // Settles, never rejects: an abort or a cut at any point (before or after the headers) is `cut`.
   const ended = (async () => {
-    const response = await fetch(`${server.url}/api/v1/nodes?watch=true&${query}`, {
-      headers: { authorization: `Bearer ${server.token}` },
-      signal: controller.signal,
-    });
-    status = response.status;
-    if (status !== 200) return { outcome: 'status' as const, body: await response.json() };
-    const decoder = new TextDecoder();
-    let buffer = '';
     try {
+      const response = await fetch(`${server.url}/api/v1/nodes?watch=true&${query}`, {
+        headers: { authorization: `Bearer ${server.token}` },
+        signal: controller.signal,
+      });
+      status = response.status;
+      if (status !== 200) return { outcome: 'status' as const, body: await response.json() };
+      const decoder = new TextDecoder();
+      let buffer = '';
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         buffer += decoder.decode(chunk, { stream: true });
         let newline = buffer.indexOf('\n');
@@ -170,6 +171,7 @@ describe('KubeTestServer', () => {
     const recent = openWatch(server, `resourceVersion=${server.resourceVersion - 5}`);
     await until(() => recent.lines.length === 5);
     recent.abort();
+    await recent.ended;
     expect(server.counters.expiredWatches).toBe(1);
   });
 
@@ -182,6 +184,7 @@ describe('KubeTestServer', () => {
     const current = openWatch(server, `resourceVersion=${server.resourceVersion}`);
     await until(() => server.activeWatches === 1);
     current.abort();
+    await current.ended;
   });
 
   it('faults - expireWatches ends open watches with ERROR 410; dropWatches cuts them', async () => {
@@ -210,6 +213,8 @@ describe('KubeTestServer', () => {
     expect(stalled.lines).toEqual([]);
     stalled.abort();
     fresh.abort();
+    expect(await stalled.ended).toEqual({ outcome: 'cut' });
+    expect(await fresh.ended).toEqual({ outcome: 'cut' });
   });
 
   it('outage - refuse, reset and unavailable modes fail requests; up() restores service and changes made meanwhile are kept', async () => {
