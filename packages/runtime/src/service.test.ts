@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, int } from '@tideline/config';
@@ -188,8 +191,9 @@ describe('runService', () => {
     'SIGTERM - a service process drains its steps and exits 0',
     async () => {
       const script = fileURLToPath(new URL('../test/signal-fixture.ts', import.meta.url));
+      const recordPath = join(mkdtempSync(join(tmpdir(), 'tideline-signal-')), 'record.json');
       const child = spawn(process.execPath, ['--import', 'tsx', script], {
-        env: { ...process.env, TIDELINE_LOG_LEVEL: 'info' },
+        env: { ...process.env, TIDELINE_LOG_LEVEL: 'info', SIGNAL_FIXTURE_RECORD: recordPath },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       onTestFinished(() => void child.kill('SIGKILL'));
@@ -205,8 +209,15 @@ describe('runService', () => {
       await Promise.race([started, closed]);
       child.kill('SIGTERM');
       expect(await closed).toBe(0);
+      // The order from the process's own record: its step ran while HTTP still listened, and HTTP
+      // was closed before the process exited.
+      expect(JSON.parse(readFileSync(recordPath, 'utf8'))).toEqual([
+        { step: 'in-flight work', httpListening: true },
+        { step: 'exit', httpListening: false },
+      ]);
+      // Every stop line reached the output before the exit (none lost at process.exit).
       expect(out).toContain('"step":"in-flight work"');
-      expect(out.indexOf('"step":"in-flight work"')).toBeLessThan(out.indexOf('"step":"http"'));
+      expect(out).toContain('"step":"http"');
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
