@@ -1,4 +1,5 @@
 import { BusStateError } from './errors.ts';
+import { RecentIds } from './recent-ids.ts';
 import { assertPublishableSubject, topicForSubject } from './subjects.ts';
 import {
   type BackoffPolicy,
@@ -34,22 +35,6 @@ export type Decision =
   | { kind: 'dead-letter'; reason: string };
 
 const silentLogger: BusLogger = { warn() {}, error() {} };
-
-/** Remembers the last N ids (insertion order), to drop redeliveries of messages already handled. */
-class RecentIds {
-  private readonly ids = new Set<string>();
-  constructor(private readonly capacity: number) {}
-  has(id: string): boolean {
-    return this.ids.has(id);
-  }
-  add(id: string): void {
-    this.ids.add(id);
-    if (this.ids.size > this.capacity) {
-      const oldest = this.ids.values().next().value;
-      if (oldest !== undefined) this.ids.delete(oldest);
-    }
-  }
-}
 
 /** Delay before delivery number `deliveryCount + 1`: exponential from `initialMs`, capped at `maxMs`. */
 export function backoffDelay(policy: BackoffPolicy, deliveryCount: number): number {

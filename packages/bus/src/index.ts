@@ -7,6 +7,7 @@ export { MemoryBroker, MemoryEventBus } from './memory/memory-bus.ts';
 export { type NatsBusOptions, NatsEventBus } from './nats/nats-bus.ts';
 export { type PublishPushOptions, type PushReceipt, publishPush } from './push.ts';
 export { readTopic } from './read-topic.ts';
+export { RecentIds } from './recent-ids.ts';
 export { subjectMatches, topicForSubject } from './subjects.ts';
 export {
   type BackoffPolicy,

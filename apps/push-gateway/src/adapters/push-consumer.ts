@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { EventBus, Handler, Subscription } from '@tideline/bus';
+import { type EventBus, type Handler, RecentIds, type Subscription } from '@tideline/bus';
 import { PushMessage, type PushTarget, rooms, subjects } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
-import { RecentIds } from '../domain/recent-ids.ts';
 
 /** What became of one delivery of a push on this gateway. */
 export type PushOutcome =

@@ -22,8 +22,11 @@ describe('RecentIds', () => {
     expect(ids.has('b')).toBe(false);
   });
 
-  it('dedup window - refuses a capacity that is not a positive integer', () => {
-    expect(() => new RecentIds(0)).toThrow(RangeError);
+  it('dedup window - a capacity of 0 remembers nothing; a negative or fractional one is refused', () => {
+    const none = new RecentIds(0);
+    none.add('a');
+    expect(none.has('a')).toBe(false);
+    expect(() => new RecentIds(-1)).toThrow(RangeError);
     expect(() => new RecentIds(1.5)).toThrow(RangeError);
   });
 });
