@@ -13,10 +13,6 @@ export class RecentIds {
     }
   }
 
-  get size(): number {
-    return this.ids.size;
-  }
-
   has(id: string): boolean {
     return this.ids.has(id);
   }
