@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes a clone ready to run: the pinned Node.js (.nvmrc) and the npm dependencies (npm ci, on that
 # Node, when node_modules is missing, older than the lock, or without the pinned Node), the generated
-# Prisma client, and the local infrastructure; with `--test` also Kafka and Chromium for the test
+# Prisma client, and the local infrastructure; with `--test` also Kafka, Chromium and docker-compose for the test
 # suite. Idempotent and quick when nothing is missing; `npm start` and `npm test` run it first, so
 # those two commands are the whole set-up on a fresh machine, also where the system's Node is older.
 set -euo pipefail
@@ -21,5 +21,6 @@ fi
 bash infra/scripts/ensure-services.sh
 if [ "${1:-}" = "--test" ]; then
   bash infra/scripts/ensure-chromium.sh
+  bash infra/scripts/ensure-compose.sh
   bash infra/kafka/kafka.sh start
 fi
