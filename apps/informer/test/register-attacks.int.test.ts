@@ -394,3 +394,37 @@ describe('cluster registration over the API: attacks', () => {
     expect((await statuses(informer)).data[0]).toMatchObject({ name: 'alpha', source: 'api', synced: true });
   });
 });
+
+describe('what the operator configures', () => {
+  it('operator config - a kubeconfig of TIDELINE_INFORMER_CLUSTERS may still use an exec plugin, as kubectl does', async () => {
+    const cluster = await TestCluster.start({ name: 'alpha', nodes: 2 });
+    cleanups.push(() => cluster[Symbol.asyncDispose]());
+    const dir = tempDir();
+    const credential = JSON.stringify({
+      apiVersion: 'client.authentication.k8s.io/v1beta1',
+      kind: 'ExecCredential',
+      status: { token: cluster.server.token },
+    });
+    const path = join(dir, 'kubeconfig.yaml');
+    writeFileSync(
+      path,
+      kubeconfig(cluster.server.url, {
+        exec: {
+          apiVersion: 'client.authentication.k8s.io/v1beta1',
+          command: 'sh',
+          args: ['-c', `printf '%s' '${credential}'`],
+          interactiveMode: 'Never',
+        },
+      }),
+    );
+    const { informer } = await informerWith({ TIDELINE_INFORMER_CLUSTERS: `alpha=${path}` });
+    expect(
+      await eventually(async () => {
+        const s = (await statuses(informer)).data[0];
+        return s?.synced === true && s.nodes === 2;
+      }, WAIT_MS),
+    ).toBe(true);
+    expect((await statuses(informer)).data[0]).toMatchObject({ name: 'alpha', source: 'config' });
+    expect(cluster.server.counters.unauthorized).toBe(0);
+  });
+});
