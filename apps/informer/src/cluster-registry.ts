@@ -2,8 +2,15 @@ import type { BackoffPolicy, EventBus } from '@tideline/bus';
 import { type ClusterStatus, type ErrorCode, TidelineError } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
 import type { PublishedLedger } from './domain/ledger.ts';
+import type { ApiKubeconfigPolicy } from './kube/api-kubeconfig.ts';
 import { ClusterWatcher, type ClusterWatcherOptions } from './kube/cluster-watcher.ts';
-import { type KubeconfigSource, loadKubeConfig } from './kube/kubeconfig.ts';
+import {
+  KubeconfigError,
+  type KubeconfigSource,
+  loadApiKubeConfig,
+  loadKubeConfig,
+} from './kube/kubeconfig.ts';
+import { describeKubeError } from './kube/safe-error.ts';
 import type { InformerMetrics } from './metrics.ts';
 import { ClusterPublisher } from './pipeline/cluster-publisher.ts';
 
@@ -26,6 +33,8 @@ export interface ClusterRegistryOptions {
   metrics: InformerMetrics;
   watch: WatchSettings;
   publishBackoff: BackoffPolicy;
+  /** What a kubeconfig registered through the HTTP API may contain. */
+  apiPolicy: ApiKubeconfigPolicy;
 }
 
 export type ClusterOrigin = 'config' | 'api';
@@ -76,8 +85,10 @@ export class ClusterRegistry {
   }
 
   /**
-   * Registers a cluster. An `api` registration fails at once when its kubeconfig cannot be used; a
-   * `config` one keeps retrying to load it (the file may not exist yet) and reports the error.
+   * Registers a cluster. An `api` registration is checked against the API policy before the
+   * Kubernetes client sees it and fails at once when its kubeconfig is refused or cannot be used;
+   * a `config` one (the operator's) is loaded as kubectl would, and keeps retrying to load it (the
+   * file may not exist yet) while reporting the error.
    */
   async register(name: string, source: KubeconfigSource, origin: ClusterOrigin): Promise<ClusterStatus> {
     if (this.stopping) throw new ClusterRegistryError('CONFLICT', 'the informer is stopping');
@@ -87,7 +98,8 @@ export class ClusterRegistry {
       throw new ClusterRegistryError('CONFLICT', `cluster ${name} is being registered or unregistered`);
     this.busy.add(name);
     try {
-      const kubeConfig = origin === 'api' ? await loadKubeConfig(source) : undefined;
+      const kubeConfig =
+        origin === 'api' ? await loadApiKubeConfig(source, this.options.apiPolicy) : undefined;
       const publisher = this.publisherFor(name);
       const entry: Entry = {
         name,
@@ -218,7 +230,7 @@ export class ClusterRegistry {
       this.startWatching(entry, kubeConfig);
     } catch (error) {
       entry.loadFailures += 1;
-      entry.loadError = (error as Error).message;
+      entry.loadError = error instanceof KubeconfigError ? error.message : describeKubeError(error);
       const { restartBackoffMs, restartBackoffMaxMs } = this.options.watch;
       const delay = Math.min(
         restartBackoffMaxMs,

@@ -53,6 +53,11 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
             initialMs: config.informerPublishBackoffMs,
             maxMs: config.informerPublishBackoffMaxMs,
           },
+          apiPolicy: {
+            allowExecAndFiles: config.informerApiAllowExecAndFiles,
+            allowInsecureServers: config.informerApiAllowInsecureServers,
+            serverHosts: config.informerApiServerHosts,
+          },
           watch: {
             listPageSize: config.informerListPageSize,
             watchTimeoutSeconds: config.informerWatchTimeoutSeconds,

@@ -335,7 +335,7 @@ describe('informer against the Kubernetes API test server and NATS', () => {
     const registered = await fetch(`${world.informer.url}/api/v1/clusters/register`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ name: 'alpha', kubeconfigPath: a.kubeconfigPath }),
+      body: JSON.stringify({ name: 'alpha', kubeconfig: a.server.kubeconfig({ cluster: 'alpha' }) }),
     });
     expect(registered.status).toBe(201);
     await settled(world.informer, a, world.log);

@@ -3,6 +3,7 @@ import { CoreV1Api, type KubeConfig, ListWatch, type V1Node, type V1NodeList } f
 import type { Logger } from '@tideline/runtime';
 import type { ObservedNode } from '../domain/node-view.ts';
 import { GuardedWatch } from './guarded-watch.ts';
+import { describeKubeError } from './safe-error.ts';
 
 /** Where a watcher delivers what the API server says; the publisher behind it decides what is meaningful. */
 export interface ObservedSink {
@@ -38,20 +39,6 @@ class SupersededError extends Error {
 }
 
 const NODES_PATH = '/api/v1/nodes';
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code =
-      (error as { code?: unknown; statusCode?: unknown }).code ??
-      (error as { statusCode?: unknown }).statusCode;
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const detail = cause?.code ?? cause?.message;
-    return `${error.name}: ${error.message.split('\n')[0]}${code !== undefined ? ` (${String(code)})` : ''}${detail ? ` [${detail}]` : ''}`;
-  }
-  if (error && typeof error === 'object' && 'statusCode' in error)
-    return `HTTP ${String((error as { statusCode: unknown }).statusCode)}`;
-  return String(error);
-}
 
 function isGone(error: unknown): boolean {
   const e = error as { code?: unknown; statusCode?: unknown } | undefined;
@@ -190,7 +177,8 @@ export class ClusterWatcher {
     if (this.stopped || error instanceof SupersededError) return;
     this.failures += 1;
     this.currentState = 'retrying';
-    this.lastError = describe(error);
+    // Class, HTTP status and errno code only: a message can carry an exec plugin's stderr or a server's answer.
+    this.lastError = describeKubeError(error);
     const delay = Math.min(
       this.options.restartBackoffMaxMs,
       this.options.restartBackoffMs * 2 ** Math.min(this.failures - 1, 20),

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { kubeconfigYaml } from '@tideline/kube-test-server';
 import { describe, expect, it } from 'vitest';
 import { KubeconfigError, loadKubeConfig, parseClusterEntries } from './kubeconfig.ts';
@@ -31,5 +34,24 @@ describe('kubeconfig', () => {
     await expect(loadKubeConfig({ path: '/nonexistent/kubeconfig' })).rejects.toThrow(
       /cannot read kubeconfig/,
     );
+  });
+
+  it('operator kubeconfig - a file that is not a kubeconfig is reported without quoting its content', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-kubeconfig-'));
+    try {
+      const path = join(dir, 'secret.yaml');
+      writeFileSync(path, 'password: SECRET-VALUE\n  broken: [indent\n');
+      const error = await loadKubeConfig({ path }).catch((e: unknown) => e as KubeconfigError);
+      expect(error).toBeInstanceOf(KubeconfigError);
+      expect((error as KubeconfigError).message).toMatch(
+        /^not a kubeconfig: invalid YAML \(line \d+, column \d+\)$/,
+      );
+      writeFileSync(path, '!secret-tag SECRET-VALUE');
+      expect(((await loadKubeConfig({ path }).catch((e: unknown) => e)) as Error).message).not.toContain(
+        'SECRET',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,7 +9,9 @@ export interface TestInformerOptions {
 
 /**
  * The environment of an informer under test: the common test environment under its own bus
- * prefix, a free port, short backoffs and a watchdog suited to tests.
+ * prefix, a free port, short backoffs and a watchdog suited to tests. The Kubernetes API test
+ * servers speak plain HTTP, so API registrations may name http:// servers here
+ * (TIDELINE_INFORMER_API_ALLOW_INSECURE_SERVERS, off by default).
  */
 export function testInformerEnv(options: TestInformerOptions): Record<string, string> {
   return {
@@ -23,6 +25,7 @@ export function testInformerEnv(options: TestInformerOptions): Record<string, st
     TIDELINE_INFORMER_PUBLISH_BACKOFF_MAX_MS: '500',
     TIDELINE_INFORMER_WATCHDOG_MS: '10000',
     TIDELINE_INFORMER_WATCH_IDLE_TIMEOUT_MS: '30000',
+    TIDELINE_INFORMER_API_ALLOW_INSECURE_SERVERS: 'true',
     ...options.env,
   };
 }

@@ -16,6 +16,24 @@ export const informerSettings = {
     default: [],
     doc: 'Clusters watched from the start. More can be registered at runtime through POST /api/v1/clusters/register (scope clusters:admin).',
   }),
+  informerApiAllowExecAndFiles: bool({
+    env: 'TIDELINE_INFORMER_API_ALLOW_EXEC_AND_FILES',
+    default: false,
+    doc: "Kubeconfigs registered through the HTTP API may use exec plugins, auth-provider, file references (token-file, client-certificate, client-key, certificate-authority) and kubeconfigPath, which run commands and read files on the informer's host. Off: only inline credentials (token, *-data, username/password). Kubeconfigs of TIDELINE_INFORMER_CLUSTERS (operator configuration) may always use them.",
+  }),
+  informerApiAllowInsecureServers: bool({
+    env: 'TIDELINE_INFORMER_API_ALLOW_INSECURE_SERVERS',
+    default: false,
+    doc: 'Kubeconfigs registered through the HTTP API may name http:// API servers and set insecure-skip-tls-verify. Off: https:// with certificate verification only.',
+  }),
+  informerApiServerHosts: list({
+    env: 'TIDELINE_INFORMER_API_SERVER_HOSTS',
+    item: /^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$/i,
+    itemRule:
+      'host[:port] entries: a host name, an IPv4 address, an [IPv6] address, or *.domain (any name under domain); without a port any port matches',
+    default: [],
+    doc: "API servers that kubeconfigs registered through the HTTP API may name (every cluster entry's server host, and port when given). Empty: any host.",
+  }),
   informerResyncIntervalMs: ms({
     env: 'TIDELINE_INFORMER_RESYNC_INTERVAL_MS',
     default: 1_800_000,
