@@ -78,7 +78,9 @@ export const KUBECONFIG_MAX_BYTES = 1_048_576;
 /**
  * Registers a cluster with the informer: its kubeconfig as text (`kubeconfig`) or as a path on the
  * informer's filesystem (`kubeconfigPath`), exactly one of them; `context` defaults to the
- * kubeconfig's current context.
+ * kubeconfig's current context. The informer accepts only inline credentials in a kubeconfig that
+ * arrives this way, and refuses `kubeconfigPath`, unless its operator allows exec plugins and file
+ * references (`TIDELINE_INFORMER_API_ALLOW_EXEC_AND_FILES`).
  */
 export const RegisterClusterBody = z
   .object({
