@@ -16,7 +16,12 @@ export { keys as statefulKeys } from './keys.ts';
 export { type PodLinkResult, PodPresence, type PodPresenceOptions } from './pod-presence.ts';
 export { RedisStatefulExecutor, type RedisStatefulExecutorOptions } from './redis-executor.ts';
 export type {
+  AcquireConnectionOptions,
   ComputeLinkOptions,
+  ConnectionResult,
+  ReleaseConnectionOptions,
+  RenewLeasesOptions,
+  RenewLeasesResult,
   ComputeResult,
   FunctionChooser,
   LinkOptions,
