@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   NOT_FOUND: 'The addressed resource does not exist.',
   CONFLICT: 'The change conflicts with existing state (for example a domain already taken).',
   RATE_LIMITED: 'Too many requests from this client in the current window; retry later.',
-  TOO_MANY_CONNECTIONS: 'The user already holds the most sockets allowed across all gateways; close one first.',
+  TOO_MANY_CONNECTIONS: 'The user holds the most sockets allowed across all gateways; close one first.',
   UNAVAILABLE: 'A dependency (database, broker, cache) is unavailable; retry later. Nothing was changed.',
   INTERNAL: 'An unexpected server error; nothing was changed. Report it with the request id.',
 } as const;

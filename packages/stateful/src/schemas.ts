@@ -99,7 +99,10 @@ export const argumentSchemas = {
       uid,
       podId,
       connectionId: ConnectionId,
-      max: z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must not be negative'),
+      max: z
+        .number({ error: 'must be a number' })
+        .int('must be a whole number')
+        .min(0, 'must not be negative'),
       leaseMs,
     })
     .strict(),

@@ -159,11 +159,19 @@ describe('leased links', () => {
 
     await executor.setLinkedPod(link('eve', 'pod-a', LONG_LEASE_MS));
     expect(
-      await executor.removeLinkedPodWithId({ ns, uid: 'eve', service: 'gw', podId: 'pod-a', persistSeconds: 30 }),
+      await executor.removeLinkedPodWithId({
+        ns,
+        uid: 'eve',
+        service: 'gw',
+        podId: 'pod-a',
+        persistSeconds: 30,
+      }),
     ).toBe(true);
     const persistingUntil = await linkDeadline('eve');
     expect(await renew('eve')).toEqual({ linked: false, connections: 0 });
-    expect(await linkDeadline('eve'), 'a persist window is not turned back into a lease').toBe(persistingUntil);
+    expect(await linkDeadline('eve'), 'a persist window is not turned back into a lease').toBe(
+      persistingUntil,
+    );
   });
 
   it('leases - a leased link is released into its persist window like a live one', async () => {
@@ -194,7 +202,13 @@ describe('leased links', () => {
       podId: 'pod-old',
     });
     expect(
-      await executor.removeLinkedPodWithId({ ns, uid: 'gus', service: 'gw', podId: 'pod-old', persistSeconds: 0 }),
+      await executor.removeLinkedPodWithId({
+        ns,
+        uid: 'gus',
+        service: 'gw',
+        podId: 'pod-old',
+        persistSeconds: 0,
+      }),
     ).toBe(true);
     await admin.hset(keys.links(ns, 'hal'), 'gw', 'pod-x|1000|nope|0');
     await expect(executor.trySetLinkedPod(link('hal', 'pod-b', LONG_LEASE_MS))).rejects.toBeInstanceOf(
@@ -220,10 +234,13 @@ describe('connection counting', () => {
 
   it('connection cap - concurrent releases and acquires never take a uid past its max', async () => {
     const held = Array.from({ length: 7 }, (_, i) => `held-${i}`);
-    for (const id of held) expect((await executor.acquireConnection(conn('jay', 'pod-a', id, 7))).ok).toBe(true);
+    for (const id of held)
+      expect((await executor.acquireConnection(conn('jay', 'pod-a', id, 7))).ok).toBe(true);
     const other = await connectedExecutor();
     const [releases, acquires] = await Promise.all([
-      Promise.all(held.slice(0, 3).map((connectionId) => other.releaseConnection({ ns, uid: 'jay', connectionId }))),
+      Promise.all(
+        held.slice(0, 3).map((connectionId) => other.releaseConnection({ ns, uid: 'jay', connectionId })),
+      ),
       Promise.all(
         Array.from({ length: 20 }, (_, i) => executor.acquireConnection(conn('jay', 'pod-b', `new-${i}`, 7))),
       ),
@@ -256,7 +273,10 @@ describe('connection counting', () => {
     expect(await executor.releaseConnection({ ns, uid: 'kim', connectionId: 's1' })).toBe(true);
     expect(await executor.releaseConnection({ ns, uid: 'kim', connectionId: 's1' })).toBe(false);
     expect(await executor.acquireConnection(conn('kim', 'pod-b', 's3', 2))).toEqual({ ok: true, count: 2 });
-    expect(await executor.acquireConnection(conn('lou', 'pod-b', 'any', 0)), 'max 0: counted, no cap').toEqual({
+    expect(
+      await executor.acquireConnection(conn('lou', 'pod-b', 'any', 0)),
+      'max 0: counted, no cap',
+    ).toEqual({
       ok: true,
       count: 1,
     });
@@ -268,7 +288,13 @@ describe('connection counting', () => {
     await executor.acquireConnection(conn('max', 'pod-live', 'l1', 3, SHORT_LEASE_MS));
     // pod-live's heartbeat: its connection gets a long lease; pod-dead never renews.
     expect(
-      await executor.renewLeases({ ns, uid: 'max', podId: 'pod-live', leaseMs: LONG_LEASE_MS, connectionIds: ['l1'] }),
+      await executor.renewLeases({
+        ns,
+        uid: 'max',
+        podId: 'pod-live',
+        leaseMs: LONG_LEASE_MS,
+        connectionIds: ['l1'],
+      }),
     ).toEqual({ linked: false, connections: 3 });
     expect(await executor.acquireConnection(conn('max', 'pod-live', 'l2', 3)), 'at the cap').toEqual({
       ok: false,
@@ -279,7 +305,10 @@ describe('connection counting', () => {
       SHORT_LEASE_MS,
     );
     expect(freed).toBe(true);
-    expect(await executor.acquireConnection(conn('max', 'pod-live', 'l2', 3))).toEqual({ ok: true, count: 2 });
+    expect(await executor.acquireConnection(conn('max', 'pod-live', 'l2', 3))).toEqual({
+      ok: true,
+      count: 2,
+    });
     expect(await executor.countConnections(ns, 'max')).toEqual(new Map([['pod-live', 2]]));
   });
 
@@ -294,7 +323,9 @@ describe('connection counting', () => {
     };
     expect(await fields(() => executor.trySetLinkedPod(link('u', 'p', 0)))).toEqual(['leaseMs']);
     expect(await fields(() => executor.setLinkedPod(link('u', 'p', 1.5)))).toEqual(['leaseMs']);
-    expect(await fields(() => executor.acquireConnection(conn('u', 'p', 'a|b', 1)))).toEqual(['connectionId']);
+    expect(await fields(() => executor.acquireConnection(conn('u', 'p', 'a|b', 1)))).toEqual([
+      'connectionId',
+    ]);
     expect(await fields(() => executor.acquireConnection(conn('u', 'p', 'x'.repeat(129), 1)))).toEqual([
       'connectionId',
     ]);
@@ -316,7 +347,11 @@ describe('PodPresence leases', () => {
   const HEARTBEAT_MS = 100;
   const LEASE_HEARTBEATS = 3;
 
-  function presence(podId: string, on: RedisStatefulExecutor, leaseHeartbeats = LEASE_HEARTBEATS): PodPresence {
+  function presence(
+    podId: string,
+    on: RedisStatefulExecutor,
+    leaseHeartbeats = LEASE_HEARTBEATS,
+  ): PodPresence {
     const p = new PodPresence({
       executor: on,
       ns,

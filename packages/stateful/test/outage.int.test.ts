@@ -170,7 +170,10 @@ describe('outages (private redis-server)', () => {
         'a heartbeat failed while cut',
       ).toBe(true);
       proxy.restore();
-      const released = await eventually(async () => (await linkCondition('zoe')) === 'persisting', RECOVERY_TIMEOUT_MS);
+      const released = await eventually(
+        async () => (await linkCondition('zoe')) === 'persisting',
+        RECOVERY_TIMEOUT_MS,
+      );
       expect(released, 'the heartbeat released zoe once Redis was reachable again').toBe(true);
       expect(await executor.getLinkedPod(ns, 'zoe', 'gw'), 'inside its persist window').toBe('gw-1');
       expect(

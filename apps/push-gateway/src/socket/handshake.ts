@@ -23,7 +23,11 @@ export interface ConnectionCap {
   onReleaseError: (error: unknown) => void;
 }
 
-export type HandshakeRefusalReason = AuthFailureReason | 'draining' | 'too-many-connections' | 'cap-unavailable';
+export type HandshakeRefusalReason =
+  | AuthFailureReason
+  | 'draining'
+  | 'too-many-connections'
+  | 'cap-unavailable';
 
 export interface HandshakeOptions {
   verifier: TokenVerifier;
@@ -34,7 +38,10 @@ export interface HandshakeOptions {
   cap?: ConnectionCap | undefined;
 }
 
-function refusal(message: string, data: HandshakeErrorData | DrainingErrorData | CapRefusalData): ExtendedError {
+function refusal(
+  message: string,
+  data: HandshakeErrorData | DrainingErrorData | CapRefusalData,
+): ExtendedError {
   const error = new Error(message) as ExtendedError;
   error.data = data;
   return error;
