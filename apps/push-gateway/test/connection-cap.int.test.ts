@@ -6,8 +6,9 @@ import { closeAll, connectSocket, openSocket, refused, type TestSocket } from '.
 import { REDIS_URL, TestStack } from './support/stack.ts';
 
 const CAP = 4;
-const HEARTBEAT_MS = 200;
-const LEASE_HEARTBEATS = 3;
+/** 500 ms (the most a 1 s pod state TTL allows): a stall of a busy machine does not lapse a live lease. */
+const HEARTBEAT_MS = 500;
+const LEASE_HEARTBEATS = 4;
 /** The stated bound: sockets of a dead gateway stop counting heartbeat × N after its last heartbeat. */
 const BOUND_MS = HEARTBEAT_MS * LEASE_HEARTBEATS;
 /** Slack on top of the bound for a busy 2-core machine; the poll ends there, not at the bound. */

@@ -9,8 +9,11 @@ import { adminClient, deleteNamespace, executorFor, SHARED_REDIS_URL, uniqueNs }
 
 /** A lease no test outlives: what must stay live stays live however slow the machine is. */
 const LONG_LEASE_MS = 60_000;
-/** A lease tests wait out (by polling, never by a fixed sleep). */
-const SHORT_LEASE_MS = 200;
+/**
+ * A lease tests wait out (by polling, never by a fixed sleep); long enough that a stall of this
+ * process between two adjacent steps does not lapse it before the test looked.
+ */
+const SHORT_LEASE_MS = 1_000;
 /** How long a poll for "gone" may take beyond the bound it checks: generous, for a busy machine. */
 const SLACK_MS = 10_000;
 
@@ -344,8 +347,8 @@ describe('connection counting', () => {
 });
 
 describe('PodPresence leases', () => {
-  const HEARTBEAT_MS = 100;
-  const LEASE_HEARTBEATS = 3;
+  const HEARTBEAT_MS = 200;
+  const LEASE_HEARTBEATS = 5;
 
   function presence(
     podId: string,
@@ -368,8 +371,8 @@ describe('PodPresence leases', () => {
   }
 
   it('presence - a pod killed without cleanup leaves no links or counted connections after heartbeatIntervalMs × leaseHeartbeats', async () => {
-    // The survivor renews with a lease of 20 heartbeats, so a stall of the test process cannot lapse it.
-    const alive = presence('gw-alive', executor, 20);
+    // The survivor renews with a lease of 25 heartbeats, so a stall of the test process cannot lapse it.
+    const alive = presence('gw-alive', executor, 25);
     const dyingExecutor = await connectedExecutor();
     const doomed = presence('gw-doomed', dyingExecutor);
     await Promise.all([alive.start(), doomed.start()]);

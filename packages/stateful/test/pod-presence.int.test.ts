@@ -10,7 +10,8 @@ import { adminClient, deleteNamespace, executorFor, SHARED_REDIS_URL, uniqueNs }
 const HEARTBEAT_MS = 100;
 const TTL_SECONDS = 1;
 const PAST_TTL_MS = 1_400;
-const LEASE_HEARTBEATS = 3;
+/** Leases of 1 s: a stall of this process cannot lapse a link between two steps of a test. */
+const LEASE_HEARTBEATS = 10;
 
 let executor: RedisStatefulExecutor;
 let admin: Redis;
