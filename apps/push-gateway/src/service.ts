@@ -99,6 +99,12 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
       verifier,
       accepting: () => accepting,
       onRefused: (reason) => metrics.authFailures.inc({ reason }),
+      // Per-user sockets across all gateways, leased in Redis and renewed by the presence heartbeat.
+      cap: {
+        max: config.gatewayMaxConnectionsPerUser,
+        counter: presence,
+        onReleaseError: (error) => logger.warn({ err: error }, 'connection cap release failed'),
+      },
     }),
   );
   io.on('connection', (socket) =>

@@ -131,6 +131,7 @@ describe('handshake', () => {
         statefulHeartbeatIntervalMs: 5_000,
         statefulPodStateTtlSeconds: 15,
         statefulLinkPersistSeconds: 30,
+        statefulLinkLeaseHeartbeats: 3,
       },
     });
     await executor.connect();

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   NOT_FOUND: 'The addressed resource does not exist.',
   CONFLICT: 'The change conflicts with existing state (for example a domain already taken).',
   RATE_LIMITED: 'Too many requests from this client in the current window; retry later.',
+  TOO_MANY_CONNECTIONS: 'The user holds the most sockets allowed across all gateways; close one first.',
   UNAVAILABLE: 'A dependency (database, broker, cache) is unavailable; retry later. Nothing was changed.',
   INTERNAL: 'An unexpected server error; nothing was changed. Report it with the request id.',
 } as const;
@@ -32,6 +33,7 @@ export const HTTP_STATUS_OF: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   RATE_LIMITED: 429,
+  TOO_MANY_CONNECTIONS: 429,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };

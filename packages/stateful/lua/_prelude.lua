@@ -1,6 +1,11 @@
 -- Shared helpers, prepended to every script of this folder when it is loaded (so each script stays
 -- one self-contained EVALSHA body). Stored values are `|`-separated; the last field is always the
 -- expiry deadline in Unix milliseconds, 0 meaning "no expiry". Ids never contain `|`.
+--
+-- A link is `podId|persistMs|deadlineMs` (live without expiry when the deadline is 0, else
+-- persisting until it) or `podId|persistMs|leaseMs|deadlineMs` with leaseMs > 0: live, held by a
+-- lease that its pod's heartbeat renews; the deadline is the end of the lease, after which the link
+-- is simply gone (its pod died). A connection entry is `podId|deadlineMs`, also leased.
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -58,4 +63,21 @@ local function live_heads(key, now)
     end
   end
   return out
+end
+
+-- pod, persistMs, leaseMs, deadline of a link value (leaseMs 0 for the three-field form).
+local function parse_link(key, field, value)
+  local pod, persist, lease, deadline = string.match(value, '^([^|]*)|(%d+)|(%d+)|(%d+)$')
+  if pod then return pod, tonumber(persist), tonumber(lease), tonumber(deadline) end
+  pod, persist, deadline = string.match(value, '^([^|]*)|(%d+)|(%d+)$')
+  if not pod then bad_value(key, field) end
+  return pod, tonumber(persist), 0, tonumber(deadline)
+end
+
+-- A live link of `pod`: leased (leaseMs > 0) until now + leaseMs, else without expiry.
+local function live_link(pod, persist, lease, now)
+  if tonumber(lease) > 0 then
+    return pod .. '|' .. persist .. '|' .. lease .. '|' .. (now + tonumber(lease))
+  end
+  return pod .. '|' .. persist .. '|0'
 end

@@ -16,13 +16,18 @@ export { keys as statefulKeys } from './keys.ts';
 export { type PodLinkResult, PodPresence, type PodPresenceOptions } from './pod-presence.ts';
 export { RedisStatefulExecutor, type RedisStatefulExecutorOptions } from './redis-executor.ts';
 export type {
+  AcquireConnectionOptions,
   ComputeLinkOptions,
   ComputeResult,
+  ConnectionResult,
   FunctionChooser,
   LinkOptions,
   PodChooser,
+  ReleaseConnectionOptions,
   RemoveLinkOptions,
   RemoveLinkWithIdOptions,
+  RenewLeasesOptions,
+  RenewLeasesResult,
   SetServiceStateOptions,
   StateChooser,
   StatefulExecutor,

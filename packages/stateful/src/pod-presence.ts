@@ -9,7 +9,7 @@ import {
 import { z } from 'zod';
 import { StatefulValidationError } from './errors.ts';
 import { PersistSeconds, TtlSeconds } from './schemas.ts';
-import type { StatefulExecutor, TrySetResult } from './types.ts';
+import type { ConnectionResult, StatefulExecutor, TrySetResult } from './types.ts';
 
 export interface PodPresenceOptions {
   executor: StatefulExecutor;
@@ -24,6 +24,12 @@ export interface PodPresenceOptions {
   stateTtlSeconds: number;
   /** How long a uid stays linked here after its last socket left (0: released at once). */
   linkPersistSeconds: number;
+  /**
+   * Heartbeats a live link (and a counted connection) outlasts its last renewal: each heartbeat
+   * renews them for `heartbeatIntervalMs × leaseHeartbeats`, so those of a pod that died without
+   * releasing them (kill -9) are gone within that time. At least 2.
+   */
+  leaseHeartbeats: number;
   /** A heartbeat or a release that failed (Redis unavailable, …); the next heartbeat retries. */
   onError?: (error: unknown) => void;
 }
@@ -36,6 +42,7 @@ const Options = z
     heartbeatIntervalMs: z.number().int().min(1),
     stateTtlSeconds: TtlSeconds,
     linkPersistSeconds: PersistSeconds,
+    leaseHeartbeats: z.number().int().min(2).max(1_000),
   })
   .refine((o) => o.heartbeatIntervalMs * 2 <= o.stateTtlSeconds * 1000, {
     path: ['heartbeatIntervalMs'],
@@ -60,6 +67,11 @@ export interface PodLinkResult extends TrySetResult {
  *   Releasing never removes a link that meanwhile moved to another pod.
  * - A link held by a pod that is gone or draining is taken over; one held by a live, serving pod
  *   is not (`ok: false` names it, e.g. to redirect the user there).
+ * - Live links and counted connections are leased for {@link leaseMs} (`heartbeatIntervalMs ×
+ *   leaseHeartbeats`) and renewed by every heartbeat: when the process dies (kill -9) they are gone
+ *   within `leaseMs` of its last heartbeat, without anybody cleaning up after it.
+ * - `admit` counts a connection of a uid across every pod of the namespace and refuses it when the
+ *   uid already holds `max` live ones (one atomic script); `release` stops counting it.
  */
 export class PodPresence {
   private state: GatewayPodState = 'starting';
@@ -68,6 +80,8 @@ export class PodPresence {
   private readonly sockets = new Map<string, number>();
   /** Releases that failed (Redis unavailable), retried with each heartbeat: uid → window. */
   private readonly pendingReleases = new Map<string, number>();
+  /** Connections counted by `admit` and not yet released: uid → connection ids. */
+  private readonly connections = new Map<string, Set<string>>();
   private readonly o: z.output<typeof Options>;
 
   constructor(private readonly options: PodPresenceOptions) {
@@ -93,6 +107,7 @@ export class PodPresence {
       heartbeatIntervalMs: config.statefulHeartbeatIntervalMs,
       stateTtlSeconds: config.statefulPodStateTtlSeconds,
       linkPersistSeconds: config.statefulLinkPersistSeconds,
+      leaseHeartbeats: config.statefulLinkLeaseHeartbeats,
       ...(options.onError ? { onError: options.onError } : {}),
     });
   }
@@ -104,6 +119,18 @@ export class PodPresence {
   /** Number of uids linked here (each with at least one socket). */
   get linkedUids(): number {
     return this.sockets.size;
+  }
+
+  /** The lease of live links and counted connections: `heartbeatIntervalMs × leaseHeartbeats`. */
+  get leaseMs(): number {
+    return this.o.heartbeatIntervalMs * this.o.leaseHeartbeats;
+  }
+
+  /** Number of connections counted here by `admit` and not released. */
+  get admittedConnections(): number {
+    let count = 0;
+    for (const ids of this.connections.values()) count += ids.size;
+    return count;
   }
 
   /** Registers the pod as `starting` (throws if Redis is unavailable) and starts the heartbeat. */
@@ -145,14 +172,15 @@ export class PodPresence {
     const pending = this.pendingReleases.get(uid);
     this.pendingReleases.delete(uid);
     try {
-      let result = await executor.trySetLinkedPod({ ns, uid, service, podId, persistSeconds });
+      const leaseMs = this.leaseMs;
+      let result = await executor.trySetLinkedPod({ ns, uid, service, podId, persistSeconds, leaseMs });
       let tookOver = false;
       if (!result.ok) {
         const pods = await executor.getServiceState(ns, service);
         const holderState = pods.get(result.podId);
         if (holderState === undefined || holderState === 'draining') {
           await executor.removeLinkedPodWithId({ ns, uid, service, podId: result.podId, persistSeconds: 0 });
-          result = await executor.trySetLinkedPod({ ns, uid, service, podId, persistSeconds });
+          result = await executor.trySetLinkedPod({ ns, uid, service, podId, persistSeconds, leaseMs });
           tookOver = result.ok;
         }
       }
@@ -190,6 +218,43 @@ export class PodPresence {
   }
 
   /**
+   * Counts connection `connectionId` of `uid` here unless the uid already holds `max` live
+   * connections across all pods (0: no cap, only counted). `ok: false` changes nothing. Throws a
+   * StatefulUnavailableError when Redis cannot answer (the connection is then not counted).
+   * Every admitted connection must be `release`d once it is gone.
+   */
+  async admit(uid: string, connectionId: string, max: number): Promise<ConnectionResult> {
+    const { ns, podId } = this.o;
+    const result = await this.options.executor.acquireConnection({
+      ns,
+      uid,
+      podId,
+      connectionId,
+      max,
+      leaseMs: this.leaseMs,
+    });
+    if (result.ok) {
+      const ids = this.connections.get(uid) ?? new Set<string>();
+      ids.add(connectionId);
+      this.connections.set(uid, ids);
+    }
+    return result;
+  }
+
+  /**
+   * An admitted connection is gone: it stops counting. Idempotent (false when it was not admitted
+   * here or already released). If Redis is unavailable this throws; the entry is then no longer
+   * renewed and runs out within one lease.
+   */
+  async release(uid: string, connectionId: string): Promise<boolean> {
+    const ids = this.connections.get(uid);
+    if (!ids?.delete(connectionId)) return false;
+    if (ids.size === 0) this.connections.delete(uid);
+    const { ns } = this.o;
+    return this.options.executor.releaseConnection({ ns, uid, connectionId });
+  }
+
+  /**
    * Stops the heartbeat, releases every uid still linked here at once and unregisters the pod.
    * Best effort: failures go to `onError` (the pod state then expires by its TTL).
    */
@@ -200,10 +265,15 @@ export class PodPresence {
     const { executor } = this.options;
     const { ns, service, podId } = this.o;
     const uids = [...this.sockets.keys(), ...this.pendingReleases.keys()];
+    const connections = [...this.connections].flatMap(([uid, ids]) =>
+      [...ids].map((connectionId) => ({ ns, uid, connectionId })),
+    );
     this.sockets.clear();
     this.pendingReleases.clear();
+    this.connections.clear();
     const results = await Promise.allSettled([
       ...uids.map((uid) => executor.removeLinkedPodWithId({ ns, uid, service, podId, persistSeconds: 0 })),
+      ...connections.map((connection) => executor.releaseConnection(connection)),
       executor.removeServiceState(ns, service, podId),
     ]);
     for (const result of results) if (result.status === 'rejected') this.options.onError?.(result.reason);
@@ -220,6 +290,37 @@ export class PodPresence {
       await this.options.executor.removeLinkedPodWithId({ ns, uid, service, podId, persistSeconds });
       if (this.pendingReleases.get(uid) === persistSeconds) this.pendingReleases.delete(uid);
     }
+    await this.renew();
+  }
+
+  /**
+   * Renews the lease of every live link and counted connection of this pod, one script per uid.
+   * What is renewed is read right before each call is sent: a link/unlink/admit/release of the
+   * same uid is then either wholly before it or wholly after it on the connection.
+   */
+  private async renew(): Promise<void> {
+    const { executor } = this.options;
+    const { ns, service, podId, linkPersistSeconds: persistSeconds } = this.o;
+    const uids = new Set([...this.sockets.keys(), ...this.connections.keys()]);
+    const renewals: Promise<unknown>[] = [];
+    for (const uid of uids) {
+      const linked = this.sockets.has(uid);
+      const connectionIds = [...(this.connections.get(uid) ?? [])];
+      if (!linked && connectionIds.length === 0) continue;
+      renewals.push(
+        executor.renewLeases({
+          ns,
+          uid,
+          podId,
+          leaseMs: this.leaseMs,
+          ...(linked ? { link: { service, persistSeconds } } : {}),
+          connectionIds,
+        }),
+      );
+    }
+    const results = await Promise.allSettled(renewals);
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private register(): Promise<void> {

@@ -4,11 +4,16 @@ import { keys } from './keys.ts';
 import { validate } from './schemas.ts';
 import { type ScriptName, ScriptRunner } from './scripts.ts';
 import type {
+  AcquireConnectionOptions,
   ComputeLinkOptions,
   ComputeResult,
+  ConnectionResult,
   LinkOptions,
+  ReleaseConnectionOptions,
   RemoveLinkOptions,
   RemoveLinkWithIdOptions,
+  RenewLeasesOptions,
+  RenewLeasesResult,
   SetServiceStateOptions,
   StatefulExecutor,
   TrySetResult,
@@ -145,7 +150,9 @@ export class RedisStatefulExecutor implements StatefulExecutor {
   async setLinkedPod(options: LinkOptions): Promise<string> {
     const a = validate('setLinkedPod', options);
     const key = keys.links(a.ns, a.uid);
-    return String(await this.run('link_set', key, [a.service, a.podId, a.persistSeconds * SECOND_MS]));
+    return String(
+      await this.run('link_set', key, [a.service, a.podId, a.persistSeconds * SECOND_MS, a.leaseMs ?? 0]),
+    );
   }
 
   async trySetLinkedPod(options: LinkOptions): Promise<TrySetResult> {
@@ -206,8 +213,51 @@ export class RedisStatefulExecutor implements StatefulExecutor {
     return pairsToMap(await this.run('link_all', keys.links(a.ns, a.uid), []));
   }
 
+  async renewLeases(options: RenewLeasesOptions): Promise<RenewLeasesResult> {
+    const a = validate('renewLeases', options);
+    const linksKey = keys.links(a.ns, a.uid);
+    const connsKey = keys.connections(a.ns, a.uid);
+    const reply = (await this.command(linksKey, () =>
+      this.scripts.run(
+        'lease_renew',
+        [linksKey, connsKey],
+        [
+          a.link?.service ?? '',
+          a.podId,
+          a.leaseMs,
+          (a.link?.persistSeconds ?? 0) * SECOND_MS,
+          ...a.connectionIds,
+        ],
+      ),
+    )) as [number, number];
+    return { linked: reply[0] === 1, connections: Number(reply[1]) };
+  }
+
+  async acquireConnection(options: AcquireConnectionOptions): Promise<ConnectionResult> {
+    const a = validate('acquireConnection', options);
+    const key = keys.connections(a.ns, a.uid);
+    const reply = (await this.run('conn_acquire', key, [a.connectionId, a.podId, a.max, a.leaseMs])) as [
+      number,
+      number,
+    ];
+    return { ok: reply[0] === 1, count: Number(reply[1]) };
+  }
+
+  async releaseConnection(options: ReleaseConnectionOptions): Promise<boolean> {
+    const a = validate('releaseConnection', options);
+    return (await this.run('conn_release', keys.connections(a.ns, a.uid), [a.connectionId])) === 1;
+  }
+
+  async countConnections(ns: string, uid: string): Promise<Map<string, number>> {
+    const a = validate('countConnections', { ns, uid });
+    const flat = (await this.run('conn_count', keys.connections(a.ns, a.uid), [])) as (string | number)[];
+    const out = new Map<string, number>();
+    for (let i = 0; i + 1 < flat.length; i += 2) out.set(String(flat[i]), Number(flat[i + 1]));
+    return out;
+  }
+
   private async tryLink(
-    a: { ns: string; uid: string; service: string; podId: string; persistSeconds: number },
+    a: { ns: string; uid: string; service: string; podId: string; persistSeconds: number; leaseMs?: number },
     mode: 'reclaim' | 'absent',
   ): Promise<TrySetResult> {
     const key = keys.links(a.ns, a.uid);
@@ -216,6 +266,7 @@ export class RedisStatefulExecutor implements StatefulExecutor {
       a.podId,
       a.persistSeconds * SECOND_MS,
       mode,
+      a.leaseMs ?? 0,
     ])) as [number, string];
     return { ok: reply[0] === 1, podId: String(reply[1]) };
   }

@@ -27,12 +27,27 @@ export const TtlSeconds = z
   .min(1, 'must be at least 1')
   .max(MAX_SECONDS, `must be at most ${MAX_SECONDS}`);
 
+/** A lease (ms ≥ 1): how long a live link or a connection entry lasts unless its pod renews it. */
+export const LeaseMs = z
+  .number({ error: 'must be a number of milliseconds' })
+  .int('must be a whole number of milliseconds')
+  .min(1, 'must be at least 1')
+  .max(MAX_SECONDS, `must be at most ${MAX_SECONDS}`);
+
+/** A connection (socket) id: 1-128 of `A-Z a-z 0-9 _ . : -` (a Socket.IO socket id fits). */
+export const ConnectionId = z
+  .string({ error: 'must be a string' })
+  .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 of A-Z a-z 0-9 _ . : -');
+
 const ns = StatefulNamespace;
 const service = StatefulServiceName;
 const podId = StatefulPodId;
 const uid = StatefulUid;
 const state = StatefulState;
-const link = z.object({ ns, uid, service, podId, persistSeconds: PersistSeconds }).strict();
+const leaseMs = LeaseMs;
+const link = z
+  .object({ ns, uid, service, podId, persistSeconds: PersistSeconds, leaseMs: leaseMs.optional() })
+  .strict();
 
 /** The arguments of every executor method, by name, so errors name the argument that broke its rule. */
 export const argumentSchemas = {
@@ -52,6 +67,7 @@ export const argumentSchemas = {
       uid,
       service,
       persistSeconds: PersistSeconds,
+      leaseMs: leaseMs.optional(),
       choose: z.union(
         [
           z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function'),
@@ -67,6 +83,31 @@ export const argumentSchemas = {
     .object({ ns, uid, service, podId, persistSeconds: PersistSeconds.optional() })
     .strict(),
   getLinkService: z.object({ ns, uid }).strict(),
+  renewLeases: z
+    .object({
+      ns,
+      uid,
+      podId,
+      leaseMs,
+      link: z.object({ service, persistSeconds: PersistSeconds }).strict().optional(),
+      connectionIds: z.array(ConnectionId).max(100_000, 'must list at most 100000 connections'),
+    })
+    .strict(),
+  acquireConnection: z
+    .object({
+      ns,
+      uid,
+      podId,
+      connectionId: ConnectionId,
+      max: z
+        .number({ error: 'must be a number' })
+        .int('must be a whole number')
+        .min(0, 'must not be negative'),
+      leaseMs,
+    })
+    .strict(),
+  releaseConnection: z.object({ ns, uid, connectionId: ConnectionId }).strict(),
+  countConnections: z.object({ ns, uid }).strict(),
 };
 
 /** Parses the arguments of `method`, throwing a {@link StatefulValidationError} that names each bad one. */

@@ -13,6 +13,10 @@ export const SCRIPT_NAMES = [
   'link_get',
   'link_remove',
   'link_all',
+  'lease_renew',
+  'conn_acquire',
+  'conn_release',
+  'conn_count',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -8,7 +8,9 @@
  * atomic and idempotent, so retrying one after an unavailable error is safe.
  *
  * Links. A link of (ns, uid, service) names one pod and is in one of three conditions:
- * - **live**: it has no expiry; it stays until it is removed or replaced.
+ * - **live**: it stays until it is removed or replaced — or, when it was set with a lease
+ *   (`leaseMs`), until its lease runs out unless {@link StatefulExecutor.renewLeases} renewed it
+ *   (so a pod that dies without releasing its links loses them within one lease).
  * - **persisting**: it was removed with a persist window of N > 0 seconds and still counts as the
  *   uid's link for N seconds (by the store's clock): `getLinkedPod` returns it, a `trySetLinkedPod`
  *   from another pod is refused with the old pod, and one from the same pod makes it live again —
@@ -75,6 +77,68 @@ export interface StatefulExecutor {
   removeLinkedPodWithId(options: RemoveLinkWithIdOptions): Promise<boolean>;
   /** Every live or persisting link of the uid: service → podId. */
   getLinkService(ns: string, uid: string): Promise<Map<string, string>>;
+
+  /**
+   * A pod's heartbeat for one uid, in one atomic script: with `link`, a live link of `podId` gets
+   * a fresh lease of `leaseMs`, and an absent or expired one is linked to `podId` again (the pod
+   * still serves the uid); a persisting link or another pod's is left alone. Each of
+   * `connectionIds` is (re)entered for `podId` with a fresh lease; this pod's other entries are
+   * left to run out. Returns whether `podId` holds the live link and the uid's live connections.
+   */
+  renewLeases(options: RenewLeasesOptions): Promise<RenewLeasesResult>;
+  /**
+   * Counts a connection of `uid` on `podId`, leased for `leaseMs`, unless the uid already has
+   * `max` live connections across all pods (0: no cap). Entries whose lease ran out (their pod
+   * died) are dropped first. Atomic: of any number of concurrent calls for one uid, at most `max`
+   * minus the live count succeed. Idempotent per `connectionId`.
+   */
+  acquireConnection(options: AcquireConnectionOptions): Promise<ConnectionResult>;
+  /** Stops counting a connection; true when it was counted. */
+  releaseConnection(options: ReleaseConnectionOptions): Promise<boolean>;
+  /** The live connections of `uid`: podId → count. */
+  countConnections(ns: string, uid: string): Promise<Map<string, number>>;
+}
+
+export interface RenewLeasesOptions {
+  ns: string;
+  uid: string;
+  podId: string;
+  /** The new lease of the link and of each listed connection (ms ≥ 1). */
+  leaseMs: number;
+  /** Renew (or restore) the uid's link of `service` to `podId`; its persist window if restored. */
+  link?: { service: string; persistSeconds: number };
+  /** The uid's connections that `podId` still holds. */
+  connectionIds: readonly string[];
+}
+
+export interface RenewLeasesResult {
+  /** True when `podId` holds the uid's live link (false without `link`). */
+  linked: boolean;
+  /** Live connections of the uid across all pods after the call. */
+  connections: number;
+}
+
+export interface AcquireConnectionOptions {
+  ns: string;
+  uid: string;
+  podId: string;
+  connectionId: string;
+  /** Most live connections the uid may hold across all pods; 0: no cap. */
+  max: number;
+  leaseMs: number;
+}
+
+export interface ConnectionResult {
+  /** True when the connection is counted. */
+  ok: boolean;
+  /** Live connections of the uid across all pods after the call. */
+  count: number;
+}
+
+export interface ReleaseConnectionOptions {
+  ns: string;
+  uid: string;
+  connectionId: string;
 }
 
 export interface SetServiceStateOptions {
@@ -94,6 +158,8 @@ export interface LinkOptions {
   podId: string;
   /** Window (whole seconds, ≥ 0) recorded with the link and used when it is released by {@link StatefulExecutor.removeLinkedPodWithId}. */
   persistSeconds: number;
+  /** When set (ms ≥ 1), the live link expires after this unless renewed ({@link StatefulExecutor.renewLeases}); unset: no expiry. */
+  leaseMs?: number;
 }
 
 export interface TrySetResult {
@@ -129,6 +195,8 @@ export interface ComputeLinkOptions {
   service: string;
   choose: PodChooser;
   persistSeconds: number;
+  /** As in {@link LinkOptions}. */
+  leaseMs?: number;
 }
 
 export interface ComputeResult {

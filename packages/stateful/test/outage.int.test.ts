@@ -26,6 +26,12 @@ describe('outages (private redis-server)', () => {
   let admin: Redis;
   const ns = uniqueNs('outage');
   const link = (podId: string) => ({ ns, uid: 'u1', service: 'gw', podId, persistSeconds: 1 });
+  /** How the link of `uid` is stored: leased and live (four fields), persisting (three), or absent. */
+  const linkCondition = async (uid: string) => {
+    const value = await admin.hget(`tl:{${ns}:uid:${uid}}:links`, 'gw');
+    if (value === null) return 'absent';
+    return value.split('|').length === 4 ? 'live' : 'persisting';
+  };
 
   beforeAll(async () => {
     server = await DisposableServer.redis();
@@ -144,6 +150,8 @@ describe('outages (private redis-server)', () => {
       heartbeatIntervalMs: 100,
       stateTtlSeconds: 5,
       linkPersistSeconds: 30,
+      // A lease (60 s) far longer than the cut: the links stay live while the pod cannot renew them.
+      leaseHeartbeats: 600,
       onError: (error) => errors.push(error),
     });
     try {
@@ -153,7 +161,7 @@ describe('outages (private redis-server)', () => {
       proxy.cut();
       await expect(presence.unlink('zoe')).rejects.toBeInstanceOf(StatefulUnavailableError);
       await expect(presence.unlink('yan')).rejects.toBeInstanceOf(StatefulUnavailableError);
-      expect(await admin.pttl(`tl:{${ns}:uid:zoe}:links`), 'Redis itself is fine: still live').toBe(-1);
+      expect(await linkCondition('zoe'), 'Redis itself is fine: still live').toBe('live');
       await expect(presence.link('yan'), 'still unreachable').rejects.toBeInstanceOf(
         StatefulUnavailableError,
       );
@@ -163,13 +171,13 @@ describe('outages (private redis-server)', () => {
       ).toBe(true);
       proxy.restore();
       const released = await eventually(
-        async () => (await admin.pttl(`tl:{${ns}:uid:zoe}:links`)) > 0,
+        async () => (await linkCondition('zoe')) === 'persisting',
         RECOVERY_TIMEOUT_MS,
       );
       expect(released, 'the heartbeat released zoe once Redis was reachable again').toBe(true);
       expect(await executor.getLinkedPod(ns, 'zoe', 'gw'), 'inside its persist window').toBe('gw-1');
       expect(
-        await eventually(async () => (await admin.pttl(`tl:{${ns}:uid:yan}:links`)) > 0, RECOVERY_TIMEOUT_MS),
+        await eventually(async () => (await linkCondition('yan')) === 'persisting', RECOVERY_TIMEOUT_MS),
       ).toBe(true);
     } finally {
       await presence.stop();

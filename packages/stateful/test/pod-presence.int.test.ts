@@ -10,6 +10,8 @@ import { adminClient, deleteNamespace, executorFor, SHARED_REDIS_URL, uniqueNs }
 const HEARTBEAT_MS = 100;
 const TTL_SECONDS = 1;
 const PAST_TTL_MS = 1_400;
+/** Leases of 1 s: a stall of this process cannot lapse a link between two steps of a test. */
+const LEASE_HEARTBEATS = 10;
 
 let executor: RedisStatefulExecutor;
 let admin: Redis;
@@ -45,6 +47,7 @@ function presence(podId: string, overrides: Partial<PodPresenceOptions> = {}): P
     heartbeatIntervalMs: HEARTBEAT_MS,
     stateTtlSeconds: TTL_SECONDS,
     linkPersistSeconds: 1,
+    leaseHeartbeats: LEASE_HEARTBEATS,
     ...overrides,
   });
   presences.push(p);
@@ -81,6 +84,7 @@ describe('PodPresence', () => {
       heartbeatIntervalMs: HEARTBEAT_MS,
       stateTtlSeconds: TTL_SECONDS,
       linkPersistSeconds: 1,
+      leaseHeartbeats: LEASE_HEARTBEATS,
       onError: (error) => errors.push(error),
     });
     await alive.start();
@@ -186,6 +190,7 @@ describe('PodPresence', () => {
       statefulHeartbeatIntervalMs: HEARTBEAT_MS,
       statefulPodStateTtlSeconds: TTL_SECONDS,
       statefulLinkPersistSeconds: 0,
+      statefulLinkLeaseHeartbeats: LEASE_HEARTBEATS,
     };
     const pod = PodPresence.fromConfig({
       executor,

@@ -1,6 +1,7 @@
 import { AuthError, type AuthFailureReason, type TokenVerifier } from '@tideline/auth';
 import type { HandshakeErrorData } from '@tideline/contracts';
 import type { ExtendedError } from 'socket.io';
+import { type CapRefusalData, capRefusalData } from './refusal.ts';
 import type { GatewaySocket } from './types.ts';
 
 /** `connect_error.data` while the gateway drains: connect to another one. */
@@ -8,14 +9,39 @@ interface DrainingErrorData {
   code: 'UNAVAILABLE';
 }
 
+/** Counts a user's sockets across all gateways (PodPresence of packages/stateful). */
+export interface ConnectionCounter {
+  admit(uid: string, connectionId: string, max: number): Promise<{ ok: boolean; count: number }>;
+  release(uid: string, connectionId: string): Promise<boolean>;
+}
+
+export interface ConnectionCap {
+  /** Most sockets one uid may hold across all gateways; 0: no cap (nothing is counted). */
+  max: number;
+  counter: ConnectionCounter;
+  /** A release that failed (Redis unavailable); the entry then runs out with its lease. */
+  onReleaseError: (error: unknown) => void;
+}
+
+export type HandshakeRefusalReason =
+  | AuthFailureReason
+  | 'draining'
+  | 'too-many-connections'
+  | 'cap-unavailable';
+
 export interface HandshakeOptions {
   verifier: TokenVerifier;
   /** False once the gateway drains: new connections are refused with UNAVAILABLE. */
   accepting: () => boolean;
-  onRefused: (reason: AuthFailureReason | 'draining') => void;
+  onRefused: (reason: HandshakeRefusalReason) => void;
+  /** The per-user connection cap; unset: none. */
+  cap?: ConnectionCap | undefined;
 }
 
-function refusal(message: string, data: HandshakeErrorData | DrainingErrorData): ExtendedError {
+function refusal(
+  message: string,
+  data: HandshakeErrorData | DrainingErrorData | CapRefusalData,
+): ExtendedError {
   const error = new Error(message) as ExtendedError;
   error.data = data;
   return error;
@@ -23,8 +49,11 @@ function refusal(message: string, data: HandshakeErrorData | DrainingErrorData):
 
 /**
  * The handshake check: a connection is accepted only with a valid token in `auth.token`
- * (signature with the pinned algorithm, `exp`, `nbf`, issuer, audience). A refusal reaches the
- * client as `connect_error` whose `data` is `{ code, reason }` (HandshakeErrorData).
+ * (signature with the pinned algorithm, `exp`, `nbf`, issuer, audience), and — with a cap — only
+ * while its user holds fewer than `cap.max` sockets across all gateways. A refusal reaches the
+ * client as `connect_error` whose `data` is `{ code, reason }` (HandshakeErrorData), `{ code:
+ * 'UNAVAILABLE' }` while draining, or `{ code, error: { code, message } }` from the cap
+ * (TOO_MANY_CONNECTIONS, or UNAVAILABLE when the count cannot be read).
  */
 export function handshake(options: HandshakeOptions) {
   return (socket: GatewaySocket, next: (error?: ExtendedError) => void): void => {
@@ -36,12 +65,62 @@ export function handshake(options: HandshakeOptions) {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     try {
       socket.data.principal = options.verifier.verify(auth?.['token']);
-      next();
     } catch (error) {
       const refused =
         error instanceof AuthError ? error : new AuthError('malformed', 'the token could not be read');
       options.onRefused(refused.reason);
       next(refusal(refused.message, { code: refused.code, reason: refused.reason }));
+      return;
     }
+    const cap = options.cap;
+    if (!cap || cap.max === 0) {
+      next();
+      return;
+    }
+    void admit(socket, cap, options, next);
   };
+}
+
+async function admit(
+  socket: GatewaySocket,
+  cap: ConnectionCap,
+  options: HandshakeOptions,
+  next: (error?: ExtendedError) => void,
+): Promise<void> {
+  const uid = socket.data.principal.uid;
+  let admitted: boolean;
+  try {
+    admitted = (await cap.counter.admit(uid, socket.id, cap.max)).ok;
+  } catch {
+    options.onRefused('cap-unavailable');
+    const data = capRefusalData('UNAVAILABLE', 'the connection count is unavailable; retry later');
+    next(refusal(data.error.message, data));
+    return;
+  }
+  if (!admitted) {
+    options.onRefused('too-many-connections');
+    const data = capRefusalData(
+      'TOO_MANY_CONNECTIONS',
+      `this user already holds ${cap.max} sockets, the most allowed across all gateways; close one first`,
+    );
+    next(refusal(data.error.message, data));
+    return;
+  }
+  // Released once, whichever comes first: the socket's disconnect, or its connection closing
+  // (also while the count was read: Socket.IO then drops the socket without a disconnect event).
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    socket.conn.off('close', release);
+    cap.counter.release(uid, socket.id).catch(cap.onReleaseError);
+  };
+  if (socket.conn.readyState !== 'open') {
+    release();
+    next(); // Socket.IO drops a socket whose connection closed, without connecting it
+    return;
+  }
+  socket.once('disconnect', release);
+  socket.conn.once('close', release);
+  next();
 }

@@ -25,3 +25,16 @@ export function requestErrorOf(event: string, error: TidelineError): RequestErro
 }
 
 export type AckCallback = (ack: Ack) => void;
+
+/**
+ * `connect_error.data` of a handshake refused by the per-user connection cap: the code at the top
+ * (as every handshake refusal has it) and the one error body.
+ */
+export interface CapRefusalData {
+  code: 'TOO_MANY_CONNECTIONS' | 'UNAVAILABLE';
+  error: { code: 'TOO_MANY_CONNECTIONS' | 'UNAVAILABLE'; message: string };
+}
+
+export function capRefusalData(code: CapRefusalData['code'], message: string): CapRefusalData {
+  return { code, error: { code, message } };
+}

@@ -148,4 +148,13 @@ export const gatewaySettings = {
     default: 2_000,
     doc: 'Upper bound of the random `retryAfterMs` in `server:reconnect`, so the clients of a draining gateway do not all reconnect at once.',
   }),
+
+  // ---- per-user connection cap ------------------------------------------------------------------
+  gatewayMaxConnectionsPerUser: int({
+    env: 'TIDELINE_GATEWAY_MAX_CONNECTIONS_PER_USER',
+    min: 0,
+    max: 100_000,
+    default: 20,
+    doc: 'Most sockets one user (token `sub`) may hold across all gateways, counted in Redis; a further handshake is refused with TOO_MANY_CONNECTIONS. Sockets of a gateway that died stop counting within TIDELINE_STATEFUL_HEARTBEAT_INTERVAL_MS × TIDELINE_STATEFUL_LINK_LEASE_HEARTBEATS. 0 disables the cap.',
+  }),
 };

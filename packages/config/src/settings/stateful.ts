@@ -1,5 +1,5 @@
 import { ConfigError } from '../load.ts';
-import { ms, seconds, str } from '../setting.ts';
+import { int, ms, seconds, str } from '../setting.ts';
 
 /** Settings of packages/stateful (the stateful executor) and its PodPresence helper. */
 export const statefulSettings = {
@@ -44,6 +44,13 @@ export const statefulSettings = {
     env: 'TIDELINE_STATEFUL_LINK_PERSIST_SECONDS',
     default: 30,
     doc: 'After a user disconnects, its uid stays linked to the pod this long, so a reconnect lands on the same pod (0: released at once).',
+  }),
+  statefulLinkLeaseHeartbeats: int({
+    env: 'TIDELINE_STATEFUL_LINK_LEASE_HEARTBEATS',
+    min: 2,
+    max: 1_000,
+    default: 3,
+    doc: "A pod's live uid links and counted connections are leased for TIDELINE_STATEFUL_HEARTBEAT_INTERVAL_MS × this and renewed by each heartbeat, so those of a pod killed without cleanup (kill -9) are gone within that time.",
   }),
 };
 
