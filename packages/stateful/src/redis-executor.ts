@@ -1,3 +1,4 @@
+import type { RedisConnectionOptions } from '@tideline/config';
 import { Redis } from 'ioredis';
 import { StatefulChooserError, StatefulUnavailableError, toStatefulError } from './errors.ts';
 import { keys } from './keys.ts';
@@ -17,6 +18,8 @@ import type {
 export interface RedisStatefulExecutorOptions {
   /** `redis://` or `rediss://` URL. */
   url: string;
+  /** Credentials and TLS (`redisConnectionOptions` of @tideline/config); they win over the URL's. */
+  connection?: RedisConnectionOptions;
   /** A command without a reply by then fails as unavailable (`timeout`). */
   commandTimeoutMs: number;
   /** Opening a connection gives up after this. */
@@ -56,6 +59,7 @@ export class RedisStatefulExecutor implements StatefulExecutor {
 
   constructor(options: RedisStatefulExecutorOptions) {
     this.redis = new Redis(options.url, {
+      ...options.connection,
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

@@ -12,7 +12,12 @@ import {
 } from '../types.ts';
 import { encodeRecord, positionOf } from './codec.ts';
 import { GroupConsumer } from './group-consumer.ts';
-import { type KafkaBusOptions, type ResolvedKafkaOptions, resolveKafkaOptions } from './options.ts';
+import {
+  type KafkaBusOptions,
+  kafkaSecurityOptions,
+  type ResolvedKafkaOptions,
+  resolveKafkaOptions,
+} from './options.ts';
 import { PublishedIds } from './published-ids.ts';
 import { OrderedPublisher } from './publisher.ts';
 import { readFromPosition } from './reader.ts';
@@ -55,6 +60,7 @@ export class KafkaEventBus extends BaseEventBus {
       timeout: this.kafka.requestTimeoutMs,
       retries: this.kafka.retries,
       retryDelay: this.kafka.retryDelayMs,
+      ...kafkaSecurityOptions(this.kafka),
     };
   }
 
