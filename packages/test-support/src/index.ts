@@ -10,7 +10,7 @@ export {
 export { freePort, waitForPort } from './ports.ts';
 export { ADMIN_DATABASE_URL, TestDatabase } from './postgres.ts';
 export { FaultProxy } from './proxy.ts';
-export { DisposableServer } from './servers.ts';
+export { DisposableServer, type NatsServerAuth, type RedisServerAuth } from './servers.ts';
 export { testServiceEnv } from './service-env.ts';
 export { TestCluster, type TestClusterOptions } from './test-cluster.ts';
 export { TEST_JWT, testToken } from './tokens.ts';
