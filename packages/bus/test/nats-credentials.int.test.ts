@@ -55,17 +55,24 @@ async function roundTrip(bus: EventBus): Promise<BusMessage[]> {
 describe('NATS that requires a user and password', () => {
   let server: PrivateNatsServer;
   beforeAll(async () => {
-    server = await PrivateNatsServer.start({ auth: { user: USER, pass: PASSWORD }, startTimeoutMs: START_TIMEOUT_MS });
+    server = await PrivateNatsServer.start({
+      auth: { user: USER, pass: PASSWORD },
+      startTimeoutMs: START_TIMEOUT_MS,
+    });
   });
   afterAll(async () => {
     await server?.[Symbol.asyncDispose]();
   });
 
   it('nats - a client without credentials cannot publish a forged website.update', async () => {
-    await expect(connect({ servers: server.url, reconnect: false })).rejects.toThrow(/Authorization Violation/i);
+    await expect(connect({ servers: server.url, reconnect: false })).rejects.toThrow(
+      /Authorization Violation/i,
+    );
     const error = await startError(busFromEnv({ TIDELINE_NATS_URL: server.url }));
     expect(error).toBeInstanceOf(BusUnavailableError);
-    expect(error.message).toMatch(/cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+: .*Authorization Violation/i);
+    expect(error.message).toMatch(
+      /cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+: .*Authorization Violation/i,
+    );
   });
 
   it('nats - a wrong password is refused with an error that carries neither password', async () => {
@@ -89,14 +96,20 @@ describe('NATS that requires a user and password', () => {
 
   it('nats - the configured user and password publish and consume', async () => {
     const seen = await roundTrip(
-      busFromEnv({ TIDELINE_NATS_URL: server.url, TIDELINE_NATS_USER: USER, TIDELINE_NATS_PASSWORD: PASSWORD }),
+      busFromEnv({
+        TIDELINE_NATS_URL: server.url,
+        TIDELINE_NATS_USER: USER,
+        TIDELINE_NATS_PASSWORD: PASSWORD,
+      }),
     );
     expect(seen.map((m) => m.subject)).toEqual(['website.update']);
   });
 
   it('nats - a user and password in TIDELINE_NATS_URL publish and consume', async () => {
     const seen = await roundTrip(
-      busFromEnv({ TIDELINE_NATS_URL: `nats://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${server.port}` }),
+      busFromEnv({
+        TIDELINE_NATS_URL: `nats://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${server.port}`,
+      }),
     );
     expect(seen).toHaveLength(1);
   });
@@ -131,7 +144,9 @@ describe('NATS that requires a token', () => {
   });
 
   it('nats - a token in TIDELINE_NATS_URL publishes and consumes', async () => {
-    const seen = await roundTrip(busFromEnv({ TIDELINE_NATS_URL: `nats://${TOKEN}@127.0.0.1:${server.port}` }));
+    const seen = await roundTrip(
+      busFromEnv({ TIDELINE_NATS_URL: `nats://${TOKEN}@127.0.0.1:${server.port}` }),
+    );
     expect(seen).toHaveLength(1);
   });
 });

@@ -33,6 +33,8 @@ export interface RedisStatefulExecutorOptions {
 }
 
 const SECOND_MS = 1000;
+/** Replies of a server that does not accept the connection's credentials (they never quote them). */
+const AUTH_REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b|invalid password/;
 
 /** Reconnect delay of attempt `attempt` (1-based): doubling from `initialMs`, capped at `maxMs`. */
 export function reconnectDelay(attempt: number, backoff: { initialMs: number; maxMs: number }): number {
@@ -56,6 +58,8 @@ export class RedisStatefulExecutor implements StatefulExecutor {
   private readonly scripts: ScriptRunner;
   private started = false;
   private closed = false;
+  /** The last error of the connection, so a refused AUTH is named instead of "Connection is closed". */
+  private lastConnectionError: Error | undefined;
 
   constructor(options: RedisStatefulExecutorOptions) {
     this.redis = new Redis(options.url, {
@@ -69,7 +73,10 @@ export class RedisStatefulExecutor implements StatefulExecutor {
       ...(options.connectionName ? { connectionName: options.connectionName } : {}),
     });
     this.scripts = new ScriptRunner(this.redis);
-    this.redis.on('error', (error: Error) => options.onConnectionError?.(error));
+    this.redis.on('error', (error: Error) => {
+      this.lastConnectionError = error;
+      options.onConnectionError?.(error);
+    });
     this.redis.on('ready', () => {
       if (this.started) this.scripts.loadAll().catch(() => {});
     });
@@ -84,6 +91,11 @@ export class RedisStatefulExecutor implements StatefulExecutor {
       await this.redis.connect();
       await this.scripts.loadAll();
     } catch (error) {
+      const refused = this.lastConnectionError;
+      if (refused && AUTH_REFUSED.test(refused.message))
+        throw new StatefulUnavailableError('offline', `Redis refused the credentials: ${refused.message}`, {
+          cause: refused,
+        });
       throw toStatefulError(error, '(connect)');
     } finally {
       this.started = true;

@@ -32,7 +32,11 @@ export class DisposableServer {
   static async nats(auth?: NatsServerAuth): Promise<DisposableServer> {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'tideline-nats-'));
-    const authArgs = !auth ? [] : 'token' in auth ? ['--auth', auth.token] : ['--user', auth.user, '--pass', auth.pass];
+    const authArgs = !auth
+      ? []
+      : 'token' in auth
+        ? ['--auth', auth.token]
+        : ['--user', auth.user, '--pass', auth.pass];
     const server = new DisposableServer(
       'nats-server',
       port,
@@ -60,7 +64,9 @@ export class DisposableServer {
       '--dir',
       dir,
       ...(auth ? ['--requirepass', auth.requirepass] : []),
-      ...(auth?.aclUser ? ['--user', auth.aclUser.name, 'on', `>${auth.aclUser.pass}`, '~*', '&*', '+@all'] : []),
+      ...(auth?.aclUser
+        ? ['--user', auth.aclUser.name, 'on', `>${auth.aclUser.pass}`, '~*', '&*', '+@all']
+        : []),
     ];
     const server = new DisposableServer('redis-server', port, 'redis-server', args, dir);
     await server.start();

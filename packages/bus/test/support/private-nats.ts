@@ -21,9 +21,10 @@ export class PrivateNatsServer {
   static async start(options: { auth: NatsAuth; startTimeoutMs: number }): Promise<PrivateNatsServer> {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'tideline-nats-auth-'));
-    const auth = 'token' in options.auth
-      ? ['--auth', options.auth.token]
-      : ['--user', options.auth.user, '--pass', options.auth.pass];
+    const auth =
+      'token' in options.auth
+        ? ['--auth', options.auth.token]
+        : ['--user', options.auth.user, '--pass', options.auth.pass];
     const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, ...auth], {
       stdio: 'ignore',
     });
