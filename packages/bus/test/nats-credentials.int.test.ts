@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusUnavailableError } from '../src/errors.ts';
 import { createEventBus } from '../src/factory.ts';
 import { NatsEventBus } from '../src/nats/nats-bus.ts';
+import { type TestCertificates, testCertificates } from '../src/testing/certificates.ts';
 import { busContractSuite } from '../src/testing/contract-suite.ts';
 import { eventually } from '../src/testing/wait.ts';
 import type { BusMessage, EventBus } from '../src/types.ts';
@@ -148,5 +149,53 @@ describe('NATS that requires a token', () => {
       busFromEnv({ TIDELINE_NATS_URL: `nats://${TOKEN}@127.0.0.1:${server.port}` }),
     );
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe('NATS over TLS with a user and password', () => {
+  let server: PrivateNatsServer;
+  let certificates: TestCertificates;
+  let otherAuthority: TestCertificates;
+  beforeAll(async () => {
+    certificates = testCertificates();
+    otherAuthority = testCertificates();
+    server = await PrivateNatsServer.start({
+      auth: { user: USER, pass: PASSWORD },
+      startTimeoutMs: START_TIMEOUT_MS,
+      tls: { certFile: certificates.certFile, keyFile: certificates.keyFile },
+    });
+  });
+  afterAll(async () => {
+    await server?.[Symbol.asyncDispose]();
+    await certificates?.[Symbol.asyncDispose]();
+    await otherAuthority?.[Symbol.asyncDispose]();
+  });
+
+  const tlsUrl = () => `tls://127.0.0.1:${server.port}`;
+
+  it('nats - tls:// with the configured CA verifies the server, then the user publishes and consumes', async () => {
+    const seen = await roundTrip(
+      busFromEnv({
+        TIDELINE_NATS_URL: tlsUrl(),
+        TIDELINE_NATS_TLS_CA_FILE: certificates.caFile,
+        TIDELINE_NATS_USER: USER,
+        TIDELINE_NATS_PASSWORD: PASSWORD,
+      }),
+    );
+    expect(seen).toHaveLength(1);
+  });
+
+  it('nats - a server whose certificate the configured CA did not sign is refused (no credentials sent to an impostor)', async () => {
+    const error = await startError(
+      busFromEnv({
+        TIDELINE_NATS_URL: tlsUrl(),
+        TIDELINE_NATS_TLS_CA_FILE: otherAuthority.caFile,
+        TIDELINE_NATS_USER: USER,
+        TIDELINE_NATS_PASSWORD: PASSWORD,
+      }),
+    );
+    expect(error).toBeInstanceOf(BusUnavailableError);
+    expect(error.message).toMatch(/certificate/i);
+    expect(error.message).not.toContain(PASSWORD);
   });
 });

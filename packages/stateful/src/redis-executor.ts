@@ -35,6 +35,8 @@ export interface RedisStatefulExecutorOptions {
 const SECOND_MS = 1000;
 /** Replies of a server that does not accept the connection's credentials (they never quote them). */
 const AUTH_REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b|invalid password/;
+/** Error codes of a failed TLS handshake (an unverifiable or mismatched server certificate, …). */
+const TLS_FAILURE = /CERT|TLS|SSL/;
 
 /** Reconnect delay of attempt `attempt` (1-based): doubling from `initialMs`, capped at `maxMs`. */
 export function reconnectDelay(attempt: number, backoff: { initialMs: number; maxMs: number }): number {
@@ -94,6 +96,10 @@ export class RedisStatefulExecutor implements StatefulExecutor {
       const refused = this.lastConnectionError;
       if (refused && AUTH_REFUSED.test(refused.message))
         throw new StatefulUnavailableError('offline', `Redis refused the credentials: ${refused.message}`, {
+          cause: refused,
+        });
+      if (refused && TLS_FAILURE.test((refused as NodeJS.ErrnoException).code ?? ''))
+        throw new StatefulUnavailableError('offline', `TLS towards Redis failed: ${refused.message}`, {
           cause: refused,
         });
       throw toStatefulError(error, '(connect)');

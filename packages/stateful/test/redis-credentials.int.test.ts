@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig, redisSettings, statefulSettings } from '@tideline/config';
-import { DisposableServer } from '@tideline/test-support';
+import { DisposableServer, type TestCertificates, testCertificates } from '@tideline/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStatefulExecutor } from '../src/factory.ts';
@@ -140,6 +140,46 @@ describe('Redis that requires a password and an ACL user', () => {
       }),
     );
     expect(error.message).toMatch(/^Redis refused the credentials: WRONGPASS/);
+    expect(printed(error)).not.toContain(PASSWORD);
+  });
+});
+
+describe('Redis over TLS that requires a password', () => {
+  let server: DisposableServer;
+  let certificates: TestCertificates;
+  let otherAuthority: TestCertificates;
+  beforeAll(async () => {
+    certificates = testCertificates();
+    otherAuthority = testCertificates();
+    server = await DisposableServer.redis({ requirepass: PASSWORD, tls: certificates });
+  });
+  afterAll(async () => {
+    await server?.[Symbol.asyncDispose]();
+    await certificates?.[Symbol.asyncDispose]();
+    await otherAuthority?.[Symbol.asyncDispose]();
+  });
+
+  it('redis - rediss:// with the configured CA verifies the server, then the password runs commands', async () => {
+    expect(server.url).toMatch(/^rediss:/);
+    const state = await roundTrip(
+      executorFromEnv({
+        TIDELINE_REDIS_URL: server.url,
+        TIDELINE_REDIS_TLS_CA_FILE: certificates.caFile,
+        TIDELINE_REDIS_PASSWORD: PASSWORD,
+      }),
+    );
+    expect(state.get('pod-1')).toBe('ready');
+  });
+
+  it('redis - a server whose certificate the configured CA did not sign is refused (no password sent to an impostor)', async () => {
+    const error = await refusal(
+      executorFromEnv({
+        TIDELINE_REDIS_URL: server.url,
+        TIDELINE_REDIS_TLS_CA_FILE: otherAuthority.caFile,
+        TIDELINE_REDIS_PASSWORD: PASSWORD,
+      }),
+    );
+    expect(error.message).toMatch(/^TLS towards Redis failed: .*certificate/i);
     expect(printed(error)).not.toContain(PASSWORD);
   });
 });

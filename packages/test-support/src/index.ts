@@ -1,4 +1,4 @@
-export { eventually, sleep } from '@tideline/bus/testing';
+export { eventually, sleep, type TestCertificates, testCertificates } from '@tideline/bus/testing';
 export { openTestBus, removeStreams, TEST_NATS_URL, uniquePrefix } from './nats.ts';
 export { NodeEventLog } from './node-event-log.ts';
 export {

@@ -15,6 +15,8 @@ export interface RedisServerAuth {
   requirepass: string;
   /** An ACL user with every permission besides `default`. */
   aclUser?: { name: string; pass: string };
+  /** Serve TLS only (no plaintext port), with this certificate; clients need no certificate. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 /** A real server process of our own on a free loopback port: stop/start it to simulate outages. */
@@ -52,11 +54,26 @@ export class DisposableServer {
   static async redis(auth?: RedisServerAuth): Promise<DisposableServer> {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'tideline-redis-'));
+    const listen = auth?.tls
+      ? [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          auth.tls.certFile,
+          '--tls-key-file',
+          auth.tls.keyFile,
+          '--tls-ca-cert-file',
+          auth.tls.caFile,
+          '--tls-auth-clients',
+          'no',
+        ]
+      : ['--port', String(port)];
     const args = [
       '--bind',
       '127.0.0.1',
-      '--port',
-      String(port),
+      ...listen,
       '--save',
       '',
       '--appendonly',
@@ -73,8 +90,10 @@ export class DisposableServer {
     return server;
   }
 
+  /** The URL without credentials (`rediss://` for a TLS Redis). */
   get url(): string {
-    return this.name === 'nats-server' ? `nats://127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
+    if (this.name === 'nats-server') return `nats://127.0.0.1:${this.port}`;
+    return `${this.args.includes('--tls-port') ? 'rediss' : 'redis'}://127.0.0.1:${this.port}`;
   }
 
   get running(): boolean {

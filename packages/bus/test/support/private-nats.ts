@@ -18,14 +18,23 @@ export class PrivateNatsServer {
     private readonly dir: string,
   ) {}
 
-  static async start(options: { auth: NatsAuth; startTimeoutMs: number }): Promise<PrivateNatsServer> {
+  static async start(options: {
+    auth: NatsAuth;
+    startTimeoutMs: number;
+    /** Serve TLS only, with this certificate. */
+    tls?: { certFile: string; keyFile: string };
+  }): Promise<PrivateNatsServer> {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'tideline-nats-auth-'));
     const auth =
       'token' in options.auth
         ? ['--auth', options.auth.token]
         : ['--user', options.auth.user, '--pass', options.auth.pass];
-    const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, ...auth], {
+    const tls = options.tls
+      ? ['--tls', '--tlscert', options.tls.certFile, '--tlskey', options.tls.keyFile]
+      : [];
+    const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, ...auth, ...tls];
+    const child = spawn('nats-server', args, {
       stdio: 'ignore',
     });
     const server = new PrivateNatsServer(port, child, dir);
