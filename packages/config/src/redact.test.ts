@@ -107,6 +107,7 @@ describe('redactCredentials', () => {
     ['redis://:pw@h:6379/0', 'redis://***@h:6379/0'],
     ['nats://user:pw@h:4222', 'nats://***@h:4222'],
     ['nats://tok@h', 'nats://***@h'],
+    ['nats://u:pw@a:1,nats://tok@b:2', 'nats://***@a:1,nats://***@b:2'],
     ['x?password=pw&db=1', 'x?password=***&db=1'],
     ['x?access_token=pw', 'x?access_token=***'],
     ['Authorization: Bearer abcdefgh12345678', 'Authorization: Bearer ***'],

@@ -13,8 +13,11 @@ export const REDACTED = '***';
  */
 const SECRET_PARAM = String.raw`[A-Za-z0-9_-]*(?:password|passwd|pass|pwd|token|secret|api[_-]?key|apikey|auth|credentials?|sig|signature)`;
 
-/** `scheme://userinfo@`: everything from `//` to the last `@` of the same word is the userinfo. */
-const URL_USERINFO = /(\/\/)[^\s"'<>`]*@/g;
+/**
+ * `scheme://userinfo@`: everything from `//` to the last `@` of the same word, not reaching into
+ * the next URL (`,nats://…`), is the userinfo.
+ */
+const URL_USERINFO = /(\/\/)(?:(?!\/\/)[^\s"'<>`])*@/g;
 /** `?password=…` / `&token=…` up to the next separator. */
 const QUERY_SECRET = new RegExp(String.raw`([?&;]${SECRET_PARAM}=)[^&;#\s"'<>]*`, 'gi');
 /** `Authorization: Bearer …`, `Basic …` credentials quoted in a message. */
