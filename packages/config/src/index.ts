@@ -6,6 +6,7 @@ export {
   loadConfig,
   loadConfigOrExit,
 } from './load.ts';
+export { hasCredentials, REDACTED, redactCredentials, redactUrl } from './redact.ts';
 export { REFERENCE_END, REFERENCE_START, renderReference, settingGroups } from './reference.ts';
 export {
   bool,
@@ -30,5 +31,11 @@ export { gatewaySettings } from './settings/gateway.ts';
 export { informerSettings } from './settings/informer.ts';
 export { kubeDemoSettings } from './settings/kube-demo.ts';
 export { heartbeatWithinPodStateTtl, statefulSettings } from './settings/stateful.ts';
-export { databaseSettings, redisSettings } from './settings/stores.ts';
+export {
+  databaseSettings,
+  type RedisConfig,
+  type RedisConnectionOptions,
+  redisConnectionOptions,
+  redisSettings,
+} from './settings/stores.ts';
 export { websiteApiSettings } from './settings/website-api.ts';
