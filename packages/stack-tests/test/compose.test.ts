@@ -71,6 +71,14 @@ const SUITE = hasCompose
   ? 'docker-compose.yml (docker-compose config)'
   : 'docker-compose.yml — skipped: docker-compose is not on PATH (apt-get install docker-compose)';
 
+// `npm test` installs docker-compose (infra/scripts/ensure-compose.sh); in CI a missing one is a failure, not a skip.
+it.runIf(!hasCompose && process.env['CI'] === 'true')(
+  'compose - docker-compose is installed where CI runs',
+  () => {
+    expect(hasCompose).toBe(true);
+  },
+);
+
 describe.skipIf(!hasCompose)(SUITE, () => {
   it('compose - the production path without TIDELINE_JWT_SECRET refuses to start instead of using the development key', () => {
     const { TIDELINE_JWT_SECRET: _, ...others } = productionSecrets();
