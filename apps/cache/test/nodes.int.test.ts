@@ -10,11 +10,11 @@ import {
   NodesSnapshot,
   type NodeView,
 } from '@tideline/contracts';
-import { eventually, sleep, testToken } from '@tideline/test-support';
+import { eventually, sleep, testServiceToken, testToken } from '@tideline/test-support';
 import { describe, expect, it } from 'vitest';
 import { NodesWorld } from './support/world.ts';
 
-const internal = { authorization: `Bearer ${testToken('service:gateway', ['internal'])}` };
+const internal = { authorization: `Bearer ${testServiceToken('service:gateway')}` };
 const reader = { authorization: `Bearer ${testToken('ops', ['nodes:read'])}` };
 const admin = (extra: Record<string, string> = {}) => ({
   authorization: `Bearer ${testToken('admin', ['clusters:admin'])}`,

@@ -27,7 +27,7 @@ function refusal(message: string, data: HandshakeErrorData | DrainingErrorData):
  * client as `connect_error` whose `data` is `{ code, reason }` (HandshakeErrorData).
  */
 export function handshake(options: HandshakeOptions) {
-  return (socket: GatewaySocket, next: (error?: ExtendedError) => void): void => {
+  return async (socket: GatewaySocket, next: (error?: ExtendedError) => void): Promise<void> => {
     if (!options.accepting()) {
       options.onRefused('draining');
       next(refusal('this gateway is draining; connect to another one', { code: 'UNAVAILABLE' }));
@@ -35,7 +35,7 @@ export function handshake(options: HandshakeOptions) {
     }
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     try {
-      socket.data.principal = options.verifier.verify(auth?.['token']);
+      socket.data.principal = await options.verifier.verify(auth?.['token']);
       next();
     } catch (error) {
       const refused =
