@@ -14,6 +14,10 @@ const EVERY_SCOPE = [
   INTERNAL_SCOPE,
 ];
 
+interface ErrorBody {
+  error: { code: string; message: string };
+}
+
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe('cache internal endpoints', () => {
@@ -31,29 +35,38 @@ describe('cache internal endpoints', () => {
       expect(await refused.json(), path).toEqual({
         error: { code: 'UNAUTHORIZED', message: 'the token is for another audience' },
       });
-      const service = await fetch(`${cache.url}${path}`, { headers: bearer(testServiceToken('service:gateway')) });
+      const service = await fetch(`${cache.url}${path}`, {
+        headers: bearer(testServiceToken('service:gateway')),
+      });
       expect(service.status, path).toBe(admitted);
     }
     const nodes = await fetch(`${cache.url}${NODES_API.nodes('alpha')}`, {
       headers: bearer(testServiceToken('service:gateway')),
     });
     expect(nodes.status).toBe(401);
-    expect((await nodes.json()).error.code).toBe('UNAUTHORIZED');
+    expect(((await nodes.json()) as ErrorBody).error.code).toBe('UNAUTHORIZED');
   });
 
   it('management listener - /internal/* and /metrics are absent from the public port of the cache', async () => {
-    await using world = await NodesWorld.create({ startInformer: false, cacheEnv: { TIDELINE_MANAGEMENT_PORT: '0' } });
+    await using world = await NodesWorld.create({
+      startInformer: false,
+      cacheEnv: { TIDELINE_MANAGEMENT_PORT: '0' },
+    });
     const cache = world.cache!;
     const service = bearer(testServiceToken('service:gateway'));
     for (const path of [INTERNAL_PATHS.nodesSnapshot('alpha'), '/metrics']) {
       const publicAnswer = await fetch(`${cache.url}${path}`, { headers: service });
       expect(publicAnswer.status, path).toBe(404);
-      expect((await publicAnswer.json()).error.message, path).toMatch(/^no route GET /);
+      expect(((await publicAnswer.json()) as ErrorBody).error.message, path).toMatch(/^no route GET /);
       const managed = await fetch(`${cache.managementUrl}${path}`, { headers: service });
       const body = await managed.text();
       // On the management port the route exists: metrics, or the snapshot's own "no such cluster".
       if (path === '/metrics') expect(managed.status).toBe(200);
-      else expect([managed.status, JSON.parse(body).error.message]).toEqual([404, expect.stringMatching(/alpha/)]);
+      else
+        expect([managed.status, JSON.parse(body).error.message]).toEqual([
+          404,
+          expect.stringMatching(/alpha/),
+        ]);
     }
   });
 });

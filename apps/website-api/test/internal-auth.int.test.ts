@@ -19,7 +19,10 @@ describe('website-api internal endpoints', () => {
     const fixture = await ApiFixture.start();
     try {
       const user = testToken('mallory', EVERY_SCOPE);
-      for (const path of [INTERNAL_PATHS.websitesSnapshot, `${INTERNAL_PATHS.websitesEvents}?after=0&limit=10`]) {
+      for (const path of [
+        INTERNAL_PATHS.websitesSnapshot,
+        `${INTERNAL_PATHS.websitesEvents}?after=0&limit=10`,
+      ]) {
         const refused = await fixture.call('GET', path, { token: user });
         expect(refused.status, path).toBe(401);
         expect(refused.body, path).toEqual({
@@ -35,9 +38,13 @@ describe('website-api internal endpoints', () => {
   it('user endpoints - a service token is refused on the public API', async () => {
     const fixture = await ApiFixture.start();
     try {
-      const refused = await fixture.call('GET', '/api/v1/websites', { token: testServiceToken('service:push-gateway') });
+      const refused = await fixture.call('GET', '/api/v1/websites', {
+        token: testServiceToken('service:push-gateway'),
+      });
       expect(refused.status).toBe(401);
-      expect(refused.body).toEqual({ error: { code: 'UNAUTHORIZED', message: 'the token is for another audience' } });
+      expect(refused.body).toEqual({
+        error: { code: 'UNAUTHORIZED', message: 'the token is for another audience' },
+      });
       expect((await fixture.call('GET', '/api/v1/websites', { token: tokens.reader })).status).toBe(200);
     } finally {
       await fixture.dispose();
@@ -52,7 +59,9 @@ describe('website-api internal endpoints', () => {
         const publicAnswer = await fixture.call('GET', path, { token: tokens.internal });
         expect(publicAnswer.status, path).toBe(404);
         expect(publicAnswer.body.error.code, path).toBe('NOT_FOUND');
-        const managed = await fetch(`${management}${path}`, { headers: { authorization: `Bearer ${tokens.internal}` } });
+        const managed = await fetch(`${management}${path}`, {
+          headers: { authorization: `Bearer ${tokens.internal}` },
+        });
         expect(managed.status, path).toBe(200);
       }
       expect((await fixture.call('GET', '/api/v1/websites', { token: tokens.reader })).status).toBe(200);

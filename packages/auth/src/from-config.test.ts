@@ -3,7 +3,12 @@ import { INTERNAL_SCOPE } from '@tideline/contracts';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
 import { AuthError } from './errors.ts';
-import { type JwtSettings, serviceJwtSecretOf, serviceVerifierFromConfig, verifierFromConfig } from './from-config.ts';
+import {
+  type JwtSettings,
+  serviceJwtSecretOf,
+  serviceVerifierFromConfig,
+  verifierFromConfig,
+} from './from-config.ts';
 import { SCOPES } from './scopes.ts';
 import { ServiceTokenSource } from './service-token.ts';
 import { signToken } from './sign.ts';
@@ -27,7 +32,11 @@ const settings: JwtSettings = {
   serviceJwtSecret: undefined,
 };
 
-const EVERY_SCOPE = [...Object.values(SCOPES).filter((s) => typeof s === 'string'), INTERNAL_SCOPE, 'nodes:read:prod'];
+const EVERY_SCOPE = [
+  ...Object.values(SCOPES).filter((s) => typeof s === 'string'),
+  INTERNAL_SCOPE,
+  'nodes:read:prod',
+];
 
 async function reasonOf(verifier: TokenVerifier, token: string): Promise<string> {
   try {
@@ -63,7 +72,10 @@ function minted(config: JwtSettings): string {
 describe('service tokens', () => {
   for (const [name, config] of [
     ['one shared secret', settings],
-    ['a service secret of their own', { ...settings, serviceJwtSecret: 'a-service-secret-that-is-long-enough-x' }],
+    [
+      'a service secret of their own',
+      { ...settings, serviceJwtSecret: 'a-service-secret-that-is-long-enough-x' },
+    ],
   ] as const) {
     it(`internal - a user token carrying every scope is refused by the service verifier (${name})`, async () => {
       const service = serviceVerifierFromConfig(config);

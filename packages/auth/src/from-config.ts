@@ -30,7 +30,9 @@ interface Log {
  * or JWKS is configured, and the development key only outside production (where `requireJwtKey`
  * already refused to start without a key).
  */
-export function jwtSecretOf(config: Pick<JwtSettings, 'environment' | 'jwtSecret' | 'jwtPublicKey' | 'jwtJwksUrl'>): string | undefined {
+export function jwtSecretOf(
+  config: Pick<JwtSettings, 'environment' | 'jwtSecret' | 'jwtPublicKey' | 'jwtJwksUrl'>,
+): string | undefined {
   if (config.jwtSecret) return config.jwtSecret;
   if (config.jwtPublicKey || config.jwtJwksUrl) return undefined;
   return config.environment === 'production' ? undefined : DEVELOPMENT_JWT_SECRET;

@@ -87,9 +87,15 @@ describe('TokenVerifier with a JWKS', () => {
     idp.publish(kid);
     idp.down = true;
     const errors: unknown[] = [];
-    const verifier = jwksVerifier(
-      { jwks: { url: idp.jwksUrl, cooldownMs: 3_600_000, cacheMaxAgeMs: 600_000, timeoutMs: 2_000, onError: (e) => errors.push(e) } },
-    );
+    const verifier = jwksVerifier({
+      jwks: {
+        url: idp.jwksUrl,
+        cooldownMs: 3_600_000,
+        cacheMaxAgeMs: 600_000,
+        timeoutMs: 2_000,
+        onError: (e) => errors.push(e),
+      },
+    });
     const token = await idp.sign(kid, { sub: 'ann' });
     let refusal: unknown;
     try {
@@ -133,7 +139,10 @@ describe('scope claim', () => {
     idp.publish(kid);
     const verifier = jwksVerifier({ scopeClaim: 'scp' });
     const principal = await verifier.verify(
-      await idp.sign(kid, { sub: 'ann', claims: { scp: ['websites:read', 'nodes:read:prod'], scope: 'clusters:admin' } }),
+      await idp.sign(kid, {
+        sub: 'ann',
+        claims: { scp: ['websites:read', 'nodes:read:prod'], scope: 'clusters:admin' },
+      }),
     );
     expect([...principal.scopes]).toEqual(['websites:read', 'nodes:read:prod']);
   });
@@ -159,9 +168,16 @@ describe('public key', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = ec.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const verifier = new TokenVerifier({ publicKey: pem, issuer: 'tideline', audience: 'tideline', clockToleranceMs: 0 });
+    const verifier = new TokenVerifier({
+      publicKey: pem,
+      issuer: 'tideline',
+      audience: 'tideline',
+      clockToleranceMs: 0,
+    });
     const claims = { subject: 'u', issuer: 'tideline', audience: 'tideline', expiresIn: 60 } as const;
-    expect((await verifier.verify(jwt.sign({}, ec.privateKey, { ...claims, algorithm: 'ES256' }))).uid).toBe('u');
+    expect((await verifier.verify(jwt.sign({}, ec.privateKey, { ...claims, algorithm: 'ES256' }))).uid).toBe(
+      'u',
+    );
     expect(await reasonOf(verifier, jwt.sign({}, rsa.privateKey, { ...claims, algorithm: 'RS256' }))).toBe(
       'UNAUTHORIZED/bad-signature',
     );

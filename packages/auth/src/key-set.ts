@@ -54,5 +54,8 @@ export class RemoteKeySet {
 }
 
 function unavailable(): AuthError {
-  return new AuthError('keys-unavailable', "the identity provider's signing keys could not be fetched; retry later");
+  return new AuthError(
+    'keys-unavailable',
+    "the identity provider's signing keys could not be fetched; retry later",
+  );
 }

@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
+import { AuthError } from './errors.ts';
 import { canReadCluster, hasScope } from './scopes.ts';
 import { signToken } from './sign.ts';
-import { AuthError } from './errors.ts';
 import { TokenVerifier } from './verifier.ts';
 
 const secret = 'a-test-secret-that-is-long-enough-for-hs256';

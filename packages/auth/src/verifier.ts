@@ -57,7 +57,8 @@ export class TokenVerifier {
   private readonly algorithms: JwtAlgorithm[];
 
   constructor(private readonly options: VerifierOptions) {
-    if (options.publicKey && options.jwks) throw new Error('TokenVerifier takes a public key or a JWKS, not both');
+    if (options.publicKey && options.jwks)
+      throw new Error('TokenVerifier takes a public key or a JWKS, not both');
     this.secretKey = options.secret ? createSecretKey(Buffer.from(options.secret, 'utf8')) : undefined;
     this.publicKey = options.publicKey ? createPublicKey(options.publicKey) : undefined;
     this.keySet = options.jwks ? new RemoteKeySet(options.jwks) : undefined;

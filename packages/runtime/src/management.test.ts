@@ -10,7 +10,10 @@ const start = async ({ http }: { http: import('fastify').FastifyInstance }) => {
 async function answer(url: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url);
   const text = await response.text();
-  return { status: response.status, body: response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
+  return {
+    status: response.status,
+    body: response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text,
+  };
 }
 
 describe('management listener', () => {
@@ -25,7 +28,13 @@ describe('management listener', () => {
 
     // Public port: the API and the probes, nothing of the management surface, however spelled.
     expect(await answer(`${service.url}/api/v1/things`)).toEqual({ status: 200, body: { public: true } });
-    for (const path of ['/internal/secrets', '/internal/secrets?x=1', '/%69nternal/secrets', '/metrics', '/metrics?']) {
+    for (const path of [
+      '/internal/secrets',
+      '/internal/secrets?x=1',
+      '/%69nternal/secrets',
+      '/metrics',
+      '/metrics?',
+    ]) {
       const refused = await answer(`${service.url}${path}`);
       expect(refused.status, path).toBe(404);
       expect(refused.body, path).toEqual({
@@ -42,7 +51,10 @@ describe('management listener', () => {
     expect(String(metrics.body)).toMatch(/service="mgmt"/);
     expect((await answer(`${management}/healthz`)).status).toBe(200);
     expect((await answer(`${management}/readyz`)).status).toBe(200);
-    expect(await answer(`${management}/api/v1/things`)).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
+    expect(await answer(`${management}/api/v1/things`)).toMatchObject({
+      status: 404,
+      body: { error: { code: 'NOT_FOUND' } },
+    });
   });
 
   it('management listener - unset, everything stays on the public port', async () => {
@@ -51,7 +63,10 @@ describe('management listener', () => {
       { source: { env: { TIDELINE_LOG_LEVEL: 'silent' } } },
     );
     expect(service.managementUrl).toBeUndefined();
-    expect(await answer(`${service.url}/internal/secrets`)).toEqual({ status: 200, body: { internal: true } });
+    expect(await answer(`${service.url}/internal/secrets`)).toEqual({
+      status: 200,
+      body: { internal: true },
+    });
     expect((await answer(`${service.url}/metrics`)).status).toBe(200);
   });
 

@@ -28,38 +28,46 @@ function runMain(service: string, env: Record<string, string>): Promise<Exit> {
 }
 
 describe('production key', () => {
-  it('production - every service refuses to start on the development key', async () => {
-    const env = {
-      ...testServiceEnv(uniquePrefix('prodkey')),
-      TIDELINE_ENV: 'production',
-      TIDELINE_JWT_SECRET: DEVELOPMENT_JWT_SECRET,
-    };
-    const exits = await Promise.all(SERVICES.map((service) => runMain(service, env)));
-    for (const [index, exit] of exits.entries()) {
-      const service = SERVICES[index];
-      expect(exit.code, service).toBe(EXIT_CONFIG);
-      expect(exit.stderr.trimEnd().split('\n'), service).toEqual([
-        'config error: TIDELINE_JWT_SECRET: must be a key of your own outside development/test, not the published development key (got (hidden))',
-      ]);
-      expect(exit.stdout + exit.stderr, service).not.toContain(DEVELOPMENT_JWT_SECRET);
-    }
-  }, SPAWN_TIMEOUT_MS);
+  it(
+    'production - every service refuses to start on the development key',
+    async () => {
+      const env = {
+        ...testServiceEnv(uniquePrefix('prodkey')),
+        TIDELINE_ENV: 'production',
+        TIDELINE_JWT_SECRET: DEVELOPMENT_JWT_SECRET,
+      };
+      const exits = await Promise.all(SERVICES.map((service) => runMain(service, env)));
+      for (const [index, exit] of exits.entries()) {
+        const service = SERVICES[index];
+        expect(exit.code, service).toBe(EXIT_CONFIG);
+        expect(exit.stderr.trimEnd().split('\n'), service).toEqual([
+          'config error: TIDELINE_JWT_SECRET: must be a key of your own outside development/test, not the published development key (got (hidden))',
+        ]);
+        expect(exit.stdout + exit.stderr, service).not.toContain(DEVELOPMENT_JWT_SECRET);
+      }
+    },
+    SPAWN_TIMEOUT_MS,
+  );
 
-  it('production - a service secret equal to the development key stops every service too', async () => {
-    const env = {
-      ...testServiceEnv(uniquePrefix('prodkey')),
-      TIDELINE_ENV: 'production',
-      TIDELINE_JWT_JWKS_URL: 'https://idp.example/jwks.json',
-      TIDELINE_SERVICE_JWT_SECRET: DEVELOPMENT_JWT_SECRET,
-    };
-    const exits = await Promise.all(SERVICES.map((service) => runMain(service, env)));
-    for (const [index, exit] of exits.entries()) {
-      const service = SERVICES[index];
-      expect(exit.code, service).toBe(EXIT_CONFIG);
-      expect(exit.stderr.trimEnd().split('\n'), service).toEqual([
-        'config error: TIDELINE_SERVICE_JWT_SECRET: must be a key of your own outside development/test, not the published development key (got (hidden))',
-      ]);
-      expect(exit.stdout + exit.stderr, service).not.toContain(DEVELOPMENT_JWT_SECRET);
-    }
-  }, SPAWN_TIMEOUT_MS);
+  it(
+    'production - a service secret equal to the development key stops every service too',
+    async () => {
+      const env = {
+        ...testServiceEnv(uniquePrefix('prodkey')),
+        TIDELINE_ENV: 'production',
+        TIDELINE_JWT_JWKS_URL: 'https://idp.example/jwks.json',
+        TIDELINE_SERVICE_JWT_SECRET: DEVELOPMENT_JWT_SECRET,
+      };
+      const exits = await Promise.all(SERVICES.map((service) => runMain(service, env)));
+      for (const [index, exit] of exits.entries()) {
+        const service = SERVICES[index];
+        expect(exit.code, service).toBe(EXIT_CONFIG);
+        expect(exit.stderr.trimEnd().split('\n'), service).toEqual([
+          'config error: TIDELINE_SERVICE_JWT_SECRET: must be a key of your own outside development/test, not the published development key (got (hidden))',
+        ]);
+        expect(exit.stdout + exit.stderr, service).not.toContain(DEVELOPMENT_JWT_SECRET);
+      }
+    },
+    SPAWN_TIMEOUT_MS,
+  );
 });

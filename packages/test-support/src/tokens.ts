@@ -26,6 +26,9 @@ export function testToken(
 }
 
 /** A service token for `/internal/*` in tests: the service audience and scope `internal`. */
-export function testServiceToken(sub: string, overrides: { expiresInSeconds?: number; secret?: string } = {}): string {
+export function testServiceToken(
+  sub: string,
+  overrides: { expiresInSeconds?: number; secret?: string } = {},
+): string {
   return testToken(sub, [INTERNAL_SCOPE], { ...overrides, audience: TEST_JWT.serviceAudience });
 }

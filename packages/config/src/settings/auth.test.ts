@@ -29,7 +29,9 @@ describe('requireJwtKey', () => {
       );
       expect(message).not.toContain(DEVELOPMENT_JWT_SECRET);
     }
-    expect(refusal({ TIDELINE_ENV: 'development', TIDELINE_JWT_SECRET: DEVELOPMENT_JWT_SECRET })).toBe('started');
+    expect(refusal({ TIDELINE_ENV: 'development', TIDELINE_JWT_SECRET: DEVELOPMENT_JWT_SECRET })).toBe(
+      'started',
+    );
     expect(refusal({ TIDELINE_ENV: 'test' })).toBe('started');
   });
 
@@ -69,7 +71,10 @@ describe('requireJwtKey', () => {
 
   it('algorithms - HS256 without a secret, or RS256/ES256 without a public key or JWKS, is refused', () => {
     expect(
-      refusal({ TIDELINE_JWT_JWKS_URL: 'https://idp.example/jwks.json', TIDELINE_JWT_ALGORITHMS: 'ES256,HS256' }),
+      refusal({
+        TIDELINE_JWT_JWKS_URL: 'https://idp.example/jwks.json',
+        TIDELINE_JWT_ALGORITHMS: 'ES256,HS256',
+      }),
     ).toBe('TIDELINE_JWT_ALGORITHMS: must be free of HS256 without TIDELINE_JWT_SECRET (got HS256)');
     expect(refusal({ TIDELINE_JWT_SECRET: OWN_SECRET, TIDELINE_JWT_ALGORITHMS: 'ES256' })).toBe(
       'TIDELINE_JWT_ALGORITHMS: must be free of ES256 without TIDELINE_JWT_PUBLIC_KEY or TIDELINE_JWT_JWKS_URL (got ES256)',
@@ -78,7 +83,11 @@ describe('requireJwtKey', () => {
 
   it('audiences - a service audience equal to the user audience (user tokens passing as service tokens) is refused', () => {
     expect(
-      refusal({ TIDELINE_ENV: 'test', TIDELINE_JWT_AUDIENCE: 'tideline', TIDELINE_SERVICE_JWT_AUDIENCE: 'tideline' }),
+      refusal({
+        TIDELINE_ENV: 'test',
+        TIDELINE_JWT_AUDIENCE: 'tideline',
+        TIDELINE_SERVICE_JWT_AUDIENCE: 'tideline',
+      }),
     ).toBe(
       'TIDELINE_SERVICE_JWT_AUDIENCE: must be different from TIDELINE_JWT_AUDIENCE (a user token must never pass as a service token) (got "tideline")',
     );

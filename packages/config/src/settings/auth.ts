@@ -1,5 +1,5 @@
-import { ConfigError } from '../load.ts';
 import { z } from 'zod';
+import { ConfigError } from '../load.ts';
 import { list, ms, oneOf, optionalStr, type Setting, seconds, str } from '../setting.ts';
 
 /** Signature algorithms a verifier may be allowed (TIDELINE_JWT_ALGORITHMS). */
@@ -61,7 +61,11 @@ export const authSettings = {
     doc: 'Format of the scope claim: a space-separated string, an array of strings, or `auto` (either).',
   }),
   jwtIssuer: str({ env: 'TIDELINE_JWT_ISSUER', default: 'tideline', doc: 'Required `iss` claim.' }),
-  jwtAudience: str({ env: 'TIDELINE_JWT_AUDIENCE', default: 'tideline', doc: 'Required `aud` claim of user tokens.' }),
+  jwtAudience: str({
+    env: 'TIDELINE_JWT_AUDIENCE',
+    default: 'tideline',
+    doc: 'Required `aud` claim of user tokens.',
+  }),
   jwtClockToleranceMs: ms({
     env: 'TIDELINE_JWT_CLOCK_TOLERANCE_MS',
     default: 5_000,
@@ -71,7 +75,7 @@ export const authSettings = {
   serviceJwtAudience: str({
     env: 'TIDELINE_SERVICE_JWT_AUDIENCE',
     default: 'tideline-internal',
-    doc: "Required `aud` of service tokens: `/internal/*` accepts only this audience (with scope `internal`), user endpoints refuse it. Must differ from TIDELINE_JWT_AUDIENCE.",
+    doc: 'Required `aud` of service tokens: `/internal/*` accepts only this audience (with scope `internal`), user endpoints refuse it. Must differ from TIDELINE_JWT_AUDIENCE.',
   }),
   serviceJwtSecret: optionalStr({
     env: 'TIDELINE_SERVICE_JWT_SECRET',
@@ -190,7 +194,11 @@ export function requireJwtKey(config: KeySettings): ConfigError | undefined {
   for (const algorithm of config.jwtAlgorithms ?? []) {
     const symmetric = algorithm.startsWith('HS');
     if (symmetric && asymmetric && config.jwtSecret === undefined)
-      return new ConfigError('TIDELINE_JWT_ALGORITHMS', `free of ${algorithm} without TIDELINE_JWT_SECRET`, algorithm);
+      return new ConfigError(
+        'TIDELINE_JWT_ALGORITHMS',
+        `free of ${algorithm} without TIDELINE_JWT_SECRET`,
+        algorithm,
+      );
     if (!symmetric && !asymmetric)
       return new ConfigError(
         'TIDELINE_JWT_ALGORITHMS',
