@@ -72,6 +72,20 @@ describe('tokens of an identity provider (JWKS)', () => {
     expect(socket.connected).toBe(true);
   });
 
+  it('scp array - a token whose scopes come in an array claim is authorised', async () => {
+    const website = await world.createWebsite();
+    const kid = await idp.createKey('RS256');
+    idp.publish(kid);
+    const socket = await connectSocket(
+      world.gateway.url,
+      await idp.sign(kid, { sub: 'dana', claims: { scp: [SCOPES.websitesRead] } }),
+    );
+    sockets.push(socket);
+    const initial = initialOf(socket);
+    expect(await socket.emitWithAck('request:websites', {})).toEqual({ ok: true });
+    expect((await initial).items.map((item) => item.website_id)).toContain(website.website_id);
+  });
+
   it('scp array - a token without websites:read in its array claim is refused the websites feed', async () => {
     const kid = await idp.createKey('ES256');
     idp.publish(kid);

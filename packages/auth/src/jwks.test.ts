@@ -126,9 +126,8 @@ describe('TokenVerifier with a JWKS', () => {
       expiresIn: 60,
     });
     expect(await reasonOf(verifier, hs)).toBe('UNAUTHORIZED/bad-signature');
-    const [header, payload] = (await idp.sign(kid, { sub: 'u' })).split('.');
+    const payload = (await idp.sign(kid, { sub: 'u' })).split('.')[1];
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', kid })).toString('base64url')}.${payload}.`;
-    expect(header).toBeDefined();
     expect(await reasonOf(verifier, none)).toBe('UNAUTHORIZED/bad-signature');
   });
 });
