@@ -69,6 +69,17 @@ describe('requireJwtKey', () => {
     ).toBe('started');
   });
 
+  it('production - a JWKS fetched over plain http (keys forgeable on the way) is refused', () => {
+    expect(
+      refusal({ TIDELINE_ENV: 'production', TIDELINE_JWT_JWKS_URL: 'http://idp.example/jwks.json' }),
+    ).toBe(
+      'TIDELINE_JWT_JWKS_URL: must be an https URL outside development/test (keys fetched over plain HTTP can be forged on the way) (got an http URL)',
+    );
+    expect(refusal({ TIDELINE_ENV: 'test', TIDELINE_JWT_JWKS_URL: 'http://127.0.0.1:1/jwks.json' })).toBe(
+      'started',
+    );
+  });
+
   it('algorithms - HS256 without a secret, or RS256/ES256 without a public key or JWKS, is refused', () => {
     expect(
       refusal({

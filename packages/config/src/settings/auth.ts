@@ -20,7 +20,7 @@ export const authSettings = {
     env: 'TIDELINE_JWT_JWKS_URL',
     pattern: /^https?:\/\/\S+$/,
     patternRule: 'an http(s) URL',
-    doc: "The identity provider's JWKS URL (Keycloak, Auth0, Okta, Dex…): RS256/ES256 keys chosen by the token's `kid`, cached, refetched on an unknown `kid` at most once per TIDELINE_JWT_JWKS_COOLDOWN_MS.",
+    doc: "The identity provider's JWKS URL (Keycloak, Auth0, Okta, Dex…): RS256/ES256 keys chosen by the token's `kid`, cached, refetched on an unknown `kid` at most once per TIDELINE_JWT_JWKS_COOLDOWN_MS. https outside development/test.",
   }),
   jwtAlgorithms: list({
     env: 'TIDELINE_JWT_ALGORITHMS',
@@ -159,7 +159,7 @@ function secretProblem(
  * one line and exit 78, never the secret:
  * - a secret (TIDELINE_JWT_SECRET, TIDELINE_SERVICE_JWT_SECRET) has at least 32 bytes;
  * - outside development/test: a key is set, no secret is the development key, and a secret is
- *   not set together with a public key or JWKS URL (which one would be used?);
+ *   not set together with a public key or JWKS URL (which one would be used?), and a JWKS URL is https;
  * - a public key and a JWKS URL exclude each other; allowed algorithms fit the key kind;
  * - user and service tokens have different audiences.
  */
@@ -175,6 +175,13 @@ export function requireJwtKey(config: KeySettings): ConfigError | undefined {
       'TIDELINE_JWT_PUBLIC_KEY',
       'unset when TIDELINE_JWT_JWKS_URL is set (one source of keys)',
       'both set',
+    );
+  }
+  if (strict && config.jwtJwksUrl?.startsWith('http:')) {
+    return new ConfigError(
+      'TIDELINE_JWT_JWKS_URL',
+      'an https URL outside development/test (keys fetched over plain HTTP can be forged on the way)',
+      'an http URL',
     );
   }
   if (strict && config.jwtSecret !== undefined && asymmetric) {
