@@ -29,6 +29,7 @@ export {
   JWT_ALGORITHMS,
   managementSettings,
   requireJwtKey,
+  requireServiceTokenKey,
 } from './settings/auth.ts';
 export { busSettings } from './settings/bus.ts';
 export { cacheSettings } from './settings/cache.ts';

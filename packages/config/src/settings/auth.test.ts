@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../load.ts';
-import { authSettings, DEVELOPMENT_JWT_SECRET, requireJwtKey } from './auth.ts';
+import { authSettings, DEVELOPMENT_JWT_SECRET, requireJwtKey, requireServiceTokenKey } from './auth.ts';
 import { commonSettings } from './common.ts';
 
 const spec = { ...commonSettings, ...authSettings };
@@ -102,5 +102,18 @@ describe('requireJwtKey', () => {
     ).toBe(
       'TIDELINE_SERVICE_JWT_AUDIENCE: must be different from TIDELINE_JWT_AUDIENCE (a user token must never pass as a service token) (got "tideline")',
     );
+  });
+
+  it('service tokens - a caller of /internal/* with only an identity provider key has nothing to mint service tokens with', () => {
+    const env = { TIDELINE_ENV: 'production', TIDELINE_JWT_JWKS_URL: 'https://idp.example/jwks.json' };
+    expect(() => loadConfig(spec, { env }, [requireJwtKey, requireServiceTokenKey])).toThrow(
+      'TIDELINE_SERVICE_JWT_SECRET: must be set (or TIDELINE_SERVICE_TOKEN) when user tokens are verified with a public key or JWKS: service tokens are minted with it (got nothing: it is required)',
+    );
+    expect(() =>
+      loadConfig(spec, { env: { ...env, TIDELINE_SERVICE_JWT_SECRET: OWN_SECRET } }, [
+        requireJwtKey,
+        requireServiceTokenKey,
+      ]),
+    ).not.toThrow();
   });
 });

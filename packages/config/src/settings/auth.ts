@@ -223,6 +223,29 @@ export function requireJwtKey(config: KeySettings): ConfigError | undefined {
   return undefined;
 }
 
+/**
+ * For a service that calls others' `/internal/*` (the push-gateway): it needs a service token, or
+ * an HS256 key to mint one, which a public key or JWKS URL alone is not.
+ */
+export function requireServiceTokenKey(config: {
+  jwtSecret: string | undefined;
+  serviceJwtSecret?: string | undefined;
+  serviceToken?: string | undefined;
+  jwtPublicKey: string | undefined;
+  jwtJwksUrl?: string | undefined;
+}): ConfigError | undefined {
+  const mintable = config.serviceJwtSecret !== undefined || config.jwtSecret !== undefined;
+  const userKeysOnly = config.jwtPublicKey !== undefined || config.jwtJwksUrl !== undefined;
+  if (config.serviceToken === undefined && !mintable && userKeysOnly) {
+    return new ConfigError(
+      'TIDELINE_SERVICE_JWT_SECRET',
+      'set (or TIDELINE_SERVICE_TOKEN) when user tokens are verified with a public key or JWKS: service tokens are minted with it',
+      'nothing: it is required',
+    );
+  }
+  return undefined;
+}
+
 /** `npm run token` (packages/auth token-cli): development tokens. */
 export const devTokenSettings = {
   tokenTtlSeconds: seconds({
