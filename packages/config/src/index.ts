@@ -23,7 +23,15 @@ export {
   str,
   url,
 } from './setting.ts';
-export { authSettings, DEVELOPMENT_JWT_SECRET, devTokenSettings, requireJwtKey } from './settings/auth.ts';
+export {
+  authSettings,
+  DEVELOPMENT_JWT_SECRET,
+  devTokenSettings,
+  JWT_ALGORITHMS,
+  managementSettings,
+  requireJwtKey,
+  requireServiceTokenKey,
+} from './settings/auth.ts';
 export { busSettings } from './settings/bus.ts';
 export { cacheSettings } from './settings/cache.ts';
 export { commonSettings } from './settings/common.ts';

@@ -127,5 +127,7 @@ export interface HandshakeErrorData {
     | 'bad-signature'
     | 'wrong-issuer'
     | 'wrong-audience'
-    | 'not-yet-valid';
+    | 'not-yet-valid'
+    /** The identity provider's keys (JWKS) could not be fetched; retrying later may succeed. */
+    | 'keys-unavailable';
 }

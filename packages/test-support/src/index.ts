@@ -13,4 +13,4 @@ export { FaultProxy } from './proxy.ts';
 export { DisposableServer, type NatsServerAuth, type RedisServerAuth } from './servers.ts';
 export { testServiceEnv } from './service-env.ts';
 export { TestCluster, type TestClusterOptions } from './test-cluster.ts';
-export { TEST_JWT, testToken } from './tokens.ts';
+export { TEST_JWT, testServiceToken, testToken } from './tokens.ts';

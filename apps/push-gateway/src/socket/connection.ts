@@ -158,10 +158,10 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
     nodes.leave(cluster, socket.id);
   });
 
-  handle('auth:refresh', ({ token }) => {
+  handle('auth:refresh', async ({ token }) => {
     let fresh: Principal;
     try {
-      fresh = options.verifier.verify(token);
+      fresh = await options.verifier.verify(token);
     } catch (error) {
       if (error instanceof AuthError) metrics.authFailures.inc({ reason: error.reason });
       throw error;
