@@ -158,14 +158,14 @@ describe('TidelineClient', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
       const socket = new FakeSocket();
-      const answers: unknown[] = [
+      const answers: { ok: boolean }[] = [
         { ok: false, event: 'request:websites', code: 'RATE_LIMITED', message: 'later', retryAfterMs: 3_000 },
         { ok: true },
       ];
       socket.timeout = () => ({
         emitWithAck: async (event: string, payload: unknown) => {
           socket.sent.push({ event, payload });
-          return answers.shift();
+          return answers.shift()!;
         },
       });
       const client = connect({ url: 'http://gateway.test', token: 't', io: (() => socket) as never });
