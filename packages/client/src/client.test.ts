@@ -1,4 +1,4 @@
-import type { NodeView, WebsiteItem } from '@tideline/contracts';
+import type { Ack, NodeView, WebsiteItem } from '@tideline/contracts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connect, type TidelineClient } from './client.ts';
 
@@ -158,7 +158,7 @@ describe('TidelineClient', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
       const socket = new FakeSocket();
-      const answers: { ok: boolean }[] = [
+      const answers: Ack[] = [
         { ok: false, event: 'request:websites', code: 'RATE_LIMITED', message: 'later', retryAfterMs: 3_000 },
         { ok: true },
       ];
