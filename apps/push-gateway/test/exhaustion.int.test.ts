@@ -60,8 +60,12 @@ afterAll(async () => {
 });
 
 /** One sample of the gateway's /metrics: `name{labels…}` → value, for lines matching all `labels`. */
-async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${world.gateway.url}/metrics`)).text();
+async function metric(
+  name: string,
+  labels: Record<string, string> = {},
+  gatewayUrl = world.gateway.url,
+): Promise<number> {
+  const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
   let sum = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
@@ -71,13 +75,14 @@ async function metric(name: string, labels: Record<string, string> = {}): Promis
   return sum;
 }
 
-const slowConsumers = () => metric('tideline_gateway_disconnects_total', { reason: 'SLOW_CONSUMER' });
+const slowConsumers = (gatewayUrl = world.gateway.url) =>
+  metric('tideline_gateway_disconnects_total', { reason: 'SLOW_CONSUMER' }, gatewayUrl);
 const highWater = () => metric('tideline_gateway_outbound_queue_high_water_bytes');
 
 /** Publishes big pushes to `uid` until the gateway has closed one more slow consumer than `before`. */
-async function floodUntilSlow(uid: string, before: number): Promise<number> {
+async function floodUntilSlow(uid: string, before: number, gatewayUrl = world.gateway.url): Promise<number> {
   let published = 0;
-  while ((await slowConsumers()) === before) {
+  while ((await slowConsumers(gatewayUrl)) === before) {
     if (published >= MAX_PUSHES) throw new Error(`no SLOW_CONSUMER after ${published} pushes`);
     await Promise.all(
       Array.from({ length: 10 }, () =>
@@ -251,5 +256,24 @@ describe('what one socket can make the gateway spend', () => {
     expect([...websites.items()].sort((a, b) => a.website_id - b.website_id)).toEqual(
       await world.databaseList(),
     );
+  });
+
+  it('a client that never reads again has its connection cut after the grace, and nothing stays queued for it', async () => {
+    const gateway = await world.addGateway({ TIDELINE_GATEWAY_SLOW_CONSUMER_CLOSE_GRACE_MS: '500' });
+    await using stall = await StallProxy.to(Number(new URL(gateway.url).port));
+    const raw = await RawClient.connect(stall.url, testToken('never-reads', [SCOPES.websitesRead]));
+    raws.push(raw);
+    const sockets = () => metric('tideline_gateway_connected_sockets', {}, gateway.url);
+    expect(await sockets()).toBe(1);
+
+    stall.stall();
+    await floodUntilSlow('never-reads', 0, gateway.url);
+    // Still not reading: the gateway lets go of it on its own.
+    expect(await eventually(async () => (await sockets()) === 0, WAIT_MS)).toBe(true);
+    expect(await metric('tideline_gateway_disconnects_total', {}, gateway.url)).toBe(1);
+    const peak = await metric('tideline_gateway_outbound_queue_high_water_bytes', {}, gateway.url);
+    expect(peak).toBeLessThanOrEqual(OUTBOUND_LIMIT_BYTES + PUSH_BYTES);
+    stall.resume();
+    await raw.closed;
   });
 });
