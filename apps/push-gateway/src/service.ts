@@ -119,6 +119,8 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
       logger,
       expiryGraceMs: config.jwtClockToleranceMs,
       expiryCheckMaxMs: config.gatewayTokenExpiryCheckMaxMs,
+      outboundQueueLimitBytes: config.gatewayOutboundQueueLimitBytes,
+      slowConsumerCloseGraceMs: config.gatewaySlowConsumerCloseGraceMs,
       presence,
     }),
   );
