@@ -154,6 +154,36 @@ describe('TidelineClient', () => {
     }
   });
 
+  it('TOO_MANY_CONNECTIONS - a refused handshake waits the longest backoff delay before trying again, not a hot loop', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const opened: FakeSocket[] = [];
+      const client = connect({
+        url: 'http://gateway.test',
+        token: 't',
+        reconnectDelayMs: { initial: 1_000, max: 8_000 },
+        io: (() => {
+          const socket = new FakeSocket();
+          opened.push(socket);
+          return socket;
+        }) as never,
+      });
+      clients.push(client);
+      const refused = Object.assign(new Error('too many sockets'), {
+        data: { code: 'TOO_MANY_CONNECTIONS', error: { code: 'TOO_MANY_CONNECTIONS', message: 'close one' } },
+      });
+      opened[0]!.fire('connect_error', refused);
+      // With jitter the delay is between half the cap and the cap: never the first (1 s) delay.
+      vi.advanceTimersByTime(3_999);
+      expect(opened).toHaveLength(1);
+      vi.advanceTimersByTime(4_001);
+      expect(opened).toHaveLength(2);
+      expect(client.status).not.toBe('live');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('RATE_LIMITED - a sync refused with retryAfterMs is sent again after it, and the collection goes live', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {

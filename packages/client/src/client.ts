@@ -15,6 +15,8 @@ import { io as defaultIo, type Socket } from 'socket.io-client';
 import { LiveCollection } from './collection.ts';
 import { expiryOf } from './token.ts';
 
+/** Doublings of the first reconnect delay before the cap applies (the exponent's bound). */
+const MAX_BACKOFF_DOUBLINGS = 10;
 export type ConnectionStatus = 'connecting' | 'live' | 'resyncing' | 'offline';
 
 export interface ConnectOptions {
@@ -210,6 +212,9 @@ export class TidelineClient {
       const code = error.data?.code ?? 'UNAVAILABLE';
       this.notifyError({ code, message: error.message });
       if (code === 'TOKEN_EXPIRED' && this.options.getToken) this.token = undefined;
+      // The user already holds the most sockets allowed: a quick retry cannot succeed, so wait the
+      // longest backoff delay (another tab or device has to close first).
+      if (code === 'TOO_MANY_CONNECTIONS') this.attempt = Math.max(this.attempt, MAX_BACKOFF_DOUBLINGS);
       this.scheduleReconnect();
     });
     socket.on('disconnect', (reason) => {
@@ -279,7 +284,8 @@ export class TidelineClient {
     const { initial, max } = this.options.reconnectDelayMs;
     const delay = immediately
       ? 0
-      : Math.min(max, initial * 2 ** Math.min(this.attempt, 10)) * (0.5 + Math.random() / 2);
+      : Math.min(max, initial * 2 ** Math.min(this.attempt, MAX_BACKOFF_DOUBLINGS)) *
+        (0.5 + Math.random() / 2);
     this.attempt++;
     this.urlIndex = (this.urlIndex + 1) % this.urls.length;
     clearTimeout(this.reconnectTimer);
