@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClusterStatus } from '@tideline/contracts';
 import {
+  DisposableServer,
   eventually,
   NodeEventLog,
   openTestBus,
@@ -331,5 +332,64 @@ describe('runtime registrations in Redis', () => {
     expect(await removed.json()).toEqual({ data: { name: 'alpha', lastEventId: last + 1 } });
     expect(await world.redis.hexists(world.key, 'alpha')).toBe(0);
     expect(await statuses(restarted)).toEqual([]);
+  });
+
+  it('registrations - while Redis is down a registration is refused with 503 and nothing is watched; an unregistration is refused and the cluster keeps streaming', async () => {
+    const a = await cluster('alpha', 2);
+    const b = await cluster('beta', 1);
+    const redis = await DisposableServer.redis();
+    cleanups.push(() => redis[Symbol.asyncDispose]());
+    const prefix = uniquePrefix('infreg');
+    const bus = await openTestBus(prefix);
+    cleanups.push(async () => {
+      await bus.drain();
+      await removeStreams(prefix);
+    });
+    const log = await NodeEventLog.open(bus);
+    cleanups.push(() => log.close());
+    const informer = await startInformer({
+      source: {
+        env: testInformerEnv({
+          prefix,
+          env: {
+            TIDELINE_REDIS_URL: redis.url,
+            TIDELINE_STATEFUL_RECONNECT_BACKOFF_MS: '50',
+            TIDELINE_STATEFUL_RECONNECT_BACKOFF_MAX_MS: '200',
+          },
+        }),
+      },
+    });
+    cleanups.push(() => informer.stop());
+    expect((await register(informer, 'alpha', a.server.kubeconfig({ cluster: 'alpha' }))).status).toBe(201);
+    await settled(informer, a, log);
+    const last = log.lastIdOf('alpha');
+
+    await redis.stop();
+    const refused = await register(informer, 'beta', b.server.kubeconfig({ cluster: 'beta' }));
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ error: { code: 'UNAVAILABLE' } });
+    expect(informer.registry.watcherOf('beta')).toBeUndefined();
+    const kept = await fetch(`${informer.url}/api/v1/clusters/unregister`, {
+      method: 'POST',
+      headers: ADMIN,
+      body: JSON.stringify({ name: 'alpha' }),
+    });
+    expect(kept.status).toBe(503);
+    a.server.cordon('node-00001');
+    expect(await eventually(() => log.lastIdOf('alpha') === last + 1, WAIT_MS)).toBe(true);
+    expect(log.of('beta')).toEqual([]);
+    expect((await statuses(informer)).map((s) => s.name)).toEqual(['alpha']);
+
+    // Back up: the same registration goes through.
+    await redis.start();
+    expect(
+      await eventually(
+        async () =>
+          (await register(informer, 'beta', b.server.kubeconfig({ cluster: 'beta' }))).status === 201,
+        WAIT_MS,
+        100,
+      ),
+    ).toBe(true);
+    await settled(informer, b, log);
   });
 });
