@@ -8,6 +8,7 @@ import {
   requireJwtKey,
   statefulSettings,
 } from '@tideline/config';
+import { inClusterNameRule } from './kube/in-cluster.ts';
 import { registrationKeyRule } from './registrations/key-config.ts';
 
 /** Everything the informer reads from its environment (plus the common settings runService adds). */
@@ -22,5 +23,8 @@ export const settings = {
 
 export type InformerConfig = ConfigOf<typeof settings> & ConfigOf<typeof commonSettings>;
 
-/** Cross rules checked at start: a JWT key and a registration key outside development/test. */
-export const rules = [requireJwtKey, registrationKeyRule];
+/**
+ * Cross rules checked at start: a JWT key and a registration key outside development/test; the
+ * in-cluster name is not a configured cluster's.
+ */
+export const rules = [requireJwtKey, registrationKeyRule, inClusterNameRule];

@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError, commonSettings, loadConfig } from '@tideline/config';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rules, settings } from '../config.ts';
 import { loadInClusterConfig } from './in-cluster.ts';
 import { KubeconfigError } from './kubeconfig-error.ts';
 
@@ -64,5 +66,17 @@ describe('loadInClusterConfig', () => {
       name: 'tokenFile',
       config: { tokenFile: join(dir, 'token') },
     });
+  });
+
+  it('config - an in-cluster name that is also a configured cluster is refused at start', () => {
+    const env = {
+      TIDELINE_ENV: 'test',
+      TIDELINE_INFORMER_CLUSTERS: 'home=/etc/kube/home.yaml',
+      TIDELINE_INFORMER_IN_CLUSTER_NAME: 'home',
+    };
+    expect(() => loadConfig({ ...commonSettings, ...settings }, { env }, rules)).toThrow(ConfigError);
+    expect(() => loadConfig({ ...commonSettings, ...settings }, { env }, rules)).toThrow(
+      'TIDELINE_INFORMER_IN_CLUSTER_NAME: must be a name no TIDELINE_INFORMER_CLUSTERS entry has (got "home")',
+    );
   });
 });

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError } from '@tideline/config';
 import { KubeconfigError } from './kubeconfig-error.ts';
 import { errnoCode } from './safe-error.ts';
 
@@ -53,4 +54,19 @@ export async function loadInClusterConfig(options: InClusterOptions): Promise<Ku
     );
   }
   return config;
+}
+
+/** Cross rule: the in-cluster name is not also a TIDELINE_INFORMER_CLUSTERS entry. */
+export function inClusterNameRule(config: {
+  informerInClusterName: string | undefined;
+  informerClusters: readonly string[];
+}): ConfigError | undefined {
+  const name = config.informerInClusterName;
+  if (name === undefined || !config.informerClusters.some((entry) => entry.startsWith(`${name}=`)))
+    return undefined;
+  return new ConfigError(
+    'TIDELINE_INFORMER_IN_CLUSTER_NAME',
+    'a name no TIDELINE_INFORMER_CLUSTERS entry has',
+    JSON.stringify(name),
+  );
 }
