@@ -4,9 +4,11 @@ import { type RunningService, type RunOptions, runService } from '@tideline/runt
 import { ClusterRegistry } from './cluster-registry.ts';
 import { type InformerConfig, rules, settings } from './config.ts';
 import { registerClusterRoutes } from './http/cluster-routes.ts';
+import { loadInClusterConfig } from './kube/in-cluster.ts';
 import { parseClusterEntries } from './kube/kubeconfig.ts';
 import { createInformerMetrics } from './metrics.ts';
 import { recoverLedger } from './pipeline/recovery.ts';
+import { openRegistrationStore } from './registrations/open.ts';
 
 const SERVICE_NAME = 'informer';
 
@@ -44,6 +46,15 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
         });
         readiness.add('bus', () => bus.healthy());
         const ledger = await recoverLedger({ bus, pageSize: config.informerRecoveryPageSize, logger });
+        // ---- issue 14, item 4: runtime registrations kept across restarts ----
+        let registrationFailure: ((name: string, reason: string) => void) | undefined;
+        const store = await openRegistrationStore({
+          config,
+          instanceId,
+          logger,
+          onStop,
+          onUnreadable: (error) => registrationFailure?.(error.cluster, error.message),
+        });
         const clusters = new ClusterRegistry({
           bus,
           ledger,
@@ -68,13 +79,25 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
             restartBackoffMs: config.informerRestartBackoffMs,
             restartBackoffMaxMs: config.informerRestartBackoffMaxMs,
           },
+          store,
         });
+        registrationFailure = (name, reason) => clusters.unrestorable(name, reason);
         registry = clusters;
         onStop('clusters', () => clusters.stop());
         readiness.add('clusters', () => clusters.ready());
         for (const entry of parseClusterEntries(config.informerClusters)) {
           await clusters.register(entry.name, { path: entry.path, context: entry.context }, 'config');
         }
+        // ---- issue 14, item 5: the cluster the informer runs in ----
+        if (config.informerInClusterName !== undefined) {
+          const serviceAccountDir = config.informerInClusterServiceAccountDir;
+          await clusters.register(
+            config.informerInClusterName,
+            { load: () => loadInClusterConfig({ serviceAccountDir }) },
+            'config',
+          );
+        }
+        await clusters.restore(await store.list());
         registerClusterRoutes(http, { registry: clusters, verifier });
       },
     },
