@@ -64,6 +64,7 @@ const productionSecrets = () => ({
   TIDELINE_POSTGRES_PASSWORD: randomBytes(16).toString('hex'),
   TIDELINE_REDIS_PASSWORD: randomBytes(16).toString('hex'),
   TIDELINE_NATS_PASSWORD: randomBytes(16).toString('hex'),
+  TIDELINE_INFORMER_REGISTRATION_KEY: randomBytes(32).toString('base64'),
 });
 
 /** Without docker-compose on PATH the file is not checked, and the suite's title says why. */
@@ -88,16 +89,18 @@ describe.skipIf(!hasCompose)(SUITE, () => {
     expect(stderr).not.toContain(DEVELOPMENT_JWT_SECRET);
   });
 
-  it.each(['TIDELINE_POSTGRES_PASSWORD', 'TIDELINE_REDIS_PASSWORD', 'TIDELINE_NATS_PASSWORD'])(
-    'compose - the production path without %s refuses to start (no default password)',
-    (name) => {
-      const env: Record<string, string> = productionSecrets();
-      delete env[name];
-      const { status, stderr } = composeConfig(['-f', BASE], env);
-      expect(status).not.toBe(0);
-      expect(stderr).toContain(`set ${name}`);
-    },
-  );
+  it.each([
+    'TIDELINE_POSTGRES_PASSWORD',
+    'TIDELINE_REDIS_PASSWORD',
+    'TIDELINE_NATS_PASSWORD',
+    'TIDELINE_INFORMER_REGISTRATION_KEY',
+  ])('compose - the production path without %s refuses to start (no default password or key)', (name) => {
+    const env: Record<string, string> = productionSecrets();
+    delete env[name];
+    const { status, stderr } = composeConfig(['-f', BASE], env);
+    expect(status).not.toBe(0);
+    expect(stderr).toContain(`set ${name}`);
+  });
 
   it('compose - production runs every service with TIDELINE_ENV=production and the secrets given, none defaulted', () => {
     const secrets = productionSecrets();
@@ -118,6 +121,9 @@ describe.skipIf(!hasCompose)(SUITE, () => {
         `postgresql://tideline:${secrets.TIDELINE_POSTGRES_PASSWORD}@postgres:5432/tideline`,
       );
     }
+    expect(composed!.services['informer']!.environment!['TIDELINE_INFORMER_REGISTRATION_KEY']).toBe(
+      secrets.TIDELINE_INFORMER_REGISTRATION_KEY,
+    );
     expect(composed!.services['postgres']!.environment!['POSTGRES_PASSWORD']).toBe(
       secrets.TIDELINE_POSTGRES_PASSWORD,
     );
