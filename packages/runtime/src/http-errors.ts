@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import {
   type ErrorCode,
   type FieldIssue,
@@ -5,7 +7,7 @@ import {
   safeParse,
   TidelineError,
 } from '@tideline/contracts';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
 import type { z } from 'zod';
 
 /** A request refused at the HTTP edge with a protocol error code (a bad body, a missing scope). */
@@ -26,6 +28,91 @@ export function sendError(
   return reply
     .code(HTTP_STATUS_OF[code])
     .send({ error: { code, message, ...(fields?.length ? { fields } : {}) } });
+}
+
+/** The error body as JSON text, for answers written before (or outside) Fastify's reply. */
+function errorBodyText(code: ErrorCode, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+/**
+ * The longest path parameter any route accepts: a Kubernetes object name (a DNS-1123 subdomain,
+ * e.g. a node name in the cache's `/nodes/<name>`) is at most 253 characters. Longer answers 414
+ * with the error body.
+ */
+export const PATH_PARAM_MAX_LENGTH = 253;
+
+/**
+ * What the HTTP framework and Node's HTTP parser refuse before any route runs, answered with the
+ * error body (code `VALIDATION_FAILED`) instead of their own shapes:
+ * - request headers larger than Node's limit → `431` (written on the socket from `clientError`),
+ *   any other unparseable request → `400`, a request not received in time → `408`;
+ * - a malformed percent-escape in the path (`FST_ERR_BAD_URL`) → `400`;
+ * - a path parameter longer than {@link PATH_PARAM_MAX_LENGTH} → `414`.
+ * Spread into the options of `Fastify()`; {@link installErrorHandling} does the rest.
+ */
+export function frameworkErrorOptions(): Pick<
+  FastifyServerOptions,
+  'routerOptions' | 'frameworkErrors' | 'clientErrorHandler'
+> {
+  return {
+    routerOptions: { maxParamLength: PATH_PARAM_MAX_LENGTH },
+    frameworkErrors: (error, _request, reply) => {
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        return (reply as FastifyReply)
+          .code(414)
+          .type('application/json; charset=utf-8')
+          .send(
+            errorBodyText(
+              'VALIDATION_FAILED',
+              `a path parameter is longer than ${PATH_PARAM_MAX_LENGTH} characters`,
+            ),
+          );
+      }
+      if (error.code === 'FST_ERR_BAD_URL') {
+        return sendError(
+          reply as FastifyReply,
+          'VALIDATION_FAILED',
+          'the path is not a valid URL (a malformed %-escape)',
+        );
+      }
+      return sendError(
+        reply as FastifyReply,
+        'INTERNAL',
+        'an unexpected error occurred; nothing was changed',
+      );
+    },
+    clientErrorHandler: answerClientError,
+  };
+}
+
+const CLIENT_ERROR_ANSWERS: Record<string, { status: number; message: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, message: 'the request headers are too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'the request was not received in time' },
+};
+
+/**
+ * Node's `clientError`: the request could not be parsed (headers too large, a malformed request
+ * line or header). Answers with the error body and closes the connection, as Node's own handler
+ * would (without a body).
+ */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const answer = CLIENT_ERROR_ANSWERS[error.code ?? ''] ?? {
+    status: 400,
+    message: 'the request is not valid HTTP',
+  };
+  const body = errorBodyText('VALIDATION_FAILED', answer.message);
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(
+    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
 }
 
 /** Parses a body, query or path with its contract; throws VALIDATION_FAILED naming every bad field. */

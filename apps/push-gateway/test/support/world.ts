@@ -57,6 +57,7 @@ export class World {
             TIDELINE_WEBSITE_API_HOST: '127.0.0.1',
             TIDELINE_DATABASE_URL: database.url,
             TIDELINE_WEBSITE_API_RELAY_INTERVAL_MS: '100',
+            TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX: `${stack.namespace}:writes:`,
             ...options.apiEnv,
           }),
         },
