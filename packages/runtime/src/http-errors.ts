@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import {
   type ErrorCode,
@@ -115,6 +115,50 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
   );
 }
 
+const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  429: 'RATE_LIMITED',
+  503: 'UNAVAILABLE',
+};
+
+/**
+ * For a library that answers on the raw response itself, outside Fastify (engine.io refusing a
+ * bad transport, session id or handshake with `{ code, message }`): a refusal (status 400 and
+ * up) it writes leaves as the error body instead, with its message and status, code
+ * VALIDATION_FAILED for a 400 (else the code of its status). Successful answers pass untouched.
+ */
+export function withErrorBody(response: ServerResponse): ServerResponse {
+  const writeHead = response.writeHead.bind(response);
+  const end = response.end.bind(response);
+  let refusedWith: number | undefined;
+  response.writeHead = ((statusCode: number, ...rest: unknown[]) => {
+    if (statusCode < 400) return (writeHead as (...args: unknown[]) => ServerResponse)(statusCode, ...rest);
+    refusedWith = statusCode;
+    return response;
+  }) as ServerResponse['writeHead'];
+  response.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (refusedWith === undefined) return (end as (...args: unknown[]) => ServerResponse)(chunk, ...rest);
+    let message = STATUS_CODES[refusedWith] ?? 'refused';
+    try {
+      const said = JSON.parse(String(chunk ?? '')) as { message?: unknown };
+      if (typeof said.message === 'string' && said.message) message = said.message;
+    } catch {
+      // not JSON: the status text stands
+    }
+    const code = CODE_OF_STATUS[refusedWith] ?? 'VALIDATION_FAILED';
+    const body = errorBodyText(code, message);
+    writeHead(refusedWith, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    return end(body);
+  }) as ServerResponse['end'];
+  return response;
+}
+
 /** Parses a body, query or path with its contract; throws VALIDATION_FAILED naming every bad field. */
 export function validate<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = safeParse(schema, input ?? {}, what);
@@ -131,7 +175,8 @@ const FASTIFY_INPUT_ERRORS: Record<string, string> = {
 };
 
 /**
- * Every error leaves as the error body with the status of its code: coded errors
+ * Every error leaves as the error body with the status of its code (and a 417 for an unsupported
+ * `Expect` header, which Node would answer without a body): coded errors
  * ({@link TidelineError}, whatever layer threw them) as thrown
  * (UNAVAILABLE ones logged as warnings), unreadable bodies as VALIDATION_FAILED, unknown routes as
  * NOT_FOUND, anything else as INTERNAL (logged).
@@ -155,6 +200,16 @@ export function installErrorHandling(http: FastifyInstance): void {
     }
     request.log.error({ err: error, url: request.url }, 'request failed');
     return sendError(reply, 'INTERNAL', 'an unexpected error occurred; nothing was changed');
+  });
+  // Node answers an `Expect` other than 100-continue itself (417, no body) unless this is listened for.
+  http.server.on('checkExpectation', (_request, response) => {
+    const body = errorBodyText('VALIDATION_FAILED', 'the only expectation supported is 100-continue');
+    response.writeHead(417, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    response.end(body);
   });
   http.setNotFoundHandler((request, reply) =>
     sendError(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),

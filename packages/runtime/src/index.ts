@@ -1,6 +1,6 @@
 export { createHttpServer, type HttpServerOptions, type InFlightRequests, trackInFlight } from './http.ts';
 export { requirePrincipal, requireScope } from './http-auth.ts';
-export { HttpError, sendError, validate } from './http-errors.ts';
+export { HttpError, sendError, validate, withErrorBody } from './http-errors.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { runMain } from './main.ts';
 export { Counter, createMetrics, Gauge, Histogram, Registry } from './metrics.ts';

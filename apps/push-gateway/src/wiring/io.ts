@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { withErrorBody } from '@tideline/runtime';
 import { Server } from 'socket.io';
 import type { RedisRooms } from '../adapters/redis-rooms.ts';
 import type { PushGatewayConfig } from '../config.ts';
@@ -12,7 +13,7 @@ export function createSocketServer(
   config: PushGatewayConfig,
   redis: RedisRooms,
 ): GatewayServer {
-  return new Server(server, {
+  const io: GatewayServer = new Server(server, {
     path: '/socket.io/',
     serveClient: false,
     pingInterval: config.gatewayPingIntervalMs,
@@ -27,6 +28,10 @@ export function createSocketServer(
       requestsTimeoutMs: config.gatewayAdapterRequestsTimeoutMs,
     }),
   });
+  // engine.io refuses bad transport/session/handshake requests on its own: with the error body.
+  const handleRequest = io.engine.handleRequest.bind(io.engine);
+  io.engine.handleRequest = (request, response) => handleRequest(request, withErrorBody(response));
+  return io;
 }
 
 /**
