@@ -28,7 +28,7 @@ import {
   TOKENS,
   text,
 } from './fuzz-arbitraries.ts';
-import { type AnswerRule, type RawRequest, sendRaw, violation } from './fuzz-http.ts';
+import { type AnswerRule, type RawAnswer, type RawRequest, sendRaw, violation } from './fuzz-http.ts';
 import { type FuzzService, FuzzStack, type WrittenState } from './fuzz-stack.ts';
 
 /**
@@ -300,7 +300,10 @@ const ROUTES: RouteSpec[] = [
     method: 'GET',
     path: fc.constantFrom('/socket.io/', '/socket.io'),
     query: ['EIO', 'transport', 'sid', 't', 'b64'],
-    rule: { ok: [200], codes: ['BAD_REQUEST', 'VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'] },
+    rule: {
+      ok: [200],
+      codes: ['BAD_REQUEST', 'VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'],
+    },
     runs: RUNS.operator,
   },
 ];
@@ -413,6 +416,172 @@ describe('fuzz: every route and client event against the real services', () => {
       });
     }, 180_000);
   }
+
+  describe('http framework errors', () => {
+    const writer: [string, string] = ['authorization', `Bearer ${TOKENS.all}`];
+    const json: [string, string] = ['content-type', 'application/json'];
+
+    async function refusal(name: ServiceName, request: RawRequest): Promise<RawAnswer> {
+      return sendRaw(stack.service(name).port, request);
+    }
+    function expectErrorBody(answer: RawAnswer, status: number, code: ErrorCode): void {
+      expect(answer.status).toBe(status);
+      expect(answer.headers['content-type']).toMatch(/^application\/json/);
+      expect(JSON.parse(answer.text)).toEqual({
+        error: {
+          code,
+          message: expect.any(String),
+          ...(JSON.parse(answer.text).error.fields ? { fields: expect.any(Array) } : {}),
+        },
+      });
+    }
+
+    it('http - an oversized header gets 431 with the error body', async () => {
+      for (const name of SERVICES) {
+        const answer = await refusal(name, {
+          method: 'GET',
+          target: '/readyz',
+          headers: [['x-big', 'h'.repeat(20_000)]],
+        });
+        expectErrorBody(answer, 431, 'VALIDATION_FAILED');
+      }
+    });
+
+    it('http - a malformed percent-escape in the path gets 400 with the error body', async () => {
+      const targets: [ServiceName, string][] = [
+        ['website-api', '/api/v1/websites/%zz'],
+        ['cache', `${NODES_API.nodes('%c3%28%zz')}`],
+        ['cache', NODES_API.node(FuzzStack.CLUSTER, '%E0%A4%A')],
+      ];
+      for (const [name, target] of targets) {
+        expectErrorBody(
+          await refusal(name, { method: 'GET', target, headers: [writer] }),
+          400,
+          'VALIDATION_FAILED',
+        );
+      }
+    });
+
+    it('http - a path parameter over 253 characters gets 414 with the error body', async () => {
+      const answer = await refusal('cache', {
+        method: 'GET',
+        target: NODES_API.node(FuzzStack.CLUSTER, 'n'.repeat(254)),
+        headers: [writer],
+      });
+      expectErrorBody(answer, 414, 'VALIDATION_FAILED');
+      const website = await refusal('website-api', {
+        method: 'GET',
+        target: `/api/v1/websites/${'9'.repeat(300)}`,
+        headers: [writer],
+      });
+      expectErrorBody(website, 414, 'VALIDATION_FAILED');
+    });
+
+    it('http - an unknown route on the gateway gets 404 NOT_FOUND with the error body', async () => {
+      for (const name of SERVICES) {
+        const answer = await refusal(name, { method: 'GET', target: '/wp-admin/install.php', headers: [] });
+        expectErrorBody(answer, 404, 'NOT_FOUND');
+      }
+    });
+
+    it('http - an engine.io request with an unknown transport or session gets 400 with the error body', async () => {
+      for (const target of [
+        '/socket.io/?EIO=4&transport=carrier-pigeon',
+        '/socket.io/?EIO=4&transport=polling&sid=forged',
+        '/socket.io/?EIO=99&transport=polling',
+      ]) {
+        expectErrorBody(
+          await refusal('push-gateway', { method: 'GET', target, headers: [] }),
+          400,
+          'VALIDATION_FAILED',
+        );
+      }
+    });
+
+    it('http - a body over the size limit gets 400 with the error body and writes nothing', async () => {
+      const before = await stack.written();
+      const answer = await refusal('website-api', {
+        method: 'POST',
+        target: '/api/v1/line-groups/create',
+        headers: [writer, json],
+        body: JSON.stringify({ name: 'big', cname: 'big.example.com', pad: 'x'.repeat(2_000_000) }),
+      });
+      expectErrorBody(answer, 400, 'VALIDATION_FAILED');
+      expect(await stack.written()).toEqual(before);
+    });
+
+    it('http - a body that is not JSON, or not sent as JSON, gets 400 with the error body and writes nothing', async () => {
+      const before = await stack.written();
+      const cases: RawRequest[] = [
+        {
+          method: 'POST',
+          target: '/api/v1/line-groups/create',
+          headers: [writer, json],
+          body: '{"name": "x", "cname": ',
+        },
+        {
+          method: 'POST',
+          target: '/api/v1/line-groups/create',
+          headers: [writer, ['content-type', 'text/xml']],
+          body: '<name>x</name>',
+        },
+        {
+          method: 'POST',
+          target: '/api/v1/line-groups/create',
+          headers: [writer, ['content-type', 'application/json; charset=utf-16']],
+          body: Buffer.from('{"name":"x","cname":"x.example.com"}', 'utf16le'),
+        },
+        { method: 'POST', target: '/api/v1/line-groups/create', headers: [writer, json], body: '' },
+        {
+          method: 'POST',
+          target: '/api/v1/line-groups/create',
+          headers: [writer, json],
+          body: `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+        },
+      ];
+      for (const request of cases)
+        expectErrorBody(await refusal('website-api', request), 400, 'VALIDATION_FAILED');
+      expect(await stack.written()).toEqual(before);
+    });
+
+    it('http - a __proto__ or constructor key in a JSON body is refused and writes nothing', async () => {
+      const before = await stack.written();
+      for (const body of [
+        '{"__proto__":{"admin":true},"name":"proto","cname":"proto.example.com"}',
+        '{"constructor":{"prototype":{"admin":true}},"name":"ctor","cname":"ctor.example.com"}',
+      ]) {
+        const answer = await refusal('website-api', {
+          method: 'POST',
+          target: '/api/v1/line-groups/create',
+          headers: [writer, json],
+          body,
+        });
+        expectErrorBody(answer, 400, 'VALIDATION_FAILED');
+      }
+      expect(await stack.written()).toEqual(before);
+      expect(({} as Record<string, unknown>)['admin']).toBeUndefined();
+    });
+
+    it('http - an Expect header other than 100-continue gets 417 with the error body', async () => {
+      for (const name of SERVICES) {
+        const answer = await refusal(name, {
+          method: 'GET',
+          target: '/healthz',
+          headers: [['expect', 'the-unexpected']],
+        });
+        expectErrorBody(answer, 417, 'VALIDATION_FAILED');
+      }
+    });
+
+    it('http - a request that is not HTTP gets 400 with the error body', async () => {
+      for (const name of SERVICES) {
+        for (const method of ['G\u0000ET', 'FOO BAR']) {
+          const answer = await refusal(name, { method, target: '/healthz', headers: [] });
+          expectErrorBody(answer, 400, 'VALIDATION_FAILED');
+        }
+      }
+    });
+  });
 
   describe('socket', () => {
     const REFUSALS = new Set<string>([
