@@ -407,7 +407,9 @@ describe('node names at the Kubernetes limit', () => {
     const answer = await get(`${cache.url}${NODES_API.node('longnames', longest)}`, reader, NodeAnswer);
     expect(answer.data.name).toBe(longest);
 
-    const tooLong = await fetch(`${cache.url}${NODES_API.node('longnames', `${longest}e`)}`, { headers: reader });
+    const tooLong = await fetch(`${cache.url}${NODES_API.node('longnames', `${longest}e`)}`, {
+      headers: reader,
+    });
     expect(tooLong.status).toBe(414);
     expect(await tooLong.json()).toEqual({
       error: { code: 'VALIDATION_FAILED', message: expect.stringContaining('253') },

@@ -31,6 +31,15 @@ import {
 import { type AnswerRule, type RawAnswer, type RawRequest, sendRaw, violation } from './fuzz-http.ts';
 import { type FuzzService, FuzzStack, type WrittenState } from './fuzz-stack.ts';
 
+/*
+ * The fuzz suite of invariant 8: property-based (fast-check) hostile input to every HTTP route of
+ * every service, to unknown routes, in headers, and as every client socket event and handshake,
+ * against the real services on real PostgreSQL, Redis and NATS. Every answer is a documented
+ * refusal in the one error body (or a success where the route may succeed), never 5xx, never a
+ * stack or SQL; nothing is written; every service is still ready and the same instance at the end.
+ * The last line of output is the summary: `fuzz: <cases> cases, <failures> failures`.
+ */
+
 /**
  * Cases per route. Bounded in count (no wall-clock limit); the sum over every route and socket
  * event is at least 10,000 (checked below).
