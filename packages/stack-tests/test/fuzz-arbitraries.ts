@@ -299,6 +299,7 @@ export const extraHeaders: fc.Arbitrary<[string, string][]> = fc.array(
         'origin',
         'cookie',
         'x-http-method-override',
+        'connection',
         'upgrade',
         'range',
       ),

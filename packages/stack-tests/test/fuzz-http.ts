@@ -44,56 +44,84 @@ export function sendRaw(port: number, request: RawRequest): Promise<RawAnswer> {
       : typeof request.body === 'string'
         ? Buffer.from(request.body, 'utf8')
         : request.body;
-  const lines = [`${request.method} ${request.target} HTTP/1.1`, 'host: 127.0.0.1', 'connection: close'];
+  const lines = [`${request.method} ${request.target} HTTP/1.1`, 'host: 127.0.0.1'];
+  if (!request.headers.some(([name]) => name.toLowerCase() === 'connection')) lines.push('connection: close');
   for (const [name, value] of request.headers) lines.push(`${name}: ${value}`);
   if (body !== undefined) lines.push(`content-length: ${body.length}`);
   const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'utf8');
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     const received: Buffer[] = [];
-    const timer = setTimeout(() => {
+    let settled = false;
+    const settle = (outcome: RawAnswer | Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       socket.destroy();
-      reject(new Error(`no answer within ${ANSWER_TIMEOUT_MS} ms`));
-    }, ANSWER_TIMEOUT_MS);
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    const timer = setTimeout(
+      () => settle(new Error(`no complete answer within ${ANSWER_TIMEOUT_MS} ms`)),
+      ANSWER_TIMEOUT_MS,
+    );
     socket.on('connect', () => {
       socket.write(head);
       if (body !== undefined && body.length > 0) socket.write(body);
     });
-    socket.on('data', (chunk) => received.push(chunk));
+    socket.on('data', (chunk) => {
+      received.push(chunk);
+      const answer = parseAnswer(Buffer.concat(received), false);
+      if (answer) settle(answer);
+    });
     // The server may answer (e.g. 431, 400 for a too-large body) and close before it read all we sent.
     socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      let all = Buffer.concat(received);
-      // Interim answers (100 Continue) come before the answer.
-      for (
-        let guard = 0;
-        guard < 10 && /^HTTP\/1\.[01] 1\d\d /.test(all.subarray(0, 13).toString('latin1'));
-        guard++
-      ) {
-        const end = all.indexOf('\r\n\r\n');
-        if (end < 0) break;
-        all = all.subarray(end + 4);
-      }
-      const split = all.indexOf('\r\n\r\n');
-      if (split < 0) {
-        reject(new Error(`the connection closed without an answer (${all.length} bytes)`));
-        return;
-      }
-      const [statusLine = '', ...headerLines] = all.subarray(0, split).toString('latin1').split('\r\n');
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? Number.NaN);
-      const headers: Record<string, string> = {};
-      for (const line of headerLines) {
-        const colon = line.indexOf(':');
-        if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      let rest: Buffer = all.subarray(split + 4);
-      if (headers['transfer-encoding']?.includes('chunked')) rest = decodeChunked(rest);
-      else if (headers['content-length'] !== undefined)
-        rest = rest.subarray(0, Number(headers['content-length']));
-      resolve({ status, headers, text: rest.toString('utf8') });
-    });
+    socket.on('close', () =>
+      settle(
+        parseAnswer(Buffer.concat(received), true) ??
+          new Error(`the connection closed without an answer (${Buffer.concat(received).length} bytes)`),
+      ),
+    );
   });
+}
+
+/**
+ * The answer in `bytes`, once complete: its head and, by content-length or chunked framing, its
+ * body (without either, the body ends when the connection closes; a 101 has none). Interim
+ * answers (100, 102, 103) are skipped.
+ */
+function parseAnswer(bytes: Buffer, closed: boolean): RawAnswer | undefined {
+  let all = bytes;
+  for (
+    let guard = 0;
+    guard < 10 && /^HTTP\/1\.[01] 1(?:00|02|03) /.test(all.subarray(0, 13).toString('latin1'));
+    guard++
+  ) {
+    const end = all.indexOf('\r\n\r\n');
+    if (end < 0) return undefined;
+    all = all.subarray(end + 4);
+  }
+  const split = all.indexOf('\r\n\r\n');
+  if (split < 0) return undefined;
+  const [statusLine = '', ...headerLines] = all.subarray(0, split).toString('latin1').split('\r\n');
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? Number.NaN);
+  const headers: Record<string, string> = {};
+  for (const line of headerLines) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  let rest: Buffer = all.subarray(split + 4);
+  if (headers['transfer-encoding']?.includes('chunked')) {
+    if (!closed && rest.indexOf('0\r\n\r\n') < 0) return undefined;
+    rest = decodeChunked(rest);
+  } else if (headers['content-length'] !== undefined) {
+    const length = Number(headers['content-length']);
+    if (rest.length < length && !closed) return undefined;
+    rest = rest.subarray(0, length);
+  } else if (!closed && status !== 101 && status !== 204 && status !== 304) {
+    return undefined;
+  }
+  return { status, headers, text: rest.toString('utf8') };
 }
 
 /**

@@ -86,8 +86,13 @@ interface RouteSpec {
   /** The path without the query string. */
   path: fc.Arbitrary<string>;
   query?: string[];
-  /** Write routes: the body contract; only bodies it refuses are sent with a token allowed to write. */
-  body?: { schema: z.ZodType; fields: Record<string, fc.Arbitrary<unknown>> };
+  /**
+   * Write routes: the body contract and the fields to attack. When a body the contract accepts
+   * could write (`acceptedMayWrite`), only bodies it refuses are sent with a token allowed to
+   * write; otherwise accepted bodies are sent too (the fuzz database holds no line group and no
+   * website, so a well-formed website change can only be refused: NOT_FOUND, VALIDATION_FAILED).
+   */
+  body?: { schema: z.ZodType; fields: Record<string, fc.Arbitrary<unknown>>; acceptedMayWrite: boolean };
   rule: AnswerRule;
   runs: number;
 }
@@ -102,7 +107,7 @@ const ROUTES: RouteSpec[] = [
     service: 'website-api',
     method: 'POST',
     path: segment('/api/v1/line-groups/create'),
-    body: { schema: CreateLineGroupBody, fields: { name: text, cname: text } },
+    body: { schema: CreateLineGroupBody, fields: { name: text, cname: text }, acceptedMayWrite: true },
     rule: { ok: [], codes: INPUT_CODES },
     runs: RUNS.write,
   },
@@ -119,8 +124,9 @@ const ROUTES: RouteSpec[] = [
         https_enabled: anyJson,
         status: text,
       },
+      acceptedMayWrite: false,
     },
-    rule: { ok: [], codes: INPUT_CODES },
+    rule: { ok: [], codes: READ_CODES },
     runs: RUNS.write,
   },
   {
@@ -137,8 +143,9 @@ const ROUTES: RouteSpec[] = [
         https_enabled: anyJson,
         status: text,
       },
+      acceptedMayWrite: false,
     },
-    rule: { ok: [], codes: INPUT_CODES },
+    rule: { ok: [], codes: READ_CODES },
     runs: RUNS.write,
   },
   {
@@ -146,8 +153,8 @@ const ROUTES: RouteSpec[] = [
     service: 'website-api',
     method: 'POST',
     path: segment('/api/v1/websites/delete'),
-    body: { schema: DeleteWebsiteBody, fields: { website_id: edgeNumber } },
-    rule: { ok: [], codes: INPUT_CODES },
+    body: { schema: DeleteWebsiteBody, fields: { website_id: edgeNumber }, acceptedMayWrite: false },
+    rule: { ok: [], codes: READ_CODES },
     runs: RUNS.write,
   },
   // ---- website-api: reads ----
@@ -278,6 +285,7 @@ const ROUTES: RouteSpec[] = [
         kubeconfigPath: text,
         context: text,
       },
+      acceptedMayWrite: true,
     },
     rule: { ok: [], codes: [...INPUT_CODES, 'CONFLICT'] },
     runs: RUNS.admin,
@@ -287,7 +295,11 @@ const ROUTES: RouteSpec[] = [
     service: 'informer',
     method: 'POST',
     path: segment(CLUSTERS_ADMIN_API.unregister),
-    body: { schema: UnregisterClusterBody, fields: { name: fc.oneof(fc.constant(FuzzStack.CLUSTER), text) } },
+    body: {
+      schema: UnregisterClusterBody,
+      fields: { name: fc.oneof(fc.constant(FuzzStack.CLUSTER), text) },
+      acceptedMayWrite: true,
+    },
     rule: { ok: [], codes: READ_CODES },
     runs: RUNS.admin,
   },
@@ -383,8 +395,9 @@ describe('fuzz: every route and client event against the real services', () => {
         headers: extraHeaders,
         body: route.body ? bodyCase(bodyOf(route.body.fields)) : fc.constant(undefined),
       });
+      const before = await stack.written();
       await check(arbitrary, route.runs, async ({ path, query, auth, headers, body }) => {
-        if (route.body && body && writes(auth) && body.parsed !== undefined) {
+        if (route.body?.acceptedMayWrite && body && writes(auth) && body.parsed !== undefined) {
           fc.pre(!route.body.schema.safeParse(body.parsed).success);
         }
         const all: [string, string][] = [...headers];
@@ -401,6 +414,7 @@ describe('fuzz: every route and client event against the real services', () => {
           route.rule,
         );
       });
+      expect(await stack.written(), 'rows and clusters after the refused requests').toEqual(before);
     }, 180_000);
   }
 
@@ -491,6 +505,25 @@ describe('fuzz: every route and client event against the real services', () => {
         const answer = await refusal(name, { method: 'GET', target: '/wp-admin/install.php', headers: [] });
         expectErrorBody(answer, 404, 'NOT_FOUND');
       }
+    });
+
+    it('http - an upgrade request to a path nobody upgrades gets 404 with the error body, not a dropped connection', async () => {
+      const upgrade: [string, string][] = [
+        ['connection', 'Upgrade'],
+        ['upgrade', 'websocket'],
+        ['sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ=='],
+        ['sec-websocket-version', '13'],
+      ];
+      for (const name of SERVICES) {
+        const answer = await refusal(name, { method: 'GET', target: '/ws', headers: upgrade });
+        expectErrorBody(answer, 404, 'NOT_FOUND');
+      }
+      const noKey = await refusal('push-gateway', {
+        method: 'GET',
+        target: '/socket.io/?EIO=4&transport=websocket',
+        headers: upgrade.slice(0, 2),
+      });
+      expectErrorBody(noKey, 400, 'VALIDATION_FAILED');
     });
 
     it('http - an engine.io request with an unknown transport or session gets 400 with the error body', async () => {
@@ -684,6 +717,34 @@ describe('fuzz: every route and client event against the real services', () => {
         expect(socket.connected).toBe(true);
       }, 180_000);
     }
+
+    it('socket - a message over the size limit closes only that connection, and the gateway stays ready', async () => {
+      const other = io(stack.gateway.url, {
+        auth: { token: TOKENS.all },
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          other.once('connect', () => resolve());
+          other.once('connect_error', reject);
+        });
+        const closed = new Promise<string>((resolve) =>
+          other.once('disconnect', (reason) => resolve(reason)),
+        );
+        other.emit('request:websites', { version: 'v'.repeat(70_000) });
+        expect(await closed).toBe('transport close');
+        expect(socket.connected).toBe(true);
+        const ack = (await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('request:websites', {})) as {
+          ok: boolean;
+        };
+        expect(ack).toEqual({ ok: true });
+        expect((await fetch(`${stack.gateway.url}/readyz`)).status).toBe(200);
+      } finally {
+        other.close();
+      }
+    });
 
     it('socket - a handshake with a bad token or a hostile auth payload is refused with a code', async () => {
       const auth = fc.oneof(

@@ -1,11 +1,13 @@
 import type { Server as HttpServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withErrorBody } from '@tideline/runtime';
+import { answerEngineRefusalsWithErrorBody } from '@tideline/runtime';
 import { Server } from 'socket.io';
 import type { RedisRooms } from '../adapters/redis-rooms.ts';
 import type { PushGatewayConfig } from '../config.ts';
 import type { SocketEmitter } from '../socket/emitter.ts';
 import type { GatewayServer } from '../socket/types.ts';
+
+const SOCKET_PATH = '/socket.io/';
 
 /** The Socket.IO server at `/socket.io/` on the service's HTTP server, its rooms shared through Redis. */
 export function createSocketServer(
@@ -14,7 +16,9 @@ export function createSocketServer(
   redis: RedisRooms,
 ): GatewayServer {
   const io: GatewayServer = new Server(server, {
-    path: '/socket.io/',
+    path: SOCKET_PATH,
+    // Upgrades elsewhere are answered 404 (answerEngineRefusalsWithErrorBody), not dropped.
+    destroyUpgrade: false,
     serveClient: false,
     pingInterval: config.gatewayPingIntervalMs,
     pingTimeout: config.gatewayPingTimeoutMs,
@@ -28,9 +32,8 @@ export function createSocketServer(
       requestsTimeoutMs: config.gatewayAdapterRequestsTimeoutMs,
     }),
   });
-  // engine.io refuses bad transport/session/handshake requests on its own: with the error body.
-  const handleRequest = io.engine.handleRequest.bind(io.engine);
-  io.engine.handleRequest = (request, response) => handleRequest(request, withErrorBody(response));
+  // engine.io refuses bad transport/session/handshake requests itself: with the error body.
+  answerEngineRefusalsWithErrorBody(server, io.engine, SOCKET_PATH);
   return io;
 }
 
