@@ -1,14 +1,12 @@
 export { createHttpServer, type HttpServerOptions, type InFlightRequests, trackInFlight } from './http.ts';
 export { requirePrincipal, requireScope } from './http-auth.ts';
+export { HttpError, sendError, validate } from './http-errors.ts';
 export {
   answerEngineRefusalsWithErrorBody,
-  HttpError,
   type RawRequestEngine,
-  sendError,
-  validate,
   withErrorBody,
   withErrorBodyOnSocket,
-} from './http-errors.ts';
+} from './http-raw-errors.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { runMain } from './main.ts';
 export { Counter, createMetrics, Gauge, Histogram, Registry } from './metrics.ts';
