@@ -28,7 +28,7 @@ import {
   TOKENS,
   text,
 } from './fuzz-arbitraries.ts';
-import { type AnswerRule, type RawAnswer, type RawRequest, sendRaw, violation } from './fuzz-http.ts';
+import { type AnswerRule, leakIn, type RawAnswer, type RawRequest, sendRaw, violation } from './fuzz-http.ts';
 import { type FuzzService, FuzzStack, type WrittenState } from './fuzz-stack.ts';
 
 /*
@@ -704,6 +704,11 @@ describe('fuzz: every route and client event against the real services', () => {
             code?: unknown;
             message?: unknown;
           };
+          const leak = leakIn(JSON.stringify(ack) ?? '', JSON.stringify([event, ...args]) ?? '');
+          if (leak)
+            throw new Error(
+              `${event}: the acknowledgement leaks ${leak}: ${JSON.stringify(ack).slice(0, 300)}`,
+            );
           if (ack?.ok === true) return;
           if (
             ack?.ok !== false ||
@@ -774,6 +779,8 @@ describe('fuzz: every route and client event against the real services', () => {
           });
           if (outcome.connected)
             throw new Error(`a handshake with ${JSON.stringify(payload).slice(0, 200)} connected`);
+          const leak = leakIn(JSON.stringify(outcome.data) ?? '', JSON.stringify(payload) ?? '');
+          if (leak) throw new Error(`the refusal leaks ${leak}: ${JSON.stringify(outcome.data)}`);
           const code = (outcome.data as { code?: unknown } | undefined)?.code;
           if (code !== 'UNAUTHORIZED' && code !== 'TOKEN_EXPIRED')
             throw new Error(`refused without a code: ${JSON.stringify(outcome.data)}`);
