@@ -54,6 +54,9 @@ const RUNS = {
   socketEvent: 320,
   handshake: 200,
 };
+/** A failure prints its seed; `TIDELINE_FUZZ_SEED=<seed>` replays that run. */
+const SEED =
+  process.env['TIDELINE_FUZZ_SEED'] === undefined ? undefined : Number(process.env['TIDELINE_FUZZ_SEED']);
 const ACK_TIMEOUT_MS = 10_000;
 /** Below the gateway's default TIDELINE_GATEWAY_MAX_MESSAGE_BYTES (64 KiB), with room for framing. */
 const SOCKET_MESSAGE_BUDGET_BYTES = 60_000;
@@ -336,7 +339,10 @@ const results = { cases: 0, failures: 0 };
 
 /** Runs a property, adds its cases to the summary, and fails the test with fast-check's report (seed, counterexample). */
 async function check<T>(arbitrary: fc.Arbitrary<T>, runs: number, predicate: (value: T) => Promise<void>) {
-  const details = await fc.check(fc.asyncProperty(arbitrary, predicate), { numRuns: runs });
+  const details = await fc.check(fc.asyncProperty(arbitrary, predicate), {
+    numRuns: runs,
+    ...(SEED === undefined ? {} : { seed: SEED }),
+  });
   results.cases += details.numRuns;
   if (details.failed) {
     results.failures++;
