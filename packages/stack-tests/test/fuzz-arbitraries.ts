@@ -19,6 +19,7 @@ const nasty = fc.constantFrom(
   '/etc/passwd',
   "'; DROP TABLE websites; --",
   "' OR '1'='1",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4shell-style probe, as an attacker sends it.
   '${jndi:ldap://x}',
   '{{7*7}}',
   '<script>alert(1)</script>',
