@@ -1,5 +1,6 @@
 import { serviceVerifierFromConfig, verifierFromConfig } from '@tideline/auth';
 import { createEventBus } from '@tideline/bus';
+import { redisConnectionOptions } from '@tideline/config';
 import type { Database } from '@tideline/db';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { BusConnector } from './adapters/bus-connector.ts';
@@ -108,6 +109,7 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
         readiness.observe('relayLeader', () => relay.isLeader);
         const writeCounter = new RedisWriteCounter({
           url: config.redisUrl,
+          connection: redisConnectionOptions(config),
           commandTimeoutMs: config.redisCommandTimeoutMs,
           keyPrefix: config.writeRateLimitKeyPrefix,
           connectionName: `website-api-${instanceId}`,

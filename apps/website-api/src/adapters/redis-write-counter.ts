@@ -1,3 +1,4 @@
+import type { RedisConnectionOptions } from '@tideline/config';
 import { Counter, type Logger, type Registry } from '@tideline/runtime';
 import { Redis } from 'ioredis';
 
@@ -9,6 +10,8 @@ export interface WindowCount {
 
 export interface RedisWriteCounterOptions {
   url: string;
+  /** Credentials and TLS beyond the URL (`redisConnectionOptions` of @tideline/config). */
+  connection?: RedisConnectionOptions | undefined;
   commandTimeoutMs: number;
   keyPrefix: string;
   /** Shown by `CLIENT LIST`. */
@@ -53,6 +56,7 @@ export class RedisWriteCounter {
       connectTimeout: options.commandTimeoutMs,
       maxRetriesPerRequest: 0,
       connectionName: options.connectionName,
+      ...options.connection,
     }) as CountingRedis;
     this.redis.defineCommand('countWrite', { numberOfKeys: 1, lua: COUNT_SCRIPT });
     this.redis.on('error', (error: Error) => this.warn(error, 'redis (write rate limit) error'));
