@@ -112,9 +112,13 @@ describe('@tideline/client as published', () => {
     }
     // The declarations may name zod (its inferred wire types): then zod must be a dependency.
     for (const { file, code } of builtFiles('.d.ts')) {
-      for (const name of specifiersOf(code).filter((s) => !s.startsWith('.')).map(packageOf)) {
+      for (const name of specifiersOf(code)
+        .filter((s) => !s.startsWith('.'))
+        .map(packageOf)) {
         expect(name, file).not.toMatch(/^@tideline\//);
-        expect(declared.has(name), `${file} refers to ${name}, which package.json does not declare`).toBe(true);
+        expect(declared.has(name), `${file} refers to ${name}, which package.json does not declare`).toBe(
+          true,
+        );
       }
     }
   });
@@ -126,7 +130,9 @@ describe('@tideline/client as published', () => {
     expect(manifest.sideEffects).toBe(false);
     expect(manifest.engines?.['node']).toBeTruthy();
     expect(manifest.files).toEqual(['dist']);
-    expect(Object.keys(manifest.dependencies ?? {}).filter((name) => name.startsWith('@tideline/'))).toEqual([]);
+    expect(Object.keys(manifest.dependencies ?? {}).filter((name) => name.startsWith('@tideline/'))).toEqual(
+      [],
+    );
     expect(manifest.peerDependenciesMeta?.['react']?.optional).toBe(true);
     expect(Object.keys(manifest.exports).sort()).toEqual(['.', './package.json', './react']);
     for (const entry of ['.', './react']) {
