@@ -150,6 +150,41 @@ describe('the packed SDK in a clean Vite app', () => {
     expect(existsSync(join(appDir, 'node_modules', '@tideline', 'contracts'))).toBe(false);
   });
 
+  it('types - the hello world type-checks against the published declarations alone, with real wire types', async () => {
+    // The README's code as TypeScript, strict, library declarations checked too (skipLibCheck off);
+    // the @ts-expect-error line fails the check if the declarations lost their types (any).
+    writeFileSync(
+      join(appDir, 'hello.ts'),
+      `${readmeHelloWorld()}
+// @ts-expect-error a website's primary_domain is a string
+export const wrong: number = websites.items()[0]!.primary_domain;
+export { useLiveCollection } from '@tideline/client/react';
+`,
+    );
+    writeFileSync(
+      join(appDir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'ESNext',
+          moduleResolution: 'bundler',
+          lib: ['ES2022', 'DOM'],
+          types: [],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+        },
+        files: ['hello.ts'],
+      }),
+    );
+    const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const checked = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], appDir).then(
+      () => 'ok',
+      (error: { stdout?: string }) => error.stdout ?? String(error),
+    );
+    expect(checked).toBe('ok');
+  });
+
   it('hello world - built by Vite and run in Chromium, it lists every website and shows one created over HTTP live', async () => {
     await item(seeded).waitFor({ timeout: WAIT_MS });
     await expect.poll(() => page.locator('li').count(), { timeout: WAIT_MS }).toBe((await api.list()).length);
