@@ -1,6 +1,6 @@
 import { signToken } from '@tideline/auth';
 import { DEVELOPMENT_JWT_SECRET } from '@tideline/config';
-import { defineConfig, type Plugin } from 'vite';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
 /**
  * Development only: `/dev-config.json` hands the console its gateways and a development token
@@ -36,6 +36,8 @@ function devConfig(): Plugin {
 
 export default defineConfig({
   plugins: [devConfig()],
+  // The console runs the SDK from its source (`@tideline/source`: see packages/client/package.json).
+  resolve: { conditions: ['@tideline/source', ...defaultClientConditions] },
   server: { host: '127.0.0.1', port: Number(process.env['TIDELINE_CONSOLE_PORT'] ?? 5173), strictPort: true },
   build: { outDir: 'dist', emptyOutDir: true },
 });
