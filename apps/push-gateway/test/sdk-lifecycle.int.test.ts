@@ -27,7 +27,11 @@ afterAll(async () => {
 });
 
 function client(uid: string, scopes: string[], token = testToken(uid, scopes)): TidelineClient {
-  const c = new TidelineClient({ url: world.gateway.url, token, reconnectDelayMs: { initial: 100, max: 1_000 } });
+  const c = new TidelineClient({
+    url: world.gateway.url,
+    token,
+    reconnectDelayMs: { initial: 100, max: 1_000 },
+  });
   clients.push(c);
   return c;
 }
@@ -45,7 +49,11 @@ describe('SDK lifecycle on a real gateway', () => {
     expect(sdk.status).toBe('live');
 
     sdk.disconnect();
-    expect(sdk.state).toMatchObject({ state: 'disconnected', code: 'CLIENT_DISCONNECT', reconnecting: false });
+    expect(sdk.state).toMatchObject({
+      state: 'disconnected',
+      code: 'CLIENT_DISCONNECT',
+      reconnecting: false,
+    });
     const held = websites.position!.eventId;
     // What changes while it is away is replayed on the resume.
     const added = await world.createWebsite();
