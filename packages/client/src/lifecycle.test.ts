@@ -238,6 +238,16 @@ describe('SDK defects', () => {
     expect(await pending).toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
+  it('failed - connect() after a terminal failure tries again (once the cause is fixed)', () => {
+    const { client, opened } = start();
+    opened[0]!.fire('connect_error', handshakeRefusal('UNAUTHORIZED', 'malformed'));
+    expect(client.state.state).toBe('failed');
+    client.connect();
+    expect(opened).toHaveLength(2);
+    opened[1]!.accept();
+    expect(client.state).toEqual({ state: 'connected' });
+  });
+
   it('UNAUTHORIZED keys-unavailable - the identity provider being unreachable is retried, not terminal', () => {
     fakeTimers();
     const { client, opened } = start();

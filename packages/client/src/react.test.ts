@@ -137,6 +137,18 @@ describe('React hooks', () => {
     expect(socket.payloadsOf('subscribe:nodes')).toEqual([{ cluster: 'secret' }]);
   });
 
+  it('useNodes - an unregistered cluster (nodes:removed) empties the list and shows idle, not a frozen list', async () => {
+    const { client, socket } = connected();
+    render(inProvider(client, createElement(Nodes, { cluster: 'prod', id: 'a' })));
+    await settle();
+    act(() =>
+      socket.fire('nodes:initial', { cluster: 'prod', items: [node('n1')], total: 1, lastEventId: 1 }),
+    );
+    expect(screen.getByTestId('a').textContent).toBe('live n1');
+    act(() => socket.fire('nodes:removed', { cluster: 'prod', eventId: 2 }));
+    expect(screen.getByTestId('a').textContent).toBe('idle ');
+  });
+
   it('useConnection - follows the client: connected, then disconnected with its code and reason', async () => {
     const { client } = connected();
     render(inProvider(client, createElement(Connection)));
