@@ -229,7 +229,7 @@ export class TidelineClient {
     return () => void set.delete(listener);
   }
 
-  /** The websites list, live (one shared collection until it is closed). */
+  /** The websites list, live (one shared collection until it is closed; a closed one after `close()`). */
   websites(): LiveCollection<WebsiteItem> {
     if (this.websitesCollection) return this.websitesCollection;
     const collection = new LiveCollection<WebsiteItem>(
@@ -245,6 +245,7 @@ export class TidelineClient {
           ? {}
           : { lastEventId: position.eventId, ...(position.epoch ? { version: position.epoch } : {}) },
     );
+    if (this.isClosed) return closedAlready(collection);
     this.websitesCollection = collection;
     collection.onClose(() => {
       if (this.websitesCollection === collection) this.websitesCollection = undefined;
@@ -268,6 +269,7 @@ export class TidelineClient {
       { keyOf: (n) => n.name, keyOfDeleted: (d) => String(d['name']), deleteTypes: ['deleted'] },
       (position) => (position === undefined ? { cluster } : { cluster, lastEventId: position.eventId }),
     );
+    if (this.isClosed) return closedAlready(collection);
     this.nodeCollections.set(cluster, collection);
     collection.onClose(() => {
       if (this.nodeCollections.get(cluster) === collection) this.nodeCollections.delete(cluster);
@@ -592,6 +594,12 @@ export class TidelineClient {
   private dispatchPush(event: string, data: unknown): void {
     for (const listener of this.pushListeners.get(event) ?? []) listener(data);
   }
+}
+
+/** After `close()` a collection asked for is handed out closed: idle, and its `whenSynced()` rejects with CLOSED. */
+function closedAlready<T>(collection: LiveCollection<T>): LiveCollection<T> {
+  collection.close();
+  return collection;
 }
 
 /**

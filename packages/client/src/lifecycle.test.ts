@@ -118,6 +118,11 @@ describe('lifecycle', () => {
     expect(opened[0]!.connected).toBe(false);
     expect(client.closed).toBe(true);
     expect(() => client.connect()).toThrow(TidelineClientError);
+    // Asked for later, a collection comes back closed rather than waiting forever.
+    const late = client.nodes('prod');
+    expect(late.closed).toBe(true);
+    await expect(late.whenSynced()).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(client.findNodes('prod')).toBeUndefined();
   });
 
   it('client states - a lost connection is disconnected with its code and reason, then connecting, then connected', () => {
