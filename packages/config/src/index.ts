@@ -35,6 +35,7 @@ export {
 export { busSettings } from './settings/bus.ts';
 export { cacheSettings } from './settings/cache.ts';
 export { commonSettings } from './settings/common.ts';
+export { consoleSettings } from './settings/console.ts';
 export { gatewaySettings } from './settings/gateway.ts';
 export { informerSettings } from './settings/informer.ts';
 export { kubeDemoSettings } from './settings/kube-demo.ts';
@@ -47,3 +48,4 @@ export {
   redisSettings,
 } from './settings/stores.ts';
 export { websiteApiSettings } from './settings/website-api.ts';
+export { type Cli, type CliIo, type CliSpec, EXIT_USAGE, Progress, parseCli } from './cli.ts';
