@@ -1,6 +1,10 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevTokenEndpoint, DevTokenEndpointRefused, startDevTokenEndpoint } from './dev-token-endpoint.ts';
+import {
+  type DevTokenEndpoint,
+  DevTokenEndpointRefused,
+  startDevTokenEndpoint,
+} from './dev-token-endpoint.ts';
 import { TokenVerifier } from './verifier.ts';
 
 const secret = 'a-test-secret-that-is-long-enough-for-hs256';
@@ -45,7 +49,12 @@ describe('development token endpoint', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers['access-control-allow-origin']).toBe(CONSOLE_ORIGIN);
     expect(answer.headers['cache-control']).toBe('no-store');
-    const verifier = new TokenVerifier({ secret, issuer: 'tideline', audience: 'tideline', clockToleranceMs: 0 });
+    const verifier = new TokenVerifier({
+      secret,
+      issuer: 'tideline',
+      audience: 'tideline',
+      clockToleranceMs: 0,
+    });
     const principal = await verifier.verify(answer.body.token);
     expect([...principal.scopes]).toEqual(['websites:read', 'nodes:read']);
     const lifetimeMs = principal.expiresAtMs - Date.now();

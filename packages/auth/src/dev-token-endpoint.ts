@@ -59,7 +59,9 @@ export async function startDevTokenEndpoint(options: DevTokenEndpointOptions): P
       return send(response, 403, refusal('FORBIDDEN', 'only loopback host names are served'));
     const origin = request.headers.origin;
     const cors: Record<string, string> =
-      origin !== undefined && allowed.has(origin) ? { 'access-control-allow-origin': origin, vary: 'origin' } : {};
+      origin !== undefined && allowed.has(origin)
+        ? { 'access-control-allow-origin': origin, vary: 'origin' }
+        : {};
     if (origin !== undefined && !allowed.has(origin))
       return send(response, 403, refusal('FORBIDDEN', 'this origin may not read development tokens'));
     const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;

@@ -4,6 +4,7 @@
  * with ONE line on stderr and exit code {@link EXIT_USAGE} — never a stack trace.
  */
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import type { Setting } from './setting.ts';
 
 /** The conventional exit code of a usage error (as bash and getopt use it). */
 export const EXIT_USAGE = 2;
@@ -25,6 +26,8 @@ export interface Cli<O extends ParseArgsOptionsConfig> {
   fail(message: string): never;
   /** A whole number within [min, max] (an option's value), or `fallback` when the option is absent. */
   int(option: keyof O & string, fallback: number, bounds?: { min?: number; max?: number }): number;
+  /** An option's value checked by the rule of the setting it overrides, or `fallback` when absent. */
+  setting<T>(option: keyof O & string, setting: Setting<T>, fallback: T): T;
 }
 
 /** How a CLI ends the process and writes its output; tests and the real process differ only here. */
@@ -73,7 +76,14 @@ export function parseCli<O extends ParseArgsOptionsConfig>(
       return fail(`--${option} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
     return n;
   };
-  return { values, fail, int };
+  const setting = <T>(option: keyof O & string, rule: Setting<T>, fallback: T): T => {
+    const raw = (values as Record<string, unknown>)[option];
+    if (raw === undefined) return fallback;
+    const parsed = rule.schema.safeParse(raw);
+    if (!parsed.success) return fail(`--${option} must be ${rule.rule}, got ${JSON.stringify(raw)}`);
+    return parsed.data;
+  };
+  return { values, fail, int, setting };
 }
 
 /**

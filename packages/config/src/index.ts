@@ -1,3 +1,4 @@
+export { type Cli, type CliIo, type CliSpec, EXIT_USAGE, Progress, parseCli } from './cli.ts';
 export {
   ConfigError,
   type ConfigSource,
@@ -48,4 +49,3 @@ export {
   redisSettings,
 } from './settings/stores.ts';
 export { websiteApiSettings } from './settings/website-api.ts';
-export { type Cli, type CliIo, type CliSpec, EXIT_USAGE, Progress, parseCli } from './cli.ts';
