@@ -23,8 +23,8 @@ const CHROMIUM_ARGS = [
 const WAIT_MS = 20_000;
 const SCREENSHOT = join(REPO_ROOT, 'docs', 'console.png');
 /** Short token lifetime set by the test: the console must refresh to stay live. */
-const TOKEN_TTL_SECONDS = 5;
-const REFRESH_BEFORE_EXPIRY_MS = 2_000;
+const TOKEN_TTL_SECONDS = 6;
+const REFRESH_BEFORE_EXPIRY_MS = 3_000;
 /** A small page so three seeded websites already take two pages. */
 const PAGE_SIZE = 2;
 
