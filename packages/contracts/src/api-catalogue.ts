@@ -111,7 +111,7 @@ const NODES_READ = ['nodes:read', 'nodes:read:<cluster>'] as const;
 const websiteApi: ApiService = {
   title: 'Tideline website-api',
   description:
-    'Websites, domains and line groups (`/api/v1`), and the push-gateways\' snapshot and replay of the websites event log (`/internal/v1`, scope `internal`). Every change is written to the event log in the same transaction and pushed to browsers.',
+    "Websites, domains and line groups (`/api/v1`), and the push-gateways' snapshot and replay of the websites event log (`/internal/v1`, scope `internal`). Every change is written to the event log in the same transaction and pushed to browsers.",
   port: 3001,
   routes: [
     {
@@ -228,7 +228,7 @@ const websiteApi: ApiService = {
 const cache: ApiService = {
   title: 'Tideline cache',
   description:
-    'The node read model of every registered cluster (`/api/v1/clusters`), operator reads of the stateful executor (`/api/v1/operator`), and the push-gateways\' snapshot and replay of a cluster\'s node events (`/internal/v1`, scope `internal`). Every answer carries the `lastEventId` it reflects.',
+    "The node read model of every registered cluster (`/api/v1/clusters`), operator reads of the stateful executor (`/api/v1/operator`), and the push-gateways' snapshot and replay of a cluster's node events (`/internal/v1`, scope `internal`). Every answer carries the `lastEventId` it reflects.",
   port: 3002,
   routes: [
     {
@@ -247,12 +247,16 @@ const cache: ApiService = {
       operationId: 'listNodes',
       summary: 'List the nodes of a cluster, filtered and paged',
       description:
-        '`labelSelector` uses Kubernetes syntax (`a=b`, `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x,y)`, comma = and). `page_size` defaults to and is capped by the cache\'s settings.',
+        "`labelSelector` uses Kubernetes syntax (`a=b`, `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x,y)`, comma = and). `page_size` defaults to and is capped by the cache's settings.",
       tag: 'nodes',
       scopes: NODES_READ,
       params: ClusterParams,
       query: ListNodesQuery,
-      response: { status: 200, schema: NodesPage, description: 'One page of matching nodes, as of `lastEventId`.' },
+      response: {
+        status: 200,
+        schema: NodesPage,
+        description: 'One page of matching nodes, as of `lastEventId`.',
+      },
       errors: [...AUTH, 'VALIDATION_FAILED', 'NOT_FOUND'],
     },
     {
@@ -274,7 +278,11 @@ const cache: ApiService = {
       tag: 'operator',
       scopes: ['operator:read'],
       params: UidParams,
-      response: { status: 200, schema: UserLinksAnswer, description: 'The live or persisting links of the uid.' },
+      response: {
+        status: 200,
+        schema: UserLinksAnswer,
+        description: 'The live or persisting links of the uid.',
+      },
       errors: [...AUTH, 'VALIDATION_FAILED'],
     },
     {
@@ -292,7 +300,7 @@ const cache: ApiService = {
       method: 'GET',
       path: INTERNAL_PATHS.nodesSnapshot(':cluster'),
       operationId: 'nodesSnapshot',
-      summary: 'Snapshot of a cluster\'s nodes as of an event id (push-gateways)',
+      summary: "Snapshot of a cluster's nodes as of an event id (push-gateways)",
       tag: 'internal',
       scopes: [INTERNAL_SCOPE],
       params: ClusterParams,
@@ -303,7 +311,7 @@ const cache: ApiService = {
       method: 'GET',
       path: INTERNAL_PATHS.nodesEvents(':cluster'),
       operationId: 'nodesReplay',
-      summary: 'Replay of a cluster\'s node events after an id (push-gateways)',
+      summary: "Replay of a cluster's node events after an id (push-gateways)",
       tag: 'internal',
       scopes: [INTERNAL_SCOPE],
       params: ClusterParams,
@@ -340,11 +348,15 @@ const informer: ApiService = {
       operationId: 'registerCluster',
       summary: 'Register a cluster by kubeconfig',
       description:
-        'Give exactly one of `kubeconfig` (the text) and `kubeconfigPath` (a path on the informer\'s filesystem). Exec plugins, file references and `kubeconfigPath` are refused unless the operator allows them (`TIDELINE_INFORMER_API_ALLOW_EXEC_AND_FILES`).',
+        "Give exactly one of `kubeconfig` (the text) and `kubeconfigPath` (a path on the informer's filesystem). Exec plugins, file references and `kubeconfigPath` are refused unless the operator allows them (`TIDELINE_INFORMER_API_ALLOW_EXEC_AND_FILES`).",
       tag: 'clusters',
       scopes: ['clusters:admin'],
       body: RegisterClusterBody,
-      response: { status: 201, schema: ClusterStatusAnswer, description: 'The status of the cluster registered.' },
+      response: {
+        status: 201,
+        schema: ClusterStatusAnswer,
+        description: 'The status of the cluster registered.',
+      },
       errors: [...AUTH, 'VALIDATION_FAILED', 'CONFLICT'],
     },
     {
@@ -352,7 +364,8 @@ const informer: ApiService = {
       path: CLUSTERS_ADMIN_API.unregister,
       operationId: 'unregisterCluster',
       summary: 'Unregister a cluster',
-      description: 'Stops its watch and publishes `cluster-removed`; browsers following it get `nodes:removed`.',
+      description:
+        'Stops its watch and publishes `cluster-removed`; browsers following it get `nodes:removed`.',
       tag: 'clusters',
       scopes: ['clusters:admin'],
       body: UnregisterClusterBody,

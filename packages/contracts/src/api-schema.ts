@@ -29,7 +29,13 @@ export class SchemaSet {
       ...(io === 'output' ? { metadata: this.registry } : {}),
     }) as JsonSchema;
     // Shared parts come back under `$defs` (2020-12) or `definitions` (draft 7).
-    const { $schema: _schema, $defs, definitions, id: _id, ...rest } = json as JsonSchema & {
+    const {
+      $schema: _schema,
+      $defs,
+      definitions,
+      id: _id,
+      ...rest
+    } = json as JsonSchema & {
       $defs?: Record<string, JsonSchema>;
       definitions?: Record<string, JsonSchema>;
     };
@@ -48,7 +54,9 @@ export class SchemaSet {
   }
 
   private rewrite(schema: JsonSchema): JsonSchema {
-    return JSON.parse(JSON.stringify(schema).replace(/"#\/(\$defs|definitions)\//g, `"${this.refPrefix}`)) as JsonSchema;
+    return JSON.parse(
+      JSON.stringify(schema).replace(/"#\/(\$defs|definitions)\//g, `"${this.refPrefix}`),
+    ) as JsonSchema;
   }
 }
 

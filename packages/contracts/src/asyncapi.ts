@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorBody } from './api-catalogue.ts';
 import { type JsonSchema, SchemaSet } from './api-schema.ts';
+import { ERROR_CODES, errorCodes } from './errors.ts';
 import { ClusterEvent, NodeEvent, NodeView } from './nodes.ts';
 import { API_VERSION } from './openapi.ts';
 import { PushMessage } from './push.ts';
@@ -21,7 +22,6 @@ import {
 } from './socket.ts';
 import { TOPICS } from './subjects.ts';
 import { WebsiteEvent, WebsiteEventType, WebsiteItem } from './websites.ts';
-import { ERROR_CODES, errorCodes } from './errors.ts';
 
 // ---- runtime lists of the socket protocol ------------------------------------------------------
 
@@ -95,7 +95,8 @@ const SERVER_EVENT_DOCS: Record<ServerEventName, string> = {
   'nodes:removed':
     'The cluster was unregistered: drop its nodes; the socket no longer follows it and may subscribe again once the cluster is registered anew.',
   'request:error': `A refused client event (\`event\` names it), or the last message before the gateway closes the socket (\`event: "connection"\`). Codes:\n\n${errorCodes.map((code) => `- \`${code}\`: ${ERROR_CODES[code]}`).join('\n')}`,
-  'server:reconnect': 'The gateway drains: reconnect (to another gateway) after `retryAfterMs` and resume from lastEventId.',
+  'server:reconnect':
+    'The gateway drains: reconnect (to another gateway) after `retryAfterMs` and resume from lastEventId.',
 };
 
 /** `request:websites` → `requestWebsites`: component and operation keys allow no `:`. */
@@ -107,10 +108,10 @@ const ref = (path: string) => ({ $ref: path });
 
 /** The AsyncAPI 3.0 document of the socket protocol and of the bus subjects, generated from the contracts. */
 export function asyncApiDocument(
-  events: {
-    client: Record<string, z.ZodType>;
-    server: Record<string, z.ZodType>;
-  } = { client: clientEventSchemas, server: serverEventSchemas },
+  events: { client: Record<string, z.ZodType>; server: Record<string, z.ZodType> } = {
+    client: clientEventSchemas,
+    server: serverEventSchemas,
+  },
 ): JsonSchema {
   const set = new SchemaSet('draft-7', '#/components/schemas/', {
     ErrorBody,
@@ -179,7 +180,7 @@ export function asyncApiDocument(
     name: 'push:<name>',
     title: 'push:<name>',
     summary:
-      'A targeted push from a backend service (published on the bus as a PushMessage) delivered to one user or room; the event name and data are the publisher\'s.',
+      "A targeted push from a backend service (published on the bus as a PushMessage) delivered to one user or room; the event name and data are the publisher's.",
     payload: {},
   });
   operations['push'] = {
@@ -205,12 +206,12 @@ export function asyncApiDocument(
   // ---- the bus ----
   const busServers = [ref('#/servers/nats'), ref('#/servers/kafka')];
   const prefix = {
-    description: 'The deployment\'s bus prefix (`TIDELINE_BUS_PREFIX`); Kafka topics are `<prefix>_<topic>`.',
+    description: "The deployment's bus prefix (`TIDELINE_BUS_PREFIX`); Kafka topics are `<prefix>_<topic>`.",
   };
   const websiteEvent = message('websiteEvent', {
     name: 'website event',
     title: 'Website event',
-    summary: 'A committed website change, relayed from website-api\'s event log in event id order.',
+    summary: "A committed website change, relayed from website-api's event log in event id order.",
     payload: set.of(WebsiteEvent, 'output'),
   });
   const nodeEvent = message('nodeEvent', {
@@ -222,7 +223,7 @@ export function asyncApiDocument(
   const clusterEvent = message('clusterEvent', {
     name: 'cluster event',
     title: 'Cluster lifecycle event',
-    summary: '`cluster-registered` / `cluster-removed`: take an id in the cluster\'s sequence, carry no node.',
+    summary: "`cluster-registered` / `cluster-removed`: take an id in the cluster's sequence, carry no node.",
     payload: set.of(ClusterEvent, 'output'),
   });
   const pushMessage = message('pushMessage', {
@@ -232,14 +233,24 @@ export function asyncApiDocument(
     payload: set.of(PushMessage, 'output'),
   });
   const busOperations: [string, 'send' | 'receive', string, string][] = [
-    ['publishWebsiteEvents', 'send', 'websiteEvents', 'website-api\'s relay publishes every committed change.'],
+    [
+      'publishWebsiteEvents',
+      'send',
+      'websiteEvents',
+      "website-api's relay publishes every committed change.",
+    ],
     ['consumeWebsiteEvents', 'receive', 'websiteEvents', 'Every push-gateway follows the websites topic.'],
     ['publishNodeEvents', 'send', 'nodeEvents', 'The informer publishes node changes and cluster lifecycle.'],
-    ['consumeNodeEvents', 'receive', 'nodeEvents', 'The cache and every push-gateway follow the nodes topic.'],
+    [
+      'consumeNodeEvents',
+      'receive',
+      'nodeEvents',
+      'The cache and every push-gateway follow the nodes topic.',
+    ],
     ['publishUserPushes', 'send', 'userPushes', 'A backend service pushes to one user.'],
-    ['consumeUserPushes', 'receive', 'userPushes', 'Push-gateways deliver to the user\'s sockets.'],
+    ['consumeUserPushes', 'receive', 'userPushes', "Push-gateways deliver to the user's sockets."],
     ['publishRoomPushes', 'send', 'roomPushes', 'A backend service pushes to one room.'],
-    ['consumeRoomPushes', 'receive', 'roomPushes', 'Push-gateways deliver to the room\'s sockets.'],
+    ['consumeRoomPushes', 'receive', 'roomPushes', "Push-gateways deliver to the room's sockets."],
   ];
   const channelMessages: Record<string, Record<string, JsonSchema>> = {
     websiteEvents: { websiteEvent },
@@ -262,7 +273,7 @@ export function asyncApiDocument(
       title: 'Tideline socket protocol and bus',
       version: API_VERSION,
       description:
-        'The Socket.IO protocol between browsers (or the `@tideline/client` SDK) and the push-gateways, and the bus subjects between the services (NATS JetStream or Kafka). Payloads are JSON; the schemas are generated from `packages/contracts`. Socket operations are described from the gateway\'s side: `receive` = client → server, `send` = server → client.',
+        "The Socket.IO protocol between browsers (or the `@tideline/client` SDK) and the push-gateways, and the bus subjects between the services (NATS JetStream or Kafka). Payloads are JSON; the schemas are generated from `packages/contracts`. Socket operations are described from the gateway's side: `receive` = client → server, `send` = server → client.",
     },
     defaultContentType: 'application/json',
     servers: {
@@ -285,7 +296,8 @@ export function asyncApiDocument(
         host: 'localhost:9092',
         protocol: 'kafka',
         title: 'Kafka',
-        description: 'One topic per bus topic (`<prefix>_<topic>`), keyed for order; the subject travels with the message.',
+        description:
+          'One topic per bus topic (`<prefix>_<topic>`), keyed for order; the subject travels with the message.',
       },
     },
     channels: {
@@ -293,7 +305,7 @@ export function asyncApiDocument(
         address: '/socket.io',
         title: 'Socket.IO connection',
         description:
-          'Every socket event of the protocol. Event names are the messages\' `name`; each payload is the first argument, the ack (when the client passes one) the last.',
+          "Every socket event of the protocol. Event names are the messages' `name`; each payload is the first argument, the ack (when the client passes one) the last.",
         servers: [ref('#/servers/gateway')],
         messages: socketMessages,
       },
@@ -313,7 +325,10 @@ export function asyncApiDocument(
         parameters: {
           prefix,
           cluster: { description: 'The cluster name.' },
-          type: { description: 'The event type (`added`, `updated`, `deleted`, `cluster-registered`, `cluster-removed`).' },
+          type: {
+            description:
+              'The event type (`added`, `updated`, `deleted`, `cluster-registered`, `cluster-removed`).',
+          },
         },
         messages: channelMessages['nodeEvents'],
       },
@@ -322,7 +337,7 @@ export function asyncApiDocument(
         title: `topic push (${TOPICS.push.subjects}), to a user`,
         description: TOPICS.push.description,
         servers: busServers,
-        parameters: { prefix, uid: { description: 'The user id (the token\'s `sub`).' } },
+        parameters: { prefix, uid: { description: "The user id (the token's `sub`)." } },
         messages: channelMessages['userPushes'],
       },
       roomPushes: {
