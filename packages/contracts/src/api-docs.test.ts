@@ -78,8 +78,25 @@ describe('OpenAPI documents', () => {
     };
     const register = document.paths['/api/v1/clusters/register']!['post']!;
     expect(Object.keys(register.responses)).toEqual(['201', '400', '401', '403', '409', '500', '503']);
-    expect(register.responses['409']!.content).toEqual({
-      'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } },
+    expect(register.responses['409']!.content).toMatchObject({
+      'application/json': {
+        schema: {
+          allOf: [
+            { $ref: '#/components/schemas/ErrorBody' },
+            { properties: { error: { properties: { code: { enum: ['CONFLICT'] } } } } },
+          ],
+        },
+      },
+    });
+    expect(
+      (register.responses['401']!.content as Record<string, { schema: { allOf: unknown[] } }>)[
+        'application/json'
+      ]!.schema.allOf[1],
+    ).toEqual({
+      type: 'object',
+      properties: {
+        error: { type: 'object', properties: { code: { enum: ['UNAUTHORIZED', 'TOKEN_EXPIRED'] } } },
+      },
     });
   });
 });

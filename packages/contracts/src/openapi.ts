@@ -58,7 +58,21 @@ function errorResponses(route: ApiRoute): Record<string, JsonSchema> {
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
     responses[String(status)] = {
       description: codes.map((code) => `\`${code}\`: ${ERROR_CODES[code]}`).join('\n\n'),
-      content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
+      content: {
+        'application/json': {
+          // The one error body, with the codes this status carries on this route.
+          schema: {
+            allOf: [
+              { $ref: '#/components/schemas/ErrorBody' },
+              {
+                type: 'object',
+                properties: { error: { type: 'object', properties: { code: { enum: codes } } } },
+              },
+            ],
+          },
+          example: { error: { code: codes[0], message: ERROR_CODES[codes[0]!] } },
+        },
+      },
     };
   }
   return responses;
