@@ -16,6 +16,9 @@ describe('website-api API documents', () => {
       const document = await fetch(`${fixture.api.url}/docs/openapi.json`);
       expect(document.status).toBe(200);
       expect(await document.json()).toEqual(openApiDocument('website-api'));
+      const missing = await fetch(`${fixture.api.url}/docs/static/no-such-file.js`);
+      expect(missing.status).toBe(404);
+      expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
     } finally {
       await fixture.dispose();
     }

@@ -152,7 +152,7 @@ export function asyncApiDocument(
       title: `client → server: ${event}`,
       summary: CLIENT_EVENT_DOCS[event as ClientEventName] ?? event,
       description:
-        'Sent by the client as `socket.emit(event, payload, ack?)`. A refused payload answers the ack with `ok: false` (else `request:error`): BAD_REQUEST (fields named), FORBIDDEN, NOT_FOUND, RATE_LIMITED (`retryAfterMs`), UNAVAILABLE.',
+        'Sent by the client as `socket.emit(event, payload, ack?)`. A refused payload answers the ack with `ok: false` (else `request:error`): BAD_REQUEST (fields named), UNAUTHORIZED or TOKEN_EXPIRED (`auth:refresh` with an unusable token), FORBIDDEN, NOT_FOUND, RATE_LIMITED (`retryAfterMs`), UNAVAILABLE, INTERNAL.',
       channel: ref('#/channels/socket'),
       messages: [ref(`#/channels/socket/messages/${key}`)],
       reply: { channel: ref('#/channels/socket'), messages: [ref('#/channels/socket/messages/ack')] },
