@@ -33,7 +33,7 @@ import {
 // ---- the one error body ------------------------------------------------------------------------
 
 /** The body of every refused HTTP request: `{ error: { code, message, fields? } }`. */
-export const ErrorBody = z.object({
+export const HttpErrorBody = z.object({
   error: z.object({
     code: z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]),
     message: z.string(),
@@ -41,7 +41,7 @@ export const ErrorBody = z.object({
     fields: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   }),
 });
-export type ErrorBody = z.infer<typeof ErrorBody>;
+export type HttpErrorBody = z.infer<typeof HttpErrorBody>;
 
 // ---- path parameters ---------------------------------------------------------------------------
 // The routes' path schemas, shared here so the documents describe what the routes validate.

@@ -1,6 +1,15 @@
 import { z } from 'zod';
+import { ClusterName, NodeName } from './nodes.ts';
+import { Domain } from './websites.ts';
 
 export type JsonSchema = Record<string, unknown>;
+
+/** Example values of the identifiers whose rule alone does not show a reader what one looks like. */
+const EXAMPLES = new Map<z.ZodType, unknown>([
+  [Domain, 'www.example.com'],
+  [ClusterName, 'prod-eu-1'],
+  [NodeName, 'node-1'],
+]);
 
 /**
  * Turns zod contracts into JSON Schemas for a document (OpenAPI, AsyncAPI). Schemas named in
@@ -26,6 +35,10 @@ export class SchemaSet {
       target: this.target,
       io,
       unrepresentable: 'any',
+      override: (context) => {
+        const example = EXAMPLES.get(context.zodSchema as unknown as z.ZodType);
+        if (example !== undefined) context.jsonSchema['examples'] = [example];
+      },
       ...(io === 'output' ? { metadata: this.registry } : {}),
     }) as JsonSchema;
     // Shared parts come back under `$defs` (2020-12) or `definitions` (draft 7).

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorBody } from './api-catalogue.ts';
+import { HttpErrorBody } from './api-catalogue.ts';
 import { type JsonSchema, SchemaSet } from './api-schema.ts';
 import { ERROR_CODES, errorCodes } from './errors.ts';
 import { ClusterEvent, NodeEvent, NodeView } from './nodes.ts';
@@ -65,7 +65,7 @@ export const HandshakeError = z.object({
   code: z.enum(['UNAUTHORIZED', 'TOKEN_EXPIRED', 'TOO_MANY_CONNECTIONS']),
   reason: z.enum(HANDSHAKE_REASONS).optional(),
   /** With TOO_MANY_CONNECTIONS: the error body. */
-  error: ErrorBody.shape.error.optional(),
+  error: HttpErrorBody.shape.error.optional(),
 });
 
 // Compile-time: the schemas above are exactly the protocol's types.
@@ -114,7 +114,7 @@ export function asyncApiDocument(
   },
 ): JsonSchema {
   const set = new SchemaSet('draft-7', '#/components/schemas/', {
-    ErrorBody,
+    ErrorBody: HttpErrorBody,
     WebsiteItem,
     NodeView,
     RequestError,

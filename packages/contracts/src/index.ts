@@ -6,7 +6,7 @@ export {
   type ApiServiceName,
   apiServiceNames,
   ClusterParams,
-  ErrorBody,
+  HttpErrorBody,
   NodeParams,
   ServiceParams,
   UidParams,

@@ -5,7 +5,7 @@ import {
   type ApiRoute,
   type ApiService,
   type ApiServiceName,
-  ErrorBody,
+  HttpErrorBody,
 } from './api-catalogue.ts';
 import { type JsonSchema, SchemaSet, templatePath } from './api-schema.ts';
 import { ERROR_CODES, type ErrorCode, HTTP_STATUS_OF } from './errors.ts';
@@ -18,7 +18,7 @@ export const API_VERSION = '1.0.0';
 
 /** Contracts shared by several answers, shown once under `components.schemas`. */
 const SHARED: Record<string, z.ZodType> = {
-  ErrorBody,
+  ErrorBody: HttpErrorBody,
   WebsiteItem,
   LineGroup,
   WebsiteEvent,
@@ -122,7 +122,7 @@ export function openApiDocument(
 ): JsonSchema {
   const api = catalogue[service];
   const set = new SchemaSet('draft-2020-12', '#/components/schemas/', SHARED);
-  set.of(ErrorBody, 'output');
+  set.of(HttpErrorBody, 'output');
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const route of api.routes) {
     const path = templatePath(route.path);

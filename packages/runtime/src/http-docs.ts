@@ -16,6 +16,8 @@ export interface RouteEntry {
   url: string;
 }
 
+const HIDE_EXPLORER_CSS = '.swagger-ui .topbar, .swagger-ui .info hgroup.main > a { display: none; }\n';
+
 const ROUTES = new WeakMap<FastifyInstance, RouteEntry[]>();
 
 /** Starts recording the routes registered on `http` from now on (read them with {@link registeredRoutes}). */
@@ -46,6 +48,11 @@ export async function serveApiDocs(http: FastifyInstance, documents: ApiDocument
       routePrefix: '/docs',
       staticCSP: true,
       uiConfig: { deepLinking: true, displayOperationId: false, tryItOutEnabled: false },
+      theme: {
+        title: `${String((openapi['info'] as { title?: unknown } | undefined)?.title ?? 'API')} — API`,
+        // The UI shows this service's document only: no bar to load another URL, no document URL.
+        css: [{ filename: 'tideline.css', content: HIDE_EXPLORER_CSS }],
+      },
     });
     http.get('/docs/openapi.json', async () => openapi);
   }
