@@ -1,6 +1,6 @@
 import { API_CATALOGUE, openApiDocument, undocumentedRoutes } from '@tideline/contracts';
 import { registeredRoutes } from '@tideline/runtime';
-import { openTestBus, removeStreams, uniquePrefix } from '@tideline/test-support';
+import { openTestBus, removeStreams, TestCluster, testToken, uniquePrefix } from '@tideline/test-support';
 import { describe, expect, it } from 'vitest';
 import { startInformer } from '../src/index.ts';
 import { testInformerEnv } from './support/informer-env.ts';
@@ -32,6 +32,46 @@ describe('informer API documents', () => {
       expect(undocumentedRoutes(routes, openApiDocument('informer', without))).toEqual([
         'POST /api/v1/clusters/unregister',
       ]);
+    } finally {
+      await informer.stop('test');
+      await bus.drain();
+      await removeStreams(prefix);
+    }
+  });
+
+  it('answers - every informer route answers with the status and schema its document names', async () => {
+    const prefix = uniquePrefix('infdocs');
+    const bus = await openTestBus(prefix);
+    await using cluster = await TestCluster.start({ name: 'docs', nodes: 1 });
+    const informer = await startInformer({ source: { env: testInformerEnv({ prefix }) } });
+    try {
+      const admin = testToken('docs', ['clusters:admin']);
+      const routes = API_CATALOGUE.informer.routes;
+      const calls: [operationId: string, body?: unknown][] = [
+        ['registerCluster', { name: 'docs', kubeconfig: cluster.server.kubeconfig({ cluster: 'docs' }) }],
+        ['listClusterStatuses'],
+        ['unregisterCluster', { name: 'docs' }],
+      ];
+      for (const [operationId, body] of calls) {
+        const route = routes.find((r) => r.operationId === operationId)!;
+        const answer = await fetch(`${informer.url}${route.path}`, {
+          method: route.method,
+          headers: {
+            authorization: `Bearer ${admin}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        const answered: unknown = await answer.json();
+        expect(answer.status, `${operationId}: ${JSON.stringify(answered)}`).toBe(route.response.status);
+        const parsed = route.response.schema.safeParse(answered);
+        expect(parsed.success, `${operationId}: ${parsed.error?.message}`).toBe(true);
+        // Nothing undocumented either: parsing strips unknown fields, so the parse must equal the answer.
+        expect(parsed.data, operationId).toEqual(answered);
+      }
+      expect(calls.map(([operationId]) => operationId).sort()).toEqual(
+        routes.map((r) => r.operationId).sort(),
+      );
     } finally {
       await informer.stop('test');
       await bus.drain();

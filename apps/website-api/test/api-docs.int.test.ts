@@ -1,7 +1,7 @@
 import { API_CATALOGUE, openApiDocument, undocumentedRoutes } from '@tideline/contracts';
 import { registeredRoutes } from '@tideline/runtime';
 import { describe, expect, it } from 'vitest';
-import { ApiFixture } from './harness.ts';
+import { ApiFixture, tokens } from './harness.ts';
 
 const SECRET_MARKER = 'jwt-secret-marker-that-must-never-be-served-0123456789';
 
@@ -76,6 +76,71 @@ describe('website-api API documents', () => {
       expect(
         registeredRoutes(fixture.api.http).filter((r) => r.url === '/docs' || r.url.startsWith('/docs/')),
       ).toEqual([]);
+    } finally {
+      await fixture.dispose();
+    }
+  });
+
+  it('answers - every website-api route answers with the status and schema its document names', async () => {
+    const fixture = await ApiFixture.start();
+    try {
+      const routes = API_CATALOGUE['website-api'].routes;
+      const suffix = fixture.busPrefix
+        .slice(-8)
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, 'x');
+      const calls: { operationId: string; path: string; body?: unknown; token?: string }[] = [
+        {
+          operationId: 'createLineGroup',
+          path: '/api/v1/line-groups/create',
+          body: { name: `docs-${suffix}`, cname: `edge-${suffix}.cdn.example.net` },
+        },
+        { operationId: 'listLineGroups', path: '/api/v1/line-groups' },
+      ];
+      const answers = new Map<string, { status: number; body: unknown }>();
+      const run = async (entry: (typeof calls)[number]) => {
+        const route = routes.find((r) => r.operationId === entry.operationId)!;
+        const answer = await fixture.call(route.method, entry.path, {
+          ...(entry.body === undefined ? {} : { body: entry.body }),
+          ...(entry.token === undefined ? {} : { token: entry.token }),
+        });
+        expect(answer.status, `${entry.operationId}: ${JSON.stringify(answer.body)}`).toBe(
+          route.response.status,
+        );
+        const parsed = route.response.schema.safeParse(answer.body);
+        expect(parsed.success, `${entry.operationId}: ${parsed.error?.message}`).toBe(true);
+        // Nothing undocumented either: parsing strips unknown fields, so the parse must equal the answer.
+        expect(parsed.data, entry.operationId).toEqual(answer.body);
+        answers.set(entry.operationId, answer);
+        return answer.body as { data: { id?: number; website_id?: number } };
+      };
+      for (const entry of calls) await run(entry);
+      const lineGroupId = (answers.get('createLineGroup')!.body as { data: { id: number } }).data.id;
+      const created = await run({
+        operationId: 'createWebsite',
+        path: '/api/v1/websites/create',
+        body: { domains: [`www.docs-${suffix}.example.com`], line_group_id: lineGroupId },
+      });
+      const id = created.data.website_id!;
+      await run({
+        operationId: 'updateWebsite',
+        path: '/api/v1/websites/update',
+        body: { website_id: id, status: 'paused' },
+      });
+      await run({ operationId: 'listWebsites', path: '/api/v1/websites?page=1&page_size=10' });
+      await run({ operationId: 'getWebsite', path: `/api/v1/websites/${id}` });
+      await run({
+        operationId: 'websitesSnapshot',
+        path: '/internal/v1/websites/snapshot',
+        token: tokens.internal,
+      });
+      await run({
+        operationId: 'websitesReplay',
+        path: '/internal/v1/websites/events?after=0&limit=100',
+        token: tokens.internal,
+      });
+      await run({ operationId: 'deleteWebsite', path: '/api/v1/websites/delete', body: { website_id: id } });
+      expect([...answers.keys()].sort()).toEqual(routes.map((r) => r.operationId).sort());
     } finally {
       await fixture.dispose();
     }
