@@ -1,5 +1,6 @@
 import { serviceVerifierFromConfig, verifierFromConfig } from '@tideline/auth';
 import { type EventBus, serviceBus } from '@tideline/bus';
+import { openApiDocument } from '@tideline/contracts';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { createStatefulExecutor, type StatefulExecutor } from '@tideline/stateful';
 import { NodesFeed } from './adapters/nodes-feed.ts';
@@ -38,6 +39,7 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
       settings,
       rules,
       listen: (config) => ({ port: config.port, host: config.host }),
+      apiDocuments: { openapi: openApiDocument('cache') },
       start: async ({ config, instanceId, logger, http, readiness, onStop, metrics }) => {
         const verifier = verifierFromConfig(config, logger);
 

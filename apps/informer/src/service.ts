@@ -1,5 +1,6 @@
 import { verifierFromConfig } from '@tideline/auth';
 import { type EventBus, serviceBus } from '@tideline/bus';
+import { openApiDocument } from '@tideline/contracts';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { ClusterRegistry } from './cluster-registry.ts';
 import { type InformerConfig, rules, settings } from './config.ts';
@@ -35,6 +36,7 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
       settings,
       rules,
       listen: (config) => ({ port: config.port, host: config.host }),
+      apiDocuments: { openapi: openApiDocument('informer') },
       start: async ({ config, instanceId, logger, http, readiness, onStop, metrics }) => {
         const verifier = verifierFromConfig(config, logger);
         const bus = await serviceBus({

@@ -1,6 +1,7 @@
 import { verifierFromConfig } from '@tideline/auth';
 import { type EventBus, type Subscription, serviceBus } from '@tideline/bus';
 import { type ConfigOf, redisConnectionOptions } from '@tideline/config';
+import { asyncApiDocument } from '@tideline/contracts';
 import { type RunningService, type RunOptions, runService, type ServiceContext } from '@tideline/runtime';
 import { createStatefulExecutor, PodPresence } from '@tideline/stateful';
 import { consumeFeeds } from './adapters/bus-feeds.ts';
@@ -170,6 +171,7 @@ export function startPushGateway(options: PushGatewayOptions = {}): Promise<Runn
       settings: pushGatewaySettings,
       rules: pushGatewayRules,
       listen: (config) => ({ port: config.port, host: config.host }),
+      apiDocuments: { asyncapi: asyncApiDocument() },
       start: (context) => start(context, options),
     },
     options,

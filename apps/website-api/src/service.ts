@@ -1,6 +1,7 @@
 import { serviceVerifierFromConfig, verifierFromConfig } from '@tideline/auth';
 import { createEventBus } from '@tideline/bus';
 import { redisConnectionOptions } from '@tideline/config';
+import { openApiDocument } from '@tideline/contracts';
 import type { Database } from '@tideline/db';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { BusConnector } from './adapters/bus-connector.ts';
@@ -46,6 +47,7 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
       settings,
       rules,
       listen: (config) => ({ port: config.port, host: config.host }),
+      apiDocuments: { openapi: openApiDocument('website-api') },
       async start({ instanceId, config, logger, metrics, http, readiness, onStop }) {
         if (config.migrateOnStart) {
           const applied = await migrateDatabase(config);

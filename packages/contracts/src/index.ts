@@ -1,4 +1,19 @@
 export {
+  ALWAYS_POSSIBLE,
+  API_CATALOGUE,
+  type ApiRoute,
+  type ApiService,
+  type ApiServiceName,
+  apiServiceNames,
+  ClusterParams,
+  HttpErrorBody,
+  NodeParams,
+  ServiceParams,
+  UidParams,
+  WebsitePath,
+} from './api-catalogue.ts';
+export { asyncApiDocument, serverEventSchemas, undocumentedEvents } from './asyncapi.ts';
+export {
   decodeNodesTopicEvent,
   decodeWebsiteEvent,
   isClusterEvent,
@@ -43,6 +58,13 @@ export {
   RegisterClusterBody,
   UnregisterClusterBody,
 } from './nodes-api.ts';
+export {
+  API_VERSION,
+  isOperatorRoute,
+  openApiDocument,
+  type RegisteredRoute,
+  undocumentedRoutes,
+} from './openapi.ts';
 export { OPERATOR_API, ServicePodsAnswer, UserLinksAnswer } from './operator-api.ts';
 export {
   ReplayFallbackReason,

@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createHttpServer } from './http.ts';
+import { type ApiDocuments, recordRoutes, serveApiDocs } from './http-docs.ts';
 import { installErrorHandling } from './http-errors.ts';
 import { createLogger } from './logger.ts';
 import { ManagementListener } from './management.ts';
@@ -56,6 +57,8 @@ export interface ServiceDefinition<S extends SettingsSpec> {
   start: (context: ServiceContext<ConfigOf<S>>) => Promise<void>;
   bodyLimitBytes?: number;
   readinessCheckTimeoutMs?: number;
+  /** The service's API documents, served under `/docs` unless `TIDELINE_HTTP_DOCS_ENABLED=false`. */
+  apiDocuments?: ApiDocuments;
 }
 
 export interface RunOptions {
@@ -122,6 +125,7 @@ export async function runService<S extends SettingsSpec>(
     bodyLimitBytes: definition.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   });
   installErrorHandling(http);
+  recordRoutes(http);
   const management = new ManagementListener(http, config.managementPort !== undefined);
   const instanceId = config.instanceId ?? defaultInstanceId();
   const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
@@ -147,6 +151,7 @@ export async function runService<S extends SettingsSpec>(
       readiness,
       onStop: (name, run) => appSteps.register(name, run),
     });
+    if (definition.apiDocuments && config.httpDocsEnabled) await serveApiDocs(http, definition.apiDocuments);
     const { port, host } = definition.listen(config);
     await http.listen({ port, host });
     if (config.managementPort !== undefined)

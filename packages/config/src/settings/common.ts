@@ -1,4 +1,4 @@
-import { ms, oneOf, optionalStr } from '../setting.ts';
+import { bool, ms, oneOf, optionalStr } from '../setting.ts';
 
 /** Settings every service reads. */
 export const commonSettings = {
@@ -25,5 +25,10 @@ export const commonSettings = {
     default: 15_000,
     min: 100,
     doc: 'How long a graceful stop (SIGTERM/SIGINT) may drain before the process exits anyway.',
+  }),
+  httpDocsEnabled: bool({
+    env: 'TIDELINE_HTTP_DOCS_ENABLED',
+    default: true,
+    doc: 'Serve the API documents on the public port: Swagger UI at `/docs`, `/docs/openapi.json` (website-api, cache, informer) and `/docs/asyncapi.json` (push-gateway). They hold schemas and scope names only, no secrets, and need no token; `false` answers 404 there.',
   }),
 };
