@@ -27,7 +27,7 @@ export { busSettings } from './settings/bus.ts';
 export { cacheSettings } from './settings/cache.ts';
 export { commonSettings } from './settings/common.ts';
 export { gatewaySettings } from './settings/gateway.ts';
-export { informerSettings } from './settings/informer.ts';
+export { informerSettings, renewWithinLeaseTtl } from './settings/informer.ts';
 export { kubeDemoSettings } from './settings/kube-demo.ts';
 export { heartbeatWithinPodStateTtl, statefulSettings } from './settings/stateful.ts';
 export { databaseSettings, redisSettings } from './settings/stores.ts';

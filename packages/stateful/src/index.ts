@@ -33,3 +33,10 @@ export type {
   StatefulExecutor,
   TrySetResult,
 } from './types.ts';
+export {
+  type AcquireResult,
+  type ClusterLease,
+  ClusterLeases,
+  type ClusterLeasesOptions,
+  type MembersView,
+} from './cluster-leases.ts';
