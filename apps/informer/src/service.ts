@@ -1,12 +1,14 @@
 import { verifierFromConfig } from '@tideline/auth';
 import { type EventBus, serviceBus } from '@tideline/bus';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
+import { ClusterLeases } from '@tideline/stateful';
 import { ClusterRegistry } from './cluster-registry.ts';
 import { type InformerConfig, rules, settings } from './config.ts';
 import { registerClusterRoutes } from './http/cluster-routes.ts';
 import { parseClusterEntries } from './kube/kubeconfig.ts';
 import { createInformerMetrics } from './metrics.ts';
 import { recoverLedger } from './pipeline/recovery.ts';
+import { ShardCoordinator } from './sharding/coordinator.ts';
 
 const SERVICE_NAME = 'informer';
 
@@ -18,6 +20,8 @@ export interface StartInformerOptions extends RunOptions {
 export interface RunningInformer extends RunningService<InformerConfig> {
   /** The registered clusters, for in-process inspection (tests and benchmarks wait on its publishers and watchers). */
   readonly registry: ClusterRegistry;
+  /** With TIDELINE_INFORMER_SHARDING: the membership and lease loop of this replica. */
+  readonly coordinator: ShardCoordinator | undefined;
 }
 
 /**
@@ -27,6 +31,7 @@ export interface RunningInformer extends RunningService<InformerConfig> {
  */
 export async function startInformer(options: StartInformerOptions = {}): Promise<RunningInformer> {
   let registry: ClusterRegistry | undefined;
+  let coordinator: ShardCoordinator | undefined;
   const running = await runService(
     {
       name: SERVICE_NAME,
@@ -44,7 +49,35 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
         });
         readiness.add('bus', () => bus.healthy());
         const ledger = await recoverLedger({ bus, pageSize: config.informerRecoveryPageSize, logger });
+        if (config.informerSharding) {
+          const leases = new ClusterLeases({
+            url: config.redisUrl,
+            commandTimeoutMs: config.redisCommandTimeoutMs,
+            connectTimeoutMs: config.statefulConnectTimeoutMs,
+            reconnectBackoff: {
+              initialMs: config.statefulReconnectBackoffMs,
+              maxMs: config.statefulReconnectBackoffMaxMs,
+            },
+            ns: config.statefulNamespace,
+            group: config.busPrefix,
+            connectionName: `informer:${instanceId}`,
+            onConnectionError: (error) => logger.warn({ err: error }, 'lease store connection error'),
+          });
+          await leases.connect();
+          onStop('lease store', () => leases.close());
+          readiness.add('leases', () => leases.healthy());
+          coordinator = new ShardCoordinator({
+            leases,
+            me: instanceId,
+            leaseTtlMs: config.informerLeaseTtlMs,
+            renewIntervalMs: config.informerLeaseRenewIntervalMs,
+            recoveryPageSize: config.informerRecoveryPageSize,
+            logger,
+          });
+        }
+        const sharding = coordinator;
         const clusters = new ClusterRegistry({
+          ...(sharding ? { sharding } : {}),
           bus,
           ledger,
           logger,
@@ -75,10 +108,15 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
         for (const entry of parseClusterEntries(config.informerClusters)) {
           await clusters.register(entry.name, { path: entry.path, context: entry.context }, 'config');
         }
+        if (sharding) {
+          // Stops before the clusters (stop steps run in reverse): hands them over, releases the leases.
+          onStop('sharding', () => sharding.stop());
+          await sharding.start(clusters);
+        }
         registerClusterRoutes(http, { registry: clusters, verifier });
       },
     },
     options,
   );
-  return Object.assign(running, { registry: registry! });
+  return Object.assign(running, { registry: registry!, coordinator });
 }
