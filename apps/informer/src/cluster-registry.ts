@@ -196,9 +196,14 @@ export class ClusterRegistry {
       this.entries.delete(name);
       if (sharding && run?.lease) {
         this.options.metrics.owned.remove({ cluster: name });
-        await sharding.release(name, run.lease.token).catch((error: unknown) =>
-          this.options.logger.warn({ cluster: name, err: error }, 'lease release failed; it runs out by itself'),
-        );
+        await sharding
+          .release(name, run.lease.token)
+          .catch((error: unknown) =>
+            this.options.logger.warn(
+              { cluster: name, err: error },
+              'lease release failed; it runs out by itself',
+            ),
+          );
       }
       this.options.metrics.ready.remove({ cluster: name });
       this.options.logger.info({ cluster: name, lastEventId: publisher.lastEventId }, 'cluster unregistered');
@@ -292,7 +297,8 @@ export class ClusterRegistry {
   async activate(name: string, lease: HeldLease): Promise<boolean> {
     const sharding = this.options.sharding;
     const entry = this.entries.get(name);
-    if (!sharding || !entry || entry.run || entry.activating || this.stopping || this.busy.has(name)) return false;
+    if (!sharding || !entry || entry.run || entry.activating || this.stopping || this.busy.has(name))
+      return false;
     entry.activating = true;
     try {
       const recovered = await recoverCluster({
@@ -354,7 +360,15 @@ export class ClusterRegistry {
 
   private publisherFor(cluster: string, fence?: PublishFence): ClusterPublisher {
     const { ledger, bus, publishBackoff: backoff, logger, metrics } = this.options;
-    return new ClusterPublisher({ cluster, ledger, bus, backoff, logger, metrics, ...(fence ? { fence } : {}) });
+    return new ClusterPublisher({
+      cluster,
+      ledger,
+      bus,
+      backoff,
+      logger,
+      metrics,
+      ...(fence ? { fence } : {}),
+    });
   }
 
   private startRun(entry: Entry, publisher: ClusterPublisher, lease: HeldLease | undefined): void {
@@ -385,7 +399,9 @@ export class ClusterRegistry {
       if (lease) ownership = { owner: lease.owner, leaseExpiresAt: new Date(lease.deadlineMs).toISOString() };
     }
     if (sharding && !run) {
-      const ledger = this.options.ledger.has(entry.name) ? this.options.ledger.cluster(entry.name) : undefined;
+      const ledger = this.options.ledger.has(entry.name)
+        ? this.options.ledger.cluster(entry.name)
+        : undefined;
       return {
         name: entry.name,
         source: entry.origin,

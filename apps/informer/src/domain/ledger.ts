@@ -57,7 +57,11 @@ export class PublishedLedger {
    */
   apply(event: NodesTopicEvent, stored?: { subject: string; position: number }): SequenceStep {
     const ledger = this.cluster(event.data.cluster);
-    if (stored) ledger.positions.set(stored.subject, Math.max(stored.position, ledger.positions.get(stored.subject) ?? 0));
+    if (stored)
+      ledger.positions.set(
+        stored.subject,
+        Math.max(stored.position, ledger.positions.get(stored.subject) ?? 0),
+      );
     const step = sequenceStep(ledger.lastEventId, event.eventId);
     if (step === 'duplicate') return step;
     ledger.lastEventId = event.eventId;

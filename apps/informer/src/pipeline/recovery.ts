@@ -59,7 +59,12 @@ export async function recoverCluster(options: RecoveryOptions & { cluster: strin
   let skipped = 0;
   let from = 1;
   for (let page = 0; page < Number.MAX_SAFE_INTEGER; page++) {
-    const messages = await options.bus.read({ topic: NODES_TOPIC, from, limit: options.pageSize, subjects: filter });
+    const messages = await options.bus.read({
+      topic: NODES_TOPIC,
+      from,
+      limit: options.pageSize,
+      subjects: filter,
+    });
     if (messages.length === 0) break;
     for (const message of messages) {
       read += 1;

@@ -86,7 +86,9 @@ export class ShardCoordinator implements RegistrySharding {
     clearTimeout(this.timer);
     await this.ticking;
     const { leases, me, logger } = this.options;
-    await leases.leave(me).catch((error: unknown) => logger.warn({ err: error }, 'leaving the members failed'));
+    await leases
+      .leave(me)
+      .catch((error: unknown) => logger.warn({ err: error }, 'leaving the members failed'));
     const registry = this.registry;
     if (!registry) return;
     await Promise.all(
@@ -112,7 +114,10 @@ export class ShardCoordinator implements RegistrySharding {
           await this.round();
         } while (this.again && !this.stopped);
       } catch (error) {
-        this.options.logger.warn({ err: error }, 'sharding round failed; retrying at the next renew interval');
+        this.options.logger.warn(
+          { err: error },
+          'sharding round failed; retrying at the next renew interval',
+        );
       } finally {
         this.ticking = undefined;
       }
@@ -125,7 +130,8 @@ export class ShardCoordinator implements RegistrySharding {
     const { leases, me, leaseTtlMs: ttl, logger } = this.options;
     const { members } = await leases.beat(me, ttl);
     if (!members.includes(me)) members.push(me);
-    if (members.join(',') !== this.membersSeen.join(',')) logger.info({ members }, 'informer members changed');
+    if (members.join(',') !== this.membersSeen.join(','))
+      logger.info({ members }, 'informer members changed');
     this.membersSeen = members;
 
     // Renew first: a lease found lost stops its cluster before anything else happens.

@@ -1,0 +1,279 @@
+import {
+  eventually,
+  NodeEventLog,
+  openTestBus,
+  removeStreams,
+  TestCluster,
+  uniquePrefix,
+} from '@tideline/test-support';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ownerOf } from '../src/sharding/rendezvous.ts';
+import {
+  differencesFromServer,
+  historyOf,
+  type InformerProcess,
+  InformerReplicas,
+  TEST_LEASE,
+} from './support/replicas.ts';
+
+// Invariant 10 (one sequence per cluster): however many replicas run and whichever of them dies,
+// pauses or joins, each cluster's events on the bus are numbered 1, 2, 3, … by one owner at a time.
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Generous bound for conditions that need processes to start and clusters to be listed. */
+const SETTLE_TIMEOUT_MS = 90_000;
+/** Slack on top of the lease deadlines: process scheduling on a shared test machine, recovery, relist. */
+const FAILOVER_SLACK_MS = 15_000;
+const REPLICA_IDS = ['informer-a', 'informer-b', 'informer-c', 'informer-d'] as const;
+const CLUSTER_NAMES = Array.from({ length: 12 }, (_, i) => `ha-${String(i + 1).padStart(2, '0')}`);
+const NODES_PER_CLUSTER = 3;
+
+async function world() {
+  const prefix = uniquePrefix('ha');
+  const clusters = await Promise.all(
+    CLUSTER_NAMES.map((name) => TestCluster.start({ name, nodes: NODES_PER_CLUSTER })),
+  );
+  cleanups.push(async () => {
+    await Promise.all(clusters.map((c) => c[Symbol.asyncDispose]()));
+  });
+  const replicas = new InformerReplicas(prefix, clusters);
+  cleanups.push(() => replicas[Symbol.asyncDispose]());
+  const bus = await openTestBus(prefix);
+  cleanups.push(async () => {
+    await bus.drain();
+    await removeStreams(prefix);
+  });
+  const log = await NodeEventLog.open(bus);
+  cleanups.push(() => log.close());
+  const byName = new Map(clusters.map((c) => [c.name, c]));
+  return { prefix, clusters, byName, replicas, log };
+}
+
+type World = Awaited<ReturnType<typeof world>>;
+
+/** Every cluster's history is a gap-free, duplicate-free sequence of real changes that ends equal to its API server. */
+async function expectHistoriesEqualServers(w: World): Promise<void> {
+  for (const c of w.clusters) {
+    await eventually(
+      () => differencesFromServer(historyOf(w.log, c.name).views, c).length === 0,
+      SETTLE_TIMEOUT_MS,
+    );
+    const history = historyOf(w.log, c.name);
+    expect(history.violations, c.name).toEqual([]);
+    expect(differencesFromServer(history.views, c), c.name).toEqual([]);
+  }
+  expect(w.log.invalid).toEqual([]);
+}
+
+function countBy(owners: Map<string, string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const owner of owners.values()) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+  return counts;
+}
+
+/** The rendezvous choice over these replicas. */
+function hashedOver(replicas: readonly InformerProcess[]): (cluster: string) => string | undefined {
+  const ids = replicas.map((p) => p.id);
+  return (cluster) => ownerOf(cluster, ids);
+}
+
+async function startThree(w: World): Promise<InformerProcess[]> {
+  return Promise.all(REPLICA_IDS.slice(0, 3).map((id) => w.replicas.start(id)));
+}
+
+describe('informer replicas share the clusters (sharding)', () => {
+  it('invariant 10 - three replicas over 12 clusters: each cluster is run and published by exactly one replica, spread by the hashing', async () => {
+    const w = await world();
+    const three = await startThree(w);
+    const owners = await w.replicas.settledOwnership(three, SETTLE_TIMEOUT_MS, hashedOver(three));
+    // Settled on the rendezvous choice over the three members.
+    expect(owners.size).toBe(CLUSTER_NAMES.length);
+    // Expected balance: 12 clusters over 3 members is 4 each on average; with these names every
+    // replica owns at least 1 and at most 8 (the bound this test states).
+    const counts = countBy(owners);
+    for (const p of three) {
+      expect(counts.get(p.id) ?? 0).toBeGreaterThanOrEqual(1);
+      expect(counts.get(p.id) ?? 0).toBeLessThanOrEqual(8);
+    }
+    console.log(`[ha] spread over three replicas: ${JSON.stringify(Object.fromEntries(counts))}`);
+
+    // One change per cluster: only its owner publishes it.
+    const before = new Map<string, number[]>();
+    for (const c of w.clusters)
+      before.set(
+        c.name,
+        await Promise.all(
+          three.map((p) => w.replicas.metric(p, 'tideline_informer_events_total', { cluster: c.name })),
+        ),
+      );
+    for (const c of w.clusters) c.server.label('node-00000', 'round', 'one');
+    for (const c of w.clusters) {
+      await eventually(
+        () => historyOf(w.log, c.name).views.get('node-00000')?.dynamic.labels['round'] === 'one',
+        SETTLE_TIMEOUT_MS,
+      );
+      const after = await Promise.all(
+        three.map((p) => w.replicas.metric(p, 'tideline_informer_events_total', { cluster: c.name })),
+      );
+      const publishedBy = three.filter((_, i) => after[i]! > before.get(c.name)![i]!).map((p) => p.id);
+      expect(publishedBy, c.name).toEqual([owners.get(c.name)]);
+    }
+    await expectHistoriesEqualServers(w);
+  });
+
+  it('invariant 10 - SIGKILL of the owner mid-stream: another replica takes the cluster over within lease TTL + one renew interval; no gap, no duplicate, equal to the API server', async () => {
+    const w = await world();
+    const three = await startThree(w);
+    const owners = await w.replicas.settledOwnership(three, SETTLE_TIMEOUT_MS, hashedOver(three));
+    const target = w.clusters[0]!;
+    const victim = three.find((p) => p.id === owners.get(target.name))!;
+    const survivors = three.filter((p) => p !== victim);
+
+    // A stream of changes on the victim's cluster, before, during and after the kill.
+    let round = 0;
+    let streaming = true;
+    const stream = (async () => {
+      for (; streaming && round < 10_000; round++) {
+        target.server.label(`node-0000${round % NODES_PER_CLUSTER}`, 'stream', String(round));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    await eventually(
+      () => (historyOf(w.log, target.name).views.get('node-00000')?.dynamic.labels['stream'] ?? '') !== '',
+      SETTLE_TIMEOUT_MS,
+    );
+
+    victim.signal('SIGKILL');
+    const killedAt = performance.now();
+    await victim.exited;
+    let takenOverAt = 0;
+    let newOwner = '';
+    await eventually(
+      async () => {
+        for (const p of survivors) {
+          if ((await w.replicas.running(p)).includes(target.name)) {
+            takenOverAt = performance.now();
+            newOwner = p.id;
+            return true;
+          }
+        }
+        return false;
+      },
+      TEST_LEASE.ttlMs + TEST_LEASE.renewIntervalMs + FAILOVER_SLACK_MS,
+    );
+    const seconds = (takenOverAt - killedAt) / 1000;
+    console.log(
+      `[ha] failover after SIGKILL: ${seconds.toFixed(2)} s (lease TTL ${TEST_LEASE.ttlMs} ms, renew ${TEST_LEASE.renewIntervalMs} ms), new owner ${newOwner}`,
+    );
+    expect(newOwner).toBe(
+      ownerOf(
+        target.name,
+        survivors.map((p) => p.id),
+      ),
+    );
+    // The clusters of the other replicas did not move; the victim's went to the survivors.
+    const after = await w.replicas.settledOwnership(survivors, SETTLE_TIMEOUT_MS, hashedOver(survivors));
+    for (const [cluster, owner] of owners) if (owner !== victim.id) expect(after.get(cluster)).toBe(owner);
+
+    streaming = false;
+    await stream;
+    await expectHistoriesEqualServers(w);
+    const handovers = await w.replicas.metric(
+      survivors.find((p) => p.id === newOwner)!,
+      'tideline_informer_handovers_total',
+      { cluster: target.name },
+    );
+    expect(handovers).toBeGreaterThanOrEqual(1);
+  });
+
+  it('invariant 10 - a former owner paused (SIGSTOP) past its lease and resumed publishes nothing a browser sees; its fenced publish is counted', async () => {
+    const w = await world();
+    const three = await startThree(w);
+    const owners = await w.replicas.settledOwnership(three, SETTLE_TIMEOUT_MS, hashedOver(three));
+    const target = w.clusters[1]!;
+    const paused = three.find((p) => p.id === owners.get(target.name))!;
+    const others = three.filter((p) => p !== paused);
+    const publishedBefore = await w.replicas.metric(paused, 'tideline_informer_events_total', {
+      cluster: target.name,
+    });
+
+    paused.signal('SIGSTOP');
+    // A change the paused owner's watch receives but cannot act on until it resumes.
+    target.server.label('node-00001', 'during-pause', 'first');
+    let newOwner: InformerProcess | undefined;
+    await eventually(
+      async () => {
+        for (const p of others) if ((await w.replicas.running(p)).includes(target.name)) newOwner = p;
+        return newOwner !== undefined;
+      },
+      TEST_LEASE.ttlMs + TEST_LEASE.renewIntervalMs + FAILOVER_SLACK_MS,
+    );
+    // The new owner published what changed while the old one was paused, and more.
+    target.server.cordon('node-00002');
+    await eventually(
+      () => historyOf(w.log, target.name).views.get('node-00002')?.dynamic.unschedulable === true,
+      SETTLE_TIMEOUT_MS,
+    );
+    const lastBeforeResume = w.log.lastIdOf(target.name);
+
+    paused.signal('SIGCONT');
+    await eventually(
+      async () =>
+        (await w.replicas.metric(paused, 'tideline_informer_fenced_publishes_total', {
+          cluster: target.name,
+        })) >= 1,
+      SETTLE_TIMEOUT_MS,
+    );
+    await eventually(
+      async () =>
+        (await w.replicas.metric(paused, 'tideline_informer_lease_losses_total', { cluster: target.name })) >=
+          1 ||
+        (await w.replicas.metric(paused, 'tideline_informer_cluster_owned', { cluster: target.name })) === 0,
+      SETTLE_TIMEOUT_MS,
+    );
+    // The resumed replica stored nothing on the cluster's sequence.
+    expect(await w.replicas.metric(paused, 'tideline_informer_events_total', { cluster: target.name })).toBe(
+      publishedBefore,
+    );
+    // The paused replica does not run the cluster any more; the new owner still does.
+    expect(await w.replicas.running(paused)).not.toContain(target.name);
+    expect(await w.replicas.running(newOwner!)).toContain(target.name);
+    // Later changes still travel, numbered after what the new owner published.
+    target.server.uncordon('node-00002');
+    await eventually(
+      () => historyOf(w.log, target.name).views.get('node-00002')?.dynamic.unschedulable === false,
+      SETTLE_TIMEOUT_MS,
+    );
+    expect(w.log.lastIdOf(target.name)).toBeGreaterThan(lastBeforeResume);
+    await expectHistoriesEqualServers(w);
+  });
+
+  it('invariant 10 - a fourth replica joining takes about a quarter of the clusters and no browser notices', async () => {
+    const w = await world();
+    const three = await startThree(w);
+    const before = await w.replicas.settledOwnership(three, SETTLE_TIMEOUT_MS, hashedOver(three));
+
+    const fourth = await w.replicas.start(REPLICA_IDS[3]);
+    // Changes keep coming while the clusters move.
+    for (const c of w.clusters) c.server.label('node-00000', 'join', 'during');
+    const all = [...three, fourth];
+    const after = await w.replicas.settledOwnership(all, SETTLE_TIMEOUT_MS, hashedOver(all));
+    const moved = [...after].filter(([cluster, owner]) => before.get(cluster) !== owner);
+    // Every moved cluster went to the newcomer (none moved between the three), and it is the
+    // rendezvous choice over the four.
+    for (const [cluster, owner] of moved) {
+      expect(owner).toBe(fourth.id);
+      expect(ownerOf(cluster, REPLICA_IDS)).toBe(fourth.id);
+    }
+    // About a quarter: 12 / 4 = 3 expected; the bound this test states is 1 to 6.
+    expect(moved.length).toBeGreaterThanOrEqual(1);
+    expect(moved.length).toBeLessThanOrEqual(6);
+    console.log(`[ha] a fourth replica took ${moved.length} of ${w.clusters.length} clusters`);
+    for (const c of w.clusters) c.server.label('node-00001', 'join', 'after');
+    await expectHistoriesEqualServers(w);
+  });
+});
