@@ -14,6 +14,8 @@
 #   TIDELINE_KAFKA_WAIT_SECONDS      how long start/stop wait   (default 90)
 #   TIDELINE_KAFKA_HEAP_OPTS         JVM heap                   (default -Xms256m -Xmx768m)
 #   TIDELINE_KAFKA_VERSION           another Apache Kafka version than pom.xml's, e.g. 3.9.1
+#   TIDELINE_KAFKA_EXTRA_PROPERTIES  a file of server.properties lines appended last (they win),
+#                                    e.g. the SASL listener of a test broker
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -23,6 +25,7 @@ DATA_DIR="${TIDELINE_KAFKA_DATA_DIR:-$HERE/data}"
 WAIT_SECONDS="${TIDELINE_KAFKA_WAIT_SECONDS:-90}"
 HEAP_OPTS="${TIDELINE_KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 VERSION="${TIDELINE_KAFKA_VERSION:-}"
+EXTRA_PROPERTIES="${TIDELINE_KAFKA_EXTRA_PROPERTIES:-}"
 LIBS="$HERE/dist/libs${VERSION:+-$VERSION}"
 CONFIG="$DATA_DIR/server.properties"
 LOG4J_CONFIG="$DATA_DIR/log4j2.properties"
@@ -85,6 +88,7 @@ group.consumer.min.heartbeat.interval.ms=500
 num.network.threads=2
 num.io.threads=4
 EOF
+  if [ -n "$EXTRA_PROPERTIES" ]; then cat "$EXTRA_PROPERTIES" >>"$CONFIG"; fi
   cat >"$LOG4J_CONFIG" <<EOF
 status = warn
 appender.file.type = File

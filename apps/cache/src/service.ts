@@ -1,4 +1,4 @@
-import { verifierFromConfig } from '@tideline/auth';
+import { serviceVerifierFromConfig, verifierFromConfig } from '@tideline/auth';
 import { type EventBus, serviceBus } from '@tideline/bus';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { createStatefulExecutor, type StatefulExecutor } from '@tideline/stateful';
@@ -86,7 +86,7 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
           pageSizeDefault: config.cachePageSizeDefault,
           pageSizeMax: config.cachePageSizeMax,
         });
-        registerInternalRoutes(http, { model: nodes, verifier });
+        registerInternalRoutes(http, { model: nodes, verifier: serviceVerifierFromConfig(config, logger) });
         registerOperatorRoutes(http, { executor, namespace: config.statefulNamespace, verifier });
       },
     },

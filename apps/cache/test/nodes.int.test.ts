@@ -10,11 +10,11 @@ import {
   NodesSnapshot,
   type NodeView,
 } from '@tideline/contracts';
-import { eventually, sleep, testToken } from '@tideline/test-support';
+import { eventually, sleep, testServiceToken, testToken } from '@tideline/test-support';
 import { describe, expect, it } from 'vitest';
 import { NodesWorld } from './support/world.ts';
 
-const internal = { authorization: `Bearer ${testToken('service:gateway', ['internal'])}` };
+const internal = { authorization: `Bearer ${testServiceToken('service:gateway')}` };
 const reader = { authorization: `Bearer ${testToken('ops', ['nodes:read'])}` };
 const admin = (extra: Record<string, string> = {}) => ({
   authorization: `Bearer ${testToken('admin', ['clusters:admin'])}`,
@@ -169,8 +169,9 @@ describe('nodes from the Kubernetes API test server through NATS to the cache', 
     });
     expect((await fetch(`${url}${NODES_API.nodes('gamma')}`, { headers: reader })).status).toBe(404);
     expect((await fetch(`${url}${NODES_API.node('alpha', 'nope')}`, { headers: reader })).status).toBe(404);
+    // A user token is not for the service audience at all: 401, not a missing scope.
     expect((await fetch(`${url}${INTERNAL_PATHS.nodesSnapshot('alpha')}`, { headers: reader })).status).toBe(
-      403,
+      401,
     );
   });
 

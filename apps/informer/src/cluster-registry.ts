@@ -1,3 +1,4 @@
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { BackoffPolicy, EventBus } from '@tideline/bus';
 import { type ClusterStatus, type ErrorCode, TidelineError } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
@@ -7,13 +8,14 @@ import { ClusterWatcher, type ClusterWatcherOptions } from './kube/cluster-watch
 import {
   KubeconfigError,
   type KubeconfigSource,
-  loadApiKubeConfig,
+  loadApiKubeConfigText,
   loadKubeConfig,
 } from './kube/kubeconfig.ts';
 import { describeKubeError } from './kube/safe-error.ts';
 import type { InformerMetrics } from './metrics.ts';
 import { ClusterPublisher, type FencedBy, type PublishFence } from './pipeline/cluster-publisher.ts';
 import { recoverCluster } from './pipeline/recovery.ts';
+import type { RegistrationStore, StoredRegistration } from './registrations/store.ts';
 
 export type WatchSettings = Pick<
   ClusterWatcherOptions,
@@ -36,9 +38,14 @@ export interface ClusterRegistryOptions {
   publishBackoff: BackoffPolicy;
   /** What a kubeconfig registered through the HTTP API may contain. */
   apiPolicy: ApiKubeconfigPolicy;
+  /** Where `api` registrations are kept across restarts (issue 14, item 4). */
+  store: RegistrationStore;
   /** Several replicas share the clusters: clusters run only while this replica holds their lease. */
   sharding?: RegistrySharding;
 }
+
+/** A cluster's kubeconfig: a file or text, or a loader (in-cluster). */
+export type ClusterSource = KubeconfigSource | { load: () => Promise<KubeConfig> };
 
 /** What the registry needs from the shard coordinator (see sharding/coordinator.ts). */
 export interface RegistrySharding {
@@ -46,6 +53,12 @@ export interface RegistrySharding {
   readonly me: string;
   /** Page size of the per-cluster recovery read on a hand-over. */
   readonly recoveryPageSize: number;
+  /**
+   * True when the registration store is shared by the replicas (Redis): API registrations are
+   * then sharded like configured clusters. False (memory store): an API registration is pinned to
+   * the replica that took it.
+   */
+  readonly sharedRegistrations: boolean;
   /** The set of known clusters changed: ownership is re-checked soon. */
   changed(): void;
   /** Owner and lease end (Unix ms) of each cluster as last read from the lease store. */
@@ -81,9 +94,9 @@ export class ClusterRegistryError extends TidelineError {
 interface Entry {
   readonly name: string;
   readonly origin: ClusterOrigin;
-  readonly source: KubeconfigSource;
+  readonly source: ClusterSource;
   /** The checked kubeconfig of an `api` registration. */
-  readonly apiKubeConfig: Awaited<ReturnType<typeof loadApiKubeConfig>> | undefined;
+  readonly apiKubeConfig: KubeConfig | undefined;
   /** With sharding: run here whatever the hashing says (an API registration not shared with the others). */
   readonly pinned: boolean;
   /** The watch and publisher while this replica runs the cluster (always, without sharding). */
@@ -109,12 +122,16 @@ export type DeactivateReason = 'moved' | 'lost' | 'fenced';
  * The clusters this informer watches, each with one watcher (API server side) and one publisher
  * (bus side). Registering a cluster the bus does not know as registered publishes
  * `cluster-registered` before its first node event; unregistering stops its watch and publishes
- * `cluster-removed` after its last node event. Clusters whose events are on the bus but which are
- * not registered in this process are reported as orphaned until registered or unregistered.
+ * `cluster-removed` after its last node event. `api` registrations are kept in the registration
+ * store and restored at start ({@link restore}). Clusters whose events are on the bus but which
+ * are not registered (removed from the configuration, or a stored registration that could not be
+ * restored) are reported as orphaned until registered or unregistered.
  */
 export class ClusterRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly busy = new Set<string>();
+  /** Stored registrations that could not be restored, with the reason (reported as orphaned). */
+  private readonly unrestored = new Map<string, string>();
   private stopping = false;
 
   constructor(private readonly options: ClusterRegistryOptions) {}
@@ -134,7 +151,12 @@ export class ClusterRegistry {
    * a `config` one (the operator's) is loaded as kubectl would, and keeps retrying to load it (the
    * file may not exist yet) while reporting the error.
    */
-  async register(name: string, source: KubeconfigSource, origin: ClusterOrigin): Promise<ClusterStatus> {
+  async register(
+    name: string,
+    source: ClusterSource,
+    origin: ClusterOrigin,
+    restoring?: StoredRegistration,
+  ): Promise<ClusterStatus> {
     if (this.stopping) throw new ClusterRegistryError('CONFLICT', 'the informer is stopping');
     if (this.entries.has(name))
       throw new ClusterRegistryError('CONFLICT', `cluster ${name} is already registered`);
@@ -142,14 +164,27 @@ export class ClusterRegistry {
       throw new ClusterRegistryError('CONFLICT', `cluster ${name} is being registered or unregistered`);
     this.busy.add(name);
     try {
-      const kubeConfig =
-        origin === 'api' ? await loadApiKubeConfig(source, this.options.apiPolicy) : undefined;
+      let kubeConfig: KubeConfig | undefined;
+      if (origin === 'api') {
+        if ('load' in source) throw new Error('an api registration has a kubeconfig');
+        // ---- issue 14, item 4: checked first, then stored (a restored one is already stored) ----
+        const checked = await loadApiKubeConfigText(source, this.options.apiPolicy);
+        kubeConfig = checked.config;
+        if (!restoring)
+          await this.options.store.put({
+            name,
+            kubeconfig: checked.text,
+            context: source.context,
+            registeredAt: new Date().toISOString(),
+          });
+        this.unrestored.delete(name);
+      }
       const entry: Entry = {
         name,
         origin,
         source,
         apiKubeConfig: kubeConfig,
-        pinned: origin === 'api',
+        pinned: origin === 'api' && this.options.sharding?.sharedRegistrations !== true,
         run: undefined,
         activating: false,
       };
@@ -163,13 +198,61 @@ export class ClusterRegistry {
     }
   }
 
+  /**
+   * Registers again every stored registration (checked against the API policy again) that is not
+   * registered yet; one that cannot be restored is reported orphaned with the reason.
+   */
+  async restore(registrations: readonly StoredRegistration[]): Promise<void> {
+    for (const stored of registrations) {
+      if (this.entries.has(stored.name)) {
+        if (this.entries.get(stored.name)?.origin === 'config')
+          this.options.logger.warn(
+            { cluster: stored.name },
+            'a stored registration has the name of a configured cluster; the configured one is watched',
+          );
+        continue;
+      }
+      if (this.busy.has(stored.name)) continue;
+      const source = { text: stored.kubeconfig, context: stored.context };
+      try {
+        await this.register(stored.name, source, 'api', stored);
+      } catch (error) {
+        this.unrestorable(
+          stored.name,
+          error instanceof KubeconfigError ? error.message : describeKubeError(error),
+        );
+      }
+    }
+  }
+
+  /**
+   * With sharding and a shared store: the desired clusters are the configured ones plus the
+   * stored registrations. Registrations stored by another replica are added (standby until the
+   * hashing gives them here); ones unregistered by their owner are dropped where they stand by.
+   */
+  async syncRegistrations(): Promise<void> {
+    const stored = await this.options.store.list();
+    const names = new Set(stored.map((r) => r.name));
+    for (const entry of [...this.entries.values()]) {
+      if (entry.origin !== 'api' || entry.run || entry.activating || this.busy.has(entry.name)) continue;
+      if (!names.has(entry.name)) this.entries.delete(entry.name);
+    }
+    await this.restore(stored.filter((r) => !this.entries.has(r.name) && !this.unrestored.has(r.name)));
+  }
+
+  /** A stored registration that cannot be restored (refused, unreadable): reported orphaned with the reason. */
+  unrestorable(name: string, reason: string): void {
+    this.unrestored.set(name, reason);
+    this.options.logger.error({ cluster: name, error: reason }, 'stored registration not restored');
+  }
+
   /** Stops watching a cluster (registered here, or orphaned on the bus) and publishes `cluster-removed`. */
   async unregister(name: string): Promise<{ name: string; lastEventId: number }> {
     if (this.busy.has(name))
       throw new ClusterRegistryError('CONFLICT', `cluster ${name} is being registered or unregistered`);
     const entry = this.entries.get(name);
     const ledger = this.options.ledger.has(name) ? this.options.ledger.cluster(name) : undefined;
-    if (!entry && !ledger?.registered)
+    if (!entry && !ledger?.registered && !this.unrestored.has(name))
       throw new ClusterRegistryError('NOT_FOUND', `cluster ${name} is not registered`);
     const sharding = this.options.sharding;
     if (sharding && entry && !entry.run) {
@@ -181,6 +264,10 @@ export class ClusterRegistry {
     }
     this.busy.add(name);
     try {
+      // Forgotten by the store first: if that fails, nothing changed.
+      if (entry?.origin !== 'config') await this.options.store.remove(name);
+      this.unrestored.delete(name);
+      if (!entry && !ledger?.registered) return { name, lastEventId: ledger?.lastEventId ?? 0 };
       let publisher: ClusterPublisher;
       const run = entry?.run;
       if (run) {
@@ -219,18 +306,34 @@ export class ClusterRegistry {
     for (const ledger of this.options.ledger.clusters()) {
       if (ledger.registered && !this.entries.has(ledger.cluster)) {
         const lease = view?.get(ledger.cluster);
+        const reason = this.unrestored.get(ledger.cluster);
         out.push({
           name: ledger.cluster,
-          source: 'bus',
+          source: reason ? 'api' : 'bus',
           state: lease && lease.deadlineMs > Date.now() ? 'standby' : 'orphaned',
           synced: false,
           nodes: ledger.views.size,
           lastEventId: ledger.lastEventId,
           restarts: 0,
           lists: 0,
+          ...(reason ? { lastError: reason } : {}),
           ...(lease ? { owner: lease.owner, leaseExpiresAt: new Date(lease.deadlineMs).toISOString() } : {}),
         });
       }
+    }
+    for (const [name, reason] of this.unrestored) {
+      if (this.entries.has(name) || out.some((s) => s.name === name)) continue;
+      out.push({
+        name,
+        source: 'api',
+        state: 'orphaned',
+        synced: false,
+        nodes: 0,
+        lastEventId: 0,
+        restarts: 0,
+        lists: 0,
+        lastError: reason,
+      });
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : 1));
   }
@@ -435,10 +538,10 @@ export class ClusterRegistry {
     };
   }
 
-  private async loadAndWatch(entry: Entry, run: Run, source: KubeconfigSource): Promise<void> {
+  private async loadAndWatch(entry: Entry, run: Run, source: ClusterSource): Promise<void> {
     if (run.stopped) return;
     try {
-      const kubeConfig = await loadKubeConfig(source);
+      const kubeConfig = 'load' in source ? await source.load() : await loadKubeConfig(source);
       if (run.stopped) return;
       run.loadError = undefined;
       this.startWatching(entry, run, kubeConfig);
@@ -455,11 +558,7 @@ export class ClusterRegistry {
     }
   }
 
-  private startWatching(
-    entry: Entry,
-    run: Run,
-    kubeConfig: Awaited<ReturnType<typeof loadKubeConfig>>,
-  ): void {
+  private startWatching(entry: Entry, run: Run, kubeConfig: KubeConfig): void {
     const ledger = this.options.ledger.cluster(entry.name);
     if (!ledger.registered) run.publisher.announce('cluster-registered');
     const { metrics } = this.options;

@@ -5,9 +5,11 @@ import { ClusterLeases } from '@tideline/stateful';
 import { ClusterRegistry } from './cluster-registry.ts';
 import { type InformerConfig, rules, settings } from './config.ts';
 import { registerClusterRoutes } from './http/cluster-routes.ts';
+import { loadInClusterConfig } from './kube/in-cluster.ts';
 import { parseClusterEntries } from './kube/kubeconfig.ts';
 import { createInformerMetrics } from './metrics.ts';
 import { recoverLedger } from './pipeline/recovery.ts';
+import { openRegistrationStore } from './registrations/open.ts';
 import { ShardCoordinator } from './sharding/coordinator.ts';
 
 const SERVICE_NAME = 'informer';
@@ -49,6 +51,15 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
         });
         readiness.add('bus', () => bus.healthy());
         const ledger = await recoverLedger({ bus, pageSize: config.informerRecoveryPageSize, logger });
+        // ---- issue 14, item 4: runtime registrations kept across restarts ----
+        let registrationFailure: ((name: string, reason: string) => void) | undefined;
+        const store = await openRegistrationStore({
+          config,
+          instanceId,
+          logger,
+          onStop,
+          onUnreadable: (error) => registrationFailure?.(error.cluster, error.message),
+        });
         if (config.informerSharding) {
           const leases = new ClusterLeases({
             url: config.redisUrl,
@@ -72,6 +83,8 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
             leaseTtlMs: config.informerLeaseTtlMs,
             renewIntervalMs: config.informerLeaseRenewIntervalMs,
             recoveryPageSize: config.informerRecoveryPageSize,
+            // A Redis store is shared by the replicas: API registrations are sharded too.
+            sharedRegistrations: config.informerRegistrationStore === 'redis',
             logger,
           });
         }
@@ -101,13 +114,25 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
             restartBackoffMs: config.informerRestartBackoffMs,
             restartBackoffMaxMs: config.informerRestartBackoffMaxMs,
           },
+          store,
         });
+        registrationFailure = (name, reason) => clusters.unrestorable(name, reason);
         registry = clusters;
         onStop('clusters', () => clusters.stop());
         readiness.add('clusters', () => clusters.ready());
         for (const entry of parseClusterEntries(config.informerClusters)) {
           await clusters.register(entry.name, { path: entry.path, context: entry.context }, 'config');
         }
+        // ---- issue 14, item 5: the cluster the informer runs in ----
+        if (config.informerInClusterName !== undefined) {
+          const serviceAccountDir = config.informerInClusterServiceAccountDir;
+          await clusters.register(
+            config.informerInClusterName,
+            { load: () => loadInClusterConfig({ serviceAccountDir }) },
+            'config',
+          );
+        }
+        await clusters.restore(await store.list());
         if (sharding) {
           // Stops before the clusters (stop steps run in reverse): hands them over, releases the leases.
           onStop('sharding', () => sharding.stop());

@@ -27,12 +27,12 @@ async function setup(options: { clusters: TestCluster[]; env?: Record<string, st
   });
   const log = await NodeEventLog.open(bus);
   cleanups.push(() => log.close());
-  const start = () =>
+  const start = (clusters = options.clusters) =>
     startInformer({
       source: {
         env: testInformerEnv({
           prefix,
-          clusters: options.clusters,
+          clusters,
           ...(options.env ? { env: options.env } : {}),
         }),
       },
@@ -47,9 +47,10 @@ async function setup(options: { clusters: TestCluster[]; env?: Record<string, st
     get informer() {
       return current;
     },
-    async restart() {
+    /** Stops the informer and starts another on the same bus (with other configured clusters when given). */
+    async restart(clusters?: TestCluster[]) {
       await current.stop();
-      current = await start();
+      current = await start(clusters);
       return current;
     },
   };
@@ -325,22 +326,18 @@ describe('informer against the Kubernetes API test server and NATS', () => {
     });
   });
 
-  it('orphans - a cluster registered at runtime is reported orphaned after a restart; unregistering it publishes cluster-removed', async () => {
+  // Runtime registrations are restored from Redis (test/registrations.int.test.ts); a cluster
+  // dropped from the configuration is what is left orphaned.
+  it('orphans - a cluster removed from TIDELINE_INFORMER_CLUSTERS is reported orphaned after a restart; unregistering it publishes cluster-removed', async () => {
     const a = await cluster('alpha', 3);
-    const world = await setup({ clusters: [] });
+    const world = await setup({ clusters: [a] });
     const headers = {
       authorization: `Bearer ${testToken('admin', ['clusters:admin'])}`,
       'content-type': 'application/json',
     };
-    const registered = await fetch(`${world.informer.url}/api/v1/clusters/register`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ name: 'alpha', kubeconfig: a.server.kubeconfig({ cluster: 'alpha' }) }),
-    });
-    expect(registered.status).toBe(201);
     await settled(world.informer, a, world.log);
     const last = world.log.lastIdOf('alpha');
-    const restarted = await world.restart();
+    const restarted = await world.restart([]);
     const statuses = (await (await fetch(`${restarted.url}/api/v1/clusters`, { headers })).json()) as {
       data: unknown[];
     };

@@ -7,6 +7,7 @@ import {
   heartbeatWithinPodStateTtl,
   redisSettings,
   requireJwtKey,
+  requireServiceTokenKey,
   statefulSettings,
 } from '@tideline/config';
 
@@ -21,4 +22,4 @@ export const pushGatewaySettings = {
 
 export type PushGatewayConfig = ConfigOf<typeof pushGatewaySettings> & ConfigOf<typeof commonSettings>;
 
-export const pushGatewayRules = [requireJwtKey, heartbeatWithinPodStateTtl];
+export const pushGatewayRules = [requireJwtKey, requireServiceTokenKey, heartbeatWithinPodStateTtl];

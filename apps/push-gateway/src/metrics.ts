@@ -5,7 +5,8 @@ const LAG_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 /** The gateway's Prometheus metrics, on the service's registry. */
 export function createGatewayMetrics(registry: Registry) {
   const registers = [registry];
-  return {
+  let outboundHighWater = 0;
+  const metrics = {
     connectedSockets: new Gauge({
       name: 'tideline_gateway_connected_sockets',
       help: 'Sockets connected to this gateway.',
@@ -68,8 +69,19 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     gapRepairs: new Counter({
       name: 'tideline_gateway_gap_repairs_total',
-      help: 'Sockets whose live stream skipped ids and was repaired (started), and background resyncs that failed (failed), by feed.',
+      help: 'Sockets whose live stream skipped ids and was repaired (started), background resyncs that failed (failed), and sockets whose held events overflowed the hold and were resynced by snapshot (overflow), by feed.',
       labelNames: ['feed', 'outcome'] as const,
+      registers,
+    }),
+    disconnects: new Counter({
+      name: 'tideline_gateway_disconnects_total',
+      help: 'Sockets that left, by reason: SLOW_CONSUMER and TOKEN_EXPIRED (the gateway closed them), else the Socket.IO reason (transport close, ping timeout, client namespace disconnect, ...).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    outboundQueueHighWater: new Gauge({
+      name: 'tideline_gateway_outbound_queue_high_water_bytes',
+      help: 'The most bytes any socket of this gateway had waiting to be written (engine queue plus WebSocket buffer) since it started; bounded by TIDELINE_GATEWAY_OUTBOUND_QUEUE_LIMIT_BYTES plus one message.',
       registers,
     }),
     invalidEvents: new Counter({
@@ -78,6 +90,15 @@ export function createGatewayMetrics(registry: Registry) {
       labelNames: ['topic'] as const,
       registers,
     }),
+  };
+  return {
+    ...metrics,
+    /** A socket had `bytes` waiting to be written: raises the high-water gauge when above it. */
+    observeOutboundQueue(bytes: number): void {
+      if (bytes <= outboundHighWater) return;
+      outboundHighWater = bytes;
+      metrics.outboundQueueHighWater.set(bytes);
+    },
   };
 }
 

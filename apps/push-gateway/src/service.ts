@@ -1,6 +1,6 @@
 import { verifierFromConfig } from '@tideline/auth';
 import { type EventBus, type Subscription, serviceBus } from '@tideline/bus';
-import type { ConfigOf } from '@tideline/config';
+import { type ConfigOf, redisConnectionOptions } from '@tideline/config';
 import { type RunningService, type RunOptions, runService, type ServiceContext } from '@tideline/runtime';
 import { createStatefulExecutor, PodPresence } from '@tideline/stateful';
 import { consumeFeeds } from './adapters/bus-feeds.ts';
@@ -66,6 +66,7 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
 
   const redis = await RedisRooms.connect({
     url: config.redisUrl,
+    connection: redisConnectionOptions(config),
     commandTimeoutMs: config.redisCommandTimeoutMs,
     connectTimeoutMs: config.statefulConnectTimeoutMs,
     connectionName: `${SERVICE_NAME}:${instanceId}:rooms`,
@@ -118,6 +119,8 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
       logger,
       expiryGraceMs: config.jwtClockToleranceMs,
       expiryCheckMaxMs: config.gatewayTokenExpiryCheckMaxMs,
+      outboundQueueLimitBytes: config.gatewayOutboundQueueLimitBytes,
+      slowConsumerCloseGraceMs: config.gatewaySlowConsumerCloseGraceMs,
       presence,
     }),
   );

@@ -1,4 +1,4 @@
-import { verifierFromConfig } from '@tideline/auth';
+import { serviceVerifierFromConfig, verifierFromConfig } from '@tideline/auth';
 import { createEventBus } from '@tideline/bus';
 import type { Database } from '@tideline/db';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
@@ -105,7 +105,7 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
         readiness.observe('bus', () => connector.healthy());
         readiness.observe('relayLeader', () => relay.isLeader);
         registerWebsiteRoutes(http, { store, verifier });
-        registerInternalRoutes(http, { log: eventLog, verifier });
+        registerInternalRoutes(http, { log: eventLog, verifier: serviceVerifierFromConfig(config, logger) });
         readiness.add('database', () => database.ping());
 
         connector.start();

@@ -2,8 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { SCOPES } from '@tideline/auth';
 import { type BusMessage, createEventBus, type EventBus, readTopic } from '@tideline/bus';
 import { busSettings, loadConfig } from '@tideline/config';
-import { INTERNAL_SCOPE, WEBSITES_TOPIC } from '@tideline/contracts';
-import { removeStreams, TEST_NATS_URL, TestDatabase, testToken, uniquePrefix } from '@tideline/test-support';
+import { WEBSITES_TOPIC } from '@tideline/contracts';
+import {
+  removeStreams,
+  TEST_NATS_URL,
+  TestDatabase,
+  testServiceToken,
+  testToken,
+  uniquePrefix,
+} from '@tideline/test-support';
 import pg from 'pg';
 import { EVENT_LOG_LOCK_CLASS } from '../src/adapters/event-log/postgres-event-log.ts';
 import { type StartWebsiteApiOptions, startWebsiteApi, type WebsiteApi } from '../src/service.ts';
@@ -14,7 +21,7 @@ export { removeStreams, uniquePrefix };
 export const tokens = {
   writer: testToken('writer', [SCOPES.websitesRead, SCOPES.websitesWrite]),
   reader: testToken('reader', [SCOPES.websitesRead]),
-  internal: testToken('service:push-gateway', [INTERNAL_SCOPE]),
+  internal: testServiceToken('service:push-gateway'),
 };
 
 /** Environment of a website-api under test: silent logs, a free port, its own database and bus prefix. */

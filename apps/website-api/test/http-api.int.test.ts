@@ -396,14 +396,15 @@ describe('website-api HTTP: authentication and authorisation', () => {
     expect(write.status).toBe(403);
     expect(write.body.error.code).toBe('FORBIDDEN');
     expect(await counts()).toEqual(before);
+    // User and service tokens have different audiences: each is unauthenticated on the other's side.
     expect((await fx.call('GET', '/internal/v1/websites/snapshot', { token: tokens.writer })).status).toBe(
-      403,
+      401,
     );
     expect((await fx.call('GET', '/internal/v1/websites/snapshot', { token: null })).status).toBe(401);
     expect((await fx.call('GET', '/internal/v1/websites/snapshot', { token: tokens.internal })).status).toBe(
       200,
     );
-    expect((await fx.call('GET', '/api/v1/websites', { token: tokens.internal })).status).toBe(403);
+    expect((await fx.call('GET', '/api/v1/websites', { token: tokens.internal })).status).toBe(401);
   });
 
   it('errors - an unknown route answers 404 NOT_FOUND in the error envelope', async () => {

@@ -4,17 +4,19 @@ import { signToken } from './sign.ts';
 export interface ServiceTokenOptions {
   /** A token configured by the operator (`TIDELINE_SERVICE_TOKEN`); used as is when set. */
   configured?: string | undefined;
-  /** HS256 key to mint a token with when none is configured (the service's own verification secret). */
+  /** HS256 key to mint a token with when none is configured (TIDELINE_SERVICE_JWT_SECRET, else the user-token secret). */
   secret?: string | undefined;
   service: string;
   issuer: string;
+  /** The service audience (TIDELINE_SERVICE_JWT_AUDIENCE), never the user-token audience. */
   audience: string;
   lifetimeSeconds: number;
 }
 
 /**
  * The bearer token one service presents to another's `/internal/*` endpoints: the configured one,
- * or a short-lived `internal`-scoped token minted with the shared HS256 secret and renewed at half-life.
+ * or a short-lived `internal`-scoped token for the service audience, minted with the service (else
+ * the shared) HS256 secret and renewed at half-life. User endpoints refuse it (other audience).
  */
 export class ServiceTokenSource {
   private token: string | undefined;
@@ -23,7 +25,7 @@ export class ServiceTokenSource {
   constructor(private readonly options: ServiceTokenOptions) {
     if (!options.configured && !options.secret) {
       throw new Error(
-        'a service token needs TIDELINE_SERVICE_TOKEN or an HS256 TIDELINE_JWT_SECRET to mint one',
+        'a service token needs TIDELINE_SERVICE_TOKEN, or TIDELINE_SERVICE_JWT_SECRET or TIDELINE_JWT_SECRET to mint one',
       );
     }
   }

@@ -1,9 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
+import { AuthError } from './errors.ts';
 import { canReadCluster, hasScope } from './scopes.ts';
 import { signToken } from './sign.ts';
-import { AuthError, TokenVerifier } from './verifier.ts';
+import { TokenVerifier } from './verifier.ts';
 
 const secret = 'a-test-secret-that-is-long-enough-for-hs256';
 const verifier = new TokenVerifier({ secret, issuer: 'tideline', audience: 'tideline', clockToleranceMs: 0 });
@@ -16,9 +17,9 @@ const base = {
   expiresInSeconds: 60,
 };
 
-function reasonOf(token: unknown, v = verifier): string {
+async function reasonOf(token: unknown, v = verifier): Promise<string> {
   try {
-    v.verify(token);
+    await v.verify(token);
   } catch (error) {
     if (error instanceof AuthError) return `${error.code}/${error.reason}`;
     throw error;
@@ -27,8 +28,8 @@ function reasonOf(token: unknown, v = verifier): string {
 }
 
 describe('TokenVerifier', () => {
-  it('accepts - a valid token gives uid, scopes and expiry', () => {
-    const principal = verifier.verify(signToken(base));
+  it('accepts - a valid token gives uid, scopes and expiry', async () => {
+    const principal = await verifier.verify(signToken(base));
     expect(principal.uid).toBe('u1');
     expect([...principal.scopes]).toEqual(['websites:read', 'nodes:read:prod']);
     expect(principal.expiresAtMs).toBeGreaterThan(Date.now());
@@ -38,20 +39,20 @@ describe('TokenVerifier', () => {
     expect(canReadCluster(principal, 'staging')).toBe(false);
   });
 
-  it('refuses - missing, malformed, expired, wrong key, wrong issuer, wrong audience, not yet valid', () => {
-    expect(reasonOf(undefined)).toBe('UNAUTHORIZED/missing');
-    expect(reasonOf('')).toBe('UNAUTHORIZED/missing');
-    expect(reasonOf('not.a.jwt')).toBe('UNAUTHORIZED/malformed');
-    expect(reasonOf(signToken({ ...base, expiresInSeconds: -10 }))).toBe('TOKEN_EXPIRED/expired');
-    expect(reasonOf(signToken({ ...base, secret: 'another-secret-that-is-long-enough-x' }))).toBe(
+  it('refuses - missing, malformed, expired, wrong key, wrong issuer, wrong audience, not yet valid', async () => {
+    expect(await reasonOf(undefined)).toBe('UNAUTHORIZED/missing');
+    expect(await reasonOf('')).toBe('UNAUTHORIZED/missing');
+    expect(await reasonOf('not.a.jwt')).toBe('UNAUTHORIZED/malformed');
+    expect(await reasonOf(signToken({ ...base, expiresInSeconds: -10 }))).toBe('TOKEN_EXPIRED/expired');
+    expect(await reasonOf(signToken({ ...base, secret: 'another-secret-that-is-long-enough-x' }))).toBe(
       'UNAUTHORIZED/bad-signature',
     );
-    expect(reasonOf(signToken({ ...base, issuer: 'evil' }))).toBe('UNAUTHORIZED/wrong-issuer');
-    expect(reasonOf(signToken({ ...base, audience: 'other' }))).toBe('UNAUTHORIZED/wrong-audience');
-    expect(reasonOf(signToken({ ...base, notBeforeSeconds: 120 }))).toBe('UNAUTHORIZED/not-yet-valid');
+    expect(await reasonOf(signToken({ ...base, issuer: 'evil' }))).toBe('UNAUTHORIZED/wrong-issuer');
+    expect(await reasonOf(signToken({ ...base, audience: 'other' }))).toBe('UNAUTHORIZED/wrong-audience');
+    expect(await reasonOf(signToken({ ...base, notBeforeSeconds: 120 }))).toBe('UNAUTHORIZED/not-yet-valid');
   });
 
-  it("refuses - alg 'none' and a token without sub or exp", () => {
+  it("refuses - alg 'none' and a token without sub or exp", async () => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
     const payload = Buffer.from(
       JSON.stringify({
@@ -61,18 +62,18 @@ describe('TokenVerifier', () => {
         exp: Math.floor(Date.now() / 1000) + 60,
       }),
     ).toString('base64url');
-    expect(reasonOf(`${header}.${payload}.`)).toBe('UNAUTHORIZED/bad-signature');
+    expect(await reasonOf(`${header}.${payload}.`)).toBe('UNAUTHORIZED/bad-signature');
     const noSub = jwt.sign({ scope: '' }, secret, {
       issuer: 'tideline',
       audience: 'tideline',
       expiresIn: 60,
     });
-    expect(reasonOf(noSub)).toBe('UNAUTHORIZED/malformed');
+    expect(await reasonOf(noSub)).toBe('UNAUTHORIZED/malformed');
     const noExp = jwt.sign({ scope: '' }, secret, { issuer: 'tideline', audience: 'tideline', subject: 'u' });
-    expect(reasonOf(noExp)).toBe('UNAUTHORIZED/malformed');
+    expect(await reasonOf(noExp)).toBe('UNAUTHORIZED/malformed');
   });
 
-  it('RS256 - only the pinned algorithm is accepted (no HS256 with the public key as secret)', () => {
+  it('RS256 - only the pinned algorithm is accepted (no HS256 with the public key as secret)', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const rs = new TokenVerifier({
@@ -88,7 +89,7 @@ describe('TokenVerifier', () => {
       audience: 'tideline',
       expiresIn: 60,
     });
-    expect(rs.verify(good).uid).toBe('u');
+    expect((await rs.verify(good)).uid).toBe('u');
     const confused = jwt.sign({}, pem, {
       algorithm: 'HS256',
       subject: 'u',
@@ -96,6 +97,6 @@ describe('TokenVerifier', () => {
       audience: 'tideline',
       expiresIn: 60,
     });
-    expect(reasonOf(confused, rs)).toBe('UNAUTHORIZED/bad-signature');
+    expect(await reasonOf(confused, rs)).toBe('UNAUTHORIZED/bad-signature');
   });
 });

@@ -1,6 +1,9 @@
-import type { busSettings, ConfigOf } from '@tideline/config';
+import { readFileSync } from 'node:fs';
+import { type busSettings, ConfigError, type ConfigOf } from '@tideline/config';
 import { TOPICS } from '@tideline/contracts';
 import { KafkaEventBus } from './kafka/kafka-bus.ts';
+import type { KafkaSasl, KafkaTls } from './kafka/options.ts';
+import type { NatsCredentials } from './nats/credentials.ts';
 import { NatsEventBus } from './nats/nats-bus.ts';
 import type { BusLogger, EventBus, TopicSpec } from './types.ts';
 
@@ -11,6 +14,62 @@ export interface CreateBusOptions {
   logger?: BusLogger;
   /** Defaults to every topic of packages/contracts. */
   topics?: TopicSpec[];
+}
+
+type BusConfig = ConfigOf<typeof busSettings>;
+
+/**
+ * NATS credentials from the settings (they win over userinfo in `TIDELINE_NATS_URL`). Throws a
+ * ConfigError for a user without a password, a password without a user, or a token besides a user.
+ */
+export function natsCredentials(config: BusConfig): NatsCredentials {
+  const { natsUser: user, natsPassword: pass, natsToken: token } = config;
+  if (token !== undefined && (user !== undefined || pass !== undefined))
+    throw new ConfigError(
+      'TIDELINE_NATS_TOKEN',
+      'unset when TIDELINE_NATS_USER/PASSWORD are set',
+      '(hidden)',
+    );
+  if ((user === undefined) !== (pass === undefined)) {
+    const missing = user === undefined ? 'TIDELINE_NATS_USER' : 'TIDELINE_NATS_PASSWORD';
+    throw new ConfigError(missing, 'set together with the other of TIDELINE_NATS_USER/PASSWORD', 'nothing');
+  }
+  return {
+    ...(token !== undefined ? { token } : {}),
+    ...(user !== undefined && pass !== undefined ? { user, pass } : {}),
+    ...(config.natsTlsCaFile !== undefined ? { tls: { caFile: config.natsTlsCaFile } } : {}),
+  };
+}
+
+const SASL_MECHANISMS = {
+  plain: 'PLAIN',
+  'scram-sha-256': 'SCRAM-SHA-256',
+  'scram-sha-512': 'SCRAM-SHA-512',
+} as const;
+
+/** Kafka SASL and TLS from the settings; a SASL mechanism needs a user and a password. */
+export function kafkaSecurity(config: BusConfig): { sasl?: KafkaSasl; tls?: KafkaTls } {
+  const out: { sasl?: KafkaSasl; tls?: KafkaTls } = {};
+  if (config.kafkaSaslMechanism !== 'none') {
+    const { kafkaSaslUsername: username, kafkaSaslPassword: password } = config;
+    if (username === undefined)
+      throw new ConfigError('TIDELINE_KAFKA_SASL_USERNAME', 'set when a SASL mechanism is', 'nothing');
+    if (password === undefined)
+      throw new ConfigError('TIDELINE_KAFKA_SASL_PASSWORD', 'set when a SASL mechanism is', 'nothing');
+    out.sasl = { mechanism: SASL_MECHANISMS[config.kafkaSaslMechanism], username, password };
+  }
+  if (config.kafkaTlsCaFile !== undefined) {
+    try {
+      out.tls = { ca: readFileSync(config.kafkaTlsCaFile) };
+    } catch (error) {
+      throw new ConfigError(
+        'TIDELINE_KAFKA_TLS_CA_FILE',
+        'a readable PEM file',
+        `${config.kafkaTlsCaFile}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+      );
+    }
+  } else if (config.kafkaTls) out.tls = {};
+  return out;
 }
 
 /** The bus the configuration asks for (`TIDELINE_BUS`), not yet started. */
@@ -31,7 +90,12 @@ export function createEventBus(options: CreateBusOptions): EventBus {
   };
   switch (config.bus) {
     case 'nats':
-      return new NatsEventBus({ ...common, servers: config.natsUrl, name: options.clientName });
+      return new NatsEventBus({
+        ...common,
+        servers: config.natsUrl,
+        credentials: natsCredentials(config),
+        name: options.clientName,
+      });
     case 'kafka':
       return new KafkaEventBus({
         ...common,
@@ -49,6 +113,7 @@ export function createEventBus(options: CreateBusOptions): EventBus {
         healthCheckMs: config.kafkaHealthCheckMs,
         publishedIdsRemembered: config.kafkaPublishedIdsRemembered,
         publishBatchMaxBytes: config.kafkaPublishBatchMaxBytes,
+        ...kafkaSecurity(config),
       });
   }
 }

@@ -1,5 +1,5 @@
-import type { NodeView, WebsiteItem } from '@tideline/contracts';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Ack, NodeView, WebsiteItem } from '@tideline/contracts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connect, type TidelineClient } from './client.ts';
 
 /** Stands in for a socket.io-client socket: the test fires server events and reads what was sent. */
@@ -105,5 +105,113 @@ describe('TidelineClient', () => {
       {},
       { lastEventId: 5, version: 'v1' },
     ]);
+  });
+
+  it('SLOW_CONSUMER - a client the gateway closes for reading too slowly ignores what follows, reconnects with backoff and resumes from its position', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const opened: FakeSocket[] = [];
+      const client = connect({
+        url: 'http://gateway.test',
+        token: 't',
+        reconnectDelayMs: { initial: 1_000, max: 8_000 },
+        io: (() => {
+          const socket = new FakeSocket();
+          opened.push(socket);
+          return socket;
+        }) as never,
+      });
+      clients.push(client);
+      const first = opened[0]!;
+      first.connected = true;
+      first.fire('connect');
+      const websites = client.websites();
+      await flush();
+      first.fire('websites:initial', { items: [] as WebsiteItem[], total: 0, version: 'v1', lastEventId: 5 });
+      first.fire('request:error', {
+        event: 'connection',
+        code: 'SLOW_CONSUMER',
+        message: 'too slow',
+      });
+      // Anything the gateway had queued behind its last message is not applied.
+      first.fire('websites:update', { eventId: 7, type: 'delete', data: { website_id: 1 } });
+      expect(client.status).toBe('offline');
+      expect(websites.position).toEqual({ eventId: 5, epoch: 'v1' });
+      // Not at once: after a backoff delay (at least half the first delay, with jitter).
+      vi.advanceTimersByTime(499);
+      expect(opened).toHaveLength(1);
+      vi.advanceTimersByTime(2_000);
+      expect(opened).toHaveLength(2);
+      const second = opened[1]!;
+      second.connected = true;
+      second.fire('connect');
+      await Promise.resolve();
+      expect(second.sent.filter((s) => s.event === 'request:websites').map((s) => s.payload)).toEqual([
+        { lastEventId: 5, version: 'v1' },
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('TOO_MANY_CONNECTIONS - a refused handshake waits the longest backoff delay before trying again, not a hot loop', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const opened: FakeSocket[] = [];
+      const client = connect({
+        url: 'http://gateway.test',
+        token: 't',
+        reconnectDelayMs: { initial: 1_000, max: 8_000 },
+        io: (() => {
+          const socket = new FakeSocket();
+          opened.push(socket);
+          return socket;
+        }) as never,
+      });
+      clients.push(client);
+      const refused = Object.assign(new Error('too many sockets'), {
+        data: { code: 'TOO_MANY_CONNECTIONS', error: { code: 'TOO_MANY_CONNECTIONS', message: 'close one' } },
+      });
+      opened[0]!.fire('connect_error', refused);
+      // With jitter the delay is between half the cap and the cap: never the first (1 s) delay.
+      vi.advanceTimersByTime(3_999);
+      expect(opened).toHaveLength(1);
+      vi.advanceTimersByTime(4_001);
+      expect(opened).toHaveLength(2);
+      expect(client.status).not.toBe('live');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('RATE_LIMITED - a sync refused with retryAfterMs is sent again after it, and the collection goes live', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const socket = new FakeSocket();
+      const answers: Ack[] = [
+        { ok: false, event: 'request:websites', code: 'RATE_LIMITED', message: 'later', retryAfterMs: 3_000 },
+        { ok: true },
+      ];
+      socket.timeout = () => ({
+        emitWithAck: async (event: string, payload: unknown) => {
+          socket.sent.push({ event, payload });
+          return answers.shift()!;
+        },
+      });
+      const client = connect({ url: 'http://gateway.test', token: 't', io: (() => socket) as never });
+      clients.push(client);
+      const errors: string[] = [];
+      client.onError((error) => errors.push(error.code));
+      socket.connected = true;
+      socket.fire('connect');
+      client.websites();
+      await vi.advanceTimersByTimeAsync(2_999);
+      expect(socket.sent.filter((s) => s.event === 'request:websites')).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(socket.sent.filter((s) => s.event === 'request:websites')).toHaveLength(2);
+      expect(errors).toEqual(['RATE_LIMITED']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

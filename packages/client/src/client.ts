@@ -15,6 +15,8 @@ import { io as defaultIo, type Socket } from 'socket.io-client';
 import { LiveCollection } from './collection.ts';
 import { expiryOf } from './token.ts';
 
+/** Doublings of the first reconnect delay before the cap applies (the exponent's bound). */
+const MAX_BACKOFF_DOUBLINGS = 10;
 export type ConnectionStatus = 'connecting' | 'live' | 'resyncing' | 'offline';
 
 export interface ConnectOptions {
@@ -29,6 +31,8 @@ export interface ConnectOptions {
   reconnectDelayMs?: { initial: number; max: number };
   /** How long to wait for the server to acknowledge a request. Default: {@link CLIENT_DEFAULTS}. */
   requestTimeoutMs?: number;
+  /** How often a sync refused with RATE_LIMITED and `retryAfterMs` is sent again. Default: {@link CLIENT_DEFAULTS}. */
+  rateLimitedRetries?: number;
   path?: string;
   /** The socket.io-client `io` function (tests may pass their own build). */
   io?: typeof defaultIo;
@@ -41,7 +45,12 @@ type TidelineSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
  * environment exists, so these are set per connection through {@link ConnectOptions}.
  */
 export const CLIENT_DEFAULTS: Readonly<
-  Required<Pick<ConnectOptions, 'refreshBeforeExpiryMs' | 'reconnectDelayMs' | 'requestTimeoutMs'>>
+  Required<
+    Pick<
+      ConnectOptions,
+      'refreshBeforeExpiryMs' | 'reconnectDelayMs' | 'requestTimeoutMs' | 'rateLimitedRetries'
+    >
+  >
 > = {
   /** Ask `getToken` and send `auth:refresh` this long before the token expires. */
   refreshBeforeExpiryMs: 30_000,
@@ -49,6 +58,8 @@ export const CLIENT_DEFAULTS: Readonly<
   reconnectDelayMs: { initial: 250, max: 5_000 },
   /** A request the server has not acknowledged by then counts as failed (and is retried on resync). */
   requestTimeoutMs: 10_000,
+  /** A (re)sync refused with RATE_LIMITED is sent again after the server's `retryAfterMs`, this often at most. */
+  rateLimitedRetries: 3,
 };
 
 /**
@@ -61,6 +72,8 @@ export class TidelineClient {
   private readonly urls: string[];
   private urlIndex = 0;
   private attempt = 0;
+  /** Connections the gateway closed as a slow consumer; the reconnect backs off by them. */
+  private slowConsumerCloses = 0;
   private current: ConnectionStatus = 'connecting';
   private closed = false;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -199,6 +212,9 @@ export class TidelineClient {
       const code = error.data?.code ?? 'UNAVAILABLE';
       this.notifyError({ code, message: error.message });
       if (code === 'TOKEN_EXPIRED' && this.options.getToken) this.token = undefined;
+      // The user already holds the most sockets allowed: a quick retry cannot succeed, so wait the
+      // longest backoff delay (another tab or device has to close first).
+      if (code === 'TOO_MANY_CONNECTIONS') this.attempt = Math.max(this.attempt, MAX_BACKOFF_DOUBLINGS);
       this.scheduleReconnect();
     });
     socket.on('disconnect', (reason) => {
@@ -221,7 +237,15 @@ export class TidelineClient {
       this.nodeCollections.get(message.cluster)?.onUpdate(message),
     );
     socket.on('nodes:removed', (message: NodesRemoved) => this.onClusterRemoved(message));
-    socket.on('request:error', (error: RequestError) => this.notifyError(error));
+    socket.on('request:error', (error: RequestError) => {
+      this.notifyError(error);
+      if (socket !== this.socket || error.event !== 'connection' || error.code !== 'SLOW_CONSUMER') return;
+      // The gateway closes this connection (it fell too far behind reading): nothing after this
+      // message is applied; reconnect with backoff and resume every collection from its position.
+      this.slowConsumerCloses++;
+      this.attempt = Math.max(this.attempt, this.slowConsumerCloses);
+      this.onConnectionLost();
+    });
     for (const event of this.pushListeners.keys())
       socket.on(event as `push:${string}`, (data: unknown) => this.dispatchPush(event, data));
   }
@@ -260,7 +284,8 @@ export class TidelineClient {
     const { initial, max } = this.options.reconnectDelayMs;
     const delay = immediately
       ? 0
-      : Math.min(max, initial * 2 ** Math.min(this.attempt, 10)) * (0.5 + Math.random() / 2);
+      : Math.min(max, initial * 2 ** Math.min(this.attempt, MAX_BACKOFF_DOUBLINGS)) *
+        (0.5 + Math.random() / 2);
     this.attempt++;
     this.urlIndex = (this.urlIndex + 1) % this.urls.length;
     clearTimeout(this.reconnectTimer);
@@ -298,16 +323,25 @@ export class TidelineClient {
     return {
       request: async (payload: Record<string, unknown>): Promise<boolean> => {
         const socket = this.socket;
-        if (!socket?.connected) return false;
-        try {
-          const ack: Ack = await socket
-            .timeout(this.options.requestTimeoutMs)
-            .emitWithAck(event, payload as never);
-          if (!ack.ok) this.notifyError(ack);
-          return ack.ok;
-        } catch {
-          return false;
+        for (let retries = 0; socket?.connected && socket === this.socket; retries++) {
+          let ack: Ack;
+          try {
+            ack = await socket.timeout(this.options.requestTimeoutMs).emitWithAck(event, payload as never);
+          } catch {
+            return false;
+          }
+          if (ack.ok) return true;
+          this.notifyError(ack);
+          // Asked again too soon (e.g. a snapshot it was sent a moment ago): wait as told, then once more.
+          if (
+            ack.code !== 'RATE_LIMITED' ||
+            ack.retryAfterMs === undefined ||
+            retries >= this.options.rateLimitedRetries
+          )
+            return false;
+          await new Promise((resolve) => setTimeout(resolve, ack.retryAfterMs));
         }
+        return false;
       },
       release: cluster === undefined ? undefined : () => this.socket?.emit('unsubscribe:nodes', { cluster }),
     };

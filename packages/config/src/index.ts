@@ -6,6 +6,7 @@ export {
   loadConfig,
   loadConfigOrExit,
 } from './load.ts';
+export { hasCredentials, REDACTED, redactCredentials, redactUrl } from './redact.ts';
 export { REFERENCE_END, REFERENCE_START, renderReference, settingGroups } from './reference.ts';
 export {
   bool,
@@ -22,7 +23,15 @@ export {
   str,
   url,
 } from './setting.ts';
-export { authSettings, DEVELOPMENT_JWT_SECRET, devTokenSettings, requireJwtKey } from './settings/auth.ts';
+export {
+  authSettings,
+  DEVELOPMENT_JWT_SECRET,
+  devTokenSettings,
+  JWT_ALGORITHMS,
+  managementSettings,
+  requireJwtKey,
+  requireServiceTokenKey,
+} from './settings/auth.ts';
 export { busSettings } from './settings/bus.ts';
 export { cacheSettings } from './settings/cache.ts';
 export { commonSettings } from './settings/common.ts';
@@ -30,5 +39,11 @@ export { gatewaySettings } from './settings/gateway.ts';
 export { informerSettings, renewWithinLeaseTtl } from './settings/informer.ts';
 export { kubeDemoSettings } from './settings/kube-demo.ts';
 export { heartbeatWithinPodStateTtl, statefulSettings } from './settings/stateful.ts';
-export { databaseSettings, redisSettings } from './settings/stores.ts';
+export {
+  databaseSettings,
+  type RedisConfig,
+  type RedisConnectionOptions,
+  redisConnectionOptions,
+  redisSettings,
+} from './settings/stores.ts';
 export { websiteApiSettings } from './settings/website-api.ts';

@@ -122,7 +122,7 @@ describe('loadConfig', () => {
       message = (error as Error).message;
     }
     expect(message).toBe(
-      'TIDELINE_JWT_SECRET: must be set (or TIDELINE_JWT_PUBLIC_KEY) when TIDELINE_ENV is production (got nothing: it is required)',
+      'TIDELINE_JWT_SECRET: must be set (or TIDELINE_JWT_PUBLIC_KEY or TIDELINE_JWT_JWKS_URL) when TIDELINE_ENV is production (got nothing: it is required)',
     );
     expect(() =>
       loadConfig(authSpec, { env: { TIDELINE_ENV: 'development' } }, [requireJwtKey]),
@@ -132,7 +132,7 @@ describe('loadConfig', () => {
   it('short secret - the value is never printed', () => {
     const authSpec = { ...commonSettings, ...authSettings };
     expect(() => loadConfig(authSpec, { env: { TIDELINE_JWT_SECRET: 'short' } }, [requireJwtKey])).toThrow(
-      'TIDELINE_JWT_SECRET: must be at least 32 characters (got (hidden))',
+      'TIDELINE_JWT_SECRET: must be at least 32 bytes (got (hidden))',
     );
   });
 

@@ -1,18 +1,26 @@
 import { readFileSync } from 'node:fs';
 // reference.ts reaches back to this module through settings that build ConfigErrors; they do so
 // only when called, never while modules load, so the cycle is harmless.
+import { redactCredentials, redactUrl } from './redact.ts';
 import { settingGroups } from './reference.ts';
 import type { ConfigOf, Setting, SettingsSpec } from './setting.ts';
 
-/** A configuration value broke its rule. `message` is the one line a service prints before exiting. */
+/**
+ * A configuration value broke its rule. `message` is the one line a service prints before exiting.
+ * `got` never carries a credential: whatever looks like one (URL userinfo, `password=`/`token=`
+ * parameters, bearer tokens, JWTs, private keys) is redacted here, whoever builds the error.
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  readonly got: string;
   constructor(
     readonly variable: string,
     readonly rule: string,
-    readonly got: string,
+    got: string,
   ) {
-    super(`${variable}: must be ${rule} (got ${got})`);
+    const shown = redactCredentials(got);
+    super(`${variable}: must be ${rule} (got ${shown})`);
+    this.got = shown;
   }
 }
 
@@ -29,6 +37,18 @@ export interface ConfigSource {
 }
 
 export type CrossRule<C> = (config: C) => ConfigError | undefined;
+
+/**
+ * Where a JSON file failed to parse, without the parser's quote of the text around it (the file
+ * may hold secrets): `not valid JSON at position 12 (line 2 column 3)`.
+ */
+function whereJsonBroke(error: Error): string {
+  if (error.message === 'not an object') return 'not a JSON object';
+  const position = /position (\d+)(?: \(line (\d+) column (\d+)\))?/.exec(error.message);
+  if (!position) return 'not valid JSON';
+  const line = position[2] ? ` (line ${position[2]} column ${position[3]})` : '';
+  return `not valid JSON at position ${position[1]}${line}`;
+}
 
 function readFile(path: string): Record<string, unknown> {
   let text: string;
@@ -50,7 +70,7 @@ function readFile(path: string): Record<string, unknown> {
     throw new ConfigError(
       'TIDELINE_CONFIG_FILE',
       'a JSON object keyed by variable name',
-      `${path}: ${(error as Error).message}`,
+      `${path}: ${whereJsonBroke(error as Error)}`,
     );
   }
 }
@@ -94,8 +114,10 @@ function refuseUnknownKeys(file: Record<string, unknown>, path: string, spec: Se
   );
 }
 
+/** How an invalid value is quoted in its error: never a secret, never a URL's credentials. */
 function shown(setting: Setting<unknown>, raw: unknown): string {
   if (setting.secret) return '(hidden)';
+  if (setting.isUrl && typeof raw === 'string') return JSON.stringify(redactUrl(raw));
   return JSON.stringify(raw);
 }
 

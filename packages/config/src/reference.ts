@@ -1,5 +1,5 @@
 import type { Setting, SettingsSpec } from './setting.ts';
-import { authSettings, devTokenSettings } from './settings/auth.ts';
+import { authSettings, devTokenSettings, managementSettings } from './settings/auth.ts';
 import { busSettings } from './settings/bus.ts';
 import { cacheSettings } from './settings/cache.ts';
 import { commonSettings } from './settings/common.ts';
@@ -15,6 +15,7 @@ export const settingGroups: Record<string, SettingsSpec> = {
   'all services': commonSettings,
   'event bus': busSettings,
   authentication: authSettings,
+  'management listener': managementSettings,
   devTokenSettings,
   Redis: redisSettings,
   PostgreSQL: databaseSettings,

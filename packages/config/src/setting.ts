@@ -14,6 +14,11 @@ export interface Setting<T> {
   readonly doc: string;
   /** Never printed (errors show `(hidden)` instead of the value). */
   readonly secret?: boolean;
+  /**
+   * A URL that may carry credentials: an invalid value is printed with everything between `//`
+   * (or its start) and `@` redacted, however malformed it is.
+   */
+  readonly isUrl?: boolean;
 }
 
 export type SettingsSpec = Record<string, Setting<unknown>>;
@@ -88,7 +93,7 @@ export function url(o: Common<string> & { protocols: string[] }): Setting<string
       }
     }),
   ) as z.ZodType<string>;
-  return { ...o, schema, rule: `a URL with scheme ${o.protocols.join(' or ')}` };
+  return { ...o, schema, isUrl: true, rule: `a URL with scheme ${o.protocols.join(' or ')}` };
 }
 
 export function oneOf<const V extends readonly [string, ...string[]]>(

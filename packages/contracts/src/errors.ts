@@ -13,7 +13,10 @@ export const ERROR_CODES = {
   VALIDATION_FAILED: 'The HTTP body or query does not match its schema; `fields` names what is wrong.',
   NOT_FOUND: 'The addressed resource does not exist.',
   CONFLICT: 'The change conflicts with existing state (for example a domain already taken).',
-  RATE_LIMITED: 'Too many requests from this client in the current window; retry later.',
+  RATE_LIMITED:
+    'Too many requests from this client in the current window; retry later (after `retryAfterMs` when given).',
+  SLOW_CONSUMER:
+    'Socket only: the client did not read what the gateway sent fast enough (its outbound queue passed the limit); the connection is closed. Reconnect with backoff and resume from lastEventId.',
   TOO_MANY_CONNECTIONS: 'The user holds the most sockets allowed across all gateways; close one first.',
   UNAVAILABLE: 'A dependency (database, broker, cache) is unavailable; retry later. Nothing was changed.',
   INTERNAL: 'An unexpected server error; nothing was changed. Report it with the request id.',
@@ -34,6 +37,7 @@ export const HTTP_STATUS_OF: Record<ErrorCode, number> = {
   CONFLICT: 409,
   RATE_LIMITED: 429,
   TOO_MANY_CONNECTIONS: 429,
+  SLOW_CONSUMER: 503,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };

@@ -79,11 +79,20 @@ export type NodesUpdate = z.infer<typeof NodesUpdate>;
 export const NodesRemoved = z.object({ cluster: ClusterName, eventId: EventId });
 export type NodesRemoved = z.infer<typeof NodesRemoved>;
 
+/**
+ * A refused client event (`event` names it), or the last message of a socket the gateway closes
+ * on its own (`event: 'connection'`, then the connection closes): `TOKEN_EXPIRED` — reconnect
+ * with a fresh token; `SLOW_CONSUMER` — the client did not read fast enough, reconnect with
+ * backoff and resume from lastEventId (a client that reads nothing may not see it before the
+ * connection is cut: a transport close is resumed the same way).
+ */
 export const RequestError = z.object({
   event: z.string(),
   code: z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]),
   message: z.string(),
   fields: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  /** With RATE_LIMITED: how long to wait before asking again. */
+  retryAfterMs: z.number().int().nonnegative().optional(),
 });
 export type RequestError = z.infer<typeof RequestError>;
 
@@ -127,5 +136,7 @@ export interface HandshakeErrorData {
     | 'bad-signature'
     | 'wrong-issuer'
     | 'wrong-audience'
-    | 'not-yet-valid';
+    | 'not-yet-valid'
+    /** The identity provider's keys (JWKS) could not be fetched; retrying later may succeed. */
+    | 'keys-unavailable';
 }

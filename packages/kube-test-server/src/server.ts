@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { kubeconfigYaml } from './kubeconfig.ts';
 import {
@@ -35,6 +36,11 @@ export interface KubeTestServerOptions {
   host?: string;
   /** 0 (default) picks a free port. */
   port?: number;
+  /**
+   * Serve HTTPS with this key and certificate (PEM) instead of plain HTTP, as a real API server
+   * does; kubeconfigs then carry the certificate as `certificate-authority-data`.
+   */
+  tls?: { key: string; cert: string };
 }
 
 /** How the server fails while it is {@link KubeTestServer.down}. */
@@ -92,7 +98,9 @@ const DEFAULTS = {
 export class KubeTestServer {
   readonly token: string;
   private readonly store: NodeStore;
-  private readonly options: Required<Omit<KubeTestServerOptions, 'token' | 'host' | 'port'>>;
+  private readonly options: Required<Omit<KubeTestServerOptions, 'token' | 'host' | 'port' | 'tls'>>;
+  /** The certificate served (PEM) when the server speaks HTTPS. */
+  readonly certificate: string | undefined;
   private readonly watchers = new Set<Watcher>();
   private readonly sockets = new Set<Socket>();
   private readonly snapshots = new Map<string, ListSnapshot>();
@@ -115,6 +123,7 @@ export class KubeTestServer {
     token: string,
   ) {
     this.token = token;
+    this.certificate = options.tls?.cert;
     this.options = {
       historyWindow: options.historyWindow ?? DEFAULTS.historyWindow,
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? DEFAULTS.bookmarkIntervalMs,
@@ -141,7 +150,9 @@ export class KubeTestServer {
 
   static async start(options: KubeTestServerOptions = {}): Promise<KubeTestServer> {
     const host = options.host ?? '127.0.0.1';
-    const server = createServer({ keepAliveTimeout: 5_000 });
+    const server: Server = options.tls
+      ? createHttpsServer({ keepAliveTimeout: 5_000, key: options.tls.key, cert: options.tls.cert })
+      : createServer({ keepAliveTimeout: 5_000 });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, host, () => {
@@ -162,7 +173,7 @@ export class KubeTestServer {
   /** The API server URL a kubeconfig points at. */
   get url(): string {
     const host = this.host === '0.0.0.0' || this.host === '::' ? '127.0.0.1' : this.host;
-    return `http://${host}:${this.port}`;
+    return `${this.certificate ? 'https' : 'http'}://${host}:${this.port}`;
   }
 
   get counters(): Readonly<KubeTestServerCounters> {
@@ -378,6 +389,7 @@ export class KubeTestServer {
       context: options.context ?? cluster,
       server: options.server ?? this.url,
       token: this.token,
+      ...(this.certificate ? { certificateAuthority: this.certificate } : {}),
     });
   }
 

@@ -29,7 +29,7 @@ export function requirePrincipal(
     if (token === undefined) return sendError(reply, 'UNAUTHORIZED', 'send Authorization: Bearer <JWT>');
     let principal: Principal;
     try {
-      principal = verifier.verify(token);
+      principal = await verifier.verify(token);
     } catch (error) {
       if (error instanceof AuthError) return sendError(reply, error.code, error.message);
       throw error;

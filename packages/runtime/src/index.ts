@@ -3,6 +3,7 @@ export { requirePrincipal, requireScope } from './http-auth.ts';
 export { HttpError, sendError, validate } from './http-errors.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { runMain } from './main.ts';
+export { isManagementOnly, ManagementListener } from './management.ts';
 export { Counter, createMetrics, Gauge, Histogram, Registry } from './metrics.ts';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.ts';
 export {

@@ -1,4 +1,4 @@
-import { ConfigError, EXIT_CONFIG } from '@tideline/config';
+import { ConfigError, EXIT_CONFIG, redactCredentials } from '@tideline/config';
 import type { RunOptions } from './service.ts';
 
 /**
@@ -15,7 +15,7 @@ export async function runMain(name: string, start: (options: RunOptions) => Prom
       process.stderr.write(`config error: ${error.message}\n`);
       process.exit(EXIT_CONFIG);
     }
-    process.stderr.write(`${name} failed to start: ${(error as Error).message}\n`);
+    process.stderr.write(`${name} failed to start: ${redactCredentials((error as Error).message)}\n`);
     process.exit(1);
   }
 }

@@ -7,6 +7,7 @@ import {
   type CrossRule,
   commonSettings,
   loadConfig,
+  managementSettings,
   type SettingsSpec,
 } from '@tideline/config';
 import type { FastifyInstance } from 'fastify';
@@ -15,11 +16,12 @@ import type { Registry } from 'prom-client';
 import { createHttpServer } from './http.ts';
 import { installErrorHandling } from './http-errors.ts';
 import { createLogger } from './logger.ts';
+import { ManagementListener } from './management.ts';
 import { createMetrics } from './metrics.ts';
 import { Readiness } from './readiness.ts';
 import { installSignalHandlers, Shutdown } from './shutdown.ts';
 
-type CommonConfig = ConfigOf<typeof commonSettings>;
+type CommonConfig = ConfigOf<typeof commonSettings> & ConfigOf<typeof managementSettings>;
 
 /** What a service's `start` receives: everything already built, in the order config → logger → metrics → http. */
 export interface ServiceContext<C> {
@@ -68,6 +70,9 @@ export interface RunningService<C> {
   readonly instanceId: string;
   readonly port: number;
   readonly url: string;
+  /** The management listener's port and URL (`/internal/*`, `/metrics`), when TIDELINE_MANAGEMENT_PORT is set. */
+  readonly managementPort: number | undefined;
+  readonly managementUrl: string | undefined;
   readonly logger: Logger;
   readonly metrics: Registry;
   readonly http: FastifyInstance;
@@ -97,7 +102,7 @@ export async function runService<S extends SettingsSpec>(
   definition: ServiceDefinition<S>,
   options: RunOptions = {},
 ): Promise<RunningService<ConfigOf<S> & CommonConfig>> {
-  const spec = { ...commonSettings, ...definition.settings };
+  const spec = { ...commonSettings, ...managementSettings, ...definition.settings };
   const config = loadConfig(
     spec,
     options.source ?? {},
@@ -117,16 +122,20 @@ export async function runService<S extends SettingsSpec>(
     bodyLimitBytes: definition.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   });
   installErrorHandling(http);
+  const management = new ManagementListener(http, config.managementPort !== undefined);
   const instanceId = config.instanceId ?? defaultInstanceId();
   const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
   // Steps run in reverse: first refuse new work (not ready, new requests 503), wait for the
   // requests already running, then the service's own steps (consumers, pools), HTTP closes last.
-  shutdown.register('http', () => http.close());
+  shutdown.register('http', async () => {
+    await Promise.all([http.close(), management.close()]);
+  });
   const appSteps = new Shutdown(logger, config.shutdownTimeoutMs);
   shutdown.register('service', () => appSteps.run('service stop'));
   shutdown.register('requests', () => http.inFlight.idle(config.shutdownTimeoutMs / 2));
   shutdown.register('intake', () => readiness.markStopping());
 
+  let managementPort: number | undefined;
   try {
     await definition.start({
       name: definition.name,
@@ -140,6 +149,8 @@ export async function runService<S extends SettingsSpec>(
     });
     const { port, host } = definition.listen(config);
     await http.listen({ port, host });
+    if (config.managementPort !== undefined)
+      managementPort = await management.listen(config.managementHost, config.managementPort);
   } catch (error) {
     logger.error({ err: error }, 'start failed');
     await shutdown.run('start failed');
@@ -149,7 +160,7 @@ export async function runService<S extends SettingsSpec>(
   }
   readiness.markStarted();
   const address = http.server.address() as AddressInfo;
-  logger.info({ port: address.port, instanceId }, 'started');
+  logger.info({ port: address.port, managementPort, instanceId }, 'started');
 
   const uninstall = options.handleSignals ? installSignalHandlers(shutdown) : () => {};
   const stop = async (reason = 'stop') => {
@@ -162,6 +173,8 @@ export async function runService<S extends SettingsSpec>(
     instanceId,
     port: address.port,
     url: `http://127.0.0.1:${address.port}`,
+    managementPort,
+    managementUrl: managementPort === undefined ? undefined : `http://127.0.0.1:${managementPort}`,
     logger,
     metrics,
     http,

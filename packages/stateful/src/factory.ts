@@ -1,8 +1,13 @@
-import type { ConfigOf, redisSettings, statefulSettings } from '@tideline/config';
+import {
+  type ConfigOf,
+  type RedisConfig,
+  redisConnectionOptions,
+  type statefulSettings,
+} from '@tideline/config';
 import { RedisStatefulExecutor } from './redis-executor.ts';
 
 /** The settings the executor reads: `redisSettings` and `statefulSettings` of @tideline/config. */
-export type StatefulConfig = ConfigOf<typeof redisSettings> & ConfigOf<typeof statefulSettings>;
+export type StatefulConfig = RedisConfig & ConfigOf<typeof statefulSettings>;
 
 export interface CreateStatefulExecutorOptions {
   config: StatefulConfig;
@@ -16,6 +21,7 @@ export function createStatefulExecutor(options: CreateStatefulExecutorOptions): 
   const { config } = options;
   return new RedisStatefulExecutor({
     url: config.redisUrl,
+    connection: redisConnectionOptions(config),
     commandTimeoutMs: config.redisCommandTimeoutMs,
     connectTimeoutMs: config.statefulConnectTimeoutMs,
     reconnectBackoff: {

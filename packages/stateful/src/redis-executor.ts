@@ -1,3 +1,4 @@
+import type { RedisConnectionOptions } from '@tideline/config';
 import { Redis } from 'ioredis';
 import { StatefulChooserError, StatefulUnavailableError, toStatefulError } from './errors.ts';
 import { keys } from './keys.ts';
@@ -22,6 +23,8 @@ import type {
 export interface RedisStatefulExecutorOptions {
   /** `redis://` or `rediss://` URL. */
   url: string;
+  /** Credentials and TLS (`redisConnectionOptions` of @tideline/config); they win over the URL's. */
+  connection?: RedisConnectionOptions;
   /** A command without a reply by then fails as unavailable (`timeout`). */
   commandTimeoutMs: number;
   /** Opening a connection gives up after this. */
@@ -35,6 +38,10 @@ export interface RedisStatefulExecutorOptions {
 }
 
 const SECOND_MS = 1000;
+/** Replies of a server that does not accept the connection's credentials (they never quote them). */
+const AUTH_REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b|invalid password/;
+/** Error codes of a failed TLS handshake (an unverifiable or mismatched server certificate, …). */
+const TLS_FAILURE = /CERT|TLS|SSL/;
 
 /** Reconnect delay of attempt `attempt` (1-based): doubling from `initialMs`, capped at `maxMs`. */
 export function reconnectDelay(attempt: number, backoff: { initialMs: number; maxMs: number }): number {
@@ -58,9 +65,12 @@ export class RedisStatefulExecutor implements StatefulExecutor {
   private readonly scripts: ScriptRunner;
   private started = false;
   private closed = false;
+  /** The last error of the connection, so a refused AUTH is named instead of "Connection is closed". */
+  private lastConnectionError: Error | undefined;
 
   constructor(options: RedisStatefulExecutorOptions) {
     this.redis = new Redis(options.url, {
+      ...options.connection,
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -70,7 +80,10 @@ export class RedisStatefulExecutor implements StatefulExecutor {
       ...(options.connectionName ? { connectionName: options.connectionName } : {}),
     });
     this.scripts = new ScriptRunner(this.redis);
-    this.redis.on('error', (error: Error) => options.onConnectionError?.(error));
+    this.redis.on('error', (error: Error) => {
+      this.lastConnectionError = error;
+      options.onConnectionError?.(error);
+    });
     this.redis.on('ready', () => {
       if (this.started) this.scripts.loadAll().catch(() => {});
     });
@@ -85,6 +98,15 @@ export class RedisStatefulExecutor implements StatefulExecutor {
       await this.redis.connect();
       await this.scripts.loadAll();
     } catch (error) {
+      const refused = this.lastConnectionError;
+      if (refused && AUTH_REFUSED.test(refused.message))
+        throw new StatefulUnavailableError('offline', `Redis refused the credentials: ${refused.message}`, {
+          cause: refused,
+        });
+      if (refused && TLS_FAILURE.test((refused as NodeJS.ErrnoException).code ?? ''))
+        throw new StatefulUnavailableError('offline', `TLS towards Redis failed: ${refused.message}`, {
+          cause: refused,
+        });
       throw toStatefulError(error, '(connect)');
     } finally {
       this.started = true;

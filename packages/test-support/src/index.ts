@@ -1,4 +1,4 @@
-export { eventually, sleep } from '@tideline/bus/testing';
+export { eventually, sleep, type TestCertificates, testCertificates } from '@tideline/bus/testing';
 export { openTestBus, removeStreams, TEST_NATS_URL, uniquePrefix } from './nats.ts';
 export { NodeEventLog } from './node-event-log.ts';
 export {
@@ -10,7 +10,7 @@ export {
 export { freePort, waitForPort } from './ports.ts';
 export { ADMIN_DATABASE_URL, TestDatabase } from './postgres.ts';
 export { FaultProxy } from './proxy.ts';
-export { DisposableServer } from './servers.ts';
+export { DisposableServer, type NatsServerAuth, type RedisServerAuth } from './servers.ts';
 export { testServiceEnv } from './service-env.ts';
 export { TestCluster, type TestClusterOptions } from './test-cluster.ts';
-export { TEST_JWT, testToken } from './tokens.ts';
+export { TEST_JWT, testServiceToken, testToken } from './tokens.ts';

@@ -68,12 +68,23 @@ export async function loadApiKubeConfig(
   source: KubeconfigSource,
   policy: ApiKubeconfigPolicy,
 ): Promise<KubeConfig> {
+  return (await loadApiKubeConfigText(source, policy)).config;
+}
+
+/** {@link loadApiKubeConfig}, also returning the kubeconfig text that was checked (it is what a registration stores). */
+export async function loadApiKubeConfigText(
+  source: KubeconfigSource,
+  policy: ApiKubeconfigPolicy,
+): Promise<{ config: KubeConfig; text: string }> {
   if ('text' in source)
-    return toKubeConfig(checkApiKubeconfig(source.text, source.context, policy), source.context);
+    return {
+      config: toKubeConfig(checkApiKubeconfig(source.text, source.context, policy), source.context),
+      text: source.text,
+    };
   if (!policy.allowExecAndFiles) throw new KubeconfigError(PATH_REFUSED, 'kubeconfigPath');
   try {
     const text = await readBoundedFile(source.path);
-    return toKubeConfig(checkApiKubeconfig(text, source.context, policy), source.context);
+    return { config: toKubeConfig(checkApiKubeconfig(text, source.context, policy), source.context), text };
   } catch {
     throw new KubeconfigError(PATH_UNUSABLE, 'kubeconfigPath');
   }

@@ -10,6 +10,8 @@ export interface ShardCoordinatorOptions {
   leaseTtlMs: number;
   renewIntervalMs: number;
   recoveryPageSize: number;
+  /** The registration store is shared (Redis): the desired clusters include every stored registration. */
+  sharedRegistrations: boolean;
   logger: Logger;
 }
 
@@ -19,7 +21,7 @@ export interface ShardCoordinatorOptions {
  *    drops out after the lease TTL);
  * 2. renews the leases of the clusters it runs; a lease it lost (expired and taken, or taken after
  *    a pause) stops that cluster at once;
- * 3. for every known cluster, computes the owner by rendezvous hashing over the live members: a
+ * 3. for every known cluster (configured, or a registration in the shared store), computes the owner by rendezvous hashing over the live members: a
  *    cluster it should own and does not run is taken when its lease can be acquired (the former
  *    owner released it or it expired); a cluster it runs but no longer owns (a member joined) is
  *    handed over: the watch stops, what was observed is published, the lease is released.
@@ -42,6 +44,10 @@ export class ShardCoordinator implements RegistrySharding {
 
   get recoveryPageSize(): number {
     return this.options.recoveryPageSize;
+  }
+
+  get sharedRegistrations(): boolean {
+    return this.options.sharedRegistrations;
   }
 
   /** Live members as of the last tick. */
@@ -147,6 +153,8 @@ export class ShardCoordinator implements RegistrySharding {
     }
     if (this.stopped) return;
 
+    // The desired clusters: configured ones plus stored registrations (from any replica).
+    if (this.options.sharedRegistrations) await registry.syncRegistrations();
     for (const { name, pinned } of registry.known()) {
       const mine = pinned || ownerOf(name, members) === me;
       const active = registry.isActive(name);

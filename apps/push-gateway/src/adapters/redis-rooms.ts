@@ -1,9 +1,12 @@
 import { createAdapter } from '@socket.io/redis-adapter';
+import type { RedisConnectionOptions } from '@tideline/config';
 import type { Logger } from '@tideline/runtime';
 import { Redis } from 'ioredis';
 
 export interface RedisRoomsOptions {
   url: string;
+  /** Credentials and TLS (`redisConnectionOptions` of @tideline/config). */
+  connection?: RedisConnectionOptions;
   commandTimeoutMs: number;
   connectTimeoutMs: number;
   /** Shown by `CLIENT LIST`. */
@@ -25,6 +28,7 @@ export class RedisRooms {
 
   static async connect(options: RedisRoomsOptions): Promise<RedisRooms> {
     const common = {
+      ...options.connection,
       lazyConnect: true,
       connectTimeout: options.connectTimeoutMs,
       connectionName: options.connectionName,

@@ -43,6 +43,7 @@ function setup() {
         snapshotReuseMs: 0,
         bufferMaxEvents: 10,
         gapWaitMs: 1_000,
+        holdMaxEvents: 10,
       }),
   );
   return { feeds, snapshots, received: (id: string) => received.get(id) ?? [], rooms };

@@ -28,3 +28,17 @@ export class SyncOverflowError extends TidelineError {
     super('UNAVAILABLE', message);
   }
 }
+
+/**
+ * A socket asked again for a snapshot of a feed it was sent one of less than the re-snapshot
+ * interval ago; nothing was sent, its stream (if any) goes on. `retryAfterMs`: when it may ask again.
+ */
+export class SnapshotRateLimitedError extends TidelineError {
+  override readonly name = 'SnapshotRateLimitedError';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super('RATE_LIMITED', message);
+  }
+}

@@ -18,6 +18,8 @@ export interface FeedObserver {
   gapRepair(memberId: string, afterEventId: number): void;
   /** A background resync (gap repair, new epoch) failed; a gap repair is retried after the gap wait. */
   repairFailed(error: unknown): void;
+  /** More events were held behind a member's gap than allowed: they were dropped, a snapshot resyncs it. */
+  holdOverflow(memberId: string, held: number): void;
 }
 
 export const silentObserver: FeedObserver = {
@@ -27,4 +29,5 @@ export const silentObserver: FeedObserver = {
   outOfOrder() {},
   gapRepair() {},
   repairFailed() {},
+  holdOverflow() {},
 };

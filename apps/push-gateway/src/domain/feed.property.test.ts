@@ -3,12 +3,15 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClusterFeeds } from './cluster-feeds.ts';
 import { SourceNotFoundError, SourceUnavailableError } from './errors.ts';
 import { Feed, type SyncRequest } from './feed.ts';
+import { silentObserver } from './feed-observer.ts';
 import type { FeedOutlet, FeedReplay, ReplayRequest } from './ports.ts';
+import { SnapshotGate } from './snapshot-gate.ts';
 
 /**
  * Model-based test of Feed + ClusterFeeds: random histories of syncs, leaves, bus deliveries (out
  * of order, redelivered), slow and failing snapshots/replays, gap waits and cluster removal and
- * re-registration, checked against what a client may receive. Everything is driven by the test:
+ * re-registration, a bounded gap hold (overflow → snapshot) and a limit on how often a member is
+ * sent a snapshot it asked for, checked against what a client may receive. Everything is driven by the test:
  * source answers are settled by hand and the gap wait runs on fake timers.
  */
 
@@ -23,6 +26,12 @@ const CLUSTER = 'c';
 const GAP_WAIT_MS = 10;
 const REPLAY_LIMIT = 3;
 const BUFFER_MAX_EVENTS = 5;
+/** Events held behind a gap before the member is resynced by snapshot instead. */
+const HOLD_MAX_EVENTS = 2;
+/** A member asking for a snapshot again within this (on the test's clock) is refused. */
+const RESNAPSHOT_INTERVAL_MS = 3 * GAP_WAIT_MS;
+/** Across all histories: how often the hold overflowed, and the largest hold dropped. */
+const holdOverflows = { count: 0, largest: 0 };
 const MEMBERS = ['m0', 'm1', 'm2'] as const;
 
 type Op =
@@ -176,6 +185,7 @@ async function runHistory(ops: Op[]): Promise<string[]> {
         },
       });
     });
+  const snapshotGate = new SnapshotGate({ intervalMs: RESNAPSHOT_INTERVAL_MS, now: () => clock });
   const feeds = new ClusterFeeds<Initial, Update>(
     (cluster) =>
       new Feed<Initial, Update>({
@@ -189,6 +199,15 @@ async function runHistory(ops: Op[]): Promise<string[]> {
         snapshotReuseMs: GAP_WAIT_MS,
         bufferMaxEvents: BUFFER_MAX_EVENTS,
         gapWaitMs: GAP_WAIT_MS,
+        holdMaxEvents: HOLD_MAX_EVENTS,
+        snapshotGate,
+        observer: {
+          ...silentObserver,
+          holdOverflow: (_memberId, held) => {
+            holdOverflows.count++;
+            holdOverflows.largest = Math.max(holdOverflows.largest, held);
+          },
+        },
         now: () => clock,
       }),
   );
@@ -307,5 +326,9 @@ describe('Feed and ClusterFeeds (model-based)', () => {
       }),
       { numRuns: 1_000, seed: 20261129 },
     );
+    // The histories did overflow the gap hold; what was dropped never exceeded the hold plus one
+    // sync's buffer and one replay (a failed resync gives its events back to the hold, then flushes).
+    expect(holdOverflows.count).toBeGreaterThan(0);
+    expect(holdOverflows.largest).toBeLessThanOrEqual(HOLD_MAX_EVENTS + BUFFER_MAX_EVENTS + REPLAY_LIMIT);
   });
 });

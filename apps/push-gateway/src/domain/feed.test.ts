@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SourceUnavailableError, SyncOverflowError } from './errors.ts';
+import { SnapshotRateLimitedError, SourceUnavailableError, SyncOverflowError } from './errors.ts';
 import { Feed } from './feed.ts';
+import { type FeedObserver, silentObserver } from './feed-observer.ts';
 import type { FeedOutlet, FeedReplay, FeedSource, ReplayRequest } from './ports.ts';
+import { SnapshotGate } from './snapshot-gate.ts';
 
 interface Initial {
   lastEventId: number;
@@ -74,12 +76,19 @@ function setup(
     bufferMaxEvents?: number;
     replayLimit?: number;
     gapWaitMs?: number;
+    holdMaxEvents?: number;
+    resnapshotIntervalMs?: number;
   } = {},
 ) {
   const source = new ManualSource();
   const members = new Map<string, Recorder>();
   const at = (id: string) => members.get(id)!;
   let clock = 0;
+  const overflows: { memberId: string; held: number }[] = [];
+  const observer: FeedObserver = {
+    ...silentObserver,
+    holdOverflow: (memberId, held) => overflows.push({ memberId, held }),
+  };
   const outlet: FeedOutlet<Initial, Update> = {
     join: (id, room) => at(id).rooms.add(room),
     leave: (id, room) => at(id).rooms.delete(room),
@@ -101,6 +110,12 @@ function setup(
     snapshotReuseMs: overrides.snapshotReuseMs ?? 0,
     bufferMaxEvents: overrides.bufferMaxEvents ?? 1_000,
     gapWaitMs: overrides.gapWaitMs ?? 50,
+    holdMaxEvents: overrides.holdMaxEvents ?? 1_000,
+    snapshotGate:
+      overrides.resnapshotIntervalMs === undefined
+        ? undefined
+        : new SnapshotGate({ intervalMs: overrides.resnapshotIntervalMs, now: () => clock }),
+    observer,
     now: () => clock,
   });
   const member = (id: string) => {
@@ -108,7 +123,7 @@ function setup(
     members.set(id, recorder);
     return recorder;
   };
-  return { source, feed, member, advance: (ms: number) => (clock += ms) };
+  return { source, feed, member, overflows, advance: (ms: number) => (clock += ms) };
 }
 
 /** Lets the gap wait (or any feed timer) pass, then the work it started run. */
@@ -610,6 +625,131 @@ describe('Feed', () => {
       { kind: 'initial', lastEventId: 3 },
       { kind: 'update', eventId: 4 },
       { kind: 'update', eventId: 5 },
+    ]);
+  });
+});
+
+describe('Feed - what one member may cost', () => {
+  it('resnapshot - a live member re-sending a request without a position is refused RATE_LIMITED with retryAfterMs; nothing is queried or sent and its stream goes on', async () => {
+    const { source, feed, member, advance } = setup({ resnapshotIntervalMs: 1_000 });
+    const a = member('a');
+    const synced = feed.sync(a.id, {});
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(1));
+    await synced;
+    advance(400);
+    const again = await feed.sync(a.id, {}).catch((error: unknown) => error);
+    expect(again).toBeInstanceOf(SnapshotRateLimitedError);
+    expect(again).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 600 });
+    expect(source.snapshots).toHaveLength(1);
+    feed.deliver({ eventId: 2 });
+    expect(a.received).toEqual([
+      { kind: 'initial', lastEventId: 1 },
+      { kind: 'update', eventId: 2 },
+    ]);
+    // A resume by replay is not limited.
+    const resumed = feed.sync(a.id, { after: { eventId: 1 } });
+    await flush();
+    source.replays[0]!.answer.resolve(events(2));
+    await resumed;
+    expect(feed.has('a')).toBe(true);
+  });
+
+  it('resnapshot - a socket that leaves and joins again, or resumes from a position the source cannot replay, is limited the same; after the interval it is served', async () => {
+    const { source, feed, member, advance } = setup({ resnapshotIntervalMs: 1_000 });
+    const a = member('a');
+    const synced = feed.sync(a.id, {});
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(1));
+    await synced;
+    feed.remove(a.id);
+    await expect(feed.sync(a.id, {})).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    // Refused at once, it was not left in the feed.
+    expect(feed.has('a')).toBe(false);
+    const fallback = feed.sync(a.id, { after: { eventId: 0 } });
+    await flush();
+    source.replays[0]!.answer.resolve({ kind: 'fallback', reason: 'too-many' });
+    await expect(fallback).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect(source.snapshots).toHaveLength(1);
+    advance(1_000);
+    const later = feed.sync(a.id, {});
+    await flush();
+    source.snapshots[1]!.resolve(snapshotAt(1));
+    await later;
+    expect(a.received).toEqual([
+      { kind: 'initial', lastEventId: 1 },
+      { kind: 'initial', lastEventId: 1 },
+    ]);
+  });
+
+  it('resnapshot - members asking for the first time are not limited, and share one query', async () => {
+    const { source, feed, member } = setup({ resnapshotIntervalMs: 1_000 });
+    const members = ['a', 'b', 'c'].map(member);
+    const synced = members.map((m) => feed.sync(m.id, {}));
+    await flush();
+    expect(source.snapshots).toHaveLength(1);
+    source.snapshots[0]!.resolve(snapshotAt(4));
+    await Promise.all(synced);
+    for (const m of members) expect(m.received).toEqual([{ kind: 'initial', lastEventId: 4 }]);
+  });
+
+  it('gap hold overflow - more events held behind a gap than allowed are dropped and the member is resynced by one snapshot, not a replay', async () => {
+    const { source, feed, member, overflows } = setup({ holdMaxEvents: 3, gapWaitMs: 50 });
+    const a = member('a');
+    const synced = feed.sync(a.id, {});
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(1));
+    await synced;
+    // 2 is lost: 3, 4, 5 are held; 6 is one too many.
+    for (const id of [3, 4, 5, 6]) feed.deliver({ eventId: id });
+    expect(overflows).toEqual([{ memberId: 'a', held: 4 }]);
+    await wait(0);
+    expect(source.snapshots).toHaveLength(2);
+    // Arriving while the snapshot is due or in flight, they are covered by it or follow it.
+    feed.deliver({ eventId: 7 });
+    source.snapshots[1]!.resolve(snapshotAt(7));
+    await flush();
+    feed.deliver({ eventId: 8 });
+    expect(source.replays).toHaveLength(0);
+    expect(a.received).toEqual([
+      { kind: 'initial', lastEventId: 1 },
+      { kind: 'initial', lastEventId: 7 },
+      { kind: 'update', eventId: 8 },
+    ]);
+  });
+
+  it('gap hold overflow - a repair that keeps failing while events keep arriving never holds more than the bound; once the source answers, one snapshot makes the member exact', async () => {
+    const { source, feed, member, overflows } = setup({ holdMaxEvents: 3, gapWaitMs: 20 });
+    const a = member('a');
+    const synced = feed.sync(a.id, {});
+    await flush();
+    source.snapshots[0]!.resolve(snapshotAt(1));
+    await synced;
+    feed.deliver({ eventId: 3 });
+    await wait(20);
+    // The repair replay fails while more events arrive behind the gap: the hold overflows once.
+    for (const id of [4, 5, 6]) feed.deliver({ eventId: id });
+    source.replays[0]!.answer.reject(new SourceUnavailableError('down'));
+    await flush();
+    expect(overflows).toEqual([{ memberId: 'a', held: 4 }]);
+    // From then on nothing is held: a thousand more events, and snapshot after snapshot fails.
+    for (let id = 7; id <= 1_006; id++) feed.deliver({ eventId: id });
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await wait(20);
+      source.snapshots.at(-1)!.reject(new SourceUnavailableError('still down'));
+      await flush();
+    }
+    expect(overflows).toHaveLength(1);
+    expect(a.received).toEqual([{ kind: 'initial', lastEventId: 1 }]);
+    await wait(20);
+    source.snapshots.at(-1)!.resolve(snapshotAt(1_006));
+    await flush();
+    feed.deliver({ eventId: 1_007 });
+    expect(feed.has('a')).toBe(true);
+    expect(a.received).toEqual([
+      { kind: 'initial', lastEventId: 1 },
+      { kind: 'initial', lastEventId: 1_006 },
+      { kind: 'update', eventId: 1_007 },
     ]);
   });
 });

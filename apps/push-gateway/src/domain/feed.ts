@@ -3,6 +3,7 @@ import { SyncOverflowError } from './errors.ts';
 import { type FeedObserver, type SyncCause, silentObserver } from './feed-observer.ts';
 import type { FeedOutlet, FeedReplay, FeedSource } from './ports.ts';
 import { SingleFlight } from './single-flight.ts';
+import type { SnapshotGate } from './snapshot-gate.ts';
 import { type RemovedReason, Subscription } from './subscription.ts';
 
 /** What a member asks for: the events after `after` (its position), or a snapshot when absent. */
@@ -26,6 +27,17 @@ export interface FeedOptions<Initial extends { lastEventId: number }, Update ext
    * slightly out of order) before the member is repaired by a replay from its last id.
    */
   gapWaitMs: number;
+  /**
+   * Live events held for one live member behind a gap. Past it the held events are dropped and
+   * the member is resynchronised by a snapshot (which covers them); a failed resync never holds
+   * more than this either.
+   */
+  holdMaxEvents: number;
+  /**
+   * How often a member may be sent a snapshot it asked for (shared by the feeds of a gateway);
+   * asking sooner is refused with RATE_LIMITED. Absent: no limit.
+   */
+  snapshotGate?: SnapshotGate | undefined;
   observer?: FeedObserver | undefined;
   /** Monotonic milliseconds; defaults to `performance.now`. */
   now?: () => number;
@@ -42,7 +54,11 @@ export interface FeedOptions<Initial extends { lastEventId: number }, Update ext
  *   at or below what the snapshot/replay covered;
  * - a live event that skips ids (the source published out of order, or the bus lost one) is held
  *   until the missing ones arrive; if they do not within `gapWaitMs`, the member is repaired by
- *   a replay from its last id — it never sees a gap and never an id twice;
+ *   a replay from its last id — it never sees a gap and never an id twice; more than
+ *   `holdMaxEvents` held events are dropped and the member is resynchronised by a snapshot;
+ * - a member that asks for a snapshot (no position, or one the source cannot replay from) is
+ *   sent one at most once per interval of the {@link SnapshotGate}; sooner it is refused with
+ *   RATE_LIMITED and its stream goes on as it was;
  * - an id that carries no update is not a gap: the end of the stream ({@link end}) takes every
  *   member out with one `ended` message; a new epoch ({@link restart}) resyncs members by snapshot;
  * - a member that left (or whose stream ended, or whose last waiting request failed) is sent
@@ -124,8 +140,9 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
       }
       except.push(id);
       if (subscription.state === 'syncing') this.buffer(subscription, update);
-      else if (update.eventId > subscription.lastSentEventId) {
-        // Live with a gap before this event, or already held: wait for what is missing.
+      else if (update.eventId > subscription.lastSentEventId && !subscription.snapshotDue) {
+        // Live with a gap before this event, or already held: wait for what is missing (bounded
+        // by flush). While a snapshot is due nothing is held: the snapshot will cover it.
         subscription.buffer.push(update);
         this.flush(subscription);
       }
@@ -143,6 +160,8 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
     if (eventId < this.head) return false;
     this.head = eventId;
     for (const memberId of [...this.subscriptions.keys()]) {
+      // A later registration is another stream: its first snapshot is not a repeat.
+      this.options.snapshotGate?.forget(memberId, this.room);
       this.drop(memberId, 'ended');
       this.outlet.ended(memberId, eventId);
     }
@@ -224,6 +243,12 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
    * an empty buffer makes the member live.
    */
   private flush(subscription: Subscription<Update>): void {
+    if (subscription.snapshotDue) {
+      // Nothing is held while a snapshot is due: it is taken after these events were seen, so it covers them.
+      subscription.buffer = [];
+      this.hold(subscription, this.options.gapWaitMs);
+      return;
+    }
     const buffer = subscription.buffer.sort((a, b) => a.eventId - b.eventId);
     let next = 0;
     for (; next < buffer.length; next++) {
@@ -241,8 +266,23 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
       subscription.state = 'live';
       return;
     }
+    if (subscription.buffer.length > this.options.holdMaxEvents) {
+      // The hold is bounded: drop it and resync by a snapshot now (a failed one retries after the gap wait).
+      this.observer.holdOverflow(subscription.memberId, subscription.buffer.length);
+      subscription.buffer = [];
+      subscription.snapshotDue = true;
+      clearTimeout(subscription.repairTimer);
+      subscription.repairTimer = undefined;
+      this.hold(subscription, 0);
+      return;
+    }
+    this.hold(subscription, this.options.gapWaitMs);
+  }
+
+  /** The member waits behind a gap; a repair runs after `delayMs` unless one is already scheduled. */
+  private hold(subscription: Subscription<Update>, delayMs: number): void {
     subscription.state = 'held';
-    subscription.repairTimer ??= setTimeout(() => this.repair(subscription), this.options.gapWaitMs);
+    subscription.repairTimer ??= setTimeout(() => this.repair(subscription), delayMs);
     subscription.repairTimer.unref?.();
   }
 
@@ -271,7 +311,7 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
     const again = subscription.repairedFrom === from;
     subscription.repairedFrom = from;
     this.observer.gapRepair(subscription.memberId, from);
-    return again ? {} : { after: { eventId: from } };
+    return again || subscription.snapshotDue ? {} : { after: { eventId: from } };
   }
 
   private async runSync(
@@ -314,9 +354,13 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
         }
       }
       if (lastSent === undefined) {
+        const gate = cause === 'requested' ? this.options.snapshotGate : undefined;
+        // Before any query: a refused member costs nothing, and a live one goes on as it was.
+        gate?.check(memberId, this.room);
         const snapshot = await this.snapshot(arrivedAt, headAtJoin);
         if (subscription.removed) return;
         this.outlet.initial(memberId, snapshot);
+        gate?.record(memberId, this.room);
         sentSomething = true;
         lastSent = snapshot.lastEventId;
         this.observer.synced('snapshot', reason);
@@ -327,6 +371,7 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
         );
       }
       subscription.lastSentEventId = lastSent;
+      subscription.snapshotDue = false;
       // Events held before this sync began are live events too: those past its answer follow it.
       if (wasLive) subscription.buffer.push(...previous.held);
       this.flush(subscription);

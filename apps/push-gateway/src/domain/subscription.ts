@@ -17,6 +17,11 @@ export class Subscription<Update> {
   arrivedAt = 0;
   headAtJoin = 0;
   repairTimer: NodeJS.Timeout | undefined;
+  /**
+   * Events behind a gap overflowed the hold (or a failed resync would have): they were dropped,
+   * nothing more is held, and the next repair takes a snapshot.
+   */
+  snapshotDue = false;
   /** The last id a gap repair started from; a second repair from the same id takes a snapshot. */
   repairedFrom: number | undefined;
   /** Set once the subscription is gone. */

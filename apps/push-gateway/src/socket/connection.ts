@@ -23,7 +23,8 @@ import type { ClusterFeeds } from '../domain/cluster-feeds.ts';
 import type { Feed } from '../domain/feed.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { SocketEmitter } from './emitter.ts';
-import type { ClientRateLimit } from './rate-limit.ts';
+import { closeWhenWritten, limitOutbound } from './outbound.ts';
+import { type ClientRateLimit, RateLimitedRefusal } from './rate-limit.ts';
 import { type AckCallback, RequestRefusal, requestErrorOf } from './refusal.ts';
 import { TokenExpiry } from './token-expiry.ts';
 import type { GatewaySocket } from './types.ts';
@@ -45,7 +46,20 @@ export interface ConnectionOptions {
   /** Added to a token's `exp` before the socket is disconnected (the verifier's clock tolerance). */
   expiryGraceMs: number;
   expiryCheckMaxMs: number;
+  /** Bytes that may wait to be written to the socket; past them it is closed with SLOW_CONSUMER. */
+  outboundQueueLimitBytes: number;
+  /** How long a slow consumer has to read its last message before its connection is cut. */
+  slowConsumerCloseGraceMs: number;
   presence?: Presence | undefined;
+}
+
+/** Why the gateway itself closed a socket (`request:error` code of the last message, disconnect reason label). */
+type ClosedBy = 'TOKEN_EXPIRED' | 'SLOW_CONSUMER';
+
+/** How long to wait before asking again, when a refusal says so. */
+function retryAfterOf(error: TidelineError): number | undefined {
+  const value = (error as { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
 type PayloadOf<E extends ClientEventName> = z.output<(typeof clientEventSchemas)[E]>;
@@ -72,6 +86,11 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
   const principal = (): Principal => socket.data.principal;
   const uid = principal().uid;
   metrics.connectedSockets.inc();
+  let closedBy: ClosedBy | undefined;
+  const closing = (reason: ClosedBy) => {
+    closedBy = reason;
+    metrics.disconnects.inc({ reason });
+  };
 
   void socket.join(rooms.user(uid));
   metrics.roomJoins.inc({ room_kind: 'user' });
@@ -84,6 +103,7 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
     graceMs: options.expiryGraceMs,
     maxWaitMs: options.expiryCheckMaxMs,
     onExpired: () => {
+      closing('TOKEN_EXPIRED');
       refuse(
         'connection',
         new RequestRefusal('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one'),
@@ -99,7 +119,11 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
     const known = event === 'connection' || Object.hasOwn(clientEventSchemas, event);
     metrics.requestErrors.inc({ event: known ? event : 'unknown', code: refusal.code });
     if (!socket.connected) return;
-    const body = requestErrorOf(event, refusal);
+    const retryAfterMs = retryAfterOf(refusal);
+    const body = {
+      ...requestErrorOf(event, refusal),
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    };
     emitter.refused(socket, body);
     ack?.({ ok: false, ...body });
   }
@@ -107,8 +131,9 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
   async function dispatch(event: string, args: unknown[], run: (payload: unknown) => Promise<void> | void) {
     const ack = typeof args.at(-1) === 'function' ? (args.pop() as AckCallback) : undefined;
     try {
-      if (!(await rateLimit.allow(socket.id))) {
-        throw new RequestRefusal('RATE_LIMITED', 'too many events from this socket; retry later');
+      const retryAfterMs = await rateLimit.retryAfterMs(socket.id);
+      if (retryAfterMs > 0) {
+        throw new RateLimitedRefusal('too many events from this socket; retry later', retryAfterMs);
       }
       if (args.length !== 1)
         throw new RequestRefusal('BAD_REQUEST', `${event} takes exactly one payload object`);
@@ -158,10 +183,10 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
     nodes.leave(cluster, socket.id);
   });
 
-  handle('auth:refresh', ({ token }) => {
+  handle('auth:refresh', async ({ token }) => {
     let fresh: Principal;
     try {
-      fresh = options.verifier.verify(token);
+      fresh = await options.verifier.verify(token);
     } catch (error) {
       if (error instanceof AuthError) metrics.authFailures.inc({ reason: error.reason });
       throw error;
@@ -189,7 +214,32 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
     });
   });
 
-  socket.on('disconnect', () => {
+  limitOutbound(socket, {
+    limitBytes: options.outboundQueueLimitBytes,
+    onQueued: (bytes) => metrics.observeOutboundQueue(bytes),
+    onOverflow: (bytes) => {
+      closing('SLOW_CONSUMER');
+      logger.warn({ uid, socket: socket.id, queuedBytes: bytes }, 'slow consumer: closing its connection');
+      // Queued behind what already waits: a client that reads again learns why, then sees the close.
+      refuse(
+        'connection',
+        new RequestRefusal(
+          'SLOW_CONSUMER',
+          `more than ${options.outboundQueueLimitBytes} bytes waited for this socket to read them; reconnect and resume from lastEventId`,
+        ),
+      );
+      closeWhenWritten(socket, options.slowConsumerCloseGraceMs);
+      // Nothing more is sent to it (its connection refuses packets from now on): out of the feeds,
+      // once the emit that overflowed it has returned.
+      queueMicrotask(() => {
+        websites.remove(socket.id);
+        nodes.leaveAll(socket.id);
+      });
+    },
+  });
+
+  socket.on('disconnect', (reason) => {
+    if (closedBy === undefined) metrics.disconnects.inc({ reason });
     expiry.clear();
     websites.remove(socket.id);
     nodes.leaveAll(socket.id);

@@ -56,7 +56,7 @@ function refusal(
  * (TOO_MANY_CONNECTIONS, or UNAVAILABLE when the count cannot be read).
  */
 export function handshake(options: HandshakeOptions) {
-  return (socket: GatewaySocket, next: (error?: ExtendedError) => void): void => {
+  return async (socket: GatewaySocket, next: (error?: ExtendedError) => void): Promise<void> => {
     if (!options.accepting()) {
       options.onRefused('draining');
       next(refusal('this gateway is draining; connect to another one', { code: 'UNAVAILABLE' }));
@@ -64,7 +64,7 @@ export function handshake(options: HandshakeOptions) {
     }
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     try {
-      socket.data.principal = options.verifier.verify(auth?.['token']);
+      socket.data.principal = await options.verifier.verify(auth?.['token']);
     } catch (error) {
       const refused =
         error instanceof AuthError ? error : new AuthError('malformed', 'the token could not be read');
@@ -77,7 +77,7 @@ export function handshake(options: HandshakeOptions) {
       next();
       return;
     }
-    void admit(socket, cap, options, next);
+    await admit(socket, cap, options, next);
   };
 }
 

@@ -1,9 +1,21 @@
+import { TidelineError } from '@tideline/contracts';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
 export interface ClientRateLimitOptions {
   /** Events allowed per window and socket. */
   events: number;
   windowSeconds: number;
+}
+
+/** A client event beyond its socket's budget; `retryAfterMs`: until the window frees one. */
+export class RateLimitedRefusal extends TidelineError {
+  override readonly name = 'RateLimitedRefusal';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super('RATE_LIMITED', message);
+  }
 }
 
 /** Per-socket budget of client events: within it an event is handled, beyond it refused without work. */
@@ -14,13 +26,16 @@ export class ClientRateLimit {
     this.limiter = new RateLimiterMemory({ points: options.events, duration: options.windowSeconds });
   }
 
-  /** Spends one event of `socketId`'s budget; false when the budget of the current window is spent. */
-  async allow(socketId: string): Promise<boolean> {
+  /**
+   * Spends one event of `socketId`'s budget. Answers 0 when it was within the budget, else how
+   * many milliseconds remain until the current window ends.
+   */
+  async retryAfterMs(socketId: string): Promise<number> {
     try {
       await this.limiter.consume(socketId, 1);
-      return true;
+      return 0;
     } catch (error) {
-      if (error instanceof RateLimiterRes) return false;
+      if (error instanceof RateLimiterRes) return Math.max(1, Math.ceil(error.msBeforeNext));
       throw error;
     }
   }

@@ -10,6 +10,7 @@ import type { PushGatewayConfig } from '../config.ts';
 import { ClusterFeeds } from '../domain/cluster-feeds.ts';
 import { Feed } from '../domain/feed.ts';
 import type { FeedObserver } from '../domain/feed-observer.ts';
+import { SnapshotGate } from '../domain/snapshot-gate.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { SocketEmitter } from '../socket/emitter.ts';
 import type { Sources } from './sources.ts';
@@ -25,6 +26,13 @@ function feedObserver(metrics: GatewayMetrics, logger: Logger, feed: 'websites' 
     gapRepair: (memberId, afterEventId) => {
       metrics.gapRepairs.inc({ feed, outcome: 'started' });
       logger.warn({ feed, socket: memberId, afterEventId }, 'live stream skipped ids; repairing by replay');
+    },
+    holdOverflow: (memberId, held) => {
+      metrics.gapRepairs.inc({ feed, outcome: 'overflow' });
+      logger.warn(
+        { feed, socket: memberId, held },
+        'too many events held behind a gap; resyncing by snapshot',
+      );
     },
     repairFailed: (error) => {
       metrics.gapRepairs.inc({ feed, outcome: 'failed' });
@@ -54,6 +62,9 @@ export function createFeeds(options: {
     snapshotReuseMs: config.gatewaySnapshotReuseMs,
     bufferMaxEvents: config.gatewaySyncBufferMaxEvents,
     gapWaitMs: config.gatewayGapWaitMs,
+    holdMaxEvents: config.gatewayGapHoldMaxEvents,
+    // One gate for every feed: leaving a cluster's feed (even dropping it) and joining again is no way around it.
+    snapshotGate: new SnapshotGate({ intervalMs: config.gatewayResnapshotIntervalMs }),
   };
   const websites = new Feed<WebsitesInitial, WebsitesUpdate>({
     ...feedOptions,

@@ -1,4 +1,4 @@
-import { jwtSecretOf, ServiceTokenSource } from '@tideline/auth';
+import { ServiceTokenSource, serviceJwtSecretOf } from '@tideline/auth';
 import { CacheNodesSource } from '../adapters/cache-source.ts';
 import { InternalHttpClient } from '../adapters/internal-http.ts';
 import { WebsiteApiSource } from '../adapters/website-api-source.ts';
@@ -24,10 +24,10 @@ export function sourcesOf(
   if (given.websites && given.nodes) return { websites: given.websites, nodes: given.nodes };
   const tokens = new ServiceTokenSource({
     configured: config.serviceToken,
-    secret: jwtSecretOf(config),
+    secret: serviceJwtSecretOf(config),
     service,
     issuer: config.jwtIssuer,
-    audience: config.jwtAudience,
+    audience: config.serviceJwtAudience,
     lifetimeSeconds: config.serviceTokenLifetimeSeconds,
   });
   const client = (baseUrl: string, source: string) =>

@@ -120,3 +120,78 @@ export class FailoverProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of one gateway whose gateway → client direction can be
+ * stalled: the connections open at that moment stop reading what the gateway sends (it piles up
+ * in the kernel, then in the gateway), exactly as a client that stops reading its socket; the
+ * client → gateway direction keeps flowing. Connections opened later are not stalled.
+ */
+export class StallProxy {
+  private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
+  private readonly stalled = new Set<Socket>();
+  /** Connections accepted so far. */
+  connections = 0;
+
+  private constructor(
+    private readonly server: ReturnType<typeof createServer>,
+    readonly port: number,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async to(targetPort: number): Promise<StallProxy> {
+    let proxy: StallProxy | undefined;
+    const server = createServer((client) => proxy?.accept(client, targetPort));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    proxy = new StallProxy(server, typeof address === 'object' && address ? address.port : 0);
+    return proxy;
+  }
+
+  /** Every open connection stops reading from the gateway. */
+  stall(): void {
+    for (const { upstream } of this.pairs) {
+      upstream.pause();
+      this.stalled.add(upstream);
+    }
+  }
+
+  /** The stalled connections read again (what the gateway sent meanwhile follows, in order). */
+  resume(): void {
+    for (const upstream of this.stalled) upstream.resume();
+    this.stalled.clear();
+  }
+
+  private accept(client: Socket, targetPort: number): void {
+    this.connections++;
+    const upstream = connect(targetPort, '127.0.0.1');
+    const pair = { client, upstream };
+    this.pairs.add(pair);
+    // Forwarded by hand (no pipe), so nothing but stall()/resume() pauses or resumes the upstream.
+    client.on('data', (chunk) => upstream.write(chunk));
+    upstream.on('data', (chunk) => client.write(chunk));
+    client.on('end', () => upstream.end());
+    upstream.on('end', () => client.end());
+    const close = () => {
+      this.pairs.delete(pair);
+      this.stalled.delete(upstream);
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const socket of [client, upstream]) {
+      socket.on('error', close);
+      socket.on('close', close);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const { client, upstream } of this.pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,13 +1,12 @@
 import { SCOPES } from '@tideline/auth';
 import {
   INTERNAL_PATHS,
-  INTERNAL_SCOPE,
   type LineGroup,
   type WebsiteItem,
   WebsiteItem as WebsiteItemSchema,
   WebsitesReplay,
 } from '@tideline/contracts';
-import { TestDatabase, testToken } from '@tideline/test-support';
+import { TestDatabase, testServiceToken, testToken } from '@tideline/test-support';
 import { startWebsiteApi, type WebsiteApi } from '@tideline/website-api';
 import type { PushGatewayOptions, RunningPushGateway } from '../../src/service.ts';
 import { CountingProxy } from './proxies.ts';
@@ -15,7 +14,7 @@ import { TestStack } from './stack.ts';
 
 export const tokens = {
   writer: testToken('writer', [SCOPES.websitesRead, SCOPES.websitesWrite]),
-  internal: testToken('service:gateway-test', [INTERNAL_SCOPE]),
+  internal: testServiceToken('service:gateway-test'),
 };
 
 export interface WorldOptions {

@@ -10,7 +10,7 @@ import { subjectMatches } from '../subjects.ts';
 import type { BusLogger, BusMessage, TopicSpec } from '../types.ts';
 import { decodeRecord } from './codec.ts';
 import { OffsetTracker } from './offset-tracker.ts';
-import type { ResolvedKafkaOptions } from './options.ts';
+import { kafkaSecurityOptions, type ResolvedKafkaOptions } from './options.ts';
 
 /** One subscription of a group in this process. */
 export interface GroupMember {
@@ -169,6 +169,7 @@ export class GroupConsumer {
           timeout: kafka.requestTimeoutMs,
           retries: kafka.retries,
           retryDelay: kafka.retryDelayMs,
+          ...kafkaSecurityOptions(kafka),
           sessionTimeout: kafka.sessionTimeoutMs,
           heartbeatInterval: kafka.heartbeatIntervalMs,
           rebalanceTimeout: kafka.rebalanceTimeoutMs,

@@ -1,4 +1,5 @@
 import { Admin, Consumer, ProduceAcks, Producer } from '@platformatic/kafka';
+import { redactCredentials } from '@tideline/config';
 import { BaseEventBus, type Settle } from '../base.ts';
 import { BusUnavailableError, PublishExpectationError } from '../errors.ts';
 import {
@@ -12,12 +13,36 @@ import {
 } from '../types.ts';
 import { encodeRecord, positionOf } from './codec.ts';
 import { GroupConsumer } from './group-consumer.ts';
-import { type KafkaBusOptions, type ResolvedKafkaOptions, resolveKafkaOptions } from './options.ts';
+import {
+  type KafkaBusOptions,
+  kafkaSecurityOptions,
+  type ResolvedKafkaOptions,
+  resolveKafkaOptions,
+} from './options.ts';
 import { PublishedIds } from './published-ids.ts';
 import { OrderedPublisher } from './publisher.ts';
 import { readFromPosition } from './reader.ts';
 
 const TOPIC_ALREADY_EXISTS = /already exists/i;
+/** Depth to which nested client errors are searched for the reason of a failure. */
+const MAX_ERROR_DEPTH = 4;
+
+/**
+ * The innermost reason of a Kafka client failure (the client wraps "authentication failed" in
+ * "cannot connect to any broker"), with credentials redacted.
+ */
+function kafkaFailure(error: unknown): string {
+  const reasons: string[] = [];
+  const visit = (e: unknown, depth: number) => {
+    if (!(e instanceof Error) || depth > MAX_ERROR_DEPTH) return;
+    reasons.push(e.message);
+    const nested = (e as Error & { errors?: unknown[] }).errors;
+    if (Array.isArray(nested) && nested.length > 0) visit(nested[0], depth + 1);
+    else visit(e.cause, depth + 1);
+  };
+  visit(error, 0);
+  return redactCredentials([...new Set(reasons)].join(': '));
+}
 
 /**
  * The event bus over Apache Kafka (3.5–4.x). One Kafka topic per logical topic
@@ -55,6 +80,7 @@ export class KafkaEventBus extends BaseEventBus {
       timeout: this.kafka.requestTimeoutMs,
       retries: this.kafka.retries,
       retryDelay: this.kafka.retryDelayMs,
+      ...kafkaSecurityOptions(this.kafka),
     };
   }
 
@@ -77,9 +103,14 @@ export class KafkaEventBus extends BaseEventBus {
       await this.provision(this.admin);
     } catch (error) {
       await this.admin.close().catch(() => undefined);
-      throw new BusUnavailableError(`cannot provision Kafka topics at ${this.kafka.brokers.join(',')}`, {
-        cause: error,
-      });
+      throw new BusUnavailableError(
+        `cannot provision Kafka topics at ${this.kafka.brokers.join(',')}: ${kafkaFailure(error)}${
+          this.kafka.sasl
+            ? ''
+            : ' (a broker that requires SASL closes unauthenticated connections: see TIDELINE_KAFKA_SASL_MECHANISM)'
+        }`,
+        { cause: error },
+      );
     }
     this.publisher = new OrderedPublisher(
       () =>

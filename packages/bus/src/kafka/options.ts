@@ -22,12 +22,38 @@ export interface KafkaBusOptions extends BusOptions {
   publishedIdsRemembered?: number;
   /** Largest produce request built from publishes queued while the previous one was in flight. */
   publishBatchMaxBytes?: number;
+  /** SASL authentication of every connection (PLAIN or SCRAM); absent: unauthenticated. */
+  sasl?: KafkaSasl;
+  /** TLS towards the brokers; absent: plaintext. */
+  tls?: KafkaTls;
+}
+
+export interface KafkaSasl {
+  mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  username: string;
+  password: string;
+}
+
+export interface KafkaTls {
+  /** PEM of the certificate authority; absent: the system trust store. */
+  ca?: Buffer;
+}
+
+/** The security part of a @platformatic/kafka client's options. */
+export function kafkaSecurityOptions(options: Pick<KafkaBusOptions, 'sasl' | 'tls'>): {
+  sasl?: KafkaSasl;
+  tls?: KafkaTls;
+} {
+  return {
+    ...(options.sasl ? { sasl: { ...options.sasl } } : {}),
+    ...(options.tls ? { tls: { ...options.tls } } : {}),
+  };
 }
 
 export type ResolvedKafkaOptions = Required<
-  Omit<KafkaBusOptions, 'logger' | 'handledIdsRemembered' | 'prefetch'>
+  Omit<KafkaBusOptions, 'logger' | 'handledIdsRemembered' | 'prefetch' | 'sasl' | 'tls'>
 > &
-  Pick<KafkaBusOptions, 'logger' | 'handledIdsRemembered' | 'prefetch'>;
+  Pick<KafkaBusOptions, 'logger' | 'handledIdsRemembered' | 'prefetch' | 'sasl' | 'tls'>;
 
 export function resolveKafkaOptions(options: KafkaBusOptions): ResolvedKafkaOptions {
   const d = (setting: { default?: unknown }) => setting.default as never;

@@ -26,9 +26,13 @@ import type {
   SubscribeOptions,
   TopicSpec,
 } from '../types.ts';
+import { type NatsCredentials, natsConnectParts, printableServers } from './credentials.ts';
 
 export interface NatsBusOptions extends BusOptions {
+  /** Server URLs; credentials in them (`nats://user:pass@host`, `nats://token@host`) are used. */
   servers: string | string[];
+  /** User/password or token and TLS; they win over credentials in the URLs. */
+  credentials?: NatsCredentials;
   /** Connection name shown by the server (`nats server report connections`). */
   name?: string;
   /** How long one publish or management request may take before it fails. */
@@ -79,16 +83,19 @@ export class NatsEventBus extends BaseEventBus {
   protected async connect(): Promise<void> {
     try {
       this.nc = await connect({
-        servers: this.natsOptions.servers,
+        ...natsConnectParts(this.natsOptions.servers, this.natsOptions.credentials),
         name: this.natsOptions.name ?? `tideline-${this.options.prefix}`,
         maxReconnectAttempts: -1,
         reconnectTimeWait: this.natsOptions.reconnectWaitMs ?? DEFAULT_RECONNECT_WAIT_MS,
         timeout: this.timeoutMs,
       });
     } catch (error) {
-      throw new BusUnavailableError(`cannot connect to NATS at ${String(this.natsOptions.servers)}`, {
-        cause: error,
-      });
+      // The cause names what the server refused (e.g. "Authorization Violation"), never a credential.
+      const reason = error instanceof Error ? `: ${printableServers(error.message)}` : '';
+      throw new BusUnavailableError(
+        `cannot connect to NATS at ${printableServers(this.natsOptions.servers)}${reason}`,
+        { cause: error },
+      );
     }
     this.connected = true;
     void this.watchStatus(this.nc);

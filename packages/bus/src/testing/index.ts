@@ -1,2 +1,3 @@
+export { type TestCertificates, testCertificates } from './certificates.ts';
 export { type BusContractTarget, busContractSuite } from './contract-suite.ts';
 export { eventually, sleep } from './wait.ts';

@@ -1,29 +1,44 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from './ports.ts';
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL('../../../../infra/kafka/kafka.sh', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export interface PrivateBrokerOptions {
   /** Bound of one start (JVM start, storage format, first metadata answer). */
   startTimeoutSeconds: number;
   heapOpts: string;
+  /**
+   * A second client listener that requires SASL/PLAIN with these users (name → password), on
+   * {@link PrivateKafkaBroker.saslBrokers}. The plaintext listener stays for the broker's own
+   * readiness check and inter-broker traffic; tests of authentication use the SASL one only.
+   */
+  saslPlainUsers?: Record<string, string>;
+}
+
+/** server.properties lines that add a SASL_PLAINTEXT listener with PLAIN users. */
+function saslProperties(
+  port: number,
+  controllerPort: number,
+  saslPort: number,
+  users: Record<string, string>,
+) {
+  const jaasUsers = Object.entries(users)
+    .map(([name, password]) => `user_${name}="${password}"`)
+    .join(' ');
+  return [
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+    'sasl.enabled.mechanisms=PLAIN',
+    `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${jaasUsers};`,
+    '',
+  ].join('\n');
 }
 
 /**
@@ -33,6 +48,8 @@ export interface PrivateBrokerOptions {
 export class PrivateKafkaBroker {
   private constructor(
     readonly port: number,
+    /** Port of the SASL listener (0 without `saslPlainUsers`). */
+    readonly saslPort: number,
     private readonly env: NodeJS.ProcessEnv,
     private readonly dir: string,
     private readonly options: PrivateBrokerOptions,
@@ -42,21 +59,34 @@ export class PrivateKafkaBroker {
     const port = await freePort();
     const controllerPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'tideline-kafka-'));
+    const saslPort = options.saslPlainUsers ? await freePort() : 0;
+    const extra: NodeJS.ProcessEnv = {};
+    if (options.saslPlainUsers) {
+      const file = join(dir, 'sasl.properties');
+      writeFileSync(file, saslProperties(port, controllerPort, saslPort, options.saslPlainUsers));
+      extra['TIDELINE_KAFKA_EXTRA_PROPERTIES'] = file;
+    }
     const env = {
       ...process.env,
+      ...extra,
       TIDELINE_KAFKA_PORT: String(port),
       TIDELINE_KAFKA_CONTROLLER_PORT: String(controllerPort),
       TIDELINE_KAFKA_DATA_DIR: dir,
       TIDELINE_KAFKA_WAIT_SECONDS: String(options.startTimeoutSeconds),
       TIDELINE_KAFKA_HEAP_OPTS: options.heapOpts,
     };
-    const broker = new PrivateKafkaBroker(port, env, dir, options);
+    const broker = new PrivateKafkaBroker(port, saslPort, env, dir, options);
     await broker.start();
     return broker;
   }
 
   get brokers(): string[] {
     return [`127.0.0.1:${this.port}`];
+  }
+
+  /** The SASL listener; only clients with a configured user get in. */
+  get saslBrokers(): string[] {
+    return [`127.0.0.1:${this.saslPort}`];
   }
 
   async start(): Promise<void> {

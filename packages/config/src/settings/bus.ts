@@ -1,4 +1,4 @@
-import { int, list, ms, oneOf, seconds, str, url } from '../setting.ts';
+import { bool, int, list, ms, oneOf, optionalStr, seconds, str, url } from '../setting.ts';
 
 /** Settings of the event bus (packages/bus), shared by every service that publishes or consumes. */
 export const busSettings = {
@@ -12,7 +12,25 @@ export const busSettings = {
     env: 'TIDELINE_NATS_URL',
     protocols: ['nats', 'tls'],
     default: 'nats://127.0.0.1:4222',
-    doc: 'NATS server with JetStream enabled.',
+    doc: 'NATS server with JetStream enabled. `tls://` requires TLS. May carry credentials (`nats://user:password@host:4222`, `nats://token@host:4222`); never printed.',
+  }),
+  natsUser: optionalStr({
+    env: 'TIDELINE_NATS_USER',
+    doc: 'NATS user (with TIDELINE_NATS_PASSWORD). Overrides a user in TIDELINE_NATS_URL.',
+  }),
+  natsPassword: optionalStr({
+    env: 'TIDELINE_NATS_PASSWORD',
+    secret: true,
+    doc: 'Password of TIDELINE_NATS_USER.',
+  }),
+  natsToken: optionalStr({
+    env: 'TIDELINE_NATS_TOKEN',
+    secret: true,
+    doc: 'NATS authentication token (`authorization { token }` on the server); instead of a user and password.',
+  }),
+  natsTlsCaFile: optionalStr({
+    env: 'TIDELINE_NATS_TLS_CA_FILE',
+    doc: 'PEM file of the certificate authority that signed the NATS server certificate; setting it requires TLS. Unset: the system trust store (for `tls://`).',
   }),
   kafkaBrokers: list({
     env: 'TIDELINE_KAFKA_BROKERS',
@@ -20,6 +38,30 @@ export const busSettings = {
     itemRule: 'host:port pairs',
     default: ['127.0.0.1:9092'],
     doc: 'Kafka bootstrap brokers.',
+  }),
+  kafkaSaslMechanism: oneOf({
+    env: 'TIDELINE_KAFKA_SASL_MECHANISM',
+    values: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] as const,
+    default: 'none',
+    doc: 'SASL authentication towards Kafka with TIDELINE_KAFKA_SASL_USERNAME/PASSWORD; `none` connects unauthenticated. PLAIN sends the password as is: use it with TLS outside a private network.',
+  }),
+  kafkaSaslUsername: optionalStr({
+    env: 'TIDELINE_KAFKA_SASL_USERNAME',
+    doc: 'Kafka SASL user; required when TIDELINE_KAFKA_SASL_MECHANISM is not `none`.',
+  }),
+  kafkaSaslPassword: optionalStr({
+    env: 'TIDELINE_KAFKA_SASL_PASSWORD',
+    secret: true,
+    doc: 'Password of TIDELINE_KAFKA_SASL_USERNAME.',
+  }),
+  kafkaTls: bool({
+    env: 'TIDELINE_KAFKA_TLS',
+    default: false,
+    doc: 'Connect to the Kafka brokers over TLS (SSL / SASL_SSL listeners).',
+  }),
+  kafkaTlsCaFile: optionalStr({
+    env: 'TIDELINE_KAFKA_TLS_CA_FILE',
+    doc: 'PEM file of the certificate authority that signed the Kafka broker certificates; setting it turns TLS on. Unset: the system trust store.',
   }),
   busPrefix: str({
     env: 'TIDELINE_BUS_PREFIX',

@@ -56,6 +56,35 @@ export const gatewaySettings = {
     default: 500,
     doc: 'A live event that skips ids is held this long for the missing ones (a source publishing out of order); then the socket is repaired by a replay from its last id.',
   }),
+  gatewayGapHoldMaxEvents: int({
+    env: 'TIDELINE_GATEWAY_GAP_HOLD_MAX_EVENTS',
+    min: 10,
+    max: 1_000_000,
+    default: 10_000,
+    doc: 'Live events held for one live socket behind a gap (waiting for the missing ids or a repair); beyond this the held events are dropped and the socket is resynchronised by a snapshot. A repair that fails never grows the hold past this.',
+  }),
+
+  // ---- what one socket may cost -------------------------------------------------------------
+  gatewayResnapshotIntervalMs: ms({
+    env: 'TIDELINE_GATEWAY_RESNAPSHOT_INTERVAL_MS',
+    max: 3_600_000,
+    default: 30_000,
+    doc: "A socket is sent at most one snapshot of a feed (websites, or one cluster's nodes) it asked for per this interval: asking again without a position (or with one that falls back to a snapshot) sooner is refused with RATE_LIMITED and `retryAfterMs`; resumes answered by replay are not limited. 0 disables the limit.",
+  }),
+  gatewayOutboundQueueLimitBytes: int({
+    env: 'TIDELINE_GATEWAY_OUTBOUND_QUEUE_LIMIT_BYTES',
+    min: 65_536,
+    max: 1_073_741_824,
+    default: 4_194_304,
+    doc: 'Bytes one socket may have waiting to be written (queued in the engine behind what is on the wire, plus what the WebSocket has not handed to the kernel); a socket past this is disconnected with SLOW_CONSUMER and resumes from its lastEventId. Must exceed the largest message (a whole websites:initial).',
+  }),
+  gatewaySlowConsumerCloseGraceMs: ms({
+    env: 'TIDELINE_GATEWAY_SLOW_CONSUMER_CLOSE_GRACE_MS',
+    min: 100,
+    max: 600_000,
+    default: 5_000,
+    doc: 'A slow consumer is told SLOW_CONSUMER behind what is already on the wire and its connection closed once that is read; if it has not read it by then, the connection is cut.',
+  }),
 
   // ---- client events --------------------------------------------------------------------------
   gatewayRateLimitEvents: int({

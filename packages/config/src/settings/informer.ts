@@ -1,5 +1,5 @@
 import { ConfigError } from '../load.ts';
-import { bool, int, list, ms, port, seconds, str } from '../setting.ts';
+import { bool, int, list, ms, oneOf, optionalStr, port, seconds, str } from '../setting.ts';
 
 /** Settings of apps/informer. */
 export const informerSettings = {
@@ -121,6 +121,34 @@ export const informerSettings = {
     max: 100_000,
     default: 2_000,
     doc: 'Events read per request while the informer rebuilds, at start, what it published from the nodes topic.',
+  }),
+  // ---- runtime registrations and in-cluster loading (issue 14, items 4 and 5) ----
+  informerRegistrationStore: oneOf({
+    env: 'TIDELINE_INFORMER_REGISTRATION_STORE',
+    values: ['redis', 'memory'] as const,
+    default: 'redis',
+    doc: 'Where clusters registered through the HTTP API are kept. `redis` (TIDELINE_REDIS_URL): encrypted with TIDELINE_INFORMER_REGISTRATION_KEY, restored on every start, removed on unregister. `memory`: they live as long as the process and are reported orphaned after a restart.',
+  }),
+  informerRegistrationKey: optionalStr({
+    env: 'TIDELINE_INFORMER_REGISTRATION_KEY',
+    secret: true,
+    doc: 'AES-256-GCM key (32 bytes, base64 or hex) that encrypts the kubeconfigs of runtime registrations in Redis. Required in production when TIDELINE_INFORMER_REGISTRATION_STORE is redis; development/test fall back to a fixed development key, refused in production.',
+  }),
+  informerRegistrationPreviousKey: optionalStr({
+    env: 'TIDELINE_INFORMER_REGISTRATION_PREVIOUS_KEY',
+    secret: true,
+    doc: 'The key used before TIDELINE_INFORMER_REGISTRATION_KEY (key rotation): registrations it encrypted are still read, and re-encrypted with the current key at start.',
+  }),
+  informerInClusterName: optionalStr({
+    env: 'TIDELINE_INFORMER_IN_CLUSTER_NAME',
+    pattern: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    patternRule: 'a DNS-1123 label',
+    doc: 'Watch the Kubernetes cluster the informer runs in under this name (service-account token and CA, KUBERNETES_SERVICE_HOST/PORT). Unset: off.',
+  }),
+  informerInClusterServiceAccountDir: str({
+    env: 'TIDELINE_INFORMER_IN_CLUSTER_SERVICE_ACCOUNT_DIR',
+    default: '/var/run/secrets/kubernetes.io/serviceaccount',
+    doc: 'Directory holding the service-account `token` and `ca.crt` for TIDELINE_INFORMER_IN_CLUSTER_NAME (the client reads the token again every minute, so rotated tokens are followed).',
   }),
 };
 

@@ -1,0 +1,1 @@
+export { type IdpTokenOptions, TestIdentityProvider } from './identity-provider.ts';
