@@ -32,13 +32,17 @@ const REPLICA_IDS = ['informer-a', 'informer-b', 'informer-c', 'informer-d'] as 
 const CLUSTER_NAMES = Array.from({ length: 12 }, (_, i) => `ha-${String(i + 1).padStart(2, '0')}`);
 const NODES_PER_CLUSTER = 3;
 
-async function world() {
+async function world(options: { runtime?: string[] } = {}) {
   const prefix = uniquePrefix('ha');
   const clusters = await Promise.all(
     CLUSTER_NAMES.map((name) => TestCluster.start({ name, nodes: NODES_PER_CLUSTER })),
   );
+  // Clusters the test registers over the API (not in the replicas' configuration).
+  const runtime = await Promise.all(
+    (options.runtime ?? []).map((name) => TestCluster.start({ name, nodes: NODES_PER_CLUSTER })),
+  );
   cleanups.push(async () => {
-    await Promise.all(clusters.map((c) => c[Symbol.asyncDispose]()));
+    await Promise.all([...clusters, ...runtime].map((c) => c[Symbol.asyncDispose]()));
   });
   const replicas = new InformerReplicas(prefix, clusters);
   cleanups.push(() => replicas[Symbol.asyncDispose]());
@@ -49,8 +53,7 @@ async function world() {
   });
   const log = await NodeEventLog.open(bus);
   cleanups.push(() => log.close());
-  const byName = new Map(clusters.map((c) => [c.name, c]));
-  return { prefix, clusters, byName, replicas, log };
+  return { prefix, clusters, runtime, all: [...clusters, ...runtime], replicas, log };
 }
 
 type World = Awaited<ReturnType<typeof world>>;
@@ -281,6 +284,48 @@ describe('informer replicas share the clusters (sharding)', () => {
     expect(moved.length).toBeLessThanOrEqual(6);
     console.log(`[ha] a fourth replica took ${moved.length} of ${w.clusters.length} clusters`);
     for (const c of w.clusters) c.server.label('node-00001', 'join', 'after');
+    await expectHistoriesEqualServers(w);
+  });
+
+  it('invariant 10 - a cluster registered at runtime on one replica is run by its owner and survives a restart of every replica', async () => {
+    const w = await world({ runtime: ['ha-runtime'] });
+    const runtime = w.runtime[0]!;
+    const three = await startThree(w);
+    await w.replicas.settledOwnership(three, SETTLE_TIMEOUT_MS, hashedOver(three));
+    // Registered on a replica that is not its owner by the hashing: the owner runs it.
+    const owner = ownerOf(runtime.name, REPLICA_IDS.slice(0, 3))!;
+    const via = three.find((p) => p.id !== owner)!;
+    const kubeconfig = runtime.server.kubeconfig({ cluster: runtime.name });
+    expect(await w.replicas.register(via, runtime.name, kubeconfig)).toBe(201);
+    const owners = await w.replicas.settledOwnership(three, SETTLE_TIMEOUT_MS, hashedOver(three));
+    expect(owners.get(runtime.name)).toBe(owner);
+    // Not readable in plain text where the replicas share it.
+    const stored = await w.replicas.storedRegistrations();
+    expect(stored).toContain(runtime.name);
+    expect(stored).not.toContain(runtime.server.url);
+    runtime.server.label('node-00000', 'before', 'restart');
+    await eventually(
+      () => historyOf(w.log, runtime.name).views.get('node-00000')?.dynamic.labels['before'] === 'restart',
+      SETTLE_TIMEOUT_MS,
+    );
+
+    // Every replica stops (SIGTERM: hands over, releases), then all start again.
+    for (const p of three) p.signal('SIGTERM');
+    expect(await Promise.all(three.map((p) => p.exited))).toEqual([0, 0, 0]);
+    runtime.server.cordon('node-00001');
+    const again = await startThree(w);
+    const after = await w.replicas.settledOwnership(again, SETTLE_TIMEOUT_MS, hashedOver(again));
+    expect(after.get(runtime.name)).toBe(owner);
+    const statuses = await w.replicas.statuses(again.find((p) => p.id === owner)!);
+    expect(statuses.find((s) => s.name === runtime.name)).toMatchObject({
+      source: 'api',
+      state: 'watching',
+      owner,
+    });
+    await eventually(
+      () => historyOf(w.log, runtime.name).views.get('node-00001')?.dynamic.unschedulable === true,
+      SETTLE_TIMEOUT_MS,
+    );
     await expectHistoriesEqualServers(w);
   });
 });

@@ -45,6 +45,8 @@ export interface InformerProcess {
 export class InformerReplicas {
   readonly namespace = `ha${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   readonly processes: InformerProcess[] = [];
+  /** Clusters registered at runtime through {@link register} (shared by the replicas through the store). */
+  readonly registered: string[] = [];
   private readonly token = testToken('ha-test', ['clusters:admin']);
 
   constructor(
@@ -144,7 +146,7 @@ export class InformerReplicas {
         owners.set(name, p.id);
       }
     }
-    return owners.size === this.clusters.length ? owners : undefined;
+    return owners.size === this.clusters.length + this.registered.length ? owners : undefined;
   }
 
   /**
@@ -162,6 +164,28 @@ export class InformerReplicas {
       return owners !== undefined && [...owners].every(([cluster, owner]) => expected(cluster) === owner);
     }, timeoutMs);
     return owners!;
+  }
+
+  /** POST /api/v1/clusters/register on one replica, with an inline kubeconfig. */
+  async register(p: InformerProcess, name: string, kubeconfig: string): Promise<number> {
+    const response = await fetch(`${p.url}${CLUSTERS_ADMIN_API.register}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name, kubeconfig }),
+    });
+    if (response.status === 201) this.registered.push(name);
+    return response.status;
+  }
+
+  /** Every value the replicas' registration store holds in Redis, as one string. */
+  async storedRegistrations(): Promise<string> {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      const all = await redis.hgetall(`${this.namespace}:informer:${this.prefix}:registrations`);
+      return JSON.stringify(all);
+    } finally {
+      redis.disconnect();
+    }
   }
 
   /** Value of a counter or gauge in a replica's /metrics (0 when absent). */
@@ -185,7 +209,10 @@ export class InformerReplicas {
     await removeStreams(this.prefix);
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     try {
-      const found = await redis.keys(`tl:{${this.namespace}:*`);
+      const found = [
+        ...(await redis.keys(`tl:{${this.namespace}:*`)),
+        ...(await redis.keys(`${this.namespace}:*`)),
+      ];
       if (found.length > 0) await redis.del(...found);
     } finally {
       redis.disconnect();
