@@ -1,11 +1,22 @@
+import { type EventBus, PublishExpectationError } from '@tideline/bus';
 import { makeNode } from '@tideline/kube-test-server';
 import { createLogger, Registry } from '@tideline/runtime';
-import { eventually, NodeEventLog, openTestBus, removeStreams, uniquePrefix } from '@tideline/test-support';
+import {
+  eventually,
+  NodeEventLog,
+  openTestBus,
+  removeStreams,
+  TestCluster,
+  uniquePrefix,
+} from '@tideline/test-support';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PublishedLedger } from '../src/domain/ledger.ts';
 import { createInformerMetrics } from '../src/metrics.ts';
 import { ClusterPublisher, type FencedBy } from '../src/pipeline/cluster-publisher.ts';
 import { recoverCluster } from '../src/pipeline/recovery.ts';
+import { startInformer } from '../src/service.ts';
+import { testInformerEnv } from './support/informer-env.ts';
 
 // Invariant 10 (one sequence per cluster): a former owner's publish cannot enter the sequence of
 // a cluster another replica took over, even when the former owner does not know it lost the lease.
@@ -136,4 +147,82 @@ describe('fencing at the broker', () => {
     expect(log.of(CLUSTER).map((e) => e.eventId)).toEqual([1, 2, 3]);
     expect(log.of(CLUSTER).at(-1)?.type).toBe('added');
   });
+
+  it('invariant 10 - over a bus that cannot check expectations (Kafka), a replica whose lease was taken over is stopped by the fencing-token check before it publishes', async () => {
+    const prefix = uniquePrefix('fencek');
+    const namespace = uniquePrefix('fencens');
+    const real = await openTestBus(prefix);
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    cleanups.push(async () => {
+      await real.drain();
+      await removeStreams(prefix);
+      const found = [...(await redis.keys(`tl:{${namespace}:*`)), ...(await redis.keys(`${namespace}:*`))];
+      if (found.length > 0) await redis.del(...found);
+      redis.disconnect();
+    });
+    // What the Kafka bus offers the informer: no broker-side expectations (it refuses them).
+    const kafkaLike: EventBus = {
+      enforcesExpectations: false,
+      start: () => real.start(),
+      publish: (subject, data, options) =>
+        options.expect
+          ? Promise.reject(new PublishExpectationError('expectations unsupported'))
+          : real.publish(subject, data, options),
+      subscribe: (options) => real.subscribe(options),
+      read: (options) => real.read(options),
+      healthy: () => real.healthy(),
+      drain: () => real.drain(),
+    };
+    const log = await NodeEventLog.open(real);
+    cleanups.push(() => log.close());
+    const c = await TestCluster.start({ name: 'tokened', nodes: 2 });
+    cleanups.push(() => c[Symbol.asyncDispose]());
+    const informer = await startInformer({
+      bus: kafkaLike,
+      source: {
+        env: testInformerEnv({
+          prefix,
+          clusters: [c],
+          env: {
+            TIDELINE_INSTANCE_ID: 'replica-a',
+            TIDELINE_INFORMER_SHARDING: 'true',
+            // Long: the local lease check must not be what stops it here.
+            TIDELINE_INFORMER_LEASE_TTL_MS: '600000',
+            TIDELINE_INFORMER_LEASE_RENEW_INTERVAL_MS: '200000',
+            TIDELINE_REDIS_URL: REDIS_URL,
+            TIDELINE_STATEFUL_NAMESPACE: namespace,
+          },
+        }),
+      },
+    });
+    cleanups.push(() => informer.stop());
+    await eventually(
+      () => log.lastIdOf(c.name) === 3 && informer.registry.watcherOf(c.name)?.ready === true,
+      TIMEOUT_MS,
+    );
+
+    // Another replica took the lease (a greater token) and this one has not heard of it yet.
+    await redis.hset(
+      `tl:{${namespace}:informer:${prefix}}:leases`,
+      c.name,
+      `999|${Date.now() + 600_000}|replica-b`,
+    );
+    c.server.cordon('node-00000');
+    await eventually(async () => (await fencedOf(informer.url, c.name)) >= 1, TIMEOUT_MS);
+    // Nothing was published, and the replica stopped running the cluster.
+    expect(log.lastIdOf(c.name)).toBe(3);
+    await eventually(() => informer.registry.publisherOf(c.name) === undefined, TIMEOUT_MS);
+    expect(log.of(c.name).some((e) => JSON.stringify(e).includes('"unschedulable":true'))).toBe(false);
+  });
 });
+
+const REDIS_URL = process.env['TIDELINE_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+async function fencedOf(url: string, cluster: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n'))
+    if (line.startsWith('tideline_informer_fenced_publishes_total{') && line.includes(`cluster="${cluster}"`))
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return total;
+}

@@ -58,7 +58,11 @@ async function world(options: { runtime?: string[] } = {}) {
 
 type World = Awaited<ReturnType<typeof world>>;
 
-/** Every cluster's history is a gap-free, duplicate-free sequence of real changes that ends equal to its API server. */
+/**
+ * Every cluster's history is a gap-free, duplicate-free sequence of real changes in one epoch (no
+ * second `cluster-registered`, so no browser is sent `nodes:initial` it did not ask for) that ends
+ * equal to its API server.
+ */
 async function expectHistoriesEqualServers(w: World): Promise<void> {
   for (const c of w.clusters) {
     await eventually(
@@ -67,6 +71,14 @@ async function expectHistoriesEqualServers(w: World): Promise<void> {
     );
     const history = historyOf(w.log, c.name);
     expect(history.violations, c.name).toEqual([]);
+    // One epoch: a hand-over never announces the cluster again (which would resync every browser).
+    expect(
+      w.log
+        .of(c.name)
+        .filter((e) => e.type === 'cluster-registered' || e.type === 'cluster-removed')
+        .map((e) => e.type),
+      c.name,
+    ).toEqual(['cluster-registered']);
     expect(differencesFromServer(history.views, c), c.name).toEqual([]);
   }
   expect(w.log.invalid).toEqual([]);
