@@ -250,12 +250,10 @@ describe('informer replicas share the clusters (sharding)', () => {
         (await w.replicas.metric(paused, 'tideline_informer_cluster_owned', { cluster: target.name })) === 0,
       SETTLE_TIMEOUT_MS,
     );
-    const byLease = await w.replicas.metric(paused, 'tideline_informer_fenced_publishes_total', {
-      cluster: target.name,
-      by: 'lease',
-    });
+    const fencedBy = async (by: string) =>
+      w.replicas.metric(paused, 'tideline_informer_fenced_publishes_total', { cluster: target.name, by });
     console.log(
-      `[ha] resumed former owner: fenced publishes ${byLease} by its lease check, the rest by the broker`,
+      `[ha] resumed former owner: fenced publishes by its lease check ${await fencedBy('lease')}, by the broker ${await fencedBy('broker')}`,
     );
     // The resumed replica stored nothing on the cluster's sequence.
     expect(await w.replicas.metric(paused, 'tideline_informer_events_total', { cluster: target.name })).toBe(
