@@ -394,3 +394,26 @@ describe('nodes from the Kubernetes API test server through NATS to the cache', 
     expect(cache.model.node('alpha', 'node-00000').node?.dynamic.labels['marker']).toBe('after');
   });
 });
+
+describe('node names at the Kubernetes limit', () => {
+  // A DNS-1123 subdomain of 253 characters, the longest name Kubernetes gives a node.
+  const longest = ['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(61)].join('.');
+
+  it('nodes - a 253-character node name is served by /nodes/<name>; one character more gets 414 with the error body', async () => {
+    expect(longest).toHaveLength(253);
+    await using world = await NodesWorld.create({ clusters: [{ name: 'longnames', nodes: 1 }] });
+    const cache = world.cache!;
+    world.cluster('longnames').server.addNode(longest);
+    await world.synced('longnames');
+    const answer = await get(`${cache.url}${NODES_API.node('longnames', longest)}`, reader, NodeAnswer);
+    expect(answer.data.name).toBe(longest);
+
+    const tooLong = await fetch(`${cache.url}${NODES_API.node('longnames', `${longest}e`)}`, {
+      headers: reader,
+    });
+    expect(tooLong.status).toBe(414);
+    expect(await tooLong.json()).toEqual({
+      error: { code: 'VALIDATION_FAILED', message: expect.stringContaining('253') },
+    });
+  });
+});

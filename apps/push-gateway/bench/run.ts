@@ -189,6 +189,9 @@ async function main(): Promise<void> {
         TIDELINE_WEBSITE_API_HOST: '127.0.0.1',
         TIDELINE_DATABASE_URL: database.url,
         TIDELINE_WEBSITE_API_RELAY_INTERVAL_MS: '100',
+        // The benchmark measures delivery, not website-api's per-subject write limit.
+        TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_MAX: '1000000',
+        TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX: `${busPrefix}:writes:`,
       },
       startedPort,
     );

@@ -75,6 +75,9 @@ async function setUp(mode: Mode): Promise<Target> {
         TIDELINE_DATABASE_POOL_MAX: String(CLIENTS + 2),
         TIDELINE_NATS_URL: NATS_URL,
         TIDELINE_BUS_PREFIX: prefix,
+        // The benchmark measures writes, not the per-subject limit.
+        TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_MAX: '1000000',
+        TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX: `bench:${prefix}:writes:`,
       },
     },
   });

@@ -4,12 +4,19 @@ import {
   type ConfigOf,
   type commonSettings,
   databaseSettings,
+  redisSettings,
   requireJwtKey,
   websiteApiSettings,
 } from '@tideline/config';
 
 /** Everything website-api reads from its environment (plus the common settings runService adds). */
-export const settings = { ...websiteApiSettings, ...databaseSettings, ...busSettings, ...authSettings };
+export const settings = {
+  ...websiteApiSettings,
+  ...databaseSettings,
+  ...redisSettings,
+  ...busSettings,
+  ...authSettings,
+};
 
 export type WebsiteApiConfig = ConfigOf<typeof settings> & ConfigOf<typeof commonSettings>;
 

@@ -1,5 +1,6 @@
 import { serviceVerifierFromConfig, verifierFromConfig } from '@tideline/auth';
 import { createEventBus } from '@tideline/bus';
+import { redisConnectionOptions } from '@tideline/config';
 import type { Database } from '@tideline/db';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { BusConnector } from './adapters/bus-connector.ts';
@@ -7,11 +8,13 @@ import { migrateDatabase, openDatabase } from './adapters/database.ts';
 import { PostgresEventLog } from './adapters/event-log/postgres-event-log.ts';
 import { PostgresRelayState } from './adapters/event-log/relay-state.ts';
 import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
+import { RedisWriteCounter } from './adapters/redis-write-counter.ts';
 import { EventRelay } from './adapters/relay.ts';
 import { RetentionLoop } from './adapters/retention-loop.ts';
 import { rules, settings, type WebsiteApiConfig } from './config.ts';
 import { registerInternalRoutes } from './http/internal-routes.ts';
 import { registerWebsiteRoutes } from './http/website-routes.ts';
+import { installWriteRateLimit } from './http/write-rate-limit.ts';
 
 export interface StartWebsiteApiOptions extends RunOptions {
   /**
@@ -104,6 +107,25 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
         // The broker does not gate readiness: writes commit while it is away and the relay catches up.
         readiness.observe('bus', () => connector.healthy());
         readiness.observe('relayLeader', () => relay.isLeader);
+        const writeCounter = new RedisWriteCounter({
+          url: config.redisUrl,
+          connection: redisConnectionOptions(config),
+          commandTimeoutMs: config.redisCommandTimeoutMs,
+          keyPrefix: config.writeRateLimitKeyPrefix,
+          connectionName: `website-api-${instanceId}`,
+          logger,
+          metrics,
+        });
+        onStop('write rate limit', () => writeCounter.stop());
+        await writeCounter.start();
+        // Redis does not gate readiness: while it is away writes are not limited (fail open).
+        readiness.observe('rateLimitStore', () => writeCounter.ready);
+        await installWriteRateLimit(http, {
+          counter: writeCounter,
+          verifier,
+          max: config.writeRateLimitMax,
+          windowMs: config.writeRateLimitWindowMs,
+        });
         registerWebsiteRoutes(http, { store, verifier });
         registerInternalRoutes(http, { log: eventLog, verifier: serviceVerifierFromConfig(config, logger) });
         readiness.add('database', () => database.ping());

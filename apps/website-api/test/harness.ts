@@ -40,6 +40,9 @@ export function testEnv(
     TIDELINE_BUS_PREFIX: busPrefix,
     TIDELINE_WEBSITE_API_RELAY_INTERVAL_MS: '100',
     TIDELINE_SHUTDOWN_TIMEOUT_MS: '5000',
+    // Counts of this test only; tests not about the write limit are not slowed by it.
+    TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX: `test:${busPrefix}:writes:`,
+    TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_MAX: '1000000',
     ...overrides,
   };
 }

@@ -5,8 +5,9 @@ import {
   safeParse,
   TidelineError,
 } from '@tideline/contracts';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
 import type { z } from 'zod';
+import { answerClientError, errorBodyText } from './http-raw-errors.ts';
 
 /** A request refused at the HTTP edge with a protocol error code (a bad body, a missing scope). */
 export class HttpError extends TidelineError {
@@ -28,6 +29,58 @@ export function sendError(
     .send({ error: { code, message, ...(fields?.length ? { fields } : {}) } });
 }
 
+/**
+ * The longest path parameter any route accepts: a Kubernetes object name (a DNS-1123 subdomain,
+ * e.g. a node name in the cache's `/nodes/<name>`) is at most 253 characters. Longer answers 414
+ * with the error body.
+ */
+export const PATH_PARAM_MAX_LENGTH = 253;
+
+/**
+ * What the HTTP framework and Node's HTTP parser refuse before any route runs, answered with the
+ * error body (code `VALIDATION_FAILED`) instead of their own shapes:
+ * - request headers larger than Node's limit → `431` (written on the socket from `clientError`),
+ *   any other unparseable request → `400`, a request not received in time → `408`;
+ * - a malformed percent-escape in the path (`FST_ERR_BAD_URL`) → `400`;
+ * - a path parameter longer than {@link PATH_PARAM_MAX_LENGTH} → `414`.
+ * Spread into the options of `Fastify()`; {@link installErrorHandling} does the rest.
+ */
+export function frameworkErrorOptions(): Pick<
+  FastifyServerOptions,
+  'routerOptions' | 'frameworkErrors' | 'clientErrorHandler'
+> {
+  return {
+    routerOptions: { maxParamLength: PATH_PARAM_MAX_LENGTH },
+    frameworkErrors: (error, _request, reply) => {
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        return (reply as FastifyReply)
+          .code(414)
+          .type('application/json; charset=utf-8')
+          .send(
+            errorBodyText(
+              'VALIDATION_FAILED',
+              `a path parameter is longer than ${PATH_PARAM_MAX_LENGTH} characters`,
+            ),
+          );
+      }
+      if (error.code === 'FST_ERR_BAD_URL') {
+        return sendError(
+          reply as FastifyReply,
+          'VALIDATION_FAILED',
+          'the path is not a valid URL (a malformed %-escape)',
+        );
+      }
+      reply.log.error({ err: error }, 'request failed in the router');
+      return sendError(
+        reply as FastifyReply,
+        'INTERNAL',
+        'an unexpected error occurred; nothing was changed',
+      );
+    },
+    clientErrorHandler: answerClientError,
+  };
+}
+
 /** Parses a body, query or path with its contract; throws VALIDATION_FAILED naming every bad field. */
 export function validate<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = safeParse(schema, input ?? {}, what);
@@ -44,7 +97,8 @@ const FASTIFY_INPUT_ERRORS: Record<string, string> = {
 };
 
 /**
- * Every error leaves as the error body with the status of its code: coded errors
+ * Every error leaves as the error body with the status of its code (and a 417 for an unsupported
+ * `Expect` header, which Node would answer without a body): coded errors
  * ({@link TidelineError}, whatever layer threw them) as thrown
  * (UNAVAILABLE ones logged as warnings), unreadable bodies as VALIDATION_FAILED, unknown routes as
  * NOT_FOUND, anything else as INTERNAL (logged).
@@ -68,6 +122,16 @@ export function installErrorHandling(http: FastifyInstance): void {
     }
     request.log.error({ err: error, url: request.url }, 'request failed');
     return sendError(reply, 'INTERNAL', 'an unexpected error occurred; nothing was changed');
+  });
+  // Node answers an `Expect` other than 100-continue itself (417, no body) unless this is listened for.
+  http.server.on('checkExpectation', (_request, response) => {
+    const body = errorBodyText('VALIDATION_FAILED', 'the only expectation supported is 100-continue');
+    response.writeHead(417, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    response.end(body);
   });
   http.setNotFoundHandler((request, reply) =>
     sendError(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),

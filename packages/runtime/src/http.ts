@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { frameworkErrorOptions } from './http-errors.ts';
 import type { Readiness } from './readiness.ts';
 
 export interface HttpServerOptions {
@@ -62,6 +63,7 @@ export function createHttpServer(
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
     forceCloseConnections: 'idle',
+    ...frameworkErrorOptions(),
   });
   const operatorPaths = new Set(['/healthz', '/readyz', '/metrics']);
   http.addHook('onRequest', async (request, reply) => {

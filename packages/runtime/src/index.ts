@@ -1,6 +1,12 @@
 export { createHttpServer, type HttpServerOptions, type InFlightRequests, trackInFlight } from './http.ts';
 export { requirePrincipal, requireScope } from './http-auth.ts';
 export { HttpError, sendError, validate } from './http-errors.ts';
+export {
+  answerEngineRefusalsWithErrorBody,
+  type RawRequestEngine,
+  withErrorBody,
+  withErrorBodyOnSocket,
+} from './http-raw-errors.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { runMain } from './main.ts';
 export { isManagementOnly, ManagementListener } from './management.ts';

@@ -1,3 +1,4 @@
+import { redisConnectionOptions } from '@tideline/config';
 import type { Logger } from '@tideline/runtime';
 import type { InformerConfig } from '../config.ts';
 import type { RegistrationDecryptError } from './cipher.ts';
@@ -25,6 +26,7 @@ export async function openRegistrationStore(options: {
   if (config.informerRegistrationStore === 'memory') return new InMemoryRegistrationStore();
   const store = new RedisRegistrationStore({
     url: config.redisUrl,
+    connection: redisConnectionOptions(config),
     key: registrationsKey(config),
     cipher: registrationCipherFromConfig(config),
     commandTimeoutMs: config.redisCommandTimeoutMs,

@@ -1,3 +1,4 @@
+import type { RedisConnectionOptions } from '@tideline/config';
 import { TidelineError } from '@tideline/contracts';
 import { Redis } from 'ioredis';
 import { type RegistrationCipher, RegistrationDecryptError } from './cipher.ts';
@@ -6,6 +7,8 @@ import type { RegistrationStore, StoredRegistration } from './store.ts';
 export interface RedisRegistrationStoreOptions {
   /** `redis://` or `rediss://` URL. */
   url: string;
+  /** Credentials and TLS beyond the URL (`redisConnectionOptions` of @tideline/config). */
+  connection?: RedisConnectionOptions | undefined;
   /** The Redis hash holding one sealed record per cluster name. */
   key: string;
   cipher: RegistrationCipher;
@@ -75,6 +78,7 @@ export class RedisRegistrationStore implements RegistrationStore {
           options.reconnectBackoff.initialMs * 2 ** Math.min(attempt - 1, 30),
         ),
       ...(options.connectionName ? { connectionName: options.connectionName } : {}),
+      ...options.connection,
     });
     this.redis.on('error', (error: Error) => options.onConnectionError?.(error));
   }

@@ -1,10 +1,13 @@
 import type { Server as HttpServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { answerEngineRefusalsWithErrorBody } from '@tideline/runtime';
 import { Server } from 'socket.io';
 import type { RedisRooms } from '../adapters/redis-rooms.ts';
 import type { PushGatewayConfig } from '../config.ts';
 import type { SocketEmitter } from '../socket/emitter.ts';
 import type { GatewayServer } from '../socket/types.ts';
+
+const SOCKET_PATH = '/socket.io/';
 
 /** The Socket.IO server at `/socket.io/` on the service's HTTP server, its rooms shared through Redis. */
 export function createSocketServer(
@@ -12,8 +15,10 @@ export function createSocketServer(
   config: PushGatewayConfig,
   redis: RedisRooms,
 ): GatewayServer {
-  return new Server(server, {
-    path: '/socket.io/',
+  const io: GatewayServer = new Server(server, {
+    path: SOCKET_PATH,
+    // Upgrades elsewhere are answered 404 (answerEngineRefusalsWithErrorBody), not dropped.
+    destroyUpgrade: false,
     serveClient: false,
     pingInterval: config.gatewayPingIntervalMs,
     pingTimeout: config.gatewayPingTimeoutMs,
@@ -27,6 +32,9 @@ export function createSocketServer(
       requestsTimeoutMs: config.gatewayAdapterRequestsTimeoutMs,
     }),
   });
+  // engine.io refuses bad transport/session/handshake requests itself: with the error body.
+  answerEngineRefusalsWithErrorBody(server, io.engine, SOCKET_PATH);
+  return io;
 }
 
 /**

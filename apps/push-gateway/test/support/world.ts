@@ -56,6 +56,9 @@ export class World {
             TIDELINE_WEBSITE_API_HOST: '127.0.0.1',
             TIDELINE_DATABASE_URL: database.url,
             TIDELINE_WEBSITE_API_RELAY_INTERVAL_MS: '100',
+            // Counts of this world only, and no limit: these tests are not about it (website-api's are).
+            TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX: `${stack.namespace}:writes:`,
+            TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_MAX: '1000000',
             ...options.apiEnv,
           }),
         },

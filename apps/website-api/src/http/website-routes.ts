@@ -11,17 +11,21 @@ import { requireScope, validate } from '@tideline/runtime';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { WebsiteStore } from '../domain/ports.ts';
+import { type installWriteRateLimit, WRITE_RATE_LIMITED } from './write-rate-limit.ts';
 
 const WebsitePath = z.object({ id: z.coerce.number().pipe(Id) });
 
-/** The public HTTP API of websites and line groups (`/api/v1`), JSON in and out. */
+/**
+ * The public HTTP API of websites and line groups (`/api/v1`), JSON in and out. Writes are under
+ * the write rate limit, which must be installed first ({@link installWriteRateLimit}).
+ */
 export function registerWebsiteRoutes(
   http: FastifyInstance,
   options: { store: WebsiteStore; verifier: TokenVerifier },
 ): void {
   const { store, verifier } = options;
   const read = { preHandler: requireScope(verifier, SCOPES.websitesRead) };
-  const write = { preHandler: requireScope(verifier, SCOPES.websitesWrite) };
+  const write = { ...WRITE_RATE_LIMITED, preHandler: requireScope(verifier, SCOPES.websitesWrite) };
 
   http.post('/api/v1/line-groups/create', write, async (request, reply) => {
     const body = validate(CreateLineGroupBody, request.body, 'line group');

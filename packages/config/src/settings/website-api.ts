@@ -75,6 +75,26 @@ export const websiteApiSettings = {
     default: 100,
     doc: 'Cleanup transactions per cleanup run at most; the rest waits for the next run.',
   }),
+  writeRateLimitMax: int({
+    env: 'TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_MAX',
+    min: 1,
+    max: 1_000_000,
+    default: 600,
+    doc: 'Write requests (POST /api/v1/…) one subject (the token `sub`, else the client address) may make per window, counted across every replica in Redis; more answer 429 RATE_LIMITED with Retry-After.',
+  }),
+  writeRateLimitWindowMs: ms({
+    env: 'TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_WINDOW_MS',
+    default: 60_000,
+    min: 100,
+    max: 86_400_000,
+    doc: 'The window of the write rate limit: the count of a subject starts at its first write and resets this long after.',
+  }),
+  writeRateLimitKeyPrefix: str({
+    env: 'TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX',
+    default: 'tideline:website-api:writes:',
+    max: 200,
+    doc: 'Prefix of the Redis keys counting writes; replicas sharing a limit must share it.',
+  }),
   seedWebsites: int({
     env: 'TIDELINE_SEED_WEBSITES',
     min: 0,

@@ -1,0 +1,116 @@
+import { connect } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { withErrorBodyOnSocket } from './http-raw-errors.ts';
+import { runService } from './service.ts';
+
+/** Sends `request` as raw bytes on a connection of its own and returns everything the server wrote. */
+function raw(port: number, request: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    let out = '';
+    socket.on('data', (chunk) => {
+      out += chunk.toString();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(out));
+  });
+}
+
+function answerOf(text: string): { status: number; body: unknown } {
+  const split = text.indexOf('\r\n\r\n');
+  return { status: Number(text.slice(9, 12)), body: JSON.parse(text.slice(split + 4)) };
+}
+
+const errorBody = (code: string) => ({ error: { code, message: expect.any(String) } });
+
+async function probe() {
+  return runService(
+    {
+      name: 'probe',
+      settings: {},
+      listen: () => ({ port: 0, host: '127.0.0.1' }),
+      start: async ({ http }) => {
+        http.get('/nodes/:name', async (request) => ({
+          length: (request.params as { name: string }).name.length,
+        }));
+      },
+    },
+    { source: { env: { TIDELINE_LOG_LEVEL: 'silent' } } },
+  );
+}
+
+describe('answers the HTTP framework gives itself carry the error body', () => {
+  it('http - an oversized header gets 431 with the error body', async () => {
+    await using service = await probe();
+    const text = await raw(
+      service.port,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    expect(answerOf(text)).toEqual({ status: 431, body: errorBody('VALIDATION_FAILED') });
+  });
+
+  it('http - a request line that is not HTTP gets 400 with the error body', async () => {
+    await using service = await probe();
+    expect(answerOf(await raw(service.port, 'NOT HTTP AT ALL\r\n\r\n'))).toEqual({
+      status: 400,
+      body: errorBody('VALIDATION_FAILED'),
+    });
+  });
+
+  it('http - a malformed percent-escape in the path gets 400 with the error body', async () => {
+    await using service = await probe();
+    const response = await fetch(`${service.url}/nodes/%zz`);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual(errorBody('VALIDATION_FAILED'));
+  });
+
+  it('http - a 253-character path parameter is routed; a longer one gets 414 with the error body', async () => {
+    await using service = await probe();
+    expect(await (await fetch(`${service.url}/nodes/${'n'.repeat(253)}`)).json()).toEqual({ length: 253 });
+    const response = await fetch(`${service.url}/nodes/${'n'.repeat(254)}`);
+    expect(response.status).toBe(414);
+    expect(await response.json()).toEqual(errorBody('VALIDATION_FAILED'));
+  });
+
+  it('http - an Expect header other than 100-continue gets 417 with the error body', async () => {
+    await using service = await probe();
+    const text = await raw(service.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n');
+    expect(answerOf(text)).toEqual({ status: 417, body: errorBody('VALIDATION_FAILED') });
+  });
+});
+
+describe('withErrorBodyOnSocket', () => {
+  function written(socket: PassThrough): Promise<string> {
+    return new Promise((resolve) => {
+      let out = '';
+      socket.on('data', (chunk) => {
+        out += chunk.toString();
+      });
+      socket.on('end', () => resolve(out));
+    });
+  }
+
+  it('upgrade - a library refusal written on the socket leaves as the error body with its text', async () => {
+    const socket = new PassThrough();
+    const out = written(socket);
+    withErrorBodyOnSocket(socket).end(
+      'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/html\r\n\r\nMissing or invalid Sec-WebSocket-Key header',
+    );
+    expect(answerOf(await out)).toEqual({
+      status: 400,
+      body: { error: { code: 'VALIDATION_FAILED', message: 'Missing or invalid Sec-WebSocket-Key header' } },
+    });
+  });
+
+  it('upgrade - a 101 and the frames after it pass untouched', async () => {
+    const socket = new PassThrough();
+    const out = written(socket);
+    const wrapped = withErrorBodyOnSocket(socket);
+    wrapped.write('HTTP/1.1 101 Switching Protocols\r\n\r\n');
+    wrapped.end('HTTP/1.1 400 looks like an answer but is a frame');
+    expect(await out).toBe(
+      'HTTP/1.1 101 Switching Protocols\r\n\r\nHTTP/1.1 400 looks like an answer but is a frame',
+    );
+  });
+});

@@ -1,0 +1,160 @@
+import {
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ErrorCode } from '@tideline/contracts';
+
+/*
+ * Answers written outside Fastify's reply — by Node's HTTP parser, or by a library on the raw
+ * response or socket (engine.io, ws) — in the one error body `{ error: { code, message } }`.
+ */
+
+/** The error body as JSON text. */
+export function errorBodyText(code: ErrorCode, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+const CLIENT_ERROR_ANSWERS: Record<string, { status: number; message: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, message: 'the request headers are too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'the request was not received in time' },
+};
+
+/**
+ * Node's `clientError`: the request could not be parsed (headers too large, a malformed request
+ * line or header). Answers with the error body and closes the connection, as Node's own handler
+ * would (without a body).
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const answer = CLIENT_ERROR_ANSWERS[error.code ?? ''] ?? {
+    status: 400,
+    message: 'the request is not valid HTTP',
+  };
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(rawErrorAnswer(answer.status, 'VALIDATION_FAILED', answer.message), () => socket.destroy());
+}
+
+const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  429: 'RATE_LIMITED',
+  503: 'UNAVAILABLE',
+};
+
+/**
+ * For a library that answers on the raw response itself, outside Fastify (engine.io refusing a
+ * bad transport, session id or handshake with `{ code, message }`): a refusal (status 400 and
+ * up) it writes leaves as the error body instead, with its message and status, code
+ * VALIDATION_FAILED for a 400 (else the code of its status). Successful answers pass untouched.
+ */
+export function withErrorBody(response: ServerResponse): ServerResponse {
+  const writeHead = response.writeHead.bind(response);
+  const end = response.end.bind(response);
+  let refusedWith: number | undefined;
+  response.writeHead = ((statusCode: number, ...rest: unknown[]) => {
+    if (statusCode < 400) return (writeHead as (...args: unknown[]) => ServerResponse)(statusCode, ...rest);
+    refusedWith = statusCode;
+    return response;
+  }) as ServerResponse['writeHead'];
+  response.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (refusedWith === undefined) return (end as (...args: unknown[]) => ServerResponse)(chunk, ...rest);
+    let message = STATUS_CODES[refusedWith] ?? 'refused';
+    try {
+      const said = JSON.parse(String(chunk ?? '')) as { message?: unknown };
+      if (typeof said.message === 'string' && said.message) message = said.message;
+    } catch {
+      // not JSON: the status text stands
+    }
+    const code = CODE_OF_STATUS[refusedWith] ?? 'VALIDATION_FAILED';
+    const body = errorBodyText(code, message);
+    writeHead(refusedWith, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    return end(body);
+  }) as ServerResponse['end'];
+  return response;
+}
+
+/** A raw HTTP answer (status line, headers, error body) for a socket no response object owns. */
+function rawErrorAnswer(status: number, code: ErrorCode, message: string): string {
+  const body = errorBodyText(code, message);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+    `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `Connection: close\r\n\r\n${body}`
+  );
+}
+
+/**
+ * For an upgrade (WebSocket) request's socket: a refusal a library writes on it itself (engine.io's
+ * `400 Bad Request` + text, ws's `400` for a missing key) leaves as the error body, with its text
+ * as the message. A `101 Switching Protocols` and everything after it pass untouched.
+ */
+export function withErrorBodyOnSocket(socket: Duplex): Duplex {
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  const end = socket.end.bind(socket) as (...args: unknown[]) => Duplex;
+  let first = true;
+  const rewrite = (chunk: unknown): unknown => {
+    if (!first) return chunk;
+    first = false;
+    const text = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : typeof chunk === 'string' ? chunk : '';
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
+    if (status < 400) return chunk;
+    const split = text.indexOf('\r\n\r\n');
+    const said = split < 0 ? '' : text.slice(split + 4).trim();
+    return rawErrorAnswer(
+      status,
+      CODE_OF_STATUS[status] ?? 'VALIDATION_FAILED',
+      said || STATUS_CODES[status] || 'refused',
+    );
+  };
+  socket.write = ((chunk: unknown, ...rest: unknown[]) => write(rewrite(chunk), ...rest)) as Duplex['write'];
+  socket.end = ((chunk?: unknown, ...rest: unknown[]) =>
+    chunk === undefined || typeof chunk === 'function'
+      ? end(chunk, ...rest)
+      : end(rewrite(chunk), ...rest)) as Duplex['end'];
+  return socket;
+}
+
+/** What {@link answerEngineRefusalsWithErrorBody} needs of an engine answering on raw requests (engine.io's Server). */
+export interface RawRequestEngine {
+  handleRequest(request: IncomingMessage, response: ServerResponse): void;
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+/**
+ * For an engine attached to the service's HTTP server beside Fastify (engine.io under Socket.IO):
+ * its refusals of requests and of upgrades under `path` leave with the error body
+ * ({@link withErrorBody}, {@link withErrorBodyOnSocket}), and an upgrade request anywhere else
+ * answers 404 NOT_FOUND with the error body (the engine must be created with
+ * `destroyUpgrade: false`, else it closes those connections without an answer).
+ */
+export function answerEngineRefusalsWithErrorBody(
+  server: HttpServer,
+  engine: RawRequestEngine,
+  path: string,
+): void {
+  const handleRequest = engine.handleRequest.bind(engine);
+  const handleUpgrade = engine.handleUpgrade.bind(engine);
+  engine.handleRequest = (request, response) => handleRequest(request, withErrorBody(response));
+  engine.handleUpgrade = (request, socket, head) =>
+    handleUpgrade(request, withErrorBodyOnSocket(socket), head);
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
+    const url = request.url ?? '/';
+    if (url.startsWith(path)) return;
+    socket.on('error', () => {});
+    socket.end(rawErrorAnswer(404, 'NOT_FOUND', `no route ${request.method} ${url.split('?', 1)[0]}`), () =>
+      socket.destroy(),
+    );
+  });
+}
