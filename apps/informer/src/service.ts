@@ -1,5 +1,6 @@
 import { verifierFromConfig } from '@tideline/auth';
 import { type EventBus, serviceBus } from '@tideline/bus';
+import { redisConnectionOptions } from '@tideline/config';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { ClusterLeases } from '@tideline/stateful';
 import { ClusterRegistry } from './cluster-registry.ts';
@@ -63,6 +64,7 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
         if (config.informerSharding) {
           const leases = new ClusterLeases({
             url: config.redisUrl,
+            connection: redisConnectionOptions(config),
             commandTimeoutMs: config.redisCommandTimeoutMs,
             connectTimeoutMs: config.statefulConnectTimeoutMs,
             reconnectBackoff: {
@@ -72,7 +74,12 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
             ns: config.statefulNamespace,
             group: config.busPrefix,
             connectionName: `informer:${instanceId}`,
-            onConnectionError: (error) => logger.warn({ err: error }, 'lease store connection error'),
+            // Name and code only: a connection error must never carry credentials into the log.
+            onConnectionError: (error) =>
+              logger.warn(
+                { error: error.name, code: (error as NodeJS.ErrnoException).code },
+                'lease store: Redis connection error',
+              ),
           });
           await leases.connect();
           onStop('lease store', () => leases.close());

@@ -1,3 +1,4 @@
+import type { RedisConnectionOptions } from '@tideline/config';
 import { Redis } from 'ioredis';
 import { StatefulValidationError, toStatefulError } from './errors.ts';
 import { reconnectDelay } from './redis-executor.ts';
@@ -25,6 +26,8 @@ import { reconnectDelay } from './redis-executor.ts';
 export interface ClusterLeasesOptions {
   /** `redis://` or `rediss://` URL. */
   url: string;
+  /** Credentials and TLS (`redisConnectionOptions` of @tideline/config); they win over the URL's. */
+  connection?: RedisConnectionOptions;
   commandTimeoutMs: number;
   connectTimeoutMs: number;
   reconnectBackoff: { initialMs: number; maxMs: number };
@@ -161,6 +164,7 @@ export class ClusterLeases {
     const tag = `tl:{${options.ns}:informer:${options.group}}`;
     this.keys = { members: `${tag}:members`, leases: `${tag}:leases`, tokens: `${tag}:tokens` };
     const redis = new Redis(options.url, {
+      ...options.connection,
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
