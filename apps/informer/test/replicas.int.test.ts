@@ -115,6 +115,15 @@ describe('informer replicas share the clusters (sharding)', () => {
       expect(counts.get(p.id) ?? 0).toBeLessThanOrEqual(8);
     }
     console.log(`[ha] spread over three replicas: ${JSON.stringify(Object.fromEntries(counts))}`);
+    // The operator view of any replica names each cluster's owner and lease end; the others stand by.
+    await eventually(async () => {
+      const view = await w.replicas.statuses(three[0]!);
+      return view.every((s) => s.owner === owners.get(s.name));
+    }, SETTLE_TIMEOUT_MS);
+    for (const status of await w.replicas.statuses(three[0]!)) {
+      expect(Number.isNaN(Date.parse(status.leaseExpiresAt ?? ''))).toBe(false);
+      expect(status.state).toBe(status.owner === three[0]!.id ? 'watching' : 'standby');
+    }
 
     // One change per cluster: only its owner publishes it.
     const before = new Map<string, number[]>();
