@@ -73,6 +73,9 @@ export async function recoverCluster(options: RecoveryOptions & { cluster: strin
       else ledger.apply(decoded.value, message);
     }
     from = messages[messages.length - 1]!.position + 1;
+    // The port answers fewer than `limit` only at the end of the topic: no need to ask again (a
+    // read past the last message of a filtered subject waits for the broker's fetch to expire).
+    if (messages.length < options.pageSize) break;
   }
   const recovered = ledger.cluster(options.cluster);
   options.logger.info(

@@ -35,6 +35,7 @@ export class ShardCoordinator implements RegistrySharding {
   private stopped = false;
   private leaseView = new Map<string, { owner: string; deadlineMs: number }>();
   private membersSeen: string[] = [];
+  private readonly activations = new Set<Promise<unknown>>();
 
   constructor(private readonly options: ShardCoordinatorOptions) {}
 
@@ -91,6 +92,7 @@ export class ShardCoordinator implements RegistrySharding {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.ticking;
+    await Promise.allSettled([...this.activations]);
     const { leases, me, logger } = this.options;
     await leases
       .leave(me)
@@ -103,6 +105,11 @@ export class ShardCoordinator implements RegistrySharding {
         if (token !== undefined) await this.release(cluster, token).catch(() => undefined);
       }),
     );
+  }
+
+  private track(work: Promise<unknown>): void {
+    const tracked = work.finally(() => this.activations.delete(tracked));
+    this.activations.add(tracked);
   }
 
   private schedule(): void {
@@ -162,12 +169,19 @@ export class ShardCoordinator implements RegistrySharding {
         const before = performance.now();
         const result = await leases.acquire(name, me, ttl);
         if (!result.ok) continue;
-        const activated = await registry.activate(name, {
-          token: result.token,
-          deadlineMs: result.deadlineMs,
-          validUntil: before + ttl,
-        });
-        if (!activated) await this.release(name, result.token).catch(() => undefined);
+        // Not awaited: the recovery read of a hand-over must not hold up the renewals of this
+        // replica's membership and leases (the registry marks the cluster active at once).
+        this.track(
+          registry
+            .activate(name, { token: result.token, deadlineMs: result.deadlineMs, validUntil: before + ttl })
+            .then(async (activated) => {
+              if (!activated) await this.release(name, result.token);
+            })
+            .catch((error: unknown) => {
+              logger.warn({ cluster: name, err: error }, 'taking a cluster over failed; releasing its lease');
+              return this.release(name, result.token).catch(() => undefined);
+            }),
+        );
       } else if (!mine && active) {
         logger.info({ cluster: name, to: ownerOf(name, members) }, 'handing a cluster over');
         const token = await registry.deactivate(name, 'moved');
