@@ -1,9 +1,19 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 /**
- * One root config, a project per kind of test. Packages are imported from their `src`
- * (package exports point there), so no build is needed before testing.
+ * Workspace packages are imported from their `src`, so no build is needed before testing: most
+ * packages' exports point there, and a published one (@tideline/client, whose exports point at its
+ * build) lists its source under the `@tideline/source` condition, enabled here, in
+ * tsconfig.base.json (`customConditions`) and in the console's Vite config.
  */
+const SOURCE_CONDITION = '@tideline/source';
+const fromSource = {
+  resolve: { conditions: [SOURCE_CONDITION, ...defaultClientConditions] },
+  ssr: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } },
+};
+
+/** One root config, a project per kind of test. */
 export default defineConfig({
   test: {
     // `npm test` (vitest run --coverage) measures line coverage of the libraries; the stateful executor must keep ≥ 90 %.
@@ -18,6 +28,7 @@ export default defineConfig({
     },
     projects: [
       {
+        ...fromSource,
         test: {
           name: 'unit',
           include: ['{apps,packages}/*/src/**/*.test.ts', '{apps,packages}/*/test/**/*.test.ts'],
@@ -26,6 +37,7 @@ export default defineConfig({
         },
       },
       {
+        ...fromSource,
         test: {
           name: 'integration',
           include: ['{apps,packages}/*/src/**/*.int.test.ts', '{apps,packages}/*/test/**/*.int.test.ts'],
@@ -37,6 +49,7 @@ export default defineConfig({
         },
       },
       {
+        ...fromSource,
         test: {
           // The gateway end-to-end tests and the stack scenarios again, over the Kafka transport.
           name: 'kafka',

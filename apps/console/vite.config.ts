@@ -1,32 +1,26 @@
-import { signToken } from '@tideline/auth';
-import { DEVELOPMENT_JWT_SECRET } from '@tideline/config';
-import { defineConfig, type Plugin } from 'vite';
+import { consoleSettings, loadConfig } from '@tideline/config';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
 /**
- * Development only: `/dev-config.json` hands the console its gateways and a development token
- * (signed with the development key) so `npm start` opens a working page with nothing to paste.
+ * Development only: `/dev-config.json` tells the console its gateways, clusters, page size and the
+ * development token endpoint (`npm start` runs it; packages/auth dev-token-endpoint), so the page
+ * gets and refreshes its tokens through the SDK's `getToken` with nothing to paste.
  */
-function devConfig(): Plugin {
+function devConfig(config: ReturnType<typeof loadConfig<typeof consoleSettings>>): Plugin {
   return {
     name: 'tideline-dev-config',
     apply: 'serve',
     configureServer(server) {
       server.middlewares.use('/dev-config.json', (_request, response) => {
-        const env = process.env;
-        const token = signToken({
-          secret: env['TIDELINE_JWT_SECRET'] ?? DEVELOPMENT_JWT_SECRET,
-          sub: 'console',
-          scopes: ['websites:read', 'nodes:read'],
-          issuer: env['TIDELINE_JWT_ISSUER'] ?? 'tideline',
-          audience: env['TIDELINE_JWT_AUDIENCE'] ?? 'tideline',
-          expiresInSeconds: Number(env['TIDELINE_CONSOLE_TOKEN_TTL_SECONDS'] ?? 3600),
-        });
         response.setHeader('content-type', 'application/json');
+        response.setHeader('cache-control', 'no-store');
         response.end(
           JSON.stringify({
-            token,
-            gateways: (env['TIDELINE_CONSOLE_GATEWAYS'] ?? 'http://127.0.0.1:3000').split(','),
-            clusters: (env['TIDELINE_CONSOLE_CLUSTERS'] ?? 'demo').split(','),
+            tokenUrl: `http://127.0.0.1:${config.devTokenEndpointPort}/token`,
+            gateways: config.consoleGateways,
+            clusters: config.consoleClusters,
+            pageSize: config.consolePageSize,
+            refreshBeforeExpiryMs: config.consoleTokenRefreshBeforeExpiryMs,
           }),
         );
       });
@@ -34,8 +28,13 @@ function devConfig(): Plugin {
   };
 }
 
-export default defineConfig({
-  plugins: [devConfig()],
-  server: { host: '127.0.0.1', port: Number(process.env['TIDELINE_CONSOLE_PORT'] ?? 5173), strictPort: true },
-  build: { outDir: 'dist', emptyOutDir: true },
+export default defineConfig(({ command }) => {
+  const config = loadConfig(consoleSettings);
+  return {
+    plugins: command === 'serve' ? [devConfig(config)] : [],
+    // The console runs the SDK from its source (`@tideline/source`: see packages/client/package.json).
+    resolve: { conditions: ['@tideline/source', ...defaultClientConditions] },
+    server: { host: '127.0.0.1', port: config.consolePort, strictPort: true },
+    build: { outDir: 'dist', emptyOutDir: true },
+  };
 });

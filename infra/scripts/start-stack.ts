@@ -7,8 +7,19 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { signToken } from '@tideline/auth';
-import { DEVELOPMENT_JWT_SECRET } from '@tideline/config';
+import {
+  type DevTokenEndpoint,
+  DevTokenEndpointRefused,
+  signToken,
+  startDevTokenEndpoint,
+} from '@tideline/auth';
+import {
+  authSettings,
+  commonSettings,
+  consoleSettings,
+  DEVELOPMENT_JWT_SECRET,
+  loadConfigOrExit,
+} from '@tideline/config';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const runDir = join(root, 'infra', '.run');
@@ -20,6 +31,7 @@ if (usingDevelopmentKey) env['TIDELINE_JWT_SECRET'] = DEVELOPMENT_JWT_SECRET;
 
 const COLORS = [36, 35, 33, 32, 34, 91, 96, 93];
 const children: { name: string; child: ChildProcess }[] = [];
+let tokenEndpoint: DevTokenEndpoint | undefined;
 let stopping = false;
 
 function run(name: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
@@ -62,6 +74,7 @@ async function waitReady(name: string, url: string, timeoutMs = 60_000): Promise
 
 async function stop(code: number): Promise<never> {
   stopping = true;
+  await tokenEndpoint?.close();
   for (const { child } of [...children].reverse()) {
     if (child.exitCode !== null) continue;
     child.kill('SIGTERM');
@@ -125,9 +138,46 @@ run('push-gateway-2', tsx('apps/push-gateway/src/main.ts'), {
 });
 await waitReady('push-gateway-1', 'http://127.0.0.1:3000/readyz');
 await waitReady('push-gateway-2', 'http://127.0.0.1:3010/readyz');
+
+// The console gets short-lived tokens through the SDK's getToken from a development token
+// endpoint (127.0.0.1 only; it refuses to start outside TIDELINE_ENV=development/test).
+const { environment } = commonSettings;
+const { jwtIssuer, jwtAudience, jwtDevScopes } = authSettings;
+const consoleEnv = {
+  TIDELINE_CONSOLE_GATEWAYS:
+    env['TIDELINE_CONSOLE_GATEWAYS'] ?? 'http://127.0.0.1:3000,http://127.0.0.1:3010',
+  TIDELINE_CONSOLE_CLUSTERS: env['TIDELINE_CONSOLE_CLUSTERS'] ?? clusters.join(','),
+};
+const devConfig = loadConfigOrExit(
+  { environment, jwtIssuer, jwtAudience, jwtDevScopes, ...consoleSettings },
+  { env: { ...env, ...consoleEnv } },
+);
+const consoleOrigins = env['TIDELINE_DEV_TOKEN_ENDPOINT_ALLOWED_ORIGINS']
+  ? devConfig.devTokenEndpointAllowedOrigins
+  : [`http://127.0.0.1:${devConfig.consolePort}`, `http://localhost:${devConfig.consolePort}`];
+if (env['TIDELINE_JWT_SECRET']) {
+  tokenEndpoint = await startDevTokenEndpoint({
+    environment: devConfig.environment,
+    secret: env['TIDELINE_JWT_SECRET'],
+    issuer: devConfig.jwtIssuer,
+    audience: devConfig.jwtAudience,
+    scopes: devConfig.jwtDevScopes,
+    ttlSeconds: devConfig.devTokenEndpointTtlSeconds,
+    port: devConfig.devTokenEndpointPort,
+    allowedOrigins: consoleOrigins,
+  }).catch((error: unknown) => {
+    if (!(error instanceof DevTokenEndpointRefused)) throw error;
+    console.log(`${error.message}: open the console with #token=<a token>`);
+    return undefined;
+  });
+} else {
+  console.log(
+    'no TIDELINE_JWT_SECRET (public-key tokens): open the console with #token=<a token of your identity provider>',
+  );
+}
 run('console', ['--import', 'tsx', 'node_modules/vite/bin/vite.js', 'apps/console'], {
-  TIDELINE_CONSOLE_GATEWAYS: 'http://127.0.0.1:3000,http://127.0.0.1:3010',
-  TIDELINE_CONSOLE_CLUSTERS: clusters.join(','),
+  ...consoleEnv,
+  TIDELINE_DEV_TOKEN_ENDPOINT_PORT: String(devConfig.devTokenEndpointPort),
 });
 
 const token = signToken({
@@ -140,7 +190,7 @@ const token = signToken({
 });
 console.log(`
 Tideline is running.
-  console        http://127.0.0.1:5173
+  console        http://127.0.0.1:${devConfig.consolePort}${tokenEndpoint ? `   (tokens from ${tokenEndpoint.url}, ${devConfig.devTokenEndpointTtlSeconds} s each, refreshed)` : ''}
   push-gateways  http://127.0.0.1:3000  http://127.0.0.1:3010   (Socket.IO at /socket.io/)
   website-api    http://127.0.0.1:3001   cache http://127.0.0.1:3002   informer http://127.0.0.1:3003
 ${usingDevelopmentKey ? '  NOTE: tokens are signed with the DEVELOPMENT key (TIDELINE_JWT_SECRET unset); never use it in production.\n' : ''}

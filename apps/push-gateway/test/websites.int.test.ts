@@ -1,6 +1,7 @@
 import { SCOPES } from '@tideline/auth';
 import type { WebsitesInitial, WebsitesUpdate } from '@tideline/contracts';
 import { eventually, testToken } from '@tideline/test-support';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningPushGateway } from '../src/service.ts';
 import { closeAll, connectSocket, type TestSocket } from './support/client.ts';
@@ -54,6 +55,30 @@ describe('websites', () => {
     expect([...message.items].sort((a, b) => a.website_id - b.website_id)).toEqual(database);
     expect(message.lastEventId).toBe(await world.lastEventId());
     expect(message.version).toEqual(expect.any(String));
+  });
+
+  it('request:websites - no payload, null and {} each answer websites:initial', async () => {
+    const lastEventId = await world.lastEventId();
+    const raw = (socket: TestSocket) => socket as unknown as Socket;
+    for (const args of [[], [null], [{}]] as unknown[][]) {
+      // One socket each: a socket asking for snapshots again and again is rate limited.
+      const socket = await connectSocket(world.gateway.url, reader());
+      sockets.push(socket);
+      const initial = new Promise<WebsitesInitial>((resolve) => socket.once('websites:initial', resolve));
+      const ack = await raw(socket)
+        .timeout(DELIVERY_TIMEOUT_MS)
+        .emitWithAck('request:websites', ...args);
+      expect(ack, JSON.stringify(args)).toEqual({ ok: true });
+      const message = await initial;
+      expect(message.items).toHaveLength(12);
+      expect(message.lastEventId).toBe(lastEventId);
+    }
+    // Without an acknowledgement callback too: a bare emit is answered with the snapshot.
+    const bare = await connectSocket(world.gateway.url, reader());
+    sockets.push(bare);
+    const initial = new Promise<WebsitesInitial>((resolve) => bare.once('websites:initial', resolve));
+    raw(bare).emit('request:websites');
+    expect((await initial).total).toBe(12);
   });
 
   it('live - create, update, delete over HTTP reach every connected client as add, update, delete with the logged eventId', async () => {

@@ -4,33 +4,33 @@
  * with its `add` event (a running website-api's relay publishes them).
  */
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
-import { databaseSettings, loadConfigOrExit, websiteApiSettings } from '@tideline/config';
+import { databaseSettings, loadConfigOrExit, Progress, parseCli, websiteApiSettings } from '@tideline/config';
 import type { LineGroup, WebsiteStatus } from '@tideline/contracts';
 import { migrateDatabase, openDatabase } from './adapters/database.ts';
 import { PostgresEventLog } from './adapters/event-log/postgres-event-log.ts';
 import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
 
-const config = loadConfigOrExit({
-  ...databaseSettings,
-  seedWebsites: websiteApiSettings.seedWebsites,
-  seedLineGroups: websiteApiSettings.seedLineGroups,
-  seedConcurrency: websiteApiSettings.seedConcurrency,
-});
-const { values } = parseArgs({
+const { seedWebsites, seedLineGroups, seedConcurrency, seedProgressIntervalMs } = websiteApiSettings;
+const cli = parseCli({
+  name: 'npm run seed --',
+  usage: `[--websites <n>] [--line-groups <m>]
+
+Creates line groups (when missing) and websites, each with its \`add\` event, in TIDELINE_DATABASE_URL.
+  --websites <n>       websites to create: ${seedWebsites.rule} (default: TIDELINE_SEED_WEBSITES)
+  --line-groups <m>    line groups to ensure: ${seedLineGroups.rule} (default: TIDELINE_SEED_LINE_GROUPS)
+  -h, --help           this text
+Progress goes to stderr (every TIDELINE_SEED_PROGRESS_INTERVAL_MS at most).`,
   options: { websites: { type: 'string' }, 'line-groups': { type: 'string' } },
 });
-const count = (raw: string | undefined, fallback: number, name: string) => {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) {
-    process.stderr.write(`--${name} must be a whole number\n`);
-    process.exit(64);
-  }
-  return n;
-};
-const websites = count(values.websites, config.seedWebsites, 'websites');
-const lineGroupCount = Math.max(1, count(values['line-groups'], config.seedLineGroups, 'line-groups'));
+const config = loadConfigOrExit({
+  ...databaseSettings,
+  seedWebsites,
+  seedLineGroups,
+  seedConcurrency,
+  seedProgressIntervalMs,
+});
+const websites = cli.setting('websites', seedWebsites, config.seedWebsites);
+const lineGroupCount = cli.setting('line-groups', seedLineGroups, config.seedLineGroups);
 
 await migrateDatabase(config);
 const database = openDatabase(config, {
@@ -52,6 +52,11 @@ try {
   const run = randomUUID().slice(0, 6);
   const statuses: WebsiteStatus[] = ['active', 'active', 'active', 'paused'];
   let next = 0;
+  const progress = new Progress({
+    label: 'seeding websites',
+    total: websites,
+    intervalMs: config.seedProgressIntervalMs,
+  });
   const worker = async () => {
     for (let i = next++; i < websites; i = next++) {
       await store.createWebsite({
@@ -60,10 +65,12 @@ try {
         https_enabled: i % 3 !== 0,
         status: statuses[i % statuses.length]!,
       });
+      progress.tick();
     }
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: Math.min(config.seedConcurrency, Math.max(websites, 1)) }, worker));
+  progress.finish();
   const position = await eventLog.position();
   process.stdout.write(
     `seeded ${websites} websites on ${lineGroups.length} line groups in ${Math.round(performance.now() - started)} ms; ` +

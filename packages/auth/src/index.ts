@@ -1,3 +1,9 @@
+export {
+  type DevTokenEndpoint,
+  type DevTokenEndpointOptions,
+  DevTokenEndpointRefused,
+  startDevTokenEndpoint,
+} from './dev-token-endpoint.ts';
 export { AuthError, type AuthFailureReason } from './errors.ts';
 export {
   type JwtSettings,

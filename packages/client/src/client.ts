@@ -12,22 +12,54 @@ import type {
   WebsitesUpdate,
 } from '@tideline/contracts';
 import { io as defaultIo, type Socket } from 'socket.io-client';
-import { LiveCollection } from './collection.ts';
+import { type CollectionTransport, DISCONNECTED, LiveCollection, type SyncOutcome } from './collection.ts';
+import { codeOf, TidelineClientError } from './errors.ts';
 import { expiryOf } from './token.ts';
 
 /** Doublings of the first reconnect delay before the cap applies (the exponent's bound). */
 const MAX_BACKOFF_DOUBLINGS = 10;
-export type ConnectionStatus = 'connecting' | 'live' | 'resyncing' | 'offline';
+
+/**
+ * The connection at a glance (one word, e.g. for an indicator): `live` when connected and every
+ * collection is current, `resyncing` while one catches up, `offline` between connections,
+ * `failed` when the client gave up (see {@link TidelineClient.state} for the code and reason).
+ */
+export type ConnectionStatus = 'connecting' | 'live' | 'resyncing' | 'offline' | 'failed';
+
+/**
+ * The client's state, with the reason when it is not connected:
+ * - `connecting`: a connection is being opened;
+ * - `connected`: the gateway accepted the connection;
+ * - `disconnected`: not connected — `reconnecting` tells whether it will try again by itself
+ *   (`NOT_CONNECTED` before `connect()`, `CLIENT_DISCONNECT` after `disconnect()`, `CLIENT_CLOSED`
+ *   after `close()`, else why the connection was lost: `TRANSPORT_CLOSED`, `SLOW_CONSUMER`, …);
+ * - `failed`: it gave up for good (UNAUTHORIZED, TOKEN_EXPIRED with a fixed token, `getToken`
+ *   returned no token); `connect()` may be called again once the cause is fixed.
+ */
+export type ClientState =
+  | { state: 'connecting' }
+  | { state: 'connected' }
+  | { state: 'disconnected'; code: string; reason: string; reconnecting: boolean }
+  | { state: 'failed'; code: string; reason: string };
+
+export type ClientError = RequestError | { code: string; message: string };
 
 export interface ConnectOptions {
   /** One gateway URL, or several: a reconnect moves to the next one. */
   url: string | string[];
   /** A fixed token; or `getToken`, asked at every (re)connect and before expiry. */
   token?: string;
-  getToken?: () => string | Promise<string>;
+  /**
+   * Asked for a token at every (re)connect and before expiry. Returning null/undefined, or
+   * throwing an error whose `code` is `UNAUTHORIZED`, means "signed out": the client fails for
+   * good. Any other error is retried with backoff.
+   */
+  getToken?: () => string | null | undefined | Promise<string | null | undefined>;
+  /** Connect at construction. `new TidelineClient()` defaults to false, the `connect()` factory to true. */
+  autoConnect?: boolean;
   /** Refresh (`auth:refresh`) this long before the token expires. Default: {@link CLIENT_DEFAULTS}. */
   refreshBeforeExpiryMs?: number;
-  /** Reconnect backoff: first delay and cap, with jitter. Default: {@link CLIENT_DEFAULTS}. */
+  /** Reconnect (and failed-sync retry) backoff: first delay and cap, with jitter. Default: {@link CLIENT_DEFAULTS}. */
   reconnectDelayMs?: { initial: number; max: number };
   /** How long to wait for the server to acknowledge a request. Default: {@link CLIENT_DEFAULTS}. */
   requestTimeoutMs?: number;
@@ -39,6 +71,7 @@ export interface ConnectOptions {
 }
 
 type TidelineSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+type TokenOutcome = { ok: true; token: string } | { ok: false; terminal: boolean; reason: string };
 
 /**
  * The SDK's tunables and their defaults. The SDK runs in browsers, where no `TIDELINE_*`
@@ -56,16 +89,24 @@ export const CLIENT_DEFAULTS: Readonly<
   refreshBeforeExpiryMs: 30_000,
   /** First reconnect delay and its cap; doubles per failed attempt, with jitter. */
   reconnectDelayMs: { initial: 250, max: 5_000 },
-  /** A request the server has not acknowledged by then counts as failed (and is retried on resync). */
+  /** A request the server has not acknowledged by then fails with TIMEOUT (and is retried with backoff). */
   requestTimeoutMs: 10_000,
   /** A (re)sync refused with RATE_LIMITED is sent again after the server's `retryAfterMs`, this often at most. */
   rateLimitedRetries: 3,
 };
 
+const NOT_CONNECTED: ClientState = {
+  state: 'disconnected',
+  code: 'NOT_CONNECTED',
+  reason: 'connect() was not called yet',
+  reconnecting: false,
+};
+
 /**
- * A connection to the push-gateways. Collections stay current across disconnects: after a
- * reconnect each resumes from its position (the server replays what was missed, or sends a
- * fresh snapshot), duplicates are ignored and gaps trigger a replay.
+ * A connection to the push-gateways. Nothing is opened until {@link connect} (or `autoConnect`).
+ * Collections stay current across disconnects: after a reconnect — or `disconnect()` then
+ * `connect()` — each resumes from its position (the server replays what was missed, or sends a
+ * fresh snapshot), duplicates are ignored and gaps trigger a replay. `close()` is final.
  */
 export class TidelineClient {
   private socket: TidelineSocket | undefined;
@@ -74,18 +115,24 @@ export class TidelineClient {
   private attempt = 0;
   /** Connections the gateway closed as a slow consumer; the reconnect backs off by them. */
   private slowConsumerCloses = 0;
-  private current: ConnectionStatus = 'connecting';
-  private closed = false;
+  private currentState: ClientState = NOT_CONNECTED;
+  private currentStatus: ConnectionStatus = 'offline';
+  /** connect() was called and neither disconnect(), close() nor a terminal failure followed. */
+  private wanted = false;
+  private isClosed = false;
+  /** Bumped by every open and stop: a token fetched for an older attempt is dropped. */
+  private generation = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private token: string | undefined;
   private websitesCollection: LiveCollection<WebsiteItem> | undefined;
   private readonly nodeCollections = new Map<string, LiveCollection<NodeView>>();
   private readonly statusListeners = new Set<(status: ConnectionStatus) => void>();
-  private readonly errorListeners = new Set<
-    (error: RequestError | { code: string; message: string }) => void
-  >();
+  private readonly stateListeners = new Set<(state: ClientState) => void>();
+  private readonly errorListeners = new Set<(error: ClientError) => void>();
   private readonly pushListeners = new Map<string, Set<(data: unknown) => void>>();
+  /** The push events the current socket has a handler for (one each). */
+  private readonly socketPushEvents = new Set<string>();
   private readonly options: ConnectOptions & typeof CLIENT_DEFAULTS;
 
   constructor(options: ConnectOptions) {
@@ -94,11 +141,22 @@ export class TidelineClient {
     this.urls = Array.isArray(options.url) ? [...options.url] : [options.url];
     if (this.urls.length === 0) throw new Error('connect() needs at least one url');
     this.token = options.token;
-    this.open();
+    if (options.autoConnect) this.connect();
   }
 
+  /** The connection at a glance; see {@link ConnectionStatus}. */
   get status(): ConnectionStatus {
-    return this.current;
+    return this.currentStatus;
+  }
+
+  /** The client's state with its reason; see {@link ClientState}. */
+  get state(): ClientState {
+    return this.currentState;
+  }
+
+  /** True after {@link close}: the client cannot connect again. */
+  get closed(): boolean {
+    return this.isClosed;
   }
 
   /** The URL of the gateway this client uses (or tries) now. */
@@ -106,127 +164,216 @@ export class TidelineClient {
     return this.urls[this.urlIndex]!;
   }
 
+  /**
+   * Opens the connection (no-op while connecting or connected). After `disconnect()` or a
+   * failure, collections resume from their positions. Throws after `close()`.
+   */
+  connect(): this {
+    if (this.isClosed) throw new TidelineClientError('CLOSED', 'this client was closed; create a new one');
+    if (this.wanted) return this;
+    this.wanted = true;
+    this.attempt = 0;
+    this.setState({ state: 'connecting' });
+    this.open();
+    return this;
+  }
+
+  /** Closes the connection and stays disconnected; collections keep their lists and resume on `connect()`. */
+  disconnect(): void {
+    if (this.isClosed) return;
+    this.stop({
+      state: 'disconnected',
+      code: 'CLIENT_DISCONNECT',
+      reason: 'disconnect() was called',
+      reconnecting: false,
+    });
+  }
+
+  /** Closes the connection and every collection, for good. */
+  close(): void {
+    if (this.isClosed) return;
+    this.stop({
+      state: 'disconnected',
+      code: 'CLIENT_CLOSED',
+      reason: 'close() was called',
+      reconnecting: false,
+    });
+    this.isClosed = true;
+    for (const collection of this.allCollections()) collection.close();
+  }
+
+  /** Calls `listener` when {@link status} changes. Returns an unsubscribe. */
   onStatus(listener: (status: ConnectionStatus) => void): () => void {
     this.statusListeners.add(listener);
-    return () => this.statusListeners.delete(listener);
+    return () => void this.statusListeners.delete(listener);
   }
 
-  /** Refused requests and handshakes (`request:error`, `connect_error`). */
-  onError(listener: (error: RequestError | { code: string; message: string }) => void): () => void {
+  /** Calls `listener` when {@link state} changes. Returns an unsubscribe. */
+  onState(listener: (state: ClientState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => void this.stateListeners.delete(listener);
+  }
+
+  /** Refused requests and handshakes (`request:error`, `connect_error`). Returns an unsubscribe. */
+  onError(listener: (error: ClientError) => void): () => void {
     this.errorListeners.add(listener);
-    return () => this.errorListeners.delete(listener);
+    return () => void this.errorListeners.delete(listener);
   }
 
-  /** Targeted pushes (`push:*` events) sent by backend services to this user or its rooms. */
+  /** Targeted pushes (`push:*` events) sent by backend services to this user or its rooms. Returns an unsubscribe. */
   onPush(event: `push:${string}`, listener: (data: unknown) => void): () => void {
     const set = this.pushListeners.get(event) ?? new Set();
     set.add(listener);
     this.pushListeners.set(event, set);
-    const socket = this.socket;
-    if (socket && set.size === 1) socket.on(event, (data: unknown) => this.dispatchPush(event, data));
-    return () => set.delete(listener);
+    if (this.socket) this.listenForPush(this.socket, event);
+    return () => void set.delete(listener);
   }
 
-  /** The websites list, live. */
+  /** The websites list, live (one shared collection until it is closed; a closed one after `close()`). */
   websites(): LiveCollection<WebsiteItem> {
-    if (!this.websitesCollection) {
-      this.websitesCollection = new LiveCollection<WebsiteItem>(
-        'websites',
-        {
-          keyOf: (w) => String(w.website_id),
-          keyOfDeleted: (d) => String(d['website_id']),
-          deleteTypes: ['delete'],
-        },
-        // The wire keeps its two fields: `request:websites` takes `{ lastEventId, version }`.
-        (position) =>
-          position === undefined
-            ? {}
-            : { lastEventId: position.eventId, ...(position.epoch ? { version: position.epoch } : {}) },
-      );
-      this.watchCollection(this.websitesCollection);
-      if (this.socket?.connected) void this.websitesCollection.sync(this.transportFor('request:websites'));
-    }
-    return this.websitesCollection;
-  }
-
-  /**
-   * The nodes of one cluster, live. When the cluster is unregistered the collection reports a
-   * `removed` change, empties and goes idle, and the client forgets it: a later call subscribes anew.
-   */
-  nodes(cluster: string): LiveCollection<NodeView> {
-    let collection = this.nodeCollections.get(cluster);
-    if (!collection) {
-      collection = new LiveCollection<NodeView>(
-        `nodes:${cluster}`,
-        { keyOf: (n) => n.name, keyOfDeleted: (d) => String(d['name']), deleteTypes: ['deleted'] },
-        (position) => (position === undefined ? { cluster } : { cluster, lastEventId: position.eventId }),
-      );
-      this.nodeCollections.set(cluster, collection);
-      this.watchCollection(collection);
-      if (this.socket?.connected) void collection.sync(this.transportFor('subscribe:nodes', cluster));
-    }
+    if (this.websitesCollection) return this.websitesCollection;
+    const collection = new LiveCollection<WebsiteItem>(
+      'websites',
+      {
+        keyOf: (w) => String(w.website_id),
+        keyOfDeleted: (d) => String(d['website_id']),
+        deleteTypes: ['delete'],
+      },
+      // The wire keeps its two fields: `request:websites` takes `{ lastEventId, version }`.
+      (position) =>
+        position === undefined
+          ? {}
+          : { lastEventId: position.eventId, ...(position.epoch ? { version: position.epoch } : {}) },
+    );
+    if (this.isClosed) return closedAlready(collection);
+    this.websitesCollection = collection;
+    collection.onClose(() => {
+      if (this.websitesCollection === collection) this.websitesCollection = undefined;
+      this.recomputeStatus();
+    });
+    this.watchCollection(collection);
+    if (this.socket?.connected) void collection.sync(this.transportFor('request:websites'));
     return collection;
   }
 
-  close(): void {
-    this.closed = true;
-    clearTimeout(this.reconnectTimer);
-    clearTimeout(this.refreshTimer);
-    this.socket?.disconnect();
-    this.socket = undefined;
-    this.setStatus('offline');
+  /**
+   * The nodes of one cluster, live (one shared collection per cluster until it is closed). When
+   * the cluster is unregistered the collection reports a `removed` change, empties and goes idle,
+   * and the client forgets it: a later call subscribes anew. A closed collection is forgotten too.
+   */
+  nodes(cluster: string): LiveCollection<NodeView> {
+    const known = this.nodeCollections.get(cluster);
+    if (known) return known;
+    const collection = new LiveCollection<NodeView>(
+      `nodes:${cluster}`,
+      { keyOf: (n) => n.name, keyOfDeleted: (d) => String(d['name']), deleteTypes: ['deleted'] },
+      (position) => (position === undefined ? { cluster } : { cluster, lastEventId: position.eventId }),
+    );
+    if (this.isClosed) return closedAlready(collection);
+    this.nodeCollections.set(cluster, collection);
+    collection.onClose(() => {
+      if (this.nodeCollections.get(cluster) === collection) this.nodeCollections.delete(cluster);
+      this.recomputeStatus();
+    });
+    this.watchCollection(collection);
+    if (this.socket?.connected) void collection.sync(this.transportFor('subscribe:nodes', cluster));
+    return collection;
+  }
+
+  /** The websites collection if one is open, without opening one. */
+  findWebsites(): LiveCollection<WebsiteItem> | undefined {
+    return this.websitesCollection;
+  }
+
+  /** The nodes collection of `cluster` if one is open, without subscribing. */
+  findNodes(cluster: string): LiveCollection<NodeView> | undefined {
+    return this.nodeCollections.get(cluster);
   }
 
   // ---- connection ---------------------------------------------------------------------------
-  private async currentToken(): Promise<string> {
-    if (this.options.getToken) {
-      const expiresAt = this.token ? expiryOf(this.token) : undefined;
-      if (
-        !this.token ||
-        (expiresAt !== undefined && expiresAt - Date.now() < this.options.refreshBeforeExpiryMs)
-      ) {
-        this.token = await this.options.getToken();
-      }
+
+  /** A token to connect with now without asking `getToken`: the fixed one, or one not near expiry. */
+  private usableToken(): string | undefined {
+    if (!this.options.getToken) return this.token;
+    if (!this.token) return undefined;
+    const expiresAt = expiryOf(this.token);
+    if (expiresAt !== undefined && expiresAt - Date.now() < this.options.refreshBeforeExpiryMs)
+      return undefined;
+    return this.token;
+  }
+
+  private async fetchToken(): Promise<TokenOutcome> {
+    try {
+      const token = await this.options.getToken!();
+      if (!token) return { ok: false, terminal: true, reason: 'getToken returned no token' };
+      this.token = token;
+      return { ok: true, token };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { ok: false, terminal: codeOf(error) === 'UNAUTHORIZED', reason: `getToken failed: ${message}` };
     }
-    return this.token!;
   }
 
   private open(): void {
+    const generation = ++this.generation;
+    const token = this.usableToken();
+    if (token !== undefined) {
+      this.openSocket(token);
+      return;
+    }
+    void this.fetchToken().then((outcome) => {
+      if (generation !== this.generation || !this.wanted) return;
+      if (outcome.ok) this.openSocket(outcome.token);
+      else if (outcome.terminal) this.fail('UNAUTHORIZED', outcome.reason);
+      else {
+        this.notifyError({ code: 'UNAVAILABLE', message: outcome.reason });
+        this.lost('UNAVAILABLE', outcome.reason);
+      }
+    });
+  }
+
+  private openSocket(token: string): void {
     const ioFn = this.options.io ?? defaultIo;
     const socket: TidelineSocket = ioFn(this.currentUrl, {
       path: this.options.path ?? '/socket.io/',
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,
-      auth: (cb) => {
-        this.currentToken().then(
-          (token) => cb({ token }),
-          () => cb({}),
-        );
-      },
+      auth: { token },
     });
     this.socket = socket;
+    this.socketPushEvents.clear();
     socket.on('connect', () => this.onConnect(socket));
-    socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
+    socket.on('connect_error', (error: Error & { data?: { code?: string; reason?: string } }) => {
       if (socket !== this.socket) return;
       const code = error.data?.code ?? 'UNAVAILABLE';
       this.notifyError({ code, message: error.message });
-      if (code === 'TOKEN_EXPIRED' && this.options.getToken) this.token = undefined;
+      // A token the gateway refuses will be refused again: give up (unless its keys were unavailable).
+      if (code === 'UNAUTHORIZED' && error.data?.reason !== 'keys-unavailable') {
+        this.fail(code, error.message);
+        return;
+      }
+      if (code === 'TOKEN_EXPIRED') {
+        if (!this.options.getToken) {
+          this.fail(code, `${error.message} (a fixed token cannot be renewed: pass getToken)`);
+          return;
+        }
+        this.token = undefined;
+      }
       // The user already holds the most sockets allowed: a quick retry cannot succeed, so wait the
       // longest backoff delay (another tab or device has to close first).
       if (code === 'TOO_MANY_CONNECTIONS') this.attempt = Math.max(this.attempt, MAX_BACKOFF_DOUBLINGS);
-      this.scheduleReconnect();
+      this.lost(code, error.message);
     });
     socket.on('disconnect', (reason) => {
-      if (socket !== this.socket || this.closed) return;
-      if (reason === 'io client disconnect') return;
-      this.onConnectionLost();
+      if (socket !== this.socket || reason === 'io client disconnect') return;
+      this.lost('TRANSPORT_CLOSED', reason);
     });
-    socket.on('server:reconnect', () => {
+    socket.on('server:reconnect', (message) => {
       if (socket !== this.socket) return;
       // The gateway is draining: go to the next one at once and resume there.
       this.attempt = 0;
-      this.onConnectionLost(true);
+      this.lost('SERVER_RECONNECT', message?.reason ?? 'the gateway asked to reconnect', true);
     });
     socket.on('websites:initial', (message: WebsitesInitial) => this.websitesCollection?.onSnapshot(message));
     socket.on('websites:update', (message: WebsitesUpdate) => this.websitesCollection?.onUpdate(message));
@@ -239,59 +386,88 @@ export class TidelineClient {
     socket.on('nodes:removed', (message: NodesRemoved) => this.onClusterRemoved(message));
     socket.on('request:error', (error: RequestError) => {
       this.notifyError(error);
-      if (socket !== this.socket || error.event !== 'connection' || error.code !== 'SLOW_CONSUMER') return;
-      // The gateway closes this connection (it fell too far behind reading): nothing after this
-      // message is applied; reconnect with backoff and resume every collection from its position.
-      this.slowConsumerCloses++;
-      this.attempt = Math.max(this.attempt, this.slowConsumerCloses);
-      this.onConnectionLost();
+      if (socket !== this.socket || error.event !== 'connection') return;
+      if (error.code === 'SLOW_CONSUMER') {
+        // The gateway closes this connection (it fell too far behind reading): nothing after this
+        // message is applied; reconnect with backoff and resume every collection from its position.
+        this.slowConsumerCloses++;
+        this.attempt = Math.max(this.attempt, this.slowConsumerCloses);
+        this.lost(error.code, error.message);
+      } else if (error.code === 'TOKEN_EXPIRED') {
+        // The gateway closes the connection next. A fixed token cannot be renewed: stop here.
+        if (!this.options.getToken) {
+          this.fail(error.code, `${error.message} (a fixed token cannot be renewed: pass getToken)`);
+          return;
+        }
+        this.token = undefined;
+        this.lost(error.code, error.message);
+      }
     });
-    for (const event of this.pushListeners.keys())
-      socket.on(event as `push:${string}`, (data: unknown) => this.dispatchPush(event, data));
+    for (const event of this.pushListeners.keys()) this.listenForPush(socket, event);
+  }
+
+  private listenForPush(socket: TidelineSocket, event: string): void {
+    if (this.socketPushEvents.has(event)) return;
+    this.socketPushEvents.add(event);
+    socket.on(event as `push:${string}`, (data: unknown) => this.dispatchPush(event, data));
   }
 
   private onConnect(socket: TidelineSocket): void {
     if (socket !== this.socket) return;
     this.attempt = 0;
+    this.setState({ state: 'connected' });
     this.scheduleRefresh();
-    const collections = this.allCollections();
-    this.setStatus(collections.length > 0 ? 'resyncing' : 'live');
     if (this.websitesCollection) void this.websitesCollection.sync(this.transportFor('request:websites'));
     for (const [cluster, collection] of this.nodeCollections)
       void collection.sync(this.transportFor('subscribe:nodes', cluster));
   }
 
-  private onConnectionLost(immediately = false): void {
+  /** Tears the socket down and detaches the collections (they keep their lists for the resume). */
+  private dropSocket(): void {
     clearTimeout(this.refreshTimer);
+    clearTimeout(this.reconnectTimer);
     const old = this.socket;
     this.socket = undefined;
     old?.removeAllListeners();
     old?.disconnect();
     for (const collection of this.allCollections()) collection.detach();
-    this.setStatus('offline');
-    this.scheduleReconnect(immediately);
   }
 
-  private scheduleReconnect(immediately = false): void {
-    if (this.closed) return;
-    const old = this.socket;
-    if (old) {
-      old.removeAllListeners();
-      old.disconnect();
-      this.socket = undefined;
-    }
-    this.setStatus(this.current === 'connecting' ? 'connecting' : 'offline');
-    const { initial, max } = this.options.reconnectDelayMs;
-    const delay = immediately
-      ? 0
-      : Math.min(max, initial * 2 ** Math.min(this.attempt, MAX_BACKOFF_DOUBLINGS)) *
-        (0.5 + Math.random() / 2);
+  /** The connection was lost or refused: disconnected with the reason, then a reconnect after a backoff delay. */
+  private lost(code: string, reason: string, immediately = false): void {
+    if (!this.wanted) return;
+    this.generation++;
+    this.dropSocket();
+    this.setState({ state: 'disconnected', code, reason, reconnecting: true });
+    const delay = immediately ? 0 : this.backoffMs(this.attempt);
     this.attempt++;
     this.urlIndex = (this.urlIndex + 1) % this.urls.length;
-    clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => {
-      if (!this.closed) this.open();
+      if (!this.wanted) return;
+      this.setState({ state: 'connecting' });
+      this.open();
     }, delay);
+  }
+
+  /** Stops connecting (disconnect, close, failure) and settles in `state`. */
+  private stop(state: ClientState): void {
+    this.wanted = false;
+    this.generation++;
+    this.dropSocket();
+    this.setState(state);
+  }
+
+  /** Gives up for good: no reconnect; pending `whenSynced()` promises reject with the code. */
+  private fail(code: string, reason: string): void {
+    this.stop({ state: 'failed', code, reason });
+    const error = new TidelineClientError(code, reason);
+    for (const collection of this.allCollections()) collection.rejectWaiters(error);
+  }
+
+  /** A delay for attempt `attempt`: the first delay doubled per attempt up to the cap, with jitter. */
+  private backoffMs(attempt: number): number {
+    const { initial, max } = this.options.reconnectDelayMs;
+    return Math.min(max, initial * 2 ** Math.min(attempt, MAX_BACKOFF_DOUBLINGS)) * (0.5 + Math.random() / 2);
   }
 
   private scheduleRefresh(): void {
@@ -302,35 +478,51 @@ export class TidelineClient {
     const delay = Math.max(0, expiresAt - Date.now() - this.options.refreshBeforeExpiryMs);
     this.refreshTimer = setTimeout(async () => {
       const socket = this.socket;
-      if (!socket?.connected || !this.options.getToken) return;
-      try {
-        this.token = await this.options.getToken();
-        const ack = await socket
-          .timeout(this.options.requestTimeoutMs)
-          .emitWithAck('auth:refresh', { token: this.token });
-        if (!ack.ok) this.notifyError(ack);
-      } catch (error) {
-        this.notifyError({
-          code: 'UNAVAILABLE',
-          message: `token refresh failed: ${(error as Error).message}`,
-        });
+      if (!socket?.connected) return;
+      const outcome = await this.fetchToken();
+      if (socket !== this.socket) return;
+      if (!outcome.ok) {
+        if (outcome.terminal) {
+          this.fail('UNAUTHORIZED', outcome.reason);
+          return;
+        }
+        this.notifyError({ code: 'UNAVAILABLE', message: `token refresh failed: ${outcome.reason}` });
+      } else {
+        try {
+          const ack = await socket
+            .timeout(this.options.requestTimeoutMs)
+            .emitWithAck('auth:refresh', { token: outcome.token });
+          if (!ack.ok) this.notifyError(ack);
+        } catch (error) {
+          this.notifyError({
+            code: 'UNAVAILABLE',
+            message: `token refresh failed: ${(error as Error).message}`,
+          });
+        }
       }
-      this.scheduleRefresh();
+      if (socket === this.socket) this.scheduleRefresh();
     }, delay);
   }
 
-  private transportFor(event: 'request:websites' | 'subscribe:nodes', cluster?: string) {
+  private transportFor(event: 'request:websites' | 'subscribe:nodes', cluster?: string): CollectionTransport {
+    const gone: SyncOutcome = { ok: false, code: DISCONNECTED, message: 'the connection went away' };
     return {
-      request: async (payload: Record<string, unknown>): Promise<boolean> => {
+      request: async (payload: Record<string, unknown>): Promise<SyncOutcome> => {
         const socket = this.socket;
-        for (let retries = 0; socket?.connected && socket === this.socket; retries++) {
+        for (let retries = 0; ; retries++) {
+          if (!socket?.connected || socket !== this.socket) return gone;
           let ack: Ack;
           try {
             ack = await socket.timeout(this.options.requestTimeoutMs).emitWithAck(event, payload as never);
           } catch {
-            return false;
+            if (socket !== this.socket) return gone;
+            return {
+              ok: false,
+              code: 'TIMEOUT',
+              message: `${event} was not acknowledged within ${this.options.requestTimeoutMs} ms`,
+            };
           }
-          if (ack.ok) return true;
+          if (ack.ok) return { ok: true };
           this.notifyError(ack);
           // Asked again too soon (e.g. a snapshot it was sent a moment ago): wait as told, then once more.
           if (
@@ -338,25 +530,19 @@ export class TidelineClient {
             ack.retryAfterMs === undefined ||
             retries >= this.options.rateLimitedRetries
           )
-            return false;
+            return { ok: false, code: ack.code, message: ack.message };
           await new Promise((resolve) => setTimeout(resolve, ack.retryAfterMs));
         }
-        return false;
       },
-      release: cluster === undefined ? undefined : () => this.socket?.emit('unsubscribe:nodes', { cluster }),
+      retryDelayMs: (attempt) => this.backoffMs(attempt),
+      ...(cluster === undefined
+        ? {}
+        : { release: () => void this.socket?.emit('unsubscribe:nodes', { cluster }) }),
     };
   }
 
-  private watchCollection(
-    collection: LiveCollection<unknown> | LiveCollection<WebsiteItem> | LiveCollection<NodeView>,
-  ): void {
+  private watchCollection(collection: LiveCollection<WebsiteItem> | LiveCollection<NodeView>): void {
     collection.onState(() => this.recomputeStatus());
-  }
-
-  private recomputeStatus(): void {
-    if (!this.socket?.connected) return;
-    const syncing = this.allCollections().some((c) => c.state === 'syncing');
-    this.setStatus(syncing ? 'resyncing' : 'live');
   }
 
   private allCollections(): LiveCollection<unknown>[] {
@@ -366,9 +552,30 @@ export class TidelineClient {
     return out;
   }
 
-  private setStatus(status: ConnectionStatus): void {
-    if (status === this.current) return;
-    this.current = status;
+  private setState(state: ClientState): void {
+    this.currentState = state;
+    for (const listener of this.stateListeners) listener(state);
+    this.recomputeStatus();
+  }
+
+  private recomputeStatus(): void {
+    const state = this.currentState.state;
+    let status: ConnectionStatus;
+    if (state === 'connecting') status = 'connecting';
+    else if (state === 'disconnected') status = 'offline';
+    else if (state === 'failed') status = 'failed';
+    else {
+      // A failed sync that will be retried is still catching up; a terminal one is not.
+      const catchingUp = this.allCollections().some(
+        (c) =>
+          c.state === 'subscribing' ||
+          c.state === 'resyncing' ||
+          (c.state === 'failed' && !c.failure?.terminal),
+      );
+      status = catchingUp ? 'resyncing' : 'live';
+    }
+    if (status === this.currentStatus) return;
+    this.currentStatus = status;
     for (const listener of this.statusListeners) listener(status);
   }
 
@@ -380,7 +587,7 @@ export class TidelineClient {
     this.recomputeStatus();
   }
 
-  private notifyError(error: RequestError | { code: string; message: string }): void {
+  private notifyError(error: ClientError): void {
     for (const listener of this.errorListeners) listener(error);
   }
 
@@ -389,7 +596,16 @@ export class TidelineClient {
   }
 }
 
-/** Connects to the push-gateway(s) and returns the client; collections are created on demand. */
+/** After `close()` a collection asked for is handed out closed: idle, and its `whenSynced()` rejects with CLOSED. */
+function closedAlready<T>(collection: LiveCollection<T>): LiveCollection<T> {
+  collection.close();
+  return collection;
+}
+
+/**
+ * Creates a client and connects it at once (unless `autoConnect: false`); collections are
+ * created on demand. `new TidelineClient(options)` then `client.connect()` is the explicit path.
+ */
 export function connect(options: ConnectOptions): TidelineClient {
-  return new TidelineClient(options);
+  return new TidelineClient({ autoConnect: true, ...options });
 }

@@ -28,6 +28,7 @@ describe('Replica', () => {
       key: '1',
       item: { id: 1, v: 'a2' },
       eventId: 12,
+      changed: ['v'],
     });
     expect(r.apply({ eventId: 13, type: 'delete', data: { id: 2 } }).change).toEqual({
       kind: 'delete',
@@ -107,15 +108,15 @@ describe('LiveCollection', () => {
     const transport = {
       request: async (p: Record<string, unknown>) => {
         requests.push(p);
-        return true;
+        return { ok: true } as const;
       },
     };
     await c.sync(transport);
-    expect(c.state).toBe('syncing');
+    expect(c.state).toBe('subscribing');
     c.onSnapshot({ items: [{ id: 1, v: 'a' }], lastEventId: 3, version: 'e' });
     expect(c.state).toBe('live');
     c.detach();
-    expect(c.state).toBe('syncing');
+    expect(c.state).toBe('resyncing');
     await c.sync(transport);
     expect(requests).toEqual([{}, { lastEventId: 3, version: 'e' }]);
     expect(c.state).toBe('live');
@@ -127,7 +128,7 @@ describe('LiveCollection', () => {
     const transport = {
       request: async (p: Record<string, unknown>) => {
         requests.push(p);
-        return true;
+        return { ok: true } as const;
       },
     };
     await c.sync(transport);
@@ -148,7 +149,7 @@ describe('LiveCollection', () => {
     const transport = {
       request: async (p: Record<string, unknown>) => {
         requests.push(p);
-        return true;
+        return { ok: true } as const;
       },
     };
     await c.sync(transport);

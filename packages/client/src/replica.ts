@@ -5,6 +5,8 @@ export interface ReplicaUpdate<T> {
   eventId: number;
   type: string;
   data: T | { [key: string]: unknown };
+  /** The names of the fields that changed, when the wire says (`nodes:update`). */
+  changed?: readonly string[] | undefined;
 }
 
 export interface Snapshot<T> {
@@ -22,6 +24,12 @@ export interface Change<T> {
   key?: string;
   item?: T;
   eventId: number;
+  /**
+   * With `upsert`: the names of the top-level fields that changed — as the update names them
+   * (`nodes:update` carries `changed`), else those whose value differs from the copy held (every
+   * field of an item not held before).
+   */
+  changed?: string[];
 }
 
 export interface ReplicaOptions<T> {
@@ -86,8 +94,9 @@ export class Replica<T> {
     }
     const item = update.data as T;
     const key = this.options.keyOf(item);
+    const changed = update.changed ? [...update.changed] : changedFields(this.items.get(key), item);
     this.items.set(key, item);
-    return { result, change: { kind: 'upsert', key, item, eventId: update.eventId } };
+    return { result, change: { kind: 'upsert', key, item, eventId: update.eventId, changed } };
   }
 
   /** The source is gone (the cluster was unregistered at `eventId`): the list empties, the position is forgotten. */
@@ -96,4 +105,19 @@ export class Replica<T> {
     this.current = undefined;
     return { kind: 'removed', eventId };
   }
+}
+
+/** The top-level fields whose value differs between two copies of an item (all of `after`'s without `before`). */
+export function changedFields(before: unknown, after: unknown): string[] {
+  const a = (before ?? {}) as Record<string, unknown>;
+  const b = (after ?? {}) as Record<string, unknown>;
+  if (before === undefined) return Object.keys(b);
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((key) => !sameValue(a[key], b[key]));
+}
+
+function sameValue(x: unknown, y: unknown): boolean {
+  if (Object.is(x, y)) return true;
+  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
+  return JSON.stringify(x) === JSON.stringify(y);
 }

@@ -1,3 +1,4 @@
+export { type Cli, type CliIo, type CliSpec, EXIT_USAGE, Progress, parseCli } from './cli.ts';
 export {
   ConfigError,
   type ConfigSource,
@@ -35,6 +36,7 @@ export {
 export { busSettings } from './settings/bus.ts';
 export { cacheSettings } from './settings/cache.ts';
 export { commonSettings } from './settings/common.ts';
+export { consoleSettings } from './settings/console.ts';
 export { gatewaySettings } from './settings/gateway.ts';
 export { informerSettings, renewWithinLeaseTtl } from './settings/informer.ts';
 export { kubeDemoSettings } from './settings/kube-demo.ts';

@@ -3,6 +3,7 @@ import { authSettings, devTokenSettings, managementSettings } from './settings/a
 import { busSettings } from './settings/bus.ts';
 import { cacheSettings } from './settings/cache.ts';
 import { commonSettings } from './settings/common.ts';
+import { consoleSettings } from './settings/console.ts';
 import { gatewaySettings } from './settings/gateway.ts';
 import { informerSettings } from './settings/informer.ts';
 import { kubeDemoSettings } from './settings/kube-demo.ts';
@@ -26,6 +27,7 @@ export const settingGroups: Record<string, SettingsSpec> = {
   informer: informerSettings,
   'demo cluster': kubeDemoSettings,
   'development tokens': devTokenSettings,
+  'console (development)': consoleSettings,
 };
 
 function defaultOf(setting: Setting<unknown>): string {

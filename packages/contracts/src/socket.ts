@@ -6,13 +6,20 @@ import { WebsiteDeleted, WebsiteEventType, WebsiteItem } from './websites.ts';
 
 // ---- client → server ---------------------------------------------------------------------------
 
-export const RequestWebsitesPayload = z
-  .object({
-    lastEventId: z.number().int().nonnegative().optional(),
-    /** The `version` of the initial the client holds; a different epoch forces a snapshot. */
-    version: z.string().min(1).max(64).optional(),
-  })
-  .strict();
+/**
+ * `request:websites`: `{ lastEventId, version }` resumes from a position; no payload, `null` or
+ * `{}` all mean "from scratch" (a `websites:initial`).
+ */
+export const RequestWebsitesPayload = z.preprocess(
+  (payload) => payload ?? {},
+  z
+    .object({
+      lastEventId: z.number().int().nonnegative().optional(),
+      /** The `version` of the initial the client holds; a different epoch forces a snapshot. */
+      version: z.string().min(1).max(64).optional(),
+    })
+    .strict(),
+);
 export type RequestWebsitesPayload = z.infer<typeof RequestWebsitesPayload>;
 
 export const SubscribeNodesPayload = z

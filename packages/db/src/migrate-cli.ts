@@ -1,6 +1,15 @@
-import { databaseSettings, loadConfigOrExit } from '@tideline/config';
+/** `npm run db:migrate`: applies the pending migrations to TIDELINE_DATABASE_URL (creating the database). */
+import { databaseSettings, loadConfigOrExit, parseCli } from '@tideline/config';
 import { migrate } from './migrator.ts';
 
+parseCli({
+  name: 'npm run db:migrate --',
+  usage: `(no arguments)
+
+Applies the pending migrations to TIDELINE_DATABASE_URL, creating the database when it is missing.
+  -h, --help    this text`,
+  options: {},
+});
 const config = loadConfigOrExit(databaseSettings);
 const target = new URL(config.databaseUrl);
 target.password = '';

@@ -13,6 +13,8 @@ export interface Stack {
   mode: 'local' | 'target';
   websiteApiUrl: string;
   cacheUrl: string;
+  /** The informer (cluster administration, scope clusters:admin). */
+  informerUrl: string;
   gatewayUrls: string[];
   jwt: { secret: string; issuer: string; audience: string };
   /** Bus settings the services use, so scenarios can publish (targeted pushes) like a backend service. */
@@ -43,6 +45,7 @@ export async function startStack(): Promise<Stack> {
       mode: 'target',
       websiteApiUrl: env['TIDELINE_STACK_WEBSITE_API_URL'] ?? 'http://127.0.0.1:3001',
       cacheUrl: env['TIDELINE_STACK_CACHE_URL'] ?? 'http://127.0.0.1:3002',
+      informerUrl: env['TIDELINE_STACK_INFORMER_URL'] ?? 'http://127.0.0.1:3003',
       gatewayUrls: env['TIDELINE_STACK_GATEWAY_URLS'].split(','),
       jwt: {
         secret: env['TIDELINE_STACK_JWT_SECRET'] ?? DEVELOPMENT_JWT_SECRET,
@@ -103,6 +106,9 @@ export async function startStack(): Promise<Stack> {
   const informer = service('informer', 'apps/informer/src/main.ts', informerPort!, {
     TIDELINE_INFORMER_PORT: String(informerPort),
     TIDELINE_INFORMER_CLUSTERS: `${STACK_CLUSTER}=${kubeconfig}`,
+    // Scenarios re-register the test cluster through the API: its API server is plain http on loopback.
+    TIDELINE_INFORMER_API_ALLOW_INSECURE_SERVERS: 'true',
+    TIDELINE_INFORMER_API_SERVER_HOSTS: '127.0.0.1',
   });
   const gateway = (n: number, port: number) =>
     service(`push-gateway-${n}`, 'apps/push-gateway/src/main.ts', port, {
@@ -122,6 +128,7 @@ export async function startStack(): Promise<Stack> {
     mode: 'local',
     websiteApiUrl: `http://127.0.0.1:${apiPort}`,
     cacheUrl: `http://127.0.0.1:${cachePort}`,
+    informerUrl: `http://127.0.0.1:${informerPort}`,
     gatewayUrls: [`http://127.0.0.1:${gw1Port}`, `http://127.0.0.1:${gw2Port}`],
     jwt: { ...TEST_JWT },
     busEnv: common,

@@ -109,6 +109,9 @@ export class FuzzStack {
               TIDELINE_GATEWAY_WEBSITE_API_URL: websiteApi.url,
               TIDELINE_GATEWAY_CACHE_URL: cache.url,
               TIDELINE_GATEWAY_RATE_LIMIT_EVENTS: '100000',
+              // The fuzz cases ask for snapshots over and over on one socket to reach every handler;
+              // the re-snapshot limit has its own tests (push-gateway exhaustion).
+              TIDELINE_GATEWAY_RESNAPSHOT_INTERVAL_MS: '0',
             },
           },
         }),

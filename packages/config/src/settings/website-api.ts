@@ -116,4 +116,10 @@ export const websiteApiSettings = {
     default: 4,
     doc: 'Websites `npm run seed` creates at the same time.',
   }),
+  seedProgressIntervalMs: ms({
+    env: 'TIDELINE_SEED_PROGRESS_INTERVAL_MS',
+    default: 1_000,
+    min: 10,
+    doc: 'How often `npm run seed` writes its progress (done/total) to stderr at most.',
+  }),
 };
