@@ -5,6 +5,7 @@ import {
   type commonSettings,
   informerSettings,
   redisSettings,
+  renewWithinLeaseTtl,
   requireJwtKey,
   statefulSettings,
 } from '@tideline/config';
@@ -25,6 +26,6 @@ export type InformerConfig = ConfigOf<typeof settings> & ConfigOf<typeof commonS
 
 /**
  * Cross rules checked at start: a JWT key and a registration key outside development/test; the
- * in-cluster name is not a configured cluster's.
+ * in-cluster name is not a configured cluster's; a lease outlasts 3 renew intervals.
  */
-export const rules = [requireJwtKey, registrationKeyRule, inClusterNameRule];
+export const rules = [requireJwtKey, registrationKeyRule, inClusterNameRule, renewWithinLeaseTtl];

@@ -13,6 +13,14 @@ export interface InformerMetrics {
   lists: Counter<'cluster'>;
   lastEventId: Gauge<'cluster'>;
   ready: Gauge<'cluster'>;
+  /** With sharding: clusters this replica took over (recovered from the bus, then relisted). */
+  handovers: Counter<'cluster'>;
+  /** With sharding: leases this replica lost without giving them up (expired, taken over). */
+  leaseLosses: Counter<'cluster'>;
+  /** Publishes refused by a fence, by what refused them (`lease`: the local lease check; `broker`). */
+  fencedPublishes: Counter<'cluster' | 'by'>;
+  /** With sharding: 1 for each cluster this replica owns and publishes. */
+  owned: Gauge<'cluster'>;
 }
 
 export function createInformerMetrics(registry: Registry): InformerMetrics {
@@ -63,6 +71,30 @@ export function createInformerMetrics(registry: Registry): InformerMetrics {
     ready: new Gauge({
       name: 'tideline_informer_cluster_ready',
       help: '1 when the cluster is listed and watched, else 0.',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    handovers: new Counter({
+      name: 'tideline_informer_handovers_total',
+      help: 'Clusters this replica took over from the published state on the bus (sharding).',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    leaseLosses: new Counter({
+      name: 'tideline_informer_lease_losses_total',
+      help: 'Cluster leases this replica lost without giving them up: expired or taken over (sharding).',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    fencedPublishes: new Counter({
+      name: 'tideline_informer_fenced_publishes_total',
+      help: 'Publishes refused because this replica no longer owned the cluster, by lease (local check) or broker.',
+      labelNames: ['cluster', 'by'],
+      registers,
+    }),
+    owned: new Gauge({
+      name: 'tideline_informer_cluster_owned',
+      help: '1 while this replica owns the cluster and publishes it (sharding), else 0.',
       labelNames: ['cluster'],
       registers,
     }),

@@ -1,7 +1,9 @@
 import { verifierFromConfig } from '@tideline/auth';
 import { type EventBus, serviceBus } from '@tideline/bus';
+import { redisConnectionOptions } from '@tideline/config';
 import { openApiDocument } from '@tideline/contracts';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
+import { ClusterLeases } from '@tideline/stateful';
 import { ClusterRegistry } from './cluster-registry.ts';
 import { type InformerConfig, rules, settings } from './config.ts';
 import { registerClusterRoutes } from './http/cluster-routes.ts';
@@ -10,6 +12,7 @@ import { parseClusterEntries } from './kube/kubeconfig.ts';
 import { createInformerMetrics } from './metrics.ts';
 import { recoverLedger } from './pipeline/recovery.ts';
 import { openRegistrationStore } from './registrations/open.ts';
+import { ShardCoordinator } from './sharding/coordinator.ts';
 
 const SERVICE_NAME = 'informer';
 
@@ -21,6 +24,8 @@ export interface StartInformerOptions extends RunOptions {
 export interface RunningInformer extends RunningService<InformerConfig> {
   /** The registered clusters, for in-process inspection (tests and benchmarks wait on its publishers and watchers). */
   readonly registry: ClusterRegistry;
+  /** With TIDELINE_INFORMER_SHARDING: the membership and lease loop of this replica. */
+  readonly coordinator: ShardCoordinator | undefined;
 }
 
 /**
@@ -30,6 +35,7 @@ export interface RunningInformer extends RunningService<InformerConfig> {
  */
 export async function startInformer(options: StartInformerOptions = {}): Promise<RunningInformer> {
   let registry: ClusterRegistry | undefined;
+  let coordinator: ShardCoordinator | undefined;
   const running = await runService(
     {
       name: SERVICE_NAME,
@@ -57,7 +63,43 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
           onStop,
           onUnreadable: (error) => registrationFailure?.(error.cluster, error.message),
         });
+        if (config.informerSharding) {
+          const leases = new ClusterLeases({
+            url: config.redisUrl,
+            connection: redisConnectionOptions(config),
+            commandTimeoutMs: config.redisCommandTimeoutMs,
+            connectTimeoutMs: config.statefulConnectTimeoutMs,
+            reconnectBackoff: {
+              initialMs: config.statefulReconnectBackoffMs,
+              maxMs: config.statefulReconnectBackoffMaxMs,
+            },
+            ns: config.statefulNamespace,
+            group: config.busPrefix,
+            connectionName: `informer:${instanceId}`,
+            // Name and code only: a connection error must never carry credentials into the log.
+            onConnectionError: (error) =>
+              logger.warn(
+                { error: error.name, code: (error as NodeJS.ErrnoException).code },
+                'lease store: Redis connection error',
+              ),
+          });
+          await leases.connect();
+          onStop('lease store', () => leases.close());
+          readiness.add('leases', () => leases.healthy());
+          coordinator = new ShardCoordinator({
+            leases,
+            me: instanceId,
+            leaseTtlMs: config.informerLeaseTtlMs,
+            renewIntervalMs: config.informerLeaseRenewIntervalMs,
+            recoveryPageSize: config.informerRecoveryPageSize,
+            // A Redis store is shared by the replicas: API registrations are sharded too.
+            sharedRegistrations: config.informerRegistrationStore === 'redis',
+            logger,
+          });
+        }
+        const sharding = coordinator;
         const clusters = new ClusterRegistry({
+          ...(sharding ? { sharding } : {}),
           bus,
           ledger,
           logger,
@@ -100,10 +142,15 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
           );
         }
         await clusters.restore(await store.list());
+        if (sharding) {
+          // Stops before the clusters (stop steps run in reverse): hands them over, releases the leases.
+          onStop('sharding', () => sharding.stop());
+          await sharding.start(clusters);
+        }
         registerClusterRoutes(http, { registry: clusters, verifier });
       },
     },
     options,
   );
-  return Object.assign(running, { registry: registry! });
+  return Object.assign(running, { registry: registry!, coordinator });
 }

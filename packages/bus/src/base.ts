@@ -78,6 +78,8 @@ export abstract class BaseEventBus implements EventBus {
   protected abstract doRead(topic: TopicSpec, options: ReadOptions): Promise<BusMessage[]>;
   protected abstract close(): Promise<void>;
   abstract healthy(): boolean;
+  /** See {@link EventBus.enforcesExpectations}; a transport that checks `expect` says true. */
+  readonly enforcesExpectations: boolean = false;
 
   // ---- the shared protocol ---------------------------------------------------------------------
   async start(): Promise<void> {

@@ -17,3 +17,14 @@ export class BusStateError extends Error {
 export class UnknownTopicError extends Error {
   override readonly name = 'UnknownTopicError';
 }
+
+/**
+ * A publish with {@link PublishOptions.expect} was refused by the broker: another message was
+ * stored on the subject since the position the publisher expected. Nothing was stored.
+ */
+export class PublishExpectationError extends TidelineError {
+  override readonly name = 'PublishExpectationError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFLICT', message, options);
+  }
+}

@@ -1,5 +1,5 @@
 export { BaseEventBus, backoffDelay, type Decision, DecodedMessage, type Settle } from './base.ts';
-export { BusStateError, BusUnavailableError, UnknownTopicError } from './errors.ts';
+export { BusStateError, BusUnavailableError, PublishExpectationError, UnknownTopicError } from './errors.ts';
 export { type CreateBusOptions, createEventBus, type ServiceBusOptions, serviceBus } from './factory.ts';
 export { KafkaEventBus } from './kafka/kafka-bus.ts';
 export type { KafkaBusOptions } from './kafka/options.ts';

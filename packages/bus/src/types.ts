@@ -12,6 +12,14 @@ export interface PublishOptions {
   /** Ordering key: messages of one topic with the same key are delivered in publish order. */
   key?: string;
   headers?: Record<string, string>;
+  /**
+   * Optimistic concurrency, enforced by the broker where it can be (see
+   * {@link EventBus.enforcesExpectations}): the message is stored only if the last message stored
+   * on this very subject is at `lastSubjectPosition` (0: none is retained). Otherwise the publish
+   * fails with a PublishExpectationError and nothing is stored. A writer that lost its turn (a
+   * fenced former owner) is refused this way even when it does not know it lost.
+   */
+  expect?: { lastSubjectPosition: number };
 }
 
 export interface PublishReceipt {
@@ -156,6 +164,11 @@ export interface EventBus {
   read(options: ReadOptions): Promise<BusMessage[]>;
   /** True while connected to the broker. */
   healthy(): boolean;
+  /**
+   * True when the broker itself checks {@link PublishOptions.expect} (NATS JetStream, in-memory);
+   * false or absent when a publish with `expect` is refused as unsupported (Kafka).
+   */
+  readonly enforcesExpectations?: boolean;
   /**
    * Graceful stop: no new deliveries, in-flight handlers finish and their outcomes are settled
    * with the broker, pending publishes flush, then the connection closes. Nothing acked is lost.

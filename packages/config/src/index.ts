@@ -38,7 +38,7 @@ export { cacheSettings } from './settings/cache.ts';
 export { commonSettings } from './settings/common.ts';
 export { consoleSettings } from './settings/console.ts';
 export { gatewaySettings } from './settings/gateway.ts';
-export { informerSettings } from './settings/informer.ts';
+export { informerSettings, renewWithinLeaseTtl } from './settings/informer.ts';
 export { kubeDemoSettings } from './settings/kube-demo.ts';
 export { heartbeatWithinPodStateTtl, statefulSettings } from './settings/stateful.ts';
 export {

@@ -107,7 +107,8 @@ export type UnregisterClusterBody = z.infer<typeof UnregisterClusterBody>;
 export const ClusterStatus = z.object({
   name: ClusterName,
   source: z.enum(['config', 'api', 'bus']),
-  state: z.enum(['starting', 'watching', 'retrying', 'orphaned']),
+  /** `standby`: with several informer replicas, another replica runs the cluster (see `owner`). */
+  state: z.enum(['starting', 'watching', 'retrying', 'orphaned', 'standby']),
   /** True once a first list completed since registration. */
   synced: z.boolean(),
   nodes: z.number().int().nonnegative(),
@@ -117,6 +118,10 @@ export const ClusterStatus = z.object({
   lists: z.number().int().nonnegative(),
   lastError: z.string().optional(),
   lastSyncAt: z.string().optional(),
+  /** With several informer replicas: the replica that holds the cluster's lease and publishes it. */
+  owner: z.string().optional(),
+  /** With several informer replicas: when that lease ends unless renewed (ISO 8601). */
+  leaseExpiresAt: z.string().optional(),
 });
 export type ClusterStatus = z.infer<typeof ClusterStatus>;
 

@@ -1,4 +1,11 @@
 export {
+  type AcquireResult,
+  type ClusterLease,
+  ClusterLeases,
+  type ClusterLeasesOptions,
+  type MembersView,
+} from './cluster-leases.ts';
+export {
   StatefulChooserError,
   StatefulCommandError,
   StatefulError,

@@ -13,6 +13,11 @@ export interface ClusterLedger {
   /** True between a `cluster-registered` (or the first node event) and a `cluster-removed`. */
   registered: boolean;
   readonly views: Map<string, NodeView>;
+  /**
+   * Bus position of the last message stored on each subject of the cluster (`node.<cluster>.<type>`):
+   * what a fenced publish expects to be the last one on its subject.
+   */
+  readonly positions: Map<string, number>;
 }
 
 /**
@@ -27,7 +32,7 @@ export class PublishedLedger {
   cluster(name: string): ClusterLedger {
     let ledger = this.ledgers.get(name);
     if (!ledger) {
-      ledger = { cluster: name, lastEventId: 0, registered: false, views: new Map() };
+      ledger = { cluster: name, lastEventId: 0, registered: false, views: new Map(), positions: new Map() };
       this.ledgers.set(name, ledger);
     }
     return ledger;
@@ -35,6 +40,11 @@ export class PublishedLedger {
 
   has(name: string): boolean {
     return this.ledgers.has(name);
+  }
+
+  /** Replaces what is known of a cluster by a ledger rebuilt from the bus (a hand-over). */
+  replace(ledger: ClusterLedger): void {
+    this.ledgers.set(ledger.cluster, ledger);
   }
 
   clusters(): ClusterLedger[] {
@@ -45,8 +55,13 @@ export class PublishedLedger {
    * Folds one event in, by the sequence rule of the contracts: a duplicate (redelivery, retried
    * publish) changes nothing; a gap (events aged out of the bus) is applied and reported.
    */
-  apply(event: NodesTopicEvent): SequenceStep {
+  apply(event: NodesTopicEvent, stored?: { subject: string; position: number }): SequenceStep {
     const ledger = this.cluster(event.data.cluster);
+    if (stored)
+      ledger.positions.set(
+        stored.subject,
+        Math.max(stored.position, ledger.positions.get(stored.subject) ?? 0),
+      );
     const step = sequenceStep(ledger.lastEventId, event.eventId);
     if (step === 'duplicate') return step;
     ledger.lastEventId = event.eventId;

@@ -1,5 +1,5 @@
 import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
-import { type BackoffPolicy, backoffDelay, type EventBus } from '@tideline/bus';
+import { type BackoffPolicy, backoffDelay, type EventBus, PublishExpectationError } from '@tideline/bus';
 import {
   ClusterEvent,
   NODES_TOPIC,
@@ -26,6 +26,25 @@ export interface ClusterPublisherOptions {
   backoff: BackoffPolicy;
   logger: Logger;
   metrics: InformerMetrics;
+  /** With sharding: the lease this publisher publishes under. */
+  fence?: PublishFence;
+}
+
+/** Why a fenced publisher stopped: its lease ran out (`lease`) or the broker refused it (`broker`). */
+export type FencedBy = 'lease' | 'broker';
+
+/**
+ * What keeps a replica that lost a cluster from publishing into that cluster's sequence.
+ * Before each publish `holds()` must say the lease is still held (a local deadline check, plus a
+ * token check in Redis where the broker cannot check anything); and with `expectations`, every
+ * publish carries the position of the last message stored on its subject, so the broker refuses
+ * it when anybody else wrote there since (JetStream's Nats-Expected-Last-Subject-Sequence). A
+ * publish refused either way is never retried: the publisher stops and `onFenced` is called.
+ */
+export interface PublishFence {
+  holds(): boolean | Promise<boolean>;
+  expectations: boolean;
+  onFenced(by: FencedBy): void;
 }
 
 interface NodeChange {
@@ -224,14 +243,45 @@ export class ClusterPublisher implements ObservedSink {
     await this.publish(event);
   }
 
+  /** True once a fence stopped this publisher (it publishes nothing more). */
+  get fenced(): FencedBy | undefined {
+    return this.fencedBy;
+  }
+
+  private fencedBy: FencedBy | undefined;
+
+  private stopFenced(by: FencedBy, msgId: string, error?: unknown): void {
+    this.fencedBy = by;
+    this.closed = true;
+    this.options.metrics.fencedPublishes.inc({ cluster: this.cluster, by });
+    this.options.logger.warn(
+      { cluster: this.cluster, msgId, by, ...(error ? { err: error } : {}) },
+      'publish fenced: this replica no longer owns the cluster; nothing was published',
+    );
+    this.options.fence?.onFenced(by);
+  }
+
   private async publish(event: NodesTopicEvent): Promise<void> {
     const msgId = `${this.cluster}:${event.eventId}`;
+    const subject = subjects.node(this.cluster, event.type);
+    const fence = this.options.fence;
+    let position: number | undefined;
     for (let attempt = 1; ; attempt++) {
+      if (this.fencedBy) return;
+      if (fence && !(await fence.holds())) return this.stopFenced('lease', msgId);
       try {
-        const receipt = await this.options.bus.publish(subjects.node(this.cluster, event.type), event, {
+        const receipt = await this.options.bus.publish(subject, event, {
           msgId,
           key: this.cluster,
+          ...(fence?.expectations
+            ? { expect: { lastSubjectPosition: this.ledger.positions.get(subject) ?? 0 } }
+            : {}),
         });
+        // Under a fence a duplicate means another writer took this id (or an earlier attempt of
+        // ours was stored): either way this replica's ledger may be wrong, so it stops and the
+        // cluster is taken over again from what the bus holds.
+        if (fence && receipt.duplicate) return this.stopFenced('broker', msgId);
+        position = receipt.position;
         if (receipt.duplicate && attempt === 1) {
           this.options.logger.error(
             { cluster: this.cluster, msgId },
@@ -240,6 +290,7 @@ export class ClusterPublisher implements ObservedSink {
         }
         break;
       } catch (error) {
+        if (fence && error instanceof PublishExpectationError) return this.stopFenced('broker', msgId, error);
         this.options.metrics.publishFailures.inc({ cluster: this.cluster });
         if (this.closed) {
           this.options.logger.warn(
@@ -256,7 +307,7 @@ export class ClusterPublisher implements ObservedSink {
         await sleep(delayMs);
       }
     }
-    this.options.ledger.apply(event);
+    this.options.ledger.apply(event, position === undefined ? undefined : { subject, position });
     this.options.metrics.events.inc({ cluster: this.cluster, type: event.type });
     this.options.metrics.lastEventId.set({ cluster: this.cluster }, event.eventId);
   }

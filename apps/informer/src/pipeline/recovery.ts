@@ -1,7 +1,7 @@
 import { type EventBus, readTopic } from '@tideline/bus';
-import { decodeNodesTopicEvent, NODES_TOPIC } from '@tideline/contracts';
+import { decodeNodesTopicEvent, NODES_TOPIC, subjects } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
-import { PublishedLedger } from '../domain/ledger.ts';
+import { type ClusterLedger, PublishedLedger } from '../domain/ledger.ts';
 
 export interface RecoveryOptions {
   bus: EventBus;
@@ -26,7 +26,7 @@ export async function recoverLedger(options: RecoveryOptions): Promise<Published
     read += 1;
     const decoded = decodeNodesTopicEvent(message.data);
     if (!decoded.ok) skipped += 1;
-    else if (ledger.apply(decoded.value) === 'gap') gaps += 1;
+    else if (ledger.apply(decoded.value, message) === 'gap') gaps += 1;
   }
   options.logger.info(
     {
@@ -44,4 +44,50 @@ export async function recoverLedger(options: RecoveryOptions): Promise<Published
     'recovered published state from the nodes topic',
   );
   return ledger;
+}
+
+/**
+ * Rebuilds what was published for ONE cluster (by any replica) from the nodes topic: its last
+ * id, the view of each node in its last event and the position of the last message of each of its
+ * subjects. What a replica taking a cluster over reads before it relists (as a restart does).
+ */
+export async function recoverCluster(options: RecoveryOptions & { cluster: string }): Promise<ClusterLedger> {
+  const started = performance.now();
+  const ledger = new PublishedLedger();
+  const filter = [subjects.node(options.cluster, '*')];
+  let read = 0;
+  let skipped = 0;
+  let from = 1;
+  for (let page = 0; page < Number.MAX_SAFE_INTEGER; page++) {
+    const messages = await options.bus.read({
+      topic: NODES_TOPIC,
+      from,
+      limit: options.pageSize,
+      subjects: filter,
+    });
+    if (messages.length === 0) break;
+    for (const message of messages) {
+      read += 1;
+      const decoded = decodeNodesTopicEvent(message.data);
+      if (!decoded.ok || decoded.value.data.cluster !== options.cluster) skipped += 1;
+      else ledger.apply(decoded.value, message);
+    }
+    from = messages[messages.length - 1]!.position + 1;
+    // The port answers fewer than `limit` only at the end of the topic: no need to ask again (a
+    // read past the last message of a filtered subject waits for the broker's fetch to expire).
+    if (messages.length < options.pageSize) break;
+  }
+  const recovered = ledger.cluster(options.cluster);
+  options.logger.info(
+    {
+      cluster: options.cluster,
+      read,
+      skipped,
+      lastEventId: recovered.lastEventId,
+      nodes: recovered.views.size,
+      ms: Math.round(performance.now() - started),
+    },
+    'recovered the published state of a cluster from the nodes topic',
+  );
+  return recovered;
 }

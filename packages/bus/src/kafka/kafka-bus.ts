@@ -1,7 +1,7 @@
 import { Admin, Consumer, ProduceAcks, Producer } from '@platformatic/kafka';
 import { redactCredentials } from '@tideline/config';
 import { BaseEventBus, type Settle } from '../base.ts';
-import { BusUnavailableError } from '../errors.ts';
+import { BusUnavailableError, PublishExpectationError } from '../errors.ts';
 import {
   type BusMessage,
   DEAD_LETTER_TOPIC,
@@ -192,6 +192,10 @@ export class KafkaEventBus extends BaseEventBus {
     data: Uint8Array,
     options: PublishOptions,
   ): Promise<PublishReceipt> {
+    if (options.expect)
+      throw new PublishExpectationError(
+        `publish of ${subject} refused: Kafka does not check an expected subject position`,
+      );
     const earlier = this.published.lookup(options.msgId);
     if (earlier) {
       // A failed earlier publish was not stored: this one is sent.

@@ -1,4 +1,5 @@
 import { BaseEventBus, DecodedMessage, type Settle } from '../base.ts';
+import { PublishExpectationError } from '../errors.ts';
 import { subjectMatches } from '../subjects.ts';
 import type {
   BusMessage,
@@ -64,6 +65,9 @@ export class MemoryEventBus extends BaseEventBus {
     this.connected = true;
   }
 
+  /** Checks {@link PublishOptions.expect} in the log, like JetStream. */
+  override readonly enforcesExpectations = true;
+
   healthy(): boolean {
     return this.connected;
   }
@@ -84,6 +88,19 @@ export class MemoryEventBus extends BaseEventBus {
     for (let i = log.length - 1; i >= 0 && log[i]!.storedAtMs >= windowStart; i--) {
       if (log[i]!.msgId === options.msgId)
         return { topic: topic.name, position: log[i]!.position, duplicate: true };
+    }
+    if (options.expect) {
+      let last = 0;
+      for (let i = log.length - 1; i >= 0; i--) {
+        if (log[i]!.subject === subject) {
+          last = log[i]!.position;
+          break;
+        }
+      }
+      if (last !== options.expect.lastSubjectPosition)
+        throw new PublishExpectationError(
+          `publish of ${subject} refused: last position ${last}, expected ${options.expect.lastSubjectPosition}`,
+        );
     }
     const position = (log.at(-1)?.position ?? 0) + 1;
     log.push({

@@ -16,7 +16,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos, headers as natsHeaders } from '@nats-io/transport-node';
 import { BaseEventBus, DecodedMessage, type Settle } from '../base.ts';
-import { BusUnavailableError } from '../errors.ts';
+import { BusUnavailableError, PublishExpectationError } from '../errors.ts';
 import type {
   BusMessage,
   BusOptions,
@@ -53,6 +53,8 @@ const READ_EXPIRES_MS = 1_000;
 const STOP_CHECK_MS = 50;
 const API_STREAM_NOT_FOUND = 10059;
 const API_CONSUMER_NOT_FOUND = 10014;
+/** JetStream's "wrong last sequence" (Nats-Expected-Last-Subject-Sequence did not match). */
+const API_WRONG_LAST_SEQUENCE = 10071;
 
 /**
  * The event bus over NATS JetStream. One stream per topic (`<prefix>_<topic>`), file storage,
@@ -70,6 +72,9 @@ export class NatsEventBus extends BaseEventBus {
   constructor(private readonly natsOptions: NatsBusOptions) {
     super(natsOptions);
   }
+
+  /** JetStream checks `Nats-Expected-Last-Subject-Sequence` on the server. */
+  override readonly enforcesExpectations = true;
 
   private get timeoutMs(): number {
     return this.natsOptions.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -149,10 +154,17 @@ export class NatsEventBus extends BaseEventBus {
         msgID: options.msgId,
         headers: h,
         timeout: this.timeoutMs,
-        expect: { streamName: this.streamName(topic) },
+        expect: {
+          streamName: this.streamName(topic),
+          ...(options.expect ? { lastSubjectSequence: options.expect.lastSubjectPosition } : {}),
+        },
       });
       return { topic: topic.name, position: ack.seq, duplicate: ack.duplicate };
     } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === API_WRONG_LAST_SEQUENCE)
+        throw new PublishExpectationError(`publish of ${subject} refused: ${error.message}`, {
+          cause: error,
+        });
       throw new BusUnavailableError(`publish of ${subject} failed: ${(error as Error).message}`, {
         cause: error,
       });

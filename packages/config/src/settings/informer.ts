@@ -1,7 +1,27 @@
+import { ConfigError } from '../load.ts';
 import { bool, int, list, ms, oneOf, optionalStr, port, seconds, str } from '../setting.ts';
 
 /** Settings of apps/informer. */
 export const informerSettings = {
+  // --- Replicas sharing the clusters (issue 14: leases, fencing, hand-over) ---
+  informerSharding: bool({
+    env: 'TIDELINE_INFORMER_SHARDING',
+    default: false,
+    doc: 'Several informer replicas share the clusters: each cluster is watched and published by exactly one live replica, chosen by rendezvous hashing over the live members, under a lease in Redis (TIDELINE_REDIS_URL, TIDELINE_STATEFUL_NAMESPACE). Off: this informer watches every cluster it knows and must be the only one on its bus prefix.',
+  }),
+  informerLeaseTtlMs: ms({
+    env: 'TIDELINE_INFORMER_LEASE_TTL_MS',
+    default: 15_000,
+    min: 100,
+    doc: 'With sharding: how long a replica stays a member, and keeps the clusters it owns, after its last renewal. A replica that died (kill -9) loses its clusters to the others within this plus one renew interval.',
+  }),
+  informerLeaseRenewIntervalMs: ms({
+    env: 'TIDELINE_INFORMER_LEASE_RENEW_INTERVAL_MS',
+    default: 5_000,
+    min: 20,
+    doc: 'With sharding: how often a replica renews its membership and its cluster leases and re-checks which clusters it owns. At most a third of TIDELINE_INFORMER_LEASE_TTL_MS.',
+  }),
+  // --- end of the sharding block ---
   port: port({
     env: 'TIDELINE_INFORMER_PORT',
     default: 3003,
@@ -131,3 +151,19 @@ export const informerSettings = {
     doc: 'Directory holding the service-account `token` and `ca.crt` for TIDELINE_INFORMER_IN_CLUSTER_NAME (the client reads the token again every minute, so rotated tokens are followed).',
   }),
 };
+
+/**
+ * Cross rule of the informer with sharding: a lease must survive two missed renewals, or a live
+ * replica would lose its clusters between two renewals.
+ */
+export function renewWithinLeaseTtl(config: {
+  informerLeaseTtlMs: number;
+  informerLeaseRenewIntervalMs: number;
+}): ConfigError | undefined {
+  if (config.informerLeaseRenewIntervalMs * 3 <= config.informerLeaseTtlMs) return undefined;
+  return new ConfigError(
+    'TIDELINE_INFORMER_LEASE_RENEW_INTERVAL_MS',
+    `at most a third of TIDELINE_INFORMER_LEASE_TTL_MS (${Math.floor(config.informerLeaseTtlMs / 3)} ms)`,
+    String(config.informerLeaseRenewIntervalMs),
+  );
+}

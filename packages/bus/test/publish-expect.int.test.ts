@@ -1,0 +1,81 @@
+import { type EventBus, MemoryEventBus, PublishExpectationError } from '@tideline/bus';
+import { TOPICS } from '@tideline/contracts';
+import { openTestBus, removeStreams, uniquePrefix } from '@tideline/test-support';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function nats(): Promise<EventBus> {
+  const prefix = uniquePrefix('exp');
+  const bus = await openTestBus(prefix);
+  cleanups.push(async () => {
+    await bus.drain();
+    await removeStreams(prefix);
+  });
+  return bus;
+}
+
+async function memory(): Promise<EventBus> {
+  const bus = new MemoryEventBus({
+    prefix: 'm',
+    topics: Object.entries(TOPICS).map(([name, t]) => ({ name, subjects: t.subjects })),
+    maxDeliveries: 5,
+    backoff: { initialMs: 10, maxMs: 100 },
+    ackWaitMs: 1_000,
+    retentionMs: 60_000,
+    duplicateWindowMs: 60_000,
+  });
+  await bus.start();
+  cleanups.push(() => bus.drain());
+  return bus;
+}
+
+describe.each([
+  ['nats', nats],
+  ['memory', memory],
+])('publish expectations (%s)', (_name, open) => {
+  it('fencing - a writer that expects a stale subject position is refused by the broker and stores nothing', async () => {
+    const bus = await open();
+    expect(bus.enforcesExpectations).toBe(true);
+    const first = await bus.publish(
+      'node.c1.updated',
+      { n: 1 },
+      { msgId: 'c1:1', expect: { lastSubjectPosition: 0 } },
+    );
+    // The current owner writes on the subject…
+    const second = await bus.publish(
+      'node.c1.updated',
+      { n: 2 },
+      {
+        msgId: 'c1:2',
+        expect: { lastSubjectPosition: first.position },
+      },
+    );
+    // …and a former owner that still believes the first message is the last is refused.
+    await expect(
+      bus.publish(
+        'node.c1.updated',
+        { n: 99 },
+        { msgId: 'c1:x', expect: { lastSubjectPosition: first.position } },
+      ),
+    ).rejects.toBeInstanceOf(PublishExpectationError);
+    // Another subject of the topic keeps its own position.
+    await bus.publish('node.c2.updated', { n: 1 }, { msgId: 'c2:1', expect: { lastSubjectPosition: 0 } });
+    const stored = await bus.read({ topic: 'nodes', from: 1, limit: 10 });
+    expect(stored.map((m) => m.msgId)).toEqual(['c1:1', 'c1:2', 'c2:1']);
+    expect(second.position).toBeGreaterThan(first.position);
+  });
+
+  it('fencing - a writer that expects an empty subject where a message was stored is refused', async () => {
+    const bus = await open();
+    await bus.publish('node.c1.added', { n: 1 }, { msgId: 'c1:1' });
+    await expect(
+      bus.publish('node.c1.added', { n: 2 }, { msgId: 'c1:2', expect: { lastSubjectPosition: 0 } }),
+    ).rejects.toBeInstanceOf(PublishExpectationError);
+    const stored = await bus.read({ topic: 'nodes', from: 1, limit: 10 });
+    expect(stored.map((m) => m.msgId)).toEqual(['c1:1']);
+  });
+});
