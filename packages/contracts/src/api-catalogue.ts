@@ -123,7 +123,7 @@ const websiteApi: ApiService = {
       scopes: ['websites:write'],
       body: CreateLineGroupBody,
       response: { status: 201, schema: LineGroupAnswer, description: 'The line group created.' },
-      errors: [...AUTH, 'VALIDATION_FAILED', 'CONFLICT'],
+      errors: [...AUTH, 'VALIDATION_FAILED', 'CONFLICT', 'RATE_LIMITED'],
     },
     {
       method: 'GET',
@@ -145,7 +145,7 @@ const websiteApi: ApiService = {
       scopes: ['websites:write'],
       body: CreateWebsiteBody,
       response: { status: 201, schema: WebsiteAnswer, description: 'The website created.' },
-      errors: [...AUTH, 'VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT'],
+      errors: [...AUTH, 'VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT', 'RATE_LIMITED'],
     },
     {
       method: 'POST',
@@ -157,7 +157,7 @@ const websiteApi: ApiService = {
       scopes: ['websites:write'],
       body: UpdateWebsiteBody,
       response: { status: 200, schema: WebsiteAnswer, description: 'The website as changed.' },
-      errors: [...AUTH, 'VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT'],
+      errors: [...AUTH, 'VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT', 'RATE_LIMITED'],
     },
     {
       method: 'POST',
@@ -169,7 +169,7 @@ const websiteApi: ApiService = {
       scopes: ['websites:write'],
       body: DeleteWebsiteBody,
       response: { status: 200, schema: WebsiteDeletedAnswer, description: 'The id of the website deleted.' },
-      errors: [...AUTH, 'VALIDATION_FAILED', 'NOT_FOUND'],
+      errors: [...AUTH, 'VALIDATION_FAILED', 'NOT_FOUND', 'RATE_LIMITED'],
     },
     {
       method: 'GET',
