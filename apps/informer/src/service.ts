@@ -1,9 +1,8 @@
 import { verifierFromConfig } from '@tideline/auth';
 import { type EventBus, serviceBus } from '@tideline/bus';
-import { redisConnectionOptions } from '@tideline/config';
 import { openApiDocument } from '@tideline/contracts';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
-import { ClusterLeases } from '@tideline/stateful';
+import { ClusterLeases, redisConnectionSpec } from '@tideline/stateful';
 import { ClusterRegistry } from './cluster-registry.ts';
 import { type InformerConfig, rules, settings } from './config.ts';
 import { registerClusterRoutes } from './http/cluster-routes.ts';
@@ -65,23 +64,17 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
         });
         if (config.informerSharding) {
           const leases = new ClusterLeases({
-            url: config.redisUrl,
-            connection: redisConnectionOptions(config),
-            commandTimeoutMs: config.redisCommandTimeoutMs,
-            connectTimeoutMs: config.statefulConnectTimeoutMs,
-            reconnectBackoff: {
-              initialMs: config.statefulReconnectBackoffMs,
-              maxMs: config.statefulReconnectBackoffMaxMs,
-            },
+            ...redisConnectionSpec(config, {
+              connectionName: `informer:${instanceId}`,
+              // Name and code only: a connection error must never carry credentials into the log.
+              onConnectionError: (error) =>
+                logger.warn(
+                  { error: error.name, code: (error as NodeJS.ErrnoException).code },
+                  'lease store: Redis connection error',
+                ),
+            }),
             ns: config.statefulNamespace,
             group: config.busPrefix,
-            connectionName: `informer:${instanceId}`,
-            // Name and code only: a connection error must never carry credentials into the log.
-            onConnectionError: (error) =>
-              logger.warn(
-                { error: error.name, code: (error as NodeJS.ErrnoException).code },
-                'lease store: Redis connection error',
-              ),
           });
           await leases.connect();
           onStop('lease store', () => leases.close());

@@ -1,7 +1,6 @@
-import type { RedisConnectionOptions } from '@tideline/config';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { StatefulValidationError, toStatefulError } from './errors.ts';
-import { reconnectDelay } from './redis-executor.ts';
+import { closeRedis, openRedis, type RedisConnectionSpec } from './redis-connection.ts';
 
 /**
  * Membership and per-cluster ownership leases of informer replicas, in Redis, each operation one
@@ -23,20 +22,11 @@ import { reconnectDelay } from './redis-executor.ts';
  *   (even after it expired and was released again) the former owner's renewals fail;
  * - `release` and `check` act only on a lease still held with that owner and token.
  */
-export interface ClusterLeasesOptions {
-  /** `redis://` or `rediss://` URL. */
-  url: string;
-  /** Credentials and TLS (`redisConnectionOptions` of @tideline/config); they win over the URL's. */
-  connection?: RedisConnectionOptions;
-  commandTimeoutMs: number;
-  connectTimeoutMs: number;
-  reconnectBackoff: { initialMs: number; maxMs: number };
+export interface ClusterLeasesOptions extends RedisConnectionSpec {
   /** Namespace of the keys (TIDELINE_STATEFUL_NAMESPACE). */
   ns: string;
   /** The group of replicas that share clusters: the bus prefix of their event sequences. */
   group: string;
-  connectionName?: string;
-  onConnectionError?: (error: Error) => void;
 }
 
 export interface ClusterLease {
@@ -163,22 +153,12 @@ export class ClusterLeases {
     assertId('group', options.group);
     const tag = `tl:{${options.ns}:informer:${options.group}}`;
     this.keys = { members: `${tag}:members`, leases: `${tag}:leases`, tokens: `${tag}:tokens` };
-    const redis = new Redis(options.url, {
-      ...options.connection,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs,
-      connectTimeout: options.connectTimeoutMs,
-      retryStrategy: (attempt) => reconnectDelay(attempt, options.reconnectBackoff),
-      ...(options.connectionName ? { connectionName: options.connectionName } : {}),
-    });
+    const redis = openRedis(options);
     // defineCommand runs EVALSHA and falls back to EVAL when the server forgot the script.
     redis.defineCommand('tlMembers', { numberOfKeys: 1, lua: MEMBERS_LUA });
     redis.defineCommand('tlAcquire', { numberOfKeys: 2, lua: ACQUIRE_LUA });
     redis.defineCommand('tlRenew', { numberOfKeys: 1, lua: RENEW_LUA });
     redis.defineCommand('tlHeld', { numberOfKeys: 1, lua: HELD_LUA });
-    redis.on('error', (error: Error) => options.onConnectionError?.(error));
     this.redis = redis as LeaseRedis;
   }
 
@@ -197,13 +177,7 @@ export class ClusterLeases {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    try {
-      if (this.redis.status === 'ready') await this.redis.quit();
-    } catch {
-      // going away anyway
-    } finally {
-      this.redis.disconnect();
-    }
+    await closeRedis(this.redis);
   }
 
   /** Renews `member`'s membership for `ttlMs` and lists the live members. */

@@ -1,9 +1,5 @@
-import {
-  type ConfigOf,
-  type RedisConfig,
-  redisConnectionOptions,
-  type statefulSettings,
-} from '@tideline/config';
+import type { ConfigOf, RedisConfig, statefulSettings } from '@tideline/config';
+import { redisConnectionSpec } from './redis-connection.ts';
 import { RedisStatefulExecutor } from './redis-executor.ts';
 
 /** The settings the executor reads: `redisSettings` and `statefulSettings` of @tideline/config. */
@@ -18,17 +14,10 @@ export interface CreateStatefulExecutorOptions {
 
 /** The executor the configuration describes, not yet connected (call `connect()`). */
 export function createStatefulExecutor(options: CreateStatefulExecutorOptions): RedisStatefulExecutor {
-  const { config } = options;
-  return new RedisStatefulExecutor({
-    url: config.redisUrl,
-    connection: redisConnectionOptions(config),
-    commandTimeoutMs: config.redisCommandTimeoutMs,
-    connectTimeoutMs: config.statefulConnectTimeoutMs,
-    reconnectBackoff: {
-      initialMs: config.statefulReconnectBackoffMs,
-      maxMs: config.statefulReconnectBackoffMaxMs,
-    },
-    ...(options.connectionName ? { connectionName: options.connectionName } : {}),
-    ...(options.onConnectionError ? { onConnectionError: options.onConnectionError } : {}),
-  });
+  return new RedisStatefulExecutor(
+    redisConnectionSpec(options.config, {
+      connectionName: options.connectionName,
+      onConnectionError: options.onConnectionError,
+    }),
+  );
 }

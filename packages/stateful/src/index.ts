@@ -21,6 +21,13 @@ export {
 } from './factory.ts';
 export { keys as statefulKeys } from './keys.ts';
 export { type PodLinkResult, PodPresence, type PodPresenceOptions } from './pod-presence.ts';
+export {
+  closeRedis,
+  openRedis,
+  type RedisConnectionSpec,
+  reconnectDelay,
+  redisConnectionSpec,
+} from './redis-connection.ts';
 export { RedisStatefulExecutor, type RedisStatefulExecutorOptions } from './redis-executor.ts';
 export type {
   AcquireConnectionOptions,

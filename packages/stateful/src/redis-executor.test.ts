@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { StatefulUnavailableError, StatefulValidationError } from './errors.ts';
 import { createStatefulExecutor } from './factory.ts';
 import { keys } from './keys.ts';
-import { RedisStatefulExecutor, reconnectDelay } from './redis-executor.ts';
+import { reconnectDelay } from './redis-connection.ts';
+import { RedisStatefulExecutor } from './redis-executor.ts';
 
 // Never connected: a call that passes validation fails as unavailable (offline), so a
 // StatefulValidationError proves the arguments were refused before anything was sent.

@@ -1,7 +1,7 @@
-import type { RedisConnectionOptions } from '@tideline/config';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { StatefulChooserError, StatefulUnavailableError, toStatefulError } from './errors.ts';
 import { keys } from './keys.ts';
+import { closeRedis, openRedis, type RedisConnectionSpec } from './redis-connection.ts';
 import { validate } from './schemas.ts';
 import { type ScriptName, ScriptRunner } from './scripts.ts';
 import type {
@@ -20,33 +20,13 @@ import type {
   TrySetResult,
 } from './types.ts';
 
-export interface RedisStatefulExecutorOptions {
-  /** `redis://` or `rediss://` URL. */
-  url: string;
-  /** Credentials and TLS (`redisConnectionOptions` of @tideline/config); they win over the URL's. */
-  connection?: RedisConnectionOptions;
-  /** A command without a reply by then fails as unavailable (`timeout`). */
-  commandTimeoutMs: number;
-  /** Opening a connection gives up after this. */
-  connectTimeoutMs: number;
-  /** Reconnect delays after the connection dropped: doubling from `initialMs` up to `maxMs`. */
-  reconnectBackoff: { initialMs: number; maxMs: number };
-  /** Shown by `CLIENT LIST`, e.g. `push-gateway:pod-7`. */
-  connectionName?: string;
-  /** Connection errors (already retried by the client) are reported here; default: ignored. */
-  onConnectionError?: (error: Error) => void;
-}
+export type RedisStatefulExecutorOptions = RedisConnectionSpec;
 
 const SECOND_MS = 1000;
 /** Replies of a server that does not accept the connection's credentials (they never quote them). */
 const AUTH_REFUSED = /^(WRONGPASS|NOAUTH|NOPERM)\b|invalid password/;
 /** Error codes of a failed TLS handshake (an unverifiable or mismatched server certificate, …). */
 const TLS_FAILURE = /CERT|TLS|SSL/;
-
-/** Reconnect delay of attempt `attempt` (1-based): doubling from `initialMs`, capped at `maxMs`. */
-export function reconnectDelay(attempt: number, backoff: { initialMs: number; maxMs: number }): number {
-  return Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt - 1, 30));
-}
 
 function pairsToMap(flat: unknown): Map<string, string> {
   const out = new Map<string, string>();
@@ -69,21 +49,14 @@ export class RedisStatefulExecutor implements StatefulExecutor {
   private lastConnectionError: Error | undefined;
 
   constructor(options: RedisStatefulExecutorOptions) {
-    this.redis = new Redis(options.url, {
-      ...options.connection,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs,
-      connectTimeout: options.connectTimeoutMs,
-      retryStrategy: (attempt) => reconnectDelay(attempt, options.reconnectBackoff),
-      ...(options.connectionName ? { connectionName: options.connectionName } : {}),
+    this.redis = openRedis({
+      ...options,
+      onConnectionError: (error) => {
+        this.lastConnectionError = error;
+        options.onConnectionError?.(error);
+      },
     });
     this.scripts = new ScriptRunner(this.redis);
-    this.redis.on('error', (error: Error) => {
-      this.lastConnectionError = error;
-      options.onConnectionError?.(error);
-    });
     this.redis.on('ready', () => {
       if (this.started) this.scripts.loadAll().catch(() => {});
     });
@@ -122,13 +95,7 @@ export class RedisStatefulExecutor implements StatefulExecutor {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    try {
-      if (this.redis.status === 'ready') await this.redis.quit();
-    } catch {
-      // The connection was going away anyway; disconnect below settles it.
-    } finally {
-      this.redis.disconnect();
-    }
+    await closeRedis(this.redis);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

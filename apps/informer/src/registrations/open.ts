@@ -1,5 +1,5 @@
-import { redisConnectionOptions } from '@tideline/config';
 import type { Logger } from '@tideline/runtime';
+import { redisConnectionSpec } from '@tideline/stateful';
 import type { InformerConfig } from '../config.ts';
 import type { RegistrationDecryptError } from './cipher.ts';
 import { registrationCipherFromConfig } from './key-config.ts';
@@ -25,22 +25,16 @@ export async function openRegistrationStore(options: {
   const { config, logger } = options;
   if (config.informerRegistrationStore === 'memory') return new InMemoryRegistrationStore();
   const store = new RedisRegistrationStore({
-    url: config.redisUrl,
-    connection: redisConnectionOptions(config),
+    ...redisConnectionSpec(config, {
+      connectionName: `informer-${options.instanceId}`,
+      onConnectionError: (error) =>
+        logger.warn(
+          { error: error.name, code: (error as NodeJS.ErrnoException).code },
+          'registration store: Redis connection error',
+        ),
+    }),
     key: registrationsKey(config),
     cipher: registrationCipherFromConfig(config),
-    commandTimeoutMs: config.redisCommandTimeoutMs,
-    connectTimeoutMs: config.statefulConnectTimeoutMs,
-    reconnectBackoff: {
-      initialMs: config.statefulReconnectBackoffMs,
-      maxMs: config.statefulReconnectBackoffMaxMs,
-    },
-    connectionName: `informer-${options.instanceId}`,
-    onConnectionError: (error) =>
-      logger.warn(
-        { error: error.name, code: (error as NodeJS.ErrnoException).code },
-        'registration store: Redis connection error',
-      ),
     onUnreadable: options.onUnreadable,
   });
   options.onStop('registration-store', () => store.close());

@@ -1,22 +1,13 @@
-import type { RedisConnectionOptions } from '@tideline/config';
 import { TidelineError } from '@tideline/contracts';
-import { Redis } from 'ioredis';
+import { closeRedis, openRedis, type RedisConnectionSpec } from '@tideline/stateful';
+import type { Redis } from 'ioredis';
 import { type RegistrationCipher, RegistrationDecryptError } from './cipher.ts';
 import type { RegistrationStore, StoredRegistration } from './store.ts';
 
-export interface RedisRegistrationStoreOptions {
-  /** `redis://` or `rediss://` URL. */
-  url: string;
-  /** Credentials and TLS beyond the URL (`redisConnectionOptions` of @tideline/config). */
-  connection?: RedisConnectionOptions | undefined;
+export interface RedisRegistrationStoreOptions extends RedisConnectionSpec {
   /** The Redis hash holding one sealed record per cluster name. */
   key: string;
   cipher: RegistrationCipher;
-  commandTimeoutMs: number;
-  connectTimeoutMs: number;
-  reconnectBackoff: { initialMs: number; maxMs: number };
-  connectionName?: string;
-  onConnectionError?: (error: Error) => void;
   /**
    * A record that cannot be decrypted is reported here and left out of `list()`; without this
    * callback `list()` throws the error.
@@ -66,21 +57,7 @@ export class RedisRegistrationStore implements RegistrationStore {
   private closed = false;
 
   constructor(private readonly options: RedisRegistrationStoreOptions) {
-    this.redis = new Redis(options.url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs,
-      connectTimeout: options.connectTimeoutMs,
-      retryStrategy: (attempt) =>
-        Math.min(
-          options.reconnectBackoff.maxMs,
-          options.reconnectBackoff.initialMs * 2 ** Math.min(attempt - 1, 30),
-        ),
-      ...(options.connectionName ? { connectionName: options.connectionName } : {}),
-      ...options.connection,
-    });
-    this.redis.on('error', (error: Error) => options.onConnectionError?.(error));
+    this.redis = openRedis(options);
   }
 
   /** Connects; throws RegistrationStoreUnavailableError when Redis cannot be reached. */
@@ -99,13 +76,7 @@ export class RedisRegistrationStore implements RegistrationStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    try {
-      if (this.redis.status === 'ready') await this.redis.quit();
-    } catch {
-      // Going away anyway; disconnect below settles it.
-    } finally {
-      this.redis.disconnect();
-    }
+    await closeRedis(this.redis);
   }
 
   async put(registration: StoredRegistration): Promise<void> {
