@@ -1,41 +1,7 @@
 import type { Ack, NodeView, WebsiteItem } from '@tideline/contracts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connect, type TidelineClient } from './client.ts';
-
-/** Stands in for a socket.io-client socket: the test fires server events and reads what was sent. */
-class FakeSocket {
-  connected = false;
-  readonly sent: { event: string; payload: unknown }[] = [];
-  private readonly handlers = new Map<string, ((...args: unknown[]) => void)[]>();
-
-  on(event: string, handler: (...args: unknown[]) => void) {
-    this.handlers.set(event, [...(this.handlers.get(event) ?? []), handler]);
-    return this;
-  }
-  emit(event: string, payload: unknown) {
-    this.sent.push({ event, payload });
-    return this;
-  }
-  timeout() {
-    return {
-      emitWithAck: async (event: string, payload: unknown) => {
-        this.sent.push({ event, payload });
-        return { ok: true };
-      },
-    };
-  }
-  disconnect() {
-    this.connected = false;
-    return this;
-  }
-  removeAllListeners() {
-    this.handlers.clear();
-    return this;
-  }
-  fire(event: string, ...args: unknown[]) {
-    for (const handler of this.handlers.get(event) ?? []) handler(...args);
-  }
-}
+import { FakeSocket, fakeIo } from './testing/fake-socket.ts';
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 const clients: TidelineClient[] = [];
@@ -110,16 +76,12 @@ describe('TidelineClient', () => {
   it('SLOW_CONSUMER - a client the gateway closes for reading too slowly ignores what follows, reconnects with backoff and resumes from its position', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
-      const opened: FakeSocket[] = [];
+      const { io, opened } = fakeIo();
       const client = connect({
         url: 'http://gateway.test',
         token: 't',
         reconnectDelayMs: { initial: 1_000, max: 8_000 },
-        io: (() => {
-          const socket = new FakeSocket();
-          opened.push(socket);
-          return socket;
-        }) as never,
+        io,
       });
       clients.push(client);
       const first = opened[0]!;
@@ -157,16 +119,12 @@ describe('TidelineClient', () => {
   it('TOO_MANY_CONNECTIONS - a refused handshake waits the longest backoff delay before trying again, not a hot loop', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
-      const opened: FakeSocket[] = [];
+      const { io, opened } = fakeIo();
       const client = connect({
         url: 'http://gateway.test',
         token: 't',
         reconnectDelayMs: { initial: 1_000, max: 8_000 },
-        io: (() => {
-          const socket = new FakeSocket();
-          opened.push(socket);
-          return socket;
-        }) as never,
+        io,
       });
       clients.push(client);
       const refused = Object.assign(new Error('too many sockets'), {

@@ -398,14 +398,14 @@ describe('SDK defects', () => {
     const websites = client.websites();
     await vi.advanceTimersByTimeAsync(0);
     expect(websites.failure).toEqual({ code: 'UNAVAILABLE', message: 'db down', terminal: false });
-    // Retry 1 after 0.5–1 s, retry 2 after 1–2 s more: never a hot loop.
+    // Retry 1 after 0.5–1 s, retry 2 after 1–2 s more (jittered), so at 1.5–3 s: never a hot loop.
     await vi.advanceTimersByTimeAsync(499);
     expect(socket.payloadsOf('request:websites')).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(501);
+    await vi.advanceTimersByTimeAsync(501); // 1 s
     expect(socket.payloadsOf('request:websites')).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(999);
+    await vi.advanceTimersByTimeAsync(499); // 1.499 s
     expect(socket.payloadsOf('request:websites')).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(1_001);
+    await vi.advanceTimersByTimeAsync(1_501); // 3 s
     expect(socket.payloadsOf('request:websites')).toHaveLength(3);
   });
 
