@@ -34,17 +34,19 @@ const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ];
 const CLIENT_DIR = join(REPO_ROOT, 'packages', 'client');
+/** The version of a package the repository itself installs. */
+const versionOf = (name: string): string =>
+  (
+    JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
 /** The Vite the app builds with: the repository's own version. */
-const VITE_VERSION = (
-  JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'vite', 'package.json'), 'utf8')) as {
-    version: string;
-  }
-).version;
-const SOCKET_IO_VERSION = (
-  JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'socket.io-client', 'package.json'), 'utf8')) as {
-    version: string;
-  }
-).version;
+const VITE_VERSION = versionOf('vite');
+const SOCKET_IO_VERSION = versionOf('socket.io-client');
+/** React and its types, which an app using `@tideline/client/react` installs itself (an optional peer). */
+const REACT_VERSION = versionOf('react');
+const REACT_TYPES_VERSION = versionOf('@types/react');
 /** The README's placeholders, replaced with the running stack's gateway and a token for it. */
 const README_URL = "'http://localhost:3000'";
 const README_TOKEN = "'YOUR_JWT'";
@@ -81,7 +83,7 @@ async function packAndInstall(dir: string): Promise<string> {
         private: true,
         type: 'module',
         dependencies: { '@tideline/client': `file:./${tarball}`, 'socket.io-client': SOCKET_IO_VERSION },
-        devDependencies: { vite: VITE_VERSION },
+        devDependencies: { vite: VITE_VERSION, react: REACT_VERSION, '@types/react': REACT_TYPES_VERSION },
       },
       null,
       2,
