@@ -1,11 +1,8 @@
 import type { TokenVerifier } from '@tideline/auth';
-import { ClusterName, INTERNAL_PATHS, INTERNAL_SCOPE, ReplayQuery } from '@tideline/contracts';
+import { ClusterParams, INTERNAL_PATHS, INTERNAL_SCOPE, ReplayQuery } from '@tideline/contracts';
 import { requirePrincipal, validate } from '@tideline/runtime';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import type { NodeReadModel } from '../domain/read-model.ts';
-
-const ClusterParams = z.object({ cluster: ClusterName }).strict();
 
 /**
  * Service-to-service endpoints for the push-gateway (scope `internal`): a cluster's snapshot

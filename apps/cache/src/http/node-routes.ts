@@ -1,8 +1,7 @@
 import { canReadCluster, SCOPES, type TokenVerifier } from '@tideline/auth';
-import { ClusterName, ListNodesQuery, NODES_API, NodeName } from '@tideline/contracts';
+import { ClusterParams, ListNodesQuery, NODES_API, NodeParams } from '@tideline/contracts';
 import { HttpError, requirePrincipal, validate } from '@tideline/runtime';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { parseLabelSelector } from '../domain/label-selector.ts';
 import type { NodeReadModel } from '../domain/read-model.ts';
 
@@ -12,9 +11,6 @@ export interface NodeRoutesOptions {
   pageSizeDefault: number;
   pageSizeMax: number;
 }
-
-const ClusterParams = z.object({ cluster: ClusterName }).strict();
-const NodeParams = z.object({ cluster: ClusterName, name: NodeName }).strict();
 
 const readsAnyCluster = (scopes: ReadonlySet<string>) =>
   scopes.has(SCOPES.nodesRead) || [...scopes].some((s) => s.startsWith(`${SCOPES.nodesRead}:`));

@@ -1,12 +1,8 @@
 import { SCOPES, type TokenVerifier } from '@tideline/auth';
-import { OPERATOR_API, StatefulServiceName, StatefulUid } from '@tideline/contracts';
+import { OPERATOR_API, ServiceParams, UidParams } from '@tideline/contracts';
 import { HttpError, requirePrincipal, validate } from '@tideline/runtime';
 import { StatefulError, type StatefulExecutor } from '@tideline/stateful';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-
-const UidParams = z.object({ uid: StatefulUid }).strict();
-const ServiceParams = z.object({ service: StatefulServiceName }).strict();
 
 async function read<T>(call: () => Promise<T>): Promise<T> {
   try {

@@ -3,17 +3,14 @@ import {
   CreateLineGroupBody,
   CreateWebsiteBody,
   DeleteWebsiteBody,
-  Id,
   ListWebsitesQuery,
   UpdateWebsiteBody,
+  WebsitePath,
 } from '@tideline/contracts';
 import { requireScope, validate } from '@tideline/runtime';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import type { WebsiteStore } from '../domain/ports.ts';
 import { type installWriteRateLimit, WRITE_RATE_LIMITED } from './write-rate-limit.ts';
-
-const WebsitePath = z.object({ id: z.coerce.number().pipe(Id) });
 
 /**
  * The public HTTP API of websites and line groups (`/api/v1`), JSON in and out. Writes are under
