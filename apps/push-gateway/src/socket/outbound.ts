@@ -36,8 +36,9 @@ function onTheWire(socket: GatewaySocket): number {
 /**
  * Watches what waits to be written to one socket: the packets queued in the engine behind the
  * transport (counted as they are created, reset when the engine hands them to the transport)
- * plus what the WebSocket has buffered and the kernel not yet taken. Checked at every packet:
- * while the transport is writable nothing waits (the packet goes straight out, however large);
+ * plus what the WebSocket has buffered and the kernel not yet taken. Checked at every packet
+ * that has to wait: while the transport is writable nothing waits (the packet goes straight out,
+ * however large);
  * once it waits behind data the client has not read, the first packet that brings the total
  * past `limitBytes` overflows. So what waits never exceeds the limit plus one message.
  */
@@ -47,9 +48,11 @@ export function limitOutbound(socket: GatewaySocket, options: OutboundLimitOptio
   let high = 0;
   let overflowed = false;
   conn.on('packetCreate', (packet: EnginePacket) => {
-    if (overflowed) return;
+    // A packet created while the transport is writable is flushed at once (and `flush` resets the
+    // count), so only packets that will wait are measured: nothing is added to the fan-out's path
+    // for a socket that keeps up.
+    if (overflowed || conn.transport.writable) return;
     queued += bytesOf(packet.data);
-    if (conn.transport.writable) return;
     const waiting = queued + onTheWire(socket);
     if (waiting > high) {
       high = waiting;
