@@ -1,5 +1,5 @@
 export { createHttpServer, type HttpServerOptions, type InFlightRequests, trackInFlight } from './http.ts';
-export { requirePrincipal, requireScope } from './http-auth.ts';
+export { bearerPrincipal, requirePrincipal, requireScope } from './http-auth.ts';
 export { type ApiDocuments, type RouteEntry, registeredRoutes, serveApiDocs } from './http-docs.ts';
 export { HttpError, sendError, validate } from './http-errors.ts';
 export {

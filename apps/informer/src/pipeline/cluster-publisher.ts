@@ -243,11 +243,6 @@ export class ClusterPublisher implements ObservedSink {
     await this.publish(event);
   }
 
-  /** True once a fence stopped this publisher (it publishes nothing more). */
-  get fenced(): FencedBy | undefined {
-    return this.fencedBy;
-  }
-
   private fencedBy: FencedBy | undefined;
 
   private stopFenced(by: FencedBy, msgId: string, error?: unknown): void {

@@ -54,28 +54,17 @@ export async function recoverLedger(options: RecoveryOptions): Promise<Published
 export async function recoverCluster(options: RecoveryOptions & { cluster: string }): Promise<ClusterLedger> {
   const started = performance.now();
   const ledger = new PublishedLedger();
-  const filter = [subjects.node(options.cluster, '*')];
   let read = 0;
   let skipped = 0;
-  let from = 1;
-  for (let page = 0; page < Number.MAX_SAFE_INTEGER; page++) {
-    const messages = await options.bus.read({
-      topic: NODES_TOPIC,
-      from,
-      limit: options.pageSize,
-      subjects: filter,
-    });
-    if (messages.length === 0) break;
-    for (const message of messages) {
-      read += 1;
-      const decoded = decodeNodesTopicEvent(message.data);
-      if (!decoded.ok || decoded.value.data.cluster !== options.cluster) skipped += 1;
-      else ledger.apply(decoded.value, message);
-    }
-    from = messages[messages.length - 1]!.position + 1;
-    // The port answers fewer than `limit` only at the end of the topic: no need to ask again (a
-    // read past the last message of a filtered subject waits for the broker's fetch to expire).
-    if (messages.length < options.pageSize) break;
+  for await (const message of readTopic(options.bus, {
+    topic: NODES_TOPIC,
+    pageSize: options.pageSize,
+    subjects: [subjects.node(options.cluster, '*')],
+  })) {
+    read += 1;
+    const decoded = decodeNodesTopicEvent(message.data);
+    if (!decoded.ok || decoded.value.data.cluster !== options.cluster) skipped += 1;
+    else ledger.apply(decoded.value, message);
   }
   const recovered = ledger.cluster(options.cluster);
   options.logger.info(

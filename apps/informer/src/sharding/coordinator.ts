@@ -51,11 +51,6 @@ export class ShardCoordinator implements RegistrySharding {
     return this.options.sharedRegistrations;
   }
 
-  /** Live members as of the last tick. */
-  get members(): readonly string[] {
-    return this.membersSeen;
-  }
-
   /** Starts the loop; the first round runs at once (the returned promise waits for it). */
   async start(registry: ClusterRegistry): Promise<void> {
     this.registry = registry;

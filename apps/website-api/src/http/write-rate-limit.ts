@@ -1,6 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
 import type { TokenVerifier } from '@tideline/auth';
-import { HttpError } from '@tideline/runtime';
+import { bearerPrincipal, HttpError } from '@tideline/runtime';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RedisWriteCounter } from '../adapters/redis-write-counter.ts';
 
@@ -22,11 +22,11 @@ type Callback = (error: Error | null, result?: { current: number; ttl: number })
  * limited too). The token is verified here, so a forged `sub` never names another subject's count.
  */
 async function subjectOf(request: FastifyRequest, verifier: TokenVerifier): Promise<string> {
-  const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
-  if (token) {
+  // Verified once per request: the route's scope check reuses this verification.
+  const verifying = bearerPrincipal(request, verifier);
+  if (verifying) {
     try {
-      const principal = await verifier.verify(token);
-      return `sub:${principal.uid}`;
+      return `sub:${(await verifying).uid}`;
     } catch {
       // not a valid token: counted by address
     }
