@@ -1,4 +1,5 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import type { JWT_ALGORITHMS } from '@tideline/config';
 import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import { AuthError } from './errors.ts';
 import { type KeySetOptions, RemoteKeySet } from './key-set.ts';
@@ -12,7 +13,8 @@ export interface Principal {
 }
 
 /** Signature algorithms a verifier can be allowed. */
-export type JwtAlgorithm = 'HS256' | 'RS256' | 'ES256';
+/** The algorithms the settings name (`JWT_ALGORITHMS` of @tideline/config). */
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 /** Where the scopes sit: a space-separated string, an array of strings, or either (`auto`). */
 export type ScopeFormat = 'auto' | 'space-separated' | 'array';

@@ -7,7 +7,7 @@ export {
   loadConfig,
   loadConfigOrExit,
 } from './load.ts';
-export { hasCredentials, REDACTED, redactCredentials, redactUrl } from './redact.ts';
+export { REDACTED, redactCredentials, redactUrl } from './redact.ts';
 export { REFERENCE_END, REFERENCE_START, renderReference, settingGroups } from './reference.ts';
 export {
   bool,

@@ -57,8 +57,3 @@ export function redactUrl(value: string): string {
   }
   return redactCredentials(out);
 }
-
-/** True when `text` holds something {@link redactCredentials} would hide. */
-export function hasCredentials(text: string): boolean {
-  return redactCredentials(text) !== text;
-}

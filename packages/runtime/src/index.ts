@@ -2,15 +2,9 @@ export { createHttpServer, type HttpServerOptions, type InFlightRequests, trackI
 export { bearerPrincipal, requirePrincipal, requireScope } from './http-auth.ts';
 export { type ApiDocuments, type RouteEntry, registeredRoutes, serveApiDocs } from './http-docs.ts';
 export { HttpError, sendError, validate } from './http-errors.ts';
-export {
-  answerEngineRefusalsWithErrorBody,
-  type RawRequestEngine,
-  withErrorBody,
-  withErrorBodyOnSocket,
-} from './http-raw-errors.ts';
+export { answerEngineRefusalsWithErrorBody, type RawRequestEngine } from './http-raw-errors.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { runMain } from './main.ts';
-export { isManagementOnly, ManagementListener } from './management.ts';
 export { Counter, createMetrics, Gauge, Histogram, Registry } from './metrics.ts';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.ts';
 export {

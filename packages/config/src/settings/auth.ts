@@ -25,7 +25,7 @@ export const authSettings = {
   jwtAlgorithms: list({
     env: 'TIDELINE_JWT_ALGORITHMS',
     default: [],
-    item: /^(HS256|RS256|ES256)$/,
+    item: new RegExp(`^(${JWT_ALGORITHMS.join('|')})$`),
     itemRule: `${JWT_ALGORITHMS.join(', ')}`,
     doc: 'Accepted signature algorithms. Empty: HS256 for a secret, the key type of TIDELINE_JWT_PUBLIC_KEY, RS256 and ES256 for a JWKS URL. HS256 only with a secret; RS256/ES256 only with a public key or JWKS URL.',
   }),
