@@ -30,11 +30,12 @@ export class SyncOverflowError extends TidelineError {
 }
 
 /**
- * A socket asked again for a snapshot of a feed it was sent one of less than the re-snapshot
- * interval ago; nothing was sent, its stream (if any) goes on. `retryAfterMs`: when it may ask again.
+ * A socket asked too soon: again for a snapshot of a feed it was sent one of less than the
+ * re-snapshot interval ago, or past its budget of client events. Nothing was done; its stream (if
+ * any) goes on. `retryAfterMs`: when it may ask again (sent to the client with the refusal).
  */
-export class SnapshotRateLimitedError extends TidelineError {
-  override readonly name = 'SnapshotRateLimitedError';
+export class RateLimitedError extends TidelineError {
+  override readonly name = 'RateLimitedError';
   constructor(
     message: string,
     readonly retryAfterMs: number,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SnapshotRateLimitedError, SourceUnavailableError, SyncOverflowError } from './errors.ts';
+import { RateLimitedError, SourceUnavailableError, SyncOverflowError } from './errors.ts';
 import { Feed } from './feed.ts';
 import { type FeedObserver, silentObserver } from './feed-observer.ts';
 import type { FeedOutlet, FeedReplay, FeedSource, ReplayRequest } from './ports.ts';
@@ -639,7 +639,7 @@ describe('Feed - what one member may cost', () => {
     await synced;
     advance(400);
     const again = await feed.sync(a.id, {}).catch((error: unknown) => error);
-    expect(again).toBeInstanceOf(SnapshotRateLimitedError);
+    expect(again).toBeInstanceOf(RateLimitedError);
     expect(again).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 600 });
     expect(source.snapshots).toHaveLength(1);
     feed.deliver({ eventId: 2 });

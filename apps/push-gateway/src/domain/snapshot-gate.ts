@@ -1,4 +1,4 @@
-import { SnapshotRateLimitedError } from './errors.ts';
+import { RateLimitedError } from './errors.ts';
 
 export interface SnapshotGateOptions {
   /** A member is sent at most one snapshot it asked for per feed within this; 0: no limit. */
@@ -22,7 +22,7 @@ export class SnapshotGate {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** Throws {@link SnapshotRateLimitedError} when `memberId` was served a snapshot of `room` within the interval. */
+  /** Throws {@link RateLimitedError} when `memberId` was served a snapshot of `room` within the interval. */
   check(memberId: string, room: string): void {
     if (this.options.intervalMs <= 0) return;
     const now = this.now();
@@ -30,7 +30,7 @@ export class SnapshotGate {
     const at = this.served.get(key(memberId, room));
     if (at === undefined) return;
     const retryAfterMs = Math.max(1, Math.ceil(at + this.options.intervalMs - now));
-    throw new SnapshotRateLimitedError(
+    throw new RateLimitedError(
       `a snapshot of ${room} was sent to this socket less than ${this.options.intervalMs} ms ago; resume from lastEventId, or ask again after retryAfterMs`,
       retryAfterMs,
     );

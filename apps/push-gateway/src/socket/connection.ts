@@ -20,11 +20,12 @@ import {
 import type { Logger } from '@tideline/runtime';
 import type { z } from 'zod';
 import type { ClusterFeeds } from '../domain/cluster-feeds.ts';
+import { RateLimitedError } from '../domain/errors.ts';
 import type { Feed } from '../domain/feed.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { SocketEmitter } from './emitter.ts';
 import { closeWhenWritten, limitOutbound } from './outbound.ts';
-import { type ClientRateLimit, RateLimitedRefusal } from './rate-limit.ts';
+import type { ClientRateLimit } from './rate-limit.ts';
 import { type AckCallback, RequestRefusal, requestErrorOf } from './refusal.ts';
 import { TokenExpiry } from './token-expiry.ts';
 import type { GatewaySocket } from './types.ts';
@@ -55,12 +56,6 @@ export interface ConnectionOptions {
 
 /** Why the gateway itself closed a socket (`request:error` code of the last message, disconnect reason label). */
 type ClosedBy = 'TOKEN_EXPIRED' | 'SLOW_CONSUMER';
-
-/** How long to wait before asking again, when a refusal says so. */
-function retryAfterOf(error: TidelineError): number | undefined {
-  const value = (error as { retryAfterMs?: unknown }).retryAfterMs;
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
 
 type PayloadOf<E extends ClientEventName> = z.output<(typeof clientEventSchemas)[E]>;
 
@@ -119,10 +114,9 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
     const known = event === 'connection' || Object.hasOwn(clientEventSchemas, event);
     metrics.requestErrors.inc({ event: known ? event : 'unknown', code: refusal.code });
     if (!socket.connected) return;
-    const retryAfterMs = retryAfterOf(refusal);
     const body = {
       ...requestErrorOf(event, refusal),
-      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      ...(refusal instanceof RateLimitedError ? { retryAfterMs: refusal.retryAfterMs } : {}),
     };
     emitter.refused(socket, body);
     ack?.({ ok: false, ...body });
@@ -133,7 +127,7 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
     try {
       const retryAfterMs = await rateLimit.retryAfterMs(socket.id);
       if (retryAfterMs > 0) {
-        throw new RateLimitedRefusal('too many events from this socket; retry later', retryAfterMs);
+        throw new RateLimitedError('too many events from this socket; retry later', retryAfterMs);
       }
       // No payload reaches the event's schema as undefined: `request:websites` takes it as "from scratch".
       if (args.length > 1) throw new RequestRefusal('BAD_REQUEST', `${event} takes one payload object`);

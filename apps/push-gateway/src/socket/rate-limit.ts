@@ -1,4 +1,3 @@
-import { TidelineError } from '@tideline/contracts';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
 export interface ClientRateLimitOptions {
@@ -8,16 +7,6 @@ export interface ClientRateLimitOptions {
 }
 
 /** A client event beyond its socket's budget; `retryAfterMs`: until the window frees one. */
-export class RateLimitedRefusal extends TidelineError {
-  override readonly name = 'RateLimitedRefusal';
-  constructor(
-    message: string,
-    readonly retryAfterMs: number,
-  ) {
-    super('RATE_LIMITED', message);
-  }
-}
-
 /** Per-socket budget of client events: within it an event is handled, beyond it refused without work. */
 export class ClientRateLimit {
   private readonly limiter: RateLimiterMemory;
