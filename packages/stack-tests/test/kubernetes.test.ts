@@ -20,6 +20,7 @@ import {
   SETTINGS,
   schemaProblem,
   selects,
+  servedPorts,
   serviceProbes,
   shutdownTimeoutMs,
   variableNames,
@@ -128,6 +129,19 @@ describe('kubernetes manifests - probes', () => {
       expect.stringMatching(/cache livenessProbe: path \/health, expected \/healthz/),
       expect.stringMatching(/cache livenessProbe: path \/health is not served/),
     ]);
+  });
+
+  it.each(KUSTOMIZATIONS)('kubernetes - %s: Prometheus is pointed at the port that serves /metrics', (k) => {
+    const objects = rendered.get(k)!;
+    for (const app of APPS) {
+      const deployment = find(objects, 'Deployment', app);
+      const container = (deployment.spec.template.spec as PodSpec).containers[0]!;
+      const annotations = deployment.spec.template.metadata.annotations as Record<string, string>;
+      expect(annotations['prometheus.io/path'], app).toBe('/metrics');
+      expect(Number(annotations['prometheus.io/port']), app).toBe(
+        servedPorts(app, literalEnv(objects, container)).management,
+      );
+    }
   });
 
   it.each(KUSTOMIZATIONS)(
