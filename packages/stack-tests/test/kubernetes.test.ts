@@ -280,10 +280,22 @@ describe('kubernetes manifests - settings and image', () => {
 
 describe('kubernetes manifests - security', () => {
   it.each(KUSTOMIZATIONS)(
+    'kubernetes - %s: the namespace enforces the restricted Pod Security Standard',
+    (k) => {
+      expect(find(rendered.get(k)!, 'Namespace', NAMESPACE).metadata.labels).toMatchObject({
+        'pod-security.kubernetes.io/enforce': 'restricted',
+      });
+    },
+  );
+
+  it.each(KUSTOMIZATIONS)(
     'kubernetes - %s: every pod runs non-root, read-only, without capabilities',
     (k) => {
       for (const { object, pod } of workloads(rendered.get(k)!)) {
-        expect(pod.securityContext?.runAsNonRoot, object.metadata.name).toBe(true);
+        expect(pod.securityContext, object.metadata.name).toMatchObject({
+          runAsNonRoot: true,
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
         for (const container of pod.containers) {
           expect(container.securityContext, `${object.metadata.name}/${container.name}`).toMatchObject({
             allowPrivilegeEscalation: false,
