@@ -450,3 +450,42 @@ export function portOf(objects: K8sObject[], workload: string, portName: string)
   }
   throw new Error(`${workload} has no port named ${portName}`);
 }
+
+// ---- the configuration a pod starts with ---------------------------------------------------------
+
+/** The pod name a `fieldRef: metadata.name` resolves to in these checks. */
+export const POD_NAME = 'push-gateway-7c9d8f6b5-x2k4q';
+
+/**
+ * The environment of a container as the kubelet builds it: ConfigMaps (envFrom), then `env`
+ * (literals, Secret keys from `secret`, the pod name). A Secret key the container requires but
+ * `secret` lacks throws, as the kubelet refuses to start such a container.
+ */
+export function podEnv(
+  objects: K8sObject[],
+  container: Container,
+  secret: Record<string, string>,
+): Record<string, string> {
+  const env = Object.fromEntries(literalEnv(objects, container));
+  for (const variable of container.env ?? []) {
+    const from = variable.valueFrom;
+    if (from?.fieldRef?.fieldPath === 'metadata.name') env[variable.name] = POD_NAME;
+    if (from?.secretKeyRef) {
+      const value = secret[from.secretKeyRef.key];
+      if (value !== undefined) env[variable.name] = value;
+      else if (!from.secretKeyRef.optional)
+        throw new Error(`${container.name}: Secret key ${from.secretKeyRef.key} is missing`);
+    }
+  }
+  return env;
+}
+
+/** The values of a generated Secret (base64 `data`). */
+export function secretValues(secret: K8sObject): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(secret.data ?? {}).map(([key, value]) => [
+      key,
+      Buffer.from(value, 'base64').toString('utf8'),
+    ]),
+  );
+}

@@ -1,5 +1,26 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { DEVELOPMENT_JWT_SECRET } from '@tideline/config';
+import {
+  authSettings,
+  busSettings,
+  type CrossRule,
+  cacheSettings,
+  commonSettings,
+  DEVELOPMENT_JWT_SECRET,
+  databaseSettings,
+  gatewaySettings,
+  heartbeatWithinPodStateTtl,
+  informerSettings,
+  loadConfig,
+  managementSettings,
+  redisSettings,
+  renewWithinLeaseTtl,
+  requireJwtKey,
+  requireServiceTokenKey,
+  type SettingsSpec,
+  statefulSettings,
+  websiteApiSettings,
+} from '@tideline/config';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   containerPortProblems,
@@ -12,6 +33,7 @@ import {
   literalEnv,
   modelOf,
   type PodSpec,
+  podEnv,
   portOf,
   probeProblems,
   ROOT,
@@ -19,6 +41,7 @@ import {
   runtimeServes,
   SETTINGS,
   schemaProblem,
+  secretValues,
   selects,
   servedPorts,
   serviceProbes,
@@ -275,6 +298,87 @@ describe('kubernetes manifests - settings and image', () => {
       expect(env.get('TIDELINE_INFORMER_SHARDING')).toBe('true');
       expect(env.get('TIDELINE_INFORMER_IN_CLUSTER_NAME')).toMatch(/^[a-z0-9-]+$/);
     }
+  });
+});
+
+/**
+ * What each service loads at start: the settings groups of its apps/<service>/src/config.ts and
+ * its cross rules that @tideline/config exports (the informer's registration-key and in-cluster
+ * name rules live in its app and are not run here). A pod configured as the manifests say must
+ * pass them.
+ */
+const shared = {
+  ...commonSettings,
+  ...managementSettings,
+  ...authSettings,
+  ...busSettings,
+  ...redisSettings,
+};
+// biome-ignore lint/suspicious/noExplicitAny: each rule reads its own fields of the loaded config
+const START: Record<string, { spec: SettingsSpec; rules: CrossRule<any>[] }> = {
+  'website-api': { spec: { ...shared, ...databaseSettings, ...websiteApiSettings }, rules: [requireJwtKey] },
+  cache: { spec: { ...shared, ...statefulSettings, ...cacheSettings }, rules: [requireJwtKey] },
+  informer: {
+    spec: { ...shared, ...statefulSettings, ...informerSettings },
+    rules: [requireJwtKey, renewWithinLeaseTtl],
+  },
+  'push-gateway': {
+    spec: { ...shared, ...statefulSettings, ...gatewaySettings },
+    rules: [requireJwtKey, requireServiceTokenKey, heartbeatWithinPodStateTtl],
+  },
+};
+
+/** The Secret an operator creates for production, with the required keys of secret.example.env. */
+const productionSecret = () => ({
+  TIDELINE_JWT_SECRET: randomBytes(32).toString('base64'),
+  TIDELINE_DATABASE_URL: 'postgresql://tideline:secret@postgres.example.com:5432/tideline',
+  TIDELINE_REDIS_URL: 'rediss://redis.example.com:6379',
+  TIDELINE_NATS_URL: 'tls://nats.example.com:4222',
+  TIDELINE_INFORMER_REGISTRATION_KEY: randomBytes(32).toString('base64'),
+});
+
+const secretOf = (k: string): Record<string, string> =>
+  k === 'overlays/development'
+    ? secretValues(
+        rendered.get(k)!.find((o) => o.kind === 'Secret' && o.metadata.name.startsWith('tideline-secrets'))!,
+      )
+    : productionSecret();
+
+function loadAs(k: string, app: string, secret: Record<string, string>) {
+  const objects = rendered.get(k)!;
+  const container = (find(objects, 'Deployment', app).spec.template.spec as PodSpec).containers[0]!;
+  return loadConfig(START[app]!.spec, { env: podEnv(objects, container, secret) }, START[app]!.rules);
+}
+
+describe('kubernetes manifests - configuration at start', () => {
+  it.each(KUSTOMIZATIONS)(
+    "kubernetes - %s: each service's pod configuration passes its start-up rules",
+    (k) => {
+      for (const app of APPS) expect(() => loadAs(k, app, secretOf(k)), app).not.toThrow();
+      expect(loadAs(k, 'push-gateway', secretOf(k))).toMatchObject({
+        managementPort: 9090,
+        websiteApiUrl: 'http://website-api:9090',
+        cacheUrl: 'http://cache:9090',
+      });
+    },
+  );
+
+  it('kubernetes - production without a JWT key in its Secret does not start (negative control)', () => {
+    const { TIDELINE_JWT_SECRET: _dropped, ...withoutKey } = productionSecret();
+    expect(() => loadAs('overlays/production', 'website-api', withoutKey)).toThrow(/TIDELINE_JWT_SECRET/);
+    expect(() =>
+      loadAs('overlays/production', 'cache', {
+        ...productionSecret(),
+        TIDELINE_JWT_SECRET: DEVELOPMENT_JWT_SECRET,
+      }),
+    ).toThrow(/not the published development key/);
+  });
+
+  it('kubernetes - a required Secret key missing stops the pod (negative control)', () => {
+    const { TIDELINE_DATABASE_URL: _dropped, ...withoutDatabase } = productionSecret();
+    expect(() => loadAs('overlays/production', 'website-api', withoutDatabase)).toThrow(
+      /TIDELINE_DATABASE_URL is missing/,
+    );
   });
 });
 
