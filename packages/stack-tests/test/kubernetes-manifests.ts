@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import * as kubernetesClient from '@kubernetes/client-node';
 import {
   cacheSettings,
   commonSettings,
@@ -144,6 +145,54 @@ export function schemaProblem(object: K8sObject): string | undefined {
     return undefined;
   } catch (error) {
     return `${name}: ${(error as Error).message}`;
+  }
+}
+
+type AttributeTypeMap = { name: string; baseName: string; type: string }[];
+const clientModels = kubernetesClient as unknown as Record<
+  string,
+  { getAttributeTypeMap?: () => AttributeTypeMap }
+>;
+
+/**
+ * Fields the Kubernetes API does not know, as `kubectl apply --validate=strict` reports them (the
+ * schema validation above lets unknown fields pass; a misspelt `readinesProbe` would be dropped by
+ * the API server without a word). The field lists are those of the API's own models in
+ * @kubernetes/client-node.
+ */
+export function unknownFields(object: K8sObject): string[] {
+  const [group, version] = object.apiVersion.includes('/')
+    ? object.apiVersion.split('/')
+    : ['', object.apiVersion];
+  const type = `${version!.charAt(0).toUpperCase()}${version!.slice(1)}${object.kind}`;
+  if (!clientModels[type]?.getAttributeTypeMap)
+    return [`${object.kind}: no model ${type} for ${group}/${version}`];
+  const problems: string[] = [];
+  walkFields(object, type, `${object.kind}/${object.metadata.name}`, problems);
+  return problems;
+}
+
+function walkFields(value: unknown, type: string, path: string, problems: string[]): void {
+  if (value === null || value === undefined) return;
+  const array = /^Array<(.+)>$/.exec(type);
+  if (array) {
+    if (Array.isArray(value))
+      for (const [i, item] of value.entries()) walkFields(item, array[1]!, `${path}[${i}]`, problems);
+    return;
+  }
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (map) {
+    if (typeof value === 'object')
+      for (const [key, item] of Object.entries(value)) walkFields(item, map[1]!, `${path}.${key}`, problems);
+    return;
+  }
+  const attributes = clientModels[type]?.getAttributeTypeMap?.();
+  if (!attributes || typeof value !== 'object' || Array.isArray(value)) return;
+  const known = new Map(attributes.map((a) => [a.baseName, a.type]));
+  for (const [key, item] of Object.entries(value)) {
+    const fieldType = known.get(key);
+    if (fieldType === undefined) problems.push(`${path}.${key}: unknown field`);
+    else walkFields(item, fieldType, `${path}.${key}`, problems);
   }
 }
 

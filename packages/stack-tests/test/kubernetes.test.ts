@@ -46,6 +46,7 @@ import {
   servedPorts,
   serviceProbes,
   shutdownTimeoutMs,
+  unknownFields,
   variableNames,
   workloads,
 } from './kubernetes-manifests.ts';
@@ -86,6 +87,20 @@ describe('kubernetes manifests - render and schema', () => {
       expect(problems).toEqual([]);
     },
   );
+
+  it.each(KUSTOMIZATIONS)('kubernetes - %s has no field the Kubernetes API does not know (strict)', (k) => {
+    expect(rendered.get(k)!.flatMap(unknownFields)).toEqual([]);
+  });
+
+  it('kubernetes - a misspelt field is caught (negative control)', () => {
+    const deployment = structuredClone(find(rendered.get('overlays/development')!, 'Deployment', 'informer'));
+    const container = deployment.spec.template.spec.containers[0];
+    container.readinesProbe = container.readinessProbe;
+    delete container.readinessProbe;
+    expect(unknownFields(deployment)).toEqual([
+      'Deployment/informer.spec.template.spec.containers[0].readinesProbe: unknown field',
+    ]);
+  });
 
   it('kubernetes - the schema check refuses an invalid object and an unknown kind (negative control)', () => {
     const deployment = structuredClone(
