@@ -592,23 +592,26 @@ describe('kubernetes manifests - network', () => {
     expect(allowed(gateway, portOf(objects, 'nats', 'monitoring'))).toBe(false);
   });
 
-  it.each(KUSTOMIZATIONS)('kubernetes - %s: every Service selects pods that have its target ports', (k) => {
-    const objects = rendered.get(k)!;
-    for (const service of objects.filter((o) => o.kind === 'Service')) {
-      const pods = workloads(objects).filter(
-        (w) => w.object.kind !== 'Job' && selects({ matchLabels: service.spec.selector }, w.labels),
-      );
-      expect(pods.length, service.metadata.name).toBeGreaterThan(0);
-      for (const { pod } of pods)
-        for (const { targetPort } of service.spec.ports as { targetPort: string | number }[])
-          expect(
-            pod.containers
-              .flatMap((c) => c.ports ?? [])
-              .some((p) => p.name === targetPort || p.containerPort === targetPort),
-            `${service.metadata.name} ${targetPort}`,
-          ).toBe(true);
-    }
-  });
+  it.each(KUSTOMIZATIONS)(
+    'kubernetes - %s: every Service selects the pods of one workload, with its target ports',
+    (k) => {
+      const objects = rendered.get(k)!;
+      for (const service of objects.filter((o) => o.kind === 'Service')) {
+        const pods = workloads(objects).filter((w) =>
+          selects({ matchLabels: service.spec.selector }, w.labels),
+        );
+        expect(pods.map((w) => w.object.metadata.name)).toEqual([service.metadata.name]);
+        for (const { pod } of pods)
+          for (const { targetPort } of service.spec.ports as { targetPort: string | number }[])
+            expect(
+              pod.containers
+                .flatMap((c) => c.ports ?? [])
+                .some((p) => p.name === targetPort || p.containerPort === targetPort),
+              `${service.metadata.name} ${targetPort}`,
+            ).toBe(true);
+      }
+    },
+  );
 
   it.each(KUSTOMIZATIONS)(
     'kubernetes - %s: the Ingresses reach only public ports; the gateways with cookie affinity',
