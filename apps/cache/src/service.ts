@@ -65,6 +65,7 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
           clientName: `cache-${instanceId}`,
           logger,
           onStop,
+          metrics,
         });
         const nodes = new NodeReadModel(config.cacheNodeHistorySize);
         const cacheMetrics = createCacheMetrics(metrics, nodes);

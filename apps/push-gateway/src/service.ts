@@ -82,6 +82,7 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
     clientName: `${SERVICE_NAME}:${instanceId}`,
     logger,
     onStop: context.onStop,
+    metrics: context.metrics,
   });
   readiness.add('bus', () => bus.healthy());
 
