@@ -13,6 +13,7 @@ import { createGatewayMetrics } from './metrics.ts';
 import { serveConnection } from './socket/connection.ts';
 import { SocketEmitter } from './socket/emitter.ts';
 import { handshake } from './socket/handshake.ts';
+import { outboundBytesWaiting } from './socket/outbound.ts';
 import { ClientRateLimit } from './socket/rate-limit.ts';
 import { createFeeds } from './wiring/feeds.ts';
 import { closeSocketServer, createSocketServer } from './wiring/io.ts';
@@ -88,6 +89,7 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
 
   const io = createSocketServer(http.server, config, redis);
   const emitter = new SocketEmitter(io, metrics);
+  metrics.measureOutboundQueue(() => outboundBytesWaiting(io.of('/').sockets.values()));
   context.onStop('socket.io', () => closeSocketServer(io, emitter, config));
 
   const { websites, nodes } = createFeeds({ config, sources, emitter, metrics, logger });
