@@ -50,6 +50,7 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
   const executor = createStatefulExecutor({
     config,
     connectionName: `${SERVICE_NAME}:${instanceId}:presence`,
+    metrics: context.metrics,
     onConnectionError: (error) => logger.warn({ err: error }, 'redis (presence) error'),
   });
   await executor.connect();
