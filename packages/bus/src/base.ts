@@ -200,6 +200,7 @@ export abstract class BaseEventBus implements EventBus {
     };
 
     const running = await this.doSubscribe(topic, options, deliver);
+    this.observer.subscribed?.(options.topic, options.group);
     let stopped: Promise<void> | undefined;
     const subscription: Subscription = {
       topic: options.topic,

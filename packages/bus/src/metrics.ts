@@ -65,6 +65,11 @@ export function createBusMetrics(options: BusMetricsOptions): BusMetrics {
   });
   return {
     observer: {
+      subscribed: (topic, group) => {
+        redeliveries.inc({ topic, group }, 0);
+        for (const cause of ['rejected', 'max_deliveries'] as const)
+          deadLetters.inc({ topic, group, cause }, 0);
+      },
       published: (topic, outcome) => published.inc({ topic, outcome }),
       delivered: (topic, group, outcome, deliveryCount) => {
         deliveries.inc({ topic, group, outcome });

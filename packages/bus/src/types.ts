@@ -148,6 +148,8 @@ export type DeadLetterCause = 'rejected' | 'max_deliveries';
  * and must not throw; labels passed are topic and group names, never message content.
  */
 export interface BusObserver {
+  /** A subscription of `group` to `topic` started (its series can be exported at 0 from now on). */
+  subscribed?(topic: string, group: string): void;
   published(topic: string, outcome: 'ok' | 'duplicate' | 'error'): void;
   /** One delivery settled; `deliveryCount > 1` marks a redelivery. */
   delivered(topic: string, group: string, outcome: DeliveryOutcome, deliveryCount: number): void;

@@ -70,4 +70,24 @@ describe('HTTP request metrics', () => {
     expect(text).toContain('# TYPE nodejs_gc_duration_seconds histogram');
     expect(text).not.toMatch(/^tideline_(process|nodejs)_/m);
   });
+
+  it('readiness metric - tideline_service_ready follows what /readyz answers', async () => {
+    let up = true;
+    await using service = await runService(
+      {
+        name: 'probe',
+        settings,
+        listen,
+        start: async ({ readiness }) => readiness.add('dependency', () => up),
+      },
+      { source: { env: { TIDELINE_LOG_LEVEL: 'silent' } } },
+    );
+    const ready = async () =>
+      /^tideline_service_ready\{service="probe"\} (\d)$/m.exec(
+        await (await fetch(`${service.url}/metrics`)).text(),
+      )?.[1];
+    expect(await ready()).toBe('1');
+    up = false;
+    expect(await ready()).toBe('0');
+  });
 });

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { frameworkErrorOptions } from './http-errors.ts';
-import { httpRequestDuration } from './metrics.ts';
+import { httpRequestDuration, readinessGauge } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
 
 export interface HttpServerOptions {
@@ -100,6 +100,7 @@ export function createHttpServer(
   });
   const inFlight = trackInFlight(http as unknown as FastifyInstance, operatorPaths);
   observeRequestDurations(http as unknown as FastifyInstance, options.metrics);
+  readinessGauge(options.metrics, options.readiness);
   http.get('/healthz', async () => ({ status: 'ok' }));
   http.get('/readyz', async (_request, reply) => {
     const report = await options.readiness.report();

@@ -1,5 +1,6 @@
 import { redactCredentials } from '@tideline/config';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Readiness } from './readiness.ts';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -44,5 +45,17 @@ export function httpRequestDuration(
     labelNames: ['method', 'route', 'status_class', 'status_code'] as const,
     buckets: DURATION_BUCKETS_SECONDS,
     registers: [registry],
+  });
+}
+
+/** `tideline_service_ready`: 1 while the service answers /readyz with 200, else 0; evaluated on scrape. */
+export function readinessGauge(registry: Registry, readiness: Readiness): void {
+  new Gauge({
+    name: 'tideline_service_ready',
+    help: '1 while the service is ready to take traffic (what GET /readyz answers with 200), else 0; evaluated on scrape.',
+    registers: [registry],
+    async collect() {
+      this.set((await readiness.report()).ready ? 1 : 0);
+    },
   });
 }
