@@ -22,5 +22,6 @@ bash infra/scripts/ensure-services.sh
 if [ "${1:-}" = "--test" ]; then
   bash infra/scripts/ensure-chromium.sh
   bash infra/scripts/ensure-compose.sh
+  bash infra/scripts/ensure-prometheus.sh
   bash infra/kafka/kafka.sh start
 fi
