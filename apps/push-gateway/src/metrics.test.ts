@@ -1,6 +1,7 @@
-import { Registry } from '@tideline/runtime';
+import { createLogger, Registry, Registry as RuntimeRegistry } from '@tideline/runtime';
 import { describe, expect, it } from 'vitest';
 import { createGatewayMetrics, DISCONNECT_REASONS, disconnectReason } from './metrics.ts';
+import { feedObserver } from './wiring/feeds.ts';
 
 describe('gateway metrics', () => {
   it('disconnect reasons - a reason outside the closed set is counted as other, so no client can add series', async () => {
@@ -26,5 +27,20 @@ describe('gateway metrics', () => {
     expect(await registry.metrics()).toMatch(/^tideline_gateway_outbound_queue_bytes 1234$/m);
     waiting = 0;
     expect(await registry.metrics()).toMatch(/^tideline_gateway_outbound_queue_bytes 0$/m);
+  });
+
+  it('cluster names - the delivery latency carries a cluster name only when the operator allows it', async () => {
+    const logger = createLogger({ service: 'test', level: 'silent' });
+    const registry = new RuntimeRegistry();
+    const metrics = createGatewayMetrics(registry);
+    feedObserver(metrics, logger, 'nodes').delivered(1, Date.now());
+    expect(await registry.metrics()).not.toContain('prod-eu-secret');
+    expect(await registry.metrics()).toMatch(
+      /^tideline_gateway_delivery_lag_seconds_count\{feed="nodes"\} 1$/m,
+    );
+    feedObserver(metrics, logger, 'nodes', 'prod-eu-secret').delivered(1, Date.now());
+    expect(await registry.metrics()).toMatch(
+      /^tideline_gateway_delivery_lag_seconds_count\{feed="nodes",cluster="prod-eu-secret"\} 1$/m,
+    );
   });
 });

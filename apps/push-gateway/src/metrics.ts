@@ -60,8 +60,8 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     deliveryLag: new Histogram({
       name: 'tideline_gateway_delivery_lag_seconds',
-      help: 'From an event occurring (its occurredAt) to its live emit on this gateway.',
-      labelNames: ['feed'] as const,
+      help: 'From an event occurring (its occurredAt: the commit of a website change, the detection of a node change) to its live emit on this gateway, by feed; by cluster too when TIDELINE_GATEWAY_METRICS_CLUSTER_LABEL is on (else there is no cluster label).',
+      labelNames: ['feed', 'cluster'] as const,
       buckets: LAG_BUCKETS_SECONDS,
       registers,
     }),
