@@ -54,16 +54,20 @@ async function main(): Promise<void> {
     }
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 960 } });
       for (const panel of PANELS) {
         const query = new URLSearchParams({
           'g0.expr': panel.expr,
           'g0.tab': '0',
-          'g0.range_input': '5m',
+          'g0.range_input': '2m',
           'g0.stacked': '0',
         });
         await page.goto(`${prometheus.url}/graph?${query}`);
-        await page.waitForSelector('canvas.flot-base', { timeout: CHART_TIMEOUT_MS });
+        // Debian's Prometheus serves the classic UI: the graph is a Rickshaw SVG.
+        await page.waitForSelector('.rickshaw_graph svg path', {
+          state: 'attached',
+          timeout: CHART_TIMEOUT_MS,
+        });
         await page.waitForTimeout(500);
         await page.screenshot({ path: join(out, panel.file), fullPage: false });
         console.log(`[screenshots] docs/images/${panel.file}`);
