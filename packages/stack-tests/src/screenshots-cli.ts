@@ -31,7 +31,10 @@ const PANELS: { file: string; expr: string }[] = [
     expr: 'sum by (route, status_class) (rate(tideline_http_request_duration_seconds_count{service="website-api"}[1m]))',
   },
   { file: 'metrics-relay-lag.png', expr: 'max(tideline_website_api_relay_lag_seconds)' },
-  { file: 'metrics-consumer-lag.png', expr: 'sum by (topic, group) (tideline_bus_consumer_lag_messages)' },
+  {
+    file: 'metrics-bus-deliveries.png',
+    expr: 'sum by (topic, outcome) (rate(tideline_bus_deliveries_total[1m]))',
+  },
   { file: 'metrics-connected-sockets.png', expr: 'sum by (instance) (tideline_gateway_connected_sockets)' },
 ];
 
@@ -72,10 +75,6 @@ async function main(): Promise<void> {
         await page.screenshot({ path: join(out, panel.file), fullPage: false });
         console.log(`[screenshots] docs/images/${panel.file}`);
       }
-      await page.goto(`${prometheus.url}/alerts`);
-      await page.waitForLoadState('networkidle');
-      await page.screenshot({ path: join(out, 'metrics-alerts.png'), fullPage: false });
-      console.log('[screenshots] docs/images/metrics-alerts.png');
     } finally {
       await browser.close();
     }
