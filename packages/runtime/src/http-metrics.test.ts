@@ -43,6 +43,25 @@ describe('HTTP request metrics', () => {
     expect(text).not.toContain('secret');
   });
 
+  it('http metrics - requests to the management listener are observed too', async () => {
+    await using service = await runService(
+      {
+        name: 'probe',
+        settings,
+        listen,
+        start: async ({ http }) => {
+          http.get('/internal/things/:id', async () => ({ ok: true }));
+        },
+      },
+      { source: { env: { TIDELINE_LOG_LEVEL: 'silent', TIDELINE_MANAGEMENT_PORT: '0' } } },
+    );
+    expect((await fetch(`${service.managementUrl}/internal/things/7`)).status).toBe(200);
+    const text = await (await fetch(`${service.managementUrl}/metrics`)).text();
+    expect(countSeries(text)).toContain(
+      '{service="probe",method="GET",route="/internal/things/:id",status_class="2xx",status_code="200"}',
+    );
+  });
+
   it('http metrics - a made-up method is counted as other, so clients cannot mint label values', async () => {
     await using service = await runService(
       { name: 'probe', settings, listen, start: async () => {} },
