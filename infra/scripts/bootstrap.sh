@@ -23,5 +23,6 @@ if [ "${1:-}" = "--test" ]; then
   bash infra/scripts/ensure-chromium.sh
   bash infra/scripts/ensure-compose.sh
   bash infra/scripts/ensure-kubectl.sh
+  bash infra/scripts/ensure-prometheus.sh
   bash infra/kafka/kafka.sh start
 fi

@@ -48,6 +48,7 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
           const owned = createStatefulExecutor({
             config,
             connectionName: `cache:${instanceId}`,
+            metrics,
             onConnectionError: (err) => logger.debug({ err }, 'redis connection error'),
           });
           onStop('redis', () => owned.close());
@@ -65,6 +66,7 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
           clientName: `cache-${instanceId}`,
           logger,
           onStop,
+          metrics,
         });
         const nodes = new NodeReadModel(config.cacheNodeHistorySize);
         const cacheMetrics = createCacheMetrics(metrics, nodes);

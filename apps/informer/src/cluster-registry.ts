@@ -345,6 +345,8 @@ export class ClusterRegistry {
       if (this.options.sharding && !entry.run) continue;
       const ready = entry.run?.watcher?.ready ?? false;
       this.options.metrics.ready.set({ cluster: entry.name }, ready ? 1 : 0);
+      // Exported at 0 from the start, so the lease-loss alert and panels see the series before any loss.
+      this.options.metrics.leaseLosses.inc({ cluster: entry.name }, 0);
       all &&= ready;
     }
     return all;

@@ -50,6 +50,7 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
           clientName: `informer-${instanceId}`,
           logger,
           onStop,
+          metrics,
         });
         readiness.add('bus', () => bus.healthy());
         const ledger = await recoverLedger({ bus, pageSize: config.informerRecoveryPageSize, logger });

@@ -2,10 +2,38 @@ import { Counter, Gauge, Histogram, type Registry } from '@tideline/runtime';
 
 const LAG_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/**
+ * Every value of the `reason` label of `tideline_gateway_disconnects_total`: the gateway's own
+ * closes, Socket.IO's disconnect reasons, and `other` for anything else, so no client or library
+ * version can add series.
+ */
+export const DISCONNECT_REASONS = [
+  'SLOW_CONSUMER',
+  'TOKEN_EXPIRED',
+  'transport close',
+  'transport error',
+  'ping timeout',
+  'parse error',
+  'forced close',
+  'forced server close',
+  'server shutting down',
+  'client namespace disconnect',
+  'server namespace disconnect',
+  'other',
+] as const;
+export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
+const knownReasons: ReadonlySet<string> = new Set(DISCONNECT_REASONS);
+
+/** The label value for a disconnect reason: itself when in {@link DISCONNECT_REASONS}, else `other`. */
+export function disconnectReason(reason: string): DisconnectReason {
+  return knownReasons.has(reason) ? (reason as DisconnectReason) : 'other';
+}
+
 /** The gateway's Prometheus metrics, on the service's registry. */
 export function createGatewayMetrics(registry: Registry) {
   const registers = [registry];
   let outboundHighWater = 0;
+  let outboundNow: () => number = () => 0;
   const metrics = {
     connectedSockets: new Gauge({
       name: 'tideline_gateway_connected_sockets',
@@ -32,8 +60,8 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     deliveryLag: new Histogram({
       name: 'tideline_gateway_delivery_lag_seconds',
-      help: 'From an event occurring (its occurredAt) to its live emit on this gateway.',
-      labelNames: ['feed'] as const,
+      help: 'From an event occurring (its occurredAt: the commit of a website change, the detection of a node change) to its live emit on this gateway, by feed; by cluster too when TIDELINE_GATEWAY_METRICS_CLUSTER_LABEL is on (else there is no cluster label).',
+      labelNames: ['feed', 'cluster'] as const,
       buckets: LAG_BUCKETS_SECONDS,
       registers,
     }),
@@ -84,6 +112,14 @@ export function createGatewayMetrics(registry: Registry) {
       help: 'The most bytes any socket of this gateway had waiting to be written (engine queue plus WebSocket buffer) since it started; bounded by TIDELINE_GATEWAY_OUTBOUND_QUEUE_LIMIT_BYTES plus one message.',
       registers,
     }),
+    outboundQueue: new Gauge({
+      name: 'tideline_gateway_outbound_queue_bytes',
+      help: 'Bytes waiting to be written to the sockets of this gateway right now (engine queues plus WebSocket buffers), summed over its sockets; read on scrape.',
+      registers,
+      collect() {
+        this.set(outboundNow());
+      },
+    }),
     invalidEvents: new Counter({
       name: 'tideline_gateway_invalid_events_total',
       help: 'Bus events skipped because they did not match their contract, by topic.',
@@ -91,8 +127,19 @@ export function createGatewayMetrics(registry: Registry) {
       registers,
     }),
   };
+  // Every reason is exported from the start (at 0): a rate over it returns data before the first
+  // disconnect, and the set of series never changes.
+  for (const reason of DISCONNECT_REASONS) metrics.disconnects.inc({ reason }, 0);
   return {
     ...metrics,
+    /** Counts one socket leaving, under its reason's label (see {@link disconnectReason}). */
+    disconnected(reason: string): void {
+      metrics.disconnects.inc({ reason: disconnectReason(reason) });
+    },
+    /** Where `tideline_gateway_outbound_queue_bytes` reads what waits now. */
+    measureOutboundQueue(bytesWaiting: () => number): void {
+      outboundNow = bytesWaiting;
+    },
     /** A socket had `bytes` waiting to be written: raises the high-water gauge when above it. */
     observeOutboundQueue(bytes: number): void {
       if (bytes <= outboundHighWater) return;

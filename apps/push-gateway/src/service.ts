@@ -13,6 +13,7 @@ import { createGatewayMetrics } from './metrics.ts';
 import { serveConnection } from './socket/connection.ts';
 import { SocketEmitter } from './socket/emitter.ts';
 import { handshake } from './socket/handshake.ts';
+import { outboundBytesWaiting } from './socket/outbound.ts';
 import { ClientRateLimit } from './socket/rate-limit.ts';
 import { createFeeds } from './wiring/feeds.ts';
 import { closeSocketServer, createSocketServer } from './wiring/io.ts';
@@ -49,6 +50,7 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
   const executor = createStatefulExecutor({
     config,
     connectionName: `${SERVICE_NAME}:${instanceId}:presence`,
+    metrics: context.metrics,
     onConnectionError: (error) => logger.warn({ err: error }, 'redis (presence) error'),
   });
   await executor.connect();
@@ -82,11 +84,13 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
     clientName: `${SERVICE_NAME}:${instanceId}`,
     logger,
     onStop: context.onStop,
+    metrics: context.metrics,
   });
   readiness.add('bus', () => bus.healthy());
 
   const io = createSocketServer(http.server, config, redis);
   const emitter = new SocketEmitter(io, metrics);
+  metrics.measureOutboundQueue(() => outboundBytesWaiting(io.of('/').sockets.values()));
   context.onStop('socket.io', () => closeSocketServer(io, emitter, config));
 
   const { websites, nodes } = createFeeds({ config, sources, emitter, metrics, logger });

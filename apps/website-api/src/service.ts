@@ -1,5 +1,5 @@
 import { serviceVerifierFromConfig, verifierFromConfig } from '@tideline/auth';
-import { createEventBus } from '@tideline/bus';
+import { createBusMetrics, createEventBus } from '@tideline/bus';
 import { redisConnectionOptions } from '@tideline/config';
 import { openApiDocument } from '@tideline/contracts';
 import type { Database } from '@tideline/db';
@@ -72,12 +72,17 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
           logger: logger.child({ component: 'relay' }),
           metrics,
         });
+        const busMetrics = createBusMetrics({
+          registry: metrics,
+          lagSampleTimeoutMs: config.busLagSampleTimeoutMs,
+        });
         const connector = new BusConnector({
           create: () =>
             createEventBus({
               config,
               clientName: `website-api-${instanceId}`,
               logger: logger.child({ component: 'bus' }),
+              observer: busMetrics.observer,
             }),
           retryMs: config.busStartRetryMs,
           logger,

@@ -5,7 +5,9 @@ import {
   type BackoffPolicy,
   type BusLogger,
   type BusMessage,
+  type BusObserver,
   type BusOptions,
+  type ConsumerLag,
   DEAD_LETTER_HEADERS,
   DEAD_LETTER_TOPIC,
   type EventBus,
@@ -35,6 +37,7 @@ export type Decision =
   | { kind: 'dead-letter'; reason: string };
 
 const silentLogger: BusLogger = { warn() {}, error() {} };
+const silentObserver: BusObserver = { published() {}, delivered() {}, deadLettered() {} };
 
 /** Delay before delivery number `deliveryCount + 1`: exponential from `initialMs`, capped at `maxMs`. */
 export function backoffDelay(policy: BackoffPolicy, deliveryCount: number): number {
@@ -49,12 +52,14 @@ export function backoffDelay(policy: BackoffPolicy, deliveryCount: number): numb
  */
 export abstract class BaseEventBus implements EventBus {
   protected readonly logger: BusLogger;
+  protected readonly observer: BusObserver;
   protected readonly topics: TopicSpec[];
   private readonly subscriptions = new Set<Subscription>();
   private state: 'new' | 'started' | 'draining' | 'closed' = 'new';
 
   constructor(protected readonly options: BusOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.observer = options.observer ?? silentObserver;
     this.topics = [...options.topics, { name: DEAD_LETTER_TOPIC, subjects: 'dead-letter.>' }];
   }
 
@@ -77,6 +82,13 @@ export abstract class BaseEventBus implements EventBus {
   ): Promise<{ stop(): Promise<void> }>;
   protected abstract doRead(topic: TopicSpec, options: ReadOptions): Promise<BusMessage[]>;
   protected abstract close(): Promise<void>;
+  /**
+   * Messages of `topic` the broker holds for `group` that it has not delivered yet; undefined when
+   * the transport cannot tell (the group is then left out of {@link consumerLag}).
+   */
+  protected async pendingOf(_topic: TopicSpec, _group: string): Promise<number | undefined> {
+    return undefined;
+  }
   abstract healthy(): boolean;
   /** See {@link EventBus.enforcesExpectations}; a transport that checks `expect` says true. */
   readonly enforcesExpectations: boolean = false;
@@ -117,7 +129,15 @@ export abstract class BaseEventBus implements EventBus {
     this.assertStarted('publish', ['started', 'draining']);
     assertPublishableSubject(subject);
     const bytes = data instanceof Uint8Array ? data : encoder.encode(JSON.stringify(data));
-    return this.doPublish(topicForSubject(this.topics, subject), subject, bytes, options);
+    const topic = topicForSubject(this.topics, subject);
+    try {
+      const receipt = await this.doPublish(topic, subject, bytes, options);
+      this.observer.published(topic.name, receipt.duplicate ? 'duplicate' : 'ok');
+      return receipt;
+    } catch (error) {
+      this.observer.published(topic.name, 'error');
+      throw error;
+    }
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
@@ -137,18 +157,26 @@ export abstract class BaseEventBus implements EventBus {
           if (handled.has(message.msgId)) {
             settled = true;
             await settle.ack();
+            this.observer.delivered(options.topic, options.group, 'duplicate', message.deliveryCount);
             return;
           }
           const decision = await this.decide(options, message, maxDeliveries, backoff);
           if (decision.kind === 'retry') {
             settled = true;
             await settle.retry(decision.delayMs);
+            this.observer.delivered(options.topic, options.group, 'retry', message.deliveryCount);
             return;
           }
           if (decision.kind === 'dead-letter') await this.deadLetter(options.group, message, decision.reason);
           handled.add(message.msgId);
           settled = true;
           await settle.ack();
+          this.observer.delivered(
+            options.topic,
+            options.group,
+            decision.kind === 'dead-letter' ? 'dead_letter' : 'ack',
+            message.deliveryCount,
+          );
         } catch (error) {
           this.logger.error(
             { err: error, topic: options.topic, group: options.group, msgId: message.msgId },
@@ -172,6 +200,7 @@ export abstract class BaseEventBus implements EventBus {
     };
 
     const running = await this.doSubscribe(topic, options, deliver);
+    this.observer.subscribed?.(options.topic, options.group);
     let stopped: Promise<void> | undefined;
     const subscription: Subscription = {
       topic: options.topic,
@@ -193,6 +222,24 @@ export abstract class BaseEventBus implements EventBus {
     this.assertStarted('read');
     if (options.limit <= 0) return [];
     return this.doRead(this.topic(options.topic), { ...options, from: Math.max(1, options.from) });
+  }
+
+  async consumerLag(): Promise<ConsumerLag[]> {
+    if (this.state !== 'started') return [];
+    const seen = new Map<string, { topic: string; group: string }>();
+    for (const s of this.subscriptions)
+      seen.set(`${s.topic}\0${s.group}`, { topic: s.topic, group: s.group });
+    const answers = await Promise.all(
+      [...seen.values()].map(async ({ topic, group }) => {
+        try {
+          const pending = await this.pendingOf(this.topic(topic), group);
+          return pending === undefined ? undefined : { topic, group, pending };
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    return answers.filter((a): a is ConsumerLag => a !== undefined);
   }
 
   async drain(): Promise<void> {
@@ -259,6 +306,11 @@ export abstract class BaseEventBus implements EventBus {
       },
       ...(message.key !== undefined ? { key: message.key } : {}),
     });
+    this.observer.deadLettered(
+      message.topic,
+      group,
+      reason.startsWith('rejected') ? 'rejected' : 'max_deliveries',
+    );
   }
 
   private assertStarted(operation: string, allowed: readonly string[] = ['started']): void {

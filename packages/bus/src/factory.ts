@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { type busSettings, ConfigError, type ConfigOf } from '@tideline/config';
 import { TOPICS } from '@tideline/contracts';
+import type { Registry } from 'prom-client';
 import { KafkaEventBus } from './kafka/kafka-bus.ts';
 import type { KafkaSasl, KafkaTls } from './kafka/options.ts';
+import { createBusMetrics } from './metrics.ts';
 import type { NatsCredentials } from './nats/credentials.ts';
 import { NatsEventBus } from './nats/nats-bus.ts';
-import type { BusLogger, EventBus, TopicSpec } from './types.ts';
+import type { BusLogger, BusObserver, EventBus, TopicSpec } from './types.ts';
 
 export interface CreateBusOptions {
   config: ConfigOf<typeof busSettings>;
@@ -14,6 +16,8 @@ export interface CreateBusOptions {
   logger?: BusLogger;
   /** Defaults to every topic of packages/contracts. */
   topics?: TopicSpec[];
+  /** Told about publishes, deliveries and dead letters (see createBusMetrics). */
+  observer?: BusObserver;
 }
 
 type BusConfig = ConfigOf<typeof busSettings>;
@@ -87,6 +91,7 @@ export function createEventBus(options: CreateBusOptions): EventBus {
     retentionMs: config.busRetentionSeconds * 1000,
     duplicateWindowMs: config.busDuplicateWindowMs,
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
   };
   switch (config.bus) {
     case 'nats':
@@ -123,6 +128,11 @@ export interface ServiceBusOptions extends CreateBusOptions {
   given?: EventBus | undefined;
   /** Registers a stop step of the service (`ServiceContext.onStop`). */
   onStop: (name: string, run: () => Promise<void>) => void;
+  /**
+   * The service's registry: the bus counters (`tideline_bus_*`) and consumer lag go there. A
+   * `given` bus is watched for lag only (its counters belong to whoever created it).
+   */
+  metrics?: Registry;
 }
 
 /**
@@ -131,8 +141,18 @@ export interface ServiceBusOptions extends CreateBusOptions {
  * stops a bus it was given.
  */
 export async function serviceBus(options: ServiceBusOptions): Promise<EventBus> {
-  if (options.given) return options.given;
-  const bus = createEventBus(options);
+  const metrics = options.metrics
+    ? createBusMetrics({
+        registry: options.metrics,
+        lagSampleTimeoutMs: options.config.busLagSampleTimeoutMs,
+      })
+    : undefined;
+  if (options.given) {
+    metrics?.watch(options.given);
+    return options.given;
+  }
+  const bus = createEventBus({ ...options, ...(metrics ? { observer: metrics.observer } : {}) });
+  metrics?.watch(bus);
   await bus.start();
   options.onStop('bus', () => bus.drain());
   return bus;

@@ -4,6 +4,7 @@ export { type CreateBusOptions, createEventBus, type ServiceBusOptions, serviceB
 export { KafkaEventBus } from './kafka/kafka-bus.ts';
 export type { KafkaBusOptions } from './kafka/options.ts';
 export { MemoryBroker, MemoryEventBus } from './memory/memory-bus.ts';
+export { type BusMetrics, type BusMetricsOptions, createBusMetrics } from './metrics.ts';
 export { type NatsBusOptions, NatsEventBus } from './nats/nats-bus.ts';
 export { type PublishPushOptions, type PushReceipt, publishPush } from './push.ts';
 export { readTopic } from './read-topic.ts';
@@ -13,9 +14,13 @@ export {
   type BackoffPolicy,
   type BusLogger,
   type BusMessage,
+  type BusObserver,
   type BusOptions,
+  type ConsumerLag,
   DEAD_LETTER_HEADERS,
   DEAD_LETTER_TOPIC,
+  type DeadLetterCause,
+  type DeliveryOutcome,
   type EventBus,
   type Handler,
   type Outcome,

@@ -133,6 +133,36 @@ export interface BusOptions {
   /** Acked msgIds remembered per subscription to drop redeliveries of handled messages. */
   handledIdsRemembered?: number;
   logger?: BusLogger;
+  /** Told about publishes, deliveries and dead letters (metrics); see {@link BusObserver}. */
+  observer?: BusObserver;
+}
+
+/** How a delivery to a group ended: handled, handed back for later, dead-lettered, or dropped as already handled. */
+export type DeliveryOutcome = 'ack' | 'retry' | 'dead_letter' | 'duplicate';
+
+/** Why a message was dead-lettered: the handler rejected it, or it failed on every allowed delivery. */
+export type DeadLetterCause = 'rejected' | 'max_deliveries';
+
+/**
+ * Watches a bus from the shared base, once per event whatever the broker. Calls are synchronous
+ * and must not throw; labels passed are topic and group names, never message content.
+ */
+export interface BusObserver {
+  /** A subscription of `group` to `topic` started (its series can be exported at 0 from now on). */
+  subscribed?(topic: string, group: string): void;
+  published(topic: string, outcome: 'ok' | 'duplicate' | 'error'): void;
+  /** One delivery settled; `deliveryCount > 1` marks a redelivery. */
+  delivered(topic: string, group: string, outcome: DeliveryOutcome, deliveryCount: number): void;
+  /** One message dead-lettered (called once per dead letter, after it was stored). */
+  deadLettered(topic: string, group: string, cause: DeadLetterCause): void;
+}
+
+/** Messages of a topic a group has not received yet, as the broker counts them. */
+export interface ConsumerLag {
+  topic: string;
+  group: string;
+  /** NATS: the consumer's `num_pending`; Kafka: high watermark − committed offset, summed over partitions. */
+  pending: number;
 }
 
 export interface BusLogger {
@@ -169,6 +199,12 @@ export interface EventBus {
    * false or absent when a publish with `expect` is refused as unsupported (Kafka).
    */
   readonly enforcesExpectations?: boolean;
+  /**
+   * Lag of every group this bus subscribes to (one entry per topic and group), read from the
+   * broker now. A group the broker cannot answer for is left out; absent where a transport has no
+   * notion of lag.
+   */
+  consumerLag?(): Promise<ConsumerLag[]>;
   /**
    * Graceful stop: no new deliveries, in-flight handlers finish and their outcomes are settled
    * with the broker, pending publishes flush, then the connection closes. Nothing acked is lost.

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { frameworkErrorOptions } from './http-errors.ts';
+import { httpRequestDuration, readinessGauge } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
 
 export interface HttpServerOptions {
@@ -51,6 +52,30 @@ export function trackInFlight(http: FastifyInstance, operatorPaths: ReadonlySet<
   };
 }
 
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * Observes every answered request (public and management listener alike) in
+ * `tideline_http_request_duration_seconds`. Labels stay low-cardinality whatever a client sends:
+ * the route is the matched template (`/api/v1/websites/:id`) or `unmatched`, an unusual method is
+ * `other`, and the status is a three-digit code.
+ */
+export function observeRequestDurations(http: FastifyInstance, metrics: Registry): void {
+  const histogram = httpRequestDuration(metrics);
+  http.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode;
+    histogram.observe(
+      {
+        method: KNOWN_METHODS.has(request.method) ? request.method : 'other',
+        route: request.routeOptions.url ?? 'unmatched',
+        status_class: `${Math.floor(status / 100)}xx`,
+        status_code: String(status),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+}
+
 /**
  * The HTTP server of a service, with `GET /healthz` (alive), `GET /readyz` (ready to take
  * traffic) and `GET /metrics` (Prometheus text format) already routed.
@@ -74,6 +99,8 @@ export function createHttpServer(
     });
   });
   const inFlight = trackInFlight(http as unknown as FastifyInstance, operatorPaths);
+  observeRequestDurations(http as unknown as FastifyInstance, options.metrics);
+  readinessGauge(options.metrics, options.readiness);
   http.get('/healthz', async () => ({ status: 'ok' }));
   http.get('/readyz', async (_request, reply) => {
     const report = await options.readiness.report();

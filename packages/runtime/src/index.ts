@@ -1,11 +1,25 @@
-export { createHttpServer, type HttpServerOptions, type InFlightRequests, trackInFlight } from './http.ts';
+export {
+  createHttpServer,
+  type HttpServerOptions,
+  type InFlightRequests,
+  observeRequestDurations,
+  trackInFlight,
+} from './http.ts';
 export { bearerPrincipal, requirePrincipal, requireScope } from './http-auth.ts';
 export { type ApiDocuments, type RouteEntry, registeredRoutes, serveApiDocs } from './http-docs.ts';
 export { HttpError, sendError, validate } from './http-errors.ts';
 export { answerEngineRefusalsWithErrorBody, type RawRequestEngine } from './http-raw-errors.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { runMain } from './main.ts';
-export { Counter, createMetrics, Gauge, Histogram, Registry } from './metrics.ts';
+export {
+  Counter,
+  createMetrics,
+  DURATION_BUCKETS_SECONDS,
+  Gauge,
+  Histogram,
+  httpRequestDuration,
+  Registry,
+} from './metrics.ts';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.ts';
 export {
   defaultInstanceId,

@@ -53,7 +53,7 @@ describe('runService', () => {
     expect(await notReady.json()).toMatchObject({ ready: false, checks: { dependency: false } });
     const metrics = await fetch(`${service.url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
-    expect(await metrics.text()).toMatch(/tideline_process_cpu_user_seconds_total\{service="probe"\}/);
+    expect(await metrics.text()).toMatch(/process_cpu_user_seconds_total\{service="probe"\}/);
   });
 
   it('stop - runs stop steps in reverse order of registration, then closes HTTP', async () => {

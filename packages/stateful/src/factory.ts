@@ -1,4 +1,6 @@
 import type { ConfigOf, RedisConfig, statefulSettings } from '@tideline/config';
+import type { Registry } from 'prom-client';
+import { createStatefulMetrics, observeStatefulExecutor, type StatefulObserver } from './metrics.ts';
 import { redisConnectionSpec } from './redis-connection.ts';
 import { RedisStatefulExecutor } from './redis-executor.ts';
 
@@ -10,14 +12,22 @@ export interface CreateStatefulExecutorOptions {
   /** Shown by `CLIENT LIST`, e.g. the service and pod. */
   connectionName?: string;
   onConnectionError?: (error: Error) => void;
+  /**
+   * Where calls, latency and errors per operation go: a service's registry (the
+   * `tideline_stateful_operation_*` metrics), or any observer. Unset: not observed.
+   */
+  metrics?: Registry | StatefulObserver;
 }
 
 /** The executor the configuration describes, not yet connected (call `connect()`). */
 export function createStatefulExecutor(options: CreateStatefulExecutorOptions): RedisStatefulExecutor {
-  return new RedisStatefulExecutor(
+  const executor = new RedisStatefulExecutor(
     redisConnectionSpec(options.config, {
       connectionName: options.connectionName,
       onConnectionError: options.onConnectionError,
     }),
   );
+  if (options.metrics === undefined) return executor;
+  const observer = 'completed' in options.metrics ? options.metrics : createStatefulMetrics(options.metrics);
+  return observeStatefulExecutor(executor, observer);
 }

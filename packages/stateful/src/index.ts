@@ -20,6 +20,14 @@ export {
   type StatefulConfig,
 } from './factory.ts';
 export { keys as statefulKeys } from './keys.ts';
+export {
+  createStatefulMetrics,
+  observeStatefulExecutor,
+  STATEFUL_OPERATIONS,
+  type StatefulObserver,
+  type StatefulOperation,
+  statefulErrorKind,
+} from './metrics.ts';
 export { type PodLinkResult, PodPresence, type PodPresenceOptions } from './pod-presence.ts';
 export {
   closeRedis,

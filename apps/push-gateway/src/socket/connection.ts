@@ -84,7 +84,7 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
   let closedBy: ClosedBy | undefined;
   const closing = (reason: ClosedBy) => {
     closedBy = reason;
-    metrics.disconnects.inc({ reason });
+    metrics.disconnected(reason);
   };
 
   void socket.join(rooms.user(uid));
@@ -233,7 +233,7 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
   });
 
   socket.on('disconnect', (reason) => {
-    if (closedBy === undefined) metrics.disconnects.inc({ reason });
+    if (closedBy === undefined) metrics.disconnected(reason);
     expiry.clear();
     websites.remove(socket.id);
     nodes.leaveAll(socket.id);

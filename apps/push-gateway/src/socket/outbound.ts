@@ -69,6 +69,25 @@ export function limitOutbound(socket: GatewaySocket, options: OutboundLimitOptio
   });
 }
 
+/** The engine's packets not yet handed to the transport. */
+interface WithWriteBuffer {
+  writeBuffer?: EnginePacket[];
+}
+
+/**
+ * Bytes waiting to be written to the given sockets now: the engine's queued packets plus what
+ * each WebSocket buffered. Read on a metrics scrape, never on the fan-out path.
+ */
+export function outboundBytesWaiting(sockets: Iterable<GatewaySocket>): number {
+  let total = 0;
+  for (const socket of sockets) {
+    for (const packet of (socket.conn as unknown as WithWriteBuffer).writeBuffer ?? [])
+      total += bytesOf(packet.data);
+    total += onTheWire(socket);
+  }
+  return total;
+}
+
 /**
  * Closes a socket's connection once what was queued before (and the last message) is written,
  * or — should the client not read it within `graceMs` — cuts it, dropping what waits.

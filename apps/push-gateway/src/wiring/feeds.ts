@@ -20,8 +20,16 @@ export interface Feeds {
   nodes: ClusterFeeds<NodesInitial, NodesUpdate>;
 }
 
-/** The feed metrics and logs (emits are counted by the emitter). */
-function feedObserver(metrics: GatewayMetrics, logger: Logger, feed: 'websites' | 'nodes'): FeedObserver {
+/**
+ * The feed metrics and logs (emits are counted by the emitter). `cluster` labels the delivery
+ * latency only when the operator allows cluster names on the gateway's series; empty otherwise.
+ */
+export function feedObserver(
+  metrics: GatewayMetrics,
+  logger: Logger,
+  feed: 'websites' | 'nodes',
+  cluster = '',
+): FeedObserver {
   return {
     gapRepair: (memberId, afterEventId) => {
       metrics.gapRepairs.inc({ feed, outcome: 'started' });
@@ -43,7 +51,10 @@ function feedObserver(metrics: GatewayMetrics, logger: Logger, feed: 'websites' 
     outOfOrder: () => metrics.outOfOrderEvents.inc({ feed }),
     delivered: (recipients, occurredAtMs) => {
       if (recipients === 0 || occurredAtMs === undefined || !Number.isFinite(occurredAtMs)) return;
-      metrics.deliveryLag.observe({ feed }, Math.max(0, Date.now() - occurredAtMs) / 1000);
+      metrics.deliveryLag.observe(
+        cluster ? { feed, cluster } : { feed },
+        Math.max(0, Date.now() - occurredAtMs) / 1000,
+      );
     },
   };
 }
@@ -74,6 +85,8 @@ export function createFeeds(options: {
     observer: feedObserver(metrics, logger, 'websites'),
   });
   const nodesObserver = feedObserver(metrics, logger, 'nodes');
+  const observerOf = (cluster: string) =>
+    config.gatewayMetricsClusterLabel ? feedObserver(metrics, logger, 'nodes', cluster) : nodesObserver;
   const nodes = new ClusterFeeds<NodesInitial, NodesUpdate>(
     (cluster) =>
       new Feed<NodesInitial, NodesUpdate>({
@@ -84,7 +97,7 @@ export function createFeeds(options: {
           replay: (request) => sources.nodes.replay(cluster, request),
         },
         outlet: emitter.nodes(cluster),
-        observer: nodesObserver,
+        observer: observerOf(cluster),
       }),
   );
   return { websites, nodes };

@@ -24,7 +24,42 @@ interface RelayMetrics {
   leader: Gauge;
 }
 
-function relayMetrics(registry: Registry): RelayMetrics {
+function relayMetrics(registry: Registry, state: PostgresRelayState, logger: Logger): RelayMetrics {
+  // Read from the database on scrape, so every replica reports the same backlog whoever leads,
+  // and a relay that stopped making progress shows a growing age.
+  let sampled: Promise<{ events: number; oldestSeconds: number } | undefined> | undefined;
+  const backlog = () => {
+    sampled ??= state
+      .backlog()
+      .catch((error) => {
+        logger.debug({ err: error }, 'relay: backlog not readable for /metrics');
+        return undefined;
+      })
+      .finally(() => {
+        setImmediate(() => {
+          sampled = undefined;
+        });
+      });
+    return sampled;
+  };
+  new Gauge({
+    name: 'tideline_website_api_relay_unpublished_events',
+    help: 'Committed events of the websites log not yet published to the broker (last event id minus last published id), read from the database on scrape.',
+    registers: [registry],
+    async collect() {
+      const now = await backlog();
+      if (now) this.set(now.events);
+    },
+  });
+  new Gauge({
+    name: 'tideline_website_api_relay_lag_seconds',
+    help: 'Seconds since the oldest committed event not yet published was committed (0 when the relay is caught up), read from the database on scrape.',
+    registers: [registry],
+    async collect() {
+      const now = await backlog();
+      if (now) this.set(now.oldestSeconds);
+    },
+  });
   return {
     published: new Counter({
       name: 'tideline_website_api_relay_published_total',
@@ -71,7 +106,7 @@ export class EventRelay {
 
   constructor(private readonly options: EventRelayOptions) {
     this.owner = options.owner;
-    this.metrics = relayMetrics(options.metrics);
+    this.metrics = relayMetrics(options.metrics, options.state, options.logger);
   }
 
   /** Starts the loop that publishes whatever is left behind, every interval. */

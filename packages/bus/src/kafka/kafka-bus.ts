@@ -1,4 +1,4 @@
-import { Admin, Consumer, ProduceAcks, Producer } from '@platformatic/kafka';
+import { Admin, Consumer, ListOffsetTimestamps, ProduceAcks, Producer } from '@platformatic/kafka';
 import { redactCredentials } from '@tideline/config';
 import { BaseEventBus, type Settle } from '../base.ts';
 import { BusUnavailableError, PublishExpectationError } from '../errors.ts';
@@ -268,6 +268,42 @@ export class KafkaEventBus extends BaseEventBus {
         }
       },
     };
+  }
+
+  /** High watermark − committed offset of the group, summed over the topic's partitions. */
+  protected override async pendingOf(topic: TopicSpec, group: string): Promise<number | undefined> {
+    const admin = this.admin;
+    if (!admin) return undefined;
+    const kafkaTopic = this.kafkaTopic(topic);
+    const indexes = Array.from({ length: this.partitionCounts.get(kafkaTopic) ?? 1 }, (_, i) => i);
+    const [offsets, listed] = await Promise.all([
+      admin.listConsumerGroupOffsets({
+        groups: [
+          { groupId: this.brokerName(group), topics: [{ name: kafkaTopic, partitionIndexes: indexes }] },
+        ],
+      }),
+      admin.listOffsets({
+        topics: [
+          {
+            name: kafkaTopic,
+            partitions: indexes.map((partitionIndex) => ({
+              partitionIndex,
+              timestamp: ListOffsetTimestamps.LATEST,
+            })),
+          },
+        ],
+      }),
+    ]);
+    const committed = new Map<number, bigint>();
+    for (const t of offsets[0]?.topics ?? [])
+      if (t.name === kafkaTopic)
+        for (const p of t.partitions) committed.set(p.partitionIndex, p.committedOffset);
+    let pending = 0n;
+    for (const p of listed.find((t) => t.name === kafkaTopic)?.partitions ?? []) {
+      const at = committed.get(p.partitionIndex) ?? -1n;
+      if (at >= 0n && p.offset > at) pending += p.offset - at;
+    }
+    return Number(pending);
   }
 
   protected async doRead(topic: TopicSpec, options: ReadOptions): Promise<BusMessage[]> {

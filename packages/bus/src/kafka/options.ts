@@ -51,9 +51,9 @@ export function kafkaSecurityOptions(options: Pick<KafkaBusOptions, 'sasl' | 'tl
 }
 
 export type ResolvedKafkaOptions = Required<
-  Omit<KafkaBusOptions, 'logger' | 'handledIdsRemembered' | 'prefetch' | 'sasl' | 'tls'>
+  Omit<KafkaBusOptions, 'logger' | 'observer' | 'handledIdsRemembered' | 'prefetch' | 'sasl' | 'tls'>
 > &
-  Pick<KafkaBusOptions, 'logger' | 'handledIdsRemembered' | 'prefetch' | 'sasl' | 'tls'>;
+  Pick<KafkaBusOptions, 'logger' | 'observer' | 'handledIdsRemembered' | 'prefetch' | 'sasl' | 'tls'>;
 
 export function resolveKafkaOptions(options: KafkaBusOptions): ResolvedKafkaOptions {
   const d = (setting: { default?: unknown }) => setting.default as never;

@@ -272,6 +272,11 @@ export class NatsEventBus extends BaseEventBus {
     };
   }
 
+  protected override async pendingOf(topic: TopicSpec, group: string): Promise<number | undefined> {
+    const info = await this.jsm?.consumers.info(this.streamName(topic), this.brokerName(group));
+    return info?.num_pending;
+  }
+
   /** Waits `delayMs`, telling the server every half ack-wait that the message is still being worked on. */
   private async waitWorking(m: JsMsg, delayMs: number, stopped: () => boolean): Promise<void> {
     const deadline = Date.now() + delayMs;

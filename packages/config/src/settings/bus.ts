@@ -112,6 +112,12 @@ export const busSettings = {
     min: 1_000,
     doc: 'Window in which a publish with an already-seen deduplication id is dropped by the broker.',
   }),
+  busLagSampleTimeoutMs: ms({
+    env: 'TIDELINE_BUS_LAG_SAMPLE_TIMEOUT_MS',
+    default: 2_000,
+    min: 50,
+    doc: 'How long a /metrics scrape waits for the broker to report consumer lag (`tideline_bus_consumer_lag_messages`); a broker slower than this leaves the lag series out of that scrape.',
+  }),
   kafkaClientId: str({
     env: 'TIDELINE_KAFKA_CLIENT_ID',
     pattern: /^[A-Za-z0-9._-]{1,64}$/,

@@ -1,4 +1,4 @@
-import { int, list, ms, optionalStr, port, seconds, str, url } from '../setting.ts';
+import { bool, int, list, ms, optionalStr, port, seconds, str, url } from '../setting.ts';
 
 /** Settings of apps/push-gateway. */
 export const gatewaySettings = {
@@ -70,6 +70,11 @@ export const gatewaySettings = {
     max: 3_600_000,
     default: 30_000,
     doc: "A socket is sent at most one snapshot of a feed (websites, or one cluster's nodes) it asked for per this interval: asking again without a position (or with one that falls back to a snapshot) sooner is refused with RATE_LIMITED and `retryAfterMs`; resumes answered by replay are not limited. 0 disables the limit.",
+  }),
+  gatewayMetricsClusterLabel: bool({
+    env: 'TIDELINE_GATEWAY_METRICS_CLUSTER_LABEL',
+    default: false,
+    doc: "Label the gateway's node delivery latency (`tideline_gateway_delivery_lag_seconds`) with the cluster name. Off: the gateway's series, which sit next to public traffic, carry no cluster names; turn on where cluster names are not sensitive.",
   }),
   gatewayOutboundQueueLimitBytes: int({
     env: 'TIDELINE_GATEWAY_OUTBOUND_QUEUE_LIMIT_BYTES',

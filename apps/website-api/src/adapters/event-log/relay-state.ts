@@ -76,6 +76,27 @@ export class PostgresRelayState {
     );
   }
 
+  /**
+   * How far the relay is behind the log, as the database sees it (the same on every replica):
+   * committed events not yet published, and the age of the oldest of them (0 when caught up).
+   */
+  async backlog(): Promise<{ events: number; oldestSeconds: number }> {
+    const { rows } = await this.pool.query<{ events: string; oldest_seconds: number | null }>(
+      `SELECT (m.last_event_id - r.last_published_id)::text AS events,
+              EXTRACT(EPOCH FROM now() - (SELECT e.created_at FROM ws_events e
+                                           WHERE e.topic = r.topic AND e.id > r.last_published_id
+                                           ORDER BY e.id LIMIT 1))::float8 AS oldest_seconds
+         FROM ws_relay_state r JOIN ws_log_meta m ON m.topic = r.topic
+        WHERE r.topic = $1`,
+      [this.topic],
+    );
+    const row = rows[0];
+    return {
+      events: Math.max(0, Number(row?.events ?? 0)),
+      oldestSeconds: Math.max(0, row?.oldest_seconds ?? 0),
+    };
+  }
+
   /** Hands the lease back when `owner` holds it, so another replica takes over at once. */
   async releaseLease(owner: string): Promise<void> {
     await this.pool.query(
