@@ -52,4 +52,10 @@ export const consoleSettings = {
     default: ['http://127.0.0.1:5173', 'http://localhost:5173'],
     doc: 'Browser origins allowed to read tokens from the development token endpoint (CORS); pages of other origins cannot.',
   }),
+  consoleOperatorRefreshMs: ms({
+    env: 'TIDELINE_CONSOLE_OPERATOR_REFRESH_MS',
+    default: 2_000,
+    min: 250,
+    doc: 'How often the console operator view reloads the operator endpoints and `/metrics`.',
+  }),
 };
