@@ -70,7 +70,7 @@ describe('website-api API documents', () => {
         const answer = await fetch(`${fixture.api.url}${path}`);
         expect(answer.status, path).toBe(404);
         expect(await answer.json(), path).toEqual({
-          error: { code: 'NOT_FOUND', message: `no route GET ${path}` },
+          error: { code: 'NOT_FOUND', message: `no route GET ${path}`, requestId: expect.any(String) },
         });
       }
       expect(

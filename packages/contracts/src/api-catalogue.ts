@@ -32,13 +32,19 @@ import {
 
 // ---- the one error body ------------------------------------------------------------------------
 
-/** The body of every refused HTTP request: `{ error: { code, message, fields? } }`. */
+/** The body of every refused HTTP request: `{ error: { code, message, fields?, requestId } }`. */
 export const HttpErrorBody = z.object({
   error: z.object({
     code: z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]),
     message: z.string(),
     /** The offending fields, when the input was at fault. */
     fields: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    /**
+     * The id of the refused request, also in the `x-request-id` response header and in every log
+     * line of the request (`reqId`): the caller's own `x-request-id` when it was 1–128 characters
+     * of `A-Za-z0-9._-`, else one the service generated. Quote it when reporting an error.
+     */
+    requestId: z.string(),
   }),
 });
 export type HttpErrorBody = z.infer<typeof HttpErrorBody>;
