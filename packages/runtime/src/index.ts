@@ -6,7 +6,9 @@ export { answerEngineRefusalsWithErrorBody, type RawRequestEngine } from './http
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { runMain } from './main.ts';
 export { Counter, createMetrics, Gauge, Histogram, Registry } from './metrics.ts';
+export { allowOperatorOrigins, OPERATOR_PATH_PREFIX } from './operator-cors.ts';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.ts';
+export { isSafeRequestId, REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 export {
   defaultInstanceId,
   type RunningService,
