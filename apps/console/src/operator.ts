@@ -98,14 +98,6 @@ async function main(): Promise<void> {
     return body as T;
   };
 
-  const gatewayRows = async () =>
-    Promise.all(
-      settings.gateways.map(async (url) => ({
-        url,
-        answer: await get<GatewayOperatorAnswer>(`gateway ${url}`, `${url}${PATHS.gateway}`),
-      })),
-    );
-
   const refresh = async () => {
     const errors: string[] = [];
     const attempt = async <T>(work: () => Promise<T>, show: (value: T) => void) => {
@@ -116,20 +108,32 @@ async function main(): Promise<void> {
       }
     };
     const now = Date.now();
+    // Each gateway is asked on its own: one refusing or down does not hide the others.
+    const answered = new Map<string, GatewayOperatorAnswer>();
     const jobs: Promise<void>[] = [
-      attempt(gatewayRows, (gateways) =>
+      Promise.all(
+        settings.gateways.map((url) =>
+          attempt(
+            () => get<GatewayOperatorAnswer>(`gateway ${url}`, `${url}${PATHS.gateway}`),
+            (answer) => void answered.set(url, answer),
+          ),
+        ),
+      ).then(() =>
         fill(
           $('#op-gateways tbody'),
-          gateways.map(({ url, answer: { data } }) => ({
-            key: url,
-            cells: [
-              cell(url, 'url'),
-              cell(data.instanceId, 'instanceId'),
-              cell(data.sockets, 'sockets'),
-              cell(data.rooms.map((r) => `${r.room} (${r.members})`).join(', '), 'rooms'),
-              cell(data.slowConsumerDisconnects, 'slowConsumerDisconnects'),
-            ],
-          })),
+          settings.gateways
+            .filter((url) => answered.has(url))
+            .map((url) => ({ url, data: answered.get(url)!.data }))
+            .map(({ url, data }) => ({
+              key: url,
+              cells: [
+                cell(url, 'url'),
+                cell(data.instanceId, 'instanceId'),
+                cell(data.sockets, 'sockets'),
+                cell(data.rooms.map((r) => `${r.room} (${r.members})`).join(', '), 'rooms'),
+                cell(data.slowConsumerDisconnects, 'slowConsumerDisconnects'),
+              ],
+            })),
         ),
       ),
     ];

@@ -95,7 +95,11 @@ describe('console operator view in a real browser', () => {
       client.websites();
       clients.push(client);
     }
-    await expect.poll(() => clients.every((c) => c.status === 'live'), { timeout: WAIT_MS }).toBe(true);
+    const deadline = Date.now() + WAIT_MS;
+    while (!clients.every((c) => c.status === 'live')) {
+      if (Date.now() > deadline) throw new Error('the test sockets did not go live');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     bus = createEventBus({
       config: loadConfig(busSettings, { env: stack.busEnv }),
       clientName: 'operator-test',
