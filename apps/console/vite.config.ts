@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { consoleSettings, loadConfig } from '@tideline/config';
 import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
@@ -21,6 +22,10 @@ function devConfig(config: ReturnType<typeof loadConfig<typeof consoleSettings>>
             clusters: config.consoleClusters,
             pageSize: config.consolePageSize,
             refreshBeforeExpiryMs: config.consoleTokenRefreshBeforeExpiryMs,
+            websiteApiUrl: config.consoleWebsiteApiUrl,
+            cacheUrl: config.consoleCacheUrl,
+            informerUrl: config.consoleInformerUrl,
+            operatorRefreshMs: config.consoleOperatorRefreshMs,
           }),
         );
       });
@@ -35,6 +40,16 @@ export default defineConfig(({ command }) => {
     // The console runs the SDK from its source (`@tideline/source`: see packages/client/package.json).
     resolve: { conditions: ['@tideline/source', ...defaultClientConditions] },
     server: { host: '127.0.0.1', port: config.consolePort, strictPort: true },
-    build: { outDir: 'dist', emptyOutDir: true },
+    build: {
+      outDir: 'dist',
+      emptyOutDir: true,
+      // Two pages: the live view and the operator view.
+      rollupOptions: {
+        input: {
+          main: fileURLToPath(new URL('./index.html', import.meta.url)),
+          operator: fileURLToPath(new URL('./operator.html', import.meta.url)),
+        },
+      },
+    },
   };
 });

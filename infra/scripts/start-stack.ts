@@ -161,7 +161,8 @@ if (env['TIDELINE_JWT_SECRET']) {
     secret: env['TIDELINE_JWT_SECRET'],
     issuer: devConfig.jwtIssuer,
     audience: devConfig.jwtAudience,
-    scopes: devConfig.jwtDevScopes,
+    // The console's operator view (/operator.html) reads the operator endpoints: development only.
+    scopes: [...new Set([...devConfig.jwtDevScopes, 'operator:read'])],
     ttlSeconds: devConfig.devTokenEndpointTtlSeconds,
     port: devConfig.devTokenEndpointPort,
     allowedOrigins: consoleOrigins,
@@ -191,6 +192,7 @@ const token = signToken({
 console.log(`
 Tideline is running.
   console        http://127.0.0.1:${devConfig.consolePort}${tokenEndpoint ? `   (tokens from ${tokenEndpoint.url}, ${devConfig.devTokenEndpointTtlSeconds} s each, refreshed)` : ''}
+  operator view  http://127.0.0.1:${devConfig.consolePort}/operator.html
   push-gateways  http://127.0.0.1:3000  http://127.0.0.1:3010   (Socket.IO at /socket.io/)
   website-api    http://127.0.0.1:3001   cache http://127.0.0.1:3002   informer http://127.0.0.1:3003
 ${usingDevelopmentKey ? '  NOTE: tokens are signed with the DEVELOPMENT key (TIDELINE_JWT_SECRET unset); never use it in production.\n' : ''}

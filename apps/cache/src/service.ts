@@ -9,6 +9,7 @@ import { NodeReadModel } from './domain/read-model.ts';
 import { registerInternalRoutes } from './http/internal-routes.ts';
 import { registerNodeRoutes } from './http/node-routes.ts';
 import { registerOperatorRoutes } from './http/operator-routes.ts';
+import { registerOperatorViewRoutes } from './http/operator-view-routes.ts';
 import { createCacheMetrics } from './metrics.ts';
 
 const SERVICE_NAME = 'cache';
@@ -92,6 +93,12 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
         });
         registerInternalRoutes(http, { model: nodes, verifier: serviceVerifierFromConfig(config, logger) });
         registerOperatorRoutes(http, { executor, namespace: config.statefulNamespace, verifier });
+        registerOperatorViewRoutes(http, {
+          model: nodes,
+          bus,
+          deadLetterPageSize: config.deadLetterPageSize,
+          verifier,
+        });
       },
     },
     options,

@@ -42,6 +42,8 @@ describe('cache API documents', () => {
       ['getNode', '/api/v1/clusters/docs/nodes/node-00000', user],
       ['userLinks', '/api/v1/operator/users/nobody/links', user],
       ['servicePods', '/api/v1/operator/services/push-gateway/pods', user],
+      ['operatorCacheClusters', '/api/v1/operator/cache/clusters', user],
+      ['operatorDeadLetters', '/api/v1/operator/dead-letters', user],
       ['nodesSnapshot', '/internal/v1/clusters/docs/nodes/snapshot', internal],
       ['nodesReplay', '/internal/v1/clusters/docs/nodes/events?after=0&limit=100', internal],
     ];

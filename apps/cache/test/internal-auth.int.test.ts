@@ -33,7 +33,11 @@ describe('cache internal endpoints', () => {
       const refused = await fetch(`${cache.url}${path}`, { headers: bearer(user) });
       expect(refused.status, path).toBe(401);
       expect(await refused.json(), path).toEqual({
-        error: { code: 'UNAUTHORIZED', message: 'the token is for another audience' },
+        error: {
+          code: 'UNAUTHORIZED',
+          message: 'the token is for another audience',
+          requestId: expect.any(String),
+        },
       });
       const service = await fetch(`${cache.url}${path}`, {
         headers: bearer(testServiceToken('service:gateway')),

@@ -413,7 +413,11 @@ describe('node names at the Kubernetes limit', () => {
     });
     expect(tooLong.status).toBe(414);
     expect(await tooLong.json()).toEqual({
-      error: { code: 'VALIDATION_FAILED', message: expect.stringContaining('253') },
+      error: {
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining('253'),
+        requestId: expect.any(String),
+      },
     });
   });
 });

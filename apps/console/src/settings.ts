@@ -10,6 +10,11 @@ export interface ConsoleSettings {
   pageSize: number;
   /** Ask for a fresh token this long before the current one expires. */
   refreshBeforeExpiryMs?: number | undefined;
+  /** The operator view: where website-api, the cache and the informer answer, and how often it reloads. */
+  websiteApiUrl?: string | undefined;
+  cacheUrl?: string | undefined;
+  informerUrl?: string | undefined;
+  operatorRefreshMs?: number | undefined;
 }
 
 /** Websites per page when neither the URL nor the development config says (TIDELINE_CONSOLE_PAGE_SIZE's default). */
@@ -22,7 +27,8 @@ const positive = (raw: string | null): number | undefined => {
 };
 
 /**
- * Settings come from the URL fragment (`#tokenUrl=…` or `#token=…`, `&gateways=…&clusters=a,b&pageSize=50`;
+ * Settings come from the URL fragment (`#tokenUrl=…` or `#token=…`, `&gateways=…&clusters=a,b&pageSize=50`,
+ * for the operator view `&websiteApi=…&cache=…&informer=…&refreshMs=…`;
  * nothing reaches a server log) or, in development, from `/dev-config.json` served by the Vite dev
  * server (`npm start`), which points at the development token endpoint.
  */
@@ -45,6 +51,10 @@ export async function loadSettings(location: Location): Promise<ConsoleSettings>
     clusters: list('clusters') ?? base.clusters ?? [],
     pageSize: positive(hash.get('pageSize')) ?? base.pageSize ?? DEFAULT_PAGE_SIZE,
     refreshBeforeExpiryMs: positive(hash.get('refreshBeforeExpiryMs')) ?? base.refreshBeforeExpiryMs,
+    websiteApiUrl: hash.get('websiteApi') ?? base.websiteApiUrl,
+    cacheUrl: hash.get('cache') ?? base.cacheUrl,
+    informerUrl: hash.get('informer') ?? base.informerUrl,
+    operatorRefreshMs: positive(hash.get('refreshMs')) ?? base.operatorRefreshMs,
   };
 }
 

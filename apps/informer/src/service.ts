@@ -6,6 +6,7 @@ import { ClusterLeases, redisConnectionSpec } from '@tideline/stateful';
 import { ClusterRegistry } from './cluster-registry.ts';
 import { type InformerConfig, rules, settings } from './config.ts';
 import { registerClusterRoutes } from './http/cluster-routes.ts';
+import { registerOperatorRoutes } from './http/operator-routes.ts';
 import { loadInClusterConfig } from './kube/in-cluster.ts';
 import { parseClusterEntries } from './kube/kubeconfig.ts';
 import { createInformerMetrics } from './metrics.ts';
@@ -142,6 +143,7 @@ export async function startInformer(options: StartInformerOptions = {}): Promise
           await sharding.start(clusters);
         }
         registerClusterRoutes(http, { registry: clusters, verifier });
+        registerOperatorRoutes(http, { registry: clusters, verifier });
       },
     },
     options,

@@ -45,11 +45,12 @@ describe('informer API documents', () => {
     await using cluster = await TestCluster.start({ name: 'docs', nodes: 1 });
     const informer = await startInformer({ source: { env: testInformerEnv({ prefix }) } });
     try {
-      const admin = testToken('docs', ['clusters:admin']);
+      const admin = testToken('docs', ['clusters:admin', 'operator:read']);
       const routes = API_CATALOGUE.informer.routes;
       const calls: [operationId: string, body?: unknown][] = [
         ['registerCluster', { name: 'docs', kubeconfig: cluster.server.kubeconfig({ cluster: 'docs' }) }],
         ['listClusterStatuses'],
+        ['operatorInformerClusters'],
         ['unregisterCluster', { name: 'docs' }],
       ];
       for (const [operationId, body] of calls) {

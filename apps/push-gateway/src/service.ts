@@ -9,6 +9,7 @@ import { consumePushes } from './adapters/push-consumer.ts';
 import { RedisRooms } from './adapters/redis-rooms.ts';
 import { type PushGatewayConfig, pushGatewayRules, pushGatewaySettings } from './config.ts';
 import type { NodesSource, WebsitesSource } from './domain/ports.ts';
+import { registerOperatorRoutes } from './http/operator-routes.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { serveConnection } from './socket/connection.ts';
 import { SocketEmitter } from './socket/emitter.ts';
@@ -129,6 +130,8 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
       presence,
     }),
   );
+
+  registerOperatorRoutes(http, { io, instanceId, disconnects: metrics.disconnects, verifier });
 
   const subscriptions: Subscription[] = await consumeFeeds({
     bus,

@@ -14,6 +14,7 @@ import { EventRelay } from './adapters/relay.ts';
 import { RetentionLoop } from './adapters/retention-loop.ts';
 import { rules, settings, type WebsiteApiConfig } from './config.ts';
 import { registerInternalRoutes } from './http/internal-routes.ts';
+import { registerOperatorRoutes } from './http/operator-routes.ts';
 import { registerWebsiteRoutes } from './http/website-routes.ts';
 import { installWriteRateLimit } from './http/write-rate-limit.ts';
 
@@ -134,6 +135,7 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
           windowMs: config.writeRateLimitWindowMs,
         });
         registerWebsiteRoutes(http, { store, verifier });
+        registerOperatorRoutes(http, { pool: database.pool, topic: eventLog.topic, verifier });
         registerInternalRoutes(http, { log: eventLog, verifier: serviceVerifierFromConfig(config, logger) });
         readiness.add('database', () => database.ping());
 

@@ -70,7 +70,7 @@ describe('website-api API documents', () => {
         const answer = await fetch(`${fixture.api.url}${path}`);
         expect(answer.status, path).toBe(404);
         expect(await answer.json(), path).toEqual({
-          error: { code: 'NOT_FOUND', message: `no route GET ${path}` },
+          error: { code: 'NOT_FOUND', message: `no route GET ${path}`, requestId: expect.any(String) },
         });
       }
       expect(
@@ -140,6 +140,7 @@ describe('website-api API documents', () => {
         token: tokens.internal,
       });
       await run({ operationId: 'deleteWebsite', path: '/api/v1/websites/delete', body: { website_id: id } });
+      await run({ operationId: 'operatorRelay', path: '/api/v1/operator/relay', token: tokens.operator });
       expect([...answers.keys()].sort()).toEqual(routes.map((r) => r.operationId).sort());
     } finally {
       await fixture.dispose();

@@ -22,6 +22,7 @@ export const tokens = {
   writer: testToken('writer', [SCOPES.websitesRead, SCOPES.websitesWrite]),
   reader: testToken('reader', [SCOPES.websitesRead]),
   internal: testServiceToken('service:push-gateway'),
+  operator: testToken('operator', [SCOPES.operatorRead]),
 };
 
 /** Environment of a website-api under test: silent logs, a free port, its own database and bus prefix. */

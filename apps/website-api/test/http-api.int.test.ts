@@ -411,7 +411,13 @@ describe('website-api HTTP: authentication and authorisation', () => {
     const answer = await fx.call('GET', '/api/v1/nothing-here');
     expect(answer).toEqual({
       status: 404,
-      body: { error: { code: 'NOT_FOUND', message: 'no route GET /api/v1/nothing-here' } },
+      body: {
+        error: {
+          code: 'NOT_FOUND',
+          message: 'no route GET /api/v1/nothing-here',
+          requestId: expect.any(String),
+        },
+      },
     });
   });
 });

@@ -26,7 +26,11 @@ describe('website-api internal endpoints', () => {
         const refused = await fixture.call('GET', path, { token: user });
         expect(refused.status, path).toBe(401);
         expect(refused.body, path).toEqual({
-          error: { code: 'UNAUTHORIZED', message: 'the token is for another audience' },
+          error: {
+            code: 'UNAUTHORIZED',
+            message: 'the token is for another audience',
+            requestId: expect.any(String),
+          },
         });
         expect((await fixture.call('GET', path, { token: tokens.internal })).status, path).toBe(200);
       }
@@ -43,7 +47,11 @@ describe('website-api internal endpoints', () => {
       });
       expect(refused.status).toBe(401);
       expect(refused.body).toEqual({
-        error: { code: 'UNAUTHORIZED', message: 'the token is for another audience' },
+        error: {
+          code: 'UNAUTHORIZED',
+          message: 'the token is for another audience',
+          requestId: expect.any(String),
+        },
       });
       expect((await fixture.call('GET', '/api/v1/websites', { token: tokens.reader })).status).toBe(200);
     } finally {

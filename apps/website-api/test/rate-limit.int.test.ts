@@ -69,7 +69,9 @@ describe('website-api: write rate limit', () => {
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(WINDOW_MS / 1000);
     const body = (await response.json()) as { error: { code: string; message: string } };
-    expect(body).toEqual({ error: { code: 'RATE_LIMITED', message: expect.any(String) } });
+    expect(body).toEqual({
+      error: { code: 'RATE_LIMITED', message: expect.any(String), requestId: expect.any(String) },
+    });
 
     // Every write route shares the one count; none of them writes.
     const update = await fx.call('POST', '/api/v1/websites/update', { token, body: { website_id: 1 } });

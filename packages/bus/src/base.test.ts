@@ -53,7 +53,7 @@ describe('BaseEventBus', () => {
     await bus.publish('order.created', {}, { msgId: 'good' });
     expect(await eventually(() => seen.includes('good@1'), 2_000)).toBe(true);
     const dead = await bus.read({ topic: DEAD_LETTER_TOPIC, from: 1, limit: 10 });
-    expect(dead.map((m) => m.msgId)).toEqual(['g:bad']);
+    expect(dead.map((m) => m.msgId)).toEqual(['g:1:bad']);
     expect(seen).toEqual(['bad@1', 'bad@2', 'good@1']);
     expect(bus.failures).toBe(0);
     await bus.drain();

@@ -167,8 +167,9 @@ export abstract class BaseEventBus implements EventBus {
             this.observer.delivered(options.topic, options.group, 'retry', message.deliveryCount);
             return;
           }
+          // A dead-lettered id is not remembered as handled, so a redrive of it reaches this subscriber.
           if (decision.kind === 'dead-letter') await this.deadLetter(options.group, message, decision.reason);
-          handled.add(message.msgId);
+          else handled.add(message.msgId);
           settled = true;
           await settle.ack();
           this.observer.delivered(
@@ -294,7 +295,8 @@ export abstract class BaseEventBus implements EventBus {
     );
     const subject = `dead-letter.${message.topic.replace(/[^A-Za-z0-9_-]/g, '_')}`;
     await this.doPublish(this.topic(DEAD_LETTER_TOPIC), subject, message.data, {
-      msgId: `${group}:${message.msgId}`,
+      // Per position: a redelivery dead-letters once; a redriven copy that dies again is a new dead letter.
+      msgId: `${group}:${message.position}:${message.msgId}`,
       headers: {
         ...message.headers,
         [DEAD_LETTER_HEADERS.topic]: message.topic,
@@ -303,6 +305,8 @@ export abstract class BaseEventBus implements EventBus {
         [DEAD_LETTER_HEADERS.reason]: reason,
         [DEAD_LETTER_HEADERS.deliveries]: String(message.deliveryCount),
         [DEAD_LETTER_HEADERS.position]: String(message.position),
+        [DEAD_LETTER_HEADERS.msgId]: message.msgId,
+        [DEAD_LETTER_HEADERS.at]: new Date().toISOString(),
       },
       ...(message.key !== undefined ? { key: message.key } : {}),
     });

@@ -1,4 +1,17 @@
 export { BaseEventBus, backoffDelay, type Decision, DecodedMessage, type Settle } from './base.ts';
+export {
+  type DeadLetter,
+  listDeadLetters,
+  payloadText,
+  REDRIVEN_FROM_HEADER,
+  REDRIVEN_HEADER,
+  REDRIVEN_SUBJECT,
+  type RedriveOptions,
+  type RedriveOutcome,
+  type RedriveProgress,
+  type RedriveResult,
+  redriveDeadLetters,
+} from './dead-letters.ts';
 export { BusStateError, BusUnavailableError, PublishExpectationError, UnknownTopicError } from './errors.ts';
 export { type CreateBusOptions, createEventBus, type ServiceBusOptions, serviceBus } from './factory.ts';
 export { KafkaEventBus } from './kafka/kafka-bus.ts';

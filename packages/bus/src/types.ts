@@ -182,6 +182,10 @@ export const DEAD_LETTER_HEADERS = {
   reason: 'tideline-dl-reason',
   deliveries: 'tideline-dl-deliveries',
   position: 'tideline-dl-position',
+  /** The msgId of the message that died (its dedup id, kept by a redrive). */
+  msgId: 'tideline-dl-msg-id',
+  /** When it was dead-lettered (ISO 8601). */
+  at: 'tideline-dl-at',
 } as const;
 
 export interface EventBus {

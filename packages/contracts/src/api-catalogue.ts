@@ -14,7 +14,14 @@ import {
   RegisterClusterBody,
   UnregisterClusterBody,
 } from './nodes-api.ts';
-import { OPERATOR_API, ServicePodsAnswer, UserLinksAnswer } from './operator-api.ts';
+import {
+  DeadLettersAnswer,
+  GatewayOperatorAnswer,
+  OPERATOR_API,
+  RelayOperatorAnswer,
+  ServicePodsAnswer,
+  UserLinksAnswer,
+} from './operator-api.ts';
 import { StatefulServiceName, StatefulUid } from './stateful.ts';
 import {
   CreateLineGroupBody,
@@ -32,13 +39,19 @@ import {
 
 // ---- the one error body ------------------------------------------------------------------------
 
-/** The body of every refused HTTP request: `{ error: { code, message, fields? } }`. */
+/** The body of every refused HTTP request: `{ error: { code, message, fields?, requestId } }`. */
 export const HttpErrorBody = z.object({
   error: z.object({
     code: z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]),
     message: z.string(),
     /** The offending fields, when the input was at fault. */
     fields: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    /**
+     * The id of the refused request, also in the `x-request-id` response header and in every log
+     * line of the request (`reqId`): the caller's own `x-request-id` when it was 1–128 characters
+     * of `A-Za-z0-9._-`, else one the service generated. Quote it when reporting an error.
+     */
+    requestId: z.string(),
   }),
 });
 export type HttpErrorBody = z.infer<typeof HttpErrorBody>;
@@ -100,7 +113,7 @@ export interface ApiService {
   routes: readonly ApiRoute[];
 }
 
-export type ApiServiceName = 'website-api' | 'cache' | 'informer';
+export type ApiServiceName = 'website-api' | 'cache' | 'informer' | 'push-gateway';
 
 /** Codes every route may answer with: the service is stopping or a dependency is down; a bug. */
 export const ALWAYS_POSSIBLE: readonly ErrorCode[] = ['UNAVAILABLE', 'INTERNAL'];
@@ -114,6 +127,20 @@ const websiteApi: ApiService = {
     "Websites, domains and line groups (`/api/v1`), and the push-gateways' snapshot and replay of the websites event log (`/internal/v1`, scope `internal`). Every change is written to the event log in the same transaction and pushed to browsers.",
   port: 3001,
   routes: [
+    {
+      method: 'GET',
+      path: OPERATOR_API.relay,
+      operationId: 'operatorRelay',
+      summary: 'How far the relay is behind the event log (operator view)',
+      tag: 'operator',
+      scopes: ['operator:read'],
+      response: {
+        status: 200,
+        schema: RelayOperatorAnswer,
+        description: 'Committed and published event ids, the lag in events and in seconds, the lease.',
+      },
+      errors: [...AUTH, 'UNAVAILABLE'],
+    },
     {
       method: 'POST',
       path: '/api/v1/line-groups/create',
@@ -298,6 +325,30 @@ const cache: ApiService = {
     },
     {
       method: 'GET',
+      path: OPERATOR_API.cacheClusters,
+      operationId: 'operatorCacheClusters',
+      summary: "Every cluster of the cache's read model (operator view)",
+      tag: 'operator',
+      scopes: ['operator:read'],
+      response: { status: 200, schema: ClusterSummaries, description: 'One summary per cluster.' },
+      errors: [...AUTH],
+    },
+    {
+      method: 'GET',
+      path: OPERATOR_API.deadLetters,
+      operationId: 'operatorDeadLetters',
+      summary: "The bus's dead letters (operator view; `npm run dlq` redrives them)",
+      tag: 'operator',
+      scopes: ['operator:read'],
+      response: {
+        status: 200,
+        schema: DeadLettersAnswer,
+        description: 'Every dead letter the broker retains, oldest first, with whether it was redriven.',
+      },
+      errors: [...AUTH, 'UNAVAILABLE'],
+    },
+    {
+      method: 'GET',
       path: INTERNAL_PATHS.nodesSnapshot(':cluster'),
       operationId: 'nodesSnapshot',
       summary: "Snapshot of a cluster's nodes as of an event id (push-gateways)",
@@ -343,6 +394,16 @@ const informer: ApiService = {
       errors: [...AUTH],
     },
     {
+      method: 'GET',
+      path: OPERATOR_API.informerClusters,
+      operationId: 'operatorInformerClusters',
+      summary: 'Each cluster: state, owner, last event and lease (operator view, read-only)',
+      tag: 'operator',
+      scopes: ['operator:read'],
+      response: { status: 200, schema: ClusterStatuses, description: 'One status per cluster.' },
+      errors: [...AUTH],
+    },
+    {
       method: 'POST',
       path: CLUSTERS_ADMIN_API.register,
       operationId: 'registerCluster',
@@ -379,11 +440,36 @@ const informer: ApiService = {
   ],
 };
 
+const pushGateway: ApiService = {
+  title: 'Tideline push-gateway (HTTP)',
+  description:
+    'The HTTP routes beside Socket.IO (`/socket.io/`, described by `docs/asyncapi.json`): the operator view of this gateway.',
+  port: 3000,
+  routes: [
+    {
+      method: 'GET',
+      path: OPERATOR_API.gateway,
+      operationId: 'operatorGateway',
+      summary:
+        "This gateway's sockets, rooms with member counts, and slow-consumer disconnects (operator view)",
+      tag: 'operator',
+      scopes: ['operator:read'],
+      response: {
+        status: 200,
+        schema: GatewayOperatorAnswer,
+        description: 'Local sockets and rooms of the gateway that answered.',
+      },
+      errors: [...AUTH],
+    },
+  ],
+};
+
 /** Every HTTP route of every service, by service. The OpenAPI documents are generated from it. */
 export const API_CATALOGUE: Record<ApiServiceName, ApiService> = {
   'website-api': websiteApi,
   cache,
   informer,
+  'push-gateway': pushGateway,
 };
 
 export const apiServiceNames = Object.keys(API_CATALOGUE) as ApiServiceName[];

@@ -64,8 +64,8 @@ const HANDSHAKE_REASONS = [
 export const HandshakeError = z.object({
   code: z.enum(['UNAUTHORIZED', 'TOKEN_EXPIRED', 'TOO_MANY_CONNECTIONS']),
   reason: z.enum(HANDSHAKE_REASONS).optional(),
-  /** With TOO_MANY_CONNECTIONS: the error body. */
-  error: HttpErrorBody.shape.error.optional(),
+  /** With TOO_MANY_CONNECTIONS: the error body (a handshake is no HTTP request: no request id). */
+  error: HttpErrorBody.shape.error.omit({ requestId: true }).optional(),
 });
 
 // Compile-time: the schemas above are exactly the protocol's types.

@@ -65,7 +65,15 @@ export {
   type RegisteredRoute,
   undocumentedRoutes,
 } from './openapi.ts';
-export { OPERATOR_API, ServicePodsAnswer, UserLinksAnswer } from './operator-api.ts';
+export {
+  DeadLettersAnswer,
+  DeadLetterView,
+  GatewayOperatorAnswer,
+  OPERATOR_API,
+  RelayOperatorAnswer,
+  ServicePodsAnswer,
+  UserLinksAnswer,
+} from './operator-api.ts';
 export {
   ReplayFallbackReason,
   type SequenceStep,

@@ -70,7 +70,13 @@ function errorResponses(route: ApiRoute): Record<string, JsonSchema> {
               },
             ],
           },
-          example: { error: { code: codes[0], message: ERROR_CODES[codes[0]!] } },
+          example: {
+            error: {
+              code: codes[0],
+              message: ERROR_CODES[codes[0]!],
+              requestId: '6f1c2f9e-8f0a-4d2b-9c51-2a7e3b0d4c11',
+            },
+          },
         },
       },
     };

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { StatefulPodId, StatefulServiceName, StatefulState, StatefulUid } from './stateful.ts';
 
 /**
- * Operator reads of the stateful executor, served by the cache (port 3002), scope `operator:read`.
+ * Operator reads, scope `operator:read`, read-only, readable from the console's origin
+ * (TIDELINE_OPERATOR_CORS_ORIGINS). The stateful executor's are served by the cache (port 3002).
  * Errors: 400 VALIDATION_FAILED (bad uid or service), 503 UNAVAILABLE (Redis unreachable). Uids and
  * service names are path-safe by their schemas, so the paths need no escaping.
  */
@@ -11,7 +12,67 @@ export const OPERATOR_API = {
   userLinks: (uid: string) => `/api/v1/operator/users/${uid}/links`,
   /** → ServicePodsAnswer: the live pods of a service (e.g. `push-gateway`) and their state. */
   servicePods: (service: string) => `/api/v1/operator/services/${service}/pods`,
+  /** push-gateway → GatewayOperatorAnswer: this gateway's sockets, rooms and slow-consumer disconnects. */
+  gateway: '/api/v1/operator/gateway',
+  /** website-api → RelayOperatorAnswer: how far the relay is behind the event log. */
+  relay: '/api/v1/operator/relay',
+  /** informer → ClusterStatuses: each cluster's state, owner, last event and lease. */
+  informerClusters: '/api/v1/operator/informer/clusters',
+  /** cache → ClusterSummaries: every cluster of the cache's read model. */
+  cacheClusters: '/api/v1/operator/cache/clusters',
+  /** cache → DeadLettersAnswer: the bus's dead letters (read-only; `npm run dlq` acts on them). */
+  deadLetters: '/api/v1/operator/dead-letters',
 } as const;
+
+/** One gateway as it sees itself: local sockets and rooms (rooms of single sockets are not listed). */
+export const GatewayOperatorAnswer = z.object({
+  data: z.object({
+    instanceId: z.string(),
+    sockets: z.number().int().nonnegative(),
+    rooms: z.array(z.object({ room: z.string(), members: z.number().int().nonnegative() })),
+    /** Sockets this gateway closed because they did not read fast enough, since it started. */
+    slowConsumerDisconnects: z.number().int().nonnegative(),
+  }),
+});
+export type GatewayOperatorAnswer = z.infer<typeof GatewayOperatorAnswer>;
+
+/** The relay's progress: committed (`lastEventId`) against published (`publishedId`). */
+export const RelayOperatorAnswer = z.object({
+  data: z.object({
+    topic: z.string(),
+    lastEventId: z.number().int().nonnegative(),
+    publishedId: z.number().int().nonnegative(),
+    /** Events committed but not yet published. */
+    lag: z.number().int().nonnegative(),
+    /** Age of the oldest unpublished event (0 when caught up). */
+    lagSeconds: z.number().nonnegative(),
+    /** The replica holding the relay lease, and when it ends unless renewed (ISO 8601). */
+    owner: z.string().optional(),
+    leaseExpiresAt: z.string().optional(),
+  }),
+});
+export type RelayOperatorAnswer = z.infer<typeof RelayOperatorAnswer>;
+
+/** One dead letter (see packages/bus dead-letters.ts); its payload stays on the bus. */
+export const DeadLetterView = z.object({
+  /** Position on the dead-letter topic (`npm run dlq -- show <id>`). */
+  id: z.number().int().positive(),
+  topic: z.string(),
+  subject: z.string(),
+  group: z.string(),
+  reason: z.string(),
+  deliveries: z.number().int().nonnegative(),
+  msgId: z.string(),
+  deadLetteredAt: z.string().optional(),
+  redriven: z.boolean(),
+});
+export type DeadLetterView = z.infer<typeof DeadLetterView>;
+
+export const DeadLettersAnswer = z.object({
+  data: z.array(DeadLetterView),
+  total: z.number().int().nonnegative(),
+});
+export type DeadLettersAnswer = z.infer<typeof DeadLettersAnswer>;
 
 export const UserLinksAnswer = z.object({
   data: z.object({ uid: StatefulUid, links: z.record(StatefulServiceName, StatefulPodId) }),

@@ -22,7 +22,9 @@ function answerOf(text: string): { status: number; body: unknown } {
   return { status: Number(text.slice(9, 12)), body: JSON.parse(text.slice(split + 4)) };
 }
 
-const errorBody = (code: string) => ({ error: { code, message: expect.any(String) } });
+const errorBody = (code: string) => ({
+  error: { code, message: expect.any(String), requestId: expect.any(String) },
+});
 
 async function probe() {
   return runService(
@@ -94,19 +96,25 @@ describe('withErrorBodyOnSocket', () => {
   it('upgrade - a library refusal written on the socket leaves as the error body with its text', async () => {
     const socket = new PassThrough();
     const out = written(socket);
-    withErrorBodyOnSocket(socket).end(
+    withErrorBodyOnSocket(socket, 'req-1').end(
       'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/html\r\n\r\nMissing or invalid Sec-WebSocket-Key header',
     );
     expect(answerOf(await out)).toEqual({
       status: 400,
-      body: { error: { code: 'VALIDATION_FAILED', message: 'Missing or invalid Sec-WebSocket-Key header' } },
+      body: {
+        error: {
+          code: 'VALIDATION_FAILED',
+          message: 'Missing or invalid Sec-WebSocket-Key header',
+          requestId: 'req-1',
+        },
+      },
     });
   });
 
   it('upgrade - a 101 and the frames after it pass untouched', async () => {
     const socket = new PassThrough();
     const out = written(socket);
-    const wrapped = withErrorBodyOnSocket(socket);
+    const wrapped = withErrorBodyOnSocket(socket, 'req-1');
     wrapped.write('HTTP/1.1 101 Switching Protocols\r\n\r\n');
     wrapped.end('HTTP/1.1 400 looks like an answer but is a frame');
     expect(await out).toBe(

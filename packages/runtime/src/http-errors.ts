@@ -8,6 +8,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
 import type { z } from 'zod';
 import { answerClientError, errorBodyText } from './http-raw-errors.ts';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 
 /** A request refused at the HTTP edge with a protocol error code (a bad body, a missing scope). */
 export class HttpError extends TidelineError {
@@ -17,16 +18,22 @@ export class HttpError extends TidelineError {
   }
 }
 
-/** The error body of every refused request: `{ error: { code, message, fields? } }`. */
+/**
+ * The error body of every refused request: `{ error: { code, message, fields?, requestId } }`,
+ * the request id also in the `x-request-id` header (set here too: framework errors answer before
+ * any hook ran).
+ */
 export function sendError(
   reply: FastifyReply,
   code: ErrorCode,
   message: string,
   fields?: FieldIssue[],
 ): FastifyReply {
+  const requestId = reply.request.id;
   return reply
     .code(HTTP_STATUS_OF[code])
-    .send({ error: { code, message, ...(fields?.length ? { fields } : {}) } });
+    .header(REQUEST_ID_HEADER, requestId)
+    .send({ error: { code, message, ...(fields?.length ? { fields } : {}), requestId } });
 }
 
 /**
@@ -51,15 +58,17 @@ export function frameworkErrorOptions(): Pick<
 > {
   return {
     routerOptions: { maxParamLength: PATH_PARAM_MAX_LENGTH },
-    frameworkErrors: (error, _request, reply) => {
+    frameworkErrors: (error, request, reply) => {
       if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
         return (reply as FastifyReply)
           .code(414)
           .type('application/json; charset=utf-8')
+          .header(REQUEST_ID_HEADER, request.id)
           .send(
             errorBodyText(
               'VALIDATION_FAILED',
               `a path parameter is longer than ${PATH_PARAM_MAX_LENGTH} characters`,
+              request.id,
             ),
           );
       }
@@ -124,11 +133,17 @@ export function installErrorHandling(http: FastifyInstance): void {
     return sendError(reply, 'INTERNAL', 'an unexpected error occurred; nothing was changed');
   });
   // Node answers an `Expect` other than 100-continue itself (417, no body) unless this is listened for.
-  http.server.on('checkExpectation', (_request, response) => {
-    const body = errorBodyText('VALIDATION_FAILED', 'the only expectation supported is 100-continue');
+  http.server.on('checkExpectation', (request, response) => {
+    const requestId = requestIdOf(request);
+    const body = errorBodyText(
+      'VALIDATION_FAILED',
+      'the only expectation supported is 100-continue',
+      requestId,
+    );
     response.writeHead(417, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(body),
+      [REQUEST_ID_HEADER]: requestId,
       connection: 'close',
     });
     response.end(body);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type Server as HttpServer,
   type IncomingMessage,
@@ -7,15 +8,17 @@ import {
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '@tideline/contracts';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 
 /*
  * Answers written outside Fastify's reply — by Node's HTTP parser, or by a library on the raw
- * response or socket (engine.io, ws) — in the one error body `{ error: { code, message } }`.
+ * response or socket (engine.io, ws) — in the one error body `{ error: { code, message, requestId } }`,
+ * with the id also in the `x-request-id` header.
  */
 
-/** The error body as JSON text. */
-export function errorBodyText(code: ErrorCode, message: string): string {
-  return JSON.stringify({ error: { code, message } });
+/** The error body as JSON text; `requestId` is the id of the refused request. */
+export function errorBodyText(code: ErrorCode, message: string, requestId: string): string {
+  return JSON.stringify({ error: { code, message, requestId } });
 }
 
 const CLIENT_ERROR_ANSWERS: Record<string, { status: number; message: string }> = {
@@ -38,7 +41,10 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
     socket.destroy();
     return;
   }
-  socket.end(rawErrorAnswer(answer.status, 'VALIDATION_FAILED', answer.message), () => socket.destroy());
+  // The request could not be parsed, so any id it carried is not trusted: a fresh one.
+  socket.end(rawErrorAnswer(answer.status, 'VALIDATION_FAILED', answer.message, randomUUID()), () =>
+    socket.destroy(),
+  );
 }
 
 const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
@@ -56,7 +62,7 @@ const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
  * up) it writes leaves as the error body instead, with its message and status, code
  * VALIDATION_FAILED for a 400 (else the code of its status). Successful answers pass untouched.
  */
-export function withErrorBody(response: ServerResponse): ServerResponse {
+export function withErrorBody(response: ServerResponse, requestId: string): ServerResponse {
   const writeHead = response.writeHead.bind(response);
   const end = response.end.bind(response);
   let refusedWith: number | undefined;
@@ -75,10 +81,11 @@ export function withErrorBody(response: ServerResponse): ServerResponse {
       // not JSON: the status text stands
     }
     const code = CODE_OF_STATUS[refusedWith] ?? 'VALIDATION_FAILED';
-    const body = errorBodyText(code, message);
+    const body = errorBodyText(code, message, requestId);
     writeHead(refusedWith, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(body),
+      [REQUEST_ID_HEADER]: requestId,
     });
     return end(body);
   }) as ServerResponse['end'];
@@ -86,12 +93,12 @@ export function withErrorBody(response: ServerResponse): ServerResponse {
 }
 
 /** A raw HTTP answer (status line, headers, error body) for a socket no response object owns. */
-function rawErrorAnswer(status: number, code: ErrorCode, message: string): string {
-  const body = errorBodyText(code, message);
+function rawErrorAnswer(status: number, code: ErrorCode, message: string, requestId: string): string {
+  const body = errorBodyText(code, message, requestId);
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
     `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-    `Connection: close\r\n\r\n${body}`
+    `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`
   );
 }
 
@@ -100,7 +107,7 @@ function rawErrorAnswer(status: number, code: ErrorCode, message: string): strin
  * `400 Bad Request` + text, ws's `400` for a missing key) leaves as the error body, with its text
  * as the message. A `101 Switching Protocols` and everything after it pass untouched.
  */
-export function withErrorBodyOnSocket(socket: Duplex): Duplex {
+export function withErrorBodyOnSocket(socket: Duplex, requestId: string): Duplex {
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
   const end = socket.end.bind(socket) as (...args: unknown[]) => Duplex;
   let first = true;
@@ -116,6 +123,7 @@ export function withErrorBodyOnSocket(socket: Duplex): Duplex {
       status,
       CODE_OF_STATUS[status] ?? 'VALIDATION_FAILED',
       said || STATUS_CODES[status] || 'refused',
+      requestId,
     );
   };
   socket.write = ((chunk: unknown, ...rest: unknown[]) => write(rewrite(chunk), ...rest)) as Duplex['write'];
@@ -146,15 +154,22 @@ export function answerEngineRefusalsWithErrorBody(
 ): void {
   const handleRequest = engine.handleRequest.bind(engine);
   const handleUpgrade = engine.handleUpgrade.bind(engine);
-  engine.handleRequest = (request, response) => handleRequest(request, withErrorBody(response));
+  engine.handleRequest = (request, response) =>
+    handleRequest(request, withErrorBody(response, requestIdOf(request)));
   engine.handleUpgrade = (request, socket, head) =>
-    handleUpgrade(request, withErrorBodyOnSocket(socket), head);
+    handleUpgrade(request, withErrorBodyOnSocket(socket, requestIdOf(request)), head);
   server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
     const url = request.url ?? '/';
     if (url.startsWith(path)) return;
     socket.on('error', () => {});
-    socket.end(rawErrorAnswer(404, 'NOT_FOUND', `no route ${request.method} ${url.split('?', 1)[0]}`), () =>
-      socket.destroy(),
+    socket.end(
+      rawErrorAnswer(
+        404,
+        'NOT_FOUND',
+        `no route ${request.method} ${url.split('?', 1)[0]}`,
+        requestIdOf(request),
+      ),
+      () => socket.destroy(),
     );
   });
 }

@@ -1,9 +1,10 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { frameworkErrorOptions } from './http-errors.ts';
+import { frameworkErrorOptions, sendError } from './http-errors.ts';
 import { httpRequestDuration, readinessGauge } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 
 export interface HttpServerOptions {
   logger: Logger;
@@ -88,15 +89,19 @@ export function createHttpServer(
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
     forceCloseConnections: 'idle',
+    // Every request's id (`reqId` in its log lines): the caller's x-request-id when safe, else a UUID.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     ...frameworkErrorOptions(),
+  });
+  http.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
   });
   const operatorPaths = new Set(['/healthz', '/readyz', '/metrics']);
   http.addHook('onRequest', async (request, reply) => {
     if (!options.readiness.isStopping || operatorPaths.has(request.url.split('?', 1)[0]!)) return;
     reply.header('connection', 'close');
-    return reply.code(503).send({
-      error: { code: 'UNAVAILABLE', message: 'the service is stopping; retry on another instance' },
-    });
+    return sendError(reply, 'UNAVAILABLE', 'the service is stopping; retry on another instance');
   });
   const inFlight = trackInFlight(http as unknown as FastifyInstance, operatorPaths);
   observeRequestDurations(http as unknown as FastifyInstance, options.metrics);

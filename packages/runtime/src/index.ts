@@ -20,7 +20,9 @@ export {
   httpRequestDuration,
   Registry,
 } from './metrics.ts';
+export { allowOperatorOrigins, OPERATOR_PATH_PREFIX } from './operator-cors.ts';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.ts';
+export { isSafeRequestId, REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 export {
   defaultInstanceId,
   type RunningService,

@@ -38,7 +38,11 @@ describe('management listener', () => {
       const refused = await answer(`${service.url}${path}`);
       expect(refused.status, path).toBe(404);
       expect(refused.body, path).toEqual({
-        error: { code: 'NOT_FOUND', message: expect.stringMatching(/^no route GET \//) },
+        error: {
+          code: 'NOT_FOUND',
+          message: expect.stringMatching(/^no route GET \//),
+          requestId: expect.any(String),
+        },
       });
     }
     expect((await answer(`${service.url}/healthz`)).status).toBe(200);

@@ -106,7 +106,11 @@ describe('runService', () => {
     release();
     await stopped;
     expect(seen).toEqual([
-      { ready: 503, api: 503, body: { error: { code: 'UNAVAILABLE', message: expect.any(String) } } },
+      {
+        ready: 503,
+        api: 503,
+        body: { error: { code: 'UNAVAILABLE', message: expect.any(String), requestId: expect.any(String) } },
+      },
     ]);
   });
 

@@ -19,6 +19,7 @@ import { installErrorHandling } from './http-errors.ts';
 import { createLogger } from './logger.ts';
 import { ManagementListener } from './management.ts';
 import { createMetrics } from './metrics.ts';
+import { allowOperatorOrigins } from './operator-cors.ts';
 import { Readiness } from './readiness.ts';
 import { installSignalHandlers, Shutdown } from './shutdown.ts';
 
@@ -125,6 +126,7 @@ export async function runService<S extends SettingsSpec>(
     bodyLimitBytes: definition.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   });
   installErrorHandling(http);
+  allowOperatorOrigins(http, config.operatorCorsOrigins);
   recordRoutes(http);
   const management = new ManagementListener(http, config.managementPort !== undefined);
   const instanceId = config.instanceId ?? defaultInstanceId();

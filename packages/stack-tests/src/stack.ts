@@ -36,9 +36,9 @@ export const STACK_NODES = 6;
  * Kubernetes API test server as the cluster. With `TIDELINE_STACK_GATEWAY_URLS` set, targets an
  * already-running deployment instead (`TIDELINE_STACK_WEBSITE_API_URL`, `TIDELINE_STACK_CACHE_URL`,
  * `TIDELINE_STACK_JWT_SECRET`, `TIDELINE_STACK_CLUSTER`); scenarios that need to kill processes or
- * change the cluster are then skipped and say so.
+ * change the cluster are then skipped and say so. `options.env` is added to every service's environment.
  */
-export async function startStack(): Promise<Stack> {
+export async function startStack(options: { env?: Record<string, string> } = {}): Promise<Stack> {
   const env = process.env;
   if (env['TIDELINE_STACK_GATEWAY_URLS']) {
     return {
@@ -73,6 +73,8 @@ export async function startStack(): Promise<Stack> {
   };
   for (const key of ['TIDELINE_NATS_URL', 'TIDELINE_KAFKA_BROKERS', 'TIDELINE_REDIS_URL'])
     if (env[key]) common[key] = env[key]!;
+  // Settings a scenario gives every service (e.g. the console origin allowed on the operator endpoints).
+  Object.assign(common, options.env);
 
   const migrate = spawnSync('npm', ['run', '--silent', 'db:migrate'], {
     cwd: REPO_ROOT,

@@ -156,7 +156,7 @@ export interface AnswerRule {
 /**
  * Checks one answer against the rules every Tideline answer follows: never 5xx; a success only
  * where the route may succeed; every refusal the one error body (`{ error: { code, message,
- * fields? } }`, nothing else) with a documented code of the route and the status of that code
+ * fields?, requestId } }`, nothing else, the id also in the x-request-id header) with a documented code of the route and the status of that code
  * (414/431 for what the HTTP layer refuses); never a stack, a file path or SQL. Returns what is
  * wrong, or undefined.
  */
@@ -179,10 +179,12 @@ export function violation(answer: RawAnswer, rule: AnswerRule, requestText: stri
   const error = (body as { error?: Record<string, unknown> } | null)?.error;
   if (!error || typeof error !== 'object' || Object.keys(body as object).length !== 1)
     return `answered ${answer.status} without the error body: ${answer.text.slice(0, 200)}`;
-  const { code, message, fields, ...other } = error;
+  const { code, message, fields, requestId, ...other } = error;
   if (typeof code !== 'string' || !(code in ERROR_CODES)) return `unknown error code ${String(code)}`;
   if (typeof message !== 'string' || message.length === 0) return 'an error without a message';
   if (fields !== undefined && !Array.isArray(fields)) return 'fields is not a list';
+  if (typeof requestId !== 'string' || requestId !== answer.headers['x-request-id'])
+    return `the error body's requestId ${String(requestId)} is not the x-request-id header ${answer.headers['x-request-id']}`;
   if (Object.keys(other).length > 0) return `the error body has more: ${Object.keys(other).join(', ')}`;
   if (!rule.codes.includes(code as ErrorCode)) return `code ${code} is not documented for this route`;
   const expected = HTTP_STATUS_OF[code as ErrorCode];

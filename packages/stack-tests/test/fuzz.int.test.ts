@@ -175,6 +175,7 @@ describe('fuzz: every route and client event against the real services', () => {
           code,
           message: expect.any(String),
           ...(JSON.parse(answer.text).error.fields ? { fields: expect.any(Array) } : {}),
+          requestId: expect.any(String),
         },
       });
     }

@@ -202,4 +202,11 @@ export const busSettings = {
     default: 100_000,
     doc: 'msgIds one bus instance remembers (within the duplicate window) to drop a publish it already stored; Kafka has no broker-side dedup by id.',
   }),
+  deadLetterPageSize: int({
+    env: 'TIDELINE_DEAD_LETTER_PAGE_SIZE',
+    min: 1,
+    max: 10_000,
+    default: 256,
+    doc: 'Dead letters read per broker request by `npm run dlq` and the operator dead-letter endpoint.',
+  }),
 };

@@ -1,4 +1,4 @@
-import { bool, ms, oneOf, optionalStr } from '../setting.ts';
+import { bool, list, ms, oneOf, optionalStr } from '../setting.ts';
 
 /** Settings every service reads. */
 export const commonSettings = {
@@ -30,5 +30,10 @@ export const commonSettings = {
     env: 'TIDELINE_HTTP_DOCS_ENABLED',
     default: true,
     doc: 'Serve the API documents on the public port: Swagger UI at `/docs`, `/docs/openapi.json` (website-api, cache, informer) and `/docs/asyncapi.json` (push-gateway). They hold schemas and scope names only, no secrets, and need no token; `false` answers 404 there.',
+  }),
+  operatorCorsOrigins: list({
+    env: 'TIDELINE_OPERATOR_CORS_ORIGINS',
+    default: ['http://127.0.0.1:5173', 'http://localhost:5173'],
+    doc: 'Browser origins (the console) allowed to read the operator endpoints `/api/v1/operator/*` (CORS); nothing else is opened to other origins.',
   }),
 };

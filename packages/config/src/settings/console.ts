@@ -1,4 +1,4 @@
-import { int, list, ms, port, seconds } from '../setting.ts';
+import { int, list, ms, port, seconds, url } from '../setting.ts';
 
 /**
  * The console in development (`npm start`): where its Vite server listens, what it is told
@@ -51,5 +51,29 @@ export const consoleSettings = {
     env: 'TIDELINE_DEV_TOKEN_ENDPOINT_ALLOWED_ORIGINS',
     default: ['http://127.0.0.1:5173', 'http://localhost:5173'],
     doc: 'Browser origins allowed to read tokens from the development token endpoint (CORS); pages of other origins cannot.',
+  }),
+  consoleOperatorRefreshMs: ms({
+    env: 'TIDELINE_CONSOLE_OPERATOR_REFRESH_MS',
+    default: 2_000,
+    min: 250,
+    doc: 'How often the console operator view reloads the operator endpoints and `/metrics`.',
+  }),
+  consoleWebsiteApiUrl: url({
+    protocols: ['http', 'https'],
+    env: 'TIDELINE_CONSOLE_WEBSITE_API_URL',
+    default: 'http://127.0.0.1:3001',
+    doc: 'website-api URL the console operator view reads the relay lag from.',
+  }),
+  consoleCacheUrl: url({
+    protocols: ['http', 'https'],
+    env: 'TIDELINE_CONSOLE_CACHE_URL',
+    default: 'http://127.0.0.1:3002',
+    doc: "Cache URL the console operator view reads the cache's clusters and the dead letters from.",
+  }),
+  consoleInformerUrl: url({
+    protocols: ['http', 'https'],
+    env: 'TIDELINE_CONSOLE_INFORMER_URL',
+    default: 'http://127.0.0.1:3003',
+    doc: 'Informer URL the console operator view reads the cluster states from.',
   }),
 };

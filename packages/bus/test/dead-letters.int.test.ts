@@ -1,0 +1,170 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { Admin } from '@platformatic/kafka';
+import { busSettings, loadConfig } from '@tideline/config';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listDeadLetters } from '../src/dead-letters.ts';
+import { createEventBus } from '../src/factory.ts';
+import { eventually } from '../src/testing/wait.ts';
+import type { EventBus, Subscription } from '../src/types.ts';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const TSX = fileURLToPath(new URL('../../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+const natsUrl = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+const kafkaBrokers = process.env['TIDELINE_KAFKA_BROKERS'] ?? '127.0.0.1:9092';
+const DELIVERY_TIMEOUT_MS = 20_000;
+const PAGE_SIZE = 100;
+/** The test runs the CLI eight times as processes (tsx compiles it, then it connects) on a busy machine. */
+const CLI_TEST_TIMEOUT_MS = 180_000;
+
+async function destroy(kind: 'nats' | 'kafka', prefix: string): Promise<void> {
+  if (kind === 'nats') {
+    const nc = await connect({ servers: natsUrl });
+    try {
+      const jsm = await jetstreamManager(nc);
+      for await (const name of jsm.streams.names())
+        if (name.startsWith(`${prefix}_`)) await jsm.streams.delete(name);
+    } finally {
+      await nc.close();
+    }
+    return;
+  }
+  const admin = new Admin({ clientId: 'dlq-cleanup', bootstrapBrokers: kafkaBrokers.split(',') });
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}_`));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+    const groups = [...(await admin.listGroups()).keys()].filter((g) => g.startsWith(`${prefix}_`));
+    if (groups.length > 0) await admin.deleteGroups({ groups }).catch(() => undefined);
+  } finally {
+    await admin.close();
+  }
+}
+
+for (const kind of ['nats', 'kafka'] as const) {
+  describe(`npm run dlq over ${kind}`, () => {
+    const prefix = `dlq_${kind}_${randomBytes(4).toString('hex')}`;
+    const env: Record<string, string> = {
+      TIDELINE_BUS: kind,
+      TIDELINE_BUS_PREFIX: prefix,
+      TIDELINE_NATS_URL: natsUrl,
+      TIDELINE_KAFKA_BROKERS: kafkaBrokers,
+      // The shortest window the setting allows, so a redrive of a fresh poison message is not held long.
+      TIDELINE_BUS_DUPLICATE_WINDOW_MS: '1000',
+      TIDELINE_BUS_RETRY_BACKOFF_MS: '50',
+      TIDELINE_KAFKA_SESSION_TIMEOUT_MS: '6000',
+      TIDELINE_KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+      TIDELINE_KAFKA_FETCH_MAX_WAIT_MS: '100',
+      TIDELINE_KAFKA_RETRY_DELAY_MS: '100',
+      TIDELINE_DEAD_LETTER_PAGE_SIZE: String(PAGE_SIZE),
+    };
+    const config = loadConfig(busSettings, { env });
+    let bus: EventBus | undefined;
+    let subscription: Subscription | undefined;
+
+    afterEach(async () => {
+      await subscription?.stop();
+      await bus?.drain();
+      await destroy(kind, prefix);
+    });
+
+    const dlq = async (...args: string[]) => {
+      const { stdout } = await run(process.execPath, [TSX, 'packages/bus/src/dlq-cli.ts', ...args], {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+      });
+      return stdout;
+    };
+
+    it(
+      'dlq - a poison message is listed, shown, redriven once and never duplicated',
+      async () => {
+        bus = createEventBus({ config, clientName: 'dlq-test' });
+        await bus.start();
+        let accepting = false;
+        const handled: string[] = [];
+        subscription = await bus.subscribe({
+          topic: 'websites',
+          group: 'projector',
+          handler: (m) => {
+            if (m.json<{ poison?: boolean }>().poison && !accepting) return { reject: { reason: 'schema' } };
+            handled.push(m.msgId);
+          },
+        });
+        await bus.publish(
+          'website.created',
+          { poison: true, hook: 'https://deploy:hunter2@hooks.example.com/x' },
+          { msgId: 'evt-poison', key: 'websites' },
+        );
+        expect(
+          await eventually(
+            async () => (await listDeadLetters(bus!, { pageSize: PAGE_SIZE })).length === 1,
+            DELIVERY_TIMEOUT_MS,
+            50,
+          ),
+        ).toBe(true);
+        const [letter] = await listDeadLetters(bus, { pageSize: PAGE_SIZE });
+        const id = String(letter!.id);
+
+        const listed = await dlq('list');
+        const row = listed.split('\n').find((line) => line.startsWith(`${id}\t`));
+        expect(row?.split('\t')).toEqual([
+          id,
+          'websites',
+          'website.created',
+          'projector',
+          'rejected: schema',
+          expect.stringMatching(/^\d+[smhd]$/),
+          'no',
+        ]);
+
+        const shown = await dlq('show', id);
+        expect(shown).toContain('msgId:       evt-poison');
+        expect(shown).toContain('group:       projector');
+        expect(shown).toContain('"poison": true');
+        // show - a credential in a dead payload is redacted, never printed
+        expect(shown).toContain('https://***@hooks.example.com/x');
+        expect(shown).not.toContain('hunter2');
+
+        const dry = await dlq('redrive', '--dry-run');
+        expect(dry).toContain(`would redrive 1/1 #${id} website.created msgId=evt-poison`);
+        expect(await bus.read({ topic: 'websites', from: 1, limit: 10 })).toHaveLength(1);
+        expect((await listDeadLetters(bus, { pageSize: PAGE_SIZE }))[0]!.redriven).toBe(false);
+        expect(handled).toEqual([]);
+
+        accepting = true;
+        // Over JetStream the copy is held while the original's msgId is inside the duplicate window.
+        let redriven = '';
+        expect(
+          await eventually(
+            async () => {
+              redriven = await dlq('redrive', '--subject', 'website.>');
+              return redriven.includes(`redriven 1/1 #${id} website.created msgId=evt-poison`);
+            },
+            DELIVERY_TIMEOUT_MS,
+            200,
+          ),
+        ).toBe(true);
+        expect(redriven).toContain('redriven 1 of 1 selected');
+        expect(await eventually(() => handled.includes('evt-poison'), DELIVERY_TIMEOUT_MS, 20)).toBe(true);
+        expect((await dlq('list')).split('\n').find((line) => line.startsWith(`${id}\t`))).toMatch(/\tyes$/);
+
+        const second = await dlq('redrive');
+        expect(second).toContain(`skipped (redriven before) 1/1 #${id}`);
+        expect(second).toContain('redriven 0 of 1 selected; 0 held, 1 skipped');
+
+        // Even a forced second copy keeps the msgId: the group that handled it drops it.
+        await dlq('redrive', '--again', '--id', id);
+        await bus.publish('website.created', { sentinel: true }, { msgId: 'evt-sentinel', key: 'websites' });
+        expect(await eventually(() => handled.includes('evt-sentinel'), DELIVERY_TIMEOUT_MS, 20)).toBe(true);
+        expect(handled).toEqual(['evt-poison', 'evt-sentinel']);
+        expect(await listDeadLetters(bus, { pageSize: PAGE_SIZE })).toHaveLength(1);
+      },
+      CLI_TEST_TIMEOUT_MS,
+    );
+  });
+}
