@@ -16,3 +16,15 @@ export {
   type ServiceDefinition,
 } from './service.ts';
 export { installSignalHandlers, Shutdown, type StopStep } from './shutdown.ts';
+export {
+  contextFromCarrier,
+  currentTraceCarrier,
+  inSpan,
+  SpanKind,
+  type SpanOptions,
+  startTracing,
+  type TraceCarrier,
+  type Tracing,
+  type TracingConfig,
+  tracingEnabled,
+} from './tracing.ts';

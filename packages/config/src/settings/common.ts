@@ -1,4 +1,4 @@
-import { bool, ms, oneOf, optionalStr } from '../setting.ts';
+import { bool, ms, oneOf, optionalStr, ratio } from '../setting.ts';
 
 /** Settings every service reads. */
 export const commonSettings = {
@@ -30,5 +30,21 @@ export const commonSettings = {
     env: 'TIDELINE_HTTP_DOCS_ENABLED',
     default: true,
     doc: 'Serve the API documents on the public port: Swagger UI at `/docs`, `/docs/openapi.json` (website-api, cache, informer) and `/docs/asyncapi.json` (push-gateway). They hold schemas and scope names only, no secrets, and need no token; `false` answers 404 there.',
+  }),
+  otelEnabled: bool({
+    env: 'TIDELINE_OTEL_ENABLED',
+    default: false,
+    doc: 'Record OpenTelemetry traces and export them over OTLP/HTTP. `false`: no tracer is started and nothing is recorded. The standard `OTEL_*` variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_SERVICE_NAME`, …) apply where the SDK reads them.',
+  }),
+  otelExporterOtlpEndpoint: optionalStr({
+    env: 'TIDELINE_OTEL_EXPORTER_OTLP_ENDPOINT',
+    pattern: /^https?:\/\/[^\s]+$/,
+    patternRule: 'an http(s) URL of an OTLP/HTTP receiver (e.g. http://127.0.0.1:4318)',
+    doc: 'Base URL of the OTLP/HTTP receiver (a collector, Jaeger); spans go to `<url>/v1/traces`. Unset: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`, else http://localhost:4318.',
+  }),
+  otelSamplerRatio: ratio({
+    env: 'TIDELINE_OTEL_SAMPLER_RATIO',
+    default: 1,
+    doc: 'Share of new traces recorded (parent-based: a request that arrives with a sampled `traceparent` is always recorded, an unsampled one never).',
   }),
 };
