@@ -1,6 +1,7 @@
 import { BusStateError } from './errors.ts';
 import { RecentIds } from './recent-ids.ts';
 import { assertPublishableSubject, topicForSubject } from './subjects.ts';
+import { busTracingOn, handleTraced, publishTraced } from './tracing.ts';
 import {
   type BackoffPolicy,
   type BusLogger,
@@ -117,7 +118,12 @@ export abstract class BaseEventBus implements EventBus {
     this.assertStarted('publish', ['started', 'draining']);
     assertPublishableSubject(subject);
     const bytes = data instanceof Uint8Array ? data : encoder.encode(JSON.stringify(data));
-    return this.doPublish(topicForSubject(this.topics, subject), subject, bytes, options);
+    const topic = topicForSubject(this.topics, subject);
+    if (busTracingOn())
+      return publishTraced(topic.name, subject, options, (traced) =>
+        this.doPublish(topic, subject, bytes, traced),
+      );
+    return this.doPublish(topic, subject, bytes, options);
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
@@ -212,7 +218,9 @@ export abstract class BaseEventBus implements EventBus {
   ): Promise<Decision> {
     let outcome: Outcome | undefined | void;
     try {
-      outcome = await options.handler(message);
+      outcome = busTracingOn()
+        ? await handleTraced(message, options.group, async () => options.handler(message))
+        : await options.handler(message);
     } catch (error) {
       this.logger.warn(
         {

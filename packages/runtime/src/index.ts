@@ -20,6 +20,7 @@ export {
   contextFromCarrier,
   currentTraceCarrier,
   inSpan,
+  inSpanSync,
   SpanKind,
   type SpanOptions,
   startTracing,

@@ -1,6 +1,7 @@
+import { context } from '@opentelemetry/api';
 import type { EventBus } from '@tideline/bus';
 import { subjects } from '@tideline/contracts';
-import { Counter, Gauge, type Logger, type Registry } from '@tideline/runtime';
+import { Counter, contextFromCarrier, Gauge, type Logger, type Registry } from '@tideline/runtime';
 import type { PostgresRelayState, RelayLease } from './event-log/relay-state.ts';
 
 export interface EventRelayOptions {
@@ -124,10 +125,13 @@ export class EventRelay {
         let failed = false;
         for (const event of events) {
           try {
-            await bus.publish(subjects.website(event.type), event, {
-              msgId: String(event.eventId),
-              key: this.options.state.topic,
-            });
+            // In the trace of the request that wrote the event: the publish span is its child.
+            await context.with(contextFromCarrier(event.trace), () =>
+              bus.publish(subjects.website(event.type), event, {
+                msgId: String(event.eventId),
+                key: this.options.state.topic,
+              }),
+            );
           } catch (error) {
             failed = true;
             this.metrics.failures.inc();
