@@ -117,6 +117,16 @@ export interface SpanOptions {
   attributes?: Attributes;
   /** Parent context; default the active one. */
   parent?: Context;
+  /** When the span began (epoch milliseconds), if before the call (work observed earlier). */
+  startTime?: number;
+}
+
+function spanOptionsOf(options: SpanOptions) {
+  return {
+    kind: options.kind ?? SpanKind.INTERNAL,
+    ...(options.attributes ? { attributes: options.attributes } : {}),
+    ...(options.startTime !== undefined ? { startTime: options.startTime } : {}),
+  };
 }
 
 /**
@@ -131,14 +141,7 @@ export async function inSpan<T>(
   if (!active) return work(undefined);
   const tracer = trace.getTracer(TRACER_NAME);
   const parent = options.parent ?? context.active();
-  const span = tracer.startSpan(
-    name,
-    {
-      kind: options.kind ?? SpanKind.INTERNAL,
-      ...(options.attributes ? { attributes: options.attributes } : {}),
-    },
-    parent,
-  );
+  const span = tracer.startSpan(name, spanOptionsOf(options), parent);
   try {
     return await context.with(trace.setSpan(parent, span), () => work(span));
   } catch (error) {
@@ -157,16 +160,7 @@ export async function inSpan<T>(
 export function inSpanSync<T>(name: string, options: SpanOptions, work: (span: Span | undefined) => T): T {
   if (!active) return work(undefined);
   const parent = options.parent ?? context.active();
-  const span = trace
-    .getTracer(TRACER_NAME)
-    .startSpan(
-      name,
-      {
-        kind: options.kind ?? SpanKind.INTERNAL,
-        ...(options.attributes ? { attributes: options.attributes } : {}),
-      },
-      parent,
-    );
+  const span = trace.getTracer(TRACER_NAME).startSpan(name, spanOptionsOf(options), parent);
   try {
     return context.with(trace.setSpan(parent, span), () => work(span));
   } catch (error) {
