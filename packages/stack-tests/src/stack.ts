@@ -38,7 +38,12 @@ export const STACK_NODES = 6;
  * `TIDELINE_STACK_JWT_SECRET`, `TIDELINE_STACK_CLUSTER`); scenarios that need to kill processes or
  * change the cluster are then skipped and say so.
  */
-export async function startStack(): Promise<Stack> {
+export async function startStack(
+  options: {
+    /** Added to every service's environment (local topology only), e.g. tracing settings. */
+    env?: Record<string, string>;
+  } = {},
+): Promise<Stack> {
   const env = process.env;
   if (env['TIDELINE_STACK_GATEWAY_URLS']) {
     return {
@@ -70,6 +75,7 @@ export async function startStack(): Promise<Stack> {
     TIDELINE_BUS_PREFIX: busPrefix,
     TIDELINE_GATEWAY_ADAPTER_KEY: `${busPrefix}-sio`,
     TIDELINE_STATEFUL_NAMESPACE: busPrefix,
+    ...options.env,
   };
   for (const key of ['TIDELINE_NATS_URL', 'TIDELINE_KAFKA_BROKERS', 'TIDELINE_REDIS_URL'])
     if (env[key]) common[key] = env[key]!;

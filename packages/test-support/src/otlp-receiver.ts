@@ -45,7 +45,7 @@ interface OtlpExport {
   resourceSpans?: { resource?: { attributes?: OtlpAttribute[] }; scopeSpans?: { spans?: OtlpSpan[] }[] }[];
 }
 
-function valueOf(value: OtlpValue): string | number | boolean {
+function plainValue(value: OtlpValue): string | number | boolean {
   if (value.stringValue !== undefined) return value.stringValue;
   if (value.intValue !== undefined) return Number(value.intValue);
   if (value.doubleValue !== undefined) return value.doubleValue;
@@ -54,7 +54,7 @@ function valueOf(value: OtlpValue): string | number | boolean {
 }
 
 function attributesOf(list: OtlpAttribute[] | undefined): Record<string, string | number | boolean> {
-  return Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]));
+  return Object.fromEntries((list ?? []).map((a) => [a.key, plainValue(a.value)]));
 }
 
 /** Base64 (protobuf-JSON style) or hex ids both become lowercase hex. */
