@@ -90,7 +90,11 @@ describe('tracing across processes', () => {
                 s.attributes['http.response.status_code'] === 201,
             );
           trace = request ? receiver.trace(request.traceId) : [];
-          return trace.some((s) => s.name === 'emit websites:update');
+          // Each process exports on its own schedule: wait until both gateways' spans arrived.
+          return (
+            trace.some((s) => s.name === 'emit websites:update') &&
+            trace.filter((s) => s.name === 'process websites').length >= stack.gateways.length
+          );
         },
         { timeout: WAIT_MS, message: 'the emit span of the create reaches the receiver' },
       )
@@ -170,6 +174,8 @@ describe('tracing across processes', () => {
                       String(s.attributes['tideline.changed']).includes('labels'),
                   ) &&
                   t.some((s) => s.name === 'emit nodes:update') &&
+                  t.filter((s) => s.service === 'push-gateway' && s.name === 'process nodes').length >=
+                    stack.gateways.length &&
                   t.some((s) => s.name === 'cache apply'),
               ) ?? [];
           return trace.length > 0;
