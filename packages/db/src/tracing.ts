@@ -18,7 +18,7 @@ function statementText(args: unknown[]): string {
 
 /**
  * One CLIENT span per SQL statement on every connection of `pool` (Prisma's queries, the relay's,
- * transaction control), a child of the active context: named by the statement's first keyword,
+ * transaction control) run inside a trace, a child of the active span: named by its first keyword,
  * with the parameterised SQL text (never the values) as `db.query.text`. Does nothing unless
  * tracing is on when the pool is created.
  */
@@ -28,10 +28,14 @@ export function traceStatements(pool: pg.Pool, database: string): void {
   pool.on('connect', (client) => {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      // Statements outside any trace (readiness pings, idle background passes) are not recorded:
+      // they would each start a trace of their own.
+      const parent = context.active();
+      if (!trace.getSpan(parent)) return query(...args);
       const text = statementText(args);
       const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
       const span = tracer.startSpan(
-        `${operation} ${database}`,
+        operation,
         {
           kind: SpanKind.CLIENT,
           attributes: {
@@ -41,7 +45,7 @@ export function traceStatements(pool: pg.Pool, database: string): void {
             'db.query.text': text.length > 2048 ? `${text.slice(0, 2048)}…` : text,
           },
         },
-        context.active(),
+        parent,
       );
       const fail = (error: Error) => {
         span.recordException(error);

@@ -1,4 +1,4 @@
-import { context } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { EventBus } from '@tideline/bus';
 import { subjects } from '@tideline/contracts';
 import { Counter, contextFromCarrier, Gauge, type Logger, type Registry } from '@tideline/runtime';
@@ -89,7 +89,9 @@ export class EventRelay {
       this.again = true;
       return;
     }
-    this.running = (async () => {
+    // A pass belongs to no request (a write only kicks it): each event is published in its own
+    // writer's trace, from the context stored with it.
+    this.running = context.with(ROOT_CONTEXT, async () => {
       try {
         do {
           this.again = false;
@@ -98,7 +100,7 @@ export class EventRelay {
       } finally {
         this.running = undefined;
       }
-    })();
+    });
   }
 
   /** True while this replica holds the lease. */
