@@ -45,7 +45,7 @@ const BURST = Number(process.env['BENCH_BURST'] ?? 200);
 const SEED_WEBSITES = 100;
 const TRACING = process.env['BENCH_TRACING'] === '1';
 const TRACING_ROUNDS = Number(process.env['BENCH_TRACING_ROUNDS'] ?? 3);
-const PHASE_TIMEOUT_MS = 30_000;
+const PHASE_TIMEOUT_MS = Number(process.env['BENCH_PHASE_TIMEOUT_MS'] ?? 30_000);
 const SETTLE_MS = 2_000;
 const NATS_URL = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const REDIS_URL = process.env['TIDELINE_REDIS_URL'] ?? 'redis://127.0.0.1:6379';

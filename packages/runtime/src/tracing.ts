@@ -41,6 +41,23 @@ const disabled: Tracing = { enabled: false, flush: async () => {}, shutdown: asy
 /** Name of the tracer every Tideline span comes from. */
 export const TRACER_NAME = 'tideline';
 
+/** The standard `OTEL_BSP_*` variables (the SDK's batch processor no longer reads them itself). */
+function batchOptionsFromEnv() {
+  const read = (name: string): number | undefined => {
+    const value = Number(process.env[name]);
+    return process.env[name] && Number.isInteger(value) && value > 0 ? value : undefined;
+  };
+  const options = {
+    scheduledDelayMillis: read('OTEL_BSP_SCHEDULE_DELAY'),
+    exportTimeoutMillis: read('OTEL_BSP_EXPORT_TIMEOUT'),
+    maxQueueSize: read('OTEL_BSP_MAX_QUEUE_SIZE'),
+    maxExportBatchSize: read('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<
+    Record<keyof typeof options, number>
+  >;
+}
+
 let active:
   | { provider: TracerProvider; users: number; contextManager: AsyncLocalStorageContextManager }
   | undefined;
@@ -69,7 +86,7 @@ export function startTracing(options: {
           ? { url: `${options.config.otelExporterOtlpEndpoint.replace(/\/+$/, '')}/v1/traces` }
           : {},
       );
-    const processor: SpanProcessor = new BatchSpanProcessor({ exporter });
+    const processor: SpanProcessor = new BatchSpanProcessor({ exporter, ...batchOptionsFromEnv() });
     const provider = new TracerProvider({
       resource: resourceFromAttributes({
         'service.name': process.env.OTEL_SERVICE_NAME ?? options.service,
