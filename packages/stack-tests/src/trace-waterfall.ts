@@ -8,7 +8,7 @@ const SERVICE_COLOURS: Record<string, string> = {
 };
 const KIND = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 
-const escape = (text: string) =>
+const escapeHtml = (text: string) =>
   text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** The spans of one trace in waterfall order: each parent first, then its children by start time. */
@@ -66,15 +66,15 @@ export function renderWaterfall(spans: readonly ReceivedSpan[], title: string): 
         .filter(Boolean)
         .join(' ');
       return `<tr>
-  <td class="svc"><span class="dot" style="background:${colour}"></span>${escape(span.service)}</td>
-  <td class="name" style="padding-left:${8 + depth * 14}px">${escape(span.name)}<span class="kind">${KIND[span.kind] ?? ''}</span>${detail ? `<div class="detail">${escape(detail)}</div>` : ''}</td>
+  <td class="svc"><span class="dot" style="background:${colour}"></span>${escapeHtml(span.service)}</td>
+  <td class="name" style="padding-left:${8 + depth * 14}px">${escapeHtml(span.name)}<span class="kind">${KIND[span.kind] ?? ''}</span>${detail ? `<div class="detail">${escapeHtml(detail)}</div>` : ''}</td>
   <td class="ms">${ms.toFixed(2)} ms</td>
   <td class="bar"><div style="margin-left:${left}%;width:${width}%;background:${colour}"></div></td>
 </tr>`;
     })
     .join('\n');
   return `<!doctype html>
-<html><head><meta charset="utf-8"><title>${escape(title)}</title>
+<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>
   body { font: 13px/1.35 system-ui, sans-serif; margin: 20px; color: #0f172a; background: #fff; }
   h1 { font-size: 16px; margin: 0 0 4px; } p.sub { margin: 0 0 12px; color: #475569; }
@@ -88,8 +88,8 @@ export function renderWaterfall(spans: readonly ReceivedSpan[], title: string): 
   th { text-align: left; font-weight: 600; color: #475569; border-bottom: 2px solid #cbd5e1; padding: 3px 8px; }
   th.axis { position: relative; } th.axis span { position: absolute; top: 3px; font-weight: 400; font-size: 11px; white-space: nowrap; }
 </style></head><body>
-<h1>${escape(title)}</h1>
-<p class="sub">trace ${escape(rows[0]!.span.traceId)} · ${rows.length} spans · ${totalMs.toFixed(1)} ms · ${[...new Set(rows.map((r) => r.span.service))].map(escape).join(', ')}</p>
+<h1>${escapeHtml(title)}</h1>
+<p class="sub">trace ${escapeHtml(rows[0]!.span.traceId)} · ${rows.length} spans · ${totalMs.toFixed(1)} ms · ${[...new Set(rows.map((r) => r.span.service))].map(escape).join(', ')}</p>
 <table>
 <tr><th>service</th><th>span</th><th style="text-align:right">duration</th><th class="axis">${ticks
     .map(
