@@ -50,7 +50,7 @@ export function renderWaterfall(spans: readonly ReceivedSpan[], title: string): 
   );
   const totalMs = Math.max(Number(end - start) / 1e6, 0.001);
   const pct = (ns: bigint) => ((Number(ns - start) / 1e6 / totalMs) * 100).toFixed(3);
-  const ticks = Array.from({ length: 5 }, (_, i) => (totalMs * i) / 4);
+  const ticks = Array.from({ length: 4 }, (_, i) => (totalMs * i) / 4);
   const body = rows
     .map(({ span, depth }) => {
       const ms = Number(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6;
@@ -92,10 +92,7 @@ export function renderWaterfall(spans: readonly ReceivedSpan[], title: string): 
 <p class="sub">trace ${escapeHtml(rows[0]!.span.traceId)} · ${rows.length} spans · ${totalMs.toFixed(1)} ms · ${[...new Set(rows.map((r) => r.span.service))].map(escape).join(', ')}</p>
 <table>
 <tr><th>service</th><th>span</th><th style="text-align:right">duration</th><th class="axis">${ticks
-    .map(
-      (t, i) =>
-        `<span style="left:${i * 25}%;${i === 4 ? 'transform:translateX(-100%);' : ''}">${t.toFixed(1)} ms</span>`,
-    )
+    .map((t, i) => `<span style="left:${i * 25}%;">${t.toFixed(1)} ms</span>`)
     .join('')}&nbsp;</th></tr>
 ${body}
 </table>
