@@ -34,7 +34,13 @@ import {
   type WebsiteItem,
   type WebsitesUpdate,
 } from '@tideline/contracts';
-import { OtlpReceiver, removeStreams, TestDatabase, testToken } from '@tideline/test-support';
+import {
+  OtlpReceiver,
+  removeStreams,
+  TestDatabase,
+  testServiceToken,
+  testToken,
+} from '@tideline/test-support';
 import { io, type Socket } from 'socket.io-client';
 import { removeKeys } from '../test/support/stack.ts';
 
@@ -374,9 +380,11 @@ async function main(): Promise<void> {
     // ---- 2. fan-out burst -----------------------------------------------------------------------
     const snapshot = (await (
       await fetch(`${api.url}/internal/v1/websites/snapshot`, {
-        headers: { authorization: `Bearer ${testToken('service:bench', ['internal'])}` },
+        headers: { authorization: `Bearer ${testServiceToken('service:bench')}` },
       })
     ).json()) as { lastEventId: number };
+    if (!Number.isInteger(snapshot.lastEventId))
+      throw new Error(`websites snapshot refused: ${JSON.stringify(snapshot).slice(0, 200)}`);
     const openBus = async (prefix: string) => {
       const opened = createEventBus({
         config: loadConfig(busSettings, { env: { ...common, TIDELINE_BUS_PREFIX: prefix } }),
