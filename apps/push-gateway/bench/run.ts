@@ -14,6 +14,12 @@
  *   3. memory per idle connection (RSS growth of one server per connected, subscribed socket).
  * Latency is from just before the HTTP request is sent to the client's handler; all clients live
  * in one process, so the figures include that process's queueing, equally for both.
+ *
+ * With BENCH_TRACING=1 (`npm run bench:gateway:tracing`) the run also starts a second pair of
+ * gateways with OpenTelemetry on at 100 % sampling (exporting over OTLP/HTTP to a receiver in
+ * this process, on a bus prefix of their own) and as many clients on them, and measures the same
+ * fan-out burst BENCH_TRACING_ROUNDS times each against the untraced pair and the plain servers,
+ * in turns, printing every round and the traced/untraced throughput ratio.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -28,7 +34,13 @@ import {
   type WebsiteItem,
   type WebsitesUpdate,
 } from '@tideline/contracts';
-import { removeStreams, TestDatabase, testToken } from '@tideline/test-support';
+import {
+  OtlpReceiver,
+  removeStreams,
+  TestDatabase,
+  testServiceToken,
+  testToken,
+} from '@tideline/test-support';
 import { io, type Socket } from 'socket.io-client';
 import { removeKeys } from '../test/support/stack.ts';
 
@@ -37,13 +49,17 @@ const LATENCY_MESSAGES = Number(process.env['BENCH_LATENCY_MESSAGES'] ?? 200);
 const LATENCY_PACE_MS = Number(process.env['BENCH_LATENCY_PACE_MS'] ?? 40);
 const BURST = Number(process.env['BENCH_BURST'] ?? 200);
 const SEED_WEBSITES = 100;
-const PHASE_TIMEOUT_MS = 30_000;
+const TRACING = process.env['BENCH_TRACING'] === '1';
+const TRACING_ROUNDS = Number(process.env['BENCH_TRACING_ROUNDS'] ?? 3);
+const PHASE_TIMEOUT_MS = Number(process.env['BENCH_PHASE_TIMEOUT_MS'] ?? 30_000);
 const SETTLE_MS = 2_000;
 const NATS_URL = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const REDIS_URL = process.env['TIDELINE_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const id = Math.random().toString(36).slice(2, 10);
 const busPrefix = `gwbench${id}`;
+/** The traced gateways' bus: the same burst published there reaches only them. */
+const tracedBusPrefix = `gwbencht${id}`;
 
 type TidelineSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 interface Child {
@@ -214,6 +230,27 @@ async function main(): Promise<void> {
       spawnChild('apps/push-gateway/bench/plain-server.ts', plainEnv, plainPort),
     ]);
 
+    const receiver = TRACING ? await OtlpReceiver.start() : undefined;
+    const tracedGateways = receiver
+      ? await Promise.all(
+          [1, 2].map(() =>
+            spawnChild(
+              'apps/push-gateway/src/main.ts',
+              {
+                ...gatewayEnv,
+                TIDELINE_BUS_PREFIX: tracedBusPrefix,
+                TIDELINE_GATEWAY_ADAPTER_KEY: `bench-traced-${id}`,
+                TIDELINE_STATEFUL_NAMESPACE: `gwbench-${id}-traced`,
+                TIDELINE_OTEL_ENABLED: 'true',
+                TIDELINE_OTEL_SAMPLER_RATIO: '1',
+                TIDELINE_OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+              },
+              startedPort,
+            ),
+          ),
+        )
+      : [];
+
     const lineGroup = (await (
       await post(
         `${api.url}/api/v1/line-groups/create`,
@@ -294,6 +331,27 @@ async function main(): Promise<void> {
     await sleep(SETTLE_MS);
     const plainAfter = await memoryOf(plains[0]!);
 
+    let tracedReceived = 0;
+    const traced = await connectAll(tracedGateways.length > 0 ? CLIENTS : 0, 100, async (i) => {
+      const socket: TidelineSocket = io(tracedGateways[i % 2]!.url, {
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+        auth: { token: testToken(`bench-traced-${i}`, ['websites:read']) },
+      });
+      socket.on('websites:update', () => {
+        tracedReceived++;
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connected', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      const ack = await socket.emitWithAck('request:websites', {});
+      if (!ack.ok) throw new Error(`request:websites refused: ${ack.code}`);
+      return socket;
+    });
+    if (traced.length > 0) await sleep(SETTLE_MS);
+
     // ---- 1. latency, paced --------------------------------------------------------------------
     const messages: WebsitesUpdate[] = [];
     const httpLatencies: number[] = [];
@@ -322,48 +380,83 @@ async function main(): Promise<void> {
     // ---- 2. fan-out burst -----------------------------------------------------------------------
     const snapshot = (await (
       await fetch(`${api.url}/internal/v1/websites/snapshot`, {
-        headers: { authorization: `Bearer ${testToken('service:bench', ['internal'])}` },
+        headers: { authorization: `Bearer ${testServiceToken('service:bench')}` },
       })
     ).json()) as { lastEventId: number };
-    const bus = createEventBus({
-      config: loadConfig(busSettings, { env: common }),
-      clientName: 'gateway-bench',
-    });
-    await bus.start();
+    if (!Number.isInteger(snapshot.lastEventId))
+      throw new Error(`websites snapshot refused: ${JSON.stringify(snapshot).slice(0, 200)}`);
+    const openBus = async (prefix: string) => {
+      const opened = createEventBus({
+        config: loadConfig(busSettings, { env: { ...common, TIDELINE_BUS_PREFIX: prefix } }),
+        clientName: 'gateway-bench',
+      });
+      await opened.start();
+      return opened;
+    };
+    const bus = await openBus(busPrefix);
+    const tracedBus = traced.length > 0 ? await openBus(tracedBusPrefix) : undefined;
     const sample = messages[0]!.data;
-    const burstBase = tidelineReceived;
-    const t1 = performance.now();
-    await Promise.all(
-      Array.from({ length: BURST }, (_, i) => {
-        const eventId = snapshot.lastEventId + 1 + i;
-        return bus.publish(
-          subjects.website('update'),
-          {
-            eventId,
-            topic: 'websites',
-            type: 'update',
-            occurredAt: new Date().toISOString(),
-            schemaVersion: SCHEMA_VERSION,
-            data: sample,
-          },
-          { msgId: String(eventId), key: 'websites' },
-        );
-      }),
-    );
-    await until(() => tidelineReceived - burstBase >= BURST * CLIENTS, 'Tideline burst');
-    const tidelineBurstMs = performance.now() - t1;
+    let nextBurstId = snapshot.lastEventId + 1;
+    let nextTracedBurstId = snapshot.lastEventId + 1;
+    /** BURST events on `target`'s bus; resolves with the ms until every client of its pair had them all. */
+    const tidelineBurst = async (target: 'plain-gateways' | 'traced-gateways'): Promise<number> => {
+      const onTraced = target === 'traced-gateways';
+      const base = onTraced ? tracedReceived : tidelineReceived;
+      const first = onTraced ? nextTracedBurstId : nextBurstId;
+      if (onTraced) nextTracedBurstId += BURST;
+      else nextBurstId += BURST;
+      const t = performance.now();
+      await Promise.all(
+        Array.from({ length: BURST }, (_, i) => {
+          const eventId = first + i;
+          return (onTraced ? tracedBus! : bus).publish(
+            subjects.website('update'),
+            {
+              eventId,
+              topic: 'websites',
+              type: 'update',
+              occurredAt: new Date().toISOString(),
+              schemaVersion: SCHEMA_VERSION,
+              data: sample,
+            },
+            { msgId: String(eventId), key: 'websites' },
+          );
+        }),
+      );
+      await until(
+        () => (onTraced ? tracedReceived : tidelineReceived) - base >= BURST * CLIENTS,
+        `${target} burst`,
+      );
+      return performance.now() - t;
+    };
+    let plainBurstId = 2_000_000;
+    const plainBurst = async (): Promise<number> => {
+      const base = plainReceived;
+      const burstPayloads = Array.from({ length: BURST }, () => ({
+        eventId: plainBurstId++,
+        type: 'update',
+        data: sample,
+      }));
+      const t = performance.now();
+      await post(`${plains[0]!.url}/broadcast`, { event: 'websites:update', payloads: burstPayloads });
+      await until(() => plainReceived - base >= BURST * CLIENTS, 'plain burst');
+      return performance.now() - t;
+    };
+    const tidelineBurstMs = await tidelineBurst('plain-gateways');
+    const plainBurstMs = await plainBurst();
+    const tracingRounds: { off: number; on: number; plain: number }[] = [];
+    if (tracedBus) {
+      // Turns within each round, so drift of a busy machine hits both sides alike.
+      for (let round = 0; round < TRACING_ROUNDS; round++) {
+        const on = await tidelineBurst('traced-gateways');
+        const off = await tidelineBurst('plain-gateways');
+        const plainMs = await plainBurst();
+        tracingRounds.push({ off, on, plain: plainMs });
+        await sleep(SETTLE_MS);
+      }
+    }
     await bus.drain();
-
-    const plainBase = plainReceived;
-    const burstPayloads = Array.from({ length: BURST }, (_, i) => ({
-      eventId: 2_000_000 + i,
-      type: 'update',
-      data: sample,
-    }));
-    const t2 = performance.now();
-    await post(`${plains[0]!.url}/broadcast`, { event: 'websites:update', payloads: burstPayloads });
-    await until(() => plainReceived - plainBase >= BURST * CLIENTS, 'plain burst');
-    const plainBurstMs = performance.now() - t2;
+    await tracedBus?.drain();
 
     // ---- report ---------------------------------------------------------------------------------
     const sortedT = [...tidelineLatencies].sort((a, b) => a - b);
@@ -403,20 +496,52 @@ async function main(): Promise<void> {
     );
     for (const row of rows)
       process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  |  ')}\n`);
-    for (const socket of [...tideline, ...plain]) socket.disconnect();
+    if (tracingRounds.length > 0) {
+      const rate = (ms: number) => (BURST * CLIENTS) / (ms / 1000);
+      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+      const tracingRows = [
+        ['round', 'tracing off (2 gateways)', 'tracing on, 100 % sampled', 'on / off', 'plain Socket.IO'],
+        ...tracingRounds.map((r, i) => [
+          String(i + 1),
+          `${Math.round(rate(r.off))} deliveries/s`,
+          `${Math.round(rate(r.on))} deliveries/s`,
+          `x${(rate(r.on) / rate(r.off)).toFixed(3)}`,
+          `${Math.round(rate(r.plain))} deliveries/s`,
+        ]),
+        [
+          'median',
+          `${Math.round(median(tracingRounds.map((r) => rate(r.off))))} deliveries/s`,
+          `${Math.round(median(tracingRounds.map((r) => rate(r.on))))} deliveries/s`,
+          `x${median(tracingRounds.map((r) => rate(r.on) / rate(r.off))).toFixed(3)}`,
+          `${Math.round(median(tracingRounds.map((r) => rate(r.plain))))} deliveries/s`,
+        ],
+      ];
+      const tw = [0, 1, 2, 3, 4].map((c) => Math.max(...tracingRows.map((r) => r[c]!.length)));
+      process.stdout.write(
+        `\ntracing overhead: fan-out burst (${BURST} msgs x ${CLIENTS} clients), ${tracingRounds.length} rounds; ${receiver!.spans().length} spans exported by the traced gateways\n`,
+      );
+      for (const row of tracingRows)
+        process.stdout.write(`${row.map((cell, c) => cell.padEnd(tw[c]!)).join('  |  ')}\n`);
+    }
+    for (const socket of [...tideline, ...plain, ...traced]) socket.disconnect();
+    await receiver?.close();
   } finally {
     for (const child of children) child.process.kill('SIGKILL');
     await database[Symbol.asyncDispose]();
     await removeStreams(busPrefix);
+    if (TRACING) await removeStreams(tracedBusPrefix);
     await removeKeys(`*gwbench-${id}*`);
   }
 }
 
-const timeout = setTimeout(() => {
-  process.stderr.write('benchmark exceeded its time bound\n');
-  for (const child of children) child.process.kill('SIGKILL');
-  process.exit(2);
-}, 150_000);
+const timeout = setTimeout(
+  () => {
+    process.stderr.write('benchmark exceeded its time bound\n');
+    for (const child of children) child.process.kill('SIGKILL');
+    process.exit(2);
+  },
+  TRACING ? 150_000 + TRACING_ROUNDS * 60_000 : 150_000,
+);
 timeout.unref();
 await main();
 process.exit(0);

@@ -1,6 +1,7 @@
 import { BusStateError } from './errors.ts';
 import { RecentIds } from './recent-ids.ts';
 import { assertPublishableSubject, topicForSubject } from './subjects.ts';
+import { busTracingOn, handleTraced, publishTraced } from './tracing.ts';
 import {
   type BackoffPolicy,
   type BusLogger,
@@ -130,8 +131,11 @@ export abstract class BaseEventBus implements EventBus {
     assertPublishableSubject(subject);
     const bytes = data instanceof Uint8Array ? data : encoder.encode(JSON.stringify(data));
     const topic = topicForSubject(this.topics, subject);
+    const send = (opts: typeof options) => this.doPublish(topic, subject, bytes, opts);
     try {
-      const receipt = await this.doPublish(topic, subject, bytes, options);
+      const receipt = busTracingOn()
+        ? await publishTraced(topic.name, subject, options, send)
+        : await send(options);
       this.observer.published(topic.name, receipt.duplicate ? 'duplicate' : 'ok');
       return receipt;
     } catch (error) {
@@ -260,7 +264,9 @@ export abstract class BaseEventBus implements EventBus {
   ): Promise<Decision> {
     let outcome: Outcome | undefined | void;
     try {
-      outcome = await options.handler(message);
+      outcome = busTracingOn()
+        ? await handleTraced(message, options.group, async () => options.handler(message))
+        : await options.handler(message);
     } catch (error) {
       this.logger.warn(
         {

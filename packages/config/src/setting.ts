@@ -62,6 +62,15 @@ export function int(o: Common<number> & { min: number; max: number }): Setting<n
   return { ...o, schema: integer(o.min, o.max), rule: `a whole number from ${o.min} to ${o.max}` };
 }
 
+/** A fraction from 0 to 1 (a sampling ratio, a share). */
+export function ratio(o: Common<number>): Setting<number> {
+  const schema = z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*(0|1|0?\.\d+|1\.0*)\s*$/.test(v) ? Number(v) : v),
+    z.number().min(0).max(1),
+  );
+  return { ...o, schema, rule: 'a number from 0 to 1' };
+}
+
 export function bool(o: Common<boolean>): Setting<boolean> {
   const schema = z.preprocess(
     (v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v),

@@ -19,7 +19,7 @@ export {
   isClusterEvent,
   NodesTopicEvent,
 } from './decode.ts';
-export { EventId, envelopeOf, SCHEMA_VERSION } from './envelope.ts';
+export { EventId, envelopeOf, SCHEMA_VERSION, TraceContext } from './envelope.ts';
 export { ERROR_CODES, type ErrorCode, errorCodes, HTTP_STATUS_OF, TidelineError } from './errors.ts';
 export {
   INTERNAL_PATHS,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from './generated/prisma/client.ts';
+import { traceStatements } from './tracing.ts';
 
 export interface DatabaseOptions {
   url: string;
@@ -42,6 +43,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     application_name: options.applicationName ?? 'tideline',
   });
   pool.on('error', (error) => options.onIdleError?.(error));
+  traceStatements(pool, new URL(options.url).pathname.slice(1) || 'postgres');
   // Named statements are parsed and planned once per connection, then reused (same SQL, same name).
   const adapter = new PrismaPg(pool, {
     disposeExternalPool: false,

@@ -32,3 +32,16 @@ export {
   type ServiceDefinition,
 } from './service.ts';
 export { installSignalHandlers, Shutdown, type StopStep } from './shutdown.ts';
+export {
+  contextFromCarrier,
+  currentTraceCarrier,
+  inSpan,
+  inSpanSync,
+  SpanKind,
+  type SpanOptions,
+  startTracing,
+  type TraceCarrier,
+  type Tracing,
+  type TracingConfig,
+  tracingEnabled,
+} from './tracing.ts';

@@ -16,12 +16,14 @@ import type { Registry } from 'prom-client';
 import { createHttpServer } from './http.ts';
 import { type ApiDocuments, recordRoutes, serveApiDocs } from './http-docs.ts';
 import { installErrorHandling } from './http-errors.ts';
+import { traceHttpRequests } from './http-tracing.ts';
 import { createLogger } from './logger.ts';
 import { ManagementListener } from './management.ts';
 import { createMetrics } from './metrics.ts';
 import { allowOperatorOrigins } from './operator-cors.ts';
 import { Readiness } from './readiness.ts';
 import { installSignalHandlers, Shutdown } from './shutdown.ts';
+import { startTracing } from './tracing.ts';
 
 type CommonConfig = ConfigOf<typeof commonSettings> & ConfigOf<typeof managementSettings>;
 
@@ -117,6 +119,8 @@ export async function runService<S extends SettingsSpec>(
     level: config.logLevel,
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
+  const instanceId = config.instanceId ?? defaultInstanceId();
+  const tracing = startTracing({ service: definition.name, instanceId, config });
   const metrics = createMetrics(definition.name);
   const readiness = new Readiness(definition.readinessCheckTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS);
   const http = createHttpServer({
@@ -125,12 +129,14 @@ export async function runService<S extends SettingsSpec>(
     readiness,
     bodyLimitBytes: definition.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   });
+  if (tracing.enabled) traceHttpRequests(http, new Set(['/healthz', '/readyz', '/metrics']));
   installErrorHandling(http);
   allowOperatorOrigins(http, config.operatorCorsOrigins);
   recordRoutes(http);
   const management = new ManagementListener(http, config.managementPort !== undefined);
-  const instanceId = config.instanceId ?? defaultInstanceId();
   const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
+  // Last of all: export the spans of the drain itself.
+  shutdown.register('tracing', () => tracing.shutdown());
   // Steps run in reverse: first refuse new work (not ready, new requests 503), wait for the
   // requests already running, then the service's own steps (consumers, pools), HTTP closes last.
   shutdown.register('http', async () => {

@@ -38,7 +38,12 @@ export const STACK_NODES = 6;
  * `TIDELINE_STACK_JWT_SECRET`, `TIDELINE_STACK_CLUSTER`); scenarios that need to kill processes or
  * change the cluster are then skipped and say so. `options.env` is added to every service's environment.
  */
-export async function startStack(options: { env?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(
+  options: {
+    /** Added to every service's environment (local topology only), e.g. tracing settings. */
+    env?: Record<string, string>;
+  } = {},
+): Promise<Stack> {
   const env = process.env;
   if (env['TIDELINE_STACK_GATEWAY_URLS']) {
     return {
@@ -73,7 +78,7 @@ export async function startStack(options: { env?: Record<string, string> } = {})
   };
   for (const key of ['TIDELINE_NATS_URL', 'TIDELINE_KAFKA_BROKERS', 'TIDELINE_REDIS_URL'])
     if (env[key]) common[key] = env[key]!;
-  // Settings a scenario gives every service (e.g. the console origin allowed on the operator endpoints).
+  // Settings a scenario gives every service (tracing, the console origin on the operator endpoints, …).
   Object.assign(common, options.env);
 
   const migrate = spawnSync('npm', ['run', '--silent', 'db:migrate'], {

@@ -7,6 +7,7 @@ export {
   testNodeEvents,
   testNodeView,
 } from './node-events.ts';
+export { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
 export { freePort, waitForPort } from './ports.ts';
 export { ADMIN_DATABASE_URL, TestDatabase } from './postgres.ts';
 export { FaultProxy } from './proxy.ts';

@@ -5,7 +5,7 @@ import {
   type NodesTopicEvent,
   type SequenceStep,
 } from '@tideline/contracts';
-import type { Logger } from '@tideline/runtime';
+import { inSpanSync, type Logger } from '@tideline/runtime';
 import type { NodeReadModel } from '../domain/read-model.ts';
 
 export interface NodesFeedOptions {
@@ -85,7 +85,15 @@ export class NodesFeed {
   }
 
   private apply(event: NodesTopicEvent): void {
-    const outcome = this.options.model.apply(event);
+    const outcome = inSpanSync(
+      'cache apply',
+      { attributes: { 'tideline.cluster': event.data.cluster, 'tideline.event_id': event.eventId } },
+      (span) => {
+        const step = this.options.model.apply(event);
+        span?.setAttribute('tideline.outcome', step);
+        return step;
+      },
+    );
     this.options.onApplied?.(outcome);
     if (outcome === 'gap') {
       this.options.logger.warn(

@@ -1,4 +1,5 @@
 import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { type BackoffPolicy, backoffDelay, type EventBus, PublishExpectationError } from '@tideline/bus';
 import {
   ClusterEvent,
@@ -11,7 +12,7 @@ import {
   SCHEMA_VERSION,
   subjects,
 } from '@tideline/contracts';
-import type { Logger } from '@tideline/runtime';
+import { inSpan, inSpanSync, type Logger, tracingEnabled } from '@tideline/runtime';
 import type { ClusterLedger, PublishedLedger } from '../domain/ledger.ts';
 import { ALL_NODE_FIELDS, changedFields, type ObservedNode, toNodeView } from '../domain/node-view.ts';
 import type { ObservedSink } from '../kube/cluster-watcher.ts';
@@ -73,6 +74,8 @@ const CHECKS_PER_TURN = 512;
 export class ClusterPublisher implements ObservedSink {
   private readonly observed = new Map<string, ObservedNode>();
   private readonly dirty = new Set<string>();
+  /** With tracing on: when the watch event that made a node dirty arrived (the start of its trace). */
+  private readonly observedAt = new Map<string, number>();
   private readonly control: ClusterEventType[] = [];
   private readonly ledger: ClusterLedger;
   private running: Promise<void> | undefined;
@@ -154,6 +157,7 @@ export class ClusterPublisher implements ObservedSink {
   }
 
   private mark(name: string): void {
+    if (tracingEnabled() && !this.observedAt.has(name)) this.observedAt.set(name, Date.now());
     this.dirty.add(name);
     this.kick();
   }
@@ -181,6 +185,9 @@ export class ClusterPublisher implements ObservedSink {
       const name = this.dirty.values().next().value;
       if (name === undefined) return;
       this.dirty.delete(name);
+      const observedAt = this.observedAt.get(name);
+      this.observedAt.delete(name);
+      const detectedAt = Date.now();
       const changes = this.changesOf(name);
       if (changes.length === 0) {
         this.options.metrics.filtered.inc({ cluster: this.cluster });
@@ -190,8 +197,30 @@ export class ClusterPublisher implements ObservedSink {
         }
         continue;
       }
-      for (const change of changes) await this.publishNodeChange(name, change);
+      // With tracing on, one trace per meaningful change: watch event → change detection →
+      // publish (filtered heartbeats leave no trace).
+      if (observedAt !== undefined) await this.publishTraced(name, changes, observedAt, detectedAt);
+      else for (const change of changes) await this.publishNodeChange(name, change);
     }
+  }
+
+  private publishTraced(name: string, changes: NodeChange[], observedAt: number, detectedAt: number) {
+    return inSpan(
+      'node watch event',
+      {
+        parent: ROOT_CONTEXT,
+        startTime: observedAt,
+        attributes: { 'tideline.cluster': this.cluster, 'k8s.node.name': name },
+      },
+      async () => {
+        inSpanSync(
+          'node change detection',
+          { startTime: detectedAt, attributes: { 'tideline.changes': changes.length } },
+          (span) => span?.setAttribute('tideline.changed', changes.flatMap((c) => c.changed).join(',')),
+        );
+        for (const change of changes) await this.publishNodeChange(name, change);
+      },
+    );
   }
 
   private changesOf(name: string): NodeChange[] {

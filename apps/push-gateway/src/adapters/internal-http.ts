@@ -1,4 +1,5 @@
 import { issuesOf } from '@tideline/contracts';
+import { currentTraceCarrier, inSpan, SpanKind } from '@tideline/runtime';
 import type { z } from 'zod';
 import { SourceNotFoundError, SourceUnavailableError } from '../domain/errors.ts';
 
@@ -22,14 +23,31 @@ type Query = Record<string, string | number | undefined>;
 export class InternalHttpClient {
   constructor(private readonly options: InternalHttpClientOptions) {}
 
-  async get<S extends z.ZodType>(path: string, query: Query, schema: S): Promise<z.output<S>> {
+  /** One CLIENT span per call (when tracing is on); its trace context travels in the request headers. */
+  get<S extends z.ZodType>(path: string, query: Query, schema: S): Promise<z.output<S>> {
+    return inSpan(
+      `GET ${path}`,
+      { kind: SpanKind.CLIENT, attributes: { 'http.request.method': 'GET', 'url.path': path } },
+      () => this.fetchValidated(path, query, schema),
+    );
+  }
+
+  private async fetchValidated<S extends z.ZodType>(
+    path: string,
+    query: Query,
+    schema: S,
+  ): Promise<z.output<S>> {
     const url = new URL(path, this.options.baseUrl);
     for (const [name, value] of Object.entries(query))
       if (value !== undefined) url.searchParams.set(name, String(value));
     let response: Response;
     try {
       response = await fetch(url, {
-        headers: { authorization: `Bearer ${this.options.token()}`, accept: 'application/json' },
+        headers: {
+          authorization: `Bearer ${this.options.token()}`,
+          accept: 'application/json',
+          ...currentTraceCarrier(),
+        },
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
     } catch (error) {

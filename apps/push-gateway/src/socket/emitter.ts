@@ -7,9 +7,26 @@ import {
   type WebsitesInitial,
   type WebsitesUpdate,
 } from '@tideline/contracts';
+import { inSpanSync, SpanKind } from '@tideline/runtime';
 import type { FeedOutlet } from '../domain/ports.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { GatewayServer, GatewaySocket } from './types.ts';
+
+/** One span per delivery batch (a room broadcast), never per socket: the recipient count is its attribute. */
+function emitSpan(event: string, room: string, recipients: number, emit: () => void): void {
+  inSpanSync(
+    `emit ${event}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'tideline.socket.event': event,
+        'tideline.room': room,
+        'tideline.recipients': recipients,
+      },
+    },
+    emit,
+  );
+}
 
 /**
  * The one place messages leave this gateway for its sockets: it owns the outgoing event names,
@@ -60,10 +77,12 @@ export class SocketEmitter {
       this.toSocket(id, 'websites:initial', (s) => s.emit('websites:initial', message)),
     update: (id, message) => this.toSocket(id, 'websites:update', (s) => s.emit('websites:update', message)),
     broadcast: (room, except, message, recipients) => {
-      this.io.local
-        .to(room)
-        .except([...except])
-        .emit('websites:update', message);
+      emitSpan('websites:update', room, recipients, () =>
+        this.io.local
+          .to(room)
+          .except([...except])
+          .emit('websites:update', message),
+      );
       this.count('websites:update', recipients);
     },
     // The websites log never ends.
@@ -77,10 +96,12 @@ export class SocketEmitter {
       initial: (id, message) => this.toSocket(id, 'nodes:initial', (s) => s.emit('nodes:initial', message)),
       update: (id, message) => this.toSocket(id, 'nodes:update', (s) => s.emit('nodes:update', message)),
       broadcast: (room, except, message, recipients) => {
-        this.io.local
-          .to(room)
-          .except([...except])
-          .emit('nodes:update', message);
+        emitSpan('nodes:update', room, recipients, () =>
+          this.io.local
+            .to(room)
+            .except([...except])
+            .emit('nodes:update', message),
+        );
         this.count('nodes:update', recipients);
       },
       ended: (id, eventId) =>

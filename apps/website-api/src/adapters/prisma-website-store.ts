@@ -7,6 +7,7 @@ import type {
   WebsiteItem,
 } from '@tideline/contracts';
 import type { PrismaClient } from '@tideline/db';
+import { inSpan } from '@tideline/runtime';
 import { conflict, invalid, notFound } from '../domain/errors.ts';
 import type { WebsitePage, WebsiteStore } from '../domain/ports.ts';
 import { changedFields, toWebsiteItem } from '../domain/website-item.ts';
@@ -39,12 +40,15 @@ export class PrismaWebsiteStore implements WebsiteStore {
     let eventId: number | undefined;
     let result: T;
     try {
-      result = await this.prisma.$transaction(async (tx) => {
-        const outcome = await work(tx);
-        if (outcome.event && this.options.eventLog)
-          eventId = await this.options.eventLog.append(tx, outcome.event);
-        return outcome.result;
-      });
+      result = await inSpan('websites transaction', {}, (span) =>
+        this.prisma.$transaction(async (tx) => {
+          const outcome = await work(tx);
+          if (outcome.event && this.options.eventLog)
+            eventId = await this.options.eventLog.append(tx, outcome.event);
+          if (eventId !== undefined) span?.setAttribute('tideline.event_id', eventId);
+          return outcome.result;
+        }),
+      );
     } catch (error) {
       throw translateDatabaseError(error);
     }

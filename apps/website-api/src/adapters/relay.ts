@@ -1,6 +1,7 @@
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { EventBus } from '@tideline/bus';
 import { subjects } from '@tideline/contracts';
-import { Counter, Gauge, type Logger, type Registry } from '@tideline/runtime';
+import { Counter, contextFromCarrier, Gauge, type Logger, type Registry } from '@tideline/runtime';
 import type { PostgresRelayState, RelayLease } from './event-log/relay-state.ts';
 
 export interface EventRelayOptions {
@@ -123,7 +124,9 @@ export class EventRelay {
       this.again = true;
       return;
     }
-    this.running = (async () => {
+    // A pass belongs to no request (a write only kicks it): each event is published in its own
+    // writer's trace, from the context stored with it.
+    this.running = context.with(ROOT_CONTEXT, async () => {
       try {
         do {
           this.again = false;
@@ -132,7 +135,7 @@ export class EventRelay {
       } finally {
         this.running = undefined;
       }
-    })();
+    });
   }
 
   /** True while this replica holds the lease. */
@@ -159,10 +162,13 @@ export class EventRelay {
         let failed = false;
         for (const event of events) {
           try {
-            await bus.publish(subjects.website(event.type), event, {
-              msgId: String(event.eventId),
-              key: this.options.state.topic,
-            });
+            // In the trace of the request that wrote the event: the publish span is its child.
+            await context.with(contextFromCarrier(event.trace), () =>
+              bus.publish(subjects.website(event.type), event, {
+                msgId: String(event.eventId),
+                key: this.options.state.topic,
+              }),
+            );
           } catch (error) {
             failed = true;
             this.metrics.failures.inc();

@@ -1,4 +1,4 @@
-import { bool, list, ms, oneOf, optionalStr } from '../setting.ts';
+import { bool, list, ms, oneOf, optionalStr, ratio } from '../setting.ts';
 
 /** Settings every service reads. */
 export const commonSettings = {
@@ -35,5 +35,21 @@ export const commonSettings = {
     env: 'TIDELINE_OPERATOR_CORS_ORIGINS',
     default: ['http://127.0.0.1:5173', 'http://localhost:5173'],
     doc: 'Browser origins (the console) allowed to read the operator endpoints `/api/v1/operator/*` (CORS); nothing else is opened to other origins.',
+  }),
+  otelEnabled: bool({
+    env: 'TIDELINE_OTEL_ENABLED',
+    default: false,
+    doc: 'Record OpenTelemetry traces and export them over OTLP/HTTP. `false`: no tracer is started and nothing is recorded. The standard `OTEL_*` variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_SERVICE_NAME`, …) apply where the SDK reads them.',
+  }),
+  otelExporterOtlpEndpoint: optionalStr({
+    env: 'TIDELINE_OTEL_EXPORTER_OTLP_ENDPOINT',
+    pattern: /^https?:\/\/[^\s]+$/,
+    patternRule: 'an http(s) URL of an OTLP/HTTP receiver (e.g. http://127.0.0.1:4318)',
+    doc: 'Base URL of the OTLP/HTTP receiver (a collector, Jaeger); spans go to `<url>/v1/traces`. Unset: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`, else http://localhost:4318.',
+  }),
+  otelSamplerRatio: ratio({
+    env: 'TIDELINE_OTEL_SAMPLER_RATIO',
+    default: 1,
+    doc: 'Share of new traces recorded (parent-based: a request that arrives with a sampled `traceparent` is always recorded, an unsampled one never).',
   }),
 };

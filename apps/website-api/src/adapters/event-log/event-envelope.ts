@@ -11,6 +11,9 @@ export interface EventRow {
   eventType: WebsiteEventType;
   payload: unknown;
   createdAt: Date;
+  /** The W3C trace context stored with the event (absent: not traced). */
+  traceParent?: string | null;
+  traceState?: string | null;
 }
 
 /** The bus and replay envelope of a logged event: the same bytes for replays and live updates. */
@@ -21,6 +24,9 @@ export function toWebsiteEvent(row: EventRow): WebsiteEvent {
     type: row.eventType,
     occurredAt: row.createdAt.toISOString(),
     schemaVersion: SCHEMA_VERSION,
+    ...(row.traceParent
+      ? { trace: { traceparent: row.traceParent, ...(row.traceState ? { tracestate: row.traceState } : {}) } }
+      : {}),
     data: row.payload,
   } as WebsiteEvent;
 }

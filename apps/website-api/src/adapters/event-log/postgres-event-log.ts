@@ -7,6 +7,7 @@ import {
   type WebsitesSnapshot,
 } from '@tideline/contracts';
 import type { PrismaClient } from '@tideline/db';
+import { currentTraceCarrier } from '@tideline/runtime';
 import type { ReplayRequest, WebsiteLogReader } from '../../domain/ports.ts';
 import { type LogPosition, replayFallback } from '../../domain/replay.ts';
 import type { RetentionPolicy } from '../../domain/retention.ts';
@@ -55,6 +56,8 @@ export class PostgresEventLog implements WebsiteLogReader {
       event.type === 'delete'
         ? parse(WebsiteDeleted, event.payload, 'delete event payload')
         : parse(WebsiteItem, event.payload, `${event.type} event payload`);
+    // The trace of the request that made the change, so the relay publishes the event in it.
+    const trace = currentTraceCarrier();
     // One statement: the topic lock (an init plan, taken first), the next id, the row. The lock is
     // then held only for this statement's round trip and the commit.
     const rows = await tx.$queryRaw<{ id: bigint }[]>`
@@ -65,8 +68,9 @@ export class PostgresEventLog implements WebsiteLogReader {
          WHERE topic = ${this.topic} AND EXISTS (SELECT 1 FROM locked)
         RETURNING last_event_id
       )
-      INSERT INTO ws_events (topic, id, event_type, payload)
-      SELECT ${this.topic}, last_event_id, ${event.type}::ws_event_type, ${JSON.stringify(payload)}::jsonb FROM next
+      INSERT INTO ws_events (topic, id, event_type, payload, trace_parent, trace_state)
+      SELECT ${this.topic}, last_event_id, ${event.type}::ws_event_type, ${JSON.stringify(payload)}::jsonb,
+             ${trace?.traceparent ?? null}, ${trace?.tracestate ?? null} FROM next
       RETURNING id`;
     const row = rows[0];
     if (!row)

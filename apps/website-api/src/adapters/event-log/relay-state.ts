@@ -53,8 +53,10 @@ export class PostgresRelayState {
       event_type: WebsiteEventType;
       payload: unknown;
       created_at: Date;
+      trace_parent: string | null;
+      trace_state: string | null;
     }>(
-      `SELECT id::text, event_type::text, payload, created_at FROM ws_events
+      `SELECT id::text, event_type::text, payload, created_at, trace_parent, trace_state FROM ws_events
         WHERE topic = $1 AND id > $2 ORDER BY ws_events.id LIMIT $3`,
       [this.topic, after, limit],
     );
@@ -64,6 +66,8 @@ export class PostgresRelayState {
         eventType: row.event_type,
         payload: row.payload,
         createdAt: row.created_at,
+        traceParent: row.trace_parent,
+        traceState: row.trace_state,
       }),
     );
   }
