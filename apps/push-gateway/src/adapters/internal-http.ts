@@ -1,6 +1,7 @@
 import { issuesOf } from '@tideline/contracts';
 import type { z } from 'zod';
 import { SourceNotFoundError, SourceUnavailableError } from '../domain/errors.ts';
+import type { SourceBreaker } from './source-breaker.ts';
 
 export interface InternalHttpClientOptions {
   /** Base URL of the service, e.g. `http://127.0.0.1:3001`. */
@@ -10,6 +11,8 @@ export interface InternalHttpClientOptions {
   timeoutMs: number;
   /** Called once per request with its outcome, for metrics. */
   onResponse?: (path: string, outcome: 'ok' | 'not-found' | 'error') => void;
+  /** Every request goes through it: while it is open, requests fail at once without being sent. */
+  breaker?: SourceBreaker;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -22,7 +25,14 @@ type Query = Record<string, string | number | undefined>;
 export class InternalHttpClient {
   constructor(private readonly options: InternalHttpClientOptions) {}
 
-  async get<S extends z.ZodType>(path: string, query: Query, schema: S): Promise<z.output<S>> {
+  get<S extends z.ZodType>(path: string, query: Query, schema: S): Promise<z.output<S>> {
+    const breaker = this.options.breaker;
+    return breaker
+      ? breaker.execute(() => this.request(path, query, schema))
+      : this.request(path, query, schema);
+  }
+
+  private async request<S extends z.ZodType>(path: string, query: Query, schema: S): Promise<z.output<S>> {
     const url = new URL(path, this.options.baseUrl);
     for (const [name, value] of Object.entries(query))
       if (value !== undefined) url.searchParams.set(name, String(value));
@@ -50,12 +60,14 @@ export class InternalHttpClient {
       this.options.onResponse?.(path, 'error');
       throw new SourceUnavailableError(`GET ${url.pathname} answered ${response.status} without JSON`, {
         cause: error,
+        status: response.status,
       });
     }
     if (!response.ok) {
       this.options.onResponse?.(path, 'error');
       throw new SourceUnavailableError(
         `GET ${url.pathname} answered ${response.status}: ${JSON.stringify(body).slice(0, 200)}`,
+        { status: response.status },
       );
     }
     const parsed = schema.safeParse(body);
