@@ -79,8 +79,8 @@ async function memoryOf(gatewayUrl: string): Promise<{ rss: number; heap: number
   const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
   const value = (...names: string[]) => {
     for (const name of names) {
-      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-      if (line) return Number(line.split(' ')[1]);
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+      if (line) return Number(line.split(' ').at(-1));
     }
     throw new Error(`/metrics has none of ${names.join(', ')}`);
   };
@@ -207,6 +207,11 @@ async function main(): Promise<number> {
         await sleep(settings.soakWriteIntervalMs);
       }
     })();
+    // A failed write ends the trickle; it is reported after the hold.
+    const trickleFailed = trickle.then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
     while (elapsed() < settings.soakDurationSeconds) {
       const memory = await memoryOf(gatewayUrl);
       const sample = { t: elapsed(), ...memory };
@@ -217,7 +222,8 @@ async function main(): Promise<number> {
       await sleep(settings.soakSampleIntervalMs);
     }
     writing = false;
-    await trickle;
+    const writeError = await trickleFailed;
+    if (writeError) throw writeError;
 
     // Every socket must have the last write: the gateway kept serving all of them.
     const snapshot = (await (
