@@ -7,7 +7,8 @@
  * with its own user, subscribed to websites (snapshot, then live). They are held for
  * TIDELINE_SOAK_DURATION_SECONDS while one website is updated through website-api every
  * TIDELINE_SOAK_WRITE_INTERVAL_MS (each update reaches every socket). Every
- * TIDELINE_SOAK_SAMPLE_INTERVAL_MS the gateway's RSS and heap are read from its /metrics
+ * TIDELINE_SOAK_SAMPLE_INTERVAL_MS the gateway is made to collect garbage (it runs under
+ * bench/memory-probe.ts with --expose-gc) and its RSS and heap are read from its /metrics
  * (`tideline_process_resident_memory_bytes` / `tideline_nodejs_heap_size_used_bytes`, or the
  * unprefixed names) and printed. Then the least-squares slope of RSS (and heap) over the samples
  * after TIDELINE_SOAK_WARMUP_SECONDS is printed in bytes per minute per socket; the run fails (exit
@@ -31,6 +32,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Handshakes in flight at once while connecting. */
 const CONNECT_BATCH = 100;
 const START_TIMEOUT_MS = 60_000;
+const GC_TIMEOUT_MS = 30_000;
 /** The last write must have reached every socket by then. */
 const DRAIN_TIMEOUT_MS = 60_000;
 /** File descriptors the benchmark needs beyond one per socket. */
@@ -43,27 +45,44 @@ const children: ChildProcess[] = [];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mib = (bytes: number) => (bytes / 1_048_576).toFixed(1);
 
-/** Starts `entry` (relative to the repository) with tsx and waits for its `started` log line. */
-function spawnService(entry: string, env: Record<string, string>): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+interface Service {
+  url: string;
+  child: ChildProcess;
+  /** Every later stdout line goes to these. */
+  listeners: ((line: string) => void)[];
+}
+
+/**
+ * Starts `entry` (relative to the repository) with tsx under the bench's memory probe (so a full
+ * GC can be asked for before each sample) and waits for its `started` log line.
+ */
+function spawnService(entry: string, env: Record<string, string>): Promise<Service> {
+  const probe = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', probe], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      BENCH_ENTRY: fileURLToPath(new URL(entry, `file://${ROOT}`)),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   const lines: string[] = [];
+  const listeners: ((line: string) => void)[] = [];
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${entry} did not start:\n${lines.join('\n')}`)),
       START_TIMEOUT_MS,
     );
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      for (const listener of listeners) listener(line);
       if (lines.length < 50) lines.push(line);
       try {
         const entry = JSON.parse(line) as { msg?: string; port?: number };
         if (entry.msg === 'started' && typeof entry.port === 'number') {
           clearTimeout(timer);
-          resolve(`http://127.0.0.1:${entry.port}`);
+          resolve({ url: `http://127.0.0.1:${entry.port}`, child, listeners });
         }
       } catch {
         // not a log line
@@ -74,9 +93,28 @@ function spawnService(entry: string, env: Record<string, string>): Promise<strin
   });
 }
 
-/** The gateway's RSS and heap in use, from its Prometheus text (prefixed or conventional names). */
-async function memoryOf(gatewayUrl: string): Promise<{ rss: number; heap: number }> {
-  const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
+/** Asks the service's memory probe for a full GC and resolves once it is done. */
+function collectGarbage(service: Service): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no memory report from the probe')), GC_TIMEOUT_MS);
+    const listener = (line: string) => {
+      if (!line.startsWith('{"memory"')) return;
+      clearTimeout(timer);
+      service.listeners.splice(service.listeners.indexOf(listener), 1);
+      resolve();
+    };
+    service.listeners.push(listener);
+    service.child.kill('SIGUSR2');
+  });
+}
+
+/**
+ * The gateway's RSS and heap in use after a full GC (so the sawtooth of garbage does not hide or
+ * fake a trend), from its Prometheus text (prefixed or conventional names).
+ */
+async function memoryOf(gateway: Service): Promise<{ rss: number; heap: number }> {
+  await collectGarbage(gateway);
+  const text = await (await fetch(`${gateway.url}/metrics`)).text();
   const value = (...names: string[]) => {
     for (const name of names) {
       const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
@@ -119,7 +157,7 @@ async function main(): Promise<number> {
       TIDELINE_BUS_PREFIX: busPrefix,
       TIDELINE_STATEFUL_NAMESPACE: `soak-${id}`,
     };
-    const apiUrl = await spawnService('apps/website-api/src/main.ts', {
+    const { url: apiUrl } = await spawnService('apps/website-api/src/main.ts', {
       ...common,
       TIDELINE_LOG_LEVEL: 'info',
       TIDELINE_WEBSITE_API_PORT: '0',
@@ -129,7 +167,7 @@ async function main(): Promise<number> {
       TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_MAX: '1000000',
       TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX: `${busPrefix}:writes:`,
     });
-    const gatewayUrl = await spawnService('apps/push-gateway/src/main.ts', {
+    const gateway = await spawnService('apps/push-gateway/src/main.ts', {
       ...common,
       TIDELINE_LOG_LEVEL: 'info',
       TIDELINE_GATEWAY_PORT: '0',
@@ -137,6 +175,7 @@ async function main(): Promise<number> {
       TIDELINE_GATEWAY_WEBSITE_API_URL: apiUrl,
       TIDELINE_GATEWAY_ADAPTER_KEY: `soak-${id}`,
     });
+    const gatewayUrl = gateway.url;
 
     const lineGroup = (await post(
       `${apiUrl}/api/v1/line-groups/create`,
@@ -213,7 +252,7 @@ async function main(): Promise<number> {
       (error: unknown) => error as Error,
     );
     while (elapsed() < settings.soakDurationSeconds) {
-      const memory = await memoryOf(gatewayUrl);
+      const memory = await memoryOf(gateway);
       const sample = { t: elapsed(), ...memory };
       samples.push(sample);
       console.log(
