@@ -8,7 +8,6 @@ import { closeAll, connected, openSocket, type TestSocket } from './support/clie
 import { TestStack } from './support/stack.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const WEBSITE_API_MAIN = 'apps/website-api/src/main.ts';
 const FAILURE_THRESHOLD = 2;
 const HALF_OPEN_AFTER_MS = 2_000;
 /** Far above how long any refused sync takes here: a sync that waited for it would fail the bounds below. */
@@ -18,10 +17,12 @@ const READY_TIMEOUT_MS = 60_000;
 const RECOVERY_TIMEOUT_MS = 60_000;
 const SYNCS_WHILE_OPEN = 5;
 
-/** website-api as its own process (`tsx src/main.ts`) on a fixed port, so it can be stopped and started again. */
-class WebsiteApiProcess {
+/** A service as its own process (`tsx src/main.ts`) on a fixed port, so it can be stopped and started again. */
+class ServiceChild {
   private child: ChildProcess | undefined;
   constructor(
+    private readonly name: string,
+    private readonly entry: string,
     readonly port: number,
     private readonly env: Record<string, string>,
   ) {}
@@ -31,17 +32,17 @@ class WebsiteApiProcess {
   }
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', WEBSITE_API_MAIN], {
+    const child = spawn(process.execPath, ['--import', 'tsx', this.entry], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env['PATH'] ?? '', ...this.env, TIDELINE_WEBSITE_API_PORT: String(this.port) },
+      env: { PATH: process.env['PATH'] ?? '', ...this.env },
       stdio: 'ignore',
     });
     this.child = child;
     const ready = await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`website-api exited with ${child.exitCode}`);
+      if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}`);
       return (await fetch(`${this.url}/readyz`).catch(() => undefined))?.ok === true;
     }, READY_TIMEOUT_MS);
-    if (!ready) throw new Error(`website-api not ready within ${READY_TIMEOUT_MS} ms`);
+    if (!ready) throw new Error(`${this.name} not ready within ${READY_TIMEOUT_MS} ms`);
   }
 
   async stop(): Promise<void> {
@@ -56,25 +57,41 @@ class WebsiteApiProcess {
 
 let database: TestDatabase;
 let stack: TestStack;
-let api: WebsiteApiProcess;
+let api: ServiceChild;
+let cache: ServiceChild;
 let gateway: RunningPushGateway;
 const sockets: TestSocket[] = [];
 
 beforeAll(async () => {
   database = await TestDatabase.create('tideline_breaker');
   stack = new TestStack();
-  api = new WebsiteApiProcess(
-    await freePort(),
+  const [apiPort, cachePort] = [await freePort(), await freePort()];
+  api = new ServiceChild(
+    'website-api',
+    'apps/website-api/src/main.ts',
+    apiPort,
     stack.env({
       TIDELINE_LOG_LEVEL: 'error',
+      TIDELINE_WEBSITE_API_PORT: String(apiPort),
       TIDELINE_WEBSITE_API_HOST: '127.0.0.1',
       TIDELINE_DATABASE_URL: database.url,
       TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX: `${stack.namespace}:writes:`,
     }),
   );
-  await api.start();
+  cache = new ServiceChild(
+    'cache',
+    'apps/cache/src/main.ts',
+    cachePort,
+    stack.env({
+      TIDELINE_LOG_LEVEL: 'error',
+      TIDELINE_CACHE_PORT: String(cachePort),
+      TIDELINE_CACHE_HOST: '127.0.0.1',
+    }),
+  );
+  await Promise.all([api.start(), cache.start()]);
   gateway = await stack.gateway({
     TIDELINE_GATEWAY_WEBSITE_API_URL: api.url,
+    TIDELINE_GATEWAY_CACHE_URL: cache.url,
     TIDELINE_GATEWAY_BREAKER_FAILURE_THRESHOLD: String(FAILURE_THRESHOLD),
     TIDELINE_GATEWAY_BREAKER_HALF_OPEN_AFTER_MS: String(HALF_OPEN_AFTER_MS),
     TIDELINE_GATEWAY_SOURCE_TIMEOUT_MS: String(SOURCE_TIMEOUT_MS),
@@ -87,7 +104,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   closeAll(sockets);
-  await api?.stop();
+  await Promise.all([api?.stop(), cache?.stop()]);
   await stack?.[Symbol.asyncDispose]();
   await database?.[Symbol.asyncDispose]();
 });
@@ -104,9 +121,18 @@ async function metric(name: string, labels: Record<string, string>): Promise<num
   return sum;
 }
 
-const breakerState = () => metric('tideline_gateway_breaker_state', { dependency: 'website-api' });
-const rejections = () => metric('tideline_gateway_breaker_rejections_total', { dependency: 'website-api' });
-const requestsSent = () => metric('tideline_gateway_source_requests_total', { source: 'website-api' });
+const breakerState = (dependency = 'website-api') => metric('tideline_gateway_breaker_state', { dependency });
+const rejections = (dependency = 'website-api') =>
+  metric('tideline_gateway_breaker_rejections_total', { dependency });
+const requestsSent = (source = 'website-api') => metric('tideline_gateway_source_requests_total', { source });
+
+/** Subscribes to an unregistered cluster's nodes; resolves with the answer's code (`NOT_FOUND` while the cache answers). */
+async function subscribeUnknown(socket: TestSocket): Promise<string> {
+  const ack = (await socket
+    .timeout(SYNC_ANSWER_TIMEOUT_MS)
+    .emitWithAck('subscribe:nodes', { cluster: `nowhere-${stack.id}` })) as { ok: boolean; code?: string };
+  return ack.ok ? 'ok' : ack.code!;
+}
 
 /** Asks for the websites snapshot; resolves with `initial` or the refusal's code. */
 function sync(socket: TestSocket): Promise<string> {
@@ -159,5 +185,36 @@ describe('circuit breaker against a real website-api process', () => {
       true,
     );
     expect(await breakerState()).toBe(0);
+  }, 240_000);
+
+  it('breaker - the cache stopped opens it (subscribes refused at once) and restarted closes it; an unknown cluster (404) never opens it', async () => {
+    const socket = openSocket(gateway.url, testToken('breaker-nodes', [SCOPES.nodesRead]));
+    sockets.push(socket);
+    await connected(socket);
+
+    // The caller's fault: however often, a 404 is answered NOT_FOUND and the breaker stays closed.
+    for (let i = 0; i < FAILURE_THRESHOLD * 3; i++) expect(await subscribeUnknown(socket)).toBe('NOT_FOUND');
+    expect(await breakerState('cache')).toBe(0);
+    expect(await rejections('cache')).toBe(0);
+
+    await cache.stop();
+    for (let i = 0; i < FAILURE_THRESHOLD; i++) expect(await subscribeUnknown(socket)).toBe('UNAVAILABLE');
+    expect(await breakerState('cache')).toBe(2);
+    const sentBefore = await requestsSent('cache');
+    const rejectedBefore = await rejections('cache');
+    for (let i = 0; i < SYNCS_WHILE_OPEN; i++) expect(await subscribeUnknown(socket)).toBe('UNAVAILABLE');
+    expect((await rejections('cache')) - rejectedBefore).toBeGreaterThanOrEqual(SYNCS_WHILE_OPEN - 1);
+    expect((await requestsSent('cache')) - sentBefore).toBeLessThanOrEqual(1);
+
+    await cache.start();
+    // Answered by the cache again (NOT_FOUND, not UNAVAILABLE): the probe went through and closed it.
+    expect(
+      await eventually(
+        async () => (await subscribeUnknown(socket)) === 'NOT_FOUND',
+        RECOVERY_TIMEOUT_MS,
+        200,
+      ),
+    ).toBe(true);
+    expect(await breakerState('cache')).toBe(0);
   }, 240_000);
 });

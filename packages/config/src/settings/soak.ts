@@ -28,7 +28,7 @@ export const soakSettings = {
     min: 500,
     max: 600_000,
     default: 5_000,
-    doc: "How often the soak benchmark reads the gateway's RSS and heap from its /metrics.",
+    doc: "How often the soak benchmark has the gateway collect garbage (a full GC through the bench's memory probe) and then reads its RSS and heap from its /metrics.",
   }),
   soakWriteIntervalMs: ms({
     env: 'TIDELINE_SOAK_WRITE_INTERVAL_MS',
