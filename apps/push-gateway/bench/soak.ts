@@ -12,8 +12,9 @@
  * (`tideline_process_resident_memory_bytes` / `tideline_nodejs_heap_size_used_bytes`, or the
  * unprefixed names) and printed. Then the least-squares slope of RSS (and heap) over the samples
  * after TIDELINE_SOAK_WARMUP_SECONDS is printed in bytes per minute per socket; the run fails (exit
- * 1) when the RSS slope is above TIDELINE_SOAK_MAX_SLOPE_BYTES_PER_MINUTE_PER_SOCKET, or when any
- * socket was dropped or missed updates.
+ * 1) when the heap slope is above TIDELINE_SOAK_MAX_HEAP_SLOPE_BYTES_PER_MINUTE_PER_SOCKET or the
+ * RSS slope above TIDELINE_SOAK_MAX_RSS_SLOPE_BYTES_PER_MINUTE_PER_SOCKET, or when any socket was
+ * dropped or missed updates.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -282,7 +283,8 @@ async function main(): Promise<number> {
       (leastSquaresSlope(settled.map((s) => [s.t, s[key]])) * 60) / settings.soakSockets;
     const rssSlope = perSocketPerMinute('rss');
     const heapSlope = perSocketPerMinute('heap');
-    const bound = settings.soakMaxSlopeBytesPerMinutePerSocket;
+    const heapBound = settings.soakMaxHeapSlopeBytesPerMinutePerSocket;
+    const rssBound = settings.soakMaxRssSlopeBytesPerMinutePerSocket;
     const minutes = (settings.soakDurationSeconds / 60).toFixed(1);
     console.log(
       `soak: ${settings.soakSockets} sockets, ${minutes} min, ${writes} writes, ${received} deliveries, ${dropped} dropped, ${behind} behind the last event`,
@@ -291,10 +293,11 @@ async function main(): Promise<number> {
       `soak: rss ${mib(settled[0]!.rss)} -> ${mib(settled.at(-1)!.rss)} MiB, heap ${mib(settled[0]!.heap)} -> ${mib(settled.at(-1)!.heap)} MiB over ${settled.length} samples after the ${settings.soakWarmupSeconds} s warm-up`,
     );
     console.log(
-      `soak: slope rss ${rssSlope.toFixed(1)} B/min/socket, heap ${heapSlope.toFixed(1)} B/min/socket (bound ${bound} B/min/socket on rss)`,
+      `soak: slope rss ${rssSlope.toFixed(1)} B/min/socket, heap ${heapSlope.toFixed(1)} B/min/socket (bounds: heap ${heapBound}, rss ${rssBound} B/min/socket)`,
     );
     const failures = [
-      rssSlope > bound ? `rss slope ${rssSlope.toFixed(1)} > ${bound} B/min/socket` : '',
+      heapSlope > heapBound ? `heap slope ${heapSlope.toFixed(1)} > ${heapBound} B/min/socket` : '',
+      rssSlope > rssBound ? `rss slope ${rssSlope.toFixed(1)} > ${rssBound} B/min/socket` : '',
       dropped > 0 ? `${dropped} sockets dropped` : '',
       behind > 0 ? `${behind} sockets behind event ${lastEventId}` : '',
     ].filter(Boolean);
