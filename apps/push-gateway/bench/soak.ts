@@ -8,7 +8,8 @@
  * TIDELINE_SOAK_DURATION_SECONDS while one website is updated through website-api every
  * TIDELINE_SOAK_WRITE_INTERVAL_MS (each update reaches every socket). Every
  * TIDELINE_SOAK_SAMPLE_INTERVAL_MS the gateway is made to collect garbage (it runs under
- * bench/memory-probe.ts with --expose-gc) and its RSS and heap are read from its /metrics
+ * bench/memory-probe.ts with --expose-gc, which reports the heap in use right after) and its RSS
+ * (and heap, printed alongside) are read from its /metrics
  * (`tideline_process_resident_memory_bytes` / `tideline_nodejs_heap_size_used_bytes`, or the
  * unprefixed names) and printed. Then the least-squares slope of RSS (and heap) over the samples
  * after TIDELINE_SOAK_WARMUP_SECONDS is printed in bytes per minute per socket; the run fails (exit
@@ -94,15 +95,18 @@ function spawnService(entry: string, env: Record<string, string>): Promise<Servi
   });
 }
 
-/** Asks the service's memory probe for a full GC and resolves once it is done. */
-function collectGarbage(service: Service): Promise<void> {
+/**
+ * Asks the service's memory probe for a full GC; resolves with the heap in use it measured in the
+ * same tick, right after the GC (nothing the service does next can be counted in it).
+ */
+function heapAfterGc(service: Service): Promise<number> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no memory report from the probe')), GC_TIMEOUT_MS);
     const listener = (line: string) => {
       if (!line.startsWith('{"memory"')) return;
       clearTimeout(timer);
       service.listeners.splice(service.listeners.indexOf(listener), 1);
-      resolve();
+      resolve((JSON.parse(line) as { memory: { heapUsed: number } }).memory.heapUsed);
     };
     service.listeners.push(listener);
     service.child.kill('SIGUSR2');
@@ -110,11 +114,13 @@ function collectGarbage(service: Service): Promise<void> {
 }
 
 /**
- * The gateway's RSS and heap in use after a full GC (so the sawtooth of garbage does not hide or
- * fake a trend), from its Prometheus text (prefixed or conventional names).
+ * One sample of the gateway's memory after a full GC (so the sawtooth of garbage does not hide or
+ * fake a trend): `rss` and `metricsHeap` from its Prometheus text (prefixed or conventional names),
+ * `heap` as the probe measured it right after the GC. The slope of the heap uses `heap`: by the
+ * time /metrics is read, a write's fan-out to every socket may be in flight and counted.
  */
-async function memoryOf(gateway: Service): Promise<{ rss: number; heap: number }> {
-  await collectGarbage(gateway);
+async function memoryOf(gateway: Service): Promise<{ rss: number; heap: number; metricsHeap: number }> {
+  const heap = await heapAfterGc(gateway);
   const text = await (await fetch(`${gateway.url}/metrics`)).text();
   const value = (...names: string[]) => {
     for (const name of names) {
@@ -125,7 +131,8 @@ async function memoryOf(gateway: Service): Promise<{ rss: number; heap: number }
   };
   return {
     rss: value('tideline_process_resident_memory_bytes', 'process_resident_memory_bytes'),
-    heap: value('tideline_nodejs_heap_size_used_bytes', 'nodejs_heap_size_used_bytes'),
+    heap,
+    metricsHeap: value('tideline_nodejs_heap_size_used_bytes', 'nodejs_heap_size_used_bytes'),
   };
 }
 
@@ -231,7 +238,7 @@ async function main(): Promise<number> {
     );
 
     // ---- hold, trickle, sample ------------------------------------------------------------------
-    const samples: { t: number; rss: number; heap: number }[] = [];
+    const samples: { t: number; rss: number; heap: number; metricsHeap: number }[] = [];
     const holdStarted = performance.now();
     const elapsed = () => (performance.now() - holdStarted) / 1000;
     let writes = 0;
@@ -257,7 +264,7 @@ async function main(): Promise<number> {
       const sample = { t: elapsed(), ...memory };
       samples.push(sample);
       console.log(
-        `soak: t=${sample.t.toFixed(0).padStart(5)} s  rss=${mib(sample.rss).padStart(7)} MiB  heap=${mib(sample.heap).padStart(7)} MiB  writes=${writes}  deliveries=${received}  dropped=${dropped}${sample.t < settings.soakWarmupSeconds ? '  (warm-up)' : ''}`,
+        `soak: t=${sample.t.toFixed(0).padStart(5)} s  rss=${mib(sample.rss).padStart(7)} MiB  heap after GC=${mib(sample.heap).padStart(7)} MiB (/metrics ${mib(sample.metricsHeap).padStart(7)})  writes=${writes}  deliveries=${received}  dropped=${dropped}${sample.t < settings.soakWarmupSeconds ? '  (warm-up)' : ''}`,
       );
       await sleep(settings.soakSampleIntervalMs);
     }
