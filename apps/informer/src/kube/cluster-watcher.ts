@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, type KubeConfig, ListWatch, type V1Node, type V1NodeList } from '@kubernetes/client-node';
-import { retryDelayMs } from '@tideline/contracts';
+import { Backoff } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
 import type { ObservedNode } from '../domain/node-view.ts';
 import { GuardedWatch } from './guarded-watch.ts';
@@ -63,7 +63,8 @@ export class ClusterWatcher {
   private readonly watch: GuardedWatch;
   private readonly informer: ListWatch<V1Node>;
   private currentState: WatcherState = 'starting';
-  private failures = 0;
+  /** Restart delays after consecutive failures; reset once a list/watch connects. */
+  private readonly restartBackoff: Backoff;
   private restartTimer: NodeJS.Timeout | undefined;
   private watchdogTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -76,6 +77,11 @@ export class ClusterWatcher {
   lastSyncAt: Date | undefined;
 
   constructor(private readonly options: ClusterWatcherOptions) {
+    this.restartBackoff = new Backoff({
+      initialMs: options.restartBackoffMs,
+      maxMs: options.restartBackoffMaxMs,
+      jitter: 'full',
+    });
     this.api = options.kubeConfig.makeApiClient(CoreV1Api);
     this.watch = new GuardedWatch(options.kubeConfig, {
       timeoutSeconds: options.watchTimeoutSeconds,
@@ -170,20 +176,16 @@ export class ClusterWatcher {
 
   private onConnected(): void {
     this.progress();
-    this.failures = 0;
+    this.restartBackoff.reset();
     this.currentState = 'watching';
   }
 
   private onLibraryError(error: unknown): void {
     if (this.stopped || error instanceof SupersededError) return;
-    this.failures += 1;
     this.currentState = 'retrying';
     // Class, HTTP status and errno code only: a message can carry an exec plugin's stderr or a server's answer.
     this.lastError = describeKubeError(error);
-    const delay = retryDelayMs(
-      { initialMs: this.options.restartBackoffMs, maxMs: this.options.restartBackoffMaxMs, jitter: 'full' },
-      this.failures - 1,
-    );
+    const delay = this.restartBackoff.next();
     this.options.logger.warn(
       { cluster: this.options.cluster, error: this.lastError, retryInMs: delay },
       'list/watch failed; restarting',
