@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { BackoffPolicy, EventBus } from '@tideline/bus';
-import { type ClusterStatus, type ErrorCode, TidelineError } from '@tideline/contracts';
+import { type ClusterStatus, type ErrorCode, retryDelayMs, TidelineError } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
 import type { PublishedLedger } from './domain/ledger.ts';
 import type { ApiKubeconfigPolicy } from './kube/api-kubeconfig.ts';
@@ -551,7 +551,10 @@ export class ClusterRegistry {
       run.loadFailures += 1;
       run.loadError = error instanceof KubeconfigError ? error.message : describeKubeError(error);
       const { restartBackoffMs, restartBackoffMaxMs } = this.options.watch;
-      const delay = Math.min(restartBackoffMaxMs, restartBackoffMs * 2 ** Math.min(run.loadFailures - 1, 20));
+      const delay = retryDelayMs(
+        { initialMs: restartBackoffMs, maxMs: restartBackoffMaxMs, jitter: 'full' },
+        run.loadFailures - 1,
+      );
       this.options.logger.warn(
         { cluster: entry.name, error: run.loadError, retryInMs: delay },
         'kubeconfig not usable yet; retrying',

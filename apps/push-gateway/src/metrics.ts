@@ -83,6 +83,18 @@ export function createGatewayMetrics(registry: Registry) {
       labelNames: ['source', 'kind', 'outcome'] as const,
       registers,
     }),
+    breakerState: new Gauge({
+      name: 'tideline_gateway_breaker_state',
+      help: 'Circuit breaker in front of a dependency of snapshots/replays (website-api, cache): 0 closed, 1 half-open, 2 open.',
+      labelNames: ['dependency'] as const,
+      registers,
+    }),
+    breakerRejections: new Counter({
+      name: 'tideline_gateway_breaker_rejections_total',
+      help: 'Snapshot/replay requests refused at once (UNAVAILABLE) because the breaker of their dependency was open, by dependency.',
+      labelNames: ['dependency'] as const,
+      registers,
+    }),
     pushes: new Counter({
       name: 'tideline_gateway_pushes_total',
       help: 'Targeted pushes handled by this gateway, by target kind and outcome.',

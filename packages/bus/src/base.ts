@@ -1,3 +1,4 @@
+import { retryDelayMs } from '@tideline/contracts';
 import { BusStateError } from './errors.ts';
 import { RecentIds } from './recent-ids.ts';
 import { assertPublishableSubject, topicForSubject } from './subjects.ts';
@@ -40,10 +41,13 @@ export type Decision =
 const silentLogger: BusLogger = { warn() {}, error() {} };
 const silentObserver: BusObserver = { published() {}, delivered() {}, deadLettered() {} };
 
-/** Delay before delivery number `deliveryCount + 1`: exponential from `initialMs`, capped at `maxMs`. */
+/**
+ * Delay before delivery number `deliveryCount + 1`: exponential from `initialMs`, capped at
+ * `maxMs`, with equal jitter (between half that and all of it), so handlers failing together retry
+ * spread out, yet never sooner than half the delay.
+ */
 export function backoffDelay(policy: BackoffPolicy, deliveryCount: number): number {
-  const exponent = Math.max(0, deliveryCount - 1);
-  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(exponent, 30));
+  return retryDelayMs({ ...policy, jitter: 'equal' }, deliveryCount - 1);
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   WebsitesInitial,
   WebsitesUpdate,
 } from '@tideline/contracts';
+import { retryDelayMs } from '@tideline/contracts';
 import { io as defaultIo, type Socket } from 'socket.io-client';
 import { type CollectionTransport, DISCONNECTED, LiveCollection, type SyncOutcome } from './collection.ts';
 import { codeOf, TidelineClientError } from './errors.ts';
@@ -464,10 +465,16 @@ export class TidelineClient {
     for (const collection of this.allCollections()) collection.rejectWaiters(error);
   }
 
-  /** A delay for attempt `attempt`: the first delay doubled per attempt up to the cap, with jitter. */
+  /**
+   * A delay for attempt `attempt`: the first delay doubled per attempt up to the cap, with equal
+   * jitter (between half that and all of it: many tabs spread out, none retries in a hot loop).
+   */
   private backoffMs(attempt: number): number {
     const { initial, max } = this.options.reconnectDelayMs;
-    return Math.min(max, initial * 2 ** Math.min(attempt, MAX_BACKOFF_DOUBLINGS)) * (0.5 + Math.random() / 2);
+    return retryDelayMs(
+      { initialMs: initial, maxMs: max, jitter: 'equal' },
+      Math.min(attempt, MAX_BACKOFF_DOUBLINGS),
+    );
   }
 
   private scheduleRefresh(): void {

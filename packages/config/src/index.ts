@@ -40,6 +40,7 @@ export { consoleSettings } from './settings/console.ts';
 export { gatewaySettings } from './settings/gateway.ts';
 export { informerSettings, renewWithinLeaseTtl } from './settings/informer.ts';
 export { kubeDemoSettings } from './settings/kube-demo.ts';
+export { soakSettings } from './settings/soak.ts';
 export { heartbeatWithinPodStateTtl, statefulSettings } from './settings/stateful.ts';
 export {
   databaseSettings,

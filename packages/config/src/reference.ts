@@ -7,6 +7,7 @@ import { consoleSettings } from './settings/console.ts';
 import { gatewaySettings } from './settings/gateway.ts';
 import { informerSettings } from './settings/informer.ts';
 import { kubeDemoSettings } from './settings/kube-demo.ts';
+import { soakSettings } from './settings/soak.ts';
 import { statefulSettings } from './settings/stateful.ts';
 import { databaseSettings, redisSettings } from './settings/stores.ts';
 import { websiteApiSettings } from './settings/website-api.ts';
@@ -28,6 +29,7 @@ export const settingGroups: Record<string, SettingsSpec> = {
   'demo cluster': kubeDemoSettings,
   'development tokens': devTokenSettings,
   'console (development)': consoleSettings,
+  'soak benchmark': soakSettings,
 };
 
 function defaultOf(setting: Setting<unknown>): string {

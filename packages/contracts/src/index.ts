@@ -81,6 +81,7 @@ export {
   sequenceStep,
 } from './position.ts';
 export { PushEventName, PushMessage, PushTarget, PushTargetId } from './push.ts';
+export { Backoff, type Jitter, type RandomSource, type RetryBackoff, retryDelayMs } from './retry.ts';
 export {
   type Ack,
   AuthRefreshPayload,

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, type KubeConfig, ListWatch, type V1Node, type V1NodeList } from '@kubernetes/client-node';
+import { Backoff } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
 import type { ObservedNode } from '../domain/node-view.ts';
 import { GuardedWatch } from './guarded-watch.ts';
@@ -49,8 +50,8 @@ function isGone(error: unknown): boolean {
  * Keeps one @kubernetes/client-node ListWatch of `/api/v1/nodes` alive for one cluster, and feeds
  * every node it reports to the sink. Guarantees, as long as the watcher runs:
  * - after an error the library gives up on (anything but 410 and its own timeouts: connection
- *   refused, 5xx, 401, a failed list…) the ListWatch is restarted with exponential backoff,
- *   forever, resuming from the last resourceVersion when it has one (no list);
+ *   refused, 5xx, 401, a failed list…) the ListWatch is restarted with exponential backoff
+ *   (full jitter, so watchers of many clusters failing together do not retry in step), forever, resuming from the last resourceVersion when it has one (no list);
  * - a 410 (expired resourceVersion) relists, and the sink is reconciled with the complete list;
  * - a ListWatch that made no progress (no event, bookmark, watch connect or list) for
  *   `watchdogMs` is restarted: silent stalls and hung requests end;
@@ -62,7 +63,8 @@ export class ClusterWatcher {
   private readonly watch: GuardedWatch;
   private readonly informer: ListWatch<V1Node>;
   private currentState: WatcherState = 'starting';
-  private failures = 0;
+  /** Restart delays after consecutive failures; reset once a list/watch connects. */
+  private readonly restartBackoff: Backoff;
   private restartTimer: NodeJS.Timeout | undefined;
   private watchdogTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -75,6 +77,11 @@ export class ClusterWatcher {
   lastSyncAt: Date | undefined;
 
   constructor(private readonly options: ClusterWatcherOptions) {
+    this.restartBackoff = new Backoff({
+      initialMs: options.restartBackoffMs,
+      maxMs: options.restartBackoffMaxMs,
+      jitter: 'full',
+    });
     this.api = options.kubeConfig.makeApiClient(CoreV1Api);
     this.watch = new GuardedWatch(options.kubeConfig, {
       timeoutSeconds: options.watchTimeoutSeconds,
@@ -169,20 +176,16 @@ export class ClusterWatcher {
 
   private onConnected(): void {
     this.progress();
-    this.failures = 0;
+    this.restartBackoff.reset();
     this.currentState = 'watching';
   }
 
   private onLibraryError(error: unknown): void {
     if (this.stopped || error instanceof SupersededError) return;
-    this.failures += 1;
     this.currentState = 'retrying';
     // Class, HTTP status and errno code only: a message can carry an exec plugin's stderr or a server's answer.
     this.lastError = describeKubeError(error);
-    const delay = Math.min(
-      this.options.restartBackoffMaxMs,
-      this.options.restartBackoffMs * 2 ** Math.min(this.failures - 1, 20),
-    );
+    const delay = this.restartBackoff.next();
     this.options.logger.warn(
       { cluster: this.options.cluster, error: this.lastError, retryInMs: delay },
       'list/watch failed; restarting',

@@ -2,6 +2,7 @@ import { issuesOf } from '@tideline/contracts';
 import { currentTraceCarrier, inSpan, SpanKind } from '@tideline/runtime';
 import type { z } from 'zod';
 import { SourceNotFoundError, SourceUnavailableError } from '../domain/errors.ts';
+import type { SourceBreaker } from './source-breaker.ts';
 
 export interface InternalHttpClientOptions {
   /** Base URL of the service, e.g. `http://127.0.0.1:3001`. */
@@ -11,6 +12,8 @@ export interface InternalHttpClientOptions {
   timeoutMs: number;
   /** Called once per request with its outcome, for metrics. */
   onResponse?: (path: string, outcome: 'ok' | 'not-found' | 'error') => void;
+  /** Every request goes through it: while it is open, requests fail at once without being sent. */
+  breaker?: SourceBreaker;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -23,12 +26,20 @@ type Query = Record<string, string | number | undefined>;
 export class InternalHttpClient {
   constructor(private readonly options: InternalHttpClientOptions) {}
 
-  /** One CLIENT span per call (when tracing is on); its trace context travels in the request headers. */
+  /**
+   * Through the breaker (when given): while it is open, the call fails at once without being sent.
+   * One CLIENT span per call (when tracing is on); its trace context travels in the request headers.
+   */
   get<S extends z.ZodType>(path: string, query: Query, schema: S): Promise<z.output<S>> {
     return inSpan(
       `GET ${path}`,
       { kind: SpanKind.CLIENT, attributes: { 'http.request.method': 'GET', 'url.path': path } },
-      () => this.fetchValidated(path, query, schema),
+      () => {
+        const breaker = this.options.breaker;
+        return breaker
+          ? breaker.execute(() => this.fetchValidated(path, query, schema))
+          : this.fetchValidated(path, query, schema);
+      },
     );
   }
 
@@ -68,12 +79,14 @@ export class InternalHttpClient {
       this.options.onResponse?.(path, 'error');
       throw new SourceUnavailableError(`GET ${url.pathname} answered ${response.status} without JSON`, {
         cause: error,
+        status: response.status,
       });
     }
     if (!response.ok) {
       this.options.onResponse?.(path, 'error');
       throw new SourceUnavailableError(
         `GET ${url.pathname} answered ${response.status}: ${JSON.stringify(body).slice(0, 200)}`,
+        { status: response.status },
       );
     }
     const parsed = schema.safeParse(body);

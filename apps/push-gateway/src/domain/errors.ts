@@ -5,11 +5,21 @@ import { TidelineError } from '@tideline/contracts';
  * so a refused client event answers `error.code` without knowing which error it was.
  */
 
-/** A source could not answer (down, timed out, answered garbage); nothing was sent to the client. */
+/**
+ * A source could not answer (down, timed out, answered garbage, or its circuit breaker is open);
+ * nothing was sent to the client. `status`: the HTTP status it answered, if it answered one.
+ */
 export class SourceUnavailableError extends TidelineError {
   override readonly name = 'SourceUnavailableError';
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly status: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; status?: number }) {
     super('UNAVAILABLE', message, options);
+    this.status = options?.status;
+  }
+
+  /** The dependency failed (5xx, no answer, garbage), not the request: a 4xx is the caller's fault. */
+  get dependencyFault(): boolean {
+    return this.status === undefined || this.status < 400 || this.status >= 500;
   }
 }
 

@@ -1,6 +1,7 @@
 import { ServiceTokenSource, serviceJwtSecretOf } from '@tideline/auth';
 import { CacheNodesSource } from '../adapters/cache-source.ts';
 import { InternalHttpClient } from '../adapters/internal-http.ts';
+import { BREAKER_STATE_VALUE, SourceBreaker, type SourceDependency } from '../adapters/source-breaker.ts';
 import { WebsiteApiSource } from '../adapters/website-api-source.ts';
 import type { PushGatewayConfig } from '../config.ts';
 import type { NodesSource, WebsitesSource } from '../domain/ports.ts';
@@ -13,7 +14,8 @@ export interface Sources {
 
 /**
  * Where snapshots and replays come from: the given sources, else website-api's and the cache's
- * internal HTTP endpoints, called with this gateway's service token and counted per outcome.
+ * internal HTTP endpoints, called with this gateway's service token and counted per outcome, each
+ * behind its own circuit breaker (state and refusals as metrics).
  */
 export function sourcesOf(
   config: PushGatewayConfig,
@@ -30,8 +32,16 @@ export function sourcesOf(
     audience: config.serviceJwtAudience,
     lifetimeSeconds: config.serviceTokenLifetimeSeconds,
   });
-  const client = (baseUrl: string, source: string) =>
+  const client = (baseUrl: string, source: SourceDependency) =>
     new InternalHttpClient({
+      breaker: new SourceBreaker({
+        dependency: source,
+        failureThreshold: config.gatewayBreakerFailureThreshold,
+        halfOpenAfterMs: config.gatewayBreakerHalfOpenAfterMs,
+        onStateChange: (state) =>
+          metrics.breakerState.set({ dependency: source }, BREAKER_STATE_VALUE[state]),
+        onRejected: () => metrics.breakerRejections.inc({ dependency: source }),
+      }),
       baseUrl,
       token: () => tokens.get(),
       timeoutMs: config.gatewaySourceTimeoutMs,

@@ -200,9 +200,10 @@ export function busContractSuite(target: BusContractTarget): void {
       expect(await eventually(() => deliveries.length === 3, timeout * 2)).toBe(true);
       await sleep(300);
       expect(deliveries.map((d) => d.count)).toEqual([1, 2, 3]);
-      // Exponential backoff: ≥150 ms before the 2nd delivery, ≥300 ms before the 3rd.
-      expect(deliveries[1]!.at - deliveries[0]!.at).toBeGreaterThanOrEqual(140);
-      expect(deliveries[2]!.at - deliveries[1]!.at).toBeGreaterThanOrEqual(290);
+      // Exponential backoff with equal jitter: ≥75 ms (half of 150) before the 2nd delivery, ≥150 ms
+      // (half of 300) before the 3rd; never a hot loop.
+      expect(deliveries[1]!.at - deliveries[0]!.at).toBeGreaterThanOrEqual(70);
+      expect(deliveries[2]!.at - deliveries[1]!.at).toBeGreaterThanOrEqual(140);
     });
 
     it('redelivery - a throwing handler is retried like a retry outcome', async () => {

@@ -29,6 +29,20 @@ export const gatewaySettings = {
     min: 50,
     doc: 'A snapshot or replay request to website-api/cache that has not answered by then fails; the client gets UNAVAILABLE.',
   }),
+  gatewayBreakerFailureThreshold: int({
+    env: 'TIDELINE_GATEWAY_BREAKER_FAILURE_THRESHOLD',
+    min: 1,
+    max: 10_000,
+    default: 5,
+    doc: 'Consecutive failed snapshot/replay requests to one dependency (website-api or the cache: 5xx, timeout, connection error, an answer outside the contract) that open its circuit breaker; while open, syncs needing it answer UNAVAILABLE at once without calling it. A 404 or another 4xx never counts.',
+  }),
+  gatewayBreakerHalfOpenAfterMs: ms({
+    env: 'TIDELINE_GATEWAY_BREAKER_HALF_OPEN_AFTER_MS',
+    min: 100,
+    max: 600_000,
+    default: 5_000,
+    doc: 'How long an open circuit breaker refuses calls before it lets one probe through (half-open); a probe that succeeds closes it, one that fails opens it again for this long.',
+  }),
   gatewayReplayLimit: int({
     env: 'TIDELINE_GATEWAY_REPLAY_LIMIT',
     min: 1,
