@@ -56,8 +56,6 @@ import {
  * tracing work, issue 16): until it is merged they are not in the settings list, after the merge
  * they are checked like every other one (this list then changes nothing and can go).
  */
-const SETTINGS_FROM_TRACING = ['TIDELINE_OTEL_ENABLED', 'TIDELINE_OTEL_EXPORTER_OTLP_ENDPOINT'];
-const tracingMerged = SETTINGS_FROM_TRACING.every((name) => SETTINGS.has(name));
 const APPS = ['website-api', 'cache', 'informer', 'push-gateway'];
 const NAMESPACE = 'tideline';
 
@@ -209,11 +207,7 @@ describe('kubernetes manifests - settings and image', () => {
       for (const { object, pod } of workloads(objects))
         for (const container of pod.containers)
           for (const name of variableNames(objects, container))
-            if (
-              name.startsWith('TIDELINE_') &&
-              !SETTINGS.has(name) &&
-              (tracingMerged || !SETTINGS_FROM_TRACING.includes(name))
-            )
+            if (name.startsWith('TIDELINE_') && !SETTINGS.has(name))
               unknown.push(`${object.metadata.name}: ${name}`);
       for (const secret of objects.filter(
         (o) => o.kind === 'Secret' && o.metadata.name.startsWith('tideline-secrets'),
@@ -267,7 +261,7 @@ describe('kubernetes manifests - settings and image', () => {
     }
   });
 
-  it.runIf(tracingMerged)('kubernetes - the OpenTelemetry values pass their settings', () => {
+  it('kubernetes - the OpenTelemetry values pass their settings', () => {
     const otel = rendered.get('base')!.find((o) => o.metadata.name.startsWith('tideline-otel'))!;
     for (const [name, value] of Object.entries(otel.data ?? {}))
       expect(SETTINGS.get(name)!.schema.safeParse(value).success, name).toBe(true);
