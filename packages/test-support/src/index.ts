@@ -1,4 +1,5 @@
 export { eventually, sleep, type TestCertificates, testCertificates } from '@tideline/bus/testing';
+export { DisposableKafka, type DisposableKafkaOptions } from './kafka.ts';
 export { openTestBus, removeStreams, TEST_NATS_URL, uniquePrefix } from './nats.ts';
 export { NodeEventLog } from './node-event-log.ts';
 export {
