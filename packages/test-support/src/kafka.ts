@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,27 @@ export interface DisposableKafkaOptions {
   startTimeoutSeconds?: number;
   /** JVM heap flags of the broker. */
   heapOpts?: string;
+  /**
+   * A second client listener on `port` that tells its clients (in metadata answers) to reach the
+   * broker at `advertisedPort`: put a FaultProxy on `advertisedPort` towards `port`, and every
+   * connection of a client bootstrapped there goes through the proxy, so cutting it partitions that
+   * client alone (with the plain listener, clients would reach the advertised address directly).
+   */
+  proxiedListener?: { port: number; advertisedPort: number };
+}
+
+/** server.properties lines (appended last, so they win) that add the proxied listener. */
+function proxiedListenerProperties(
+  port: number,
+  controllerPort: number,
+  listener: { port: number; advertisedPort: number },
+): string {
+  return [
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort},PROXIED://127.0.0.1:${listener.port}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port},PROXIED://127.0.0.1:${listener.advertisedPort}`,
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PROXIED:PLAINTEXT',
+    '',
+  ].join('\n');
 }
 
 /**
@@ -59,6 +80,11 @@ export class DisposableKafka {
     };
     // A caller's TIDELINE_KAFKA_EXTRA_PROPERTIES (e.g. a SASL listener) must not leak into this broker.
     delete env['TIDELINE_KAFKA_EXTRA_PROPERTIES'];
+    if (options.proxiedListener) {
+      const file = join(dataDir, 'proxied-listener.properties');
+      writeFileSync(file, proxiedListenerProperties(port, controllerPort, options.proxiedListener));
+      env['TIDELINE_KAFKA_EXTRA_PROPERTIES'] = file;
+    }
     const broker = new DisposableKafka(port, controllerPort, dataDir, env, startTimeoutSeconds);
     try {
       await broker.start();
