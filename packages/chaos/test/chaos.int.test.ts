@@ -28,7 +28,8 @@ describe(`chaos (short form, bus ${bus})`, () => {
   afterAll(async () => {
     await stack?.stop();
     console.log(
-      reports.map((r) => `${r.name} [${r.bus}]: ${r.verdict} in ${r.durationMs} ms`).join('\n') || 'no chaos reports',
+      reports.map((r) => `${r.name} [${r.bus}]: ${r.verdict} in ${r.durationMs} ms`).join('\n') ||
+        'no chaos reports',
     );
   }, 60_000);
 
