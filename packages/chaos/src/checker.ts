@@ -148,79 +148,116 @@ function replicaDiff(got: Map<string, string>, want: Map<string, string>): strin
   return [...keys].filter((k) => got.get(k) !== want.get(k)).sort();
 }
 
-/** Checks one segment: strictly increasing after its initial, and exactly the truth's ids up to `endId`. */
+/**
+ * Checks one segment: its updates, in the order they arrived, must be exactly the truth's ids after
+ * the initial's lastEventId up to `endId`. The first place they differ is classified: an id past
+ * the next expected one is a gap (even if the missing ids come later), an id seen before (or the
+ * initial's own) a duplicate, an earlier id a reorder, an id the truth does not have unknown; ids
+ * missing at the end of the last segment mean the client is behind.
+ */
 function checkSegment(
   client: RecordingClient,
   segment: Segment,
   truthIds: number[],
   endId: number,
+  isLast: boolean,
 ): CheckFailure[] {
-  const failures: CheckFailure[] = [];
   const base = { client: client.options.name, feed: segment.feed, segment: segment.index };
   if (Number.isNaN(segment.startId)) {
-    failures.push({
-      ...base,
-      kind: 'update-before-initial',
-      gateway: segment.gateway,
-      expected: 'an initial first',
-      got: `updates ${runs(segment.updates.map((u) => u.eventId))}`,
-      span: segment.updates.length,
-    });
-    return failures;
-  }
-  // Ordering: every id above the one before it (the initial's lastEventId first).
-  let last = segment.startId;
-  const seen = new Set<number>();
-  for (const [i, u] of segment.updates.entries()) {
-    if (u.eventId <= last) {
-      const kind = seen.has(u.eventId) || u.eventId === segment.startId ? 'duplicate' : 'reorder';
-      const window = segment.updates.slice(Math.max(0, i - 3), i + 1).map((x) => x.eventId);
-      failures.push({
+    return [
+      {
         ...base,
-        kind,
-        gateway: u.gateway,
-        expected: `an id above ${last}`,
-        got: `${u.eventId} (connection ${u.connection}; last ids ${window.join(',')})`,
-        span: Math.max(1, last - u.eventId + 1),
-      });
-      break;
-    }
-    seen.add(u.eventId);
-    last = u.eventId;
+        kind: 'update-before-initial',
+        gateway: segment.gateway,
+        expected: 'an initial first',
+        got: `updates ${runs(segment.updates.map((u) => u.eventId))}`,
+        span: segment.updates.length,
+      },
+    ];
   }
-  // Gap-free: exactly the truth's ids after the initial, up to the end of the segment.
   const expected = truthIds.filter((id) => id > segment.startId && id <= endId);
-  const got = [...new Set(segment.updates.map((u) => u.eventId))].sort((a, b) => a - b);
-  const gotSet = new Set(got);
-  const expectedSet = new Set(expected);
-  const missing = expected.filter((id) => !gotSet.has(id));
-  const unknown = got.filter((id) => !expectedSet.has(id) && id <= endId);
-  if (missing.length > 0) {
-    const first = missing[0]!;
-    const after = segment.updates.find((u) => u.eventId > first);
-    const lo = Math.max(segment.startId + 1, first - 2);
-    const hi = (missing.find((id, i) => missing[i + 1] !== id + 1) ?? first) + 2;
-    failures.push({
-      ...base,
-      kind: 'gap',
-      gateway: after?.gateway ?? segment.gateway,
-      expected: runs(expected.filter((id) => id >= lo && id <= hi)),
-      got: `${runs(got.filter((id) => id >= lo && id <= hi))} (missing ${runs(missing)}${after ? `; next delivered ${after.eventId} via connection ${after.connection}` : ''})`,
-      span: hi - lo + 1,
-    });
+  const truthSet = new Set(truthIds);
+  const got = segment.updates;
+  const seen = new Set<number>([segment.startId]);
+  const around = (i: number) => {
+    const lo = Math.max(0, i - 3);
+    return {
+      expected: runs(expected.slice(lo, i + 3)),
+      got: got
+        .slice(lo, i + 3)
+        .map((u) => u.eventId)
+        .join(','),
+    };
+  };
+  for (let i = 0; i < got.length; i++) {
+    const u = got[i]!;
+    const want = expected[i];
+    if (u.eventId === want) {
+      seen.add(u.eventId);
+      continue;
+    }
+    const window = around(i);
+    const where = `connection ${u.connection}, update #${i + 1} of the segment`;
+    if (seen.has(u.eventId))
+      return [
+        {
+          ...base,
+          kind: 'duplicate',
+          gateway: u.gateway,
+          expected: window.expected,
+          got: `${window.got} (${u.eventId} again; ${where})`,
+          span: 1,
+        },
+      ];
+    if (!truthSet.has(u.eventId) || u.eventId > endId)
+      return [
+        {
+          ...base,
+          kind: 'unknown-id',
+          gateway: u.gateway,
+          expected: window.expected,
+          got: `${window.got} (${u.eventId} is not in the truth; ${where})`,
+          span: 1,
+        },
+      ];
+    if (want === undefined || u.eventId < want)
+      return [
+        {
+          ...base,
+          kind: 'reorder',
+          gateway: u.gateway,
+          expected: window.expected,
+          got: `${window.got} (${u.eventId} after ${got[i - 1]?.eventId ?? segment.startId}; ${where})`,
+          span: 1,
+        },
+      ];
+    const missing = expected.filter((id) => id >= want && id < u.eventId);
+    return [
+      {
+        ...base,
+        kind: 'gap',
+        gateway: u.gateway,
+        expected: window.expected,
+        got: `${window.got} (missing ${runs(missing)} before ${u.eventId}${missing.every((id) => got.some((x) => x.eventId === id)) ? ', delivered later out of order' : ''}; ${where})`,
+        span: missing.length,
+      },
+    ];
   }
-  if (unknown.length > 0) {
-    const u = segment.updates.find((x) => x.eventId === unknown[0]);
-    failures.push({
-      ...base,
-      kind: 'unknown-id',
-      gateway: u?.gateway ?? segment.gateway,
-      expected: 'ids of the truth only',
-      got: `ids not in the truth: ${runs(unknown)}`,
-      span: unknown.length,
-    });
+  if (got.length < expected.length) {
+    const missing = expected.slice(got.length);
+    const last = got.at(-1);
+    return [
+      {
+        ...base,
+        kind: isLast ? 'behind' : 'gap',
+        gateway: last?.gateway ?? segment.gateway,
+        expected: `… ${runs(missing)}`,
+        got: `ended at ${last?.eventId ?? segment.startId} (connection ${last?.connection ?? segment.connection})`,
+        span: missing.length,
+      },
+    ];
   }
-  return failures;
+  return [];
 }
 
 /**
@@ -271,26 +308,12 @@ export async function checkHistory(options: CheckOptions): Promise<CheckReport> 
         });
       }
       for (const [i, segment] of segments.entries()) {
-        const isLast = i === segments.length - 1;
-        const endId =
-          isLast && !segment.removed ? t.last : (segment.updates.at(-1)?.eventId ?? segment.startId);
-        found.push(...checkSegment(client, segment, t.ids, endId));
-      }
-      const position = client.position(feed);
-      if (segments.length > 0 && (position ?? -1) < t.last && !found.some((f) => f.kind === 'gap')) {
-        const segment = segments.at(-1)!;
-        found.push({
-          kind: 'behind',
-          client: client.options.name,
-          feed,
-          gateway: segment.updates.at(-1)?.gateway ?? segment.gateway,
-          segment: segment.index,
-          expected: `ids up to ${t.last}`,
-          got: `up to ${position} after ${options.catchUpTimeoutMs} ms`,
-          span: t.last - (position ?? 0),
-        });
+        const isLast = i === segments.length - 1 && !segment.removed;
+        const endId = isLast ? t.last : (segment.updates.at(-1)?.eventId ?? segment.startId);
+        found.push(...checkSegment(client, segment, t.ids, endId, isLast));
       }
       const updates = segments.reduce((n, s) => n + s.updates.length, 0);
+      const position = client.position(feed);
       lines.push({
         ok: found.length === 0,
         text: `${found.length === 0 ? 'ok  ' : 'FAIL'} ${client.options.name} ${feed}: ${segments.length} segment(s), ${updates} updates, last id ${position ?? '-'} of ${t.last}${found.length === 0 ? ', ordered, no duplicate, no gap' : `: ${found.map((f) => f.kind).join(', ')}`}`,

@@ -95,11 +95,11 @@ export class RecordingClient {
     return Math.max(0, this.connections - 1);
   }
 
-  /** The last id this client holds for a feed (initial or update), undefined before its first initial. */
+  /** The highest id this client received for a feed since its last initial, undefined before its first initial. */
   position(feed: FeedName): number | undefined {
     const segment = this.current.get(feed);
     if (!segment) return undefined;
-    return segment.updates.at(-1)?.eventId ?? segment.startId;
+    return segment.updates.reduce((max, u) => Math.max(max, u.eventId), segment.startId);
   }
 
   /** The checker's own replica of a feed (items by key). */
