@@ -1,5 +1,5 @@
 import type { NodeView, WebsiteItem } from '@tideline/contracts';
-import type { FeedName, RecordingClient, Segment } from './recorder.ts';
+import type { FeedName, RecordedClient, Segment } from './recorder.ts';
 import {
   type NodeTruth,
   nodeTruthOfView,
@@ -64,7 +64,7 @@ export interface CheckReport {
 }
 
 export interface CheckOptions {
-  clients: RecordingClient[];
+  clients: RecordedClient[];
   truth: TruthSource;
   writes: WriteRecord[];
   faults: number;
@@ -117,7 +117,7 @@ function sortedJson(value: unknown): string {
   );
 }
 
-function replicaOf(client: RecordingClient, feed: FeedName): Map<string, string> {
+function replicaOf(client: RecordedClient, feed: FeedName): Map<string, string> {
   const out = new Map<string, string>();
   for (const [key, item] of client.replica(feed)) {
     out.set(
@@ -156,13 +156,13 @@ function replicaDiff(got: Map<string, string>, want: Map<string, string>): strin
  * missing at the end of the last segment mean the client is behind.
  */
 function checkSegment(
-  client: RecordingClient,
+  client: RecordedClient,
   segment: Segment,
   truthIds: number[],
   endId: number,
   isLast: boolean,
 ): CheckFailure[] {
-  const base = { client: client.options.name, feed: segment.feed, segment: segment.index };
+  const base = { client: client.name, feed: segment.feed, segment: segment.index };
   if (Number.isNaN(segment.startId)) {
     return [
       {
@@ -299,9 +299,9 @@ export async function checkHistory(options: CheckOptions): Promise<CheckReport> 
       if (segments.length === 0) {
         found.push({
           kind: 'no-initial',
-          client: client.options.name,
+          client: client.name,
           feed,
-          gateway: client.sdk.currentUrl,
+          gateway: client.gateway,
           expected: `an initial, then ids up to ${t.last}`,
           got: 'no initial',
           span: t.last,
@@ -316,7 +316,7 @@ export async function checkHistory(options: CheckOptions): Promise<CheckReport> 
       const position = client.position(feed);
       lines.push({
         ok: found.length === 0,
-        text: `${found.length === 0 ? 'ok  ' : 'FAIL'} ${client.options.name} ${feed}: ${segments.length} segment(s), ${updates} updates, last id ${position ?? '-'} of ${t.last}${found.length === 0 ? ', ordered, no duplicate, no gap' : `: ${found.map((f) => f.kind).join(', ')}`}`,
+        text: `${found.length === 0 ? 'ok  ' : 'FAIL'} ${client.name} ${feed}: ${segments.length} segment(s), ${updates} updates, last id ${position ?? '-'} of ${t.last}${found.length === 0 ? ', ordered, no duplicate, no gap' : `: ${found.map((f) => f.kind).join(', ')}`}`,
       });
       failures.push(...found);
 
@@ -327,9 +327,9 @@ export async function checkHistory(options: CheckOptions): Promise<CheckReport> 
         const wantItem = replicas.get(feed)!.get(key);
         failures.push({
           kind: 'replica',
-          client: client.options.name,
+          client: client.name,
           feed,
-          gateway: client.sdk.currentUrl,
+          gateway: client.gateway,
           expected: `${key}: ${wantItem ?? '(absent)'}`,
           got: `${key}: ${gotItem ?? '(absent)'} (${diff.length} item(s) differ: ${diff.slice(0, 5).join(',')})`,
           span: diff.length,
@@ -337,7 +337,7 @@ export async function checkHistory(options: CheckOptions): Promise<CheckReport> 
       }
       lines.push({
         ok: diff.length === 0,
-        text: `${diff.length === 0 ? 'ok  ' : 'FAIL'} ${client.options.name} ${feed}: replica ${diff.length === 0 ? 'equals' : 'differs from'} the truth (${replicas.get(feed)!.size} items${diff.length > 0 ? `, ${diff.length} differ` : ''})`,
+        text: `${diff.length === 0 ? 'ok  ' : 'FAIL'} ${client.name} ${feed}: replica ${diff.length === 0 ? 'equals' : 'differs from'} the truth (${replicas.get(feed)!.size} items${diff.length > 0 ? `, ${diff.length} differ` : ''})`,
       });
     }
   }

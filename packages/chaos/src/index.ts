@@ -12,6 +12,7 @@ export {
 export {
   type Delivery,
   type FeedName,
+  type RecordedClient,
   RecordingClient,
   type RecordingClientOptions,
   type Segment,

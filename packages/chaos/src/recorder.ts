@@ -18,6 +18,19 @@ export interface Delivery {
   at: number;
 }
 
+/** What the checker reads of a recorded client (a {@link RecordingClient}, or a history loaded from elsewhere). */
+export interface RecordedClient {
+  readonly name: string;
+  readonly feeds: FeedName[];
+  readonly segments: readonly Segment[];
+  readonly deliveries: readonly Delivery[];
+  readonly reconnects: number;
+  /** The gateway it uses (or tries) now. */
+  readonly gateway: string;
+  position(feed: FeedName): number | undefined;
+  replica(feed: FeedName): ReadonlyMap<string, unknown>;
+}
+
 /** The ids received between two initials (or an initial and the end), each with where it came from. */
 export interface Segment {
   feed: FeedName;
@@ -51,7 +64,7 @@ export interface RecordingClientOptions {
  * its id, connection and gateway before the SDK sees it, and applied to a replica of the checker's
  * own (so neither the SDK's deduplication nor its gap repair can hide what the server sent).
  */
-export class RecordingClient {
+export class RecordingClient implements RecordedClient {
   readonly deliveries: Delivery[] = [];
   readonly segments: Segment[] = [];
   /** Error codes the client was told (`request:error`, refused handshakes), in order. */
@@ -80,6 +93,14 @@ export class RecordingClient {
     this.sdk.onError((error) => this.errors.push(error.code));
     if (options.websites) this.sdk.websites();
     for (const cluster of options.clusters) this.sdk.nodes(cluster);
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get gateway(): string {
+    return this.sdk.currentUrl;
   }
 
   /** Feeds this client follows. */
