@@ -147,6 +147,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     lines.push(line);
     options.log?.(line);
   };
+  /** A phase of the run with its time since the start (where the minutes go, in the report). */
+  const phase = (what: string) => log(`  +${Math.round(performance.now() - started)} ms ${what}`);
   const ownStack = !options.stack;
   const stack =
     options.stack ??
@@ -202,11 +204,14 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     clients,
     inject: (label) => {
       faults.push({ label, injectedAt: performance.now() });
-      log(`  fault: ${label}`);
+      phase(`fault: ${label}`);
     },
     healed: () => {
       const fault = faults.at(-1);
-      if (fault && fault.healedAt === undefined) fault.healedAt = performance.now();
+      if (fault && fault.healedAt === undefined) {
+        fault.healedAt = performance.now();
+        phase(`healed: ${fault.label}`);
+      }
     },
     addClient,
     waitFor,
@@ -245,6 +250,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     );
     for (let i = 0; i < (options.clients ?? settings.chaosClients); i++) addClient();
     await waitFor('every client live', () => clients.every((c) => c.sdk.status === 'live'));
+    phase('clients live; writers and node changes start');
 
     const nodes = changeNodes(stack, rng.fork(), settings.chaosNodeChangeIntervalMs);
     const faultAt = Math.floor((options.writes * settings.chaosFaultAtPercent) / 100);
@@ -291,13 +297,16 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
         if (sent >= holdAt && faultRun) await faultRun;
       },
     });
+    phase('writes done');
     startFault();
     await faultRun;
     nodeChanges = await nodes.stop();
+    phase('fault done, node changes stopped; checking');
   } catch (error) {
     faultError ??= error;
   }
 
+  const checkStarted = performance.now();
   const report = await checkHistory({
     clients,
     truth,
@@ -337,6 +346,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     failures,
     verdict: failures.length === 0 ? 'passed' : 'failed',
   };
+  phase(`checked (${Math.round(performance.now() - checkStarted)} ms)`);
   const text = [...lines, formatReport(`${options.name} [${stack.bus}]`, merged)].join('\n');
   for (const c of clients) c.close();
   if (!options.truth) await truth.close();
