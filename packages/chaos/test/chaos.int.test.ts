@@ -18,7 +18,7 @@ const bus = process.env['TIDELINE_BUS'] === 'kafka' ? 'kafka' : 'nats';
 const SCENARIO_TIMEOUT_MS = settings.chaosFaultTimeoutMs + settings.chaosCatchUpTimeoutMs + 60_000;
 const reports: ScenarioReport[] = [];
 
-describe(`chaos (short form, bus ${bus})`, () => {
+describe(`chaos under process faults - every client once, in order, gap-free against the truth, replica equal to the database and the cluster (short form, bus ${bus})`, () => {
   let stack: ChaosStack;
 
   beforeAll(async () => {
