@@ -32,7 +32,9 @@ export {
 export {
   BREAKER_METRIC,
   type ChaosScenario,
+  infraScenarios,
   processScenarios,
+  readiness,
   registeredScenarios,
   registerScenarios,
   scenarioNamed,

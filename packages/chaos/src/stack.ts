@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { KubeTestServer } from '@tideline/kube-test-server';
 import { REPO_ROOT, ServiceProcess } from '@tideline/stack-tests';
 import {
+  DisposableKafka,
   DisposableServer,
   FaultProxy,
   freePort,
@@ -23,14 +24,21 @@ export interface ChaosStackOptions {
   privateNats?: boolean;
   /** Run a private `redis-server` instead of the shared one. */
   privateRedis?: boolean;
+  /**
+   * Run a private single-node Kafka (own ports, own data directory) instead of the shared one
+   * (kafka only). With {@link brokerProxyForGateway}, that gateway reaches it through a listener
+   * whose advertised address is the proxy, so cutting the proxy cuts every connection it has.
+   */
+  privateKafka?: boolean;
   /** Kafka bootstrap servers (default: TIDELINE_KAFKA_BROKERS, else 127.0.0.1:9092). */
   kafkaBrokers?: string;
   /** Put a FaultProxy between website-api (its writes and its relay) and PostgreSQL. */
   postgresProxy?: boolean;
   /**
    * Put a FaultProxy between gateway number `brokerProxyForGateway` (0-based) and the broker, to
-   * partition that gateway alone. Over Kafka the proxy fronts the bootstrap address only (the
-   * broker's advertised address is reached directly after metadata).
+   * partition that gateway alone. Over Kafka this needs {@link privateKafka} (the proxy is then the
+   * advertised address of the gateway's listener); on a shared Kafka the proxy fronts the bootstrap
+   * address only (the broker's advertised address is reached directly after metadata).
    */
   brokerProxyForGateway?: number;
   /** Extra environment per gateway (index 0, 1). */
@@ -65,6 +73,7 @@ export interface ChaosStack {
   gateways: ServiceProcess[];
   nats?: DisposableServer;
   redis?: DisposableServer;
+  kafka?: DisposableKafka;
   postgresProxy?: FaultProxy;
   brokerProxy?: FaultProxy;
   /** Stops the process (SIGTERM: drain; SIGKILL: crash), then starts it again and waits until ready. */
@@ -89,12 +98,29 @@ export async function startChaosStack(options: ChaosStackOptions = {}): Promise<
   try {
     const db = await TestDatabase.create('tideline_chaos');
     cleanups.push(() => db[Symbol.asyncDispose]());
-    const nats = options.privateNats ? await DisposableServer.nats() : undefined;
+    const nats = options.privateNats && bus === 'nats' ? await DisposableServer.nats() : undefined;
     if (nats) cleanups.push(() => nats[Symbol.asyncDispose]());
     const redis = options.privateRedis ? await DisposableServer.redis() : undefined;
     if (redis) cleanups.push(() => redis[Symbol.asyncDispose]());
     const natsUrl = nats?.url ?? env['TIDELINE_NATS_URL'] ?? TEST_NATS_URL;
-    const kafkaBrokers = options.kafkaBrokers ?? env['TIDELINE_KAFKA_BROKERS'] ?? '127.0.0.1:9092';
+    // A private Kafka's proxied listener needs the proxy's port before the broker starts.
+    const kafkaListenerPort = options.privateKafka && bus === 'kafka' ? await freePort() : undefined;
+    const kafkaProxy =
+      kafkaListenerPort !== undefined && options.brokerProxyForGateway !== undefined
+        ? await FaultProxy.to(kafkaListenerPort)
+        : undefined;
+    if (kafkaProxy) cleanups.push(() => kafkaProxy[Symbol.asyncDispose]());
+    const kafka =
+      kafkaListenerPort !== undefined
+        ? await DisposableKafka.start(
+            kafkaProxy
+              ? { proxiedListener: { port: kafkaListenerPort, advertisedPort: kafkaProxy.port } }
+              : {},
+          )
+        : undefined;
+    if (kafka) cleanups.push(() => kafka[Symbol.asyncDispose]());
+    const kafkaBrokers =
+      kafka?.brokersEnv ?? options.kafkaBrokers ?? env['TIDELINE_KAFKA_BROKERS'] ?? '127.0.0.1:9092';
 
     const common: Record<string, string> = {
       TIDELINE_ENV: 'test',
@@ -135,13 +161,13 @@ export async function startChaosStack(options: ChaosStackOptions = {}): Promise<
       return u.toString();
     })();
 
-    let brokerProxy: FaultProxy | undefined;
+    let brokerProxy: FaultProxy | undefined = kafkaProxy;
     const brokerEnvFor = (proxy: FaultProxy): Record<string, string> => {
       if (bus === 'nats') return { TIDELINE_NATS_URL: `nats://127.0.0.1:${proxy.port}` };
       const rest = kafkaBrokers.split(',').slice(1);
       return { TIDELINE_KAFKA_BROKERS: [`127.0.0.1:${proxy.port}`, ...rest].join(',') };
     };
-    if (options.brokerProxyForGateway !== undefined) {
+    if (options.brokerProxyForGateway !== undefined && !brokerProxy) {
       const target = bus === 'nats' ? new URL(natsUrl) : new URL(`kafka://${kafkaBrokers.split(',')[0]}`);
       brokerProxy = await FaultProxy.to(Number(target.port), target.hostname);
       const proxy = brokerProxy;
@@ -213,6 +239,7 @@ export async function startChaosStack(options: ChaosStackOptions = {}): Promise<
       gateways,
       ...(nats ? { nats } : {}),
       ...(redis ? { redis } : {}),
+      ...(kafka ? { kafka } : {}),
       ...(postgresProxy ? { postgresProxy } : {}),
       ...(brokerProxy ? { brokerProxy } : {}),
       restart: async (p, signal) => {

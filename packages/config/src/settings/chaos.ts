@@ -106,4 +106,11 @@ export const chaosSettings = {
     default: 1_000,
     doc: 'Cap of the reconnect delay of the recorded clients.',
   }),
+  chaosOutageUpdates: int({
+    env: 'TIDELINE_CHAOS_OUTAGE_UPDATES',
+    min: 1,
+    max: 100_000,
+    default: 5,
+    doc: 'Updates every client (or every client of the unaffected gateway) must receive while an infrastructure fault lasts, or after it, before the scenario moves on: the pacing of the Redis, PostgreSQL and partition scenarios.',
+  }),
 };
