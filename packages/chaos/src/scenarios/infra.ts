@@ -20,9 +20,10 @@ export async function readiness(url: string, dependency: string): Promise<boolea
 }
 
 /** Updates `client` received at or after `at` (performance.now()). */
-function updatesSince(client: RecordingClient, at: number): number {
+function updatesSince(client: RecordingClient, at: number, feed?: string): number {
   let n = 0;
-  for (const segment of client.segments) for (const u of segment.updates) if (u.at >= at) n++;
+  for (const segment of client.segments)
+    if (!feed || segment.feed === feed) for (const u of segment.updates) if (u.at >= at) n++;
   return n;
 }
 
@@ -57,6 +58,13 @@ async function restartBroker(
   await broker.stop();
   await ctx.waitFor('the gateways report the bus down', async () =>
     (await Promise.all(stack.gatewayUrls.map((u) => readiness(u, 'bus')))).every((b) => b === false),
+  );
+  // Writes go on without the broker (the HTTP answer does not wait for it): hold the outage until
+  // some were committed, so the relay has a backlog to deliver after the restart.
+  const before = await loggedEvents(stack.databaseUrl);
+  await ctx.waitFor(
+    'writes committed while the broker is down',
+    async () => (await loggedEvents(stack.databaseUrl)) >= before + ctx.settings.chaosOutageUpdates,
   );
   await broker.start();
   ctx.healed();
@@ -101,6 +109,17 @@ async function rowsMentioning(databaseUrl: string, domains: string[]): Promise<n
       [domains, '%'],
     );
     return Number(owned.rows[0]!.n) + Number(logged.rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Events in the websites log (direct, not through a proxy). */
+async function loggedEvents(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM ws_events')).rows[0]!.n);
   } finally {
     await client.end();
   }
@@ -199,6 +218,12 @@ export const infraScenarios: ChaosScenario[] = [
         statuses.push(status);
         return status === 503;
       });
+      // Nodes do not depend on PostgreSQL: hold the cut until every client received node updates during it.
+      const cutAt = performance.now();
+      const nodesFeed = `nodes:${stack.cluster}`;
+      await ctx.waitFor('every client receiving node updates during the cut', () =>
+        ctx.clients.every((c) => updatesSince(c, cutAt, nodesFeed) >= ctx.settings.chaosOutageUpdates),
+      );
       proxy.restore();
       ctx.healed();
       // The relay goes on: a write after the restore reaches every client.

@@ -110,7 +110,7 @@ export const chaosSettings = {
     env: 'TIDELINE_CHAOS_OUTAGE_UPDATES',
     min: 1,
     max: 100_000,
-    default: 5,
-    doc: 'Updates every client (or every client of the unaffected gateway) must receive while an infrastructure fault lasts, or after it, before the scenario moves on: the pacing of the Redis, PostgreSQL and partition scenarios.',
+    default: 20,
+    doc: 'Updates every client (or every client of the unaffected gateway) must receive (and website events committed) while an infrastructure fault lasts, or after it, before the scenario moves on: the pacing of the infrastructure scenarios.',
   }),
 };
