@@ -200,7 +200,7 @@ export const infraScenarios: ChaosScenario[] = [
   {
     name: 'postgres-cut',
     description:
-      'PostgreSQL connections of website-api cut (fault proxy): writes answer 503 and write nothing, clients see no change until it is back, then the relay resumes',
+      'PostgreSQL connections of website-api cut (fault proxy): writes answer 503 and write nothing, node updates go on, website updates resume with the relay once it is back',
     stack: { postgresProxy: true },
     fault: async (stack, _rng, ctx) => {
       const proxy = stack.postgresProxy;
