@@ -50,7 +50,7 @@ describe('DisposableKafka', () => {
     await proxy?.[Symbol.asyncDispose]();
   });
 
-  it('partition - a client bootstrapped on the proxied listener loses the broker when the proxy is cut, others keep it', async () => {
+  it('partition - a client bootstrapped on the proxied listener loses the broker (and reports unhealthy) when the proxy is cut, others keep it', async () => {
     const proxied = new KafkaEventBus({
       ...busOptions([`127.0.0.1:${proxy.port}`]),
       clientId: 'disposable-proxied',
@@ -69,6 +69,8 @@ describe('DisposableKafka', () => {
         },
         () => undefined,
       );
+      // ... and says it is not healthy ...
+      expect(await eventually(() => !proxied.healthy(), NOTICE_TIMEOUT_MS, 50)).toBe(true);
       // ... while a client on the broker's own listener goes on.
       await direct.publish('parted.one', { n: 2 }, { msgId: 'd-2' });
       expect(stored).toBe(false);
@@ -83,6 +85,7 @@ describe('DisposableKafka', () => {
         }
       };
       expect(await eventually(healed, NOTICE_TIMEOUT_MS, 200)).toBe(true);
+      expect(await eventually(() => proxied.healthy(), NOTICE_TIMEOUT_MS, 50)).toBe(true);
       const ids = (await direct.read({ topic: 'parted', from: 1, limit: 10 })).map((m) => m.msgId);
       expect(ids.filter((id) => id !== 'p-1')).toEqual(['p-0', 'd-2', 'p-3']);
     } finally {
