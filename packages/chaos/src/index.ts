@@ -32,6 +32,7 @@ export {
 export {
   BREAKER_METRIC,
   type ChaosScenario,
+  INFRA_STACK,
   infraScenarios,
   processScenarios,
   readiness,

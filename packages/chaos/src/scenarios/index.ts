@@ -2,7 +2,7 @@ import { infraScenarios } from './infra.ts';
 import { processScenarios } from './process.ts';
 import { registerScenarios } from './registry.ts';
 
-export { infraScenarios, readiness } from './infra.ts';
+export { INFRA_STACK, infraScenarios, readiness } from './infra.ts';
 export { BREAKER_METRIC, processScenarios } from './process.ts';
 export { type ChaosScenario, registeredScenarios, registerScenarios, scenarioNamed } from './registry.ts';
 

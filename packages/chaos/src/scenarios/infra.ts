@@ -3,7 +3,7 @@ import { signToken } from '@tideline/auth';
 import pg from 'pg';
 import type { RecordingClient } from '../recorder.ts';
 import type { ScenarioContext } from '../scenario.ts';
-import type { ChaosStack } from '../stack.ts';
+import type { ChaosStack, ChaosStackOptions } from '../stack.ts';
 import type { ChaosScenario } from './registry.ts';
 
 /** What `GET /readyz` of a service says about one dependency (`checks` or `observed`); undefined: unknown or unreachable. */
@@ -146,6 +146,19 @@ async function anyLineGroup(stack: ChaosStack): Promise<number> {
  * servers, fault proxies) and ends like every scenario: 0 lost, 0 duplicated, 0 reordered, replicas
  * equal to the truth.
  */
+/**
+ * One stack that serves every infrastructure scenario (each also names the part it needs, for
+ * `npm run chaos`, which gives such scenarios a stack of their own): the `npm test` short form
+ * starts it once per transport instead of once per scenario.
+ */
+export const INFRA_STACK: ChaosStackOptions = {
+  privateNats: true,
+  privateKafka: true,
+  privateRedis: true,
+  postgresProxy: true,
+  brokerProxyForGateway: 0,
+};
+
 export const infraScenarios: ChaosScenario[] = [
   {
     name: 'nats-restart',
@@ -254,6 +267,10 @@ export const infraScenarios: ChaosScenario[] = [
         throw new Error('broker-partition needs the broker fault proxy (stack option brokerProxyForGateway)');
       ctx.inject('gateway 1 ↮ broker partition');
       proxy.cut();
+      await ctx.waitFor(
+        'gateway 1 reports the bus down',
+        async () => (await readiness(stack.gatewayUrls[0]!, 'bus')) === false,
+      );
       const cutAt = performance.now();
       // The partition lasts until the clients of the other gateway have moved on: the world went on without gateway 1.
       const others = clientsOn(stack, ctx, 1);
@@ -264,9 +281,8 @@ export const infraScenarios: ChaosScenario[] = [
         'the clients of gateway 2 receiving updates during the partition',
       );
       const partitioned = clientsOn(stack, ctx, 0);
-      const bus = await readiness(stack.gatewayUrls[0]!, 'bus');
       ctx.log(
-        `  partition: gateway 1 reports bus ${bus === undefined ? 'unknown' : bus ? 'up' : 'down'}; ${partitioned.length} clients on it, ${others.length} on gateway 2`,
+        `  partition: ${partitioned.length} clients on gateway 1 received ${partitioned.map((c) => updatesSince(c, cutAt)).join('/')} updates during it, ${others.length} on gateway 2 received ${others.map((c) => updatesSince(c, cutAt)).join('/')}`,
       );
       proxy.restore();
       ctx.healed();
