@@ -44,6 +44,8 @@ export interface CheckCounts {
   writes: number;
   acknowledged: number;
   refused: number;
+  /** Refused writes by HTTP status (`0`: no answer). */
+  refusedByStatus: Record<string, number>;
   deliveries: number;
   updates: number;
   initials: number;
@@ -375,6 +377,12 @@ export async function checkHistory(options: CheckOptions): Promise<CheckReport> 
     writes: options.writes.length,
     acknowledged: acknowledged.length,
     refused: options.writes.length - acknowledged.length,
+    refusedByStatus: options.writes
+      .filter((w) => !w.ok)
+      .reduce<Record<string, number>>((m, w) => {
+        m[String(w.status)] = (m[String(w.status)] ?? 0) + 1;
+        return m;
+      }, {}),
     deliveries,
     updates: clients.reduce((n, c) => n + c.deliveries.filter((d) => d.kind === 'update').length, 0),
     initials: clients.reduce((n, c) => n + c.deliveries.filter((d) => d.kind === 'initial').length, 0),
@@ -404,7 +412,13 @@ export function formatReport(name: string, report: CheckReport): string {
   }
   const c = report.counts;
   out.push(
-    `${name}: ${report.verdict === 'passed' ? 'passed' : 'FAILED'} — writes ${c.writes} (acknowledged ${c.acknowledged}, refused ${c.refused}), deliveries ${c.deliveries} (${c.initials} initials, ${c.updates} updates), reconnects ${c.reconnects}, faults injected ${c.faults}, clients ${c.clients}, caught up in ${report.catchUpMs} ms${report.failures.length ? `, ${report.failures.length} failure(s)` : ''}`,
+    `${name}: ${report.verdict === 'passed' ? 'passed' : 'FAILED'} — writes ${c.writes} (acknowledged ${c.acknowledged}, refused ${c.refused}${
+      c.refused
+        ? ` by status ${Object.entries(c.refusedByStatus)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(', ')}`
+        : ''
+    }), deliveries ${c.deliveries} (${c.initials} initials, ${c.updates} updates), reconnects ${c.reconnects}, faults injected ${c.faults}, clients ${c.clients}, caught up in ${report.catchUpMs} ms${report.failures.length ? `, ${report.failures.length} failure(s)` : ''}`,
   );
   return out.join('\n');
 }

@@ -3,6 +3,7 @@ import { chaosSettings, parseCli } from '@tideline/config';
 import { runChaos } from './run.ts';
 import { loadChaosSettings } from './scenario.ts';
 import { registeredScenarios } from './scenarios/index.ts';
+import { stopAllStacks } from './stack.ts';
 
 const settings = loadChaosSettings();
 const cli = parseCli({
@@ -37,6 +38,13 @@ if (!['nats', 'kafka', 'both'].includes(busArg))
 const known = new Set(registeredScenarios().map((s) => s.name));
 for (const name of cli.values.scenario ?? [])
   if (!known.has(name)) cli.fail(`--scenario ${JSON.stringify(name)} is not a registered scenario`);
+
+// Interrupted: stop the stacks' processes (they are this process's children) before leaving.
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    process.stderr.write(`chaos: ${signal}: stopping the stacks\n`);
+    void stopAllStacks().finally(() => process.exit(130));
+  });
 
 const result = await runChaos({
   writes,

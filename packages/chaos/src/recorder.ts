@@ -128,9 +128,11 @@ export class RecordingClient implements RecordedClient {
     return this.replicas.get(feed) ?? new Map();
   }
 
-  /** Deliveries of updates at or after `at` (performance.now()). */
-  firstUpdateAfter(at: number): number | undefined {
-    return this.deliveries.find((d) => d.kind === 'update' && d.at >= at)?.at;
+  /** When the first update at or after `at` (performance.now()) arrived, of feeds starting with `feed` if given. */
+  firstUpdateAfter(at: number, feed?: string): number | undefined {
+    return this.deliveries.find(
+      (d) => d.kind === 'update' && d.at >= at && (!feed || d.feed.startsWith(feed)),
+    )?.at;
   }
 
   close(): void {

@@ -93,6 +93,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
                 writes: 0,
                 acknowledged: 0,
                 refused: 0,
+                refusedByStatus: {},
                 deliveries: 0,
                 updates: 0,
                 initials: 0,

@@ -18,6 +18,8 @@ export function loadChaosSettings(env: Record<string, string | undefined> = proc
 /** One fault of a run, with when it struck and healed, and how long until every client was live again. */
 export interface FaultRecord {
   label: string;
+  /** The feed the fault interrupts ('websites' or 'nodes'): live again means an update of it; unset: any update. */
+  feed?: 'websites' | 'nodes';
   injectedAt: number;
   healedAt?: number;
   /** From the heal until every client had received a delivery again (ms); undefined if one never did. */
@@ -31,8 +33,11 @@ export interface ScenarioContext {
   settings: ChaosSettings;
   /** The recorded clients (all judged by the checker). */
   clients: RecordingClient[];
-  /** Marks a fault as injected now (counted in the summary). */
-  inject(label: string): void;
+  /**
+   * Marks a fault as injected now (counted in the summary). `feed`: the feed it interrupts, whose
+   * next update after the heal means "live again" (default: any update).
+   */
+  inject(label: string, feed?: 'websites' | 'nodes'): void;
   /** Marks the last injected fault healed now: "time until live again" is measured from here. */
   healed(): void;
   /** Another recorded client, judged like the others (e.g. one that syncs during an outage), on gateway `gateway`. */
@@ -202,8 +207,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     rng,
     settings,
     clients,
-    inject: (label) => {
-      faults.push({ label, injectedAt: performance.now() });
+    inject: (label, feed) => {
+      faults.push({ label, injectedAt: performance.now(), ...(feed ? { feed } : {}) });
       phase(`fault: ${label}`);
     },
     healed: () => {
@@ -212,6 +217,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
         fault.healedAt = performance.now();
         phase(`healed: ${fault.label}`);
       }
+      releaseWriters();
     },
     addClient,
     waitFor,
@@ -238,6 +244,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     log,
   };
 
+  // Writers past the hold point wait for the heal (or the end of the fault function), not for the
+  // checks a fault function makes after healing: writes must follow the heal at once.
+  let releaseWriters: () => void = () => {};
+  const writersReleased = new Promise<void>((resolve) => {
+    releaseWriters = resolve;
+  });
   let faultError: unknown;
   let writes: WriteRecord[] = [];
   let nodeChanges = 0;
@@ -294,7 +306,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
         .slice(0, 30)}-${randomUUID().slice(0, 6)}`,
       afterWrite: async (sent) => {
         if (sent >= faultAt) startFault();
-        if (sent >= holdAt && faultRun) await faultRun;
+        if (sent >= holdAt && faultRun) await writersReleased;
       },
     });
     phase('writes done');
@@ -317,7 +329,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   });
   for (const fault of faults) {
     if (fault.healedAt === undefined) continue;
-    const firsts = clients.map((c) => c.firstUpdateAfter(fault.healedAt!));
+    const firsts = clients.map((c) => c.firstUpdateAfter(fault.healedAt!, fault.feed));
     if (firsts.every((t) => t !== undefined))
       fault.liveAgainMs = Math.round(Math.max(...(firsts as number[])) - fault.healedAt);
   }

@@ -82,6 +82,15 @@ export interface ChaosStack {
 }
 
 const READY_TIMEOUT_MS = 60_000;
+/** The largest TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_MAX the setting accepts. */
+const WRITE_RATE_LIMIT_MAX = 1_000_000;
+/** Stacks started and not stopped yet: what {@link stopAllStacks} stops (a CLI interrupted mid-run). */
+const activeStacks = new Set<ChaosStack>();
+
+/** Stops every chaos stack of this process that is still running (for SIGINT/SIGTERM handlers). */
+export async function stopAllStacks(): Promise<void> {
+  await Promise.all([...activeStacks].map((s) => s.stop()));
+}
 export const CHAOS_CLUSTER = 'chaos';
 const DEFAULT_NODES = 6;
 
@@ -193,6 +202,9 @@ export async function startChaosStack(options: ChaosStackOptions = {}): Promise<
       });
     const websiteApi = service('website-api', 'apps/website-api/src/main.ts', apiPort!, {
       TIDELINE_WEBSITE_API_PORT: String(apiPort),
+      // The writers are the load under test, not a client to throttle: the per-subject write limit at its maximum.
+      TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_MAX: String(WRITE_RATE_LIMIT_MAX),
+      TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX: `${prefix}-wrl`,
       TIDELINE_DATABASE_URL: proxiedDbUrl,
     });
     const cache = service('cache', 'apps/cache/src/main.ts', cachePort!, {
@@ -221,7 +233,7 @@ export async function startChaosStack(options: ChaosStackOptions = {}): Promise<
     await informer.start();
     await Promise.all(gateways.map((g) => g.start()));
 
-    return {
+    const stack: ChaosStack = {
       bus,
       prefix,
       cluster: CHAOS_CLUSTER,
@@ -246,8 +258,13 @@ export async function startChaosStack(options: ChaosStackOptions = {}): Promise<
         await p.stop(signal);
         await p.start();
       },
-      stop: () => runCleanups(cleanups),
+      stop: async () => {
+        activeStacks.delete(stack);
+        await runCleanups(cleanups);
+      },
     };
+    activeStacks.add(stack);
+    return stack;
   } catch (error) {
     await runCleanups(cleanups);
     throw error;

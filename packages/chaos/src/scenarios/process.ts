@@ -41,7 +41,7 @@ export const processScenarios: ChaosScenario[] = [
     description:
       'the cache killed and started again: node syncs during its rebuild answer UNAVAILABLE, then recover',
     fault: async (stack, _rng, ctx) => {
-      ctx.inject('cache restart');
+      ctx.inject('cache restart', 'nodes');
       await stack.cache.stop('SIGKILL');
       // A client that subscribes while the cache is down must be told UNAVAILABLE (or get its snapshot once it is back).
       const probe = ctx.addClient(0);
@@ -65,7 +65,7 @@ export const processScenarios: ChaosScenario[] = [
     description:
       'the informer killed and started again: it recovers its numbering from the nodes topic and continues',
     fault: async (stack, _rng, ctx) => {
-      ctx.inject('informer restart');
+      ctx.inject('informer restart', 'nodes');
       await stack.informer.stop('SIGKILL');
       await stack.informer.start();
       ctx.healed();
@@ -80,7 +80,7 @@ export const processScenarios: ChaosScenario[] = [
       const labels = { dependency: 'website-api' };
       const present = (await ctx.metric(gateway, BREAKER_METRIC, labels)) !== undefined;
       const stopSampling = ctx.sampleMetric(gateway, BREAKER_METRIC, labels);
-      ctx.inject('website-api restart');
+      ctx.inject('website-api restart', 'websites');
       await stack.websiteApi.stop('SIGTERM');
       // A client that syncs websites while website-api is down: the gateway's calls fail (and open the breaker).
       const probe = ctx.addClient(0);
