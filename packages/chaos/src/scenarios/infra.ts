@@ -222,7 +222,7 @@ export const infraScenarios: ChaosScenario[] = [
       const lineGroupId = await anyLineGroup(stack);
       const domains: string[] = [];
       const statuses: number[] = [];
-      ctx.inject('PostgreSQL cut');
+      ctx.inject('PostgreSQL cut', 'websites');
       proxy.cut();
       await ctx.waitFor('a write refused with 503', async () => {
         const domain = `cut-${randomUUID().slice(0, 12)}.chaos.example.com`;
