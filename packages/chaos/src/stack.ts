@@ -10,6 +10,7 @@ import {
   DisposableServer,
   FaultProxy,
   freePort,
+  restartablePort,
   TEST_JWT,
   TEST_NATS_URL,
   TestDatabase,
@@ -113,7 +114,7 @@ export async function startChaosStack(options: ChaosStackOptions = {}): Promise<
     if (redis) cleanups.push(() => redis[Symbol.asyncDispose]());
     const natsUrl = nats?.url ?? env['TIDELINE_NATS_URL'] ?? TEST_NATS_URL;
     // A private Kafka's proxied listener needs the proxy's port before the broker starts.
-    const kafkaListenerPort = options.privateKafka && bus === 'kafka' ? await freePort() : undefined;
+    const kafkaListenerPort = options.privateKafka && bus === 'kafka' ? await restartablePort() : undefined;
     const kafkaProxy =
       kafkaListenerPort !== undefined && options.brokerProxyForGateway !== undefined
         ? await FaultProxy.to(kafkaListenerPort)

@@ -8,7 +8,7 @@ export {
   testNodeEvents,
   testNodeView,
 } from './node-events.ts';
-export { freePort, waitForPort } from './ports.ts';
+export { freePort, restartablePort, waitForPort } from './ports.ts';
 export { ADMIN_DATABASE_URL, TestDatabase } from './postgres.ts';
 export { FaultProxy } from './proxy.ts';
 export { DisposableServer, type NatsServerAuth, type RedisServerAuth } from './servers.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from './ports.ts';
+import { restartablePort } from './ports.ts';
 
 const run = promisify(execFile);
 
@@ -23,7 +23,8 @@ export interface DisposableKafkaOptions {
   /** JVM heap flags of the broker. */
   heapOpts?: string;
   /**
-   * A second client listener on `port` that tells its clients (in metadata answers) to reach the
+   * A second client listener on `port` (take it from `restartablePort()`, as the broker binds it
+   * again on every restart) that tells its clients (in metadata answers) to reach the
    * broker at `advertisedPort`: put a FaultProxy on `advertisedPort` towards `port`, and every
    * connection of a client bootstrapped there goes through the proxy, so cutting it partitions that
    * client alone (with the plain listener, clients would reach the advertised address directly).
@@ -65,9 +66,10 @@ export class DisposableKafka {
   ) {}
 
   static async start(options: DisposableKafkaOptions = {}): Promise<DisposableKafka> {
-    const port = await freePort();
-    let controllerPort = await freePort();
-    while (controllerPort === port) controllerPort = await freePort();
+    // Ports it gets back after a restart: below the ephemeral range (see restartablePort).
+    const port = await restartablePort();
+    let controllerPort = await restartablePort();
+    while (controllerPort === port) controllerPort = await restartablePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'tideline-kafka-'));
     const startTimeoutSeconds = options.startTimeoutSeconds ?? DEFAULT_START_TIMEOUT_SECONDS;
     const env: NodeJS.ProcessEnv = {

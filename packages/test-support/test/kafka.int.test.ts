@@ -2,7 +2,7 @@ import { KafkaEventBus } from '@tideline/bus';
 import { eventually } from '@tideline/bus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DisposableKafka } from '../src/kafka.ts';
-import { freePort, waitForPort } from '../src/ports.ts';
+import { restartablePort, waitForPort } from '../src/ports.ts';
 import { FaultProxy } from '../src/proxy.ts';
 
 const START_TIMEOUT_SECONDS = 90;
@@ -34,7 +34,7 @@ describe('DisposableKafka', () => {
 
   beforeAll(
     async () => {
-      const listenerPort = await freePort();
+      const listenerPort = await restartablePort();
       proxy = await FaultProxy.to(listenerPort);
       kafka = await DisposableKafka.start({
         startTimeoutSeconds: START_TIMEOUT_SECONDS,
