@@ -60,6 +60,8 @@ export default defineConfig({
             'packages/stack-tests/test/stack.int.test.ts',
             // Consumer lag and the other bus series as Kafka reports them, against every dashboard query.
             'packages/stack-tests/test/dashboards.int.test.ts',
+            'packages/chaos/test/chaos.int.test.ts',
+            'packages/chaos/test/infra-faults.int.test.ts',
           ],
           env: { TIDELINE_BUS: 'kafka' },
           testTimeout: 60_000,

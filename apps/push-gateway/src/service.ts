@@ -90,7 +90,11 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
   readiness.add('bus', () => bus.healthy());
 
   const io = createSocketServer(http.server, config, redis);
-  const emitter = new SocketEmitter(io, metrics);
+  const emitter = new SocketEmitter(
+    io,
+    metrics,
+    config.environment === 'test' ? config.gatewayTestDropEvery : 0,
+  );
   metrics.measureOutboundQueue(() => outboundBytesWaiting(io.of('/').sockets.values()));
   context.onStop('socket.io', () => closeSocketServer(io, emitter, config));
 

@@ -2,6 +2,7 @@ import type { Setting, SettingsSpec } from './setting.ts';
 import { authSettings, devTokenSettings, managementSettings } from './settings/auth.ts';
 import { busSettings } from './settings/bus.ts';
 import { cacheSettings } from './settings/cache.ts';
+import { chaosSettings } from './settings/chaos.ts';
 import { commonSettings } from './settings/common.ts';
 import { consoleSettings } from './settings/console.ts';
 import { gatewaySettings } from './settings/gateway.ts';
@@ -30,6 +31,7 @@ export const settingGroups: Record<string, SettingsSpec> = {
   'development tokens': devTokenSettings,
   'console (development)': consoleSettings,
   'soak benchmark': soakSettings,
+  'chaos checker (tests)': chaosSettings,
 };
 
 function defaultOf(setting: Setting<unknown>): string {

@@ -1,4 +1,5 @@
 export { eventually, sleep, type TestCertificates, testCertificates } from '@tideline/bus/testing';
+export { DisposableKafka, type DisposableKafkaOptions } from './kafka.ts';
 export { openTestBus, removeStreams, TEST_NATS_URL, uniquePrefix } from './nats.ts';
 export { NodeEventLog } from './node-event-log.ts';
 export {
@@ -8,7 +9,7 @@ export {
   testNodeView,
 } from './node-events.ts';
 export { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
-export { freePort, waitForPort } from './ports.ts';
+export { freePort, restartablePort, waitForPort } from './ports.ts';
 export { ADMIN_DATABASE_URL, TestDatabase } from './postgres.ts';
 export { FaultProxy } from './proxy.ts';
 export { DisposableServer, type NatsServerAuth, type RedisServerAuth } from './servers.ts';

@@ -24,6 +24,8 @@ import { OrderedPublisher } from './publisher.ts';
 import { readFromPosition } from './reader.ts';
 
 const TOPIC_ALREADY_EXISTS = /already exists/i;
+/** A topic created a moment ago that the answering broker's metadata does not list yet. */
+const TOPIC_NOT_KNOWN_YET = /unknown topic/i;
 /** Depth to which nested client errors are searched for the reason of a failure. */
 const MAX_ERROR_DEPTH = 4;
 
@@ -162,9 +164,12 @@ export class KafkaEventBus extends BaseEventBus {
     const names = this.topics.map((t) => this.kafkaTopic(t));
     const deadline = Date.now() + this.kafka.requestTimeoutMs;
     for (;;) {
-      const metadata = await admin.metadata({ topics: names, forceUpdate: true });
-      const ready = names.every((n) => metadata.topics.get(n)?.partitions.every((p) => p.leader >= 0));
-      if (ready) {
+      const metadata = await admin.metadata({ topics: names, forceUpdate: true }).catch((error: Error) => {
+        if (TOPIC_NOT_KNOWN_YET.test(error.message) && Date.now() <= deadline) return undefined;
+        throw error;
+      });
+      const ready = names.every((n) => metadata?.topics.get(n)?.partitions.every((p) => p.leader >= 0));
+      if (metadata && ready) {
         for (const n of names) this.partitionCounts.set(n, metadata.topics.get(n)!.partitionsCount);
         return;
       }

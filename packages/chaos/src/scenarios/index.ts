@@ -1,0 +1,11 @@
+import { infraScenarios } from './infra.ts';
+import { processScenarios } from './process.ts';
+import { registerScenarios } from './registry.ts';
+
+export { INFRA_STACK, infraScenarios, readiness } from './infra.ts';
+export { BREAKER_METRIC, processScenarios } from './process.ts';
+export { type ChaosScenario, registeredScenarios, registerScenarios, scenarioNamed } from './registry.ts';
+
+// Every scenario module registers here (one line each); `npm run chaos` runs what is registered.
+registerScenarios(...processScenarios);
+registerScenarios(...infraScenarios);
