@@ -221,6 +221,8 @@ export async function startChaosStack(options: ChaosStackOptions = {}): Promise<
         TIDELINE_INSTANCE_ID: `${prefix}-gw${i + 1}`,
         TIDELINE_GATEWAY_WEBSITE_API_URL: `http://127.0.0.1:${apiPort}`,
         TIDELINE_GATEWAY_CACHE_URL: `http://127.0.0.1:${cachePort}`,
+        // One failed sync opens the breaker, so a single probe client shows it opening and closing.
+        TIDELINE_GATEWAY_BREAKER_FAILURE_THRESHOLD: '1',
         ...(brokerProxy && options.brokerProxyForGateway === i ? brokerEnvFor(brokerProxy) : {}),
         ...options.gatewayEnv?.[i],
       }),
