@@ -4,7 +4,7 @@
 //   node infra/compose/bundle.mjs [outDir]        (default dist/)
 // Layout: <outDir>/bin/<service>.mjs, plus the files the code reads relative to its module:
 // <outDir>/migrations (packages/db) and <outDir>/lua (packages/stateful).
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -12,18 +12,8 @@ import { build } from 'esbuild';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const out = resolve(process.argv[2] ?? join(ROOT, 'dist'));
 
-/** The services the image's entrypoint runs, by the name given as its first argument. */
-export const SERVICES = {
-  'website-api': 'apps/website-api/src/main.ts',
-  cache: 'apps/cache/src/main.ts',
-  informer: 'apps/informer/src/main.ts',
-  'push-gateway': 'apps/push-gateway/src/main.ts',
-  migrate: 'infra/compose/entries/migrate.ts',
-  seed: 'apps/website-api/src/seed-cli.ts',
-  'kube-demo': 'packages/kube-test-server/src/demo.ts',
-  'dev-token': 'infra/compose/entries/dev-token.ts',
-  console: 'infra/compose/entries/console.ts',
-};
+/** The services the image's entrypoint runs, by the name given as its first argument → their entry file. */
+const SERVICES = JSON.parse(readFileSync(join(ROOT, 'infra/compose/services.json'), 'utf8'));
 /** Files read at runtime through `new URL('../<dir>', import.meta.url)`: copied next to bin/. */
 const ASSETS = { migrations: 'packages/db/migrations', lua: 'packages/stateful/lua' };
 
