@@ -18,7 +18,7 @@ const IMAGE = 'tideline/tideline:local';
 /** The long-running apps: each answers /readyz, stops gracefully, runs under an init. */
 const SERVING = ['website-api', 'cache', 'informer', 'push-gateway-1', 'push-gateway-2'];
 /** TIDELINE_SHUTDOWN_TIMEOUT_MS's default (packages/config common settings). */
-const SHUTDOWN_TIMEOUT_DEFAULT_MS = commonSettings.shutdownTimeoutMs.default;
+const SHUTDOWN_TIMEOUT_DEFAULT_MS = Number(commonSettings.shutdownTimeoutMs.default);
 /** Services only other services talk to: never published on a public interface. */
 const INFRASTRUCTURE = ['postgres', 'redis', 'nats', 'kafka', 'cache'];
 const APPS = ['migrate', 'website-api', 'cache', 'kube-demo', 'informer', 'push-gateway-1', 'push-gateway-2'];
