@@ -58,6 +58,7 @@ export default defineConfig({
             'apps/push-gateway/test/scale-out.int.test.ts',
             'apps/push-gateway/test/pushes.int.test.ts',
             'packages/stack-tests/test/stack.int.test.ts',
+            'packages/chaos/test/chaos.int.test.ts',
           ],
           env: { TIDELINE_BUS: 'kafka' },
           testTimeout: 60_000,

@@ -9,6 +9,7 @@ import {
   requireJwtKey,
   requireServiceTokenKey,
   statefulSettings,
+  testDropOnlyInTest,
 } from '@tideline/config';
 
 /** Everything push-gateway reads from its environment. */
@@ -22,4 +23,9 @@ export const pushGatewaySettings = {
 
 export type PushGatewayConfig = ConfigOf<typeof pushGatewaySettings> & ConfigOf<typeof commonSettings>;
 
-export const pushGatewayRules = [requireJwtKey, requireServiceTokenKey, heartbeatWithinPodStateTtl];
+export const pushGatewayRules = [
+  requireJwtKey,
+  requireServiceTokenKey,
+  heartbeatWithinPodStateTtl,
+  testDropOnlyInTest,
+];

@@ -86,7 +86,11 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
   readiness.add('bus', () => bus.healthy());
 
   const io = createSocketServer(http.server, config, redis);
-  const emitter = new SocketEmitter(io, metrics);
+  const emitter = new SocketEmitter(
+    io,
+    metrics,
+    config.environment === 'test' ? config.gatewayTestDropEvery : 0,
+  );
   context.onStop('socket.io', () => closeSocketServer(io, emitter, config));
 
   const { websites, nodes } = createFeeds({ config, sources, emitter, metrics, logger });

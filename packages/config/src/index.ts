@@ -35,9 +35,10 @@ export {
 } from './settings/auth.ts';
 export { busSettings } from './settings/bus.ts';
 export { cacheSettings } from './settings/cache.ts';
+export { chaosSettings } from './settings/chaos.ts';
 export { commonSettings } from './settings/common.ts';
 export { consoleSettings } from './settings/console.ts';
-export { gatewaySettings } from './settings/gateway.ts';
+export { gatewaySettings, testDropOnlyInTest } from './settings/gateway.ts';
 export { informerSettings, renewWithinLeaseTtl } from './settings/informer.ts';
 export { kubeDemoSettings } from './settings/kube-demo.ts';
 export { heartbeatWithinPodStateTtl, statefulSettings } from './settings/stateful.ts';

@@ -2,6 +2,7 @@ import type { Setting, SettingsSpec } from './setting.ts';
 import { authSettings, devTokenSettings, managementSettings } from './settings/auth.ts';
 import { busSettings } from './settings/bus.ts';
 import { cacheSettings } from './settings/cache.ts';
+import { chaosSettings } from './settings/chaos.ts';
 import { commonSettings } from './settings/common.ts';
 import { consoleSettings } from './settings/console.ts';
 import { gatewaySettings } from './settings/gateway.ts';
@@ -28,6 +29,7 @@ export const settingGroups: Record<string, SettingsSpec> = {
   'demo cluster': kubeDemoSettings,
   'development tokens': devTokenSettings,
   'console (development)': consoleSettings,
+  'chaos checker (tests)': chaosSettings,
 };
 
 function defaultOf(setting: Setting<unknown>): string {

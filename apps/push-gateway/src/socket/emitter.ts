@@ -20,7 +20,21 @@ export class SocketEmitter {
   constructor(
     private readonly io: GatewayServer,
     private readonly metrics: GatewayMetrics,
+    /**
+     * TEST ONLY (TIDELINE_GATEWAY_TEST_DROP_EVERY, refused outside TIDELINE_ENV=test): skip every
+     * Nth live broadcast, a deliberately broken build for the chaos checker's negative control. 0 = off.
+     */
+    private readonly testDropEvery = 0,
   ) {}
+
+  private broadcasts = 0;
+
+  /** The negative control's fault: true for every Nth live broadcast when the test flag is set. */
+  private droppedOnPurpose(): boolean {
+    if (this.testDropEvery === 0) return false;
+    this.broadcasts += 1;
+    return this.broadcasts % this.testDropEvery === 0;
+  }
 
   /** `connected`: the handshake was accepted. */
   connected(socket: GatewaySocket): void {
@@ -60,6 +74,7 @@ export class SocketEmitter {
       this.toSocket(id, 'websites:initial', (s) => s.emit('websites:initial', message)),
     update: (id, message) => this.toSocket(id, 'websites:update', (s) => s.emit('websites:update', message)),
     broadcast: (room, except, message, recipients) => {
+      if (this.droppedOnPurpose()) return;
       this.io.local
         .to(room)
         .except([...except])
@@ -77,6 +92,7 @@ export class SocketEmitter {
       initial: (id, message) => this.toSocket(id, 'nodes:initial', (s) => s.emit('nodes:initial', message)),
       update: (id, message) => this.toSocket(id, 'nodes:update', (s) => s.emit('nodes:update', message)),
       broadcast: (room, except, message, recipients) => {
+        if (this.droppedOnPurpose()) return;
         this.io.local
           .to(room)
           .except([...except])

@@ -1,3 +1,4 @@
+import { ConfigError } from '../load.ts';
 import { int, list, ms, optionalStr, port, seconds, str, url } from '../setting.ts';
 
 /** Settings of apps/push-gateway. */
@@ -186,4 +187,26 @@ export const gatewaySettings = {
     default: 20,
     doc: 'Most sockets one user (token `sub`) may hold across all gateways, counted in Redis; a further handshake is refused with TOO_MANY_CONNECTIONS. Sockets of a gateway that died stop counting within TIDELINE_STATEFUL_HEARTBEAT_INTERVAL_MS × TIDELINE_STATEFUL_LINK_LEASE_HEARTBEATS. 0 disables the cap.',
   }),
+
+  // ---- test only ------------------------------------------------------------------------------
+  gatewayTestDropEvery: int({
+    env: 'TIDELINE_GATEWAY_TEST_DROP_EVERY',
+    min: 0,
+    max: 1_000_000,
+    default: 0,
+    doc: 'TEST ONLY (the chaos negative control): this gateway silently skips every Nth live event it would broadcast to its sockets, a deliberately broken build the history checker must catch. Honoured only when TIDELINE_ENV=test; any other environment refuses to start with it set. 0 = off.',
+  }),
 };
+
+/** `TIDELINE_GATEWAY_TEST_DROP_EVERY` breaks delivery on purpose: refused outside TIDELINE_ENV=test. */
+export function testDropOnlyInTest(config: {
+  environment: string;
+  gatewayTestDropEvery: number;
+}): ConfigError | undefined {
+  if (config.gatewayTestDropEvery === 0 || config.environment === 'test') return undefined;
+  return new ConfigError(
+    'TIDELINE_GATEWAY_TEST_DROP_EVERY',
+    '0 outside TIDELINE_ENV=test (it drops live events on purpose, for the chaos negative control)',
+    String(config.gatewayTestDropEvery),
+  );
+}
