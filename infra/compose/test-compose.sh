@@ -86,7 +86,7 @@ phase_done "app-image"
 # ---- configuration: random secrets (never printed), free loopback ports -----------------------
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 secret() { node -e "console.log(require('crypto').randomBytes($1).toString('$2'))"; }
-GW1=$(free_port) GW2=$(free_port) API=$(free_port) INFORMER=$(free_port) CACHE=$(free_port)
+GW1=$(free_port) GW2=$(free_port) API=$(free_port) INFORMER=$(free_port) CACHE=$(free_port) NATS=$(free_port)
 JWT_SECRET=$(secret 32 base64)
 (
   umask 077
@@ -102,13 +102,15 @@ TIDELINE_PUBLISH_WEBSITE_API=127.0.0.1:$API
 TIDELINE_PUBLISH_INFORMER=127.0.0.1:$INFORMER
 EOF
 )
-# The local override: the cache on a loopback port too (the scenarios read its snapshots); nothing
-# else changes. This machine runs its own PostgreSQL/Redis/NATS on the standard ports: the compose
-# file publishes none of them.
+# The local override: the cache on a loopback port too (the scenarios read its snapshots) and NATS
+# (the history checker reads the nodes topic); nothing else changes. This machine runs its own
+# PostgreSQL/Redis/NATS on the standard ports: the compose file publishes none of them.
 cat >"$WORK/local.yml" <<EOF
 services:
   cache:
     ports: ["127.0.0.1:$CACHE:3002"]
+  nats:
+    ports: ["127.0.0.1:$NATS:4222"]
 EOF
 
 # ---- up ---------------------------------------------------------------------------------------
@@ -153,7 +155,7 @@ export TIDELINE_STACK_INFORMER_URL="http://127.0.0.1:$INFORMER"
 export TIDELINE_STACK_CLUSTER=demo
 export TIDELINE_STACK_JWT_SECRET="$JWT_SECRET"
 # The fault round drives the engine: these name the containers and the way to reach it.
-export TIDELINE_COMPOSE_PROJECT="$PROJECT" TIDELINE_COMPOSE_WORK="$WORK"
+export TIDELINE_COMPOSE_PROJECT="$PROJECT" TIDELINE_COMPOSE_WORK="$WORK" TIDELINE_COMPOSE_NATS_URL="nats://127.0.0.1:$NATS"
 
 run_vitest() { # <label> <file>
   local report="$WORK/$1.json"
