@@ -159,7 +159,7 @@ export TIDELINE_COMPOSE_PROJECT="$PROJECT" TIDELINE_COMPOSE_WORK="$WORK" TIDELIN
 
 run_vitest() { # <label> <file>
   local report="$WORK/$1.json"
-  npx vitest run "$2" --reporter=default --reporter=json --outputFile.json="$report" >"$WORK/$1.log" 2>&1
+  npx vitest run "$2" --project integration --reporter=default --reporter=json --outputFile.json="$report" >"$WORK/$1.log" 2>&1
   local status=$?
   grep -E "scenarios|passed|failed|✓|×|skipped" "$WORK/$1.log" | tail -n 40
   if [ -s "$report" ]; then
