@@ -147,6 +147,18 @@ check "compose up: every service healthy (migrate exited 0 first)" "$up_status"
 phase_done "up"
 [ "$up_status" = 0 ] || exit 1
 
+# Every app container runs its compiled service with node under the init, nothing else in between.
+processes_ok=0
+for name in "${SERVING[@]}"; do
+  service="${name%-[0-9]}"
+  cmdlines=$(podman exec "$("${DC[@]}" ps -q "$name")" sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <"$f"; echo; done' 2>/dev/null)
+  if ! grep -q "^node --enable-source-maps /app/bin/$service.mjs" <<<"$cmdlines" || grep -Eq "(^|/)(npm|npx|tsx)( |$)" <<<"$cmdlines"; then
+    log "$name runs: $(tr '\n' '|' <<<"$cmdlines")"
+    processes_ok=1
+  fi
+done
+check "every app container runs node on its compiled service (no npm, npx or tsx)" "$processes_ok"
+
 # ---- scenarios against the containers ---------------------------------------------------------
 export TIDELINE_STACK_GATEWAY_URLS="http://127.0.0.1:$GW1,http://127.0.0.1:$GW2"
 export TIDELINE_STACK_WEBSITE_API_URL="http://127.0.0.1:$API"
@@ -184,3 +196,14 @@ run_vitest browser packages/stack-tests/test/console.browser.int.test.ts
 phase_done "browser"
 run_vitest faults packages/stack-tests/test/compose-faults.int.test.ts
 phase_done "faults"
+
+# A graceful stop within the grace period: SIGTERM drains and the gateway exits 0 by itself (an
+# engine kill after the grace period would leave 137).
+stop_started=$(date +%s)
+"${DC[@]}" stop push-gateway-2 >"$WORK/stop.log" 2>&1
+stop_seconds=$(($(date +%s) - stop_started))
+exit_code=$(podman inspect -f '{{.State.ExitCode}}' "$("${DC[@]}" ps -q push-gateway-2)" 2>/dev/null)
+log "push-gateway-2 stopped in ${stop_seconds} s with exit code ${exit_code}"
+[ "$exit_code" = 0 ]
+check "docker-compose stop: a gateway drains and exits 0 within its stop_grace_period" $?
+phase_done "stop"

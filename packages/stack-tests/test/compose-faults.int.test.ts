@@ -260,8 +260,6 @@ describe.skipIf(!PROJECT)('compose fault round (npm run test:compose)', () => {
           stack,
           truth,
           fault,
-          // The runner's own node changes are no-ops here (see selfChangingCluster): run them rarely.
-          settings: { chaosNodeChangeIntervalMs: settings.chaosFaultTimeoutMs },
         });
         reports.push(report);
         console.log(report.text);
