@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # `npm run test:compose`: the compose-based integration suite. Runs docker-compose.yml itself (the
 # production path, unchanged) on podman, from images built on this machine, then:
-#   1. waits until every service is healthy (health-pump.sh runs the health checks: no systemd)
+#   0. checks the images: Prometheus (observability profile) builds and promtool accepts its
+#      configuration; the console serves tokens in development only
+#   1. waits until every service is healthy (health-pump.sh runs the health checks: no systemd),
+#      each app container running node on its compiled service (no npm/npx/tsx)
 #   2. the stack-level scenarios against the containers (packages/stack-tests, TIDELINE_STACK_*)
 #   3. the browser test (the console in Chromium) against the containers
 #   4. a fault round through the container engine under the history checker
 #      (packages/stack-tests/test/compose-faults.int.test.ts: kill -9 a gateway container,
 #      restart NATS, restart Redis; 0 lost / duplicated / reordered required)
+#   5. `docker-compose stop` of a gateway: it drains and exits 0 within its stop_grace_period
 # and always `compose down -v` at the end. Prints `compose: N passed, N failed` (exit 1 on failure)
 # with the time of each phase.
 #
@@ -73,6 +77,9 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+secret() { node -e "console.log(require('crypto').randomBytes($1).toString('$2'))"; }
+
 # ---- images -----------------------------------------------------------------------------------
 bash infra/scripts/ensure-podman.sh || { check "tools installed (podman, runc, debootstrap, docker-compose)" 1; exit 1; }
 bash "$PODMAN_DIR/build-images.sh" || { check "base images built from Debian packages" 1; exit 1; }
@@ -83,9 +90,37 @@ check "the app image builds from the Dockerfile" $? || true
 [ "$failed" = 0 ] || { tail -n 30 "$WORK/build.log"; exit 1; }
 phase_done "app-image"
 
+# The observability profile's Prometheus: its image builds from Debian's package and promtool
+# accepts the configuration with the alert rules of deploy/prometheus/rules/ (Jaeger needs Docker Hub).
+podman build -q -t tideline/prometheus:local "$ROOT/infra/compose/prometheus" >"$WORK/prometheus-build.log" 2>&1 &&
+  podman run --rm --entrypoint promtool \
+    -v "$ROOT/infra/compose/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" \
+    -v "$ROOT/deploy/prometheus/rules:/etc/prometheus/rules:ro" \
+    tideline/prometheus:local check config /etc/prometheus/prometheus.yml >"$WORK/promtool.log" 2>&1
+check "observability: the Prometheus image builds and promtool accepts its configuration and rules" $?
+
+# The console of the development override: with TIDELINE_ENV=development it serves the page, its
+# configuration and same-origin tokens; in production there is no token route.
+console_check() { # <environment> <expected /token status>
+  local port name status
+  port=$(free_port)
+  name="$PROJECT-console-$1"
+  podman run -d --rm --name "$name" -e "TIDELINE_ENV=$1" -e "TIDELINE_JWT_SECRET=$(secret 32 base64)" \
+    -e TIDELINE_CONSOLE_HOST=0.0.0.0 -p "127.0.0.1:$port:5173" tideline/tideline:local console >/dev/null || return 1
+  for _ in $(seq 1 60); do curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 1; done
+  status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/token")
+  curl -sf "http://127.0.0.1:$port/" | grep -q '<title>Tideline console' || status=page-missing
+  podman rm -f "$name" >/dev/null 2>&1
+  [ "$status" = "$2" ]
+}
+
+console_check development 200
+check "development console: page, /dev-config.json and same-origin /token" $?
+console_check production 404
+check "production console: no token route" $?
+phase_done "image-checks"
+
 # ---- configuration: random secrets (never printed), free loopback ports -----------------------
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-secret() { node -e "console.log(require('crypto').randomBytes($1).toString('$2'))"; }
 GW1=$(free_port) GW2=$(free_port) API=$(free_port) INFORMER=$(free_port) CACHE=$(free_port) NATS=$(free_port)
 JWT_SECRET=$(secret 32 base64)
 (
