@@ -115,7 +115,7 @@ console_check() { # <environment> <expected /token status>
 }
 
 console_check development 200
-check "development console: page, /dev-config.json and same-origin /token" $?
+check "development console: the page and same-origin /token" $?
 console_check production 404
 check "production console: no token route" $?
 phase_done "image-checks"
