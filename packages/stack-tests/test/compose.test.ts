@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEVELOPMENT_JWT_SECRET } from '@tideline/config';
+import { commonSettings, DEVELOPMENT_JWT_SECRET } from '@tideline/config';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 
@@ -9,6 +10,15 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BASE = `${ROOT}docker-compose.yml`;
 const DEV_OVERRIDE = `${ROOT}docker-compose.dev.yml`;
 const DEV_ENV_FILE = `${ROOT}infra/compose/development.env`;
+const KAFKA_OVERRIDE = `${ROOT}infra/compose/kafka.yml`;
+/** The services the image's entrypoint runs (infra/compose/bundle.mjs compiles exactly these). */
+const IMAGE_SERVICES = Object.keys(JSON.parse(readFileSync(`${ROOT}infra/compose/services.json`, 'utf8')));
+const DOCKERFILE = readFileSync(`${ROOT}Dockerfile`, 'utf8');
+const IMAGE = 'tideline/tideline:local';
+/** The long-running apps: each answers /readyz, stops gracefully, runs under an init. */
+const SERVING = ['website-api', 'cache', 'informer', 'push-gateway-1', 'push-gateway-2'];
+/** TIDELINE_SHUTDOWN_TIMEOUT_MS's default (packages/config common settings). */
+const SHUTDOWN_TIMEOUT_DEFAULT_MS = Number(commonSettings.shutdownTimeoutMs.default);
 /** Services only other services talk to: never published on a public interface. */
 const INFRASTRUCTURE = ['postgres', 'redis', 'nats', 'kafka', 'cache'];
 const APPS = ['migrate', 'website-api', 'cache', 'kube-demo', 'informer', 'push-gateway-1', 'push-gateway-2'];
@@ -21,8 +31,18 @@ interface Port {
   published?: number | string;
 }
 interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  init?: boolean;
+  restart?: string;
+  stop_grace_period?: string;
+  profiles?: string[];
   environment?: Record<string, string | number | null>;
   ports?: (string | Port)[];
+  volumes?: (string | { source?: string; target: string; read_only?: boolean })[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
 }
 interface Composed {
   services: Record<string, Service>;
@@ -35,12 +55,16 @@ function composeConfig(args: string[], env: Record<string, string>) {
       ([name]) => !name.startsWith('TIDELINE_') && !name.startsWith('COMPOSE_'),
     ),
   );
-  const result = spawnSync('docker-compose', [...args, '--profile', 'kafka', 'config'], {
-    cwd: ROOT,
-    env: { ...clean, ...env },
-    encoding: 'utf8',
-    timeout: COMPOSE_TIMEOUT_MS,
-  });
+  const result = spawnSync(
+    'docker-compose',
+    [...args, '--profile', 'kafka', '--profile', 'observability', 'config'],
+    {
+      cwd: ROOT,
+      env: { ...clean, ...env },
+      encoding: 'utf8',
+      timeout: COMPOSE_TIMEOUT_MS,
+    },
+  );
   return {
     status: result.status,
     stderr: result.stderr,
@@ -139,6 +163,8 @@ describe.skipIf(!hasCompose)(SUITE, () => {
       .sort();
     expect(everywhere).toEqual(['push-gateway-1', 'push-gateway-2', 'website-api']);
     expect(publishedOn(composed!.services['informer']!)).toEqual(['127.0.0.1']);
+    expect(publishedOn(composed!.services['prometheus']!)).toEqual(['127.0.0.1']);
+    expect(publishedOn(composed!.services['jaeger']!)).toEqual(['127.0.0.1']);
   });
 
   it('compose - the development override binds infrastructure to 127.0.0.1 only and runs with TIDELINE_ENV=development', () => {
@@ -163,5 +189,149 @@ describe.skipIf(!hasCompose)(SUITE, () => {
         DEVELOPMENT_JWT_SECRET,
       );
     }
+  });
+});
+
+/** Seconds of a compose duration such as `25s`, `1m30s`. */
+function seconds(duration: string): number {
+  let total = 0;
+  for (const [, n, unit] of duration.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    total += Number(n) * { ms: 0.001, s: 1, m: 60, h: 3600 }[unit as 'ms' | 's' | 'm' | 'h'];
+  return total;
+}
+const healthTest = (service: Service) => (service.healthcheck?.test ?? []).join(' ');
+
+describe.skipIf(!hasCompose)(`${SUITE}: operations`, () => {
+  let composedProduction: Record<string, Service> | undefined;
+  const production = () => {
+    composedProduction ??= composeConfig(['-f', BASE], productionSecrets()).composed!.services;
+    return composedProduction;
+  };
+
+  it('compose - one image for every app: built once (by migrate), the others run it by name', () => {
+    const services = production();
+    for (const name of APPS) expect(services[name]!.image, name).toBe(IMAGE);
+    const builders = Object.entries(services)
+      .filter(([, service]) => service.build !== undefined && service.image === IMAGE)
+      .map(([name]) => name);
+    expect(builders).toEqual(['migrate']);
+  });
+
+  it('compose - every app runs a compiled service of the image by name (no npm, npx or tsx in the process tree)', () => {
+    const services = production();
+    for (const name of APPS) {
+      const command = services[name]!.command!;
+      expect(command, name).toHaveLength(1);
+      expect(IMAGE_SERVICES, name).toContain(command[0]);
+      expect(command.join(' '), name).not.toMatch(/\b(npm|npx|tsx)\b/);
+    }
+    expect(DOCKERFILE).toMatch(/^ENTRYPOINT \["\/usr\/local\/bin\/tideline"\]$/m);
+    expect(DOCKERFILE).not.toMatch(/^(CMD|ENTRYPOINT).*\b(npm|npx|tsx)\b/m);
+  });
+
+  it('compose - the image runs the Node.js of .nvmrc', () => {
+    const pinned = readFileSync(`${ROOT}.nvmrc`, 'utf8').trim();
+    expect(DOCKERFILE).toContain(`ARG NODE_IMAGE=node:${pinned}-bookworm-slim`);
+  });
+
+  it('compose - apps run under an init and are given longer to stop than their shutdown timeout', () => {
+    const services = production();
+    for (const name of SERVING) {
+      const service = services[name]!;
+      expect(service.init, name).toBe(true);
+      const timeoutMs = Number(
+        service.environment!['TIDELINE_SHUTDOWN_TIMEOUT_MS'] ?? SHUTDOWN_TIMEOUT_DEFAULT_MS,
+      );
+      expect(seconds(service.stop_grace_period ?? '10s') * 1000, name).toBeGreaterThan(timeoutMs);
+      expect(seconds(service.stop_grace_period ?? '10s') * 1000, name).toBeGreaterThan(
+        SHUTDOWN_TIMEOUT_DEFAULT_MS,
+      );
+    }
+  });
+
+  it('compose - health checks probe for real: NATS JetStream health on its monitoring port, PostgreSQL over TCP, apps /readyz', () => {
+    const services = production();
+    const nats = services['nats']!;
+    expect(nats.command!.join(' ')).toMatch(/(^| )-m 8222( |$)/);
+    expect(healthTest(nats)).toContain('http://127.0.0.1:8222/healthz?js-enabled-only=true');
+    expect(healthTest(nats)).not.toContain('--help');
+    expect(services['postgres']!.healthcheck!.test).toEqual(
+      expect.arrayContaining(['pg_isready', '-h', '127.0.0.1']),
+    );
+    expect(healthTest(services['redis']!)).toContain('PONG');
+    for (const name of SERVING) {
+      const port = { 'website-api': 3001, cache: 3002, informer: 3003 }[name] ?? 3000;
+      expect(healthTest(services[name]!), name).toContain(`http://127.0.0.1:${port}/readyz`);
+    }
+  });
+
+  it('compose - migrations run once, before every app, and retry by themselves rather than by restarts', () => {
+    const services = production();
+    expect(services['migrate']!.command).toEqual(['migrate']);
+    expect(services['migrate']!.restart).toBe('no');
+    expect(services['migrate']!.depends_on!['postgres']!.condition).toBe('service_healthy');
+    for (const name of APPS.filter((n) => n !== 'migrate'))
+      expect(services[name]!.depends_on!['migrate']!.condition, name).toBe('service_completed_successfully');
+  });
+
+  it('compose - the kube-demo volume is mounted where the image has the directory, owned by the runtime user', () => {
+    const services = production();
+    const target = (name: string) =>
+      services[name]!.volumes!.map((v) => (typeof v === 'string' ? v.split(':')[1] : v.target));
+    expect(target('kube-demo')).toEqual(['/var/lib/tideline/kube-demo']);
+    expect(target('informer')).toEqual(['/var/lib/tideline/kube-demo']);
+    expect(DOCKERFILE).toMatch(
+      /mkdir -p \/var\/lib\/tideline\/kube-demo && chown -R node:node \/var\/lib\/tideline/,
+    );
+    expect(DOCKERFILE).toMatch(/^USER node$/m);
+  });
+
+  it('compose - the Kafka override switches every app to Kafka and makes it wait for the broker', () => {
+    const { status, stderr, composed } = composeConfig(
+      ['-f', BASE, '-f', KAFKA_OVERRIDE],
+      productionSecrets(),
+    );
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect(composed!.services['kafka']!.profiles).toEqual(['kafka']);
+    for (const name of SERVING) {
+      expect(composed!.services[name]!.environment!['TIDELINE_BUS'], name).toBe('kafka');
+      expect(composed!.services[name]!.depends_on!['kafka']!.condition, name).toBe('service_healthy');
+    }
+  });
+
+  it('compose - observability: Prometheus with the alert rules of deploy/prometheus/rules, Jaeger, traces off unless enabled', () => {
+    const services = production();
+    expect(services['prometheus']!.profiles).toEqual(['observability']);
+    expect(services['jaeger']!.profiles).toEqual(['observability']);
+    const mounts = services['prometheus']!.volumes!.map((v) =>
+      typeof v === 'string' ? v : `${v.source}:${v.target}`,
+    );
+    expect(
+      mounts.some((m) => m.includes('deploy/prometheus/rules') && m.includes('/etc/prometheus/rules')),
+    ).toBe(true);
+    for (const name of SERVING) {
+      expect(services[name]!.environment!['TIDELINE_OTEL_ENABLED'], name).toBe('false');
+      expect(services[name]!.environment!['TIDELINE_OTEL_EXPORTER_OTLP_ENDPOINT'], name).toBe(
+        'http://jaeger:4318',
+      );
+    }
+  });
+
+  it('compose - the development override adds the console with its token endpoint, on 127.0.0.1 only', () => {
+    const { composed } = composeConfig(['--env-file', DEV_ENV_FILE, '-f', BASE, '-f', DEV_OVERRIDE], {});
+    const console = composed!.services['console']!;
+    expect(console.command).toEqual(['console']);
+    expect(console.image).toBe(IMAGE);
+    expect(console.environment!['TIDELINE_ENV']).toBe('development');
+    expect(publishedOn(console)).toEqual(['127.0.0.1']);
+    // Without the override there is no console and no token endpoint.
+    expect(production()['console']).toBeUndefined();
+  });
+
+  it('compose - the file is plain compose: no podman-only image names, no top-level name', () => {
+    const text = readFileSync(BASE, 'utf8');
+    expect(text).not.toMatch(/^name:/m);
+    expect(text).not.toMatch(/image: localhost\//);
   });
 });

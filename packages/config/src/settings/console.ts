@@ -1,4 +1,4 @@
-import { int, list, ms, port, seconds, url } from '../setting.ts';
+import { int, list, ms, port, seconds, str, url } from '../setting.ts';
 
 /**
  * The console in development (`npm start`): where its Vite server listens, what it is told
@@ -10,6 +10,11 @@ export const consoleSettings = {
     env: 'TIDELINE_CONSOLE_PORT',
     default: 5173,
     doc: 'Port of the console (Vite dev server) that `npm start` runs on 127.0.0.1.',
+  }),
+  consoleHost: str({
+    env: 'TIDELINE_CONSOLE_HOST',
+    default: '127.0.0.1',
+    doc: 'Interface the console server of the image (`console` service) listens on; 0.0.0.0 in a container.',
   }),
   consoleGateways: list({
     env: 'TIDELINE_CONSOLE_GATEWAYS',

@@ -106,4 +106,17 @@ export const databaseSettings = {
     min: 10,
     doc: 'How long a transaction may wait for a free pooled connection before the request answers 503.',
   }),
+  databaseMigrateAttempts: int({
+    env: 'TIDELINE_DATABASE_MIGRATE_ATTEMPTS',
+    default: 10,
+    min: 1,
+    max: 1_000,
+    doc: "How often the image's `migrate` service tries the migrations while PostgreSQL refuses (starting, restarting) before it exits non-zero.",
+  }),
+  databaseMigrateRetryIntervalMs: ms({
+    env: 'TIDELINE_DATABASE_MIGRATE_RETRY_INTERVAL_MS',
+    default: 2_000,
+    min: 10,
+    doc: "Pause between two attempts of the image's `migrate` service.",
+  }),
 };
