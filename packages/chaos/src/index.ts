@@ -49,6 +49,7 @@ export {
 } from './stack.ts';
 export {
   LocalTruth,
+  NodesTopicTruth,
   type NodeTruth,
   nodeTruthOfKube,
   nodeTruthOfView,

@@ -134,8 +134,8 @@ const WEBSITES_SQL = `
  * and the Kubernetes API test server in this process.
  */
 export class LocalTruth implements TruthSource {
-  private bus: EventBus | undefined;
   private readonly pool: pg.Pool;
+  private readonly nodesTopic: NodesTopicTruth;
 
   constructor(
     private readonly options: {
@@ -147,6 +147,7 @@ export class LocalTruth implements TruthSource {
     },
   ) {
     this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
+    this.nodesTopic = new NodesTopicTruth(options.busEnv, 'chaos-truth', options.pageSize);
   }
 
   async websites(): Promise<WebsiteTruth[]> {
@@ -186,19 +187,40 @@ export class LocalTruth implements TruthSource {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  async nodeEventIds(cluster: string): Promise<number[]> {
+  nodeEventIds(cluster: string): Promise<number[]> {
+    return this.nodesTopic.ids(cluster);
+  }
+
+  async close(): Promise<void> {
+    await this.nodesTopic.close();
+    await this.pool.end();
+  }
+}
+
+/**
+ * The nodes topic's event ids of one cluster, each once and ascending, read through a bus client of
+ * its own (opened on first use with `busEnv`, read with readTopic, decoded by the contracts' one
+ * decoder; cluster events left out).
+ */
+export class NodesTopicTruth {
+  private bus: EventBus | undefined;
+
+  constructor(
+    private readonly busEnv: Record<string, string>,
+    private readonly clientName: string,
+    private readonly pageSize = 1_000,
+  ) {}
+
+  async ids(cluster: string): Promise<number[]> {
     if (!this.bus) {
       this.bus = createEventBus({
-        config: loadConfig(busSettings, { env: this.options.busEnv }),
-        clientName: 'chaos-truth',
+        config: loadConfig(busSettings, { env: this.busEnv }),
+        clientName: this.clientName,
       });
       await this.bus.start();
     }
     const ids = new Set<number>();
-    for await (const message of readTopic(this.bus, {
-      topic: NODES_TOPIC,
-      pageSize: this.options.pageSize ?? 1_000,
-    })) {
+    for await (const message of readTopic(this.bus, { topic: NODES_TOPIC, pageSize: this.pageSize })) {
       const decoded = decodeNodesTopicEvent(message.data);
       if (!decoded.ok || decoded.value.data.cluster !== cluster || isClusterEvent(decoded.value)) continue;
       ids.add(decoded.value.eventId);
@@ -208,6 +230,5 @@ export class LocalTruth implements TruthSource {
 
   async close(): Promise<void> {
     await this.bus?.drain();
-    await this.pool.end();
   }
 }

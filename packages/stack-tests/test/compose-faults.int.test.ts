@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEventBus, type EventBus, readTopic } from '@tideline/bus';
 import {
   type ChaosStack,
   type FaultFn,
   loadChaosSettings,
+  NodesTopicTruth,
   type NodeTruth,
   nodeTruthOfKube,
   runScenario,
@@ -14,8 +14,6 @@ import {
   type WebsiteEventTruth,
   type WebsiteTruth,
 } from '@tideline/chaos';
-import { busSettings, loadConfig } from '@tideline/config';
-import { decodeNodesTopicEvent, isClusterEvent, NODES_TOPIC } from '@tideline/contracts';
 import type { KubeTestServer } from '@tideline/kube-test-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -74,9 +72,11 @@ const WEBSITES_JSON_SQL = `
 
 /** The truth of the compose stack, read from inside its containers (and the broker). */
 class ContainerTruth implements TruthSource {
-  private bus: EventBus | undefined;
+  private readonly nodesTopic: NodesTopicTruth;
 
-  constructor(private readonly busEnv: Record<string, string>) {}
+  constructor(busEnv: Record<string, string>) {
+    this.nodesTopic = new NodesTopicTruth(busEnv, 'compose-truth');
+  }
 
   private psql(sql: string): unknown {
     const out = podman([
@@ -134,25 +134,12 @@ class ContainerTruth implements TruthSource {
     return list.items.map(nodeTruthOfKube).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  async nodeEventIds(cluster: string): Promise<number[]> {
-    if (!this.bus) {
-      this.bus = createEventBus({
-        config: loadConfig(busSettings, { env: this.busEnv }),
-        clientName: 'compose-truth',
-      });
-      await this.bus.start();
-    }
-    const ids = new Set<number>();
-    for await (const message of readTopic(this.bus, { topic: NODES_TOPIC, pageSize: 1_000 })) {
-      const decoded = decodeNodesTopicEvent(message.data);
-      if (!decoded.ok || decoded.value.data.cluster !== cluster || isClusterEvent(decoded.value)) continue;
-      ids.add(decoded.value.eventId);
-    }
-    return [...ids].sort((a, b) => a - b);
+  nodeEventIds(cluster: string): Promise<number[]> {
+    return this.nodesTopic.ids(cluster);
   }
 
   async close(): Promise<void> {
-    await this.bus?.drain();
+    await this.nodesTopic.close();
   }
 }
 
