@@ -235,9 +235,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
           await sleep(settings.chaosPollIntervalMs);
         }
       })();
+      // Stopping takes one last sample, so the sequence ends with the value at the moment of the
+      // stop (the loop's last sample may be a poll interval old).
       return async () => {
         running = false;
         await loop;
+        const last = await metric(url, name, labels);
+        if (last !== undefined && seen.at(-1) !== last) seen.push(last);
         return seen;
       };
     },
