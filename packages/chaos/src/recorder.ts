@@ -128,10 +128,12 @@ export class RecordingClient implements RecordedClient {
     return this.replicas.get(feed) ?? new Map();
   }
 
-  /** When the first update at or after `at` (performance.now()) arrived, of feeds starting with `feed` if given. */
-  firstUpdateAfter(at: number, feed?: string): number | undefined {
+  /** When the first update or snapshot at or after `at` (performance.now()) arrived, of feeds starting with `feed` if given. */
+  firstDeliveryAfter(at: number, feed?: string): number | undefined {
+    // A snapshot counts: a client that synced after the heal (a probe, a resync) holds a live replica.
     return this.deliveries.find(
-      (d) => d.kind === 'update' && d.at >= at && (!feed || d.feed.startsWith(feed)),
+      (d) =>
+        (d.kind === 'update' || d.kind === 'initial') && d.at >= at && (!feed || d.feed.startsWith(feed)),
     )?.at;
   }
 

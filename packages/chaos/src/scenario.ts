@@ -333,7 +333,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   });
   for (const fault of faults) {
     if (fault.healedAt === undefined) continue;
-    const firsts = clients.map((c) => c.firstUpdateAfter(fault.healedAt!, fault.feed));
+    const firsts = clients.map((c) => c.firstDeliveryAfter(fault.healedAt!, fault.feed));
     if (firsts.every((t) => t !== undefined))
       fault.liveAgainMs = Math.round(Math.max(...(firsts as number[])) - fault.healedAt);
   }
