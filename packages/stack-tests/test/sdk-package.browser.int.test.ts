@@ -56,8 +56,17 @@ const OUTPUT_BYTES = 16 * 1024 * 1024;
 const WAIT_MS = 20_000;
 
 const exec = promisify(execFile);
-const run = (file: string, args: string[], cwd: string) =>
-  exec(file, args, { cwd, timeout: STEP_TIMEOUT_MS, maxBuffer: OUTPUT_BYTES });
+/** Runs a step; a failure says how it ended (exit code, or killed at STEP_TIMEOUT_MS) and what it printed last. */
+const run = async (file: string, args: string[], cwd: string) => {
+  try {
+    return await exec(file, args, { cwd, timeout: STEP_TIMEOUT_MS, maxBuffer: OUTPUT_BYTES });
+  } catch (error) {
+    const e = error as { code?: number; signal?: string; killed?: boolean; stdout?: string; stderr?: string };
+    const ended = e.killed ? `killed (${e.signal}) after ${STEP_TIMEOUT_MS} ms` : `exit ${e.code}`;
+    const output = `${e.stderr ?? ''}${e.stdout ?? ''}`.trim().split('\n').slice(-20).join('\n');
+    throw new Error(`${file} ${args.join(' ')} in ${cwd}: ${ended}\n${output}`, { cause: error });
+  }
+};
 
 /** The first ```js block of packages/client/README.md: the hello world integrators copy. */
 function readmeHelloWorld(): string {
