@@ -56,12 +56,15 @@ async function restartBroker(
 ): Promise<void> {
   ctx.inject(label);
   await broker.stop();
+  // Counted from the kill, not from when the gateways notice: the writers stop at the hold point
+  // until the heal, so commits counted only after a slow detection (a Kafka client's timeouts) could
+  // never reach the target, and the fault would wait out its timeout with the broker down.
+  const before = await loggedEvents(stack.databaseUrl);
   await ctx.waitFor('the gateways report the bus down', async () =>
     (await Promise.all(stack.gatewayUrls.map((u) => readiness(u, 'bus')))).every((b) => b === false),
   );
   // Writes go on without the broker (the HTTP answer does not wait for it): hold the outage until
   // some were committed, so the relay has a backlog to deliver after the restart.
-  const before = await loggedEvents(stack.databaseUrl);
   await ctx.waitFor(
     'writes committed while the broker is down',
     async () => (await loggedEvents(stack.databaseUrl)) >= before + ctx.settings.chaosOutageUpdates,
