@@ -330,6 +330,14 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     faults: faults.length,
     catchUpTimeoutMs: settings.chaosCatchUpTimeoutMs,
     pollIntervalMs: settings.chaosPollIntervalMs,
+  }).catch((error: unknown) => {
+    // The truth unreachable after a fault that failed (a broker never restarted): the fault's own
+    // error is the cause to report, not only the check's.
+    if (!faultError) throw error;
+    const fault = faultError instanceof Error ? faultError.message : String(faultError);
+    throw new Error(`${fault}; then the check could not read the truth: ${(error as Error).message}`, {
+      cause: error,
+    });
   });
   for (const fault of faults) {
     if (fault.healedAt === undefined) continue;
