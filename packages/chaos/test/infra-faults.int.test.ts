@@ -62,7 +62,13 @@ describe(`chaos under infrastructure faults - every client once, in order, gap-f
           name: scenario.name,
           seed: settings.chaosSeed + 100 + i,
           writes: settings.chaosShortWrites,
-          stack,
+          // A Kafka restart gets a stack of its own, as `npm run chaos` gives every scenario. On the
+          // shared stack gateway 1 reaches Kafka through the partition scenario's proxied listener,
+          // and its client stalled across a broker restart behind that proxy (two CI runs: the fault
+          // waited out its bound); with no proxy in the path every service recovers.
+          ...(scenario.stack?.privateKafka && bus === 'kafka'
+            ? { stackOptions: { ...scenario.stack, bus } }
+            : { stack }),
           fault: scenario.fault,
           settings: { chaosFaultTimeoutMs: faultTimeoutMs },
         });
