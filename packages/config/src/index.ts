@@ -33,6 +33,7 @@ export {
   requireJwtKey,
   requireServiceTokenKey,
 } from './settings/auth.ts';
+export { benchSettings } from './settings/bench.ts';
 export { busSettings } from './settings/bus.ts';
 export { cacheSettings } from './settings/cache.ts';
 export { chaosSettings } from './settings/chaos.ts';

@@ -1,5 +1,6 @@
 import type { Setting, SettingsSpec } from './setting.ts';
 import { authSettings, devTokenSettings, managementSettings } from './settings/auth.ts';
+import { benchSettings } from './settings/bench.ts';
 import { busSettings } from './settings/bus.ts';
 import { cacheSettings } from './settings/cache.ts';
 import { chaosSettings } from './settings/chaos.ts';
@@ -31,6 +32,7 @@ export const settingGroups: Record<string, SettingsSpec> = {
   'development tokens': devTokenSettings,
   'console (development)': consoleSettings,
   'soak benchmark': soakSettings,
+  benchmarks: benchSettings,
   'chaos checker (tests)': chaosSettings,
 };
 

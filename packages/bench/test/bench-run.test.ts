@@ -1,0 +1,68 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BenchRun, benchResultSchema, quantile, spread } from '../src/index.ts';
+
+describe('stats', () => {
+  it('spread - min, median (mean of the middle two for an even count) and max', () => {
+    expect(spread([3, 1, 2])).toEqual({ min: 1, median: 2, max: 3 });
+    expect(spread([4, 1, 3, 2])).toEqual({ min: 1, median: 2.5, max: 4 });
+  });
+  it('quantile - nearest rank', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(quantile(values, 0.5)).toBe(50);
+    expect(quantile(values, 0.99)).toBe(99);
+    expect(quantile([], 0.5)).toBeNaN();
+  });
+});
+
+describe('BenchRun', () => {
+  const make = (rounds: number) => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-'));
+    const lines: string[] = [];
+    const run = new BenchRun({
+      bench: 'demo',
+      description: 'a demo',
+      env: { TIDELINE_BENCH_ROUNDS: String(rounds), TIDELINE_BENCH_RESULTS_DIR: dir },
+      log: (line) => lines.push(line),
+    });
+    return { run, lines };
+  };
+
+  it('finish - ratios per round against the same-round baseline, judged on the median', async () => {
+    const { run, lines } = make(3);
+    run.define(
+      { id: 'lat', label: 'latency', unit: 'ms', better: 'lower', baseline: 'plain', goal: 1.2 },
+      { id: 'tput', label: 'throughput', unit: 'msg/s', better: 'higher', goal: 100 },
+    );
+    const latencies = [
+      [11, 10],
+      [30, 20],
+      [12, 10],
+    ] as const;
+    for (const round of run.rounds()) {
+      const [value, base] = latencies[round - 1]!;
+      run.record('lat', value, base);
+      run.record('tput', 90 + round);
+    }
+    const result = await run.finish();
+    const lat = result.figures.find((f) => f.id === 'lat')!;
+    expect(lat.ratios).toEqual([1.1, 1.5, 1.2]);
+    expect(lat.ratio?.median).toBe(1.2);
+    expect(lat.meetsGoal).toBe(true);
+    const tput = result.figures.find((f) => f.id === 'tput')!;
+    expect(tput.value).toEqual({ min: 91, median: 92, max: 93 });
+    expect(tput.meetsGoal).toBe(false);
+    const written = benchResultSchema.parse(JSON.parse(readFileSync(result.file, 'utf8')));
+    expect(written.rounds).toBe(3);
+    expect(lines.some((l) => l.includes('NOT met'))).toBe(true);
+  });
+
+  it('record - refuses a figure never defined and a missing baseline value', () => {
+    const { run } = make(1);
+    run.define({ id: 'lat', label: 'latency', unit: 'ms', better: 'lower', baseline: 'plain' });
+    expect(() => run.record('nope', 1)).toThrow(/not defined/);
+    expect(() => run.record('lat', 1)).toThrow(/record its baseline/);
+  });
+});
