@@ -42,7 +42,15 @@ export interface ScenarioContext {
   healed(): void;
   /** Another recorded client, judged like the others (e.g. one that syncs during an outage), on gateway `gateway`. */
   addClient(gateway?: number): RecordingClient;
-  /** Polls `condition` every poll interval until true, or throws after `timeoutMs` (default: the fault timeout). */
+  /**
+   * True once no more writes can come before the heal: every writer waits at the hold point (or
+   * all writes were sent). A fault that waits for writes during its outage must also stop waiting
+   * then, or it waits for writers that wait for it.
+   */
+  writersHeld(): boolean;
+  /** Aborted when the fault outlived its bound: the run has given up on it, so it must not go on (waitFor throws). */
+  signal: AbortSignal;
+  /** Polls `condition` every poll interval until true, or throws after `timeoutMs` (default: the fault timeout) or once `signal` aborts. */
   waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs?: number): Promise<void>;
   /** A scenario-specific check: a line in the report; a false one fails the verdict. */
   check(ok: boolean, text: string): void;
@@ -190,6 +198,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   ) => {
     const deadline = performance.now() + timeoutMs;
     while (!(await condition())) {
+      if (faultAbort.signal.aborted)
+        throw new Error(`${options.name}: ${what}: abandoned, the fault outlived its bound`);
       if (performance.now() >= deadline)
         throw new Error(`${options.name}: ${what} not within ${timeoutMs} ms`);
       await sleep(settings.chaosPollIntervalMs);
@@ -202,6 +212,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       return undefined;
     }
   };
+  const writerCount = options.writers ?? settings.chaosWriters;
+  let writersWaiting = 0;
+  let writesDone = false;
+  const faultAbort = new AbortController();
   const context: ScenarioContext = {
     stack,
     rng,
@@ -220,6 +234,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       releaseWriters();
     },
     addClient,
+    writersHeld: () => writesDone || writersWaiting >= writerCount,
+    signal: faultAbort.signal,
     waitFor,
     check: (ok, text) => {
       extra.push({ ok, text: `${ok ? 'ok  ' : 'FAIL'} ${text}` });
@@ -277,9 +293,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       const fault = options.fault;
       faultRun = (async () => {
         let timer: ReturnType<typeof setTimeout> | undefined;
+        const running = fault(stack, rng.fork(), context);
         try {
           await Promise.race([
-            fault(stack, rng.fork(), context),
+            running,
             new Promise((_, reject) => {
               timer = setTimeout(
                 () => reject(new Error(`the fault did not finish within ${settings.chaosFaultTimeoutMs} ms`)),
@@ -289,6 +306,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
           ]);
         } catch (error) {
           faultError = error;
+          // Given up on: stop it at its next wait, and let it end before the run goes on, so it
+          // cannot restart a broker in the background while the history is checked.
+          faultAbort.abort();
+          await running.catch(() => {});
         } finally {
           clearTimeout(timer);
           context.healed();
@@ -310,9 +331,14 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
         .slice(0, 30)}-${randomUUID().slice(0, 6)}`,
       afterWrite: async (sent) => {
         if (sent >= faultAt) startFault();
-        if (sent >= holdAt && faultRun) await writersReleased;
+        if (sent >= holdAt && faultRun) {
+          writersWaiting += 1;
+          await writersReleased;
+          writersWaiting -= 1;
+        }
       },
     });
+    writesDone = true;
     phase('writes done');
     startFault();
     await faultRun;
