@@ -6,14 +6,12 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '@tideline/test-support/browser';
 import { REPO_ROOT } from './process.ts';
 import { DisposablePrometheus, stackTargets } from './prometheus.ts';
 import { startStack } from './stack.ts';
 import { driveTraffic } from './traffic.ts';
 
-const CHROMIUM = process.env['TIDELINE_CHROMIUM'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage'];
 const SCRAPE_INTERVAL_SECONDS = 1;
 /** Rounds of traffic (each a few website creates and a node change) before the pictures are taken. */
 const TRAFFIC_ROUNDS = 12;
@@ -55,7 +53,7 @@ async function main(): Promise<void> {
       console.log(`[screenshots] traffic round ${round + 1}/${TRAFFIC_ROUNDS}`);
       await new Promise((resolve) => setTimeout(resolve, ROUND_PAUSE_MS));
     }
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 960 } });
       for (const panel of PANELS) {

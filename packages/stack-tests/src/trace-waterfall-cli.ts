@@ -7,15 +7,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OtlpReceiver, type ReceivedSpan } from '@tideline/test-support';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '@tideline/test-support/browser';
 import { io } from 'socket.io-client';
 import { tokenFor, WebsiteApiClient } from './http.ts';
 import { REPO_ROOT } from './process.ts';
 import { startStack } from './stack.ts';
 import { renderWaterfall } from './trace-waterfall.ts';
 
-const CHROMIUM = process.env['TIDELINE_CHROMIUM'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage'];
 const WAIT_MS = 30_000;
 const OUT = join(REPO_ROOT, 'docs', 'images', 'trace-waterfall.png');
 
@@ -67,7 +65,7 @@ try {
   );
   mkdirSync(join(REPO_ROOT, 'infra', '.run'), { recursive: true });
   writeFileSync(join(REPO_ROOT, 'infra', '.run', 'trace-waterfall.html'), html);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 400 } });
     await page.setContent(html);

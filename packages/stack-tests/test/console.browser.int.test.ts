@@ -5,22 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DevTokenEndpoint, startDevTokenEndpoint } from '@tideline/auth';
 import { NODES_API } from '@tideline/contracts';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { launchChromium } from '@tideline/test-support/browser';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, type Stack, serveStatic, startStack, tokenFor, WebsiteApiClient } from '../src/index.ts';
 
-const CHROMIUM = process.env['TIDELINE_CHROMIUM'] ?? '/usr/bin/chromium';
-// A closed network: no background services, no component updates, no QUIC.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 const WAIT_MS = 20_000;
 const SCREENSHOT = join(REPO_ROOT, 'docs', 'console.png');
 /** Short token lifetime set by the test: the console must refresh to stay live. */
@@ -77,8 +66,6 @@ describe('console in a real browser', () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
     const outDir = mkdtempSync(join(tmpdir(), 'tideline-console-'));
     const build = spawnSync(
       process.execPath,
@@ -113,7 +100,7 @@ describe('console in a real browser', () => {
     api = new WebsiteApiClient(stack);
     lineGroup = await api.createLineGroup(`browser-${suffix}`, `edge-${suffix}.cdn.example.net`);
     for (let i = 0; i < 3; i++) await api.create([`www.seed${i}-${suffix}.example.com`], lineGroup);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('response', async (response) => {
       if (!response.url().startsWith(tokens.url) || !response.ok()) return;

@@ -7,21 +7,11 @@ import { type DevTokenEndpoint, startDevTokenEndpoint } from '@tideline/auth';
 import { createEventBus, type EventBus } from '@tideline/bus';
 import { connect, type TidelineClient } from '@tideline/client';
 import { busSettings, loadConfig } from '@tideline/config';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { launchChromium } from '@tideline/test-support/browser';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, type Stack, serveStatic, startStack, tokenFor } from '../src/index.ts';
 
-const CHROMIUM = process.env['TIDELINE_CHROMIUM'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 const WAIT_MS = 30_000;
 const SCREENSHOT = join(REPO_ROOT, 'docs', 'operator-view.png');
 /** The page reloads this often in the test (TIDELINE_CONSOLE_OPERATOR_REFRESH_MS in development). */
@@ -55,8 +45,6 @@ describe('console operator view in a real browser', () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
     const outDir = mkdtempSync(join(tmpdir(), 'tideline-operator-'));
     const build = spawnSync(
       process.execPath,
@@ -105,7 +93,7 @@ describe('console operator view in a real browser', () => {
       clientName: 'operator-test',
     });
     await bus.start();
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {

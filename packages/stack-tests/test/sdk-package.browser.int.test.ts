@@ -12,7 +12,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { launchChromium } from '@tideline/test-support/browser';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, type Stack, serveStatic, startStack, tokenFor, WebsiteApiClient } from '../src/index.ts';
 
@@ -22,17 +23,6 @@ import { REPO_ROOT, type Stack, serveStatic, startStack, tokenFor, WebsiteApiCli
  * link to the sources — with the README's hello world as its code, built by Vite and opened in
  * Chromium against a running stack.
  */
-const CHROMIUM = process.env['TIDELINE_CHROMIUM'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 const CLIENT_DIR = join(REPO_ROOT, 'packages', 'client');
 /** The version of a package the repository itself installs. */
 const versionOf = (name: string): string =>
@@ -121,8 +111,6 @@ describe('the packed SDK in a clean Vite app', () => {
   const item = (domain: string) => page.locator('li', { hasText: domain });
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
     appDir = mkdtempSync(join(tmpdir(), 'tideline-sdk-app-'));
     const helloWorld = readmeHelloWorld();
     [, stack] = await Promise.all([packAndInstall(appDir), startStack()]);
@@ -139,7 +127,7 @@ describe('the packed SDK in a clean Vite app', () => {
     );
     await run(process.execPath, [join('node_modules', 'vite', 'bin', 'vite.js'), 'build'], appDir);
     site = await serveStatic(join(appDir, 'dist'));
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(site.url);
