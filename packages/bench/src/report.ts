@@ -94,7 +94,8 @@ export function loadResults(dir: string): LoadedResult[] {
     .filter((name) => name.endsWith('.json'))
     .sort()
     .map((name) => join(dir, name));
-  if (files.length === 0) throw new BenchReportError([`${dir}: no results (*.json); run npm run bench first`]);
+  if (files.length === 0)
+    throw new BenchReportError([`${dir}: no results (*.json); run npm run bench first`]);
   const problems: string[] = [];
   const loaded: LoadedResult[] = [];
   for (const file of files) {
@@ -125,7 +126,8 @@ const ADVANCE = 0.6;
 const FONT =
   "ui-monospace, SFMono-Regular, 'SF Mono', Menlo, Consolas, 'DejaVu Sans Mono', 'Liberation Mono', monospace";
 
-const COLOR = {
+/** The palette (light, on its own background). */
+export const COLOR = {
   background: '#ffffff',
   border: '#d0d7de',
   text: '#1f2328',
@@ -340,7 +342,8 @@ function drawFigureRow(p: PlottedFigure, top: number): { svg: string; height: nu
   svg += `<rect x="${r(x(okFrom))}" y="${mid - TRACK_H / 2 + 0.5}" width="${r(Math.max(0, x(okTo) - x(okFrom)))}" height="${TRACK_H - 1}" fill="${COLOR.okZone}"/>`;
   const barFrom = Math.min(x(0), x(spread.median));
   svg += `<rect x="${r(barFrom)}" y="${mid - BAR_H / 2}" width="${r(Math.abs(x(spread.median) - x(0)))}" height="${BAR_H}" fill="${barColor}"/>`;
-  if (lo < 0) svg += `<line x1="${r(x(0))}" y1="${mid - TRACK_H / 2}" x2="${r(x(0))}" y2="${mid + TRACK_H / 2}" stroke="${COLOR.muted}"/>`;
+  if (lo < 0)
+    svg += `<line x1="${r(x(0))}" y1="${mid - TRACK_H / 2}" x2="${r(x(0))}" y2="${mid + TRACK_H / 2}" stroke="${COLOR.muted}"/>`;
   if (isRatio && Math.abs(x(1) - x(p.goal)) > 1)
     svg += `<line x1="${r(x(1))}" y1="${mid - 13}" x2="${r(x(1))}" y2="${mid + 13}" stroke="${COLOR.baseline}" stroke-width="1.5" stroke-dasharray="3 2"/>`;
   if (spread.max > spread.min) {
@@ -411,7 +414,10 @@ function drawBench(result: BenchResult, top: number): { svg: string; height: num
   }
   if (others.length > 0) {
     const lines: Line[] = [
-      { size: 12, spans: [{ text: plotted.length ? 'without a goal:' : 'figures (no goals):', fill: COLOR.muted }] },
+      {
+        size: 12,
+        spans: [{ text: plotted.length ? 'without a goal:' : 'figures (no goals):', fill: COLOR.muted }],
+      },
     ];
     for (const f of others)
       lines.push(

@@ -82,7 +82,9 @@ const meets = meetsGoal;
 
 /** The directory results are written to and read from (TIDELINE_BENCH_RESULTS_DIR, under the repository root unless absolute). */
 export function resultsDir(settings: Pick<BenchSettings, 'benchResultsDir'>): string {
-  return isAbsolute(settings.benchResultsDir) ? settings.benchResultsDir : join(REPO_ROOT, settings.benchResultsDir);
+  return isAbsolute(settings.benchResultsDir)
+    ? settings.benchResultsDir
+    : join(REPO_ROOT, settings.benchResultsDir);
 }
 
 /**
