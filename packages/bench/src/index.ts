@@ -10,6 +10,7 @@ export {
   parseResult,
   plotFigure,
   type RenderOptions,
+  REPORT_SVG,
   type ReportPaths,
   renderReportHtml,
   renderReportSvg,
@@ -27,4 +28,18 @@ export {
   REPO_ROOT,
   resultsDir,
 } from './results.ts';
+export {
+  type BenchScript,
+  findBenchScripts,
+  formatDuration,
+  isBenchScript,
+  type Launched,
+  type Launcher,
+  launchProcessGroup,
+  type RunAllOptions,
+  runAll,
+  type ScriptOutcome,
+  selectScripts,
+  summarise,
+} from './run-all.ts';
 export { quantile, type Spread, spread } from './stats.ts';

@@ -2,10 +2,8 @@
 /** `npm run bench:report [-- --html <file>]`: renders bench/results/*.json to docs/bench-report.svg. */
 import { resolve } from 'node:path';
 import { benchSettings, loadConfigOrExit, parseCli } from '@tideline/config';
-import { BenchReportError, writeReport } from './report.ts';
+import { BenchReportError, REPORT_SVG, writeReport } from './report.ts';
 import { REPO_ROOT, resultsDir } from './results.ts';
-
-const DEFAULT_SVG = 'docs/bench-report.svg';
 
 const cli = parseCli({
   name: 'npm run bench:report --',
@@ -16,7 +14,7 @@ with a goal, the median ratio to its same-run baseline (or its value) as a bar, 
 rounds as a whisker, and the goal as a line. A malformed results file is named with its field, and
 nothing is written.
   --results <dir>     the results (default: TIDELINE_BENCH_RESULTS_DIR, bench/results)
-  --out <file.svg>    the picture (default: ${DEFAULT_SVG})
+  --out <file.svg>    the picture (default: ${REPORT_SVG})
   --html <file.html>  also an HTML page: the picture, then every figure's numbers and notes
   -h, --help          this text`,
   options: {
@@ -30,7 +28,7 @@ const { values } = cli;
 try {
   const { results, files } = writeReport({
     resultsDir: values.results ? resolve(values.results) : resultsDir(settings),
-    svgFile: values.out ? resolve(values.out) : resolve(REPO_ROOT, DEFAULT_SVG),
+    svgFile: values.out ? resolve(values.out) : resolve(REPO_ROOT, REPORT_SVG),
     ...(values.html ? { htmlFile: resolve(values.html) } : {}),
   });
   process.stdout.write(

@@ -566,6 +566,9 @@ ${sections}
 `;
 }
 
+/** Where the report picture goes, relative to the repository root (the README shows it). */
+export const REPORT_SVG = 'docs/bench-report.svg';
+
 /** Where {@link writeReport} reads and writes. */
 export interface ReportPaths {
   resultsDir: string;
