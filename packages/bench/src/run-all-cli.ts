@@ -70,7 +70,9 @@ if (!cli.values['no-report'] && signals === 0) {
     console.log(`\nbench report: ${files.join(', ')} from ${results.length} result file(s)`);
     const stale = results.filter((r) => new Date(r.result.finishedAt) < runStarted);
     for (const r of stale)
-      console.log(`  note: ${r.file} is from an earlier run (finished ${r.result.finishedAt}); it is in the picture as it is`);
+      console.log(
+        `  note: ${r.file} is from an earlier run (finished ${r.result.finishedAt}); it is in the picture as it is`,
+      );
   } catch (error) {
     if (!(error instanceof BenchReportError)) throw error;
     console.error(error.message);

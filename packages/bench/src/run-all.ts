@@ -47,7 +47,12 @@ const shortName = (workspace: string): string => workspace.replace(/^@[^/]+\//, 
 
 /** The names `--only` accepts for a script: its workspace (full or short), or workspace:script. */
 function namesOf(s: BenchScript): string[] {
-  return [s.workspace, shortName(s.workspace), `${s.workspace}:${s.script}`, `${shortName(s.workspace)}:${s.script}`];
+  return [
+    s.workspace,
+    shortName(s.workspace),
+    `${s.workspace}:${s.script}`,
+    `${shortName(s.workspace)}:${s.script}`,
+  ];
 }
 
 /** The scripts `only` names (all when `only` is empty); throws naming what matched nothing. */
@@ -103,7 +108,9 @@ const STOP_GRACE_MS = 5_000;
 
 export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
-  return s < 60 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return s < 60
+    ? `${(ms / 1000).toFixed(1)} s`
+    : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
 export interface RunAllOptions {

@@ -137,7 +137,14 @@ describe('runAll', () => {
     const interrupted = new Promise<void>((resolve) => {
       interrupt = resolve;
     });
-    const run = runAll({ root: '/repo', scripts, timeoutMs: 60_000, launch: fake.launch, log: () => {}, interrupted });
+    const run = runAll({
+      root: '/repo',
+      scripts,
+      timeoutMs: 60_000,
+      launch: fake.launch,
+      log: () => {},
+      interrupted,
+    });
     setTimeout(interrupt, 10);
     const outcomes = await run;
     expect(outcomes.map((o) => o.status)).toEqual(['interrupted']);
