@@ -273,8 +273,13 @@ function apartFrom(n: number, goal: number | undefined): string {
 const withUnit = (text: string, isRatio: boolean, unit: string): string =>
   isRatio ? `×${text}` : `${text}${unit ? ` ${unit}` : ''}`;
 const num = (n: number, isRatio: boolean, unit: string): string => withUnit(fmt(n), isRatio, unit);
+/** ` (min–max)` over the rounds; nothing when they read the same (one round, or equal values). */
 const range = (s: Spread, isRatio: boolean): string =>
-  s.min === s.max ? '' : isRatio ? ` (×${fmt(s.min)}–×${fmt(s.max)})` : ` (${fmt(s.min)}–${fmt(s.max)})`;
+  fmt(s.min) === fmt(s.max)
+    ? ''
+    : isRatio
+      ? ` (×${fmt(s.min)}–×${fmt(s.max)})`
+      : ` (${fmt(s.min)}–${fmt(s.max)})`;
 
 /** `×1.08 (×1.02–×1.19)` and `goal ≤ ×1.15`: the figure's numbers as text. */
 export function describePlotted(p: PlottedFigure): { median: string; goal: string } {

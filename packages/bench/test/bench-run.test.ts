@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BenchRun, benchResultSchema, quantile, spread } from '../src/index.ts';
+import { BenchRun, benchResultSchema, formatNumber, quantile, spread } from '../src/index.ts';
 
 describe('stats', () => {
   it('spread - min, median (mean of the middle two for an even count) and max', () => {
@@ -64,5 +64,20 @@ describe('BenchRun', () => {
     run.define({ id: 'lat', label: 'latency', unit: 'ms', better: 'lower', baseline: 'plain' });
     expect(() => run.record('nope', 1)).toThrow(/not defined/);
     expect(() => run.record('lat', 1)).toThrow(/record its baseline/);
+  });
+});
+
+describe('formatNumber', () => {
+  it('about three significant digits, grouped from 1,000', () => {
+    expect([0, 0.00031, 0.9462, 1.5, 17.44, 413.4, 13_400.2, -3].map(formatNumber)).toEqual([
+      '0',
+      '0.00031',
+      '0.946',
+      '1.50',
+      '17.4',
+      '413',
+      '13,400',
+      '-3.00',
+    ]);
   });
 });

@@ -134,8 +134,12 @@ describe('renderReportSvg', () => {
   });
 
   it('a median just short of its goal - shown with the digits that tell it from the goal', () => {
-    const r = row(svg, 'fan-out deliveries/s');
-    expect(r.text).toContain('×0.946');
+    const gateway = structuredClone(fixtures().find((r) => r.bench === 'push-gateway')!);
+    const fanout = gateway.figures.find((f) => f.id === 'fanout')!;
+    fanout.ratio = { min: 0.85, median: 0.9496, max: 1.03 };
+    fanout.meetsGoal = false;
+    const r = row(parseXml(renderReportSvg([gateway])), 'fan-out deliveries/s');
+    expect(r.text).toContain('×0.9496 (×0.85–×1.03)');
     expect(r.text).toContain('goal ≥ ×0.95');
     expect(r.text).toContain('✗ not met');
   });
@@ -144,7 +148,7 @@ describe('renderReportSvg', () => {
     const text = textOf(svg);
     expect(text).toContain('relay caught up after the last write: 4.00 ms (3.00–6.00)');
     expect(text).toContain(
-      'naive list from the API server p50: 413.0 ms (398.0–441.0); vs cache over HTTP p50 2.26 ms',
+      'naive list from the API server p50: 413 ms (398–441); vs cache over HTTP p50 2.26 ms, ×183 (×166–×210)',
     );
     expect(() => row(svg, 'relay caught up after the last write')).toThrow(/no row/);
   });
