@@ -155,6 +155,10 @@ export class BenchRun {
       throw new Error(`figure ${id} is compared with "${spec.baseline}": record its baseline value too`);
     if (!spec.baseline && baselineValue !== undefined)
       throw new Error(`figure ${id} has no baseline: define one to record a baseline value`);
+    // The results file holds finite numbers only; say so now rather than after the last round.
+    if (!Number.isFinite(value)) throw new Error(`figure ${id}: value ${value} is not a finite number`);
+    if (baselineValue !== undefined && !(Number.isFinite(baselineValue) && baselineValue !== 0))
+      throw new Error(`figure ${id}: baseline value ${baselineValue} gives no finite ratio`);
     this.#values.get(id)!.push(value);
     if (baselineValue !== undefined) this.#baselines.get(id)!.push(baselineValue);
     const ratio =

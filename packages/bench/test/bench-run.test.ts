@@ -59,11 +59,13 @@ describe('BenchRun', () => {
     expect(lines.some((l) => l.includes('NOT met'))).toBe(true);
   });
 
-  it('record - refuses a figure never defined and a missing baseline value', () => {
+  it('record - refuses a figure never defined, a missing baseline value, and numbers the results cannot hold', () => {
     const { run } = make(1);
     run.define({ id: 'lat', label: 'latency', unit: 'ms', better: 'lower', baseline: 'plain' });
     expect(() => run.record('nope', 1)).toThrow(/not defined/);
     expect(() => run.record('lat', 1)).toThrow(/record its baseline/);
+    expect(() => run.record('lat', Number.NaN, 1)).toThrow(/lat: value NaN is not a finite number/);
+    expect(() => run.record('lat', 1, 0)).toThrow(/lat: baseline value 0 gives no finite ratio/);
   });
 });
 
