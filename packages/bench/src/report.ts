@@ -547,14 +547,18 @@ export function renderReportHtml(results: readonly BenchResult[], options: Rende
             `${fmt(f.value.min)} / ${fmt(f.value.median)} / ${fmt(f.value.max)} ${f.unit}`,
             f.baselineValue ? `${f.baseline}: ${fmt(f.baselineValue.median)} ${f.unit}` : '',
             f.ratio ? `×${fmt(f.ratio.min)} / ×${fmt(f.ratio.median)} / ×${fmt(f.ratio.max)}` : '',
-            p ? `${describePlotted(p).goal}${f.goalNote ? ` (${f.goalNote})` : ''}` : '',
+            p
+              ? `${describePlotted(p).goal.replace(/^goal /, '')}${f.goalNote ? ` (${f.goalNote})` : ''}`
+              : '',
             p ? (p.met ? 'met' : 'not met') : '',
           ];
           return `<tr>${cells.map((c) => `<td>${h(c)}</td>`).join('')}</tr>`;
         })
         .join('\n');
       const notes = r.notes.length ? `<ul>${r.notes.map((n) => `<li>${h(n)}</li>`).join('')}</ul>` : '';
-      return `<section><h2>${h(r.bench)}</h2><p>${h(r.description)}</p>
+      const m = r.machine;
+      const meta = `${when(r.finishedAt)} · ${r.rounds} round(s) · ${m.cpus} cpu(s) · node ${m.node} · ${m.platform}`;
+      return `<section><h2>${h(r.bench)}</h2><p>${h(meta)}<br>${h(r.description)}</p>
 <table><thead><tr><th>figure</th><th>min / median / max</th><th>baseline (median)</th><th>ratio min / median / max</th><th>goal</th><th></th></tr></thead>
 <tbody>
 ${rows}
