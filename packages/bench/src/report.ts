@@ -270,8 +270,9 @@ function apartFrom(n: number, goal: number | undefined): string {
   return text;
 }
 
+/** `×1.08` for a ratio (or a value whose unit is `×`), else `1.08 ms`. */
 const withUnit = (text: string, isRatio: boolean, unit: string): string =>
-  isRatio ? `×${text}` : `${text}${unit ? ` ${unit}` : ''}`;
+  isRatio || unit === '×' ? `×${text}` : `${text}${unit ? ` ${unit}` : ''}`;
 const num = (n: number, isRatio: boolean, unit: string): string => withUnit(fmt(n), isRatio, unit);
 /** ` (min–max)` over the rounds; nothing when they read the same (one round, or equal values). */
 const range = (s: Spread, isRatio: boolean): string =>
@@ -285,7 +286,7 @@ const range = (s: Spread, isRatio: boolean): string =>
 export function describePlotted(p: PlottedFigure): { median: string; goal: string } {
   const { figure, isRatio, spread } = p;
   return {
-    median: `${withUnit(apartFrom(spread.median, p.goal), isRatio, figure.unit)}${range(spread, isRatio)}`,
+    median: `${withUnit(apartFrom(spread.median, p.goal), isRatio, figure.unit)}${range(spread, isRatio || figure.unit === '×')}`,
     goal: `goal ${figure.better === 'lower' ? '≤' : '≥'} ${withUnit(compact(p.goal), isRatio, figure.unit)}`,
   };
 }
@@ -300,11 +301,14 @@ function drawFigureRow(p: PlottedFigure, top: number): { svg: string; height: nu
   const text = describePlotted(p);
   const left: Line[] = [
     ...textLines(figure.label, { width: LEFT_W, size: 13, bold: true }),
-    ...textLines(isRatio ? `vs ${figure.baseline}` : `value in ${figure.unit}, no baseline`, {
-      width: LEFT_W,
-      size: 11,
-      fill: COLOR.muted,
-    }),
+    ...textLines(
+      isRatio ? `vs ${figure.baseline}` : `value${figure.unit ? ` in ${figure.unit}` : ''}, no baseline`,
+      {
+        width: LEFT_W,
+        size: 11,
+        fill: COLOR.muted,
+      },
+    ),
     ...(figure.goalNote
       ? textLines(`goal: ${figure.goalNote}`, { width: LEFT_W, size: 11, fill: COLOR.muted })
       : []),

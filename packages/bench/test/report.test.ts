@@ -144,6 +144,15 @@ describe('renderReportSvg', () => {
     expect(r.text).toContain('✗ not met');
   });
 
+  it('a value whose unit is × - written as a ratio', () => {
+    const cache = structuredClone(fixtures().find((r) => r.bench === 'cache')!);
+    const heap = cache.figures.find((f) => f.id === 'heap')!;
+    Object.assign(heap, { label: 'RSS / heap', unit: '×', goal: 2, goalNote: undefined });
+    const r = row(parseXml(renderReportSvg([cache])), 'RSS / heap');
+    expect(r.text).toContain('×1.32 (×1.31–×1.35)');
+    expect(r.text).toContain('goal ≤ ×2');
+  });
+
   it('figures without a goal - listed as text, not drawn', () => {
     const text = textOf(svg);
     expect(text).toContain('relay caught up after the last write: 4.00 ms (3.00–6.00)');
