@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchSettings, type ConfigOf, loadConfig } from '@tideline/config';
 import { z } from 'zod';
+import { formatNumber } from './format.ts';
 import { type Spread, spread } from './stats.ts';
 
 export type BenchSettings = ConfigOf<typeof benchSettings>;
@@ -65,22 +66,25 @@ export const benchResultSchema = z.object({
 });
 export type BenchResult = z.infer<typeof benchResultSchema>;
 
-const fmt = (n: number): string =>
-  !Number.isFinite(n)
-    ? String(n)
-    : Math.abs(n) >= 1000
-      ? Math.round(n).toLocaleString('en-US')
-      : Math.abs(n) >= 10
-        ? n.toFixed(1)
-        : Math.abs(n) >= 1
-          ? n.toFixed(2)
-          : n.toPrecision(2);
+const fmt = formatNumber;
 const fmtSpread = (s: Spread, unit = ''): string =>
   `${fmt(s.min)} / ${fmt(s.median)} / ${fmt(s.max)}${unit ? ` ${unit}` : ''}`;
 
-function meets(spec: FigureSpec, median: number): boolean | undefined {
+/**
+ * Whether `median` (of the ratio to the baseline, or of the value without one) meets the figure's
+ * goal; undefined without a goal.
+ */
+export function meetsGoal(spec: Pick<FigureSpec, 'better' | 'goal'>, median: number): boolean | undefined {
   if (spec.goal === undefined) return undefined;
   return spec.better === 'lower' ? median <= spec.goal : median >= spec.goal;
+}
+const meets = meetsGoal;
+
+/** The directory results are written to and read from (TIDELINE_BENCH_RESULTS_DIR, under the repository root unless absolute). */
+export function resultsDir(settings: Pick<BenchSettings, 'benchResultsDir'>): string {
+  return isAbsolute(settings.benchResultsDir)
+    ? settings.benchResultsDir
+    : join(REPO_ROOT, settings.benchResultsDir);
 }
 
 /**
@@ -151,6 +155,10 @@ export class BenchRun {
       throw new Error(`figure ${id} is compared with "${spec.baseline}": record its baseline value too`);
     if (!spec.baseline && baselineValue !== undefined)
       throw new Error(`figure ${id} has no baseline: define one to record a baseline value`);
+    // The results file holds finite numbers only; say so now rather than after the last round.
+    if (!Number.isFinite(value)) throw new Error(`figure ${id}: value ${value} is not a finite number`);
+    if (baselineValue !== undefined && !(Number.isFinite(baselineValue) && baselineValue !== 0))
+      throw new Error(`figure ${id}: baseline value ${baselineValue} gives no finite ratio`);
     this.#values.get(id)!.push(value);
     if (baselineValue !== undefined) this.#baselines.get(id)!.push(baselineValue);
     const ratio =
@@ -215,9 +223,7 @@ export class BenchRun {
         line += `; goal ${f.better === 'lower' ? '≤' : '≥'} ${f.baseline ? '×' : ''}${fmt(f.goal)}${f.baseline ? '' : ` ${f.unit}`} → ${f.meetsGoal ? 'met' : 'NOT met'}`;
       this.#log(line);
     }
-    const dir = isAbsolute(this.settings.benchResultsDir)
-      ? this.settings.benchResultsDir
-      : join(REPO_ROOT, this.settings.benchResultsDir);
+    const dir = resultsDir(this.settings);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${this.#bench}.json`);
     writeFileSync(file, `${JSON.stringify(benchResultSchema.parse(result), null, 2)}\n`);

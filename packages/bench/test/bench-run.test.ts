@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BenchRun, benchResultSchema, quantile, spread } from '../src/index.ts';
+import { BenchRun, benchResultSchema, formatNumber, quantile, spread } from '../src/index.ts';
 
 describe('stats', () => {
   it('spread - min, median (mean of the middle two for an even count) and max', () => {
@@ -59,10 +59,27 @@ describe('BenchRun', () => {
     expect(lines.some((l) => l.includes('NOT met'))).toBe(true);
   });
 
-  it('record - refuses a figure never defined and a missing baseline value', () => {
+  it('record - refuses a figure never defined, a missing baseline value, and numbers the results cannot hold', () => {
     const { run } = make(1);
     run.define({ id: 'lat', label: 'latency', unit: 'ms', better: 'lower', baseline: 'plain' });
     expect(() => run.record('nope', 1)).toThrow(/not defined/);
     expect(() => run.record('lat', 1)).toThrow(/record its baseline/);
+    expect(() => run.record('lat', Number.NaN, 1)).toThrow(/lat: value NaN is not a finite number/);
+    expect(() => run.record('lat', 1, 0)).toThrow(/lat: baseline value 0 gives no finite ratio/);
+  });
+});
+
+describe('formatNumber', () => {
+  it('about three significant digits, grouped from 1,000', () => {
+    expect([0, 0.00031, 0.9462, 1.5, 17.44, 413.4, 13_400.2, -3].map(formatNumber)).toEqual([
+      '0',
+      '0.00031',
+      '0.946',
+      '1.50',
+      '17.4',
+      '413',
+      '13,400',
+      '-3.00',
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { int, str } from '../setting.ts';
+import { int, seconds, str } from '../setting.ts';
 
 /** Settings of the benchmarks (`npm run bench`, packages/bench); not read by any service. */
 export const benchSettings = {
@@ -13,5 +13,12 @@ export const benchSettings = {
     env: 'TIDELINE_BENCH_RESULTS_DIR',
     default: 'bench/results',
     doc: 'Where each benchmark writes its results as JSON (`<benchmark>.json`), relative to the repository root unless absolute; `npm run bench:report` renders them.',
+  }),
+  benchTimeoutSeconds: seconds({
+    env: 'TIDELINE_BENCH_TIMEOUT_SECONDS',
+    min: 10,
+    max: 86_400,
+    default: 1800,
+    doc: 'The longest one benchmark script may run under `npm run bench`; past it, the script and every process it started are stopped, it counts as failed, and the next one runs.',
   }),
 };
