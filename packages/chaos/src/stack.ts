@@ -82,7 +82,12 @@ export interface ChaosStack {
   stop(): Promise<void>;
 }
 
-const READY_TIMEOUT_MS = 60_000;
+/**
+ * Bound on one service's start until ready: a bound, not an expectation (idle, a service is ready in
+ * 2–5 s; on a loaded 2-core machine, compiling its TypeScript and connecting to a freshly started
+ * private Kafka took over 60 s for both gateways of one stack).
+ */
+const READY_TIMEOUT_MS = 180_000;
 /** The largest TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_MAX the setting accepts. */
 const WRITE_RATE_LIMIT_MAX = 1_000_000;
 /** Stacks started and not stopped yet: what {@link stopAllStacks} stops (a CLI interrupted mid-run). */
