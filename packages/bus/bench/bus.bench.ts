@@ -17,9 +17,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
-import { Admin } from '@platformatic/kafka';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, nanos } from '@nats-io/transport-node';
+import { Admin } from '@platformatic/kafka';
 import { BenchRun, quantile } from '@tideline/bench';
 import { busSettings } from '@tideline/config';
 import { Kafka, logLevel } from 'kafkajs';
@@ -105,7 +105,12 @@ async function measure(
   clearTimeout(timer);
   const elapsedMs = (collector.count > 0 ? collector.lastAt : performance.now()) - start;
   await cleanup();
-  return { received: collector.count, elapsedMs, latencies: collector.latencies, timedOut: outcome === 'timeout' };
+  return {
+    received: collector.count,
+    elapsedMs,
+    latencies: collector.latencies,
+    timedOut: outcome === 'timeout',
+  };
 }
 
 function busOptions(prefix: string): BusOptions {
@@ -319,7 +324,10 @@ function recordPair(name: 'nats' | 'kafka', round: number, [ours, bare]: [Row, R
     ['ours', ours],
     ['bare', bare],
   ] as const) {
-    if (row.timedOut) run.note(`round ${round} ${name} ${side}: timed out after ${ROW_TIMEOUT_MS} ms with ${row.received} received`);
+    if (row.timedOut)
+      run.note(
+        `round ${round} ${name} ${side}: timed out after ${ROW_TIMEOUT_MS} ms with ${row.received} received`,
+      );
   }
 }
 
@@ -332,8 +340,26 @@ if (ONLY !== 'kafka') {
   await bareJetStream(0, WARM_UP_MESSAGES);
 }
 for (const round of run.rounds()) {
-  if (ONLY !== 'kafka') recordPair('nats', round, await pair(round, () => ourNats(round), () => bareJetStream(round)));
-  if (kafkaUp) recordPair('kafka', round, await pair(round, () => ourKafka(round), () => bareKafkajs(round)));
+  if (ONLY !== 'kafka')
+    recordPair(
+      'nats',
+      round,
+      await pair(
+        round,
+        () => ourNats(round),
+        () => bareJetStream(round),
+      ),
+    );
+  if (kafkaUp)
+    recordPair(
+      'kafka',
+      round,
+      await pair(
+        round,
+        () => ourKafka(round),
+        () => bareKafkajs(round),
+      ),
+    );
 }
 run.note(`Node ${process.version}; one subscriber at concurrency 1 on each side`);
 await run.finish();

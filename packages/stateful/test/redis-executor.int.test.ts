@@ -510,11 +510,23 @@ describe('wrong types', () => {
     }
     await expect(executor.getLinkedPod(ns, 'u1', 'gw')).rejects.toMatchObject({ key: keys.links(ns, 'u1') });
     await expect(
-      executor.computeLinkedPodIfAbsent({ ns, uid: 'u2', service: 'gw', choose: { states: ['ready'] }, persistSeconds: 1 }),
+      executor.computeLinkedPodIfAbsent({
+        ns,
+        uid: 'u2',
+        service: 'gw',
+        choose: { states: ['ready'] },
+        persistSeconds: 1,
+      }),
       'the script reads the links and the pods: it names the pods key',
     ).rejects.toMatchObject({ key: keys.servicePods(ns, 'gw') });
     await expect(
-      executor.computeLinkedPodIfAbsent({ ns, uid: 'u1', service: 'gw', choose: () => 'pod-a', persistSeconds: 1 }),
+      executor.computeLinkedPodIfAbsent({
+        ns,
+        uid: 'u1',
+        service: 'gw',
+        choose: () => 'pod-a',
+        persistSeconds: 1,
+      }),
     ).rejects.toMatchObject({ key: keys.links(ns, 'u1') });
     expect(await admin.get(keys.links(ns, 'u1'))).toBe('not-a-hash');
   });
