@@ -1,40 +1,54 @@
 /**
  * Bus benchmark: publish → consume throughput and latency (publish timestamp in the payload →
- * handler), for our buses next to bare client loops measured in the same run:
- *   NatsEventBus  vs  a bare @nats-io/jetstream publish/consume loop
- *   KafkaEventBus vs  a bare kafkajs produce/consume loop (and, for reference, a bare loop of
- *                     @platformatic/kafka, the client the Kafka bus is built on)
- * Each row publishes MESSAGES messages with at most WINDOW publishes in flight and waits until a
- * consumer (one subscriber, default concurrency) received them all, bounded by ROW_TIMEOUT_MS.
- * Kafka rows are skipped, with a note, when no broker answers (start one: `npm run infra:kafka`).
+ * handler), each bus beside a bare client loop measured in the same round, with the same settings:
+ *   NatsEventBus  vs  bare @nats-io/jetstream: the same file-storage stream, msgIds (broker dedup),
+ *                     WINDOW publishes awaiting their ack in flight, one pull consumer with explicit
+ *                     acks, `max_ack_pending` = pull batch = PREFETCH, one message handled at a time
+ *   KafkaEventBus vs  bare kafkajs: idempotent producer with acks=all, WINDOW sends in flight, one
+ *                     consumer (report only: the clients differ)
+ * Every message is PAYLOAD_BYTES of JSON on both sides. A round runs two rows per side,
+ * interleaved (ours, bare, bare, ours; the reverse in the next round), each row on a stream/topic
+ * of its own; a side's figure is its messages over its time. A row waits until its consumer received every
+ * message, bounded by ROW_TIMEOUT_MS. Kafka rows are skipped, with a note, when no broker answers
+ * (start one: `npm run infra:kafka`).
  *
- * Run: `npm run bench -w @tideline/bus` (env: BENCH_MESSAGES, BENCH_WINDOW; NATS / Kafka URLs as
- * TIDELINE_NATS_URL / TIDELINE_KAFKA_BROKERS).
+ * Run: `npm run bench -w @tideline/bus` (env: TIDELINE_BENCH_ROUNDS (default 3), BENCH_MESSAGES,
+ * BENCH_KAFKA_MESSAGES, BENCH_WINDOW, BENCH_ONLY=nats|kafka; TIDELINE_NATS_URL,
+ * TIDELINE_KAFKA_BROKERS).
  */
 import { randomUUID } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import { Admin, Consumer, ProduceAcks, Producer } from '@platformatic/kafka';
+import { connect, nanos } from '@nats-io/transport-node';
+import { Admin } from '@platformatic/kafka';
+import { BenchRun, quantile } from '@tideline/bench';
 import { busSettings } from '@tideline/config';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaEventBus } from '../src/kafka/kafka-bus.ts';
 import { NatsEventBus } from '../src/nats/nats-bus.ts';
 import type { BusOptions, EventBus } from '../src/types.ts';
 
-const MESSAGES = Number(process.env['BENCH_MESSAGES'] ?? 5_000);
+/** Messages of one row; a round runs two rows per side. */
+const NATS_MESSAGES = Number(process.env['BENCH_MESSAGES'] ?? 4_000);
+const KAFKA_MESSAGES = Number(process.env['BENCH_KAFKA_MESSAGES'] ?? 500);
 const WINDOW = Number(process.env['BENCH_WINDOW'] ?? 100);
-const ROW_TIMEOUT_MS = 12_000;
+const ONLY = process.env['BENCH_ONLY'];
+/** What services get from TIDELINE_BUS_PREFETCH; the bare consumer gets the same. */
+const PREFETCH = busSettings.busPrefetch.default!;
+const PAYLOAD_BYTES = 256;
+const DUPLICATE_WINDOW_MS = 60_000;
+const ACK_WAIT_MS = 30_000;
+const ROW_TIMEOUT_MS = 15_000;
+const WARM_UP_MESSAGES = 500;
 const natsUrl = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const kafkaBrokers = (process.env['TIDELINE_KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const runId = randomUUID().replaceAll('-', '').slice(0, 8);
 
 interface Row {
-  name: string;
   received: number;
   elapsedMs: number;
   latencies: number[];
-  note?: string;
+  timedOut: boolean;
 }
 
 /** Collects one latency per message id; resolves when all arrived or the row's time is up. */
@@ -47,13 +61,15 @@ class Collector {
   });
   lastAt = 0;
 
-  record(payload: Uint8Array | Buffer): void {
+  constructor(readonly expected: number) {}
+
+  record(payload: Uint8Array): void {
     const { i, t } = JSON.parse(Buffer.from(payload).toString()) as { i: number; t: number };
     if (this.seen.has(i)) return;
     this.seen.add(i);
     this.lastAt = performance.now();
     this.latencies.push(this.lastAt - t);
-    if (this.seen.size >= MESSAGES) this.done?.();
+    if (this.seen.size >= this.expected) this.done?.();
   }
 
   get count(): number {
@@ -61,36 +77,41 @@ class Collector {
   }
 }
 
-const payload = (i: number) => Buffer.from(JSON.stringify({ i, t: performance.now() }));
+/** PAYLOAD_BYTES of JSON carrying the message number and its publish time. */
+function payload(i: number): Buffer {
+  const head = JSON.stringify({ i, t: performance.now(), pad: '' });
+  return Buffer.from(`${head.slice(0, -2)}${'x'.repeat(Math.max(0, PAYLOAD_BYTES - head.length))}"}`);
+}
 
-/** Publishes MESSAGES payloads with at most WINDOW in flight. */
-async function publishAll(publish: (i: number) => Promise<unknown>): Promise<void> {
+/** Publishes `count` payloads with at most WINDOW awaiting their ack. */
+async function publishAll(count: number, publish: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < MESSAGES) await publish(next++);
+    while (next < count) await publish(next++);
   };
   await Promise.all(Array.from({ length: WINDOW }, worker));
 }
 
 async function measure(
-  name: string,
+  count: number,
   body: (collector: Collector) => Promise<() => Promise<void>>,
 ): Promise<Row> {
-  const collector = new Collector();
+  const collector = new Collector(count);
   const start = performance.now();
   const cleanup = await body(collector);
-  const timeout = new Promise<'timeout'>((resolve) =>
-    setTimeout(() => resolve('timeout'), ROW_TIMEOUT_MS).unref(),
-  );
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ROW_TIMEOUT_MS);
+  });
   const outcome = await Promise.race([collector.finished.then(() => 'ok' as const), timeout]);
+  clearTimeout(timer);
   const elapsedMs = (collector.count > 0 ? collector.lastAt : performance.now()) - start;
   await cleanup();
   return {
-    name,
     received: collector.count,
     elapsedMs,
     latencies: collector.latencies,
-    ...(outcome === 'timeout' ? { note: `timed out after ${ROW_TIMEOUT_MS} ms` } : {}),
+    timedOut: outcome === 'timeout',
   };
 }
 
@@ -100,45 +121,63 @@ function busOptions(prefix: string): BusOptions {
     topics: [{ name: 'bench', subjects: 'bench.>' }],
     maxDeliveries: 5,
     backoff: { initialMs: 100, maxMs: 1_000 },
-    ackWaitMs: 30_000,
+    ackWaitMs: ACK_WAIT_MS,
     retentionMs: 3_600_000,
-    duplicateWindowMs: 60_000,
-    // What services get from TIDELINE_BUS_PREFETCH.
-    prefetch: busSettings.busPrefetch.default!,
+    duplicateWindowMs: DUPLICATE_WINDOW_MS,
+    prefetch: PREFETCH,
   };
 }
 
-async function ourBus(name: string, bus: EventBus): Promise<Row> {
+async function ourBus(bus: EventBus, count: number): Promise<Row> {
   await bus.start();
-  return measure(name, async (collector) => {
-    await bus.subscribe({ topic: 'bench', group: 'bench', handler: (m) => collector.record(m.data) });
-    await publishAll((i) => bus.publish('bench.event', payload(i), { msgId: `m${i}` }));
-    return () => bus.drain();
-  });
+  try {
+    return await measure(count, async (collector) => {
+      await bus.subscribe({ topic: 'bench', group: 'bench', handler: (m) => collector.record(m.data) });
+      await publishAll(count, (i) => bus.publish('bench.event', payload(i), { msgId: `m${i}` }));
+      return async () => {};
+    });
+  } finally {
+    await bus.drain();
+  }
 }
 
-async function bareJetStream(): Promise<Row> {
+async function ourNats(round: number, count = NATS_MESSAGES): Promise<Row> {
+  const prefix = `bn${runId}r${round}`;
+  try {
+    return await ourBus(new NatsEventBus({ ...busOptions(prefix), servers: natsUrl }), count);
+  } finally {
+    await removeNatsStreams(prefix);
+  }
+}
+
+async function bareJetStream(round: number, count = NATS_MESSAGES): Promise<Row> {
   const nc = await connect({ servers: natsUrl });
   const jsm = await jetstreamManager(nc);
-  const stream = `benchbare${runId}`;
-  await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+  const stream = `benchbare${runId}r${round}`;
+  await jsm.streams.add({
+    name: stream,
+    subjects: [`${stream}.>`],
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+  });
   const js = jetstream(nc);
   try {
-    return await measure('bare @nats-io/jetstream', async (collector) => {
+    return await measure(count, async (collector) => {
       await jsm.consumers.add(stream, {
         durable_name: 'bench',
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(ACK_WAIT_MS),
+        max_ack_pending: PREFETCH,
       });
       const consumer = await js.consumers.get(stream, 'bench');
-      const messages = await consumer.consume();
+      const messages = await consumer.consume({ max_messages: PREFETCH });
       const loop = (async () => {
         for await (const m of messages) {
           collector.record(m.data);
           m.ack();
         }
       })();
-      await publishAll((i) => js.publish(`${stream}.event`, payload(i)));
+      await publishAll(count, (i) => js.publish(`${stream}.event`, payload(i), { msgID: `m${i}` }));
       return async () => {
         await messages.close();
         await loop;
@@ -150,14 +189,26 @@ async function bareJetStream(): Promise<Row> {
   }
 }
 
-async function bareKafkajs(): Promise<Row> {
+async function ourKafka(round: number): Promise<Row> {
+  const prefix = `bk${runId}r${round}`;
+  try {
+    return await ourBus(
+      new KafkaEventBus({ ...busOptions(prefix), brokers: kafkaBrokers, clientId: 'bench' }),
+      KAFKA_MESSAGES,
+    );
+  } finally {
+    await removeKafkaTopics(prefix);
+  }
+}
+
+async function bareKafkajs(round: number): Promise<Row> {
   const kafka = new Kafka({ clientId: 'bench-bare', brokers: kafkaBrokers, logLevel: logLevel.NOTHING });
-  const topic = `benchbare${runId}`;
+  const topic = `benchbare${runId}r${round}`;
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
   try {
-    return await measure('bare kafkajs', async (collector) => {
+    return await measure(KAFKA_MESSAGES, async (collector) => {
       const consumer = kafka.consumer({ groupId: `${topic}-g`, maxWaitTimeInMs: 100 });
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
@@ -166,7 +217,9 @@ async function bareKafkajs(): Promise<Row> {
       });
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
-      await publishAll((i) => producer.send({ topic, acks: -1, messages: [{ value: payload(i) }] }));
+      await publishAll(KAFKA_MESSAGES, (i) =>
+        producer.send({ topic, acks: -1, messages: [{ value: payload(i) }] }),
+      );
       return async () => {
         await producer.disconnect();
         await consumer.disconnect();
@@ -175,48 +228,6 @@ async function bareKafkajs(): Promise<Row> {
   } finally {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
-  }
-}
-
-/** The client our Kafka bus is built on, used bare: one send per message, autocommitting stream. */
-async function barePlatformatic(): Promise<Row> {
-  const topic = `benchplt${runId}`;
-  const admin = new Admin({ clientId: 'bench-plt', bootstrapBrokers: kafkaBrokers });
-  await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
-  try {
-    const row = await measure('bare @platformatic/kafka', async (collector) => {
-      const consumer = new Consumer({
-        clientId: 'bench-plt',
-        groupId: `${topic}-g`,
-        bootstrapBrokers: kafkaBrokers,
-        maxWaitTime: 100,
-      });
-      const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: 1_000 });
-      stream.on('data', (message) => collector.record(message.value));
-      const producer = new Producer({
-        clientId: 'bench-plt',
-        bootstrapBrokers: kafkaBrokers,
-        idempotent: true,
-        acks: ProduceAcks.ALL,
-      });
-      await publishAll((i) => producer.send({ messages: [{ topic, value: payload(i) }] }));
-      return async () => {
-        await producer.close();
-        await stream.close();
-        await consumer.close(true);
-      };
-    });
-    const [listed] = await admin.listOffsets({
-      topics: [{ name: topic, partitions: [{ partitionIndex: 0, timestamp: -1n }] }],
-    });
-    const stored = Number(listed?.partitions[0]?.offset ?? 0n);
-    if (stored < MESSAGES) {
-      row.note = `all ${MESSAGES} sends resolved but the topic holds ${stored} records (concurrent idempotent sends; the bus keeps one produce request in flight)`;
-    }
-    return row;
-  } finally {
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.close();
   }
 }
 
@@ -258,99 +269,106 @@ async function removeNatsStreams(prefix: string): Promise<void> {
   }
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
+const rate = (row: Row) => (row.received / row.elapsedMs) * 1000;
+const p50 = (row: Row) => quantile(row.latencies, 0.5);
 
-function describeRow(row: Row) {
-  const sorted = [...row.latencies].sort((a, b) => a - b);
+const run = new BenchRun({
+  bench: 'bus',
+  description: `Publish → consume through the bus vs the bare client, same settings (${WINDOW} publishes in flight, prefetch ${PREFETCH}, ${PAYLOAD_BYTES}-byte messages, msgIds, explicit acks), row order alternating per round`,
+});
+run.define(
+  {
+    id: 'nats.throughput',
+    label: `NatsEventBus publish→consume, 2 × ${NATS_MESSAGES} msgs`,
+    unit: 'msg/s',
+    better: 'higher',
+    baseline: 'bare @nats-io/jetstream, same settings',
+    goal: 0.9,
+    goalNote: 'issue 17',
+  },
+  {
+    id: 'nats.p50',
+    label: 'NatsEventBus publish→handler latency p50',
+    unit: 'ms',
+    better: 'lower',
+    baseline: 'bare @nats-io/jetstream p50',
+  },
+  {
+    id: 'kafka.throughput',
+    label: `KafkaEventBus publish→consume, 2 × ${KAFKA_MESSAGES} msgs`,
+    unit: 'msg/s',
+    better: 'higher',
+    baseline: 'bare kafkajs (idempotent, acks=all)',
+  },
+  {
+    id: 'kafka.p50',
+    label: 'KafkaEventBus publish→handler latency p50',
+    unit: 'ms',
+    better: 'lower',
+    baseline: 'bare kafkajs p50',
+  },
+);
+
+/** Rows of one side joined: messages over the time they took, and every latency. */
+function joined(rows: Row[]): Row {
   return {
-    rate: (row.received / row.elapsedMs) * 1000,
-    p50: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
-    p99: percentile(sorted, 99),
+    received: rows.reduce((sum, r) => sum + r.received, 0),
+    elapsedMs: rows.reduce((sum, r) => sum + r.elapsedMs, 0),
+    latencies: rows.flatMap((r) => r.latencies),
+    timedOut: rows.some((r) => r.timedOut),
   };
 }
 
-type Pair = { ours: Row; bare: Row; more?: Row[] } | { skipped: string };
-
-function printTable(pairs: Pair[]): void {
-  const header = [
-    'transport',
-    'received',
-    'msgs/s',
-    'p50 ms',
-    'p95 ms',
-    'p99 ms',
-    'ours/bare msgs/s',
-    'ours/bare p50',
-  ];
-  const lines: string[][] = [header];
-  const notes: string[] = [];
-  const line = (row: Row, ratios: [string, string]) => {
-    const d = describeRow(row);
-    lines.push([
-      row.name,
-      `${row.received}/${MESSAGES}`,
-      d.rate.toFixed(0),
-      d.p50.toFixed(2),
-      d.p95.toFixed(2),
-      d.p99.toFixed(2),
-      ...ratios,
-    ]);
-    if (row.note) notes.push(`${row.name}: ${row.note}`);
-  };
-  for (const pair of pairs) {
-    if ('skipped' in pair) {
-      notes.push(pair.skipped);
-      continue;
-    }
-    const ours = describeRow(pair.ours);
-    const bare = describeRow(pair.bare);
-    line(pair.ours, [(ours.rate / bare.rate).toFixed(2), (ours.p50 / bare.p50).toFixed(2)]);
-    line(pair.bare, ['', '']);
-    for (const row of pair.more ?? []) line(row, ['', '']);
+/**
+ * One round of a pair: the two sides interleaved as ours, bare, bare, ours (odd rounds) or
+ * bare, ours, ours, bare (even rounds), so a burst of load from elsewhere on the machine falls on
+ * both sides alike. Returns [ours, bare], each its two rows joined.
+ */
+async function pair(
+  round: number,
+  ours: (row: number) => Promise<Row>,
+  bare: (row: number) => Promise<Row>,
+): Promise<[Row, Row]> {
+  const sides = { ours: [] as Row[], bare: [] as Row[] };
+  const order =
+    round % 2 === 1
+      ? (['ours', 'bare', 'bare', 'ours'] as const)
+      : (['bare', 'ours', 'ours', 'bare'] as const);
+  for (const [row, side] of order.entries()) {
+    const id = round * 10 + row;
+    sides[side].push(await (side === 'ours' ? ours(id) : bare(id)));
   }
-  const widths = header.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
-  const format = (l: string[]) =>
-    l.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  console.log(format(lines[0]!));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const l of lines.slice(1)) console.log(format(l));
-  for (const note of notes) console.log(`note: ${note}`);
+  return [joined(sides.ours), joined(sides.bare)];
 }
 
-async function main(): Promise<void> {
-  console.log(
-    `bus benchmark: ${MESSAGES} messages per row, ${WINDOW} publishes in flight, one subscriber (default concurrency), Node ${process.version}`,
-  );
-  const started = performance.now();
-  const natsPrefix = `bn${runId}`;
-  const ourNats = await ourBus(
-    'NatsEventBus',
-    new NatsEventBus({ ...busOptions(natsPrefix), servers: natsUrl }),
-  );
-  await removeNatsStreams(natsPrefix);
-  const bareNats = await bareJetStream();
-  const pairs: Pair[] = [{ ours: ourNats, bare: bareNats }];
-
-  if (await kafkaAnswers()) {
-    const kafkaPrefix = `bk${runId}`;
-    const ourKafka = await ourBus(
-      'KafkaEventBus',
-      new KafkaEventBus({ ...busOptions(kafkaPrefix), brokers: kafkaBrokers, clientId: 'bench' }),
-    );
-    await removeKafkaTopics(kafkaPrefix);
-    pairs.push({ ours: ourKafka, bare: await bareKafkajs(), more: [await barePlatformatic()] });
-  } else {
-    pairs.push({
-      skipped: `Kafka rows skipped: no broker answers at ${kafkaBrokers.join(',')} (npm run infra:kafka)`,
-    });
+function recordPair(name: 'nats' | 'kafka', round: number, [ours, bare]: [Row, Row]): void {
+  run.record(`${name}.throughput`, rate(ours), rate(bare));
+  run.record(`${name}.p50`, p50(ours), p50(bare));
+  for (const [side, row] of [
+    ['ours', ours],
+    ['bare', bare],
+  ] as const) {
+    if (row.timedOut)
+      run.note(
+        `round ${round} ${name} ${side}: timed out after ${ROW_TIMEOUT_MS} ms with ${row.received} received`,
+      );
   }
-  printTable(pairs);
-  console.log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-await main();
+const kafkaUp = ONLY !== 'nats' && (await kafkaAnswers());
+if (ONLY !== 'nats' && !kafkaUp)
+  run.note(`Kafka rows skipped: no broker answers at ${kafkaBrokers.join(',')} (npm run infra:kafka)`);
+if (ONLY !== 'kafka') {
+  // Not recorded: compiles both paths and opens the broker's files, so round 1 starts warm on both sides.
+  await ourNats(0, WARM_UP_MESSAGES);
+  await bareJetStream(0, WARM_UP_MESSAGES);
+}
+for (const round of run.rounds()) {
+  if (ONLY !== 'kafka') recordPair('nats', round, await pair(round, ourNats, bareJetStream));
+  if (kafkaUp) recordPair('kafka', round, await pair(round, ourKafka, bareKafkajs));
+}
+run.note(
+  `Node ${process.version}; one subscriber at concurrency 1 on each side; the bare clients run with their defaults (NatsEventBus connects with noAsyncTraces and writes the acks of one event-loop turn together)`,
+);
+await run.finish();
 process.exit(0);

@@ -1,17 +1,21 @@
 /**
- * Throughput and p99 latency of every stateful executor method at concurrency 1 and 64, printed
- * next to `redis-benchmark` GET/SET against the same Redis in the same run; the ratio is the figure.
+ * Throughput of every stateful executor method at concurrency 1 and 64, each beside
+ * `redis-benchmark` GET (reads) or SET (writes) against the same Redis in the same round; the
+ * ratio is the figure. Also, for reference, a raw ioredis SET over one connection at the same
+ * concurrency (what any method of a Node client on one connection can reach at best).
  *
- *   npm run bench -w @tideline/stateful        (TIDELINE_REDIS_URL, default redis://127.0.0.1:6379)
+ *   npm run bench -w @tideline/stateful   (TIDELINE_REDIS_URL, default redis://127.0.0.1:6379;
+ *                                          TIDELINE_BENCH_ROUNDS rounds, default 3)
  *
- * Bounded: each case stops after `caseMaxOps` operations or `caseMaxMs`, and the whole run skips
- * remaining cases past `totalBudgetMs`. Keys live in a namespace of their own and are deleted at
+ * Bounded: each case stops after `caseMaxOps` operations or `caseMaxMs`, and a round skips its
+ * remaining cases past `roundBudgetMs`. Keys live in a namespace of their own and are deleted at
  * the end. The executor multiplexes one connection (ioredis pipelines concurrent calls);
  * redis-benchmark -c 64 opens 64 connections.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
+import { BenchRun } from '@tideline/bench';
 import { Redis } from 'ioredis';
 import { RedisStatefulExecutor } from '../src/redis-executor.ts';
 
@@ -19,7 +23,7 @@ const BENCH = {
   concurrencies: [1, 64] as const,
   caseMaxOps: 20_000,
   caseMaxMs: 350,
-  totalBudgetMs: 20_000,
+  roundBudgetMs: 20_000,
   redisBenchmarkRequests: 20_000,
   redisBenchmarkTimeoutMs: 8_000,
   commandTimeoutMs: 2_000,
@@ -30,15 +34,13 @@ const BENCH = {
 const url = new URL(process.env['TIDELINE_REDIS_URL'] ?? 'redis://127.0.0.1:6379');
 const host = url.hostname;
 const port = url.port || '6379';
-const started = performance.now();
 const ns = `bench-${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 
 interface Figure {
   opsPerSecond: number;
-  p99Ms: number;
 }
 
-/** redis-benchmark's own figures (requests/s and p99 from its CSV) per test and concurrency. */
+/** redis-benchmark's own requests/s (from its CSV) per test, at one concurrency. */
 async function redisBenchmark(concurrency: number): Promise<Record<'GET' | 'SET', Figure>> {
   const args = [
     '-h',
@@ -62,11 +64,9 @@ async function redisBenchmark(concurrency: number): Promise<Record<'GET' | 'SET'
     .map((line) => line.split(',').map((cell) => cell.replaceAll('"', '')));
   const header = rows[0] ?? [];
   const rps = header.indexOf('rps');
-  const p99 = header.indexOf('p99_latency_ms');
   const out: Partial<Record<'GET' | 'SET', Figure>> = {};
   for (const row of rows.slice(1)) {
-    if (row[0] === 'GET' || row[0] === 'SET')
-      out[row[0]] = { opsPerSecond: Number(row[rps]), p99Ms: Number(row[p99]) };
+    if (row[0] === 'GET' || row[0] === 'SET') out[row[0]] = { opsPerSecond: Number(row[rps]) };
   }
   if (!out.GET || !out.SET) throw new Error(`unexpected redis-benchmark output:\n${stdout}`);
   return out as Record<'GET' | 'SET', Figure>;
@@ -77,28 +77,24 @@ async function measure(
   maxOps: number,
   op: (i: number) => Promise<unknown>,
 ): Promise<Figure> {
-  const latencies: number[] = [];
+  let done = 0;
   let next = 0;
   const begin = performance.now();
   const deadline = begin + BENCH.caseMaxMs;
   const worker = async () => {
     while (next < maxOps && performance.now() < deadline) {
-      const i = next++;
-      const t0 = performance.now();
-      await op(i);
-      latencies.push(performance.now() - t0);
+      await op(next++);
+      done++;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsedS = (performance.now() - begin) / 1000;
-  latencies.sort((a, b) => a - b);
-  const p99 = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? Number.NaN;
-  return { opsPerSecond: latencies.length / elapsedS, p99Ms: p99 };
+  return { opsPerSecond: done / ((performance.now() - begin) / 1000) };
 }
 
 type Kind = 'GET' | 'SET';
 interface Case {
   method: string;
+  label?: string;
   /** The redis-benchmark test it compares with: reads with GET, writes with SET. */
   baseline: Kind;
   /** Runs before each concurrency, e.g. to create the links that the case then removes. */
@@ -154,8 +150,14 @@ const cases: Case[] = [
     op: (i, tag) => executor.setLinkedPodIfAbsent(link(i, tag)),
   },
   {
-    method: 'computeLinkedPodIfAbsent (new uid each: 3 round trips)',
+    method: 'computeLinkedPodIfAbsent',
+    label: 'computeLinkedPodIfAbsent (a new uid each: one script)',
     baseline: 'SET',
+    // Every pod of the service ready, so each call picks among all of them and links one.
+    prepare: async () => {
+      for (let p = 0; p < BENCH.podsInService; p++)
+        await executor.setServiceState({ ns, service, podId: pod(p), state: 'ready', ttlSeconds: 60 });
+    },
     op: (i, tag) =>
       executor.computeLinkedPodIfAbsent({
         ns,
@@ -206,57 +208,81 @@ async function deleteNamespace(): Promise<number> {
   return deleted;
 }
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+const run = new BenchRun({
+  bench: 'stateful',
+  description:
+    'Stateful executor methods (ops/s over one ioredis connection) beside redis-benchmark GET/SET at the same concurrency, same round',
+});
+for (const benchCase of cases) {
+  for (const c of BENCH.concurrencies) {
+    const compute = benchCase.method === 'computeLinkedPodIfAbsent';
+    run.define({
+      id: `${benchCase.method}.c${c}`,
+      label: `${benchCase.label ?? benchCase.method}, c=${c}`,
+      unit: 'ops/s',
+      better: 'higher',
+      baseline: `redis-benchmark ${benchCase.baseline}, c=${c}`,
+      ...(compute && c === 64 ? { goal: 0.6, goalNote: 'issue 17' } : {}),
+    });
+  }
+}
+for (const c of BENCH.concurrencies) {
+  run.define({
+    id: `ioredis-set.c${c}`,
+    label: `raw ioredis SET over one connection, c=${c}`,
+    unit: 'ops/s',
+    better: 'higher',
+    baseline: `redis-benchmark SET, c=${c}`,
+  });
+}
 
 async function main(): Promise<void> {
   await executor.connect();
   const benchKey = 'key:__rand_int__';
   const benchKeyExisted = (await admin.exists(benchKey)) === 1;
-  const baselines = new Map<number, Record<Kind, Figure>>();
-  for (const c of BENCH.concurrencies) baselines.set(c, await redisBenchmark(c));
-  // redis-benchmark SET writes this one key; remove it unless someone else's was already there.
-  if (!benchKeyExisted) await admin.del(benchKey);
-
-  const lines: string[] = [];
-  const head = ['method', 'vs'];
-  for (const c of BENCH.concurrencies) head.push(`c=${c} ops/s`, `c=${c} p99 ms`, `c=${c} ratio`);
-  lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
-  for (const kind of ['GET', 'SET'] as const) {
-    const row = [`redis-benchmark ${kind}`, '-'];
-    for (const c of BENCH.concurrencies) {
-      const b = baselines.get(c)![kind];
-      row.push(fmt(b.opsPerSecond), fmt(b.p99Ms, 3), '1.00');
-    }
-    lines.push(`| ${row.join(' | ')} |`);
-  }
+  const raw = new Redis(url.toString(), { connectionName: 'stateful-bench-raw' });
   let skipped = 0;
   try {
-    for (const [index, benchCase] of cases.entries()) {
-      if (performance.now() - started > BENCH.totalBudgetMs) {
-        skipped++;
-        continue;
-      }
-      const row = [benchCase.method, benchCase.baseline];
+    // Not recorded: compiles the client paths so that round 1 starts warm.
+    await measure(64, BENCH.caseMaxOps, (i) => raw.set(`tl:{${ns}}:raw:${i % 1000}`, 'x'));
+    for (const benchCase of cases) await measure(8, 200, (i) => benchCase.op(i, 'warm'));
+    for (const round of run.rounds()) {
+      const roundStarted = performance.now();
+      const baselines = new Map<number, Record<Kind, Figure>>();
       for (const c of BENCH.concurrencies) {
-        const tag = `k${index}c${c}`;
-        await benchCase.prepare?.(tag);
-        const figure = await measure(c, benchCase.maxOps ?? BENCH.caseMaxOps, (i) => benchCase.op(i, tag));
-        const ratio = figure.opsPerSecond / baselines.get(c)![benchCase.baseline].opsPerSecond;
-        row.push(fmt(figure.opsPerSecond), fmt(figure.p99Ms, 3), fmt(ratio, 2));
+        baselines.set(c, await redisBenchmark(c));
+        const set = await measure(c, BENCH.caseMaxOps, (i) => raw.set(`tl:{${ns}}:raw:${i % 1000}`, 'x'));
+        run.record(`ioredis-set.c${c}`, set.opsPerSecond, baselines.get(c)!.SET.opsPerSecond);
       }
-      lines.push(`| ${row.join(' | ')} |`);
+      // redis-benchmark SET writes this one key; remove it unless someone else's was already there.
+      if (!benchKeyExisted) await admin.del(benchKey);
+      for (const [index, benchCase] of cases.entries()) {
+        if (performance.now() - roundStarted > BENCH.roundBudgetMs) {
+          skipped++;
+          continue;
+        }
+        for (const c of BENCH.concurrencies) {
+          const tag = `r${round}k${index}c${c}`;
+          await benchCase.prepare?.(tag);
+          const figure = await measure(c, benchCase.maxOps ?? BENCH.caseMaxOps, (i) => benchCase.op(i, tag));
+          run.record(
+            `${benchCase.method}.c${c}`,
+            figure.opsPerSecond,
+            baselines.get(c)![benchCase.baseline].opsPerSecond,
+          );
+        }
+      }
     }
   } finally {
     const deleted = await deleteNamespace();
     await executor.close();
     admin.disconnect();
-    lines.push(
-      '',
-      `Redis ${host}:${port}; each case ≤ ${BENCH.caseMaxMs} ms or ${BENCH.caseMaxOps} ops (removals: one per prepared link, ${BENCH.uidsPerCase}); ratio = ops/s ÷ redis-benchmark GET (reads) or SET (writes) at the same concurrency.`,
-      `namespace ${ns}: ${deleted} keys deleted; ${skipped} cases skipped over the ${BENCH.totalBudgetMs} ms budget; total ${fmt((performance.now() - started) / 1000, 1)} s`,
+    raw.disconnect();
+    run.note(
+      `Redis ${host}:${port}; each case ≤ ${BENCH.caseMaxMs} ms or ${BENCH.caseMaxOps} ops (removals: one per prepared link, ${BENCH.uidsPerCase}); namespace ${ns}: ${deleted} keys deleted; ${skipped} cases skipped over the ${BENCH.roundBudgetMs} ms round budget`,
     );
-    process.stdout.write(`${lines.join('\n')}\n`);
   }
+  await run.finish();
 }
 
 main().catch((error: unknown) => {

@@ -87,6 +87,9 @@ export class StatefulChooserError extends StatefulError {
   }
 }
 
+/** `key tl:{…}:…` in a script's error reply: the key it found holding something else. */
+const NAMED_KEY = /\bkey (tl:\{[^}\s]*\}:\S+)/;
+
 const BUSY_PREFIXES = ['LOADING', 'BUSY', 'MASTERDOWN', 'READONLY', 'TRYAGAIN', 'CLUSTERDOWN'];
 
 /**
@@ -101,7 +104,9 @@ export function toStatefulError(error: unknown, key: string): StatefulError {
   if (err.name === 'ReplyError') {
     const first = message.split(' ', 1)[0] ?? '';
     if (first === 'WRONGTYPE' || first === 'TLBADVALUE') {
-      return new StatefulWrongTypeError(key, `key ${key} holds a value of the wrong type: ${message}`, {
+      // A script reading several keys names the one at fault in its reply.
+      const at = NAMED_KEY.exec(message)?.[1] ?? key;
+      return new StatefulWrongTypeError(at, `key ${at} holds a value of the wrong type: ${message}`, {
         cause: err,
       });
     }

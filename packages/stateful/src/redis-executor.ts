@@ -36,8 +36,9 @@ function pairsToMap(flat: unknown): Map<string, string> {
 }
 
 /**
- * The stateful executor on one Redis (standalone, or any node setup where each script's keys
- * share a hash slot). Calls fail fast while disconnected — there is no offline queue — and the
+ * The stateful executor on one Redis (standalone, or a primary with replicas): every script runs
+ * on the one server that holds all keys (computeLinkedPodIfAbsent's reads a service's pods and
+ * writes a uid's link together, two hash slots). Calls fail fast while disconnected — there is no offline queue — and the
  * client reconnects in the background; scripts are reloaded transparently after a restart.
  */
 export class RedisStatefulExecutor implements StatefulExecutor {
@@ -156,24 +157,27 @@ export class RedisStatefulExecutor implements StatefulExecutor {
 
   async computeLinkedPodIfAbsent(options: ComputeLinkOptions): Promise<ComputeResult | undefined> {
     const a = validate('computeLinkedPodIfAbsent', options);
-    const existing = await this.readLink(a.ns, a.uid, a.service);
-    if (existing !== undefined) return { podId: existing, created: false };
+    const linksKey = keys.links(a.ns, a.uid);
     const podsKey = keys.servicePods(a.ns, a.service);
+    const link = [a.uid, a.service, a.persistSeconds * SECOND_MS, a.leaseMs ?? 0];
     const choose = options.choose;
-    let chosen: string | undefined;
-    if (typeof choose === 'function') {
-      const pods = pairsToMap(await this.run('service_state_get', podsKey, []));
-      chosen = await choose(pods, a.uid);
-      if (chosen === undefined) return undefined;
-      if (!pods.has(chosen)) {
-        throw new StatefulChooserError(
-          `computeLinkedPodIfAbsent: the chooser returned ${JSON.stringify(chosen)}, not one of the ${pods.size} live pods it was given`,
-        );
-      }
-    } else {
-      const picked = await this.run('service_pick', podsKey, [a.uid, ...choose.states]);
-      if (picked === null) return undefined;
-      chosen = String(picked);
+    if (typeof choose !== 'function') {
+      const reply = (await this.command(linksKey, () =>
+        this.scripts.run('link_compute', [linksKey, podsKey], [...link, 'pick', ...choose.states]),
+      )) as [number, string] | null;
+      return reply === null ? undefined : { podId: String(reply[1]), created: reply[0] === 1 };
+    }
+    const reply = (await this.command(linksKey, () =>
+      this.scripts.run('link_compute', [linksKey, podsKey], [...link, 'candidates']),
+    )) as [number, ...string[]];
+    if (reply[0] === 0) return { podId: String(reply[1]), created: false };
+    const pods = pairsToMap(reply.slice(1));
+    const chosen = await choose(pods, a.uid);
+    if (chosen === undefined) return undefined;
+    if (!pods.has(chosen)) {
+      throw new StatefulChooserError(
+        `computeLinkedPodIfAbsent: the chooser returned ${JSON.stringify(chosen)}, not one of the ${pods.size} live pods it was given`,
+      );
     }
     const result = await this.tryLink({ ...a, podId: chosen }, 'absent');
     return { podId: result.podId, created: result.ok };

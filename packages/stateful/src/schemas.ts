@@ -68,10 +68,11 @@ export const argumentSchemas = {
       service,
       persistSeconds: PersistSeconds,
       leaseMs: leaseMs.optional(),
+      // The declarative chooser first: it is the common one, and a union tries its members in order.
       choose: z.union(
         [
-          z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function'),
           z.object({ states: z.array(state).min(1, 'must allow at least one state') }).strict(),
+          z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function'),
         ],
         { error: 'must be a function or { states: [...] }' },
       ),

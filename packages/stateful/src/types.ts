@@ -54,11 +54,13 @@ export interface StatefulExecutor {
    * pod and whether this call created the link, or `undefined` when no link exists and `choose`
    * found no pod.
    *
-   * Guarantee: the link is created with the same compare-and-set as {@link trySetLinkedPod}, so
-   * concurrent callers (whatever they choose) all end up with one and the same pod. The chosen pod
-   * was registered, unexpired and — for a {@link StateChooser} — in an allowed state at the instant
-   * the candidates were read (one atomic script); a state change between that read and the link
-   * (one round trip later) is not excluded.
+   * Guarantee: of any number of concurrent callers for one uid and service (whatever they choose),
+   * all end up with one and the same pod and exactly one gets `created: true`. With a
+   * {@link StateChooser}, reading the link, choosing and linking are one atomic script: the linked
+   * pod is registered, unexpired and in an allowed state at the instant it is linked. A
+   * {@link FunctionChooser} is given the live pods as read at one instant (with the link, one
+   * script) and its pick is linked with the compare-and-set of {@link trySetLinkedPod}; a state
+   * change between that read and the link (one round trip later) is not excluded.
    */
   computeLinkedPodIfAbsent(options: ComputeLinkOptions): Promise<ComputeResult | undefined>;
   /** The pod of a live or persisting link, else `undefined`. */

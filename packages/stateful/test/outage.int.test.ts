@@ -86,7 +86,7 @@ describe('outages (private redis-server)', () => {
       'link_get',
       'link_try_set',
       'service_state_get',
-      'service_pick',
+      'link_compute',
       'link_remove',
     ] as const) {
       expect(await loaded(name), `${name} was used since the flush, so it is loaded again`).toEqual([1]);

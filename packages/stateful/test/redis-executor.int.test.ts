@@ -407,6 +407,67 @@ describe('computeLinkedPodIfAbsent', () => {
     expect(new Set(results.map((r) => r?.podId)).size).toBe(1);
   });
 
+  it('computeLinkedPodIfAbsent - concurrent callers on several connections, state and function choosers mixed, all get the one pod created once', async () => {
+    const others = [executorFor(SHARED_REDIS_URL), executorFor(SHARED_REDIS_URL)];
+    try {
+      await Promise.all(others.map((o) => o.connect()));
+      const callers = [executor, ...others];
+      const results = await Promise.all(
+        Array.from({ length: 90 }, (_, i) =>
+          callers[i % callers.length]!.computeLinkedPodIfAbsent({
+            ns,
+            uid: 'race3',
+            service: 'gw',
+            persistSeconds: 1,
+            choose: i % 2 === 0 ? ready : () => (i % 3 === 0 ? 'pod-c' : 'pod-d'),
+          }),
+        ),
+      );
+      expect(results.filter((r) => r?.created)).toHaveLength(1);
+      const winner = results.find((r) => r?.created)!.podId;
+      expect(results.every((r) => r?.podId === winner)).toBe(true);
+      expect(await executor.getLinkedPod(ns, 'race3', 'gw')).toBe(winner);
+    } finally {
+      await Promise.all(others.map((o) => o.close()));
+    }
+  });
+
+  it('computeLinkedPodIfAbsent - a state chooser reads, picks and links in one command', async () => {
+    const monitor = await admin.duplicate().monitor();
+    const seen: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      // Commands a script runs are relayed too, marked as coming from `lua`: only the client's count.
+      if (source !== 'lua' && args.some((arg) => arg.includes(ns))) seen.push(args);
+    });
+    try {
+      const created = await compute('one-trip', ready);
+      const existing = await compute('one-trip', ready);
+      expect(created?.created).toBe(true);
+      expect(existing).toEqual({ podId: created?.podId, created: false });
+      // The marker's reply arrives after MONITOR relayed every earlier command of this namespace.
+      await executor.getServiceState(ns, 'marker');
+      await sleep(50);
+    } finally {
+      monitor.disconnect();
+    }
+    const ours = seen.filter((args) => args.some((arg) => arg.includes('one-trip')));
+    expect(ours.map((args) => args[0]?.toLowerCase())).toEqual(['evalsha', 'evalsha']);
+  });
+
+  it('computeLinkedPodIfAbsent - a pod taken out of the allowed states is not linked again, another allowed pod is', async () => {
+    for (let i = 0; i < 10; i++) {
+      const uid = `flip-${i}`;
+      const first = await compute(uid, ready);
+      await executor.removeLinkedPod({ ns, uid, service: 'gw', persistSeconds: 0 });
+      await executor.setServiceState({ ns, service: 'gw', podId: first!.podId, state: 'draining' });
+      const second = await compute(uid, ready);
+      expect(second?.created).toBe(true);
+      expect(second?.podId).not.toBe(first?.podId);
+      expect(['pod-a', 'pod-b']).toContain(second?.podId);
+      await executor.setServiceState({ ns, service: 'gw', podId: first!.podId, state: 'ready' });
+    }
+  });
+
   it('computeLinkedPodIfAbsent - a persisting link counts as present', async () => {
     await executor.setLinkedPod(link('u1', 'pod-c'));
     await executor.removeLinkedPod({ ns, uid: 'u1', service: 'gw', persistSeconds: 30 });
@@ -448,6 +509,25 @@ describe('wrong types', () => {
       expect((error as StatefulWrongTypeError).code).toBe('INTERNAL');
     }
     await expect(executor.getLinkedPod(ns, 'u1', 'gw')).rejects.toMatchObject({ key: keys.links(ns, 'u1') });
+    await expect(
+      executor.computeLinkedPodIfAbsent({
+        ns,
+        uid: 'u2',
+        service: 'gw',
+        choose: { states: ['ready'] },
+        persistSeconds: 1,
+      }),
+      'the script reads the links and the pods: it names the pods key',
+    ).rejects.toMatchObject({ key: keys.servicePods(ns, 'gw') });
+    await expect(
+      executor.computeLinkedPodIfAbsent({
+        ns,
+        uid: 'u1',
+        service: 'gw',
+        choose: () => 'pod-a',
+        persistSeconds: 1,
+      }),
+    ).rejects.toMatchObject({ key: keys.links(ns, 'u1') });
     expect(await admin.get(keys.links(ns, 'u1'))).toBe('not-a-hash');
   });
 

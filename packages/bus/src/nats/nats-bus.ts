@@ -57,6 +57,37 @@ const API_CONSUMER_NOT_FOUND = 10014;
 const API_WRONG_LAST_SEQUENCE = 10071;
 
 /**
+ * Acks of one subscription, written together at the end of the event-loop turn that settled them:
+ * the deliveries of one socket read cost one write instead of one each. An ack that cannot be
+ * written is reported; the server then redelivers its message after the ack wait.
+ */
+class AckBatch {
+  private pending: JsMsg[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+
+  constructor(private readonly onError: (error: unknown) => void) {}
+
+  add(m: JsMsg): void {
+    this.pending.push(m);
+    this.scheduled ??= setImmediate(() => this.flush());
+  }
+
+  flush(): void {
+    clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    for (const m of batch) {
+      try {
+        m.ack();
+      } catch (error) {
+        this.onError(error);
+      }
+    }
+  }
+}
+
+/**
  * The event bus over NATS JetStream. One stream per topic (`<prefix>_<topic>`), file storage,
  * broker-side deduplication by msgId (`Nats-Msg-Id`) within the duplicate window, one durable
  * pull consumer per group with explicit acks and `max_ack_pending` equal to the prefetch. Retries
@@ -88,6 +119,8 @@ export class NatsEventBus extends BaseEventBus {
         maxReconnectAttempts: -1,
         reconnectTimeWait: this.natsOptions.reconnectWaitMs ?? DEFAULT_RECONNECT_WAIT_MS,
         timeout: this.timeoutMs,
+        // A stack captured per request would cost every publish and ack; errors name their subject.
+        noAsyncTraces: true,
       });
     } catch (error) {
       // The cause names what the server refused (e.g. "Authorization Violation"), never a credential.
@@ -176,8 +209,8 @@ export class NatsEventBus extends BaseEventBus {
     let key: string | undefined;
     let msgId = `seq:${m.seq}`;
     if (m.headers) {
-      for (const [name] of m.headers) {
-        const value = m.headers.get(name);
+      for (const [name, values] of m.headers) {
+        const value = values[0] ?? '';
         if (name === KEY_HEADER) key = value;
         else if (name === MSG_ID_HEADER) msgId = value;
         else headers[name] = value;
@@ -225,6 +258,12 @@ export class NatsEventBus extends BaseEventBus {
     const consumer = await this.js!.consumers.get(stream, name);
     const messages: ConsumerMessages = await consumer.consume({ max_messages: prefetch });
     const inFlight = new Set<Promise<void>>();
+    const acks = new AckBatch((error) =>
+      this.logger.error(
+        { err: error, topic: topic.name, group: options.group },
+        'could not ack a delivery; it will be delivered again',
+      ),
+    );
     let stopping = false;
 
     // Retries happen in place: the message stays unacked (kept alive with `working()`) and the
@@ -235,7 +274,7 @@ export class NatsEventBus extends BaseEventBus {
       for (;;) {
         let retryDelayMs: number | undefined;
         await deliver(this.toMessage(topic, m, deliveryCount), {
-          ack: () => m.ack(),
+          ack: () => acks.add(m),
           retry: (delayMs) => {
             retryDelayMs = delayMs;
           },
@@ -255,7 +294,8 @@ export class NatsEventBus extends BaseEventBus {
         if (stopping) break;
         const work = handle(m).finally(() => inFlight.delete(work));
         inFlight.add(work);
-        if (inFlight.size >= concurrency) await Promise.race(inFlight);
+        if (concurrency === 1) await work;
+        else if (inFlight.size >= concurrency) await Promise.race(inFlight);
       }
     })();
 
@@ -265,6 +305,7 @@ export class NatsEventBus extends BaseEventBus {
         await messages.close();
         await loop.catch(() => undefined);
         await Promise.allSettled([...inFlight]);
+        acks.flush();
         // Acks are written without waiting for a reply; flushing makes sure the server has them.
         await this.nc?.flush().catch(() => undefined);
         if (options.ephemeral) await this.jsm!.consumers.delete(stream, name).catch(() => false);
