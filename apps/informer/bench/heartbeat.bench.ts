@@ -53,6 +53,9 @@ run.define(
     unit: 'updates/s',
     better: 'higher',
     baseline: 'JSON.parse of the same watch lines alone',
+    goal: 0.75,
+    goalNote:
+      'proposed beside the absolute goal: parsing each line is the floor of any filter that parses it (on a loaded 2-core machine JSON.parse alone of these 3.2 KB lines ran at 11,000-31,000/s)',
   },
 );
 
