@@ -99,3 +99,28 @@ describe('ClusterPublisher', () => {
     ]);
   });
 });
+
+describe('deliverWatchEvent', () => {
+  it('a watched heartbeat reaches the ListWatch as a bookmark; a change or an unknown node as itself', async () => {
+    const { deliverWatchEvent } = await import('../kube/guarded-watch.ts');
+    const { publisher, filtered } = await setup();
+    const node = makeNode({ name: 'n1' });
+    publisher.upsert(clone(node));
+    await publisher.idle();
+    const delivered: [string, unknown][] = [];
+    const skip = (object: unknown) => publisher.dropUnchanged(object as ObservedNode);
+    const deliver = (phase: string, object: unknown) =>
+      deliverWatchEvent(phase, object, {}, (p, o) => delivered.push([p, o]), skip);
+    applyHeartbeat(node, new Date(Date.now() + 1_000));
+    node.metadata.resourceVersion = '42';
+    deliver('MODIFIED', clone(node));
+    expect(delivered).toEqual([['BOOKMARK', { metadata: { resourceVersion: '42' } }]]);
+    expect(await filtered()).toBe(1);
+    const cordoned = clone(node);
+    cordoned.spec = { ...cordoned.spec, unschedulable: true };
+    deliver('MODIFIED', cordoned);
+    deliver('MODIFIED', clone(makeNode({ name: 'unknown' })));
+    deliver('ADDED', clone(node));
+    expect(delivered.slice(1).map(([phase]) => phase)).toEqual(['MODIFIED', 'MODIFIED', 'ADDED']);
+  });
+});

@@ -135,6 +135,19 @@ export class ClusterPublisher implements ObservedSink {
   }
 
   /**
+   * A watched heartbeat of a node this publisher holds, counted and dropped before any cache
+   * keeps it (see {@link isHeartbeat}); false for anything else, which then arrives by {@link upsert}.
+   */
+  dropUnchanged(node: ObservedNode): boolean {
+    const name = node.metadata?.name;
+    if (!name || !this.acceptingNodes || !this.observed.has(name) || !this.isHeartbeat(name, node))
+      return false;
+    this.received.inc();
+    this.filtered.inc();
+    return true;
+  }
+
+  /**
    * The fast path of invariant 6, decided as the update arrives: nothing waits for this node or
    * for the cluster (not queued, not being published, no cluster event pending), and the update
    * equals the node's view in its last published event. Anything else takes the queue, which
