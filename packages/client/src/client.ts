@@ -3,7 +3,7 @@ import type {
   ClientToServerEvents,
   NodesInitial,
   NodesRemoved,
-  NodesUpdate,
+  NodesUpdateMessage,
   NodeView,
   RequestError,
   ServerToClientEvents,
@@ -11,10 +11,11 @@ import type {
   WebsitesInitial,
   WebsitesUpdate,
 } from '@tideline/contracts';
-import { retryDelayMs } from '@tideline/contracts';
+import { applyNodePatch, isNodesDeltaUpdate, type NodePatch, retryDelayMs } from '@tideline/contracts';
 import { io as defaultIo, type Socket } from 'socket.io-client';
 import { type CollectionTransport, DISCONNECTED, LiveCollection, type SyncOutcome } from './collection.ts';
 import { codeOf, TidelineClientError } from './errors.ts';
+import type { ReplicaUpdate } from './replica.ts';
 import { expiryOf } from './token.ts';
 
 /** Doublings of the first reconnect delay before the cap applies (the exponent's bound). */
@@ -66,12 +67,18 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
   /** How often a sync refused with RATE_LIMITED and `retryAfterMs` is sent again. Default: {@link CLIENT_DEFAULTS}. */
   rateLimitedRetries?: number;
+  /**
+   * Ask for delta `nodes:update` messages (only the changed fields of a node) instead of full
+   * rows; the replicas end identical either way. A gateway that predates deltas refuses the
+   * field: the client then subscribes again without it on that connection. Default: false.
+   */
+  nodeDeltas?: boolean;
   path?: string;
   /** The socket.io-client `io` function (tests may pass their own build). */
   io?: typeof defaultIo;
 }
 
-type TidelineSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+type TidelineSocket = Socket<ServerToClientEvents<NodesUpdateMessage>, ClientToServerEvents>;
 type TokenOutcome = { ok: true; token: string } | { ok: false; terminal: boolean; reason: string };
 
 /**
@@ -126,6 +133,8 @@ export class TidelineClient {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private token: string | undefined;
+  /** The current connection's gateway refused `delta` in `subscribe:nodes` (it predates deltas). */
+  private deltasRefused = false;
   private websitesCollection: LiveCollection<WebsiteItem> | undefined;
   private readonly nodeCollections = new Map<string, LiveCollection<NodeView>>();
   private readonly statusListeners = new Set<(status: ConnectionStatus) => void>();
@@ -267,8 +276,17 @@ export class TidelineClient {
     if (known) return known;
     const collection = new LiveCollection<NodeView>(
       `nodes:${cluster}`,
-      { keyOf: (n) => n.name, keyOfDeleted: (d) => String(d['name']), deleteTypes: ['deleted'] },
-      (position) => (position === undefined ? { cluster } : { cluster, lastEventId: position.eventId }),
+      {
+        keyOf: (n) => n.name,
+        keyOfDeleted: (d) => String(d['name']),
+        deleteTypes: ['deleted'],
+        applyPatch: (node, patch) => applyNodePatch(node, patch as NodePatch),
+      },
+      (position) => ({
+        cluster,
+        ...(position === undefined ? {} : { lastEventId: position.eventId }),
+        ...(this.options.nodeDeltas && !this.deltasRefused ? { delta: true } : {}),
+      }),
     );
     if (this.isClosed) return closedAlready(collection);
     this.nodeCollections.set(cluster, collection);
@@ -343,6 +361,7 @@ export class TidelineClient {
       auth: { token },
     });
     this.socket = socket;
+    this.deltasRefused = false;
     this.socketPushEvents.clear();
     socket.on('connect', () => this.onConnect(socket));
     socket.on('connect_error', (error: Error & { data?: { code?: string; reason?: string } }) => {
@@ -381,8 +400,8 @@ export class TidelineClient {
     socket.on('nodes:initial', (message: NodesInitial) =>
       this.nodeCollections.get(message.cluster)?.onSnapshot(message),
     );
-    socket.on('nodes:update', (message: NodesUpdate) =>
-      this.nodeCollections.get(message.cluster)?.onUpdate(message),
+    socket.on('nodes:update', (message: NodesUpdateMessage) =>
+      this.nodeCollections.get(message.cluster)?.onUpdate(nodeReplicaUpdate(message)),
     );
     socket.on('nodes:removed', (message: NodesRemoved) => this.onClusterRemoved(message));
     socket.on('request:error', (error: RequestError) => {
@@ -514,7 +533,8 @@ export class TidelineClient {
   private transportFor(event: 'request:websites' | 'subscribe:nodes', cluster?: string): CollectionTransport {
     const gone: SyncOutcome = { ok: false, code: DISCONNECTED, message: 'the connection went away' };
     return {
-      request: async (payload: Record<string, unknown>): Promise<SyncOutcome> => {
+      request: async (asked: Record<string, unknown>): Promise<SyncOutcome> => {
+        let payload = asked;
         const socket = this.socket;
         for (let retries = 0; ; retries++) {
           if (!socket?.connected || socket !== this.socket) return gone;
@@ -530,6 +550,13 @@ export class TidelineClient {
             };
           }
           if (ack.ok) return { ok: true };
+          if (ack.code === 'BAD_REQUEST' && payload['delta'] === true) {
+            // A gateway that predates deltas refuses the field: full rows on this connection.
+            this.deltasRefused = true;
+            const { delta: _refused, ...rows } = payload;
+            payload = rows;
+            continue;
+          }
           this.notifyError(ack);
           // Asked again too soon (e.g. a snapshot it was sent a moment ago): wait as told, then once more.
           if (
@@ -601,6 +628,14 @@ export class TidelineClient {
   private dispatchPush(event: string, data: unknown): void {
     for (const listener of this.pushListeners.get(event) ?? []) listener(data);
   }
+}
+
+/** A `nodes:update` as the replica applies it: a full row as it is, a delta as a patch of its node (or a delete by name). */
+function nodeReplicaUpdate(message: NodesUpdateMessage): ReplicaUpdate<NodeView> {
+  if (!isNodesDeltaUpdate(message)) return message;
+  const { eventId, type, name, changed } = message;
+  if (message.type === 'deleted') return { eventId, type, data: { name }, changed };
+  return { eventId, type, data: { name }, changed, key: name, patch: message.patch };
 }
 
 /** After `close()` a collection asked for is handed out closed: idle, and its `whenSynced()` rejects with CLOSED. */

@@ -197,12 +197,15 @@ export class LiveCollection<T> {
     };
   }
 
-  /** (Re)synchronises over a connection: resume from its position when it has one, else ask for a snapshot. */
-  async sync(transport: CollectionTransport): Promise<void> {
+  /**
+   * (Re)synchronises over a connection: resume from its position when it has one (unless
+   * `fromScratch`), else ask for a snapshot.
+   */
+  async sync(transport: CollectionTransport, fromScratch = false): Promise<void> {
     if (this.isClosed || this.currentFailure?.terminal) return;
     clearTimeout(this.retryTimer);
     this.transport = transport;
-    const position = this.replica.position;
+    const position = fromScratch ? undefined : this.replica.position;
     const pending: PendingSync = { resuming: position !== undefined, snapshotSeen: false };
     this.pending = pending;
     this.currentFailure = undefined;
@@ -254,10 +257,15 @@ export class LiveCollection<T> {
 
   onUpdate(update: ReplicaUpdate<T>): void {
     if (this.isClosed) return;
-    const { result, change } = this.replica.apply(update);
+    const { result, change, needsSnapshot } = this.replica.apply(update);
     if (result === 'applied' && change) {
       this.awaitingReplayFrom = undefined;
       this.emit(change);
+      return;
+    }
+    if (needsSnapshot) {
+      // A delta for an item this replica lacks: only a fresh snapshot makes it exact again.
+      if (this.transport && !this.pending) void this.sync(this.transport, true);
       return;
     }
     const from = this.replica.position?.eventId;

@@ -19,6 +19,7 @@ export {
 } from './collection.ts';
 export { codeOf, TidelineClientError } from './errors.ts';
 export {
+  type ApplyOutcome,
   type ApplyResult,
   type Change,
   changedFields,

@@ -7,6 +7,12 @@ export interface ReplicaUpdate<T> {
   data: T | { [key: string]: unknown };
   /** The names of the fields that changed, when the wire says (`nodes:update`). */
   changed?: readonly string[] | undefined;
+  /**
+   * A delta (`nodes:update` to a subscription granted deltas): the item `key` becomes
+   * `applyPatch(held copy, patch)`; `data` is then unused.
+   */
+  key?: string | undefined;
+  patch?: unknown;
 }
 
 export interface Snapshot<T> {
@@ -39,6 +45,15 @@ export interface ReplicaOptions<T> {
   keyOfDeleted: (data: Record<string, unknown>) => string;
   /** Event types that remove an item. */
   deleteTypes: readonly string[];
+  /** Applies a delta's patch to the copy held, returning the new item (the held one stays unchanged). */
+  applyPatch?: (item: T, patch: unknown) => T;
+}
+
+/** What applying an update did; `needsSnapshot`: a delta for an item the replica lacks (nothing applied). */
+export interface ApplyOutcome<T> {
+  result: ApplyResult;
+  change?: Change<T>;
+  needsSnapshot?: boolean;
 }
 
 /**
@@ -81,11 +96,27 @@ export class Replica<T> {
     return { kind: 'reset', eventId: snapshot.lastEventId };
   }
 
-  apply(update: ReplicaUpdate<T>): { result: ApplyResult; change?: Change<T> } {
+  /**
+   * Applies the next update. A delta is applied to the copy held of its item, which — the
+   * updates being applied in id order without gaps — is the item as of the item's previous
+   * event: the result equals the full row. A delta for an item not held cannot be applied
+   * (the replica and the stream disagree): nothing changes and `needsSnapshot` asks for a fresh one.
+   */
+  apply(update: ReplicaUpdate<T>): ApplyOutcome<T> {
     // Before the first snapshot nothing can be applied; the snapshot will cover it.
     if (!this.current) return { result: 'duplicate' };
     const result = sequenceStep(this.current.eventId, update.eventId);
     if (result !== 'applied') return { result };
+    if (update.patch !== undefined) {
+      const key = update.key ?? '';
+      const held = this.items.get(key);
+      if (held === undefined || !this.options.applyPatch) return { result: 'gap', needsSnapshot: true };
+      const item = this.options.applyPatch(held, update.patch);
+      this.current = { ...this.current, eventId: update.eventId };
+      this.items.set(key, item);
+      const changed = update.changed ? [...update.changed] : changedFields(held, item);
+      return { result, change: { kind: 'upsert', key, item, eventId: update.eventId, changed } };
+    }
     this.current = { ...this.current, eventId: update.eventId };
     if (this.options.deleteTypes.includes(update.type)) {
       const key = this.options.keyOfDeleted(update.data as Record<string, unknown>);

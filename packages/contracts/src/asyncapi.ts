@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { HttpErrorBody } from './api-catalogue.ts';
 import { type JsonSchema, SchemaSet } from './api-schema.ts';
 import { ERROR_CODES, errorCodes } from './errors.ts';
-import { ClusterEvent, NodeEvent, NodeView } from './nodes.ts';
+import { ClusterEvent, NodeEvent, NodePatch, NodeView } from './nodes.ts';
 import { API_VERSION } from './openapi.ts';
 import { PushMessage } from './push.ts';
 import {
@@ -13,7 +13,7 @@ import {
   type HandshakeErrorData,
   NodesInitial,
   NodesRemoved,
-  NodesUpdate,
+  NodesUpdateMessage,
   ReconnectMessage,
   RequestError,
   type ServerToClientEvents,
@@ -37,7 +37,7 @@ export const serverEventSchemas: { [E in ServerEventName]: z.ZodType } = {
   'websites:initial': WebsitesInitial,
   'websites:update': WebsitesUpdate,
   'nodes:initial': NodesInitial,
-  'nodes:update': NodesUpdate,
+  'nodes:update': NodesUpdateMessage,
   'nodes:removed': NodesRemoved,
   'request:error': RequestError,
   'server:reconnect': ReconnectMessage,
@@ -81,7 +81,7 @@ const CLIENT_EVENT_DOCS: Record<ClientEventName, string> = {
   'request:websites':
     'Follow the websites list. Without `lastEventId` (or with another `version`) the answer is `websites:initial`; with one, the missed `websites:update` events are replayed, or a fresh `websites:initial` when the gap is too old.',
   'subscribe:nodes':
-    'Follow the nodes of one cluster (scope `nodes:read` or `nodes:read:<cluster>`): `nodes:initial`, then `nodes:update`; with `lastEventId`, the missed updates are replayed instead when possible.',
+    'Follow the nodes of one cluster (scope `nodes:read` or `nodes:read:<cluster>`): `nodes:initial`, then `nodes:update`; with `lastEventId`, the missed updates are replayed instead when possible. `delta: true` asks for delta updates (granted: `nodes:initial` says `delta: true`).',
   'unsubscribe:nodes': 'Stop following a cluster.',
   'auth:refresh': 'Replace the token of the connection before it expires (a TOKEN_EXPIRED socket is closed).',
 };
@@ -90,8 +90,10 @@ const SERVER_EVENT_DOCS: Record<ServerEventName, string> = {
   connected: 'The handshake was accepted.',
   'websites:initial': 'The whole websites list as of `lastEventId` in log epoch `version`.',
   'websites:update': 'One committed website change, in event id order.',
-  'nodes:initial': 'Every node of a cluster as of `lastEventId`.',
-  'nodes:update': 'One node change; `changed` names the fields that changed.',
+  'nodes:initial':
+    'Every node of a cluster as of `lastEventId`; `delta: true` when the subscription was granted delta updates.',
+  'nodes:update':
+    'One node change; `changed` names the fields that changed. A full row (`data`: the whole node), or — only to a subscription granted `delta` — a delta: `updated` with `name` and `patch` (a JSON Merge Patch, RFC 7396, of the node: `null` removes a label or capacity key, arrays are replaced whole), `deleted` with `name` only. Apply in event id order; after any gap the client resumes and gets a replay or a fresh `nodes:initial`.',
   'nodes:removed':
     'The cluster was unregistered: drop its nodes; the socket no longer follows it and may subscribe again once the cluster is registered anew.',
   'request:error': `A refused client event (\`event\` names it), or the last message before the gateway closes the socket (\`event: "connection"\`). Codes:\n\n${errorCodes.map((code) => `- \`${code}\`: ${ERROR_CODES[code]}`).join('\n')}`,
@@ -117,6 +119,7 @@ export function asyncApiDocument(
     ErrorBody: HttpErrorBody,
     WebsiteItem,
     NodeView,
+    NodePatch,
     RequestError,
     WebsiteEvent,
     NodeEvent,

@@ -10,6 +10,9 @@ import {
   HTTP_STATUS_OF,
   isClusterEvent,
   NodeEvent,
+  type NodesDeltaUpdate,
+  type NodesUpdate,
+  type NodesUpdateMessage,
   PushMessage,
   parse,
   type ServerToClientEvents,
@@ -196,7 +199,12 @@ describe('contracts', () => {
     expectTypeOf<Parameters<ClientToServerEvents['subscribe:nodes']>[0]>().toEqualTypeOf<{
       cluster: string;
       lastEventId?: number | undefined;
+      delta?: boolean | undefined;
     }>();
+    expectTypeOf<Parameters<ServerToClientEvents['nodes:update']>[0]>().toEqualTypeOf<NodesUpdate>();
+    expectTypeOf<Parameters<ServerToClientEvents<NodesUpdateMessage>['nodes:update']>[0]>().toEqualTypeOf<
+      NodesUpdate | NodesDeltaUpdate
+    >();
     expectTypeOf<WebsitesUpdate['type']>().toEqualTypeOf<'add' | 'update' | 'delete'>();
   });
 });

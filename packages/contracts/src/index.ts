@@ -28,6 +28,7 @@ export {
   NodesSnapshot,
   ReplayQuery,
 } from './internal-api.ts';
+export { applyNodePatch, nodePatchOf } from './node-patch.ts';
 export {
   ClusterEvent,
   ClusterName,
@@ -40,6 +41,7 @@ export {
   NodeEventType,
   NodeField,
   NodeName,
+  NodePatch,
   NodeStatic,
   NodeView,
   Taint,
@@ -90,9 +92,12 @@ export {
   ConnectedMessage,
   clientEventSchemas,
   type HandshakeErrorData,
+  isNodesDeltaUpdate,
+  NodesDeltaUpdate,
   NodesInitial,
   NodesRemoved,
   NodesUpdate,
+  NodesUpdateMessage,
   ReconnectMessage,
   RequestError,
   RequestWebsitesPayload,

@@ -73,6 +73,47 @@ export const NODES_TOPIC = 'nodes' as const;
 export const NodeEventType = z.enum(['added', 'updated', 'deleted']);
 export type NodeEventType = z.infer<typeof NodeEventType>;
 
+/** A record's merge patch: a string sets the key, `null` removes it. */
+const RecordPatch = z.record(z.string(), z.string().nullable());
+
+/**
+ * A JSON Merge Patch (RFC 7396) of a {@link NodeView}: what turns one view of a node into the
+ * next. Members of `static`/`dynamic` merge recursively (records key by key, `null` removing a
+ * key: a deleted label or capacity entry); arrays (taints, conditions, addresses) and scalars are
+ * replaced whole; `createdAt: null` removes it. `name` never changes (it identifies the node).
+ * Applying it to the previous view gives a view deep-equal to the full one.
+ */
+export const NodePatch = z
+  .object({
+    uid: z.string().optional(),
+    createdAt: z.string().nullable().optional(),
+    static: z
+      .object({
+        capacity: RecordPatch.optional(),
+        allocatable: RecordPatch.optional(),
+        architecture: z.string().optional(),
+        operatingSystem: z.string().optional(),
+        osImage: z.string().optional(),
+        kernelVersion: z.string().optional(),
+        kubeletVersion: z.string().optional(),
+        containerRuntimeVersion: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    dynamic: z
+      .object({
+        labels: RecordPatch.optional(),
+        taints: z.array(Taint).optional(),
+        unschedulable: z.boolean().optional(),
+        conditions: z.array(NodeCondition).optional(),
+        addresses: z.array(NodeAddress).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type NodePatch = z.infer<typeof NodePatch>;
+
 export const NodeChange = z.object({
   cluster: ClusterName,
   name: NodeName,
@@ -80,6 +121,12 @@ export const NodeChange = z.object({
   node: NodeView,
   /** `updated`: the fields whose value differs from the previous event's view; `added`: every field; `deleted`: none. */
   changed: z.array(NodeField),
+  /**
+   * `updated` only, optional (events of older informers lack it): the merge patch from the
+   * node's view in the cluster's previous event about this node to `node`. What the gateways
+   * send to subscribers that asked for deltas, without keeping any node state themselves.
+   */
+  patch: NodePatch.optional(),
 });
 
 /**

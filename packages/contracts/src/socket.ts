@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EventId } from './envelope.ts';
 import { type ErrorCode, errorCodes } from './errors.ts';
-import { ClusterName, NodeEventType, NodeField, NodeView } from './nodes.ts';
+import { ClusterName, NodeEventType, NodeField, NodeName, NodePatch, NodeView } from './nodes.ts';
 import { WebsiteDeleted, WebsiteEventType, WebsiteItem } from './websites.ts';
 
 // ---- client → server ---------------------------------------------------------------------------
@@ -22,8 +22,18 @@ export const RequestWebsitesPayload = z.preprocess(
 );
 export type RequestWebsitesPayload = z.infer<typeof RequestWebsitesPayload>;
 
+/**
+ * `subscribe:nodes`. `delta: true` asks for delta `nodes:update` messages (see
+ * {@link NodesDeltaUpdate}); a gateway that grants it says so with `delta: true` in the
+ * `nodes:initial` it sends. Without it (and from gateways that predate deltas) every update is a
+ * full row. Subscribing again with the other value switches the subscription's format.
+ */
 export const SubscribeNodesPayload = z
-  .object({ cluster: ClusterName, lastEventId: z.number().int().nonnegative().optional() })
+  .object({
+    cluster: ClusterName,
+    lastEventId: z.number().int().nonnegative().optional(),
+    delta: z.boolean().optional(),
+  })
   .strict();
 export type SubscribeNodesPayload = z.infer<typeof SubscribeNodesPayload>;
 
@@ -67,9 +77,12 @@ export const NodesInitial = z.object({
   items: z.array(NodeView),
   total: z.number().int().nonnegative(),
   lastEventId: z.number().int().nonnegative(),
+  /** Present when the subscription asked for deltas and the gateway granted them. */
+  delta: z.literal(true).optional(),
 });
 export type NodesInitial = z.infer<typeof NodesInitial>;
 
+/** A full-row `nodes:update`: `data` is the whole node (what every subscription may receive). */
 export const NodesUpdate = z.object({
   cluster: ClusterName,
   eventId: EventId,
@@ -78,6 +91,45 @@ export const NodesUpdate = z.object({
   changed: z.array(NodeField),
 });
 export type NodesUpdate = z.infer<typeof NodesUpdate>;
+
+/**
+ * A delta `nodes:update`, sent only to subscriptions granted `delta`: `updated` carries the
+ * merge patch ({@link NodePatch}) from the node's previous state to its new one instead of the
+ * row; `deleted` carries only the node's name. Applied in event id order to a replica that
+ * missed nothing, deltas give exactly the full-row replica. A delta subscription still receives
+ * full rows (`data`) where no delta can be given: `added` events, and events whose patch is unknown.
+ */
+export const NodesDeltaUpdate = z.discriminatedUnion('type', [
+  z
+    .object({
+      cluster: ClusterName,
+      eventId: EventId,
+      type: z.literal('updated'),
+      name: NodeName,
+      patch: NodePatch,
+      changed: z.array(NodeField),
+    })
+    .strict(),
+  z
+    .object({
+      cluster: ClusterName,
+      eventId: EventId,
+      type: z.literal('deleted'),
+      name: NodeName,
+      changed: z.array(NodeField),
+    })
+    .strict(),
+]);
+export type NodesDeltaUpdate = z.infer<typeof NodesDeltaUpdate>;
+
+/** Every form of `nodes:update`: a full row ({@link NodesUpdate}, has `data`) or a delta (has `name`). */
+export const NodesUpdateMessage = z.union([NodesUpdate, NodesDeltaUpdate]);
+export type NodesUpdateMessage = NodesUpdate | NodesDeltaUpdate;
+
+/** True for a delta `nodes:update` (no `data`: apply its patch, or delete by name). */
+export function isNodesDeltaUpdate(message: NodesUpdateMessage): message is NodesDeltaUpdate {
+  return !('data' in message);
+}
 
 /**
  * The cluster was unregistered: the client drops its replica of the cluster's nodes. The socket
@@ -113,13 +165,17 @@ export const ReconnectMessage = z.object({
 });
 export type ReconnectMessage = z.infer<typeof ReconnectMessage>;
 
-/** Socket.IO event maps, for `Server<ClientToServerEvents, ServerToClientEvents>` and the client SDK. */
-export interface ServerToClientEvents {
+/**
+ * Socket.IO event maps, for `Server<ClientToServerEvents, ServerToClientEvents>` and the client SDK.
+ * `NodesUpdateOf` is what `nodes:update` carries: full rows for a socket that never asks for
+ * deltas (the default), {@link NodesUpdateMessage} for one that may.
+ */
+export interface ServerToClientEvents<NodesUpdateOf extends NodesUpdateMessage = NodesUpdate> {
   connected: (message: z.infer<typeof ConnectedMessage>) => void;
   'websites:initial': (message: WebsitesInitial) => void;
   'websites:update': (message: WebsitesUpdate) => void;
   'nodes:initial': (message: NodesInitial) => void;
-  'nodes:update': (message: NodesUpdate) => void;
+  'nodes:update': (message: NodesUpdateOf) => void;
   'nodes:removed': (message: NodesRemoved) => void;
   'request:error': (message: RequestError) => void;
   'server:reconnect': (message: ReconnectMessage) => void;

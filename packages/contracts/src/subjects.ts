@@ -28,6 +28,8 @@ export const subjects = {
 export const rooms = {
   websites: 'websites',
   nodes: (cluster: ClusterName) => `nodes:${cluster}` as const,
+  /** The sockets of one gateway that follow a cluster with delta updates (see `subscribe:nodes`). */
+  nodesDelta: (cluster: ClusterName) => `nodes:${cluster}:delta` as const,
   user: (uid: string) => `user:${uid}` as const,
   room: (room: string) => `room:${room}` as const,
 };

@@ -161,3 +161,95 @@ export function changedFields(before: NodeView, after: NodeView): NodeField[] {
   }
   return changed;
 }
+
+/** The label-like record of an observed node as its view holds it (absent: empty). */
+function sameObservedRecord(
+  view: Record<string, string>,
+  observed: Record<string, string> | undefined,
+): boolean {
+  let count = 0;
+  if (observed) {
+    for (const key in observed) {
+      if (view[key] !== observed[key]) return false;
+      count++;
+    }
+  }
+  let viewCount = 0;
+  for (const _ in view) viewCount++;
+  return count === viewCount;
+}
+
+/**
+ * True when `observed` and `view` hold the same multiset of elements, comparing each observed
+ * element as the view normalises it (`same`). Lists are a handful of elements: quadratic, no allocation.
+ */
+function sameObservedList<O, V>(
+  view: readonly V[],
+  observed: readonly O[] | undefined,
+  same: (o: O, v: V) => boolean,
+  sameObserved: (a: O, b: O) => boolean,
+): boolean {
+  const list = observed ?? [];
+  if (list.length !== view.length) return false;
+  for (const item of list) {
+    let inView = 0;
+    for (const v of view) if (same(item, v)) inView++;
+    if (inView === 0) return false;
+    let inObserved = 0;
+    for (const other of list) if (sameObserved(item, other)) inObserved++;
+    if (inObserved !== inView) return false;
+  }
+  return true;
+}
+
+type ObservedTaint = NonNullable<NonNullable<ObservedNode['spec']>['taints']>[number];
+type ObservedCondition = NonNullable<NonNullable<ObservedNode['status']>['conditions']>[number];
+type ObservedAddress = NonNullable<NonNullable<ObservedNode['status']>['addresses']>[number];
+
+const taintValue = (t: ObservedTaint) => (t.value !== undefined && t.value !== '' ? t.value : undefined);
+const sameTaint = (o: ObservedTaint, v: NodeView['dynamic']['taints'][number]) =>
+  o.key === v.key && o.effect === v.effect && taintValue(o) === v.value;
+const sameObservedTaint = (a: ObservedTaint, b: ObservedTaint) =>
+  a.key === b.key && a.effect === b.effect && taintValue(a) === taintValue(b);
+const conditionReason = (c: ObservedCondition) => (c.reason ? c.reason : undefined);
+const sameCondition = (o: ObservedCondition, v: NodeView['dynamic']['conditions'][number]) =>
+  o.type === v.type && conditionStatus(o.status) === v.status && conditionReason(o) === v.reason;
+const sameObservedCondition = (a: ObservedCondition, b: ObservedCondition) =>
+  a.type === b.type &&
+  conditionStatus(a.status) === conditionStatus(b.status) &&
+  conditionReason(a) === conditionReason(b);
+const sameAddress = (o: ObservedAddress, v: NodeView['dynamic']['addresses'][number]) =>
+  o.type === v.type && o.address === v.address;
+
+/**
+ * True when publishing `observed` after `view` (the node's view in its last event) would publish
+ * nothing: exactly when `changedFields(view, toNodeView(observed))` is empty and the uid is not
+ * another one. Decided on the object as received, without building its view (no allocation), so
+ * heartbeat-only updates, the bulk of what a cluster reports, cost a few comparisons.
+ */
+export function unchangedFrom(view: NodeView, observed: ObservedNode): boolean {
+  const metadata = observed.metadata;
+  const uid = metadata?.uid ?? '';
+  if (view.uid && uid && view.uid !== uid) return false;
+  const d = view.dynamic;
+  const spec = observed.spec;
+  if (d.unschedulable !== (spec?.unschedulable === true)) return false;
+  if (!sameObservedRecord(d.labels, metadata?.labels)) return false;
+  const status = observed.status;
+  const s = view.static;
+  const info = status?.nodeInfo;
+  if (
+    s.architecture !== (info?.architecture ?? '') ||
+    s.operatingSystem !== (info?.operatingSystem ?? '') ||
+    s.osImage !== (info?.osImage ?? '') ||
+    s.kernelVersion !== (info?.kernelVersion ?? '') ||
+    s.kubeletVersion !== (info?.kubeletVersion ?? '') ||
+    s.containerRuntimeVersion !== (info?.containerRuntimeVersion ?? '')
+  )
+    return false;
+  if (!sameObservedRecord(s.capacity, status?.capacity)) return false;
+  if (!sameObservedRecord(s.allocatable, status?.allocatable)) return false;
+  if (!sameObservedList(d.taints, spec?.taints, sameTaint, sameObservedTaint)) return false;
+  if (!sameObservedList(d.conditions, status?.conditions, sameCondition, sameObservedCondition)) return false;
+  return sameObservedList(d.addresses, status?.addresses, sameAddress, (a, b) => sameAddress(a, b));
+}

@@ -12,6 +12,11 @@ export interface ObservedSink {
   remove(name: string): void;
   /** A complete list: every node not in it is gone. */
   reconcile(items: readonly ObservedNode[]): void;
+  /**
+   * A watched update of a known node that carries nothing meaningful: true when the sink counted
+   * and dropped it (it then never reaches the ListWatch's cache nor {@link upsert}).
+   */
+  dropUnchanged?(node: ObservedNode): boolean;
 }
 
 export interface ClusterWatcherOptions {
@@ -89,6 +94,7 @@ export class ClusterWatcher {
       idleTimeoutMs: options.watchIdleTimeoutMs,
       onConnected: () => this.onConnected(),
       onEvent: () => this.progress(),
+      skipUnchanged: (object) => options.sink.dropUnchanged?.(object as ObservedNode) ?? false,
     });
     const delay = (ms: number): Promise<void> => {
       const generation = this.watch.generation;

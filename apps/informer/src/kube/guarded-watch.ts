@@ -14,6 +14,32 @@ export interface GuardedWatchOptions {
   onConnected: () => void;
   /** Any line of a current watch, BOOKMARK included. */
   onEvent: (phase: string) => void;
+  /** See {@link deliverWatchEvent}. */
+  skipUnchanged?: (object: unknown) => boolean;
+}
+
+type WatchCallback = (phase: string, apiObj: unknown, watchObj?: unknown) => void;
+
+/**
+ * Hands one watch event to the ListWatch. A `MODIFIED` object that `skipUnchanged` accepts (the
+ * informer found it meaningfully equal to what it published, and counted it) reaches the
+ * ListWatch only as its resourceVersion, as a BOOKMARK would: the resume point moves on, and the
+ * library's cache keeps the previous, meaningfully equal object instead of retaining every
+ * heartbeat (which is what makes a heartbeat cost a parse and little else).
+ */
+export function deliverWatchEvent(
+  phase: string,
+  apiObj: unknown,
+  watchObj: unknown,
+  callback: WatchCallback,
+  skipUnchanged: ((object: unknown) => boolean) | undefined,
+): void {
+  if (phase === 'MODIFIED' && skipUnchanged?.(apiObj)) {
+    const resourceVersion = (apiObj as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
+    callback('BOOKMARK', { metadata: { resourceVersion } }, watchObj);
+    return;
+  }
+  callback(phase, apiObj, watchObj);
 }
 
 type Done = (error: unknown) => void;
@@ -72,7 +98,7 @@ export class GuardedWatch extends Watch {
     const onLine = (phase: string, apiObj: unknown, watchObj?: unknown) => {
       if (!current()) return;
       this.options.onEvent(phase);
-      callback(phase, apiObj, watchObj);
+      deliverWatchEvent(phase, apiObj, watchObj, callback, this.options.skipUnchanged);
     };
     const onDone: Done = (error) => {
       if (!current()) return;

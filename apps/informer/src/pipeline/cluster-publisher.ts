@@ -7,14 +7,22 @@ import {
   NodeEvent,
   type NodeEventType,
   type NodeField,
+  type NodePatch,
   type NodesTopicEvent,
   type NodeView,
+  nodePatchOf,
   SCHEMA_VERSION,
   subjects,
 } from '@tideline/contracts';
 import { inSpan, inSpanSync, type Logger, tracingEnabled } from '@tideline/runtime';
 import type { ClusterLedger, PublishedLedger } from '../domain/ledger.ts';
-import { ALL_NODE_FIELDS, changedFields, type ObservedNode, toNodeView } from '../domain/node-view.ts';
+import {
+  ALL_NODE_FIELDS,
+  changedFields,
+  type ObservedNode,
+  toNodeView,
+  unchangedFrom,
+} from '../domain/node-view.ts';
 import type { ObservedSink } from '../kube/cluster-watcher.ts';
 import type { InformerMetrics } from '../metrics.ts';
 
@@ -52,6 +60,7 @@ interface NodeChange {
   type: NodeEventType;
   node: NodeView;
   changed: NodeField[];
+  patch?: NodePatch;
 }
 
 /** Filtered checks between two yields to the event loop, so a burst of heartbeats cannot starve it. */
@@ -69,7 +78,9 @@ const CHECKS_PER_TURN = 512;
  *   events in id order without gaps; a refused publish is retried as the same message (same id,
  *   same content) until the bus takes it, and later events wait behind it;
  * - a cluster event (`cluster-registered`/`-removed`) is published after every node event
- *   observed before it was announced.
+ *   observed before it was announced;
+ * - an `updated` event carries the merge patch from the node's view in its previous event (the
+ *   ledger's) to its new view, so readers holding the previous view can apply it instead of the row.
  */
 export class ClusterPublisher implements ObservedSink {
   private readonly observed = new Map<string, ObservedNode>();
@@ -78,12 +89,18 @@ export class ClusterPublisher implements ObservedSink {
   private readonly observedAt = new Map<string, number>();
   private readonly control: ClusterEventType[] = [];
   private readonly ledger: ClusterLedger;
+  private readonly received: { inc(): void };
+  private readonly filtered: { inc(): void };
+  /** The node whose event is being published now (its ledger view is about to change). */
+  private publishing: string | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
   private acceptingNodes = true;
 
   constructor(private readonly options: ClusterPublisherOptions) {
     this.ledger = options.ledger.cluster(options.cluster);
+    this.received = options.metrics.nodeUpdates.labels({ cluster: options.cluster });
+    this.filtered = options.metrics.filtered.labels({ cluster: options.cluster });
   }
 
   get cluster(): string {
@@ -108,9 +125,38 @@ export class ClusterPublisher implements ObservedSink {
     const name = node.metadata?.name;
     if (!name || !this.acceptingNodes) return;
     if (this.observed.get(name) === node) return;
-    this.options.metrics.nodeUpdates.inc({ cluster: this.cluster });
+    this.received.inc();
     this.observed.set(name, node);
+    if (this.isHeartbeat(name, node)) {
+      this.filtered.inc();
+      return;
+    }
     this.mark(name);
+  }
+
+  /**
+   * A watched heartbeat of a node this publisher holds, counted and dropped before any cache
+   * keeps it (see {@link isHeartbeat}); false for anything else, which then arrives by {@link upsert}.
+   */
+  dropUnchanged(node: ObservedNode): boolean {
+    const name = node.metadata?.name;
+    if (!name || !this.acceptingNodes || !this.observed.has(name) || !this.isHeartbeat(name, node))
+      return false;
+    this.received.inc();
+    this.filtered.inc();
+    return true;
+  }
+
+  /**
+   * The fast path of invariant 6, decided as the update arrives: nothing waits for this node or
+   * for the cluster (not queued, not being published, no cluster event pending), and the update
+   * equals the node's view in its last published event. Anything else takes the queue, which
+   * decides the same way later, in order.
+   */
+  private isHeartbeat(name: string, node: ObservedNode): boolean {
+    if (this.control.length > 0 || this.publishing === name || this.dirty.has(name)) return false;
+    const previous = this.ledger.views.get(name);
+    return previous !== undefined && unchangedFrom(previous, node);
   }
 
   remove(name: string): void {
@@ -190,7 +236,7 @@ export class ClusterPublisher implements ObservedSink {
       const detectedAt = Date.now();
       const changes = this.changesOf(name);
       if (changes.length === 0) {
-        this.options.metrics.filtered.inc({ cluster: this.cluster });
+        this.filtered.inc();
         if (++checks >= CHECKS_PER_TURN) {
           checks = 0;
           await yieldToLoop();
@@ -237,7 +283,9 @@ export class ClusterPublisher implements ObservedSink {
       ];
     }
     const changed = changedFields(previous, view);
-    return changed.length > 0 ? [{ type: 'updated', node: view, changed }] : [];
+    return changed.length > 0
+      ? [{ type: 'updated', node: view, changed, patch: nodePatchOf(previous, view) }]
+      : [];
   }
 
   private async publishNodeChange(name: string, change: NodeChange): Promise<void> {
@@ -247,7 +295,13 @@ export class ClusterPublisher implements ObservedSink {
       type: change.type,
       occurredAt: new Date().toISOString(),
       schemaVersion: SCHEMA_VERSION,
-      data: { cluster: this.cluster, name, node: change.node, changed: change.changed },
+      data: {
+        cluster: this.cluster,
+        name,
+        node: change.node,
+        changed: change.changed,
+        ...(change.patch ? { patch: change.patch } : {}),
+      },
     };
     const checked = NodeEvent.safeParse(event);
     if (!checked.success) {
@@ -257,7 +311,12 @@ export class ClusterPublisher implements ObservedSink {
       );
       return;
     }
-    await this.publish(event);
+    this.publishing = name;
+    try {
+      await this.publish(event);
+    } finally {
+      this.publishing = undefined;
+    }
   }
 
   private async publishClusterEvent(type: ClusterEventType): Promise<void> {

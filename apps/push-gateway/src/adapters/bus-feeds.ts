@@ -4,23 +4,21 @@ import {
   decodeWebsiteEvent,
   isClusterEvent,
   NODES_TOPIC,
-  type NodesInitial,
-  type NodesUpdate,
   WEBSITES_TOPIC,
   type WebsitesInitial,
   type WebsitesUpdate,
 } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
-import type { ClusterFeeds } from '../domain/cluster-feeds.ts';
 import type { Feed } from '../domain/feed.ts';
-import { nodeUpdateOf, websiteUpdateOf } from '../domain/messages.ts';
+import { websiteUpdateOf } from '../domain/messages.ts';
+import type { NodeFeeds } from '../domain/node-delta.ts';
 
 export interface BusFeedsOptions {
   bus: EventBus;
   /** This gateway; its groups are its own, so every gateway sees every event. */
   instanceId: string;
   websites: Feed<WebsitesInitial, WebsitesUpdate>;
-  nodes: ClusterFeeds<NodesInitial, NodesUpdate>;
+  nodes: NodeFeeds;
   logger: Logger;
   /** An event that does not match its contract was skipped. */
   onInvalid: (topic: string) => void;
@@ -70,7 +68,7 @@ export async function consumeFeeds(options: BusFeedsOptions): Promise<Subscripti
       const event = decoded.value;
       const cluster = event.data.cluster;
       if (!isClusterEvent(event)) {
-        options.nodes.deliver(cluster, nodeUpdateOf(event), Date.parse(event.occurredAt));
+        options.nodes.deliver(cluster, event, Date.parse(event.occurredAt));
       } else if (event.type === 'cluster-removed') {
         options.nodes.removed(cluster, event.eventId);
       } else {

@@ -1,6 +1,6 @@
 import { INTERNAL_PATHS, NodesReplay, NodesSnapshot } from '@tideline/contracts';
 import { SourceNotFoundError } from '../domain/errors.ts';
-import { nodeUpdateOf } from '../domain/messages.ts';
+import { type NodeUpdateFormat, nodeMessageOf } from '../domain/node-delta.ts';
 import type { NodesSource, ReplayRequest } from '../domain/ports.ts';
 import type { InternalHttpClient } from './internal-http.ts';
 
@@ -18,13 +18,13 @@ export class CacheNodesSource implements NodesSource {
     }
   }
 
-  async replay(cluster: string, request: ReplayRequest) {
+  async replay(cluster: string, request: ReplayRequest, format: NodeUpdateFormat = 'rows') {
     const answer = await this.client.get(
       INTERNAL_PATHS.nodesEvents(cluster),
       { after: request.after.eventId, limit: request.limit },
       NodesReplay,
     );
     if (answer.kind === 'fallback') return { kind: 'fallback' as const, reason: answer.reason };
-    return { kind: 'events' as const, updates: answer.events.map(nodeUpdateOf) };
+    return { kind: 'events' as const, updates: answer.events.map((event) => nodeMessageOf(event, format)) };
   }
 }

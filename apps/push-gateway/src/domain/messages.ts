@@ -1,4 +1,5 @@
 import type { NodeEvent, NodesUpdate, WebsiteEvent, WebsitesUpdate } from '@tideline/contracts';
+import { nodeRowOf } from './node-delta.ts';
 
 /** The socket message of a committed website change (the same for live delivery and replay). */
 export function websiteUpdateOf(event: WebsiteEvent): WebsitesUpdate {
@@ -12,13 +13,7 @@ export function websiteUpdateOf(event: WebsiteEvent): WebsitesUpdate {
   }
 }
 
-/** The socket message of a meaningful node change. */
+/** The full-row socket message of a meaningful node change (deltas: node-delta.ts). */
 export function nodeUpdateOf(event: NodeEvent): NodesUpdate {
-  return {
-    cluster: event.data.cluster,
-    eventId: event.eventId,
-    type: event.type,
-    data: event.data.node,
-    changed: event.data.changed,
-  };
+  return nodeRowOf(event);
 }

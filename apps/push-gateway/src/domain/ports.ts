@@ -1,12 +1,13 @@
 import type {
   ClusterName,
   NodesInitial,
-  NodesUpdate,
+  NodesUpdateMessage,
   ReplayFallbackReason,
   StreamPosition,
   WebsitesInitial,
   WebsitesUpdate,
 } from '@tideline/contracts';
+import type { NodeUpdateFormat } from './node-delta.ts';
 
 /** The answer to "what happened after this position": the updates in id order, or why a snapshot is needed instead. */
 export type FeedReplay<Update> =
@@ -38,7 +39,12 @@ export type WebsitesSource = FeedSource<WebsitesInitial, WebsitesUpdate>;
 /** Snapshot and replay port of the nodes of every cluster (the cache). */
 export interface NodesSource {
   snapshot(cluster: ClusterName): Promise<NodesInitial>;
-  replay(cluster: ClusterName, request: ReplayRequest): Promise<FeedReplay<NodesUpdate>>;
+  /** The updates in `format` (default `rows`); deltas where the events carry their patch. */
+  replay(
+    cluster: ClusterName,
+    request: ReplayRequest,
+    format?: NodeUpdateFormat,
+  ): Promise<FeedReplay<NodesUpdateMessage>>;
 }
 
 /**

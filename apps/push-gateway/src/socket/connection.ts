@@ -9,8 +9,6 @@ import {
 import {
   type ClientEventName,
   clientEventSchemas,
-  type NodesInitial,
-  type NodesUpdate,
   rooms,
   safeParse,
   TidelineError,
@@ -19,9 +17,9 @@ import {
 } from '@tideline/contracts';
 import type { Logger } from '@tideline/runtime';
 import type { z } from 'zod';
-import type { ClusterFeeds } from '../domain/cluster-feeds.ts';
 import { RateLimitedError } from '../domain/errors.ts';
 import type { Feed } from '../domain/feed.ts';
+import type { NodeFeeds } from '../domain/node-delta.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { SocketEmitter } from './emitter.ts';
 import { closeWhenWritten, limitOutbound } from './outbound.ts';
@@ -39,7 +37,7 @@ export interface Presence {
 export interface ConnectionOptions {
   verifier: TokenVerifier;
   websites: Feed<WebsitesInitial, WebsitesUpdate>;
-  nodes: ClusterFeeds<NodesInitial, NodesUpdate>;
+  nodes: NodeFeeds;
   emitter: SocketEmitter;
   rateLimit: ClientRateLimit;
   metrics: GatewayMetrics;
@@ -161,16 +159,19 @@ export function serveConnection(socket: GatewaySocket, options: ConnectionOption
     });
   });
 
-  handle('subscribe:nodes', async ({ cluster, lastEventId }) => {
+  handle('subscribe:nodes', async ({ cluster, lastEventId, delta }) => {
     if (!canReadCluster(principal(), cluster)) {
       throw new RequestRefusal(
         'FORBIDDEN',
         `the token lacks scope ${SCOPES.nodesRead} or ${SCOPES.nodesReadCluster(cluster)}`,
       );
     }
-    await nodes.sync(cluster, socket.id, {
-      after: lastEventId === undefined ? undefined : { eventId: lastEventId },
-    });
+    await nodes.sync(
+      cluster,
+      socket.id,
+      { after: lastEventId === undefined ? undefined : { eventId: lastEventId } },
+      delta ? 'delta' : 'rows',
+    );
   });
 
   handle('unsubscribe:nodes', ({ cluster }) => {

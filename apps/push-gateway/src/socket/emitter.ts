@@ -1,6 +1,6 @@
 import {
   type NodesInitial,
-  type NodesUpdate,
+  type NodesUpdateMessage,
   type ReconnectMessage,
   type RequestError,
   rooms,
@@ -105,7 +105,7 @@ export class SocketEmitter {
   };
 
   /** The messages of one cluster's nodes feed (`nodes:initial`, `nodes:update`, `nodes:removed`). */
-  nodes(cluster: string): FeedOutlet<NodesInitial, NodesUpdate> {
+  nodes(cluster: string): FeedOutlet<NodesInitial, NodesUpdateMessage> {
     return {
       ...this.rooms(),
       initial: (id, message) => this.toSocket(id, 'nodes:initial', (s) => s.emit('nodes:initial', message)),

@@ -1,5 +1,5 @@
 import type { Principal } from '@tideline/auth';
-import type { ClientToServerEvents, ServerToClientEvents } from '@tideline/contracts';
+import type { ClientToServerEvents, NodesUpdateMessage, ServerToClientEvents } from '@tideline/contracts';
 import type { Server, Socket } from 'socket.io';
 
 /** What the gateway keeps on each socket. */
@@ -11,5 +11,8 @@ interface SocketData {
 /** Events between gateways (none: gateways share only rooms). */
 type InterServerEvents = Record<string, never>;
 
-export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+/** `nodes:update` to a subscription granted deltas carries deltas too. */
+type ServerEvents = ServerToClientEvents<NodesUpdateMessage>;
+
+export type GatewayServer = Server<ClientToServerEvents, ServerEvents, InterServerEvents, SocketData>;
+export type GatewaySocket = Socket<ClientToServerEvents, ServerEvents, InterServerEvents, SocketData>;

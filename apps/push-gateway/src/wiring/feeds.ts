@@ -1,6 +1,6 @@
 import {
   type NodesInitial,
-  type NodesUpdate,
+  type NodesUpdateMessage,
   rooms,
   type WebsitesInitial,
   type WebsitesUpdate,
@@ -10,6 +10,7 @@ import type { PushGatewayConfig } from '../config.ts';
 import { ClusterFeeds } from '../domain/cluster-feeds.ts';
 import { Feed } from '../domain/feed.ts';
 import type { FeedObserver } from '../domain/feed-observer.ts';
+import { type NodeFeeds, nodeMessageOf } from '../domain/node-delta.ts';
 import { SnapshotGate } from '../domain/snapshot-gate.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { SocketEmitter } from '../socket/emitter.ts';
@@ -17,7 +18,7 @@ import type { Sources } from './sources.ts';
 
 export interface Feeds {
   websites: Feed<WebsitesInitial, WebsitesUpdate>;
-  nodes: ClusterFeeds<NodesInitial, NodesUpdate>;
+  nodes: NodeFeeds;
 }
 
 /**
@@ -87,18 +88,23 @@ export function createFeeds(options: {
   const nodesObserver = feedObserver(metrics, logger, 'nodes');
   const observerOf = (cluster: string) =>
     config.gatewayMetricsClusterLabel ? feedObserver(metrics, logger, 'nodes', cluster) : nodesObserver;
-  const nodes = new ClusterFeeds<NodesInitial, NodesUpdate>(
-    (cluster) =>
-      new Feed<NodesInitial, NodesUpdate>({
+  const nodes: NodeFeeds = new ClusterFeeds(
+    (cluster, format) =>
+      new Feed<NodesInitial, NodesUpdateMessage>({
         ...feedOptions,
-        room: rooms.nodes(cluster),
+        room: format === 'delta' ? rooms.nodesDelta(cluster) : rooms.nodes(cluster),
         source: {
-          snapshot: () => sources.nodes.snapshot(cluster),
-          replay: (request) => sources.nodes.replay(cluster, request),
+          // A granted delta subscription is told so in its initial.
+          snapshot:
+            format === 'delta'
+              ? async () => ({ ...(await sources.nodes.snapshot(cluster)), delta: true as const })
+              : () => sources.nodes.snapshot(cluster),
+          replay: (request) => sources.nodes.replay(cluster, request, format),
         },
         outlet: emitter.nodes(cluster),
         observer: observerOf(cluster),
       }),
+    nodeMessageOf,
   );
   return { websites, nodes };
 }
