@@ -64,6 +64,7 @@ try {
   const store = new PrismaWebsiteStore({
     prisma: db.prisma,
     eventLog: new PostgresEventLog({ prisma: db.prisma }),
+    updateAttempts: 5,
   });
   const domains = (tag: string, i: number) => [`www.${tag}-${i}.example.com`, `${tag}-${i}.example.com`];
 

@@ -1,20 +1,29 @@
-import type {
-  CreateLineGroupBody,
-  CreateWebsiteBody,
-  FieldIssue,
-  LineGroup,
-  UpdateWebsiteBody,
+import {
+  type CreateLineGroupBody,
+  type CreateWebsiteBody,
+  type FieldIssue,
+  type LineGroup,
+  safeParse,
+  type UpdateWebsiteBody,
   WebsiteItem,
 } from '@tideline/contracts';
-import type { PrismaClient } from '@tideline/db';
+import type { Prisma, PrismaClient } from '@tideline/db';
 import { inSpan } from '@tideline/runtime';
-import { conflict, invalid, notFound } from '../domain/errors.ts';
+import { conflict, invalid, notFound, unavailable } from '../domain/errors.ts';
 import type { WebsitePage, WebsiteStore } from '../domain/ports.ts';
-import { changedFields, toWebsiteItem } from '../domain/website-item.ts';
+import { toWebsiteItem } from '../domain/website-item.ts';
 import { translateDatabaseError } from './database-errors.ts';
 import type { Tx } from './event-log/log-position.ts';
 import type { NewEvent, PostgresEventLog } from './event-log/postgres-event-log.ts';
 import { WEBSITE_WITH_RELATIONS } from './website-query.ts';
+import {
+  type CreateOutcome,
+  createWebsiteStatement,
+  type DeleteOutcome,
+  deleteWebsiteStatement,
+  type UpdateOutcome,
+  updateWebsiteStatement,
+} from './website-statements.ts';
 
 export interface PrismaWebsiteStoreOptions {
   prisma: PrismaClient;
@@ -25,9 +34,18 @@ export interface PrismaWebsiteStoreOptions {
   eventLog: PostgresEventLog | null;
   /** Told after an event committed (the relay publishes it at once). */
   onCommitted?: (eventId: number) => void;
+  /**
+   * Attempts of an update whose website another writer changed at the same moment (each attempt
+   * after the first sees that change); beyond them the update answers UNAVAILABLE.
+   */
+  updateAttempts: number;
 }
 
-/** {@link WebsiteStore} over Prisma: one transaction per change, the event log row inside it. */
+/**
+ * {@link WebsiteStore} over Prisma. A website change is one SQL statement, run as a transaction of
+ * its own: its checks, its rows and its event-log row commit together in one round trip (see
+ * website-statements.ts). Line groups and reads go through Prisma's query builder.
+ */
 export class PrismaWebsiteStore implements WebsiteStore {
   constructor(private readonly options: PrismaWebsiteStoreOptions) {}
 
@@ -84,62 +102,80 @@ export class PrismaWebsiteStore implements WebsiteStore {
   }
 
   createWebsite(body: CreateWebsiteBody): Promise<WebsiteItem> {
-    return this.change(async (tx) => {
-      await assertLineGroup(tx, body.line_group_id);
-      await assertDomainsFree(tx, body.domains, undefined);
-      const created = await tx.website.create({
-        data: {
-          lineGroupId: body.line_group_id,
-          httpsEnabled: body.https_enabled,
-          status: body.status,
-          domains: { create: body.domains.map((domain, index) => ({ domain, isPrimary: index === 0 })) },
-        },
-        include: WEBSITE_WITH_RELATIONS,
-      });
-      const item = toWebsiteItem(created);
-      return { result: item, event: { type: 'add', payload: item } };
+    return this.write(async (events) => {
+      const row = await this.statement<CreateOutcome>(createWebsiteStatement(body, events('add')));
+      if (!row.line_group_found) throw lineGroupMissing(body.line_group_id);
+      if (row.taken.length > 0) throw domainsTaken(body.domains, row.taken);
+      return { item: this.itemOf(row.item, row.event_id), eventId: row.event_id };
     });
   }
 
   updateWebsite(body: UpdateWebsiteBody): Promise<WebsiteItem> {
-    return this.change(async (tx) => {
-      const current = await lockWebsite(tx, body.website_id);
-      const changed = changedFields(current, body);
-      if (changed.length === 0) return { result: current };
-      if (changed.includes('line_group_id')) await assertLineGroup(tx, body.line_group_id!);
-      if (changed.includes('domains')) {
-        await assertDomainsFree(tx, body.domains!, body.website_id);
-        await tx.websiteDomain.deleteMany({ where: { websiteId: body.website_id } });
-        await tx.websiteDomain.createMany({
-          data: body.domains!.map((domain, index) => ({
-            websiteId: body.website_id,
-            domain,
-            isPrimary: index === 0,
-          })),
-        });
+    return this.write(async (events) => {
+      // A row changed by another writer after this statement's snapshot makes it write nothing;
+      // the next attempt's snapshot includes that change.
+      for (let attempt = 1; ; attempt++) {
+        const row = await this.statement<UpdateOutcome>(updateWebsiteStatement(body, events('update')));
+        if (!row.found) throw notFound(`website ${body.website_id}`);
+        if (!row.fresh) {
+          if (attempt >= this.options.updateAttempts) throw busy(body.website_id);
+          continue;
+        }
+        if (row.changed && !row.line_group_found) throw lineGroupMissing(body.line_group_id!);
+        if (row.changed && row.taken.length > 0) throw domainsTaken(body.domains!, row.taken);
+        return { item: this.itemOf(row.item, row.event_id), eventId: row.event_id };
       }
-      const updated = await tx.website.update({
-        where: { id: body.website_id },
-        data: {
-          ...(changed.includes('line_group_id') ? { lineGroupId: body.line_group_id! } : {}),
-          ...(changed.includes('https_enabled') ? { httpsEnabled: body.https_enabled! } : {}),
-          ...(changed.includes('status') ? { status: body.status! } : {}),
-          updatedAt: new Date(),
-        },
-        include: WEBSITE_WITH_RELATIONS,
-      });
-      const item = toWebsiteItem(updated);
-      return { result: item, event: { type: 'update', payload: item } };
     });
   }
 
   deleteWebsite(websiteId: number): Promise<{ website_id: number }> {
-    return this.change(async (tx) => {
-      await lockWebsite(tx, websiteId);
-      await tx.website.delete({ where: { id: websiteId } });
-      const deleted = { website_id: websiteId };
-      return { result: deleted, event: { type: 'delete', payload: deleted } };
+    return this.write(async (events) => {
+      const row = await this.statement<DeleteOutcome>(deleteWebsiteStatement(websiteId, events('delete')));
+      if (!row.found) throw notFound(`website ${websiteId}`);
+      return { item: { website_id: websiteId }, eventId: row.event_id };
     });
+  }
+
+  /**
+   * Runs a website change: each statement of `work` is a transaction of its own, writing the
+   * change and its event (the event log's CTEs from `events`, none without an event log).
+   */
+  private async write<T>(
+    work: (
+      events: (type: NewEvent['type']) => Prisma.Sql | null,
+    ) => Promise<{ item: T; eventId: bigint | null }>,
+  ): Promise<T> {
+    const log = this.options.eventLog;
+    let outcome: { item: T; eventId: bigint | null };
+    try {
+      outcome = await inSpan('websites transaction', {}, async (span) => {
+        const done = await work((type) => (log ? log.appendingCtes(type) : null));
+        if (done.eventId !== null) span?.setAttribute('tideline.event_id', Number(done.eventId));
+        return done;
+      });
+    } catch (error) {
+      throw translateDatabaseError(error);
+    }
+    if (outcome.eventId !== null) this.options.onCommitted?.(Number(outcome.eventId));
+    return outcome.item;
+  }
+
+  private async statement<R>(sql: Prisma.Sql): Promise<R> {
+    const [row] = await this.prisma.$queryRaw<R[]>(sql);
+    return row!;
+  }
+
+  /**
+   * The item a statement built, checked against the contract. The statement builds it from the
+   * rows it wrote, whose columns the database constrains as the contract does; a mismatch is a
+   * bug, reported with the event that carries the item.
+   */
+  private itemOf(item: unknown, eventId: bigint | null): WebsiteItem {
+    const checked = safeParse(WebsiteItem, item, 'website item');
+    if (checked.ok) return checked.value;
+    throw new Error(
+      `website change committed${eventId !== null ? ` as event ${eventId}` : ''} with an item that breaks the contract: ${checked.error.message}`,
+    );
   }
 
   getWebsite(websiteId: number): Promise<WebsiteItem> {
@@ -172,41 +208,25 @@ export class PrismaWebsiteStore implements WebsiteStore {
   }
 }
 
-/** Loads a website for a change, locking its row until commit so concurrent changes of it queue up. */
-async function lockWebsite(tx: Tx, websiteId: number): Promise<WebsiteItem> {
-  const locked = await tx.$queryRaw<
-    { id: number }[]
-  >`SELECT id FROM websites WHERE id = ${websiteId} FOR UPDATE`;
-  if (locked.length === 0) throw notFound(`website ${websiteId}`);
-  const website = await tx.website.findUniqueOrThrow({
-    where: { id: websiteId },
-    include: WEBSITE_WITH_RELATIONS,
-  });
-  return toWebsiteItem(website);
+function lineGroupMissing(lineGroupId: number): Error {
+  return invalid(`line group ${lineGroupId} does not exist`, [
+    { path: 'line_group_id', message: `no line group has id ${lineGroupId}` },
+  ]);
 }
 
-async function assertLineGroup(tx: Tx, lineGroupId: number): Promise<void> {
-  const found = await tx.lineGroup.findUnique({ where: { id: lineGroupId }, select: { id: true } });
-  if (!found)
-    throw invalid(`line group ${lineGroupId} does not exist`, [
-      { path: 'line_group_id', message: `no line group has id ${lineGroupId}` },
-    ]);
+function busy(websiteId: number): Error {
+  return unavailable(new Error(`website ${websiteId} kept changing under concurrent writers`));
 }
 
-/** Refuses domains used by another website (CONFLICT naming each one); a concurrent taker loses on the unique index. */
-async function assertDomainsFree(tx: Tx, domains: string[], websiteId: number | undefined): Promise<void> {
-  const taken = await tx.websiteDomain.findMany({
-    where: { domain: { in: domains }, ...(websiteId !== undefined ? { websiteId: { not: websiteId } } : {}) },
-    select: { domain: true, websiteId: true },
-  });
-  if (taken.length === 0) return;
-  const owner = new Map(taken.map((t) => [t.domain, t.websiteId]));
+/** CONFLICT naming each domain of `domains` another website uses (a concurrent taker loses on the unique index). */
+function domainsTaken(domains: string[], taken: { domain: string; website_id: number }[]): Error {
+  const owner = new Map(taken.map((t) => [t.domain, t.website_id]));
   const fields: FieldIssue[] = domains.flatMap((domain, index) =>
     owner.has(domain)
       ? [{ path: `domains.${index}`, message: `${domain} is already used by website ${owner.get(domain)}` }]
       : [],
   );
-  throw conflict(
+  return conflict(
     `${fields.length === 1 ? 'a domain is' : 'domains are'} already used by another website`,
     fields,
   );

@@ -14,6 +14,20 @@ export const websiteApiSettings = {
     default: true,
     doc: 'Apply pending database migrations (and create the database) at start; replicas take turns through an advisory lock.',
   }),
+  updateAttempts: int({
+    env: 'TIDELINE_WEBSITE_API_UPDATE_ATTEMPTS',
+    min: 1,
+    max: 100,
+    default: 5,
+    doc: 'Attempts of a website update whose website another writer changed at the same moment; beyond them it answers 503 UNAVAILABLE.',
+  }),
+  verifiedTokenCacheSize: int({
+    env: 'TIDELINE_WEBSITE_API_VERIFIED_TOKEN_CACHE_SIZE',
+    min: 0,
+    max: 1_000_000,
+    default: 10_000,
+    doc: 'Bearer tokens whose verification is remembered until they expire (least recently used dropped first), so a client sending the same token skips the signature check; 0 verifies every request.',
+  }),
   relayIntervalMs: ms({
     env: 'TIDELINE_WEBSITE_API_RELAY_INTERVAL_MS',
     default: 500,

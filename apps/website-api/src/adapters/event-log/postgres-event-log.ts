@@ -6,7 +6,7 @@ import {
   type WebsitesReplay,
   type WebsitesSnapshot,
 } from '@tideline/contracts';
-import type { PrismaClient } from '@tideline/db';
+import { Prisma, type PrismaClient } from '@tideline/db';
 import { currentTraceCarrier } from '@tideline/runtime';
 import type { ReplayRequest, WebsiteLogReader } from '../../domain/ports.ts';
 import { type LogPosition, replayFallback } from '../../domain/replay.ts';
@@ -78,6 +78,35 @@ export class PostgresEventLog implements WebsiteLogReader {
         `event log topic ${JSON.stringify(this.topic)} has no ws_log_meta row (database not migrated?)`,
       );
     return Number(row.id);
+  }
+
+  /**
+   * The part of a change's single statement that writes its event: common table expressions to
+   * append after the statement's own, which must define `event_payload(payload jsonb)` with one
+   * row (an event of `type` is written) or none (nothing is written, no lock is taken). Defines
+   * `topic_locked`, `next_event_id` and `appended(id)`, the id written. Same guarantees as {@link append}: the topic lock is taken by
+   * the statement after its change is written and held until its commit, so ids stay 1, 2, 3, … in
+   * commit order; used in autocommit, the lock is held only for the end of that one statement and
+   * its commit, never across a client round trip. A topic without its `ws_log_meta` row fails the
+   * statement (the event's id would be NULL), so no change commits without its event. The payload
+   * is built by the statement itself from the rows it writes.
+   */
+  appendingCtes(type: NewEvent['type']): Prisma.Sql {
+    const trace = currentTraceCarrier();
+    return Prisma.sql`
+      topic_locked AS MATERIALIZED (
+        SELECT pg_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic})) FROM event_payload
+      ), next_event_id AS (
+        UPDATE ws_log_meta SET last_event_id = last_event_id + 1
+         WHERE topic = ${this.topic} AND EXISTS (SELECT 1 FROM topic_locked)
+        RETURNING last_event_id
+      ), appended AS (
+        INSERT INTO ws_events (topic, id, event_type, payload, trace_parent, trace_state)
+        SELECT ${this.topic}, n.last_event_id, ${type}::ws_event_type, p.payload,
+               ${trace?.traceparent ?? null}, ${trace?.tracestate ?? null}
+          FROM event_payload p LEFT JOIN next_event_id n ON true
+        RETURNING id
+      )`;
   }
 
   /** Creates the topic's epoch and relay rows when missing (a new topic, or a database set up by hand). */
