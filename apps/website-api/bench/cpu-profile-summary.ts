@@ -40,7 +40,10 @@ const COMPONENTS: [string, RegExp][] = [
   ['rate limit (+ioredis)', /rate-limit|ioredis|redis-write-counter|redis-parser/],
   ['metrics (prom-client)', /prom-client/],
   ['tracing (otel)', /@opentelemetry/],
-  ['fastify', /fastify|find-my-way|avvio|light-my-request|fast-json-stringify|secure-json-parse|toad-cache|process-warning/],
+  [
+    'fastify',
+    /fastify|find-my-way|avvio|light-my-request|fast-json-stringify|secure-json-parse|toad-cache|process-warning/,
+  ],
   ['tideline runtime', /packages\/runtime/],
   ['website-api', /apps\/website-api/],
   ['bus / nats', /@nats-io|packages\/bus/],

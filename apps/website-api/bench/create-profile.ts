@@ -60,16 +60,19 @@ const db = openDatabase(loadConfig(settings, { env }), { applicationName: 'profi
 const raw = new pg.Client({ connectionString: database.url });
 await raw.connect();
 try {
-  const lineGroup = await db.prisma.lineGroup.create({ data: { name: 'profile', cname: 'p.cdn.example.net' } });
+  const lineGroup = await db.prisma.lineGroup.create({
+    data: { name: 'profile', cname: 'p.cdn.example.net' },
+  });
   const store = new PrismaWebsiteStore({
     prisma: db.prisma,
     eventLog: new PostgresEventLog({ prisma: db.prisma }),
-    updateAttempts: 5,
   });
   const domains = (tag: string, i: number) => [`www.${tag}-${i}.example.com`, `${tag}-${i}.example.com`];
 
   await raw.query('CREATE TABLE scratch (id bigserial PRIMARY KEY, v text NOT NULL)');
-  await timed('raw pg: INSERT (autocommit)', N, (i) => raw.query('INSERT INTO scratch (v) VALUES ($1)', [`r${i}`]));
+  await timed('raw pg: INSERT (autocommit)', N, (i) =>
+    raw.query('INSERT INTO scratch (v) VALUES ($1)', [`r${i}`]),
+  );
   await timed('raw pg: BEGIN; INSERT; COMMIT (3 round trips)', N, async (i) => {
     await raw.query('BEGIN');
     await raw.query('INSERT INTO scratch (v) VALUES ($1)', [`t${i}`]);
@@ -81,9 +84,16 @@ try {
     db.prisma.lineGroup.findUnique({ where: { id: lineGroup.id }, select: { id: true } }),
   );
   await timed('prisma: empty interactive $transaction', N, () => db.prisma.$transaction(async () => 0));
-  await timed('prisma: $transaction([SELECT 1]) (batch)', N, () => db.prisma.$transaction([db.prisma.$queryRaw`SELECT 1`]));
+  await timed('prisma: $transaction([SELECT 1]) (batch)', N, () =>
+    db.prisma.$transaction([db.prisma.$queryRaw`SELECT 1`]),
+  );
   await timed('store.createWebsite (no HTTP), event log on', N, (i) =>
-    store.createWebsite({ domains: domains('store', i), line_group_id: lineGroup.id, https_enabled: false, status: 'active' }),
+    store.createWebsite({
+      domains: domains('store', i),
+      line_group_id: lineGroup.id,
+      https_enabled: false,
+      status: 'active',
+    }),
   );
   await timed('HTTP POST /api/v1/websites/create, event log on', N, async (i) => {
     const response = await fetch(`${api.url}/api/v1/websites/create`, {

@@ -10,8 +10,7 @@ import { migrateDatabase, openDatabase } from './adapters/database.ts';
 import { PostgresEventLog } from './adapters/event-log/postgres-event-log.ts';
 import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
 
-const { seedWebsites, seedLineGroups, seedConcurrency, seedProgressIntervalMs, updateAttempts } =
-  websiteApiSettings;
+const { seedWebsites, seedLineGroups, seedConcurrency, seedProgressIntervalMs } = websiteApiSettings;
 const cli = parseCli({
   name: 'npm run seed --',
   usage: `[--websites <n>] [--line-groups <m>]
@@ -29,7 +28,6 @@ const config = loadConfigOrExit({
   seedLineGroups,
   seedConcurrency,
   seedProgressIntervalMs,
-  updateAttempts,
 });
 const websites = cli.setting('websites', seedWebsites, config.seedWebsites);
 const lineGroupCount = cli.setting('line-groups', seedLineGroups, config.seedLineGroups);
@@ -42,11 +40,7 @@ const database = openDatabase(config, {
 try {
   const eventLog = new PostgresEventLog({ prisma: database.prisma });
   await eventLog.ensureTopic();
-  const store = new PrismaWebsiteStore({
-    prisma: database.prisma,
-    eventLog,
-    updateAttempts: config.updateAttempts,
-  });
+  const store = new PrismaWebsiteStore({ prisma: database.prisma, eventLog });
   const existing = new Map((await store.listLineGroups()).map((group) => [group.name, group]));
   const lineGroups: LineGroup[] = [];
   for (let i = 1; i <= lineGroupCount; i++) {

@@ -111,9 +111,11 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
           prisma: database.prisma,
           eventLog: options.withoutEventLog ? null : eventLog,
           onCommitted: () => relay.kick(),
-          updateAttempts: config.updateAttempts,
         });
-        const verifier = rememberVerifiedTokens(verifierFromConfig(config, logger), config.verifiedTokenCacheSize);
+        const verifier = rememberVerifiedTokens(
+          verifierFromConfig(config, logger),
+          config.verifiedTokenCacheSize,
+        );
         // The broker does not gate readiness: writes commit while it is away and the relay catches up.
         readiness.observe('bus', () => connector.healthy());
         readiness.observe('relayLeader', () => relay.isLeader);

@@ -9,11 +9,10 @@ import {
 } from '@tideline/contracts';
 import type { Prisma, PrismaClient } from '@tideline/db';
 import { inSpan } from '@tideline/runtime';
-import { conflict, invalid, notFound, unavailable } from '../domain/errors.ts';
+import { conflict, invalid, notFound } from '../domain/errors.ts';
 import type { WebsitePage, WebsiteStore } from '../domain/ports.ts';
 import { toWebsiteItem } from '../domain/website-item.ts';
 import { translateDatabaseError } from './database-errors.ts';
-import type { Tx } from './event-log/log-position.ts';
 import type { NewEvent, PostgresEventLog } from './event-log/postgres-event-log.ts';
 import { WEBSITE_WITH_RELATIONS } from './website-query.ts';
 import {
@@ -21,6 +20,7 @@ import {
   createWebsiteStatement,
   type DeleteOutcome,
   deleteWebsiteStatement,
+  type EventParts,
   type UpdateOutcome,
   updateWebsiteStatement,
 } from './website-statements.ts';
@@ -34,44 +34,20 @@ export interface PrismaWebsiteStoreOptions {
   eventLog: PostgresEventLog | null;
   /** Told after an event committed (the relay publishes it at once). */
   onCommitted?: (eventId: number) => void;
-  /**
-   * Attempts of an update whose website another writer changed at the same moment (each attempt
-   * after the first sees that change); beyond them the update answers UNAVAILABLE.
-   */
-  updateAttempts: number;
 }
 
 /**
- * {@link WebsiteStore} over Prisma. A website change is one SQL statement, run as a transaction of
- * its own: its checks, its rows and its event-log row commit together in one round trip (see
- * website-statements.ts). Line groups and reads go through Prisma's query builder.
+ * {@link WebsiteStore} over Prisma. A website change is one SQL statement (`$queryRaw`, see
+ * website-statements.ts), run as a transaction of its own: its checks, its rows and its event-log
+ * row commit together in one round trip. When the topic lock is busy (or an update's snapshot went
+ * stale) the statement writes nothing and runs again in a transaction that waits for the locks.
+ * Line groups and reads go through Prisma's query builder.
  */
 export class PrismaWebsiteStore implements WebsiteStore {
   constructor(private readonly options: PrismaWebsiteStoreOptions) {}
 
   private get prisma(): PrismaClient {
     return this.options.prisma;
-  }
-
-  /** Runs `work` in a transaction; its event (if any) commits with it; errors become protocol errors. */
-  private async change<T>(work: (tx: Tx) => Promise<{ result: T; event?: NewEvent }>): Promise<T> {
-    let eventId: number | undefined;
-    let result: T;
-    try {
-      result = await inSpan('websites transaction', {}, (span) =>
-        this.prisma.$transaction(async (tx) => {
-          const outcome = await work(tx);
-          if (outcome.event && this.options.eventLog)
-            eventId = await this.options.eventLog.append(tx, outcome.event);
-          if (eventId !== undefined) span?.setAttribute('tideline.event_id', eventId);
-          return outcome.result;
-        }),
-      );
-    } catch (error) {
-      throw translateDatabaseError(error);
-    }
-    if (eventId !== undefined) this.options.onCommitted?.(eventId);
-    return result;
   }
 
   private async read<T>(work: () => Promise<T>): Promise<T> {
@@ -82,16 +58,18 @@ export class PrismaWebsiteStore implements WebsiteStore {
     }
   }
 
-  async createLineGroup(body: CreateLineGroupBody): Promise<LineGroup> {
-    return this.change(async (tx) => {
-      const taken = await tx.lineGroup.findUnique({ where: { name: body.name } });
-      if (taken)
-        throw conflict(`line group ${JSON.stringify(body.name)} exists`, [
-          { path: 'name', message: `is already used by line group ${taken.id}` },
-        ]);
-      const created = await tx.lineGroup.create({ data: { name: body.name, cname: body.cname } });
-      return { result: { id: created.id, name: created.name, cname: created.cname } };
-    });
+  createLineGroup(body: CreateLineGroupBody): Promise<LineGroup> {
+    return this.read(() =>
+      this.prisma.$transaction(async (tx) => {
+        const taken = await tx.lineGroup.findUnique({ where: { name: body.name } });
+        if (taken)
+          throw conflict(`line group ${JSON.stringify(body.name)} exists`, [
+            { path: 'name', message: `is already used by line group ${taken.id}` },
+          ]);
+        const created = await tx.lineGroup.create({ data: { name: body.name, cname: body.cname } });
+        return { id: created.id, name: created.name, cname: created.cname };
+      }),
+    );
   }
 
   listLineGroups(): Promise<LineGroup[]> {
@@ -102,8 +80,11 @@ export class PrismaWebsiteStore implements WebsiteStore {
   }
 
   createWebsite(body: CreateWebsiteBody): Promise<WebsiteItem> {
-    return this.write(async (events) => {
-      const row = await this.statement<CreateOutcome>(createWebsiteStatement(body, events('add')));
+    return this.write(async () => {
+      const row = await this.attempt<CreateOutcome>(
+        (wait) => createWebsiteStatement(body, this.eventParts('add', wait)),
+        (first) => first.line_group_found && first.taken.length === 0 && !first.topic_held,
+      );
       if (!row.line_group_found) throw lineGroupMissing(body.line_group_id);
       if (row.taken.length > 0) throw domainsTaken(body.domains, row.taken);
       return { item: this.itemOf(row.item, row.event_id), eventId: row.event_id };
@@ -111,45 +92,70 @@ export class PrismaWebsiteStore implements WebsiteStore {
   }
 
   updateWebsite(body: UpdateWebsiteBody): Promise<WebsiteItem> {
-    return this.write(async (events) => {
-      // A row changed by another writer after this statement's snapshot makes it write nothing;
-      // the next attempt's snapshot includes that change.
-      for (let attempt = 1; ; attempt++) {
-        const row = await this.statement<UpdateOutcome>(updateWebsiteStatement(body, events('update')));
-        if (!row.found) throw notFound(`website ${body.website_id}`);
-        if (!row.fresh) {
-          if (attempt >= this.options.updateAttempts) throw busy(body.website_id);
-          continue;
-        }
-        if (row.changed && !row.line_group_found) throw lineGroupMissing(body.line_group_id!);
-        if (row.changed && row.taken.length > 0) throw domainsTaken(body.domains!, row.taken);
-        return { item: this.itemOf(row.item, row.event_id), eventId: row.event_id };
-      }
+    return this.write(async () => {
+      const row = await this.attempt<UpdateOutcome>(
+        (wait) => updateWebsiteStatement(body, this.eventParts('update', wait)),
+        // Stale: another writer changed the website after the statement's snapshot was taken.
+        (first) => first.found && (!first.fresh || (first.changed && !first.topic_held)),
+        body.website_id,
+      );
+      if (!row.found) throw notFound(`website ${body.website_id}`);
+      if (!row.fresh) throw new Error(`website ${body.website_id} changed while its row lock was held`);
+      if (row.changed && !row.line_group_found) throw lineGroupMissing(body.line_group_id!);
+      if (row.changed && row.taken.length > 0) throw domainsTaken(body.domains!, row.taken);
+      return { item: this.itemOf(row.item, row.event_id), eventId: row.event_id };
     });
   }
 
   deleteWebsite(websiteId: number): Promise<{ website_id: number }> {
-    return this.write(async (events) => {
-      const row = await this.statement<DeleteOutcome>(deleteWebsiteStatement(websiteId, events('delete')));
+    return this.write(async () => {
+      const row = await this.attempt<DeleteOutcome>(
+        (wait) => deleteWebsiteStatement(websiteId, this.eventParts('delete', wait)),
+        (first) => first.found && !first.topic_held,
+      );
       if (!row.found) throw notFound(`website ${websiteId}`);
       return { item: { website_id: websiteId }, eventId: row.event_id };
     });
   }
 
   /**
-   * Runs a website change: each statement of `work` is a transaction of its own, writing the
-   * change and its event (the event log's CTEs from `events`, none without an event log).
+   * Runs a change statement in autocommit, trying the topic lock; when `again` says it wrote
+   * nothing because the lock was busy (or its snapshot was stale), runs it once more in a
+   * transaction that takes website `lockRow`'s row lock first (when given) and waits for the topic
+   * lock, so it cannot fail that way twice. A client gone while waiting there leaves nothing
+   * behind: the transaction only commits when the store asks.
    */
-  private async write<T>(
-    work: (
-      events: (type: NewEvent['type']) => Prisma.Sql | null,
-    ) => Promise<{ item: T; eventId: bigint | null }>,
-  ): Promise<T> {
+  private async attempt<R>(
+    statement: (wait: boolean) => Prisma.Sql,
+    again: (first: R) => boolean,
+    lockRow?: number,
+  ): Promise<R> {
+    const [first] = await this.prisma.$queryRaw<R[]>(statement(false));
+    if (!again(first!)) return first!;
+    return this.prisma.$transaction(async (tx) => {
+      if (lockRow !== undefined)
+        await tx.$executeRaw`SELECT 1 FROM websites WHERE id = ${lockRow} FOR UPDATE`;
+      const [locked] = await tx.$queryRaw<R[]>(statement(true));
+      return locked!;
+    });
+  }
+
+  /** The event-log parts of a statement writing an event of `type` (none without an event log). */
+  private eventParts(type: NewEvent['type'], wait: boolean): EventParts {
     const log = this.options.eventLog;
+    if (!log) return null;
+    return (gate) => {
+      const parts = log.statementParts({ wait, gate });
+      return { lock: parts.lock, append: parts.append(type) };
+    };
+  }
+
+  /** Runs a website change; once its event committed, tells `onCommitted`. */
+  private async write<T>(work: () => Promise<{ item: T; eventId: bigint | null }>): Promise<T> {
     let outcome: { item: T; eventId: bigint | null };
     try {
       outcome = await inSpan('websites transaction', {}, async (span) => {
-        const done = await work((type) => (log ? log.appendingCtes(type) : null));
+        const done = await work();
         if (done.eventId !== null) span?.setAttribute('tideline.event_id', Number(done.eventId));
         return done;
       });
@@ -158,11 +164,6 @@ export class PrismaWebsiteStore implements WebsiteStore {
     }
     if (outcome.eventId !== null) this.options.onCommitted?.(Number(outcome.eventId));
     return outcome.item;
-  }
-
-  private async statement<R>(sql: Prisma.Sql): Promise<R> {
-    const [row] = await this.prisma.$queryRaw<R[]>(sql);
-    return row!;
   }
 
   /**
@@ -212,10 +213,6 @@ function lineGroupMissing(lineGroupId: number): Error {
   return invalid(`line group ${lineGroupId} does not exist`, [
     { path: 'line_group_id', message: `no line group has id ${lineGroupId}` },
   ]);
-}
-
-function busy(websiteId: number): Error {
-  return unavailable(new Error(`website ${websiteId} kept changing under concurrent writers`));
 }
 
 /** CONFLICT naming each domain of `domains` another website uses (a concurrent taker loses on the unique index). */

@@ -8,7 +8,8 @@ function countingVerifier(expiresAtMs: number) {
   const verifier = {
     async verify(token: unknown): Promise<Principal> {
       checks.push(String(token));
-      if (typeof token !== 'string' || !token.startsWith('ok:')) throw new AuthError('malformed', 'bad token');
+      if (typeof token !== 'string' || !token.startsWith('ok:'))
+        throw new AuthError('malformed', 'bad token');
       return { uid: token.slice(3), scopes: new Set(['websites:write']), expiresAtMs };
     },
   } as unknown as TokenVerifier;

@@ -14,13 +14,6 @@ export const websiteApiSettings = {
     default: true,
     doc: 'Apply pending database migrations (and create the database) at start; replicas take turns through an advisory lock.',
   }),
-  updateAttempts: int({
-    env: 'TIDELINE_WEBSITE_API_UPDATE_ATTEMPTS',
-    min: 1,
-    max: 100,
-    default: 5,
-    doc: 'Attempts of a website update whose website another writer changed at the same moment; beyond them it answers 503 UNAVAILABLE.',
-  }),
   verifiedTokenCacheSize: int({
     env: 'TIDELINE_WEBSITE_API_VERIFIED_TOKEN_CACHE_SIZE',
     min: 0,

@@ -81,32 +81,55 @@ export class PostgresEventLog implements WebsiteLogReader {
   }
 
   /**
-   * The part of a change's single statement that writes its event: common table expressions to
-   * append after the statement's own, which must define `event_payload(payload jsonb)` with one
-   * row (an event of `type` is written) or none (nothing is written, no lock is taken). Defines
-   * `topic_locked`, `next_event_id` and `appended(id)`, the id written. Same guarantees as {@link append}: the topic lock is taken by
-   * the statement after its change is written and held until its commit, so ids stay 1, 2, 3, … in
-   * commit order; used in autocommit, the lock is held only for the end of that one statement and
-   * its commit, never across a client round trip. A topic without its `ws_log_meta` row fails the
-   * statement (the event's id would be NULL), so no change commits without its event. The payload
-   * is built by the statement itself from the rows it writes.
+   * The event-log parts of a change written as one statement (see website-statements.ts).
+   *
+   * `lock` defines `topic_lock(held)`: the topic lock, taken once `gate` (a CTE of the statement)
+   * has a row, before the statement writes anything: with `wait` false it is only tried (`held`
+   * false when another writer has it: the statement must write nothing), with `wait` true it is
+   * waited for. The statement's writes must require `held`.
+   *
+   * `append(type)` defines `next_event_id` and `appended(id)`: the event of `type` whose payload the
+   * statement's CTE `event_payload(payload jsonb)` holds (one row, or none: no event), with the next
+   * id of the topic. A topic without its `ws_log_meta` row fails the statement (the id would be
+   * NULL), so no change commits without its event.
+   *
+   * Same guarantees as {@link append}: the lock is held until the statement's transaction commits,
+   * so ids are 1, 2, 3, … in commit order. Tried in autocommit, a statement holds the lock only
+   * for itself and its commit, never across a round trip to the client; and a writer never waits
+   * for it in autocommit (only inside a transaction it commits itself), so a client that went away
+   * while waiting leaves nothing behind.
    */
-  appendingCtes(type: NewEvent['type']): Prisma.Sql {
-    const trace = currentTraceCarrier();
-    return Prisma.sql`
-      topic_locked AS MATERIALIZED (
-        SELECT pg_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic})) FROM event_payload
-      ), next_event_id AS (
-        UPDATE ws_log_meta SET last_event_id = last_event_id + 1
-         WHERE topic = ${this.topic} AND EXISTS (SELECT 1 FROM topic_locked)
-        RETURNING last_event_id
-      ), appended AS (
-        INSERT INTO ws_events (topic, id, event_type, payload, trace_parent, trace_state)
-        SELECT ${this.topic}, n.last_event_id, ${type}::ws_event_type, p.payload,
-               ${trace?.traceparent ?? null}, ${trace?.tracestate ?? null}
-          FROM event_payload p LEFT JOIN next_event_id n ON true
-        RETURNING id
-      )`;
+  statementParts(options: { wait: boolean; gate: string }): {
+    lock: Prisma.Sql;
+    append: (type: NewEvent['type']) => Prisma.Sql;
+  } {
+    const gate = Prisma.raw(options.gate);
+    const lock = options.wait
+      ? Prisma.sql`topic_lock AS MATERIALIZED (
+          SELECT true AS held
+            FROM (SELECT pg_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic})) FROM ${gate} LIMIT 1) AS l
+        )`
+      : Prisma.sql`topic_lock AS MATERIALIZED (
+          SELECT pg_try_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic})) AS held FROM ${gate} LIMIT 1
+        )`;
+    return {
+      lock,
+      append: (type) => {
+        const trace = currentTraceCarrier();
+        return Prisma.sql`next_event_id AS (
+            UPDATE ws_log_meta SET last_event_id = last_event_id + 1
+             WHERE topic = ${this.topic} AND EXISTS (SELECT 1 FROM event_payload)
+               AND EXISTS (SELECT 1 FROM topic_lock WHERE held)
+            RETURNING last_event_id
+          ), appended AS (
+            INSERT INTO ws_events (topic, id, event_type, payload, trace_parent, trace_state)
+            SELECT ${this.topic}, n.last_event_id, ${type}::ws_event_type, p.payload,
+                   ${trace?.traceparent ?? null}, ${trace?.tracestate ?? null}
+              FROM event_payload p LEFT JOIN next_event_id n ON true
+            RETURNING id
+          )`;
+      },
+    };
   }
 
   /** Creates the topic's epoch and relay rows when missing (a new topic, or a database set up by hand). */
