@@ -66,6 +66,7 @@ try {
   const store = new PrismaWebsiteStore({
     prisma: db.prisma,
     eventLog: new PostgresEventLog({ prisma: db.prisma }),
+    writeLockTries: 4,
   });
   const domains = (tag: string, i: number) => [`www.${tag}-${i}.example.com`, `${tag}-${i}.example.com`];
 

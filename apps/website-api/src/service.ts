@@ -111,6 +111,7 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
           prisma: database.prisma,
           eventLog: options.withoutEventLog ? null : eventLog,
           onCommitted: () => relay.kick(),
+          writeLockTries: config.writeLockTries,
         });
         const verifier = rememberVerifiedTokens(
           verifierFromConfig(config, logger),

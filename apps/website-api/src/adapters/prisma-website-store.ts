@@ -34,6 +34,11 @@ export interface PrismaWebsiteStoreOptions {
   eventLog: PostgresEventLog | null;
   /** Told after an event committed (the relay publishes it at once). */
   onCommitted?: (eventId: number) => void;
+  /**
+   * Autocommit tries of a change whose topic lock another writer holds, before it waits for the
+   * lock in a transaction (see `TIDELINE_WEBSITE_API_WRITE_LOCK_TRIES`).
+   */
+  writeLockTries: number;
 }
 
 /**
@@ -119,19 +124,24 @@ export class PrismaWebsiteStore implements WebsiteStore {
   }
 
   /**
-   * Runs a change statement in autocommit, trying the topic lock; when `again` says it wrote
-   * nothing because the lock was busy (or its snapshot was stale), runs it once more in a
-   * transaction that takes website `lockRow`'s row lock first (when given) and waits for the topic
-   * lock, so it cannot fail that way twice. A client gone while waiting there leaves nothing
-   * behind: the transaction only commits when the store asks.
+   * Runs a change statement in autocommit, trying the topic lock. While `again` says it wrote
+   * nothing because the lock was busy (or its snapshot was stale), runs it again — after waiting
+   * for the lock to be free, when it was busy — up to `writeLockTries` times in all; then once
+   * more in a transaction that takes website `lockRow`'s row lock first (when given) and waits for
+   * the topic lock, so it cannot fail that way again. Waiting never happens in a statement that
+   * writes and commits by itself: a client gone while waiting leaves nothing behind.
    */
-  private async attempt<R>(
+  private async attempt<R extends { topic_held: boolean }>(
     statement: (wait: boolean) => Prisma.Sql,
-    again: (first: R) => boolean,
+    again: (row: R) => boolean,
     lockRow?: number,
   ): Promise<R> {
-    const [first] = await this.prisma.$queryRaw<R[]>(statement(false));
-    if (!again(first!)) return first!;
+    let [row] = await this.prisma.$queryRaw<R[]>(statement(false));
+    for (let tries = 1; again(row!) && tries < this.options.writeLockTries; tries++) {
+      if (!row!.topic_held) await this.options.eventLog?.untilUnlocked();
+      [row] = await this.prisma.$queryRaw<R[]>(statement(false));
+    }
+    if (!again(row!)) return row!;
     return this.prisma.$transaction(async (tx) => {
       if (lockRow !== undefined)
         await tx.$executeRaw`SELECT 1 FROM websites WHERE id = ${lockRow} FOR UPDATE`;

@@ -195,8 +195,7 @@ export class EventRelay {
           await this.options.state.recordProgress(published);
           this.publishedId = published;
         }
-        if (lease.lastEventId !== undefined)
-          this.metrics.lag.set(Math.max(0, lease.lastEventId - published));
+        if (lease.lastEventId !== undefined) this.metrics.lag.set(Math.max(0, lease.lastEventId - published));
         if (failed || events.length < this.options.batchSize) return;
       }
     } catch (error) {
@@ -214,7 +213,10 @@ export class EventRelay {
     if (this.leader && this.publishedId !== undefined && performance.now() < this.renewAt)
       return { publishedId: this.publishedId };
     const takenAt = performance.now();
-    const lease: RelayLease | undefined = await this.options.state.takeLease(this.owner, this.options.leaseMs);
+    const lease: RelayLease | undefined = await this.options.state.takeLease(
+      this.owner,
+      this.options.leaseMs,
+    );
     this.setLeader(lease !== undefined);
     this.publishedId = lease?.publishedId;
     this.renewAt = takenAt + this.options.leaseMs / 2;

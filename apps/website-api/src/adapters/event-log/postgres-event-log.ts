@@ -132,6 +132,15 @@ export class PostgresEventLog implements WebsiteLogReader {
     };
   }
 
+  /**
+   * Resolves once no writer holds the topic lock (taking and dropping it at once); holds nothing
+   * and writes nothing, so it may be abandoned at any time.
+   */
+  async untilUnlocked(): Promise<void> {
+    await this.prisma
+      .$executeRaw`SELECT pg_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic}))`;
+  }
+
   /** Creates the topic's epoch and relay rows when missing (a new topic, or a database set up by hand). */
   async ensureTopic(): Promise<void> {
     await this.prisma.$executeRaw`
