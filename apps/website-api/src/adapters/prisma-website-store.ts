@@ -49,6 +49,9 @@ export interface PrismaWebsiteStoreOptions {
  * Line groups and reads go through Prisma's query builder.
  */
 export class PrismaWebsiteStore implements WebsiteStore {
+  /** The last change of this process queued for the topic lock. */
+  private topicQueue: Promise<void> = Promise.resolve();
+
   constructor(private readonly options: PrismaWebsiteStoreOptions) {}
 
   private get prisma(): PrismaClient {
@@ -131,7 +134,23 @@ export class PrismaWebsiteStore implements WebsiteStore {
    * the topic lock, so it cannot fail that way again. Waiting never happens in a statement that
    * writes and commits by itself: a client gone while waiting leaves nothing behind.
    */
-  private async attempt<R extends { topic_held: boolean }>(
+  private attempt<R extends { topic_held: boolean }>(
+    statement: (wait: boolean) => Prisma.Sql,
+    again: (row: R) => boolean,
+    lockRow?: number,
+  ): Promise<R> {
+    if (!this.options.eventLog) return this.attemptNow(statement, again, lockRow);
+    // The changes of this process take the topic lock one after the other: they queue here, where
+    // waiting costs no round trip, instead of failing to take it from one another in the database.
+    const turn = this.topicQueue.then(() => this.attemptNow(statement, again, lockRow));
+    this.topicQueue = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn;
+  }
+
+  private async attemptNow<R extends { topic_held: boolean }>(
     statement: (wait: boolean) => Prisma.Sql,
     again: (row: R) => boolean,
     lockRow?: number,
