@@ -1,30 +1,35 @@
 /**
- * Write benchmark of website-api: creates and updates over HTTP with the event log and the relay
- * on, next to the same writes with the event log off (baseline), in the same run — with 8
- * concurrent clients (throughput, queueing on the topic lock) and with 1 client (the latency one
- * write adds). Both services run side by side on databases of their own, and the modes alternate
- * in short chunks (on, off, off, on, …), so load from anything else on the machine hits both alike.
- * Prints throughput, p50/p99 latency per mode and the overhead ratios.
+ * Write benchmark of website-api: creates and updates over HTTP, with 1 client (the latency of one
+ * write) and 8 concurrent clients (throughput), each beside two same-run baselines:
+ * - the database's own floor: a raw `pg` single-row INSERT commit into a scratch table of the
+ *   bench's database (p50 with 1 client, commits/s with 8 clients);
+ * - the same service with the event log off (no event row, no relay): the overhead of the log.
+ * Both services run side by side on databases of their own; the three targets (log on, log off,
+ * raw insert) take turns in short chunks (rotating order), so load from anything else on the
+ * machine hits them alike. Rounds: TIDELINE_BENCH_ROUNDS (default 3); results in
+ * bench/results/website-api.json.
  *
- * `npm run bench -w @tideline/website-api` — needs PostgreSQL and NATS (TIDELINE_NATS_URL,
- * default nats://127.0.0.1:4222). Bounded: fixed request counts, each phase also capped in time.
+ * `npm run bench -w @tideline/website-api` — needs PostgreSQL, Redis and NATS. Bounded: fixed
+ * request counts per chunk and chunks per phase, each phase also capped in time.
  */
 import { SCOPES } from '@tideline/auth';
+import { BenchRun, quantile } from '@tideline/bench';
 import { TestDatabase, testToken } from '@tideline/test-support';
 import pg from 'pg';
 import { startWebsiteApi, type WebsiteApi } from '../src/service.ts';
 import { NATS_URL, removeStreams, uniquePrefix } from '../test/harness.ts';
 
 const CLIENTS = 8;
-/** Requests per chunk, and chunks per mode, of each phase. */
+/** Per round: requests per chunk and chunks per target of each phase. */
 const PHASES = [
-  { name: 'create', op: 'create', clients: CLIENTS, chunk: 80, chunks: 10 },
-  { name: 'update', op: 'update', clients: CLIENTS, chunk: 80, chunks: 10 },
-  { name: 'create1', op: 'create', clients: 1, chunk: 20, chunks: 10 },
-  { name: 'update1', op: 'update', clients: 1, chunk: 20, chunks: 10 },
+  { name: 'create1', op: 'create', clients: 1, chunk: 30, chunks: 6 },
+  { name: 'update1', op: 'update', clients: 1, chunk: 30, chunks: 6 },
+  { name: 'create8', op: 'create', clients: CLIENTS, chunk: 120, chunks: 5 },
+  { name: 'update8', op: 'update', clients: CLIENTS, chunk: 120, chunks: 5 },
 ] as const;
-const PHASE_CAP_MS = 12_000;
-const WARMUP_WRITES = 100;
+type Phase = (typeof PHASES)[number];
+const PHASE_CAP_MS = 15_000;
+const WARMUP_WRITES = 150;
 const RELAY_CATCH_UP_CAP_MS = 10_000;
 
 type Mode = 'on' | 'off';
@@ -36,19 +41,19 @@ interface Sample {
   wallMs: number;
   latencies: number[];
 }
+const emptySample = (): Sample => ({ count: 0, wallMs: 0, latencies: [] });
+const p50 = (s: Sample) => quantile(s.latencies, 0.5);
+const rate = (s: Sample) => (s.count * 1000) / s.wallMs;
 
 interface Target {
   mode: Mode;
   api: WebsiteApi;
   database: TestDatabase;
   prefix: string;
-  sql: pg.Client;
   lineGroupId: number;
-  /** Websites created by each create phase (`create`, `create1`), updated by the matching update phase. */
-  created: Record<string, number[]>;
-  /** Next website each update phase changes. */
-  cursors: Record<string, number>;
-  samples: Record<string, Sample>;
+  /** Websites created so far with 1 and with 8 clients; the update phases change them in turn. */
+  created: { 1: number[]; 8: number[] };
+  cursor: { 1: number; 8: number };
 }
 
 async function post(
@@ -81,8 +86,6 @@ async function setUp(mode: Mode): Promise<Target> {
       },
     },
   });
-  const sql = new pg.Client({ connectionString: database.url });
-  await sql.connect();
   const lineGroup = await post(`${api.url}/api/v1/line-groups/create`, {
     name: `bench-${mode}`,
     cname: `bench-${mode}.cdn.example.net`,
@@ -92,16 +95,13 @@ async function setUp(mode: Mode): Promise<Target> {
     api,
     database,
     prefix,
-    sql,
     lineGroupId: lineGroup.data!.id!,
-    created: { create: [], create1: [] },
-    cursors: Object.fromEntries(PHASES.map((p) => [p.name, 0])),
-    samples: Object.fromEntries(PHASES.map((p) => [p.name, { count: 0, wallMs: 0, latencies: [] }])),
+    created: { 1: [], 8: [] },
+    cursor: { 1: 0, 8: 0 },
   };
 }
 
 async function tearDown(target: Target): Promise<void> {
-  await target.sql.end();
   await target.api.stop('bench done');
   await removeStreams(target.prefix);
   await target.database[Symbol.asyncDispose]();
@@ -121,104 +121,189 @@ async function create(target: Target, into: number[]): Promise<void> {
 async function update(target: Target, websiteId: number): Promise<void> {
   const answer = await post(`${target.api.url}/api/v1/websites/update`, {
     website_id: websiteId,
-    status: 'paused',
-    https_enabled: true,
+    status: serial++ % 2 === 0 ? 'paused' : 'active',
+    https_enabled: serial % 3 === 0,
   });
   if (answer.status !== 200) throw new Error(`update answered ${answer.status}`);
 }
 
-/** One chunk: `count` requests from `clients` concurrent clients; latencies and wall time added to the target's sample. */
-async function chunk(target: Target, phase: (typeof PHASES)[number], count: number): Promise<void> {
-  const sample = target.samples[phase.name]!;
-  const ids = target.created[phase.clients === 1 ? 'create1' : 'create']!;
-  let done = 0;
-  const started = performance.now();
+/** `count` operations from `clients` concurrent clients; latencies and wall time added to `sample`. */
+async function drive(sample: Sample, clients: number, count: number, op: () => Promise<void>): Promise<void> {
+  let started = 0;
+  const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: phase.clients }, async () => {
-      while (done < count) {
-        done++;
-        const t0 = performance.now();
-        if (phase.op === 'create') await create(target, ids);
-        else await update(target, ids[target.cursors[phase.name]!++ % ids.length]!);
-        sample.latencies.push(performance.now() - t0);
+    Array.from({ length: clients }, async () => {
+      while (started < count) {
+        started++;
+        const t = performance.now();
+        await op();
+        sample.latencies.push(performance.now() - t);
       }
     }),
   );
-  sample.wallMs += performance.now() - started;
+  sample.wallMs += performance.now() - t0;
   sample.count += count;
 }
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-function summary(sample: Sample) {
-  const sorted = [...sample.latencies].sort((a, b) => a - b);
-  return {
-    count: sample.count,
-    rps: (sample.count * 1000) / sample.wallMs,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-  };
+function websiteChunk(target: Target, phase: Phase, sample: Sample): Promise<void> {
+  const ids = target.created[phase.clients];
+  return drive(sample, phase.clients, phase.chunk, () => {
+    if (phase.op === 'create') return create(target, ids);
+    const id = ids[target.cursor[phase.clients]++ % ids.length]!;
+    return update(target, id);
+  });
 }
+
+/** The database floor: single-row INSERTs, each its own transaction, into a scratch table. */
+function insertChunk(pool: pg.Pool, phase: Phase, sample: Sample): Promise<void> {
+  return drive(sample, phase.clients, phase.chunk, async () => {
+    await pool.query('INSERT INTO bench_scratch (v) VALUES ($1)', [`v${serial++}`]);
+  });
+}
+
+const run = new BenchRun({
+  bench: 'website-api',
+  description:
+    'website-api creates and updates over HTTP (JWT, zod, PostgreSQL via Prisma, event log + relay to NATS), beside a raw pg single-row INSERT commit and beside the same service with the event log off, same run',
+});
+const floor1 = 'pg single-row INSERT commit p50, 1 client';
+const floor8 = 'pg single-row INSERT commits/s, 8 clients';
+run.define(
+  {
+    id: 'create.c1.p50',
+    label: 'create p50, 1 client, log + relay on',
+    unit: 'ms',
+    better: 'lower',
+    baseline: floor1,
+    goal: 5,
+    goalNote: 'issue 17: ≤ 5× a single-row INSERT commit',
+  },
+  {
+    id: 'update.c1.p50',
+    label: 'update p50, 1 client, log + relay on',
+    unit: 'ms',
+    better: 'lower',
+    baseline: floor1,
+    goal: 5,
+    goalNote: 'issue 17: ≤ 5× a single-row INSERT commit',
+  },
+  {
+    id: 'create.c8.rate',
+    label: 'creates/s, 8 clients, log + relay on',
+    unit: '/s',
+    better: 'higher',
+    baseline: floor8,
+    goal: 0.15,
+    goalNote: 'issue 17: ≥ 0.15× the single-insert commit ceiling',
+  },
+  {
+    id: 'update.c8.rate',
+    label: 'updates/s, 8 clients, log + relay on',
+    unit: '/s',
+    better: 'higher',
+    baseline: floor8,
+    goal: 0.15,
+    goalNote: 'issue 17: ≥ 0.15× the single-insert commit ceiling',
+  },
+  {
+    id: 'overhead.create.c1.p50',
+    label: 'create p50, 1 client: log + relay on vs off',
+    unit: 'ms',
+    better: 'lower',
+    baseline: 'event log off',
+    goal: 1.15,
+    goalNote: 'issue 17',
+  },
+  {
+    id: 'overhead.update.c1.p50',
+    label: 'update p50, 1 client: log + relay on vs off',
+    unit: 'ms',
+    better: 'lower',
+    baseline: 'event log off',
+    goal: 1.15,
+    goalNote: 'issue 17',
+  },
+  {
+    id: 'overhead.create.c8.rate',
+    label: 'creates/s, 8 clients: log + relay on vs off',
+    unit: '/s',
+    better: 'higher',
+    baseline: 'event log off',
+    goal: 0.9,
+    goalNote: 'issue 17',
+  },
+  {
+    id: 'overhead.update.c8.rate',
+    label: 'updates/s, 8 clients: log + relay on vs off',
+    unit: '/s',
+    better: 'higher',
+    baseline: 'event log off',
+    goal: 0.9,
+    goalNote: 'issue 17',
+  },
+);
 
 const benchStarted = performance.now();
 const on = await setUp('on');
 const off = await setUp('off');
+const pool = new pg.Pool({ connectionString: on.database.url, max: CLIENTS });
+let failed = false;
 try {
-  // Warm-up of both (JIT, pools, prepared statements), not measured.
+  await pool.query('CREATE TABLE bench_scratch (id bigserial PRIMARY KEY, v text NOT NULL)');
+  // Warm-up of every target (JIT, pools, prepared statements), not measured.
   for (const target of [on, off]) {
     const scratch: number[] = [];
     for (let i = 0; i < WARMUP_WRITES; i++) await create(target, scratch);
   }
-  for (const phase of PHASES) {
-    const deadline = performance.now() + PHASE_CAP_MS;
-    for (let i = 0; i < phase.chunks && performance.now() < deadline; i++) {
-      const order = i % 2 === 0 ? [on, off] : [off, on];
-      for (const target of order) await chunk(target, phase, phase.chunk);
+  await drive(emptySample(), 1, WARMUP_WRITES, async () => {
+    await pool.query('INSERT INTO bench_scratch (v) VALUES ($1)', ['warm-up']);
+  });
+
+  for (const _round of run.rounds()) {
+    const samples = new Map<string, { on: Sample; off: Sample; insert: Sample }>();
+    for (const phase of PHASES) {
+      const s = { on: emptySample(), off: emptySample(), insert: emptySample() };
+      samples.set(phase.name, s);
+      const steps = [
+        () => websiteChunk(on, phase, s.on),
+        () => websiteChunk(off, phase, s.off),
+        () => insertChunk(pool, phase, s.insert),
+      ];
+      const deadline = performance.now() + PHASE_CAP_MS;
+      for (let i = 0; i < phase.chunks && performance.now() < deadline; i++) {
+        for (let k = 0; k < steps.length; k++) await steps[(i + k) % steps.length]!();
+      }
     }
+    const c1 = (name: string) => samples.get(name)!;
+    run.record('create.c1.p50', p50(c1('create1').on), p50(c1('create1').insert));
+    run.record('update.c1.p50', p50(c1('update1').on), p50(c1('update1').insert));
+    run.record('create.c8.rate', rate(c1('create8').on), rate(c1('create8').insert));
+    run.record('update.c8.rate', rate(c1('update8').on), rate(c1('update8').insert));
+    run.record('overhead.create.c1.p50', p50(c1('create1').on), p50(c1('create1').off));
+    run.record('overhead.update.c1.p50', p50(c1('update1').on), p50(c1('update1').off));
+    run.record('overhead.create.c8.rate', rate(c1('create8').on), rate(c1('create8').off));
+    run.record('overhead.update.c8.rate', rate(c1('update8').on), rate(c1('update8').off));
   }
+
   const lastWrite = performance.now();
-  const events = async (t: Target) =>
-    (await t.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM ws_events`)).rows[0]!.n;
-  const published = async () =>
-    (await on.sql.query<{ p: number }>(`SELECT last_published_id::int AS p FROM ws_relay_state`)).rows[0]!.p;
-  const written = await events(on);
+  const count = async (t: Target, sql: string) =>
+    (await t.api.database.pool.query<{ n: number }>(sql)).rows[0]!.n;
+  const written = await count(on, 'SELECT count(*)::int AS n FROM ws_events');
+  const published = () => count(on, 'SELECT last_published_id::int AS n FROM ws_relay_state');
   while ((await published()) < written && performance.now() - lastWrite < RELAY_CATCH_UP_CAP_MS) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  const catchUpMs = performance.now() - lastWrite;
-
-  const pad = (value: string | number, width: number) => String(value).padStart(width);
-  console.log(
-    'website-api write benchmark: HTTP, PostgreSQL + NATS on this machine; modes side by side, alternating in chunks',
-  );
-  console.log(
-    `${'mode'.padEnd(26)} ${'op'.padEnd(7)} ${pad('clients', 7)} ${pad('n', 5)} ${pad('req/s', 8)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)}`,
-  );
-  const overheads: string[] = [];
-  for (const phase of PHASES) {
-    const a = summary(on.samples[phase.name]!);
-    const b = summary(off.samples[phase.name]!);
-    for (const [label, s] of [
-      ['event log + relay', a],
-      ['event log off (baseline)', b],
-    ] as const) {
-      console.log(
-        `${label.padEnd(26)} ${phase.op.padEnd(7)} ${pad(phase.clients, 7)} ${pad(s.count, 5)} ${pad(s.rps.toFixed(0), 8)} ${pad(s.p50.toFixed(2), 8)} ${pad(s.p99.toFixed(2), 8)}`,
-      );
-    }
-    overheads.push(
-      `overhead ${phase.op} with ${phase.clients} client(s) (event log + relay / off): throughput x${(a.rps / b.rps).toFixed(2)}, p50 x${(a.p50 / b.p50).toFixed(2)}, p99 x${(a.p99 / b.p99).toFixed(2)}`,
-    );
-  }
-  for (const line of overheads) console.log(line);
-  const offEvents = await events(off);
+  const offEvents = await count(off, 'SELECT count(*)::int AS n FROM ws_events');
   const relayed = await published();
-  console.log(
-    `events written: on ${written}, off ${offEvents} (must be 0); relay published ${relayed}/${written}, caught up ${catchUpMs.toFixed(0)} ms after the last write`,
+  run.note(
+    `events written: log on ${written}, log off ${offEvents} (must be 0); relay published ${relayed}/${written}, caught up ${(performance.now() - lastWrite).toFixed(0)} ms after the last write`,
   );
-  console.log(`total bench time ${((performance.now() - benchStarted) / 1000).toFixed(1)} s`);
-  if (offEvents !== 0 || relayed !== written) process.exitCode = 1;
+  run.note(`total bench time ${((performance.now() - benchStarted) / 1000).toFixed(1)} s`);
+  failed = offEvents !== 0 || relayed !== written;
+  await run.finish();
 } finally {
+  await pool.end();
   await tearDown(on);
   await tearDown(off);
 }
+if (failed) process.exitCode = 1;

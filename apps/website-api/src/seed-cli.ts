@@ -10,7 +10,8 @@ import { migrateDatabase, openDatabase } from './adapters/database.ts';
 import { PostgresEventLog } from './adapters/event-log/postgres-event-log.ts';
 import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
 
-const { seedWebsites, seedLineGroups, seedConcurrency, seedProgressIntervalMs } = websiteApiSettings;
+const { seedWebsites, seedLineGroups, seedConcurrency, seedProgressIntervalMs, writeLockTries } =
+  websiteApiSettings;
 const cli = parseCli({
   name: 'npm run seed --',
   usage: `[--websites <n>] [--line-groups <m>]
@@ -28,6 +29,7 @@ const config = loadConfigOrExit({
   seedLineGroups,
   seedConcurrency,
   seedProgressIntervalMs,
+  writeLockTries,
 });
 const websites = cli.setting('websites', seedWebsites, config.seedWebsites);
 const lineGroupCount = cli.setting('line-groups', seedLineGroups, config.seedLineGroups);
@@ -40,7 +42,11 @@ const database = openDatabase(config, {
 try {
   const eventLog = new PostgresEventLog({ prisma: database.prisma });
   await eventLog.ensureTopic();
-  const store = new PrismaWebsiteStore({ prisma: database.prisma, eventLog });
+  const store = new PrismaWebsiteStore({
+    prisma: database.prisma,
+    eventLog,
+    writeLockTries: config.writeLockTries,
+  });
   const existing = new Map((await store.listLineGroups()).map((group) => [group.name, group]));
   const lineGroups: LineGroup[] = [];
   for (let i = 1; i <= lineGroupCount; i++) {

@@ -15,6 +15,7 @@ import { RetentionLoop } from './adapters/retention-loop.ts';
 import { rules, settings, type WebsiteApiConfig } from './config.ts';
 import { registerInternalRoutes } from './http/internal-routes.ts';
 import { registerOperatorRoutes } from './http/operator-routes.ts';
+import { rememberVerifiedTokens } from './http/remembered-tokens.ts';
 import { registerWebsiteRoutes } from './http/website-routes.ts';
 import { installWriteRateLimit } from './http/write-rate-limit.ts';
 
@@ -110,8 +111,12 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
           prisma: database.prisma,
           eventLog: options.withoutEventLog ? null : eventLog,
           onCommitted: () => relay.kick(),
+          writeLockTries: config.writeLockTries,
         });
-        const verifier = verifierFromConfig(config, logger);
+        const verifier = rememberVerifiedTokens(
+          verifierFromConfig(config, logger),
+          config.verifiedTokenCacheSize,
+        );
         // The broker does not gate readiness: writes commit while it is away and the relay catches up.
         readiness.observe('bus', () => connector.healthy());
         readiness.observe('relayLeader', () => relay.isLeader);

@@ -161,4 +161,49 @@ describe('event log under concurrent writers (invariant 2)', () => {
       );
     }
   });
+
+  it(`concurrency - ${WRITERS} concurrent updates of one website: each is applied whole, its event carries its answer, and the last event is the website as it is`, {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
+    const created = await fx.call('POST', '/api/v1/websites/create', {
+      body: { domains: ['same-0.concurrency.example.com'], line_group_id: lineGroupId },
+    });
+    expect(created.status).toBe(201);
+    const websiteId = created.body.data.website_id as number;
+    const base = await lastEventId();
+    const domainsOf = (k: number) => [
+      `same-${k}.concurrency.example.com`,
+      `www.same-${k}.concurrency.example.com`,
+    ];
+    const answers = await Promise.all(
+      Array.from({ length: WRITERS }, (_, k) =>
+        fx.call('POST', '/api/v1/websites/update', {
+          body: { website_id: websiteId, domains: domainsOf(k + 1), https_enabled: k % 2 === 0 },
+        }),
+      ),
+    );
+    for (const [k, answer] of answers.entries()) {
+      expect(answer.status).toBe(200);
+      expect(answer.body.data.domains).toEqual(domainsOf(k + 1));
+      expect(answer.body.data.https_enabled).toBe(k % 2 === 0);
+    }
+    // One event per update, ids contiguous after base, each carrying exactly what its request answered.
+    const events = await fx.query<{ id: number; payload: { domains: string[] } }>(
+      `SELECT id::int, payload FROM ws_events WHERE topic = 'websites' AND id > $1 ORDER BY id`,
+      [base],
+    );
+    expect(events.map((e) => e.id)).toEqual(Array.from({ length: WRITERS }, (_, i) => base + 1 + i));
+    const answered = new Map(answers.map((a) => [a.body.data.domains.join(' '), a.body.data]));
+    for (const event of events) expect(event.payload).toEqual(answered.get(event.payload.domains.join(' ')));
+    expect(new Set(events.map((e) => e.payload.domains.join(' '))).size).toBe(WRITERS);
+    // The website is what the last event says, with exactly its two domains, one of them primary.
+    const now = await fx.call('GET', `/api/v1/websites/${websiteId}`);
+    expect(now.body.data).toEqual(events.at(-1)!.payload);
+    const rows = await fx.query<{ domain: string; is_primary: boolean }>(
+      `SELECT domain, is_primary FROM website_domains WHERE website_id = $1 ORDER BY is_primary DESC, id`,
+      [websiteId],
+    );
+    expect(rows.map((r) => r.domain)).toEqual(events.at(-1)!.payload.domains);
+    expect(rows.map((r) => r.is_primary)).toEqual([true, false]);
+  });
 });

@@ -21,6 +21,9 @@ export interface DatabaseOptions {
   onIdleError?: (error: Error) => void;
 }
 
+/** Statement names remembered per SQL text (far more than the statements the code has); beyond, they start over. */
+const STATEMENT_NAMES_REMEMBERED = 10_000;
+
 /** A Prisma client over a pg pool of our own; `close()` ends both. */
 export interface Database {
   readonly prisma: PrismaClient;
@@ -45,9 +48,19 @@ export function createDatabase(options: DatabaseOptions): Database {
   pool.on('error', (error) => options.onIdleError?.(error));
   traceStatements(pool, new URL(options.url).pathname.slice(1) || 'postgres');
   // Named statements are parsed and planned once per connection, then reused (same SQL, same name).
+  // Names are remembered per SQL text, so a statement's text is hashed once, not on every query.
+  const names = new Map<string, string>();
   const adapter = new PrismaPg(pool, {
     disposeExternalPool: false,
-    statementNameGenerator: (query) => `tl_${createHash('sha1').update(query.sql).digest('base64url')}`,
+    statementNameGenerator: (query) => {
+      let name = names.get(query.sql);
+      if (name === undefined) {
+        name = `tl_${createHash('sha1').update(query.sql).digest('base64url')}`;
+        if (names.size >= STATEMENT_NAMES_REMEMBERED) names.clear();
+        names.set(query.sql, name);
+      }
+      return name;
+    },
   });
   const prisma = new PrismaClient({
     adapter,

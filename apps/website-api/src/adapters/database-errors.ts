@@ -75,7 +75,11 @@ function looksUnavailable(error: unknown, depth = 0): boolean {
  */
 export function translateDatabaseError(error: unknown): unknown {
   if (error instanceof WebsiteApiError) return error;
-  if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+  // P2002 from the query builder; a raw statement's unique violation comes as P2010 with its cause.
+  if (
+    error instanceof Prisma.PrismaClientKnownRequestError &&
+    (error.code === 'P2002' || adapterCause(error)?.kind === 'UniqueConstraintViolation')
+  ) {
     const index = adapterCause(error)?.constraint?.index ?? 'a unique index';
     const field = index.includes('domain') ? 'domains' : index.includes('name') ? 'name' : '';
     return conflict(`the value is already taken (${index})`, [{ path: field, message: 'is already taken' }]);

@@ -1,6 +1,6 @@
 import { WebsiteItem } from '@tideline/contracts';
 import { describe, expect, it } from 'vitest';
-import { changedFields, toWebsiteItem } from './website-item.ts';
+import { toWebsiteItem } from './website-item.ts';
 
 const record = {
   id: 7,
@@ -35,19 +35,5 @@ describe('toWebsiteItem', () => {
     expect(() =>
       toWebsiteItem({ ...record, domains: [{ id: 1, domain: 'x.example.com', isPrimary: false }] }),
     ).toThrow(/no primary/);
-  });
-});
-
-describe('changedFields', () => {
-  const item = toWebsiteItem(record);
-  it('update - names only the fields whose value differs', () => {
-    expect(changedFields(item, {})).toEqual([]);
-    expect(
-      changedFields(item, { https_enabled: true, status: 'active', line_group_id: 2, domains: item.domains }),
-    ).toEqual([]);
-    expect(changedFields(item, { status: 'paused', line_group_id: 3 })).toEqual(['line_group_id', 'status']);
-    expect(changedFields(item, { domains: ['c.example.com', 'a.example.com', 'b.example.com'] })).toEqual([
-      'domains',
-    ]);
   });
 });

@@ -28,23 +28,3 @@ export function toWebsiteItem(record: WebsiteRecord): WebsiteItem {
     updated_at: record.updatedAt.toISOString(),
   };
 }
-
-export interface WebsiteChange {
-  domains?: string[] | undefined;
-  line_group_id?: number | undefined;
-  https_enabled?: boolean | undefined;
-  status?: WebsiteStatus | undefined;
-}
-
-/** The fields of `change` that differ from `current`; empty when the update changes nothing. */
-export function changedFields(current: WebsiteItem, change: WebsiteChange): (keyof WebsiteChange)[] {
-  const changed: (keyof WebsiteChange)[] = [];
-  if (change.domains !== undefined && change.domains.join('\n') !== current.domains.join('\n'))
-    changed.push('domains');
-  if (change.line_group_id !== undefined && change.line_group_id !== current.line_group.id)
-    changed.push('line_group_id');
-  if (change.https_enabled !== undefined && change.https_enabled !== current.https_enabled)
-    changed.push('https_enabled');
-  if (change.status !== undefined && change.status !== current.status) changed.push('status');
-  return changed;
-}

@@ -14,6 +14,20 @@ export const websiteApiSettings = {
     default: true,
     doc: 'Apply pending database migrations (and create the database) at start; replicas take turns through an advisory lock.',
   }),
+  writeLockTries: int({
+    env: 'TIDELINE_WEBSITE_API_WRITE_LOCK_TRIES',
+    min: 1,
+    max: 100,
+    default: 4,
+    doc: 'Times a website change tries, in one statement, to take the event-log lock another writer holds (waiting for it to be free in between) before it waits for it inside a transaction instead.',
+  }),
+  verifiedTokenCacheSize: int({
+    env: 'TIDELINE_WEBSITE_API_VERIFIED_TOKEN_CACHE_SIZE',
+    min: 0,
+    max: 1_000_000,
+    default: 10_000,
+    doc: 'Bearer tokens whose verification is remembered until they expire (least recently used dropped first), so a client sending the same token skips the signature check; 0 verifies every request.',
+  }),
   relayIntervalMs: ms({
     env: 'TIDELINE_WEBSITE_API_RELAY_INTERVAL_MS',
     default: 500,

@@ -6,7 +6,7 @@ import {
   type WebsitesReplay,
   type WebsitesSnapshot,
 } from '@tideline/contracts';
-import type { PrismaClient } from '@tideline/db';
+import { Prisma, type PrismaClient } from '@tideline/db';
 import { currentTraceCarrier } from '@tideline/runtime';
 import type { ReplayRequest, WebsiteLogReader } from '../../domain/ports.ts';
 import { type LogPosition, replayFallback } from '../../domain/replay.ts';
@@ -78,6 +78,67 @@ export class PostgresEventLog implements WebsiteLogReader {
         `event log topic ${JSON.stringify(this.topic)} has no ws_log_meta row (database not migrated?)`,
       );
     return Number(row.id);
+  }
+
+  /**
+   * The event-log parts of a change written as one statement (see website-statements.ts).
+   *
+   * `lock` defines `topic_lock(held)`: the topic lock, taken once `gate` (a CTE of the statement)
+   * has a row, before the statement writes anything: with `wait` false it is only tried (`held`
+   * false when another writer has it: the statement must write nothing), with `wait` true it is
+   * waited for. The statement's writes must require `held`.
+   *
+   * `append(type)` defines `next_event_id` and `appended(id)`: the event of `type` whose payload the
+   * statement's CTE `event_payload(payload jsonb)` holds (one row, or none: no event), with the next
+   * id of the topic. A topic without its `ws_log_meta` row fails the statement (the id would be
+   * NULL), so no change commits without its event.
+   *
+   * Same guarantees as {@link append}: the lock is held until the statement's transaction commits,
+   * so ids are 1, 2, 3, … in commit order. Tried in autocommit, a statement holds the lock only
+   * for itself and its commit, never across a round trip to the client; and a writer never waits
+   * for it in autocommit (only inside a transaction it commits itself), so a client that went away
+   * while waiting leaves nothing behind.
+   */
+  statementParts(options: { wait: boolean; gate: string }): {
+    lock: Prisma.Sql;
+    append: (type: NewEvent['type']) => Prisma.Sql;
+  } {
+    const gate = Prisma.raw(options.gate);
+    const lock = options.wait
+      ? Prisma.sql`topic_lock AS MATERIALIZED (
+          SELECT true AS held
+            FROM (SELECT pg_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic})) FROM ${gate} LIMIT 1) AS l
+        )`
+      : Prisma.sql`topic_lock AS MATERIALIZED (
+          SELECT pg_try_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic})) AS held FROM ${gate} LIMIT 1
+        )`;
+    return {
+      lock,
+      append: (type) => {
+        const trace = currentTraceCarrier();
+        return Prisma.sql`next_event_id AS (
+            UPDATE ws_log_meta SET last_event_id = last_event_id + 1
+             WHERE topic = ${this.topic} AND EXISTS (SELECT 1 FROM event_payload)
+               AND EXISTS (SELECT 1 FROM topic_lock WHERE held)
+            RETURNING last_event_id
+          ), appended AS (
+            INSERT INTO ws_events (topic, id, event_type, payload, trace_parent, trace_state)
+            SELECT ${this.topic}, n.last_event_id, ${type}::ws_event_type, p.payload,
+                   ${trace?.traceparent ?? null}, ${trace?.tracestate ?? null}
+              FROM event_payload p LEFT JOIN next_event_id n ON true
+            RETURNING id
+          )`;
+      },
+    };
+  }
+
+  /**
+   * Resolves once no writer holds the topic lock (taking and dropping it at once); holds nothing
+   * and writes nothing, so it may be abandoned at any time.
+   */
+  async untilUnlocked(): Promise<void> {
+    await this.prisma
+      .$executeRaw`SELECT pg_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic}))`;
   }
 
   /** Creates the topic's epoch and relay rows when missing (a new topic, or a database set up by hand). */

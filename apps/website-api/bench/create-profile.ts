@@ -1,0 +1,118 @@
+/**
+ * Where the time of one website create goes, one client at a time (c=1), in one run: the whole
+ * HTTP request, the store call alone (no HTTP, JWT, zod, rate limit), single Prisma statements, and
+ * raw `pg` statements (the database's own floor). Run it under `node --cpu-prof` to see the CPU
+ * side of the same requests (`bench/cpu-profile-summary.ts` groups the profile by component).
+ *
+ * `node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/create-profile.ts`
+ */
+import { SCOPES } from '@tideline/auth';
+import { quantile } from '@tideline/bench';
+import { loadConfig } from '@tideline/config';
+import { TestDatabase, testToken } from '@tideline/test-support';
+import pg from 'pg';
+import { openDatabase } from '../src/adapters/database.ts';
+import { PostgresEventLog } from '../src/adapters/event-log/postgres-event-log.ts';
+import { PrismaWebsiteStore } from '../src/adapters/prisma-website-store.ts';
+import { settings } from '../src/config.ts';
+import { startWebsiteApi } from '../src/service.ts';
+import { NATS_URL, removeStreams, uniquePrefix } from '../test/harness.ts';
+
+const N = Number(process.env['PROFILE_OPS'] ?? 400);
+const WARMUP = 150;
+const token = testToken('bench', [SCOPES.websitesRead, SCOPES.websitesWrite]);
+const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+
+/** `PROFILE_ONLY=<substring>` runs only the measurements whose label contains it (to profile one). */
+const ONLY = process.env['PROFILE_ONLY'];
+
+async function timed(label: string, count: number, op: (i: number) => Promise<unknown>): Promise<void> {
+  if (ONLY && !label.includes(ONLY)) return;
+  for (let i = 0; i < Math.min(WARMUP, count); i++) await op(-1 - i);
+  const latencies: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    await op(i);
+    latencies.push(performance.now() - t0);
+  }
+  const wall = performance.now() - started;
+  console.log(
+    `${label.padEnd(58)} p50 ${quantile(latencies, 0.5).toFixed(3)} ms  mean ${(wall / count).toFixed(3)} ms  p99 ${quantile(latencies, 0.99).toFixed(3)} ms`,
+  );
+}
+
+const database = await TestDatabase.create('tideline_profile');
+const prefix = uniquePrefix('profile');
+const env = {
+  TIDELINE_ENV: 'test',
+  TIDELINE_LOG_LEVEL: 'silent',
+  TIDELINE_WEBSITE_API_PORT: '0',
+  TIDELINE_WEBSITE_API_HOST: '127.0.0.1',
+  TIDELINE_DATABASE_URL: database.url,
+  TIDELINE_NATS_URL: NATS_URL,
+  TIDELINE_BUS_PREFIX: prefix,
+  TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_MAX: '1000000',
+  TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX: `profile:${prefix}:writes:`,
+};
+const api = await startWebsiteApi({ source: { env } });
+const db = openDatabase(loadConfig(settings, { env }), { applicationName: 'profile' });
+const raw = new pg.Client({ connectionString: database.url });
+await raw.connect();
+try {
+  const lineGroup = await db.prisma.lineGroup.create({
+    data: { name: 'profile', cname: 'p.cdn.example.net' },
+  });
+  const store = new PrismaWebsiteStore({
+    prisma: db.prisma,
+    eventLog: new PostgresEventLog({ prisma: db.prisma }),
+    writeLockTries: 4,
+  });
+  const domains = (tag: string, i: number) => [`www.${tag}-${i}.example.com`, `${tag}-${i}.example.com`];
+
+  await raw.query('CREATE TABLE scratch (id bigserial PRIMARY KEY, v text NOT NULL)');
+  await timed('raw pg: INSERT (autocommit)', N, (i) =>
+    raw.query('INSERT INTO scratch (v) VALUES ($1)', [`r${i}`]),
+  );
+  await timed('raw pg: BEGIN; INSERT; COMMIT (3 round trips)', N, async (i) => {
+    await raw.query('BEGIN');
+    await raw.query('INSERT INTO scratch (v) VALUES ($1)', [`t${i}`]);
+    await raw.query('COMMIT');
+  });
+  await timed('raw pg: SELECT 1', N, () => raw.query('SELECT 1'));
+  await timed('prisma: $queryRaw SELECT 1', N, () => db.prisma.$queryRaw`SELECT 1`);
+  await timed('prisma: lineGroup.findUnique', N, () =>
+    db.prisma.lineGroup.findUnique({ where: { id: lineGroup.id }, select: { id: true } }),
+  );
+  await timed('prisma: empty interactive $transaction', N, () => db.prisma.$transaction(async () => 0));
+  await timed('prisma: $transaction([SELECT 1]) (batch)', N, () =>
+    db.prisma.$transaction([db.prisma.$queryRaw`SELECT 1`]),
+  );
+  await timed('store.createWebsite (no HTTP), event log on', N, (i) =>
+    store.createWebsite({
+      domains: domains('store', i),
+      line_group_id: lineGroup.id,
+      https_enabled: false,
+      status: 'active',
+    }),
+  );
+  await timed('HTTP POST /api/v1/websites/create, event log on', N, async (i) => {
+    const response = await fetch(`${api.url}/api/v1/websites/create`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ domains: domains('http', i), line_group_id: lineGroup.id }),
+    });
+    if (response.status !== 201) throw new Error(`create answered ${response.status}`);
+    await response.json();
+  });
+  await timed('HTTP GET /healthz (HTTP floor: fetch + Fastify)', N, async () => {
+    const response = await fetch(`${api.url}/healthz`);
+    await response.json();
+  });
+} finally {
+  await raw.end();
+  await db.close();
+  await api.stop('profile done');
+  await removeStreams(prefix);
+  await database[Symbol.asyncDispose]();
+}
