@@ -110,7 +110,8 @@ describe('tracing across processes', () => {
       trace.filter((s) => s.service === service && s.name === name);
     const transaction = named('website-api', 'websites transaction');
     expect(transaction).toHaveLength(1);
-    // The database: one span per statement, inside the transaction, among them the event-log insert.
+    // The database: one span per statement, inside the transaction, among them the event-log insert
+    // (a change is one statement that also writes its event, so its span is the insert's).
     const statements = trace.filter(
       (s) => s.service === 'website-api' && s.attributes['db.system.name'] === 'postgresql',
     );
@@ -119,7 +120,6 @@ describe('tracing across processes', () => {
     );
     expect(insert, 'the ws_events insert has its span').toBeDefined();
     expect(ancestors(trace, insert!)).toContain(transaction[0]);
-    expect(statements.filter((s) => ancestors(trace, s).includes(transaction[0]!)).length).toBeGreaterThan(2);
 
     // The relay published in the request's trace (from the context stored with the row).
     const publish = named('website-api', 'publish websites');
