@@ -4,7 +4,7 @@
  * and decoded as on the bus. `node --expose-gc --import tsx bench/model-profile.ts [--snapshot]`.
  */
 import { writeHeapSnapshot } from 'node:v8';
-import { decodeNodesTopicEvent, NodeField, NODES_TOPIC, SCHEMA_VERSION } from '@tideline/contracts';
+import { decodeNodesTopicEvent, NODES_TOPIC, NodeField, SCHEMA_VERSION } from '@tideline/contracts';
 import { toNodeView } from '@tideline/informer';
 import { makeNode } from '@tideline/kube-test-server';
 import { parseLabelSelector } from '../src/domain/label-selector.ts';
@@ -56,4 +56,4 @@ const clusters = model.clusterNames();
 const t = performance.now();
 let n = 0;
 for (let i = 0; i < 2_000; i++) n += model.list(clusters[i % CLUSTERS]!, { selector: zone }, 0, 100).total;
-console.log(`label selector: ${((performance.now() - t) / 2_000 * 1000).toFixed(0)} µs/query (${n})`);
+console.log(`label selector: ${(((performance.now() - t) / 2_000) * 1000).toFixed(0)} µs/query (${n})`);

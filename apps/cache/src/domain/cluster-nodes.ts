@@ -239,7 +239,8 @@ export class ClusterNodes {
     } else if (negative.length === 1) total = count - negative[0]!.size;
     else if (negative.reduce((sum, c) => sum + c.size, 0) < count) {
       const excluded = new Set<HeldNode>();
-      for (const c of negative) for (const members of c.members) forEachMember(members, (n) => excluded.add(n));
+      for (const c of negative)
+        for (const members of c.members) forEachMember(members, (n) => excluded.add(n));
       total = count - excluded.size;
     } else {
       found = this.scan(matches, 0, count);
@@ -250,7 +251,8 @@ export class ClusterNodes {
 
     // The page: walk the name order until it is full, or sort the candidates, whichever costs less.
     const walkCost = (end * count) / total;
-    const sortCost = (found ? 0 : (smallest?.size ?? Number.POSITIVE_INFINITY)) + total * Math.log2(total + 1);
+    const sortCost =
+      (found ? 0 : (smallest?.size ?? Number.POSITIVE_INFINITY)) + total * Math.log2(total + 1);
     if (walkCost <= sortCost) return { items: this.scan(matches, offset, end), total };
     found ??= this.gather(smallest!, matches);
     return { items: found.sort(byName).slice(offset, end), total };

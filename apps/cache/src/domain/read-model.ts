@@ -12,7 +12,13 @@ import {
   sequenceStep,
   TidelineError,
 } from '@tideline/contracts';
-import { ClusterNodes, type HeldNode, type NodeFilter, type SharedNodeValues, viewOf } from './cluster-nodes.ts';
+import {
+  ClusterNodes,
+  type HeldNode,
+  type NodeFilter,
+  type SharedNodeValues,
+  viewOf,
+} from './cluster-nodes.ts';
 import { SharedValues } from './shared-values.ts';
 
 export type { NodeFilter } from './cluster-nodes.ts';
