@@ -55,10 +55,23 @@ export class NodesFeed {
       },
     });
     let read = 0;
-    for await (const message of readTopic(bus, { topic: NODES_TOPIC, pageSize: this.options.pageSize })) {
-      read += 1;
-      const event = this.decode(message, 'skipped');
-      if (event) this.apply(event);
+    // A page can come back short before the end of the topic (a broker fetch that expired under
+    // load): read on from the last position until a read finds nothing more.
+    let from = 1;
+    for (;;) {
+      let found = 0;
+      for await (const message of readTopic(bus, {
+        topic: NODES_TOPIC,
+        pageSize: this.options.pageSize,
+        from,
+      })) {
+        read += 1;
+        found += 1;
+        from = message.position + 1;
+        const event = this.decode(message, 'skipped');
+        if (event) this.apply(event);
+      }
+      if (found === 0) break;
     }
     for (const event of this.held) this.apply(event);
     this.held = [];
