@@ -15,6 +15,8 @@ export interface NodesFeedOptions {
   group: string;
   /** Events read per request while catching up. */
   pageSize: number;
+  /** Consecutive empty reads that confirm the end of the topic while catching up. */
+  endReads: number;
   logger: Logger;
   onApplied?: (outcome: SequenceStep | 'invalid') => void;
 }
@@ -55,10 +57,10 @@ export class NodesFeed {
       },
     });
     let read = 0;
-    // A page can come back short before the end of the topic (a broker fetch that expired under
-    // load): read on from the last position until a read finds nothing more.
+    // A page can come back short, or a read empty, before the end of the topic (a broker fetch
+    // that expired under load): read on from the last position until reads confirm the end.
     let from = 1;
-    for (;;) {
+    for (let empty = 0; empty < this.options.endReads; ) {
       let found = 0;
       for await (const message of readTopic(bus, {
         topic: NODES_TOPIC,
@@ -71,7 +73,7 @@ export class NodesFeed {
         const event = this.decode(message, 'skipped');
         if (event) this.apply(event);
       }
-      if (found === 0) break;
+      empty = found === 0 ? empty + 1 : 0;
     }
     for (const event of this.held) this.apply(event);
     this.held = [];
