@@ -132,7 +132,7 @@ describe('label index', () => {
     const model = new NodeReadModel(10);
     const events = testNodeEvents('c');
     model.apply(events.registered(1));
-    NAMES.forEach((name, i) => model.apply(events.added(i + 2, randomNode(r, name))));
+    for (const [i, name] of NAMES.entries()) model.apply(events.added(i + 2, randomNode(r, name)));
     for (let q = 0; q < 50; q++) {
       const parsed = parseLabelSelector(randomSelector(r));
       const plain = (labels: Readonly<Record<string, string>>) => parsed(labels);
@@ -146,7 +146,7 @@ describe('label index', () => {
     const events = testNodeEvents('c');
     model.apply(events.registered(1));
     const views = NAMES.map((name) => randomNode(r, name));
-    views.forEach((view, i) => model.apply(events.added(i + 2, view)));
+    for (const [i, view] of views.entries()) model.apply(events.added(i + 2, view));
     const shared = (model as unknown as { shared: SharedNodeValues }).shared;
     // Three CPU sizes, readiness either way: at most three static records, two condition lists.
     expect(shared.statics.size).toBeLessThanOrEqual(3);
