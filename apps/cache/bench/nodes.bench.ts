@@ -31,6 +31,8 @@ const HTTP_QUERIES = 1_500;
 const SNAPSHOT_QUERIES = 20;
 const NAIVE_QUERIES = 3;
 const PHASE_TIMEOUT_MS = 60_000;
+/** A fresh cache process: start, rebuild of every event from the bus, settling, GC. */
+const MEMORY_TIMEOUT_MS = 180_000;
 const SETUP_DEADLINE_MS = 300_000;
 const ROUND_DEADLINE_MS = 300_000;
 
@@ -195,7 +197,7 @@ function measureCacheProcess(env: Record<string, string>): Promise<{
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error('the cache process did not report'));
-    }, PHASE_TIMEOUT_MS);
+    }, MEMORY_TIMEOUT_MS);
     child.once('message', (message) => {
       clearTimeout(timer);
       resolve(message as never);
