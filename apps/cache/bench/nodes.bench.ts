@@ -1,18 +1,24 @@
 /**
- * `npm run bench -w @tideline/cache`: informer throughput and cache query latency for
- * 10 clusters × 5,000 nodes, next to the naive baseline (list from the API server on every query)
- * measured in the same run. Real NATS (127.0.0.1:4222, a private prefix); the Kubernetes API test
- * servers in one child process and the informer (`apps/informer/src/main.ts`) in another, as in a
- * deployment; the cache in this process, so its queries can be timed in-process and over HTTP.
- * Bounded: every phase has a count and a deadline; the whole run stays under ~90 s.
+ * `npm run bench:nodes` (= `npm run bench -w @tideline/cache`): the cache's query latency and
+ * memory and the informer's throughput for 10 clusters × 5,000 nodes, over several rounds
+ * (TIDELINE_BENCH_ROUNDS), each figure beside its baseline measured in the same round: the naive
+ * scan of the same nodes for in-process queries, a list from the API server for HTTP queries.
+ * Real NATS (127.0.0.1:4222, a private prefix); the Kubernetes API test servers in one child
+ * process and the informer (`apps/informer/src/main.ts`) in another, as in a deployment; one cache
+ * in this process, so its queries can be timed in-process and over HTTP, and per round a fresh
+ * cache process (bench/cache-memory.ts) rebuilt from the bus, for the memory figures.
+ * Bounded: every phase has a count and a deadline, and the run a deadline.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { INTERNAL_PATHS, NODES_API } from '@tideline/contracts';
+import { BenchRun, quantile } from '@tideline/bench';
+import { type ClusterSummary, INTERNAL_PATHS, NODES_API, type NodeView } from '@tideline/contracts';
 import { testInformerEnv } from '@tideline/informer/testing';
-import { eventually, removeStreams, testToken, uniquePrefix } from '@tideline/test-support';
-import { parseLabelSelector } from '../src/domain/label-selector.ts';
+import { eventually, removeStreams, testServiceToken, testToken, uniquePrefix } from '@tideline/test-support';
+import type { NodeFilter } from '../src/domain/cluster-nodes.ts';
+import { isReady } from '../src/domain/cluster-nodes.ts';
+import { type LabelPredicate, parseLabelSelector } from '../src/domain/label-selector.ts';
 import { startCache } from '../src/index.ts';
 
 const CLUSTERS = 10;
@@ -20,13 +26,96 @@ const NODES = 5_000;
 const HEARTBEAT_ROUNDS = 1;
 const CHANGES_PER_CLUSTER = 200;
 const IN_PROCESS_QUERIES = 12_000;
+const SCAN_QUERIES = 600;
 const HTTP_QUERIES = 1_500;
-const NAIVE_QUERIES = 8;
-const PHASE_TIMEOUT_MS = 40_000;
-const RUN_DEADLINE_MS = 120_000;
+const SNAPSHOT_QUERIES = 20;
+const NAIVE_QUERIES = 3;
+const PHASE_TIMEOUT_MS = 60_000;
+/** A fresh cache process: start, rebuild of every event from the bus, settling, GC. */
+const MEMORY_TIMEOUT_MS = 180_000;
+const SETUP_DEADLINE_MS = 300_000;
+const ROUND_DEADLINE_MS = 300_000;
 
+const run = new BenchRun({
+  bench: 'cache-nodes',
+  description: `cache read model, ${CLUSTERS} clusters × ${NODES} nodes: query latency in-process and over HTTP, memory per node; informer heartbeat filtering`,
+});
+const RUN_DEADLINE_MS = SETUP_DEADLINE_MS + run.roundCount * ROUND_DEADLINE_MS;
+const SCAN = 'naive scan of the same nodes, same query mix';
+run.define(
+  { id: 'query.inprocess.p50', label: 'in-process query p50', unit: 'ms', better: 'lower', baseline: SCAN },
+  { id: 'query.inprocess.p99', label: 'in-process query p99', unit: 'ms', better: 'lower', baseline: SCAN },
+  {
+    id: 'query.inprocess.p99.abs',
+    label: 'in-process query p99 (absolute)',
+    unit: 'ms',
+    better: 'lower',
+    goal: 0.5,
+    goalNote: 'issue 17: ≤ 0.5 ms for 10 clusters × 5,000 nodes',
+  },
+  {
+    id: 'query.selector.p50',
+    label: 'label selector (zone=…, page of 100) p50',
+    unit: 'ms',
+    better: 'lower',
+    baseline: 'naive scan, same selector',
+    goal: 0.1,
+    goalNote: 'an index answers in time proportional to the matches: ≤ 1/10 of the scan',
+  },
+  {
+    id: 'query.http.p50',
+    label: 'HTTP query p50 (JWT, JSON)',
+    unit: 'ms',
+    better: 'lower',
+    baseline: 'client-node listNode of 5,000 nodes + filter',
+  },
+  {
+    id: 'query.http.p99',
+    label: 'HTTP query p99 (JWT, JSON)',
+    unit: 'ms',
+    better: 'lower',
+    goal: 4,
+    goalNote: 'issue 17: ≤ 4 ms',
+  },
+  { id: 'snapshot.http.p50', label: 'internal snapshot of 5,000 nodes p50', unit: 'ms', better: 'lower' },
+  {
+    id: 'memory.heapPerNode',
+    label: 'cache heap per node (fresh cache process, after GC)',
+    unit: 'B',
+    better: 'lower',
+    goal: 1536,
+    goalNote: 'issue 17: ≤ 1.5 KB',
+  },
+  {
+    id: 'memory.rssPerHeap',
+    label: 'cache process RSS / heap',
+    unit: '×',
+    better: 'lower',
+    goal: 2,
+    goalNote: 'issue 17: RSS ≤ 2× heap',
+  },
+  { id: 'catchUp.rate', label: 'cache rebuild from the bus', unit: 'events/s', better: 'higher' },
+  {
+    id: 'informer.heartbeats',
+    label: 'informer heartbeat-only updates processed and filtered',
+    unit: 'updates/s',
+    better: 'higher',
+    goal: 20_000,
+    goalNote: 'issue 17: ≥ 20,000/s per process (apps/informer)',
+  },
+  {
+    id: 'informer.changes',
+    label: 'label changes end to end to the cache',
+    unit: 'events/s',
+    better: 'higher',
+  },
+);
+
+/** Child processes, ended if the run overruns its deadline. */
+const children: ChildProcess[] = [];
 const deadline = setTimeout(() => {
   process.stderr.write(`bench: exceeded ${RUN_DEADLINE_MS} ms; aborting\n`);
+  for (const child of children) child.kill('SIGKILL');
   process.exit(2);
 }, RUN_DEADLINE_MS);
 deadline.unref();
@@ -39,6 +128,7 @@ function startFleet(): Promise<{ child: ChildProcess; call: <T>(message: object)
     execArgv: ['--import', 'tsx'],
     stdio: 'inherit',
   });
+  children.push(child);
   const waiting: ((value: unknown) => void)[] = [];
   child.on('message', (message) => waiting.shift()?.(message));
   const next = () => new Promise<unknown>((resolve) => waiting.push(resolve));
@@ -51,20 +141,73 @@ function startFleet(): Promise<{ child: ChildProcess; call: <T>(message: object)
   return ready.then(() => ({ child, call }));
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const p50 = (samples: number[]) => quantile(samples, 0.5);
+const p99 = (samples: number[]) => quantile(samples, 0.99);
+const fmt = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
+
+/** The naive answer the index replaces: test every node of a cluster (as the cache did before). */
+function scanList(items: readonly NodeView[], filter: NodeFilter, offset: number, limit: number) {
+  const { selector, schedulable, ready } = filter;
+  const page: NodeView[] = [];
+  let total = 0;
+  for (const node of items) {
+    if (schedulable !== undefined && node.dynamic.unschedulable === schedulable) continue;
+    if (ready !== undefined && isReady(node.dynamic.conditions) !== ready) continue;
+    if (selector && !selector(node.dynamic.labels)) continue;
+    if (total >= offset && page.length < limit) page.push(node);
+    total += 1;
+  }
+  return { page, total };
 }
 
-function summarize(samples: number[]): { p50: number; p99: number; mean: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
+function scanSummary(cluster: string, items: readonly NodeView[]): ClusterSummary {
+  let ready = 0;
+  let unschedulable = 0;
+  for (const node of items) {
+    if (isReady(node.dynamic.conditions)) ready += 1;
+    if (node.dynamic.unschedulable) unschedulable += 1;
+  }
   return {
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+    cluster,
+    nodes: items.length,
+    ready,
+    notReady: items.length - ready,
+    unschedulable,
+    lastEventId: 0,
   };
 }
 
-const fmt = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
+/** A fresh cache process rebuilt from the bus: its memory once ready (see cache-memory.ts). */
+function measureCacheProcess(env: Record<string, string>): Promise<{
+  nodes: number;
+  catchUpMs: number;
+  heapBefore: number;
+  heapAfter: number;
+  heapTotal: number;
+  external: number;
+  rss: number;
+}> {
+  const child = fork(fileURLToPath(new URL('./cache-memory.ts', import.meta.url)), [], {
+    execArgv: ['--expose-gc', '--import', 'tsx'],
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('the cache process did not report'));
+    }, MEMORY_TIMEOUT_MS);
+    child.once('message', (message) => {
+      clearTimeout(timer);
+      resolve(message as never);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) reject(new Error(`the cache process exited (${code})`));
+    });
+  });
+}
 
 /** The informer as its own process; resolves with its URL once it listens. */
 function spawnInformer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
@@ -73,6 +216,7 @@ function spawnInformer(env: Record<string, string>): Promise<{ child: ChildProce
     env: { PATH: process.env['PATH'] ?? '', ...env, TIDELINE_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  children.push(child);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the informer did not start')), PHASE_TIMEOUT_MS);
     let buffer = '';
@@ -133,7 +277,7 @@ const cleanup: (() => Promise<unknown>)[] = [
 
 try {
   log(
-    `tideline nodes benchmark: ${CLUSTERS} clusters × ${NODES} nodes (Node ${process.version}, NATS JetStream, @kubernetes/client-node 2.0.1)`,
+    `tideline nodes benchmark: ${CLUSTERS} clusters × ${NODES} nodes, ${run.roundCount} round(s) (Node ${process.version}, NATS JetStream, @kubernetes/client-node 2.0.1)`,
   );
   const started = performance.now();
   const { entries, urls, tokens } = await fleet.call<{ entries: string[]; urls: string[]; tokens: string[] }>(
@@ -141,14 +285,14 @@ try {
       cmd: 'start',
       clusters: CLUSTERS,
       nodes: NODES,
-      historyWindow: NODES * (HEARTBEAT_ROUNDS + 4),
+      historyWindow: NODES * (run.roundCount * HEARTBEAT_ROUNDS + 4),
     },
   );
   log(
     `  API servers up with ${CLUSTERS * NODES} nodes in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
 
-  // ---- informer: initial list and publish -------------------------------------------------------
+  // ---- setup: the informer lists and publishes, the cache in this process rebuilds -------------
   const t0 = performance.now();
   const informer = await spawnInformer(
     testInformerEnv({
@@ -172,166 +316,29 @@ try {
   await eventually(() => allAt(() => NODES + 1), PHASE_TIMEOUT_MS);
   const initialMs = performance.now() - t0;
   log(
-    `  informer: listed and published ${CLUSTERS * (NODES + 1)} events (added + registered) in ${(initialMs / 1000).toFixed(1)} s`,
+    `  informer: listed and published ${CLUSTERS * (NODES + 1)} events (added + registered) in ${(initialMs / 1000).toFixed(1)} s = ${Math.round(((CLUSTERS * NODES) / initialMs) * 1000)} nodes/s`,
   );
 
-  // ---- cache: rebuild from the bus --------------------------------------------------------------
-  const t1 = performance.now();
-  const cache = await startCache({
-    source: {
-      env: {
-        TIDELINE_ENV: 'test',
-        TIDELINE_LOG_LEVEL: 'silent',
-        TIDELINE_CACHE_PORT: '0',
-        TIDELINE_CACHE_HOST: '127.0.0.1',
-        TIDELINE_BUS_PREFIX: prefix,
-        TIDELINE_STATEFUL_NAMESPACE: prefix,
-        TIDELINE_CACHE_PAGE_SIZE_MAX: '5000',
-      },
-    },
-  });
+  const cacheEnv = {
+    TIDELINE_ENV: 'test',
+    TIDELINE_LOG_LEVEL: 'silent',
+    TIDELINE_CACHE_PORT: '0',
+    TIDELINE_CACHE_HOST: '127.0.0.1',
+    TIDELINE_BUS_PREFIX: prefix,
+    TIDELINE_STATEFUL_NAMESPACE: prefix,
+    TIDELINE_CACHE_PAGE_SIZE_MAX: '5000',
+  };
+  const cache = await startCache({ source: { env: cacheEnv } });
   cleanup.unshift(() => cache.stop('bench done'));
-  const catchUpMs = performance.now() - t1;
-  log(
-    `  cache: rebuilt ${CLUSTERS * (NODES + 1)} events from the bus and ready in ${(catchUpMs / 1000).toFixed(1)} s`,
-  );
+  const held = cache.model.clusterNames().map((c) => cache.model.summary(c).nodes);
+  if (held.length !== CLUSTERS || held.some((n) => n !== NODES)) {
+    throw new Error(`the cache rebuilt ${held.join(', ')} nodes per cluster, not ${NODES}`);
+  }
 
-  // ---- informer throughput: heartbeat-only updates ----------------------------------------------
-  const before = await scrape(informer.url);
-  const expectedUpdates = CLUSTERS * NODES * HEARTBEAT_ROUNDS;
-  const t2 = performance.now();
-  const generated = await fleet.call<{ updates: number; ms: number }>({
-    cmd: 'heartbeats',
-    rounds: HEARTBEAT_ROUNDS,
-  });
-  let received = 0;
-  let filtered = 0;
-  await eventually(async () => {
-    const now = await scrape(informer.url);
-    received =
-      (now['tideline_informer_node_updates_total'] ?? 0) -
-      (before['tideline_informer_node_updates_total'] ?? 0);
-    filtered =
-      (now['tideline_informer_filtered_total'] ?? 0) - (before['tideline_informer_filtered_total'] ?? 0);
-    return received >= expectedUpdates && filtered >= received;
-  }, PHASE_TIMEOUT_MS);
-  const heartbeatMs = performance.now() - t2;
-  const heartbeatEvents =
-    ((await scrape(informer.url))['tideline_informer_events_total'] ?? 0) -
-    (before['tideline_informer_events_total'] ?? 0);
-
-  // ---- informer throughput: meaningful changes, end to end to the cache --------------------------
-  const idsBefore = await lastIds(informer.url);
-  const t3 = performance.now();
-  const { changes } = await fleet.call<{ changes: number }>({
-    cmd: 'changes',
-    perCluster: CHANGES_PER_CLUSTER,
-  });
-  await eventually(
-    () => [...idsBefore].every(([name, id]) => cache.model.lastEventIdOf(name) >= id + CHANGES_PER_CLUSTER),
-    PHASE_TIMEOUT_MS,
-  );
-  const changesMs = performance.now() - t3;
-
-  // ---- query latency ----------------------------------------------------------------------------
-  const clusters = [...idsBefore.keys()].sort();
+  const clusters = [...(await lastIds(informer.url)).keys()].sort();
   const zone = parseLabelSelector('topology.kubernetes.io/zone=zone-1');
   const flipped = parseLabelSelector('bench/flip');
-  const inProcess: ((i: number) => unknown)[] = [
-    (i) => cache.model.list(clusters[i % CLUSTERS]!, {}, 0, 100),
-    (i) => cache.model.list(clusters[i % CLUSTERS]!, { selector: zone }, 0, 100),
-    (i) => cache.model.list(clusters[i % CLUSTERS]!, { ready: false }, 0, 100),
-    (i) => cache.model.list(clusters[i % CLUSTERS]!, { schedulable: true, selector: flipped }, 0, 100),
-    (i) => cache.model.node(clusters[i % CLUSTERS]!, `node-${String((i * 7919) % NODES).padStart(5, '0')}`),
-    () => clusters.map((c) => cache.model.summary(c)),
-  ];
-  const inProcessSamples: number[] = [];
-  const perKind: number[][] = inProcess.map(() => []);
-  for (let i = 0; i < IN_PROCESS_QUERIES; i++) {
-    const query = inProcess[i % inProcess.length]!;
-    const t = performance.now();
-    query(i);
-    const ms = performance.now() - t;
-    inProcessSamples.push(ms);
-    perKind[i % inProcess.length]!.push(ms);
-  }
-
-  const headers = { authorization: `Bearer ${testToken('bench', ['nodes:read', 'internal'])}` };
-  const paths: ((i: number) => string)[] = [
-    (i) => `${NODES_API.nodes(clusters[i % CLUSTERS]!)}?page_size=100`,
-    (i) =>
-      `${NODES_API.nodes(clusters[i % CLUSTERS]!)}?page_size=100&labelSelector=topology.kubernetes.io%2Fzone%3Dzone-1`,
-    (i) => `${NODES_API.nodes(clusters[i % CLUSTERS]!)}?page_size=100&ready=false`,
-    (i) =>
-      `${NODES_API.nodes(clusters[i % CLUSTERS]!)}?page_size=100&schedulable=true&labelSelector=bench%2Fflip`,
-    (i) => NODES_API.node(clusters[i % CLUSTERS]!, `node-${String((i * 7919) % NODES).padStart(5, '0')}`),
-    () => NODES_API.clusters,
-  ];
-  const httpSamples: number[] = [];
-  for (let i = 0; i < HTTP_QUERIES; i++) {
-    const t = performance.now();
-    const response = await fetch(`${cache.url}${paths[i % paths.length]!(i)}`, { headers });
-    await response.arrayBuffer();
-    if (response.status !== 200) throw new Error(`query answered ${response.status}`);
-    httpSamples.push(performance.now() - t);
-  }
-  const snapshotSamples: number[] = [];
-  for (let i = 0; i < 20; i++) {
-    const t = performance.now();
-    const response = await fetch(`${cache.url}${INTERNAL_PATHS.nodesSnapshot(clusters[i % CLUSTERS]!)}`, {
-      headers,
-    });
-    await response.arrayBuffer();
-    snapshotSamples.push(performance.now() - t);
-  }
-
-  // ---- naive baseline: list from the API server on every query ----------------------------------
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'bench', server: urls[0]!, skipTLSVerify: true }],
-    users: [{ name: 'bench', token: tokens[0]! }],
-    contexts: [{ name: 'bench', cluster: 'bench', user: 'bench' }],
-    currentContext: 'bench',
-  });
-  const api = kc.makeApiClient(CoreV1Api);
-  const naiveSamples: number[] = [];
-  for (let i = 0; i < NAIVE_QUERIES; i++) {
-    const t = performance.now();
-    const list = await api.listNode();
-    const page = list.items.filter((n) => zone(n.metadata?.labels ?? {})).slice(0, 100);
-    if (page.length === 0) throw new Error('naive query found nothing');
-    naiveSamples.push(performance.now() - t);
-  }
-
-  // ---- report -----------------------------------------------------------------------------------
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
-  const mem = process.memoryUsage();
-  const inP = summarize(inProcessSamples);
-  const http = summarize(httpSamples);
-  const snap = summarize(snapshotSamples);
-  const naive = summarize(naiveSamples);
-  log('');
-  log('informer throughput (API server → watch → change detection → bus)');
-  log(
-    `  heartbeat-only updates   ${generated.updates} generated, ${received} received, ${filtered} filtered, ${heartbeatEvents} events published`,
-  );
-  log(
-    `                           ${Math.round((received / heartbeatMs) * 1000)} updates/s processed and filtered (${(heartbeatMs / 1000).toFixed(2)} s; the API servers needed ${(generated.ms / 1000).toFixed(2)} s to emit them)`,
-  );
-  log(
-    `  meaningful changes       ${changes} label changes → ${changes} events in the cache in ${(changesMs / 1000).toFixed(2)} s = ${Math.round((changes / changesMs) * 1000)} events/s end to end`,
-  );
-  log(
-    `  initial sync             ${Math.round(((CLUSTERS * NODES) / initialMs) * 1000)} nodes/s listed and published (${(initialMs / 1000).toFixed(1)} s)`,
-  );
-  log('');
-  log(
-    `cache query latency (${CLUSTERS} clusters × ${NODES} nodes; mix: page of 100, label selector, ready=false, schedulable+selector, one node, summaries)`,
-  );
-  log(
-    `  in-process               p50 ${fmt(inP.p50)}   p99 ${fmt(inP.p99)}   (${IN_PROCESS_QUERIES} queries)`,
-  );
+  const nodeName = (i: number) => `node-${String((i * 7919) % NODES).padStart(5, '0')}`;
   const kinds = [
     'page of 100',
     'label selector',
@@ -340,25 +347,170 @@ try {
     'one node',
     'summaries (10)',
   ];
-  log(
-    `    by kind (p50/p99)      ${perKind.map((samples, k) => `${kinds[k]} ${fmt(summarize(samples).p50)}/${fmt(summarize(samples).p99)}`).join(', ')}`,
-  );
-  log(
-    `  over HTTP (JWT, JSON)    p50 ${fmt(http.p50)}   p99 ${fmt(http.p99)}   (${HTTP_QUERIES} sequential requests)`,
-  );
-  log(
-    `  full snapshot (5,000)    p50 ${fmt(snap.p50)}   p99 ${fmt(snap.p99)}   (internal endpoint, 20 requests)`,
-  );
-  log(
-    `  naive baseline           p50 ${fmt(naive.p50)}   p99 ${fmt(naive.p99)}   (client-node listNode of 5,000 nodes + filter, per query; ${NAIVE_QUERIES} queries)`,
-  );
-  log(
-    `  → over HTTP the cache answers ${Math.round(naive.p50 / http.p50)}× faster at p50 than listing from the API server`,
-  );
-  log('');
-  log(
-    `cache process: rss ${Math.round(mem.rss / 1048576)} MiB, heap ${Math.round(mem.heapUsed / 1048576)} MiB${gc ? ' after GC' : ''}; run ${((performance.now() - started) / 1000).toFixed(1)} s`,
-  );
+  const inProcess: ((i: number) => unknown)[] = [
+    (i) => cache.model.list(clusters[i % CLUSTERS]!, {}, 0, 100),
+    (i) => cache.model.list(clusters[i % CLUSTERS]!, { selector: zone }, 0, 100),
+    (i) => cache.model.list(clusters[i % CLUSTERS]!, { ready: false }, 0, 100),
+    (i) => cache.model.list(clusters[i % CLUSTERS]!, { schedulable: true, selector: flipped }, 0, 100),
+    (i) => cache.model.node(clusters[i % CLUSTERS]!, nodeName(i)),
+    () => clusters.map((c) => cache.model.summary(c)),
+  ];
+  const plainZone: LabelPredicate = (labels) => zone(labels);
+  const plainFlipped: LabelPredicate = (labels) => flipped(labels);
+  const headers = { authorization: `Bearer ${testToken('bench', ['nodes:read'])}` };
+  const serviceHeaders = { authorization: `Bearer ${testServiceToken('service:bench')}` };
+  const paths: ((i: number) => string)[] = [
+    (i) => `${NODES_API.nodes(clusters[i % CLUSTERS]!)}?page_size=100`,
+    (i) =>
+      `${NODES_API.nodes(clusters[i % CLUSTERS]!)}?page_size=100&labelSelector=topology.kubernetes.io%2Fzone%3Dzone-1`,
+    (i) => `${NODES_API.nodes(clusters[i % CLUSTERS]!)}?page_size=100&ready=false`,
+    (i) =>
+      `${NODES_API.nodes(clusters[i % CLUSTERS]!)}?page_size=100&schedulable=true&labelSelector=bench%2Fflip`,
+    (i) => NODES_API.node(clusters[i % CLUSTERS]!, nodeName(i)),
+    () => NODES_API.clusters,
+  ];
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'bench', server: urls[0]!, skipTLSVerify: true }],
+    users: [{ name: 'bench', token: tokens[0]! }],
+    contexts: [{ name: 'bench', cluster: 'bench', user: 'bench' }],
+    currentContext: 'bench',
+  });
+  const api = kc.makeApiClient(CoreV1Api);
+
+  for (const round of run.rounds()) {
+    let phaseEnd = 0;
+    const phase = () => {
+      phaseEnd = performance.now() + PHASE_TIMEOUT_MS;
+    };
+    const inTime = () => performance.now() < phaseEnd;
+
+    // ---- informer throughput: heartbeat-only updates --------------------------------------------
+    const before = await scrape(informer.url);
+    const expectedUpdates = CLUSTERS * NODES * HEARTBEAT_ROUNDS;
+    const t2 = performance.now();
+    await fleet.call<{ updates: number; ms: number }>({ cmd: 'heartbeats', rounds: HEARTBEAT_ROUNDS });
+    let received = 0;
+    let filtered = 0;
+    await eventually(async () => {
+      const now = await scrape(informer.url);
+      received =
+        (now['tideline_informer_node_updates_total'] ?? 0) -
+        (before['tideline_informer_node_updates_total'] ?? 0);
+      filtered =
+        (now['tideline_informer_filtered_total'] ?? 0) - (before['tideline_informer_filtered_total'] ?? 0);
+      return received >= expectedUpdates && filtered >= received;
+    }, PHASE_TIMEOUT_MS);
+    run.record('informer.heartbeats', (received / (performance.now() - t2)) * 1000);
+
+    // ---- meaningful changes, end to end to the cache --------------------------------------------
+    const idsBefore = await lastIds(informer.url);
+    const t3 = performance.now();
+    const { changes } = await fleet.call<{ changes: number }>({
+      cmd: 'changes',
+      perCluster: CHANGES_PER_CLUSTER,
+    });
+    await eventually(
+      () => [...idsBefore].every(([name, id]) => cache.model.lastEventIdOf(name) >= id + CHANGES_PER_CLUSTER),
+      PHASE_TIMEOUT_MS,
+    );
+    run.record('informer.changes', (changes / (performance.now() - t3)) * 1000);
+
+    // ---- in-process queries, and the naive scan of the same nodes --------------------------------
+    const items = new Map(clusters.map((c) => [c, cache.model.snapshot(c).items]));
+    const scan: ((i: number) => unknown)[] = [
+      (i) => scanList(items.get(clusters[i % CLUSTERS]!)!, {}, 0, 100),
+      (i) => scanList(items.get(clusters[i % CLUSTERS]!)!, { selector: plainZone }, 0, 100),
+      (i) => scanList(items.get(clusters[i % CLUSTERS]!)!, { ready: false }, 0, 100),
+      (i) =>
+        scanList(items.get(clusters[i % CLUSTERS]!)!, { schedulable: true, selector: plainFlipped }, 0, 100),
+      (i) => items.get(clusters[i % CLUSTERS]!)!.find((n) => n.name === nodeName(i)),
+      () => clusters.map((c) => scanSummary(c, items.get(c)!)),
+    ];
+    const timeMix = (mix: ((i: number) => unknown)[], count: number) => {
+      phase();
+      const all: number[] = [];
+      const perKind: number[][] = mix.map(() => []);
+      for (let i = 0; i < count && inTime(); i++) {
+        const t = performance.now();
+        mix[i % mix.length]!(i);
+        const ms = performance.now() - t;
+        all.push(ms);
+        perKind[i % mix.length]!.push(ms);
+      }
+      return { all, perKind };
+    };
+    const scanned = timeMix(scan, SCAN_QUERIES);
+    const indexed = timeMix(inProcess, IN_PROCESS_QUERIES);
+    run.record('query.inprocess.p50', p50(indexed.all), p50(scanned.all));
+    run.record('query.inprocess.p99', p99(indexed.all), p99(scanned.all));
+    run.record('query.inprocess.p99.abs', p99(indexed.all));
+    run.record('query.selector.p50', p50(indexed.perKind[1]!), p50(scanned.perKind[1]!));
+    log(
+      `    by kind, index (p50/p99): ${indexed.perKind.map((s, k) => `${kinds[k]} ${fmt(p50(s))}/${fmt(p99(s))}`).join(', ')}`,
+    );
+    log(
+      `    by kind, scan  (p50/p99): ${scanned.perKind.map((s, k) => `${kinds[k]} ${fmt(p50(s))}/${fmt(p99(s))}`).join(', ')}`,
+    );
+    items.clear();
+
+    // ---- over HTTP --------------------------------------------------------------------------------
+    const httpSamples: number[] = [];
+    phase();
+    for (let i = 0; i < HTTP_QUERIES && inTime(); i++) {
+      const t = performance.now();
+      const response = await fetch(`${cache.url}${paths[i % paths.length]!(i)}`, { headers });
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`query answered ${response.status}`);
+      httpSamples.push(performance.now() - t);
+    }
+    const snapshotSamples: number[] = [];
+    phase();
+    for (let i = 0; i < SNAPSHOT_QUERIES && inTime(); i++) {
+      const t = performance.now();
+      const response = await fetch(`${cache.url}${INTERNAL_PATHS.nodesSnapshot(clusters[i % CLUSTERS]!)}`, {
+        headers: serviceHeaders,
+      });
+      const body = (await response.json()) as { total?: number };
+      if (response.status !== 200 || body.total !== NODES)
+        throw new Error(`snapshot answered ${response.status}`);
+      snapshotSamples.push(performance.now() - t);
+    }
+    const naiveSamples: number[] = [];
+    phase();
+    for (let i = 0; i < NAIVE_QUERIES && inTime(); i++) {
+      const t = performance.now();
+      const list = await api.listNode();
+      const page = list.items.filter((n) => zone(n.metadata?.labels ?? {})).slice(0, 100);
+      if (page.length === 0) throw new Error('naive query found nothing');
+      naiveSamples.push(performance.now() - t);
+    }
+    run.record('query.http.p50', p50(httpSamples), p50(naiveSamples));
+    run.record('query.http.p99', p99(httpSamples));
+    run.record('snapshot.http.p50', p50(snapshotSamples));
+
+    // ---- memory: a fresh cache process rebuilt from the bus --------------------------------------
+    const memory = await measureCacheProcess(cacheEnv);
+    if (memory.nodes !== CLUSTERS * NODES) throw new Error(`the cache process held ${memory.nodes} nodes`);
+    const heapPerNode = (memory.heapAfter - memory.heapBefore) / memory.nodes;
+    run.record('memory.heapPerNode', heapPerNode);
+    run.record('memory.rssPerHeap', memory.rss / memory.heapAfter);
+    run.record(
+      'catchUp.rate',
+      (cache.model.clusterNames().reduce((n, c) => n + cache.model.lastEventIdOf(c), 0) / memory.catchUpMs) *
+        1000,
+    );
+    log(
+      `    cache process: heap ${Math.round(memory.heapAfter / 1048576)} MiB (read model ${Math.round((memory.heapAfter - memory.heapBefore) / 1048576)} MiB), heapTotal ${Math.round(memory.heapTotal / 1048576)} MiB, external ${Math.round(memory.external / 1048576)} MiB, rss ${Math.round(memory.rss / 1048576)} MiB; rebuilt in ${(memory.catchUpMs / 1000).toFixed(1)} s`,
+    );
+    if (round === run.roundCount) {
+      const mem = process.memoryUsage();
+      run.note(
+        `bench process (informer-side harness + in-process cache): rss ${Math.round(mem.rss / 1048576)} MiB, heap ${Math.round(mem.heapUsed / 1048576)} MiB; run ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+    }
+  }
+  await run.finish();
 } finally {
   for (const step of cleanup)
     await step().catch((error: unknown) => process.stderr.write(`cleanup: ${String(error)}\n`));

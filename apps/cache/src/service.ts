@@ -76,6 +76,7 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
           model: nodes,
           group: `cache-${instanceId}`,
           pageSize: config.cacheCatchUpPageSize,
+          endReads: config.cacheCatchUpEndReads,
           logger,
           onApplied: (outcome) => cacheMetrics.events.inc({ outcome }),
         });

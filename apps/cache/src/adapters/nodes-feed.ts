@@ -15,6 +15,8 @@ export interface NodesFeedOptions {
   group: string;
   /** Events read per request while catching up. */
   pageSize: number;
+  /** Consecutive empty reads that confirm the end of the topic while catching up. */
+  endReads: number;
   logger: Logger;
   onApplied?: (outcome: SequenceStep | 'invalid') => void;
 }
@@ -55,10 +57,23 @@ export class NodesFeed {
       },
     });
     let read = 0;
-    for await (const message of readTopic(bus, { topic: NODES_TOPIC, pageSize: this.options.pageSize })) {
-      read += 1;
-      const event = this.decode(message, 'skipped');
-      if (event) this.apply(event);
+    // A page can come back short, or a read empty, before the end of the topic (a broker fetch
+    // that expired under load): read on from the last position until reads confirm the end.
+    let from = 1;
+    for (let empty = 0; empty < this.options.endReads; ) {
+      let found = 0;
+      for await (const message of readTopic(bus, {
+        topic: NODES_TOPIC,
+        pageSize: this.options.pageSize,
+        from,
+      })) {
+        read += 1;
+        found += 1;
+        from = message.position + 1;
+        const event = this.decode(message, 'skipped');
+        if (event) this.apply(event);
+      }
+      empty = found === 0 ? empty + 1 : 0;
     }
     for (const event of this.held) this.apply(event);
     this.held = [];

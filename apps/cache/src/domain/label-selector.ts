@@ -10,13 +10,21 @@ export class LabelSelectorError extends TidelineError {
   }
 }
 
-type Requirement =
+/** One requirement of a selector, as parsed. */
+export type Requirement =
   | { op: 'exists' | 'not-exists'; key: string }
   | { op: 'equals' | 'not-equals'; key: string; value: string }
   | { op: 'in' | 'notin'; key: string; values: ReadonlySet<string> };
 
-/** A parsed selector: every requirement must hold (comma = and). The empty selector matches everything. */
-export type LabelSelector = (labels: Readonly<Record<string, string>>) => boolean;
+/** A label predicate: true when the labels match. */
+export type LabelPredicate = (labels: Readonly<Record<string, string>>) => boolean;
+
+/**
+ * A parsed selector: every requirement must hold (comma = and); the empty selector matches
+ * everything. Callable as a predicate; a selector that carries its `requirements` can be answered
+ * from a label index, one without them (a hand-written predicate) only by testing every node.
+ */
+export type LabelSelector = LabelPredicate & { readonly requirements?: readonly Requirement[] };
 
 const KEY = '(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?';
 const VALUE = '(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?';
@@ -73,7 +81,7 @@ function labelOf(labels: Labels, key: string): string | undefined {
 }
 
 /** One requirement as a predicate, so matching a node costs one call per requirement and no dispatch. */
-function compile(requirement: Requirement): LabelSelector {
+function compile(requirement: Requirement): LabelPredicate {
   const { key } = requirement;
   switch (requirement.op) {
     case 'exists':
@@ -111,14 +119,18 @@ function compile(requirement: Requirement): LabelSelector {
  * Kubernetes. Throws {@link LabelSelectorError} on anything else.
  */
 export function parseLabelSelector(selector: string): LabelSelector {
-  if (selector.trim() === '') return () => true;
-  const predicates = splitRequirements(selector).map((part) => {
+  if (selector.trim() === '') return Object.assign(() => true, { requirements: [] });
+  const requirements = splitRequirements(selector).map((part) => {
     if (part === '') throw new LabelSelectorError('empty requirement (two commas in a row?)');
-    return compile(parseRequirement(part));
+    return parseRequirement(part);
   });
-  if (predicates.length === 1) return predicates[0]!;
-  return (labels) => {
-    for (const predicate of predicates) if (!predicate(labels)) return false;
-    return true;
-  };
+  const predicates = requirements.map(compile);
+  const all: LabelPredicate =
+    predicates.length === 1
+      ? predicates[0]!
+      : (labels) => {
+          for (const predicate of predicates) if (!predicate(labels)) return false;
+          return true;
+        };
+  return Object.assign(all, { requirements });
 }

@@ -1,6 +1,9 @@
 import {
   type ClusterSummary,
   isClusterEvent,
+  type NodeEvent,
+  NodeField,
+  type NodeStatic,
   type NodesReplay,
   type NodesSnapshot,
   type NodesTopicEvent,
@@ -9,14 +12,19 @@ import {
   sequenceStep,
   TidelineError,
 } from '@tideline/contracts';
-import { ClusterNodes, viewOf } from './cluster-nodes.ts';
-import type { LabelSelector } from './label-selector.ts';
+import {
+  ClusterNodes,
+  type HeldNode,
+  type NodeFilter,
+  type SharedNodeValues,
+  viewOf,
+} from './cluster-nodes.ts';
+import { SharedValues } from './shared-values.ts';
 
-export interface NodeFilter {
-  selector?: LabelSelector | undefined;
-  schedulable?: boolean | undefined;
-  ready?: boolean | undefined;
-}
+export type { NodeFilter } from './cluster-nodes.ts';
+
+/** The field names of the contract, held once (a `changed` list names them again and again). */
+const FIELD_NAMES = new Map<string, NodeField>(NodeField.options.map((f) => [f, f]));
 
 export interface NodePage {
   items: NodeView[];
@@ -45,6 +53,12 @@ export class UnknownClusterError extends TidelineError {
  */
 export class NodeReadModel {
   private readonly clusters = new Map<string, ClusterNodes>();
+  private readonly shared: SharedNodeValues = {
+    statics: new SharedValues<NodeStatic>(),
+    conditions: new SharedValues(),
+    taints: new SharedValues(),
+    words: new SharedValues<string>((word) => word),
+  };
 
   constructor(private readonly historySize: number) {}
 
@@ -56,7 +70,7 @@ export class NodeReadModel {
     const cluster = event.data.cluster;
     let nodes = this.clusters.get(cluster);
     if (!nodes) {
-      nodes = new ClusterNodes(cluster, this.historySize);
+      nodes = new ClusterNodes(cluster, this.historySize, this.shared);
       this.clusters.set(cluster, nodes);
     }
     const step = sequenceStep(nodes.lastEventId, event.eventId);
@@ -70,10 +84,44 @@ export class NodeReadModel {
     }
     if (step === 'gap') nodes.history.resetAt(event.eventId - 1);
     nodes.removed = false;
-    if (event.type === 'deleted') nodes.delete(event.data.name);
-    else nodes.put(event.data.node, event.data.changed, event.type);
-    nodes.history.push(event);
+    if (event.type === 'deleted') {
+      nodes.delete(event.data.name);
+      nodes.history.push(this.compact(event, undefined));
+    } else {
+      const held = nodes.put(event.data.node, event.data.changed, event.type);
+      nodes.history.push(this.compact(event, held));
+    }
     return step;
+  }
+
+  /**
+   * The event as replays answer it, equal to the one published, made of the values the read model
+   * holds anyway (`held`: the node as held after the event) so that history costs little besides.
+   */
+  private compact(event: NodeEvent, held: HeldNode | undefined): NodeEvent {
+    const node = event.data.node;
+    const { statics, conditions, taints } = this.shared;
+    const view = held ? viewOf(held) : node;
+    const compacted = {
+      ...view,
+      // The event's own static record (the held one may be older when only dynamic fields changed).
+      static: statics.peek(node.static),
+      dynamic: held
+        ? view.dynamic
+        : {
+            ...node.dynamic,
+            conditions: conditions.peek(node.dynamic.conditions),
+            taints: taints.peek(node.dynamic.taints),
+          },
+    };
+    return {
+      ...event,
+      data: {
+        ...event.data,
+        node: compacted,
+        changed: event.data.changed.map((f) => FIELD_NAMES.get(f) ?? f),
+      },
+    };
   }
 
   /** Registered clusters, by name. */
@@ -120,22 +168,8 @@ export class NodeReadModel {
   /** Nodes matching `filter`, in name order, the page `[offset, offset + limit)` of them. */
   list(cluster: string, filter: NodeFilter, offset: number, limit: number): NodePage {
     const nodes = this.known(cluster);
-    const { selector, schedulable, ready } = filter;
-    const held = nodes.nodes;
-    const items: NodeView[] = [];
-    if (selector === undefined && schedulable === undefined && ready === undefined) {
-      for (let i = offset; i < Math.min(held.length, offset + limit); i++) items.push(viewOf(held[i]!));
-      return { items, total: held.length, lastEventId: nodes.lastEventId };
-    }
-    let total = 0;
-    for (const node of held) {
-      if (schedulable !== undefined && node.dynamic.unschedulable === schedulable) continue;
-      if (ready !== undefined && node.ready !== ready) continue;
-      if (selector && !selector(node.dynamic.labels)) continue;
-      if (total >= offset && items.length < limit) items.push(viewOf(node));
-      total += 1;
-    }
-    return { items, total, lastEventId: nodes.lastEventId };
+    const { items, total } = nodes.select(filter, offset, limit);
+    return { items: items.map(viewOf), total, lastEventId: nodes.lastEventId };
   }
 
   snapshot(cluster: string): NodesSnapshot {

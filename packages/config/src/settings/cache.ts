@@ -37,4 +37,11 @@ export const cacheSettings = {
     default: 2_000,
     doc: 'Events read per request while the cache rebuilds itself from the nodes topic at start.',
   }),
+  cacheCatchUpEndReads: int({
+    env: 'TIDELINE_CACHE_CATCH_UP_END_READS',
+    min: 1,
+    max: 100,
+    default: 3,
+    doc: 'Consecutive empty reads that confirm the end of the nodes topic while the cache rebuilds (a broker fetch can come back short or empty under load before the end; at the true end a read answers at once).',
+  }),
 };
