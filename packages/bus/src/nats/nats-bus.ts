@@ -369,10 +369,23 @@ export class NatsEventBus extends BaseEventBus {
     });
     const out: BusMessage[] = [];
     try {
-      const batch = await consumer.fetch({ max_messages: options.limit, expires: READ_EXPIRES_MS });
-      for await (const m of batch) {
-        out.push(this.toMessage(topic, m));
-        if (out.length >= options.limit || m.info.pending === 0) break;
+      // A fetch may come back short of `limit` before the end of the topic (its expiry passed while
+      // the server was slow to deliver, seen on a loaded machine): a short page is not the end.
+      // The end is a message with nothing pending after it, or a fetch that delivers nothing.
+      let atEnd = false;
+      while (!atEnd && out.length < options.limit) {
+        const batch = await consumer.fetch({
+          max_messages: options.limit - out.length,
+          expires: READ_EXPIRES_MS,
+        });
+        let delivered = 0;
+        for await (const m of batch) {
+          delivered += 1;
+          out.push(this.toMessage(topic, m));
+          if (m.info.pending === 0) atEnd = true;
+          if (atEnd || out.length >= options.limit) break;
+        }
+        if (delivered === 0) atEnd = true;
       }
     } finally {
       await consumer.delete().catch(() => false);
