@@ -10,6 +10,7 @@ import {
 import { inSpanSync, SpanKind } from '@tideline/runtime';
 import type { FeedOutlet } from '../domain/ports.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import { PacketCache } from './packets.ts';
 import type { GatewayServer, GatewaySocket } from './types.ts';
 
 /** One span per delivery batch (a room broadcast), never per socket: the recipient count is its attribute. */
@@ -34,6 +35,9 @@ function emitSpan(event: string, room: string, recipients: number, emit: () => v
  * message addressed to a socket that is gone is dropped.
  */
 export class SocketEmitter {
+  /** Snapshots and updates sent socket by socket: serialised once per message, whatever the sockets. */
+  private readonly packets: PacketCache;
+
   constructor(
     private readonly io: GatewayServer,
     private readonly metrics: GatewayMetrics,
@@ -42,7 +46,9 @@ export class SocketEmitter {
      * Nth live broadcast, a deliberately broken build for the chaos checker's negative control. 0 = off.
      */
     private readonly testDropEvery = 0,
-  ) {}
+  ) {
+    this.packets = new PacketCache(io.encoder, (event) => metrics.encodings.inc({ event }));
+  }
 
   private broadcasts = 0;
 
@@ -87,9 +93,8 @@ export class SocketEmitter {
   /** The websites feed's messages (`websites:initial`, `websites:update`). */
   readonly websites: FeedOutlet<WebsitesInitial, WebsitesUpdate> = {
     ...this.rooms(),
-    initial: (id, message) =>
-      this.toSocket(id, 'websites:initial', (s) => s.emit('websites:initial', message)),
-    update: (id, message) => this.toSocket(id, 'websites:update', (s) => s.emit('websites:update', message)),
+    initial: (id, message) => this.toSocket(id, 'websites:initial', message),
+    update: (id, message) => this.toSocket(id, 'websites:update', message),
     broadcast: (room, except, message, recipients) => {
       if (this.droppedOnPurpose()) return;
       emitSpan('websites:update', room, recipients, () =>
@@ -108,8 +113,8 @@ export class SocketEmitter {
   nodes(cluster: string): FeedOutlet<NodesInitial, NodesUpdate> {
     return {
       ...this.rooms(),
-      initial: (id, message) => this.toSocket(id, 'nodes:initial', (s) => s.emit('nodes:initial', message)),
-      update: (id, message) => this.toSocket(id, 'nodes:update', (s) => s.emit('nodes:update', message)),
+      initial: (id, message) => this.toSocket(id, 'nodes:initial', message),
+      update: (id, message) => this.toSocket(id, 'nodes:update', message),
       broadcast: (room, except, message, recipients) => {
         if (this.droppedOnPurpose()) return;
         emitSpan('nodes:update', room, recipients, () =>
@@ -120,8 +125,7 @@ export class SocketEmitter {
         );
         this.count('nodes:update', recipients);
       },
-      ended: (id, eventId) =>
-        this.toSocket(id, 'nodes:removed', (s) => s.emit('nodes:removed', { cluster, eventId })),
+      ended: (id, eventId) => this.toSocket(id, 'nodes:removed', { cluster, eventId }),
     };
   }
 
@@ -137,10 +141,15 @@ export class SocketEmitter {
     };
   }
 
-  private toSocket(id: string, event: string, emit: (socket: GatewaySocket) => void): void {
+  /** Sends a feed's message to one socket, through the packet cache (see {@link PacketCache}). */
+  private toSocket(
+    id: string,
+    event: 'websites:initial' | 'websites:update' | 'nodes:initial' | 'nodes:update' | 'nodes:removed',
+    message: object,
+  ): void {
     const socket = this.socket(id);
     if (!socket) return;
-    emit(socket);
+    this.packets.send(socket, event, message);
     this.count(event);
   }
 
