@@ -32,7 +32,12 @@ function start(entry: string, env: Record<string, string>): Promise<Child> {
   const probe = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
   const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', probe], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', BENCH_ENTRY: join(ROOT, entry), BENCH_HEAP_SNAPSHOT_DIR: dir, ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      BENCH_ENTRY: join(ROOT, entry),
+      BENCH_HEAP_SNAPSHOT_DIR: dir,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines: ((line: string) => void)[] = [];
@@ -116,7 +121,9 @@ function print(title: string, rows: [string, number, number][]): void {
   const total = rows.reduce((sum, [, bytes]) => sum + bytes, 0);
   process.stdout.write(`\n${title}: ${(total / 1024).toFixed(2)} KiB heap per socket (self sizes)\n`);
   for (const [kind, bytes, count] of rows.slice(0, TOP)) {
-    process.stdout.write(`  ${bytes.toFixed(0).padStart(6)} B  ${count.toFixed(2).padStart(6)} objs  ${kind}\n`);
+    process.stdout.write(
+      `  ${bytes.toFixed(0).padStart(6)} B  ${count.toFixed(2).padStart(6)} objs  ${kind}\n`,
+    );
   }
 }
 
@@ -143,7 +150,9 @@ try {
     TIDELINE_GATEWAY_RATE_LIMIT_EVENTS: '1000',
   });
   children.push(gateway);
-  const plain = await start('apps/push-gateway/bench/plain-server.ts', { BENCH_ADAPTER_KEY: `heap-plain-${id}` });
+  const plain = await start('apps/push-gateway/bench/plain-server.ts', {
+    BENCH_ADAPTER_KEY: `heap-plain-${id}`,
+  });
   children.push(plain);
 
   const gBefore = await snapshotOf(gateway);

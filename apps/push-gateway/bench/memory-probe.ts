@@ -15,7 +15,9 @@ process.on('SIGUSR2', () => {
   gc?.();
   const m = process.memoryUsage();
   const dir = process.env['BENCH_HEAP_SNAPSHOT_DIR'];
-  const snapshot = dir ? writeHeapSnapshot(join(dir, `${process.pid}-${++snapshots}.heapsnapshot`)) : undefined;
+  const snapshot = dir
+    ? writeHeapSnapshot(join(dir, `${process.pid}-${++snapshots}.heapsnapshot`))
+    : undefined;
   process.stdout.write(
     `${JSON.stringify({ memory: { rss: m.rss, heapUsed: m.heapUsed, external: m.external }, snapshot })}\n`,
   );

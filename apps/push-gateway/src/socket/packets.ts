@@ -42,7 +42,11 @@ export class PacketCache {
   private packetsOf(nsp: string, event: string, message: object): EncodedPackets {
     const cached = this.packets.get(message);
     if (cached?.event === event && cached.nsp === nsp) return cached.packets;
-    const packets: EncodedPackets = this.encoder.encode({ type: PacketType.EVENT, nsp, data: [event, message] });
+    const packets: EncodedPackets = this.encoder.encode({
+      type: PacketType.EVENT,
+      nsp,
+      data: [event, message],
+    });
     this.packets.set(message, { nsp, event, packets });
     this.onEncoded(event);
     return packets;
