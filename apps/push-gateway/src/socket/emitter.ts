@@ -30,6 +30,18 @@ function emitSpan(event: string, room: string, recipients: number, emit: () => v
 }
 
 /**
+ * The sockets a push to `room` reaches: for `room:<feed room>` (`room:websites`,
+ * `room:nodes:<cluster>`) the followers of that feed, who are in the feed's own room; any other
+ * room as it is (`user:<uid>`; a `room:<name>` that names no feed has nobody in it).
+ */
+export function audienceOf(room: string): string {
+  const prefix = rooms.room('');
+  if (!room.startsWith(prefix)) return room;
+  const feed = room.slice(prefix.length);
+  return feed === rooms.websites || feed.startsWith(rooms.nodes('')) ? feed : room;
+}
+
+/**
  * The one place messages leave this gateway for its sockets: it owns the outgoing event names,
  * the emits and `tideline_gateway_emits_total`. Feeds reach it through {@link FeedOutlet}; a
  * message addressed to a socket that is gone is dropped.
@@ -83,9 +95,11 @@ export class SocketEmitter {
    * sockets it reached.
    */
   push(room: string, event: `push:${string}`, data: unknown): number {
-    const recipients = this.io.of('/').adapter.rooms.get(room)?.size ?? 0;
+    // `room:<feed room>` is the audience of that feed: its room, which no socket joins twice.
+    const local = audienceOf(room);
+    const recipients = this.io.of('/').adapter.rooms.get(local)?.size ?? 0;
     if (recipients === 0) return 0;
-    this.io.local.to(room).emit(event, data);
+    this.io.local.to(local).emit(event, data);
     this.count('push', recipients);
     return recipients;
   }
@@ -129,15 +143,11 @@ export class SocketEmitter {
     };
   }
 
-  /** A feed's room, and the `room:<name>` of targeted pushes to the same audience. */
+  /** A feed's room (also the audience of targeted pushes to `room:<name>`, see {@link audienceOf}). */
   private rooms(): Pick<FeedOutlet<unknown, unknown>, 'join' | 'leave'> {
     return {
-      join: (id, room) => void this.socket(id)?.join([room, rooms.room(room)]),
-      leave: (id, room) => {
-        const socket = this.socket(id);
-        void socket?.leave(room);
-        void socket?.leave(rooms.room(room));
-      },
+      join: (id, room) => void this.socket(id)?.join(room),
+      leave: (id, room) => void this.socket(id)?.leave(room),
     };
   }
 
