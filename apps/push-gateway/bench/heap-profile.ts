@@ -3,7 +3,7 @@
  * a gateway (bench/fake-gateway.ts: in-memory websites, real NATS and Redis) and a plain
  * Socket.IO server (bench/plain-server.ts), each a child process under the memory probe, take a
  * heap snapshot after GC before and after PROFILE_CLIENTS sockets connect (gateway sockets also
- * ask for the websites). Prints bytes per socket by object kind (constructor, or the V8 node type
+ * ask for the websites), after a warm-up of PROFILE_WARMUP sockets that came and went. Prints bytes per socket by object kind (constructor, or the V8 node type
  * for strings, closures, code, arrays…), largest first, for both. Bounded: one connect phase each.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -17,6 +17,7 @@ import { io, type Socket } from 'socket.io-client';
 import { removeKeys } from '../test/support/stack.ts';
 
 const CLIENTS = Number(process.env['PROFILE_CLIENTS'] ?? 500);
+const WARMUP = Number(process.env['PROFILE_WARMUP'] ?? 200);
 const TOP = Number(process.env['PROFILE_TOP'] ?? 30);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const id = Math.random().toString(36).slice(2, 10);
@@ -155,8 +156,9 @@ try {
   });
   children.push(plain);
 
-  const gBefore = await snapshotOf(gateway);
-  const gSockets = await connectAll(CLIENTS, async (i) => {
+  // Warm both servers up (connect, subscribe, leave), so code compiled on first use is not
+  // counted as a socket's memory.
+  const openGateway = async (i: number) => {
     const socket = io(gateway.url, {
       transports: ['websocket'],
       forceNew: true,
@@ -170,19 +172,29 @@ try {
     const ack = await socket.emitWithAck('request:websites', {});
     if (!ack.ok) throw new Error(`refused: ${JSON.stringify(ack)}`);
     return socket;
-  });
-  await sleep(1_000);
-  const gAfter = await snapshotOf(gateway);
-
-  const pBefore = await snapshotOf(plain);
-  const pSockets = await connectAll(CLIENTS, async () => {
+  };
+  const openPlain = async () => {
     const socket = io(plain.url, { transports: ['websocket'], forceNew: true, reconnection: false });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('connect_error', reject);
     });
     return socket;
-  });
+  };
+  for (const s of [
+    ...(await connectAll(WARMUP, (i) => openGateway(CLIENTS + i))),
+    ...(await connectAll(WARMUP, openPlain)),
+  ])
+    s.disconnect();
+  await sleep(5_000);
+
+  const gBefore = await snapshotOf(gateway);
+  const gSockets = await connectAll(CLIENTS, openGateway);
+  await sleep(1_000);
+  const gAfter = await snapshotOf(gateway);
+
+  const pBefore = await snapshotOf(plain);
+  const pSockets = await connectAll(CLIENTS, openPlain);
   await sleep(1_000);
   const pAfter = await snapshotOf(plain);
   for (const s of [...gSockets, ...pSockets]) s.disconnect();

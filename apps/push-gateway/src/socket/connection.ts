@@ -127,27 +127,22 @@ function connectionOf(socket: GatewaySocket): Connection | undefined {
   return socket.data.connection;
 }
 
-/** One listener per client event, shared by every socket (`this` is the socket). */
-const clientEventListeners = Object.fromEntries(
-  (Object.keys(handlers) as ClientEventName[]).map((event) => [
-    event,
-    function (this: GatewaySocket, ...args: unknown[]) {
-      void connectionOf(this)?.dispatch(
-        event,
-        args,
-        handlers[event] as (c: Connection, payload: unknown) => unknown,
-      );
-    },
-  ]),
-) as Record<ClientEventName, (...args: unknown[]) => void>;
-
 const knownEvents = Object.keys(clientEventSchemas).join(', ');
 
-function onAnyEvent(this: GatewaySocket, event: string, ...args: unknown[]): void {
-  if (Object.hasOwn(clientEventSchemas, event)) return;
-  void connectionOf(this)?.dispatch(String(event).slice(0, 64), args, () => {
-    throw new RequestRefusal('BAD_REQUEST', `unknown event; the client events are ${knownEvents}`);
-  });
+function refuseUnknown(): never {
+  throw new RequestRefusal('BAD_REQUEST', `unknown event; the client events are ${knownEvents}`);
+}
+
+/** Every client event of every socket arrives here (`this` is the socket): one listener, no closures. */
+function onClientEvent(this: GatewaySocket, event: string, ...args: unknown[]): void {
+  const connection = connectionOf(this);
+  if (!connection) return;
+  if (Object.hasOwn(handlers, event)) {
+    const handler = handlers[event as ClientEventName] as (c: Connection, payload: unknown) => unknown;
+    void connection.dispatch(event, args, handler);
+  } else {
+    void connection.dispatch(String(event).slice(0, 64), args, refuseUnknown);
+  }
 }
 
 function onDisconnect(this: GatewaySocket, reason: string): void {
@@ -239,10 +234,7 @@ export class Connection {
       return { ok: false };
     });
     this.expiry.extend(this.principal.expiresAtMs);
-    for (const event of Object.keys(clientEventListeners) as ClientEventName[]) {
-      socket.on(event, clientEventListeners[event] as never);
-    }
-    socket.onAny(onAnyEvent);
+    socket.onAny(onClientEvent);
     limitOutbound(socket, this);
     socket.on('disconnect', onDisconnect);
     options.emitter.connected(socket);

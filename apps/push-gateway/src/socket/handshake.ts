@@ -67,7 +67,10 @@ export function handshake(options: HandshakeOptions) {
       socket.data.principal = await options.verifier.verify(auth?.['token']);
       // The verified claims are what the socket keeps: the token itself (a secret) is not held
       // for the socket's life, nor handed to other gateways with the handshake.
-      if (auth) delete auth['token'];
+      if (auth) {
+        const { token: _token, ...rest } = auth;
+        socket.handshake.auth = rest;
+      }
     } catch (error) {
       const refused =
         error instanceof AuthError ? error : new AuthError('malformed', 'the token could not be read');
