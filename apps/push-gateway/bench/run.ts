@@ -10,7 +10,8 @@
  *      half of the clients connect (Tideline sockets also ask for the websites);
  *   2. end-to-end latency, HTTP write → client: Tideline = POST /api/v1/websites/create to
  *      website-api → commit → relay → NATS → gateway → socket; baseline = POST of the same message
- *      to a plain server → io.to(room).emit → Redis adapter → socket;
+ *      to a plain server → io.to(room).emit → Redis adapter → socket; and the gateways' own share,
+ *      bus publish → client (events published on the bus as the relay does), against the same baseline;
  *   3. fan-out throughput: a burst of BURST messages to every client (Tideline: events published
  *      on the bus as the relay does; baseline: the same messages emitted by a plain server);
  *   4. resume storm: every client asks for a snapshot at once (Tideline: `request:websites {}`;
@@ -55,6 +56,8 @@ const LATENCY_PACE_MS = Number(process.env['BENCH_LATENCY_PACE_MS'] ?? 40);
 const BURST = Number(process.env['BENCH_BURST'] ?? 200);
 const SEED_WEBSITES = 100;
 const TRACING = process.env['BENCH_TRACING'] === '1';
+/** With BENCH_CPU_PROF_DIR, the gateways and plain servers write a CPU profile there when the run ends. */
+const CPU_PROF_DIR = process.env['BENCH_CPU_PROF_DIR'];
 const PHASE_TIMEOUT_MS = Number(process.env['BENCH_PHASE_TIMEOUT_MS'] ?? 30_000);
 const SETTLE_MS = 2_000;
 const NATS_URL = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
@@ -89,7 +92,9 @@ function spawnChild(
   portOf: (line: string) => number | undefined,
 ): Promise<Child> {
   const probe = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', probe], {
+  const profiled = CPU_PROF_DIR !== undefined && !entry.includes('website-api');
+  const cpuProf = profiled ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
+  const child = spawn(process.execPath, ['--expose-gc', ...cpuProf, '--import', 'tsx', probe], {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'] ?? '',
@@ -136,6 +141,24 @@ const plainPort = (line: string) => {
     return undefined;
   }
 };
+
+/** SIGTERM, then up to 20 s for the children to exit (a CPU profile is written on exit). */
+async function stopGracefully(all: Child[]): Promise<void> {
+  await Promise.all(
+    all.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.process.exitCode !== null) return resolve();
+          const timer = setTimeout(resolve, 20_000);
+          child.process.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.process.kill('SIGTERM');
+        }),
+    ),
+  );
+}
 
 /** The child's memory after a full GC (asked through the probe's SIGUSR2). */
 function memoryOf(child: Child): Promise<Memory> {
@@ -188,7 +211,10 @@ async function snapshotEncodings(gateways: Child[]): Promise<number> {
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
     const line = text
       .split('\n')
-      .find((l) => l.startsWith('tideline_gateway_message_encodings_total{event="websites:initial"}'));
+      .find(
+        (l) =>
+          l.startsWith('tideline_gateway_message_encodings_total{') && l.includes('event="websites:initial"'),
+      );
     total += line ? Number(line.split(' ').at(-1)) : 0;
   }
   return total;
@@ -213,6 +239,24 @@ function defineFigures(run: BenchRun): void {
       baseline: 'plain Socket.IO: HTTP POST -> io.to(room).emit -> Redis adapter -> client',
       goal: 1.2,
       goalNote: 'issue 17',
+    },
+    {
+      id: 'latency.bus.p50',
+      label: `bus publish -> client p50 (the gateways' own share), ${CLIENTS} clients`,
+      unit: 'ms',
+      better: 'lower',
+      baseline: 'plain Socket.IO: HTTP POST -> io.to(room).emit -> Redis adapter -> client',
+      goal: 1.15,
+      goalNote: "issue 17's latency goal applied to the part the gateway owns",
+    },
+    {
+      id: 'latency.bus.p99',
+      label: `bus publish -> client p99 (the gateways' own share), ${CLIENTS} clients`,
+      unit: 'ms',
+      better: 'lower',
+      baseline: 'plain Socket.IO: HTTP POST -> io.to(room).emit -> Redis adapter -> client',
+      goal: 1.2,
+      goalNote: "issue 17's latency goal applied to the part the gateway owns",
     },
     {
       id: 'latency.write.p50',
@@ -380,10 +424,11 @@ async function main(): Promise<void> {
         throw new Error(`websites snapshot refused: ${JSON.stringify(answer).slice(0, 200)}`);
       return answer;
     };
-    // Burst events take ids after the log's head; the relay's next ones are then behind them and
-    // skipped as duplicates, so each burst and each latency phase starts from the current head.
-    let nextBurstId = (await websitesHead()).lastEventId + 1;
-    let nextTracedBurstId = nextBurstId;
+    // A burst's events take the ids following the log's head (its clients are there), under msgIds
+    // of their own, so the relay's real events with the same ids later are not taken for duplicates
+    // (the next round's clients start from the log's snapshot again).
+    let nextBurstId = 0;
+    let nextTracedBurstId = 0;
     let plainId = 1_000_000;
     let violations = 0;
 
@@ -391,6 +436,8 @@ async function main(): Promise<void> {
       // ---- 1. memory: Tideline sockets, then plain ones (one server of each measured) ----------
       const sendTimes = new Map<string, number>();
       const tidelineLatencies: number[] = [];
+      const busSendTimes = new Map<number, number>();
+      const busLatencies: number[] = [];
       let tidelineReceived = 0;
       let initialsReceived = 0;
       const gatewayBefore = await memoryOf(gateways[0]!);
@@ -413,6 +460,8 @@ async function main(): Promise<void> {
           tidelineReceived++;
           const sentAt = update.type === 'add' ? sendTimes.get(update.data.primary_domain) : undefined;
           if (sentAt !== undefined) tidelineLatencies.push(now - sentAt);
+          const publishedAt = busSendTimes.get(update.eventId);
+          if (publishedAt !== undefined) busLatencies.push(now - publishedAt);
         });
         await new Promise<void>((resolve, reject) => {
           socket.once('connected', () => resolve());
@@ -481,6 +530,8 @@ async function main(): Promise<void> {
         return socket;
       });
       if (traced.length > 0) await sleep(SETTLE_MS);
+      // The traced pair reads a bus of its own: its clients stay at the snapshot they were sent.
+      if (traced.length > 0) nextTracedBurstId = (await websitesHead()).lastEventId + 1;
 
       // ---- 2. latency, paced: Tideline, then plain ----------------------------------------------
       const messages: WebsitesUpdate[] = [];
@@ -510,9 +561,33 @@ async function main(): Promise<void> {
       run.record('latency.p99', quantile(tidelineLatencies, 0.99), quantile(plainLatencies, 0.99));
       run.record('latency.write.p50', quantile(httpLatencies, 0.5));
 
-      // ---- 3. fan-out burst: Tideline, then plain -----------------------------------------------
-      nextBurstId = Math.max(nextBurstId, (await websitesHead()).lastEventId + 1);
+      // ---- 2b. latency of the gateways alone: events published on the bus as the relay does -----
+      // Their ids follow the log's head (where the clients are); the burst continues after them.
       const sample = messages[0]!.data;
+      const head = (await websitesHead()).lastEventId;
+      for (let i = 0; i < LATENCY_MESSAGES; i++) {
+        const eventId = head + 1 + i;
+        busSendTimes.set(eventId, performance.now());
+        await bus.publish(
+          subjects.website('update'),
+          {
+            eventId,
+            topic: 'websites',
+            type: 'update',
+            occurredAt: new Date().toISOString(),
+            schemaVersion: SCHEMA_VERSION,
+            data: sample,
+          },
+          { msgId: `bench-${round}-latency-${eventId}`, key: 'websites' },
+        );
+        await sleep(LATENCY_PACE_MS);
+      }
+      await until(() => busLatencies.length >= LATENCY_MESSAGES * CLIENTS, 'Tideline bus latency phase');
+      run.record('latency.bus.p50', quantile(busLatencies, 0.5), quantile(plainLatencies, 0.5));
+      run.record('latency.bus.p99', quantile(busLatencies, 0.99), quantile(plainLatencies, 0.99));
+
+      // ---- 3. fan-out burst: Tideline, then plain -----------------------------------------------
+      nextBurstId = head + LATENCY_MESSAGES + 1;
       /** BURST events on `target`'s bus; resolves with the ms until every client of its pair had them all. */
       const tidelineBurst = async (target: 'plain-gateways' | 'traced-gateways'): Promise<number> => {
         const onTraced = target === 'traced-gateways';
@@ -534,7 +609,7 @@ async function main(): Promise<void> {
                 schemaVersion: SCHEMA_VERSION,
                 data: sample,
               },
-              { msgId: String(eventId), key: 'websites' },
+              { msgId: `bench-${round}-${onTraced ? 'traced' : 'untraced'}-${eventId}`, key: 'websites' },
             );
           }),
         );
@@ -561,7 +636,6 @@ async function main(): Promise<void> {
       const plainBurstMs = await plainBurst();
       run.record('fanout', rate(tidelineBurstMs), rate(plainBurstMs));
       if (tracedBus) {
-        if (round === 1) nextTracedBurstId = nextBurstId;
         const on = await tidelineBurst('traced-gateways');
         const off = await tidelineBurst('plain-gateways');
         run.record('fanout.traced', rate(on), rate(off));
@@ -601,6 +675,7 @@ async function main(): Promise<void> {
     await run.finish();
     if (violations > 0) throw new Error(`${violations} duplicate or out-of-order deliveries`);
   } finally {
+    if (CPU_PROF_DIR) await stopGracefully(children);
     for (const child of children) child.process.kill('SIGKILL');
     await database[Symbol.asyncDispose]();
     await removeStreams(busPrefix);

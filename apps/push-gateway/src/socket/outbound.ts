@@ -42,15 +42,18 @@ interface OutboundState {
   overflowed: boolean;
 }
 
-/** The state of each watched connection; the listeners are shared, so a socket costs no closures. */
-const watched = new WeakMap<object, OutboundState>();
+/** Where a watched connection keeps its state; the listeners are shared, so a socket costs no closures. */
+const OUTBOUND = Symbol('tideline.outbound');
 
-function onPacketCreate(this: GatewaySocket['conn'], packet: EnginePacket): void {
-  const state = watched.get(this);
+type WatchedConnection = GatewaySocket['conn'] & { [OUTBOUND]?: OutboundState };
+
+function onPacketCreate(this: WatchedConnection, packet: EnginePacket): void {
   // A packet created while the transport is writable is flushed at once (and `flush` resets the
   // count), so only packets that will wait are measured: nothing is added to the fan-out's path
   // for a socket that keeps up.
-  if (!state || state.overflowed || this.transport.writable) return;
+  if (this.transport.writable) return;
+  const state = this[OUTBOUND];
+  if (!state || state.overflowed) return;
   state.queued += bytesOf(packet.data);
   const waiting = state.queued + onTheWire(state.socket);
   if (waiting > state.high) {
@@ -64,8 +67,8 @@ function onPacketCreate(this: GatewaySocket['conn'], packet: EnginePacket): void
 }
 
 /** The engine hands its whole queue to the transport: it now waits on the wire (bufferedAmount). */
-function onFlush(this: GatewaySocket['conn']): void {
-  const state = watched.get(this);
+function onFlush(this: WatchedConnection): void {
+  const state = this[OUTBOUND];
   if (state) state.queued = 0;
 }
 
@@ -79,7 +82,7 @@ function onFlush(this: GatewaySocket['conn']): void {
  * past `limitBytes` overflows. So what waits never exceeds the limit plus one message.
  */
 export function limitOutbound(socket: GatewaySocket, options: OutboundLimitOptions): void {
-  watched.set(socket.conn, { socket, options, queued: 0, high: 0, overflowed: false });
+  (socket.conn as WatchedConnection)[OUTBOUND] = { socket, options, queued: 0, high: 0, overflowed: false };
   socket.conn.on('packetCreate', onPacketCreate);
   socket.conn.on('flush', onFlush);
 }
