@@ -55,6 +55,7 @@ const LATENCY_MESSAGES = Number(process.env['BENCH_LATENCY_MESSAGES'] ?? 100);
 const LATENCY_PACE_MS = Number(process.env['BENCH_LATENCY_PACE_MS'] ?? 40);
 const BURST = Number(process.env['BENCH_BURST'] ?? 200);
 const SEED_WEBSITES = 100;
+const WARMUP = 200;
 const TRACING = process.env['BENCH_TRACING'] === '1';
 /** With BENCH_CPU_PROF_DIR, the gateways and plain servers write a CPU profile there when the run ends. */
 const CPU_PROF_DIR = process.env['BENCH_CPU_PROF_DIR'];
@@ -431,6 +432,33 @@ async function main(): Promise<void> {
     let nextTracedBurstId = 0;
     let plainId = 1_000_000;
     let violations = 0;
+
+    // Warm-up: code compiled on the first connections is no socket's memory (nor a round's time).
+    const warm = await connectAll(WARMUP, 100, async (i) => {
+      const socket: TidelineSocket = io(gateways[i % 2]!.url, {
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+        auth: { token: testToken(`bench-warmup-${i}`, ['websites:read']) },
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connected', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      await socket.emitWithAck('request:websites', {});
+      const other = io(plains[i % 2]!.url, {
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+      });
+      await new Promise<void>((resolve, reject) => {
+        other.once('connect', () => resolve());
+        other.once('connect_error', reject);
+      });
+      return [socket, other];
+    });
+    for (const socket of warm.flat()) socket.disconnect();
+    await sleep(SETTLE_MS);
 
     for (const round of run.rounds()) {
       // ---- 1. memory: Tideline sockets, then plain ones (one server of each measured) ----------
