@@ -2,7 +2,8 @@
  * The baseline: a plain Socket.IO server with the same Redis adapter and no Tideline logic —
  * no auth, no feeds, no ordering — that broadcasts what it is given to everyone in room
  * `websites`, and answers `snapshot` with the snapshot it was given (`POST /snapshot`), one
- * `socket.emit` each, the way a plain server serves a snapshot. Run as a child process by run.ts;
+ * `socket.emit` each, the way a plain server serves a snapshot; `GET /sockets` answers how many
+ * connections it holds. Run as a child process by run.ts;
  * prints `{"port":N}` once listening.
  */
 import { createServer } from 'node:http';
@@ -27,6 +28,10 @@ const http = createServer(async (request, response) => {
     const { event, payloads } = (await body(request)) as { event: string; payloads: unknown[] };
     for (const payload of payloads) io.to('websites').emit(event, payload);
     response.writeHead(204).end();
+    return;
+  }
+  if (request.method === 'GET' && request.url === '/sockets') {
+    response.writeHead(200, { 'content-type': 'application/json' }).end(String(io.engine.clientsCount));
     return;
   }
   if (request.method === 'POST' && request.url === '/snapshot') {

@@ -221,6 +221,26 @@ async function snapshotEncodings(gateways: Child[]): Promise<number> {
   return total;
 }
 
+/** Connections a server still holds: a gateway's `tideline_gateway_connected_sockets`, a plain server's count. */
+async function socketsHeld(server: Child, kind: 'gateway' | 'plain'): Promise<number> {
+  if (kind === 'plain') return Number(await (await fetch(`${server.url}/sockets`)).text());
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('tideline_gateway_connected_sockets'));
+  return line ? Number(line.split(' ').at(-1)) : Number.NaN;
+}
+
+/** Waits until none of `servers` holds a connection (the last round's sockets are gone), then settles. */
+async function drained(servers: Child[], kind: 'gateway' | 'plain'): Promise<void> {
+  const deadline = Date.now() + PHASE_TIMEOUT_MS;
+  for (;;) {
+    const held = await Promise.all(servers.map((server) => socketsHeld(server, kind)));
+    if (held.every((n) => n === 0)) break;
+    if (Date.now() > deadline) throw new Error(`${kind} servers still hold ${held.join(', ')} sockets`);
+    await sleep(100);
+  }
+  await sleep(SETTLE_MS);
+}
+
 function defineFigures(run: BenchRun): void {
   run.define(
     {
@@ -468,6 +488,7 @@ async function main(): Promise<void> {
       const busLatencies: number[] = [];
       let tidelineReceived = 0;
       let initialsReceived = 0;
+      await drained(gateways, 'gateway');
       const gatewayBefore = await memoryOf(gateways[0]!);
       const tideline = await connectAll(CLIENTS, 100, async (i) => {
         const socket: TidelineSocket = io(gateways[i % 2]!.url, {
@@ -502,6 +523,7 @@ async function main(): Promise<void> {
       await sleep(SETTLE_MS);
       const gatewayAfter = await memoryOf(gateways[0]!);
 
+      await drained(plains, 'plain');
       const plainBefore = await memoryOf(plains[0]!);
       const plainLatencies: number[] = [];
       const plainSendTimes = new Map<number, number>();
