@@ -1,7 +1,10 @@
 /**
  * The baseline: a plain Socket.IO server with the same Redis adapter and no Tideline logic —
  * no auth, no feeds, no ordering — that broadcasts what it is given to everyone in room
- * `websites`. Run as a child process by run.ts; prints `{"port":N}` once listening.
+ * `websites`, and answers `snapshot` with the snapshot it was given (`POST /snapshot`), one
+ * `socket.emit` each, the way a plain server serves a snapshot; `GET /sockets` answers how many
+ * connections it holds. Run as a child process by run.ts;
+ * prints `{"port":N}` once listening.
  */
 import { createServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
@@ -19,10 +22,20 @@ async function body(request: import('node:http').IncomingMessage): Promise<unkno
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
+let snapshot: unknown = null;
 const http = createServer(async (request, response) => {
   if (request.method === 'POST' && request.url === '/broadcast') {
     const { event, payloads } = (await body(request)) as { event: string; payloads: unknown[] };
     for (const payload of payloads) io.to('websites').emit(event, payload);
+    response.writeHead(204).end();
+    return;
+  }
+  if (request.method === 'GET' && request.url === '/sockets') {
+    response.writeHead(200, { 'content-type': 'application/json' }).end(String(io.engine.clientsCount));
+    return;
+  }
+  if (request.method === 'POST' && request.url === '/snapshot') {
+    snapshot = await body(request);
     response.writeHead(204).end();
     return;
   }
@@ -35,6 +48,10 @@ const io = new Server(http, {
 });
 io.on('connection', (socket) => {
   void socket.join('websites');
+  socket.on('snapshot', (ack: () => void) => {
+    socket.emit('websites:initial', snapshot);
+    ack();
+  });
 });
 http.listen(0, '127.0.0.1', () => {
   const address = http.address();

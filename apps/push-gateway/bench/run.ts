@@ -1,29 +1,34 @@
 /**
- * push-gateway benchmark (`npm run bench -w @tideline/push-gateway`), bounded to about a minute.
+ * push-gateway benchmark (`npm run bench -w @tideline/push-gateway`), @tideline/bench rounds
+ * (TIDELINE_BENCH_ROUNDS, default 3); each round measures Tideline and plain Socket.IO back to back.
  *
  * Topology, all on this machine: website-api (child process, its own PostgreSQL database),
  * two push-gateways (child processes, shared NATS and Redis, private prefixes), two plain
  * Socket.IO servers with the same Redis adapter as the baseline (child processes), and CLIENTS
- * clients in this process, each holding one socket to a gateway and one to a plain server
- * (half on each server). Measured in the same run:
- *   1. end-to-end latency, HTTP write → client: Tideline = POST /api/v1/websites/create to
+ * clients in this process per side, connected afresh each round (half on each server). Per round:
+ *   1. memory per idle subscribed socket: heap+external growth (after GC) of one server while its
+ *      half of the clients connect (Tideline sockets also ask for the websites);
+ *   2. end-to-end latency, HTTP write → client: Tideline = POST /api/v1/websites/create to
  *      website-api → commit → relay → NATS → gateway → socket; baseline = POST of the same message
- *      to a plain server → io.to(room).emit → Redis adapter → socket.
- *   2. fan-out throughput: a burst of BURST messages to every client (Tideline: events published
- *      on the bus as the relay does; baseline: the same messages emitted by a plain server).
- *   3. memory per idle connection (RSS growth of one server per connected, subscribed socket).
+ *      to a plain server → io.to(room).emit → Redis adapter → socket; and the gateways' own share,
+ *      bus publish → client (events published on the bus as the relay does), against the same baseline;
+ *   3. fan-out throughput: a burst of BURST messages to every client (Tideline: events published
+ *      on the bus as the relay does; baseline: the same messages emitted by a plain server);
+ *   4. resume storm: every client asks for a snapshot at once (Tideline: `request:websites {}`;
+ *      baseline: the plain server answers each with `socket.emit` of the same snapshot), timed
+ *      until every client has it; the gateways' serialisations of it are read from /metrics.
  * Latency is from just before the HTTP request is sent to the client's handler; all clients live
  * in one process, so the figures include that process's queueing, equally for both.
  *
  * With BENCH_TRACING=1 (`npm run bench:gateway:tracing`) the run also starts a second pair of
  * gateways with OpenTelemetry on at 100 % sampling (exporting over OTLP/HTTP to a receiver in
- * this process, on a bus prefix of their own) and as many clients on them, and measures the same
- * fan-out burst BENCH_TRACING_ROUNDS times each against the untraced pair and the plain servers,
- * in turns, printing every round and the traced/untraced throughput ratio.
+ * this process, on a bus prefix of their own) and as many clients on them, and each round also
+ * measures the fan-out burst there: the traced/untraced throughput ratio.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { BenchRun, quantile } from '@tideline/bench';
 import { createEventBus } from '@tideline/bus';
 import { busSettings, loadConfig } from '@tideline/config';
 import {
@@ -32,6 +37,7 @@ import {
   type ServerToClientEvents,
   subjects,
   type WebsiteItem,
+  type WebsitesInitial,
   type WebsitesUpdate,
 } from '@tideline/contracts';
 import {
@@ -45,12 +51,14 @@ import { io, type Socket } from 'socket.io-client';
 import { removeKeys } from '../test/support/stack.ts';
 
 const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 1_000);
-const LATENCY_MESSAGES = Number(process.env['BENCH_LATENCY_MESSAGES'] ?? 200);
+const LATENCY_MESSAGES = Number(process.env['BENCH_LATENCY_MESSAGES'] ?? 100);
 const LATENCY_PACE_MS = Number(process.env['BENCH_LATENCY_PACE_MS'] ?? 40);
 const BURST = Number(process.env['BENCH_BURST'] ?? 200);
 const SEED_WEBSITES = 100;
+const WARMUP = 200;
 const TRACING = process.env['BENCH_TRACING'] === '1';
-const TRACING_ROUNDS = Number(process.env['BENCH_TRACING_ROUNDS'] ?? 3);
+/** With BENCH_CPU_PROF_DIR, the gateways and plain servers write a CPU profile there when the run ends. */
+const CPU_PROF_DIR = process.env['BENCH_CPU_PROF_DIR'];
 const PHASE_TIMEOUT_MS = Number(process.env['BENCH_PHASE_TIMEOUT_MS'] ?? 30_000);
 const SETTLE_MS = 2_000;
 const NATS_URL = process.env['TIDELINE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
@@ -85,7 +93,9 @@ function spawnChild(
   portOf: (line: string) => number | undefined,
 ): Promise<Child> {
   const probe = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', probe], {
+  const profiled = CPU_PROF_DIR !== undefined && !entry.includes('website-api');
+  const cpuProf = profiled ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
+  const child = spawn(process.execPath, ['--expose-gc', ...cpuProf, '--import', 'tsx', probe], {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'] ?? '',
@@ -133,6 +143,24 @@ const plainPort = (line: string) => {
   }
 };
 
+/** SIGTERM, then up to 20 s for the children to exit (a CPU profile is written on exit). */
+async function stopGracefully(all: Child[]): Promise<void> {
+  await Promise.all(
+    all.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.process.exitCode !== null) return resolve();
+          const timer = setTimeout(resolve, 20_000);
+          child.process.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.process.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
 /** The child's memory after a full GC (asked through the probe's SIGUSR2). */
 function memoryOf(child: Child): Promise<Memory> {
   return new Promise((resolve, reject) => {
@@ -158,19 +186,20 @@ async function until(predicate: () => boolean, what: string): Promise<void> {
   }
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-const fmt = (ms: number) => ms.toFixed(1);
-
 async function post(url: string, body: unknown, token?: string): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
+  const send = () =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+  try {
+    return await send();
+  } catch (error) {
+    // A keep-alive connection the server closed just as it was reused: nothing was answered, try once more.
+    if ((error as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw error;
+    return send();
+  }
 }
 
 /** Connects `count` sockets with at most `batch` handshakes in flight. */
@@ -184,8 +213,137 @@ async function connectAll<T>(count: number, batch: number, open: (i: number) => 
   return out;
 }
 
+/** Sum of `tideline_gateway_message_encodings_total{event="websites:initial"}` over `gateways`. */
+async function snapshotEncodings(gateways: Child[]): Promise<number> {
+  let total = 0;
+  for (const gateway of gateways) {
+    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('tideline_gateway_message_encodings_total{') && l.includes('event="websites:initial"'),
+      );
+    total += line ? Number(line.split(' ').at(-1)) : 0;
+  }
+  return total;
+}
+
+/** Connections a server still holds: a gateway's `tideline_gateway_connected_sockets`, a plain server's count. */
+async function socketsHeld(server: Child, kind: 'gateway' | 'plain'): Promise<number> {
+  if (kind === 'plain') return Number(await (await fetch(`${server.url}/sockets`)).text());
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('tideline_gateway_connected_sockets'));
+  return line ? Number(line.split(' ').at(-1)) : Number.NaN;
+}
+
+/** Waits until none of `servers` holds a connection (the last round's sockets are gone), then settles. */
+async function drained(servers: Child[], kind: 'gateway' | 'plain'): Promise<void> {
+  const deadline = Date.now() + PHASE_TIMEOUT_MS;
+  for (;;) {
+    const held = await Promise.all(servers.map((server) => socketsHeld(server, kind)));
+    if (held.every((n) => n === 0)) break;
+    if (Date.now() > deadline) throw new Error(`${kind} servers still hold ${held.join(', ')} sockets`);
+    await sleep(100);
+  }
+  await sleep(SETTLE_MS);
+}
+
+function defineFigures(run: BenchRun): void {
+  run.define(
+    {
+      id: 'latency.p50',
+      label: `HTTP write -> client p50, 2 gateways, ${CLIENTS} clients`,
+      unit: 'ms',
+      better: 'lower',
+      baseline: 'plain Socket.IO: HTTP POST -> io.to(room).emit -> Redis adapter -> client',
+      goal: 1.15,
+      goalNote: 'issue 17',
+    },
+    {
+      id: 'latency.p99',
+      label: `HTTP write -> client p99, 2 gateways, ${CLIENTS} clients`,
+      unit: 'ms',
+      better: 'lower',
+      baseline: 'plain Socket.IO: HTTP POST -> io.to(room).emit -> Redis adapter -> client',
+      goal: 1.2,
+      goalNote: 'issue 17',
+    },
+    {
+      id: 'latency.bus.p50',
+      label: `bus publish -> client p50 (the gateways' own share), ${CLIENTS} clients`,
+      unit: 'ms',
+      better: 'lower',
+      baseline: 'plain Socket.IO: HTTP POST -> io.to(room).emit -> Redis adapter -> client',
+      goal: 1.15,
+      goalNote: "issue 17's latency goal applied to the part the gateway owns",
+    },
+    {
+      id: 'latency.bus.p99',
+      label: `bus publish -> client p99 (the gateways' own share), ${CLIENTS} clients`,
+      unit: 'ms',
+      better: 'lower',
+      baseline: 'plain Socket.IO: HTTP POST -> io.to(room).emit -> Redis adapter -> client',
+      goal: 1.2,
+      goalNote: "issue 17's latency goal applied to the part the gateway owns",
+    },
+    {
+      id: 'latency.write.p50',
+      label: 'of which the HTTP write (website-api commit) p50',
+      unit: 'ms',
+      better: 'lower',
+    },
+    {
+      id: 'fanout',
+      label: `fan-out burst, ${BURST} msgs x ${CLIENTS} clients`,
+      unit: 'deliveries/s',
+      better: 'higher',
+      baseline: 'plain Socket.IO io.to(room).emit of the same messages',
+      goal: 0.95,
+      goalNote: 'issue 17',
+    },
+    {
+      id: 'memory.socket',
+      label: 'heap+external per idle subscribed socket (one server, after GC)',
+      unit: 'KiB',
+      better: 'lower',
+      baseline: 'plain Socket.IO socket in one room',
+      goal: 1.2,
+      goalNote: 'issue 17',
+    },
+    {
+      id: 'storm.ms',
+      label: `resume storm: ${CLIENTS} sockets ask for the websites snapshot at once, until all have it`,
+      unit: 'ms',
+      better: 'lower',
+      baseline: 'plain Socket.IO: socket.emit of the same snapshot to each socket',
+    },
+    {
+      id: 'storm.encodings',
+      label: 'resume storm: snapshot serialisations per gateway',
+      unit: 'serialisations',
+      better: 'lower',
+      goal: 1,
+      goalNote: `issue 17: one per snapshot version, not one per socket (${CLIENTS / 2} before)`,
+    },
+  );
+  if (TRACING) {
+    run.define({
+      id: 'fanout.traced',
+      label: 'fan-out burst, tracing on (100 % sampled)',
+      unit: 'deliveries/s',
+      better: 'higher',
+      baseline: 'the same burst on the untraced gateway pair',
+    });
+  }
+}
+
 async function main(): Promise<void> {
-  const started = performance.now();
+  const run = new BenchRun({
+    bench: 'push-gateway',
+    description: `HTTP write -> client latency, fan-out, memory per idle socket and a resume storm: 2 gateways, ${CLIENTS} clients, against plain Socket.IO with the same Redis adapter`,
+  });
+  defineFigures(run);
   const database = await TestDatabase.create('tideline_gwbench');
   const writer = testToken('bench-writer', ['websites:read', 'websites:write']);
   try {
@@ -219,6 +377,8 @@ async function main(): Promise<void> {
       TIDELINE_GATEWAY_ADAPTER_KEY: `bench-${id}`,
       TIDELINE_STATEFUL_NAMESPACE: `gwbench-${id}`,
       TIDELINE_GATEWAY_RATE_LIMIT_EVENTS: '1000',
+      // The storm asks every socket for a snapshot again each round: no per-socket snapshot limit.
+      TIDELINE_GATEWAY_RESNAPSHOT_INTERVAL_MS: '0',
     };
     const gateways = await Promise.all([
       spawnChild('apps/push-gateway/src/main.ts', gatewayEnv, startedPort),
@@ -272,119 +432,6 @@ async function main(): Promise<void> {
     for (let i = 0; i < SEED_WEBSITES; i++) await create();
     await sleep(SETTLE_MS);
 
-    // ---- clients: Tideline sockets (memory of gateway 0 measured around its share) -------------
-    const gatewayBefore = await memoryOf(gateways[0]!);
-    /** Send time by primary domain: known before the request, so an update arriving before the HTTP answer still counts. */
-    const sendTimes = new Map<string, number>();
-    const tidelineLatencies: number[] = [];
-    let tidelineReceived = 0;
-    let violations = 0;
-    const tideline = await connectAll(CLIENTS, 100, async (i) => {
-      const socket: TidelineSocket = io(gateways[i % 2]!.url, {
-        transports: ['websocket'],
-        forceNew: true,
-        reconnection: false,
-        auth: { token: testToken(`bench-${i}`, ['websites:read']) },
-      });
-      let last = 0;
-      socket.on('websites:update', (update: WebsitesUpdate) => {
-        const now = performance.now();
-        if (update.eventId <= last) violations++;
-        last = update.eventId;
-        tidelineReceived++;
-        const sentAt = update.type === 'add' ? sendTimes.get(update.data.primary_domain) : undefined;
-        if (sentAt !== undefined) tidelineLatencies.push(now - sentAt);
-      });
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connected', () => resolve());
-        socket.once('connect_error', reject);
-      });
-      const ack = await socket.emitWithAck('request:websites', {});
-      if (!ack.ok) throw new Error(`request:websites refused: ${ack.code}`);
-      return socket;
-    });
-    await sleep(SETTLE_MS);
-    const gatewayAfter = await memoryOf(gateways[0]!);
-
-    const plainBefore = await memoryOf(plains[0]!);
-    const plainLatencies: number[] = [];
-    const plainSendTimes = new Map<number, number>();
-    let plainReceived = 0;
-    const plain = await connectAll(CLIENTS, 100, async (i) => {
-      const socket = io(plains[i % 2]!.url, {
-        transports: ['websocket'],
-        forceNew: true,
-        reconnection: false,
-      });
-      socket.on('websites:update', (update: WebsitesUpdate) => {
-        const now = performance.now();
-        plainReceived++;
-        const sentAt = plainSendTimes.get(update.eventId);
-        if (sentAt !== undefined) plainLatencies.push(now - sentAt);
-      });
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', () => resolve());
-        socket.once('connect_error', reject);
-      });
-      return socket;
-    });
-    await sleep(SETTLE_MS);
-    const plainAfter = await memoryOf(plains[0]!);
-
-    let tracedReceived = 0;
-    const traced = await connectAll(tracedGateways.length > 0 ? CLIENTS : 0, 100, async (i) => {
-      const socket: TidelineSocket = io(tracedGateways[i % 2]!.url, {
-        transports: ['websocket'],
-        forceNew: true,
-        reconnection: false,
-        auth: { token: testToken(`bench-traced-${i}`, ['websites:read']) },
-      });
-      socket.on('websites:update', () => {
-        tracedReceived++;
-      });
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connected', () => resolve());
-        socket.once('connect_error', reject);
-      });
-      const ack = await socket.emitWithAck('request:websites', {});
-      if (!ack.ok) throw new Error(`request:websites refused: ${ack.code}`);
-      return socket;
-    });
-    if (traced.length > 0) await sleep(SETTLE_MS);
-
-    // ---- 1. latency, paced --------------------------------------------------------------------
-    const messages: WebsitesUpdate[] = [];
-    const httpLatencies: number[] = [];
-    for (let i = 0; i < LATENCY_MESSAGES; i++) {
-      const domain = nextDomain();
-      const t0 = performance.now();
-      sendTimes.set(domain, t0);
-      const item = await create(domain);
-      httpLatencies.push(performance.now() - t0);
-      messages.push({ eventId: 0, type: 'add', data: item });
-      await sleep(LATENCY_PACE_MS);
-    }
-    await until(() => tidelineLatencies.length >= LATENCY_MESSAGES * CLIENTS, 'Tideline latency phase');
-    for (const [i, message] of messages.entries()) {
-      const eventId = 1_000_000 + i;
-      const t0 = performance.now();
-      plainSendTimes.set(eventId, t0);
-      await post(`${plains[i % 2]!.url}/broadcast`, {
-        event: 'websites:update',
-        payloads: [{ ...message, eventId }],
-      });
-      await sleep(LATENCY_PACE_MS);
-    }
-    await until(() => plainLatencies.length >= LATENCY_MESSAGES * CLIENTS, 'plain latency phase');
-
-    // ---- 2. fan-out burst -----------------------------------------------------------------------
-    const snapshot = (await (
-      await fetch(`${api.url}/internal/v1/websites/snapshot`, {
-        headers: { authorization: `Bearer ${testServiceToken('service:bench')}` },
-      })
-    ).json()) as { lastEventId: number };
-    if (!Number.isInteger(snapshot.lastEventId))
-      throw new Error(`websites snapshot refused: ${JSON.stringify(snapshot).slice(0, 200)}`);
     const openBus = async (prefix: string) => {
       const opened = createEventBus({
         config: loadConfig(busSettings, { env: { ...common, TIDELINE_BUS_PREFIX: prefix } }),
@@ -394,138 +441,299 @@ async function main(): Promise<void> {
       return opened;
     };
     const bus = await openBus(busPrefix);
-    const tracedBus = traced.length > 0 ? await openBus(tracedBusPrefix) : undefined;
-    const sample = messages[0]!.data;
-    let nextBurstId = snapshot.lastEventId + 1;
-    let nextTracedBurstId = snapshot.lastEventId + 1;
-    /** BURST events on `target`'s bus; resolves with the ms until every client of its pair had them all. */
-    const tidelineBurst = async (target: 'plain-gateways' | 'traced-gateways'): Promise<number> => {
-      const onTraced = target === 'traced-gateways';
-      const base = onTraced ? tracedReceived : tidelineReceived;
-      const first = onTraced ? nextTracedBurstId : nextBurstId;
-      if (onTraced) nextTracedBurstId += BURST;
-      else nextBurstId += BURST;
-      const t = performance.now();
-      await Promise.all(
-        Array.from({ length: BURST }, (_, i) => {
-          const eventId = first + i;
-          return (onTraced ? tracedBus! : bus).publish(
-            subjects.website('update'),
-            {
-              eventId,
-              topic: 'websites',
-              type: 'update',
-              occurredAt: new Date().toISOString(),
-              schemaVersion: SCHEMA_VERSION,
-              data: sample,
-            },
-            { msgId: String(eventId), key: 'websites' },
-          );
-        }),
-      );
-      await until(
-        () => (onTraced ? tracedReceived : tidelineReceived) - base >= BURST * CLIENTS,
-        `${target} burst`,
-      );
-      return performance.now() - t;
+    const tracedBus = tracedGateways.length > 0 ? await openBus(tracedBusPrefix) : undefined;
+    const serviceToken = testServiceToken('service:bench');
+    const websitesHead = async (): Promise<WebsitesInitial> => {
+      const answer = (await (
+        await fetch(`${api.url}/internal/v1/websites/snapshot`, {
+          headers: { authorization: `Bearer ${serviceToken}` },
+        })
+      ).json()) as WebsitesInitial;
+      if (!Number.isInteger(answer.lastEventId))
+        throw new Error(`websites snapshot refused: ${JSON.stringify(answer).slice(0, 200)}`);
+      return answer;
     };
-    let plainBurstId = 2_000_000;
-    const plainBurst = async (): Promise<number> => {
-      const base = plainReceived;
-      const burstPayloads = Array.from({ length: BURST }, () => ({
-        eventId: plainBurstId++,
-        type: 'update',
-        data: sample,
-      }));
-      const t = performance.now();
-      await post(`${plains[0]!.url}/broadcast`, { event: 'websites:update', payloads: burstPayloads });
-      await until(() => plainReceived - base >= BURST * CLIENTS, 'plain burst');
-      return performance.now() - t;
-    };
-    const tidelineBurstMs = await tidelineBurst('plain-gateways');
-    const plainBurstMs = await plainBurst();
-    const tracingRounds: { off: number; on: number; plain: number }[] = [];
-    if (tracedBus) {
-      // Turns within each round, so drift of a busy machine hits both sides alike.
-      for (let round = 0; round < TRACING_ROUNDS; round++) {
+    // A burst's events take the ids following the log's head (its clients are there), under msgIds
+    // of their own, so the relay's real events with the same ids later are not taken for duplicates
+    // (the next round's clients start from the log's snapshot again).
+    let nextBurstId = 0;
+    let nextTracedBurstId = 0;
+    let plainId = 1_000_000;
+    let violations = 0;
+
+    // Warm-up: code compiled on the first connections is no socket's memory (nor a round's time).
+    const warm = await connectAll(WARMUP, 100, async (i) => {
+      const socket: TidelineSocket = io(gateways[i % 2]!.url, {
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+        auth: { token: testToken(`bench-warmup-${i}`, ['websites:read']) },
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connected', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      await socket.emitWithAck('request:websites', {});
+      const other = io(plains[i % 2]!.url, {
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+      });
+      await new Promise<void>((resolve, reject) => {
+        other.once('connect', () => resolve());
+        other.once('connect_error', reject);
+      });
+      return [socket, other];
+    });
+    for (const socket of warm.flat()) socket.disconnect();
+    await sleep(SETTLE_MS);
+
+    for (const round of run.rounds()) {
+      // ---- 1. memory: Tideline sockets, then plain ones (one server of each measured) ----------
+      const sendTimes = new Map<string, number>();
+      const tidelineLatencies: number[] = [];
+      const busSendTimes = new Map<number, number>();
+      const busLatencies: number[] = [];
+      let tidelineReceived = 0;
+      let initialsReceived = 0;
+      await drained(gateways, 'gateway');
+      const gatewayBefore = await memoryOf(gateways[0]!);
+      const tideline = await connectAll(CLIENTS, 100, async (i) => {
+        const socket: TidelineSocket = io(gateways[i % 2]!.url, {
+          transports: ['websocket'],
+          forceNew: true,
+          reconnection: false,
+          auth: { token: testToken(`bench-${round}-${i}`, ['websites:read']) },
+        });
+        let last = 0;
+        socket.on('websites:initial', (initial) => {
+          last = initial.lastEventId;
+          initialsReceived++;
+        });
+        socket.on('websites:update', (update: WebsitesUpdate) => {
+          const now = performance.now();
+          if (update.eventId <= last) violations++;
+          last = update.eventId;
+          tidelineReceived++;
+          const sentAt = update.type === 'add' ? sendTimes.get(update.data.primary_domain) : undefined;
+          if (sentAt !== undefined) tidelineLatencies.push(now - sentAt);
+          const publishedAt = busSendTimes.get(update.eventId);
+          if (publishedAt !== undefined) busLatencies.push(now - publishedAt);
+        });
+        await new Promise<void>((resolve, reject) => {
+          socket.once('connected', () => resolve());
+          socket.once('connect_error', reject);
+        });
+        const ack = await socket.emitWithAck('request:websites', {});
+        if (!ack.ok) throw new Error(`request:websites refused: ${ack.code}`);
+        return socket;
+      });
+      await sleep(SETTLE_MS);
+      const gatewayAfter = await memoryOf(gateways[0]!);
+
+      await drained(plains, 'plain');
+      const plainBefore = await memoryOf(plains[0]!);
+      const plainLatencies: number[] = [];
+      const plainSendTimes = new Map<number, number>();
+      let plainReceived = 0;
+      let plainInitials = 0;
+      const plain = await connectAll(CLIENTS, 100, async (i) => {
+        const socket = io(plains[i % 2]!.url, {
+          transports: ['websocket'],
+          forceNew: true,
+          reconnection: false,
+        });
+        socket.on('websites:update', (update: WebsitesUpdate) => {
+          const now = performance.now();
+          plainReceived++;
+          const sentAt = plainSendTimes.get(update.eventId);
+          if (sentAt !== undefined) plainLatencies.push(now - sentAt);
+        });
+        socket.on('websites:initial', () => {
+          plainInitials++;
+        });
+        await new Promise<void>((resolve, reject) => {
+          socket.once('connect', () => resolve());
+          socket.once('connect_error', reject);
+        });
+        return socket;
+      });
+      await sleep(SETTLE_MS);
+      const plainAfter = await memoryOf(plains[0]!);
+      const perSocketKiB = (after: Memory, before: Memory) =>
+        (after.heapUsed + after.external - before.heapUsed - before.external) / (CLIENTS / 2) / 1024;
+      run.record(
+        'memory.socket',
+        perSocketKiB(gatewayAfter, gatewayBefore),
+        perSocketKiB(plainAfter, plainBefore),
+      );
+
+      let tracedReceived = 0;
+      const traced = await connectAll(tracedGateways.length > 0 ? CLIENTS : 0, 100, async (i) => {
+        const socket: TidelineSocket = io(tracedGateways[i % 2]!.url, {
+          transports: ['websocket'],
+          forceNew: true,
+          reconnection: false,
+          auth: { token: testToken(`bench-traced-${round}-${i}`, ['websites:read']) },
+        });
+        socket.on('websites:update', () => {
+          tracedReceived++;
+        });
+        await new Promise<void>((resolve, reject) => {
+          socket.once('connected', () => resolve());
+          socket.once('connect_error', reject);
+        });
+        const ack = await socket.emitWithAck('request:websites', {});
+        if (!ack.ok) throw new Error(`request:websites refused: ${ack.code}`);
+        return socket;
+      });
+      if (traced.length > 0) await sleep(SETTLE_MS);
+      // The traced pair reads a bus of its own: its clients stay at the snapshot they were sent.
+      if (traced.length > 0) nextTracedBurstId = (await websitesHead()).lastEventId + 1;
+
+      // ---- 2. latency, paced: Tideline, then plain ----------------------------------------------
+      const messages: WebsitesUpdate[] = [];
+      const httpLatencies: number[] = [];
+      for (let i = 0; i < LATENCY_MESSAGES; i++) {
+        const domain = nextDomain();
+        const t0 = performance.now();
+        sendTimes.set(domain, t0);
+        const item = await create(domain);
+        httpLatencies.push(performance.now() - t0);
+        messages.push({ eventId: 0, type: 'add', data: item });
+        await sleep(LATENCY_PACE_MS);
+      }
+      await until(() => tidelineLatencies.length >= LATENCY_MESSAGES * CLIENTS, 'Tideline latency phase');
+      for (const [i, message] of messages.entries()) {
+        const eventId = plainId++;
+        const t0 = performance.now();
+        plainSendTimes.set(eventId, t0);
+        await post(`${plains[i % 2]!.url}/broadcast`, {
+          event: 'websites:update',
+          payloads: [{ ...message, eventId }],
+        });
+        await sleep(LATENCY_PACE_MS);
+      }
+      await until(() => plainLatencies.length >= LATENCY_MESSAGES * CLIENTS, 'plain latency phase');
+      run.record('latency.p50', quantile(tidelineLatencies, 0.5), quantile(plainLatencies, 0.5));
+      run.record('latency.p99', quantile(tidelineLatencies, 0.99), quantile(plainLatencies, 0.99));
+      run.record('latency.write.p50', quantile(httpLatencies, 0.5));
+
+      // ---- 2b. latency of the gateways alone: events published on the bus as the relay does -----
+      // Their ids follow the log's head (where the clients are); the burst continues after them.
+      const sample = messages[0]!.data;
+      const head = (await websitesHead()).lastEventId;
+      for (let i = 0; i < LATENCY_MESSAGES; i++) {
+        const eventId = head + 1 + i;
+        busSendTimes.set(eventId, performance.now());
+        await bus.publish(
+          subjects.website('update'),
+          {
+            eventId,
+            topic: 'websites',
+            type: 'update',
+            occurredAt: new Date().toISOString(),
+            schemaVersion: SCHEMA_VERSION,
+            data: sample,
+          },
+          { msgId: `bench-${round}-latency-${eventId}`, key: 'websites' },
+        );
+        await sleep(LATENCY_PACE_MS);
+      }
+      await until(() => busLatencies.length >= LATENCY_MESSAGES * CLIENTS, 'Tideline bus latency phase');
+      run.record('latency.bus.p50', quantile(busLatencies, 0.5), quantile(plainLatencies, 0.5));
+      run.record('latency.bus.p99', quantile(busLatencies, 0.99), quantile(plainLatencies, 0.99));
+
+      // ---- 3. fan-out burst: Tideline, then plain -----------------------------------------------
+      nextBurstId = head + LATENCY_MESSAGES + 1;
+      /** BURST events on `target`'s bus; resolves with the ms until every client of its pair had them all. */
+      const tidelineBurst = async (target: 'plain-gateways' | 'traced-gateways'): Promise<number> => {
+        const onTraced = target === 'traced-gateways';
+        const base = onTraced ? tracedReceived : tidelineReceived;
+        const first = onTraced ? nextTracedBurstId : nextBurstId;
+        if (onTraced) nextTracedBurstId += BURST;
+        else nextBurstId += BURST;
+        const t = performance.now();
+        await Promise.all(
+          Array.from({ length: BURST }, (_, i) => {
+            const eventId = first + i;
+            return (onTraced ? tracedBus! : bus).publish(
+              subjects.website('update'),
+              {
+                eventId,
+                topic: 'websites',
+                type: 'update',
+                occurredAt: new Date().toISOString(),
+                schemaVersion: SCHEMA_VERSION,
+                data: sample,
+              },
+              { msgId: `bench-${round}-${onTraced ? 'traced' : 'untraced'}-${eventId}`, key: 'websites' },
+            );
+          }),
+        );
+        await until(
+          () => (onTraced ? tracedReceived : tidelineReceived) - base >= BURST * CLIENTS,
+          `${target} burst`,
+        );
+        return performance.now() - t;
+      };
+      const plainBurst = async (): Promise<number> => {
+        const base = plainReceived;
+        const burstPayloads = Array.from({ length: BURST }, () => ({
+          eventId: plainId++,
+          type: 'update',
+          data: sample,
+        }));
+        const t = performance.now();
+        await post(`${plains[0]!.url}/broadcast`, { event: 'websites:update', payloads: burstPayloads });
+        await until(() => plainReceived - base >= BURST * CLIENTS, 'plain burst');
+        return performance.now() - t;
+      };
+      const rate = (ms: number) => (BURST * CLIENTS) / (ms / 1000);
+      const tidelineBurstMs = await tidelineBurst('plain-gateways');
+      const plainBurstMs = await plainBurst();
+      run.record('fanout', rate(tidelineBurstMs), rate(plainBurstMs));
+      if (tracedBus) {
         const on = await tidelineBurst('traced-gateways');
         const off = await tidelineBurst('plain-gateways');
-        const plainMs = await plainBurst();
-        tracingRounds.push({ off, on, plain: plainMs });
-        await sleep(SETTLE_MS);
+        run.record('fanout.traced', rate(on), rate(off));
       }
+
+      // ---- 4. resume storm: every socket asks for a snapshot at once ------------------------------
+      await sleep(SETTLE_MS);
+      const encodingsBefore = await snapshotEncodings(gateways);
+      const initialsBase = initialsReceived;
+      let t = performance.now();
+      const acks = await Promise.all(tideline.map((socket) => socket.emitWithAck('request:websites', {})));
+      await until(() => initialsReceived - initialsBase >= CLIENTS, 'Tideline storm');
+      const tidelineStormMs = performance.now() - t;
+      const refused = acks.filter((ack) => !ack.ok);
+      if (refused.length > 0)
+        throw new Error(`storm: ${refused.length} refused, e.g. ${JSON.stringify(refused[0])}`);
+      const encodings = (await snapshotEncodings(gateways)) - encodingsBefore;
+      const snapshot = await websitesHead();
+      await Promise.all(plains.map((p) => post(`${p.url}/snapshot`, snapshot)));
+      t = performance.now();
+      await Promise.all(plain.map((socket) => socket.emitWithAck('snapshot')));
+      await until(() => plainInitials >= CLIENTS, 'plain storm');
+      run.record('storm.ms', tidelineStormMs, performance.now() - t);
+      run.record('storm.encodings', encodings / gateways.length);
+
+      for (const socket of [...tideline, ...plain, ...traced]) socket.disconnect();
+      await sleep(SETTLE_MS);
     }
     await bus.drain();
     await tracedBus?.drain();
-
-    // ---- report ---------------------------------------------------------------------------------
-    const sortedT = [...tidelineLatencies].sort((a, b) => a - b);
-    const sortedP = [...plainLatencies].sort((a, b) => a - b);
-    const sortedH = [...httpLatencies].sort((a, b) => a - b);
-    const perConnection = (after: Memory, before: Memory, n: number) => {
-      const kib = (bytes: number) => (bytes / n / 1024).toFixed(1);
-      return `${kib(after.heapUsed + after.external - before.heapUsed - before.external)} KiB heap+external, ${kib(after.rss - before.rss)} KiB RSS`;
-    };
-    const rows = [
-      ['', 'Tideline (2 gateways)', 'plain Socket.IO (2 servers)'],
-      [
-        `latency p50 / p99, HTTP write -> client (${LATENCY_MESSAGES} msgs x ${CLIENTS} clients)`,
-        `${fmt(percentile(sortedT, 50))} / ${fmt(percentile(sortedT, 99))} ms`,
-        `${fmt(percentile(sortedP, 50))} / ${fmt(percentile(sortedP, 99))} ms`,
-      ],
-      [
-        '  of which the HTTP write (commit) p50 / p99',
-        `${fmt(percentile(sortedH, 50))} / ${fmt(percentile(sortedH, 99))} ms`,
-        '-',
-      ],
-      [
-        `fan-out burst (${BURST} msgs x ${CLIENTS} clients)`,
-        `${Math.round((BURST * CLIENTS) / (tidelineBurstMs / 1000))} deliveries/s (${Math.round(tidelineBurstMs)} ms)`,
-        `${Math.round((BURST * CLIENTS) / (plainBurstMs / 1000))} deliveries/s (${Math.round(plainBurstMs)} ms)`,
-      ],
-      [
-        'memory per idle connection (one server, after GC)',
-        perConnection(gatewayAfter, gatewayBefore, CLIENTS / 2),
-        perConnection(plainAfter, plainBefore, CLIENTS / 2),
-      ],
-      ['duplicate or out-of-order deliveries', String(violations), 'not checked (no ids)'],
-    ];
-    const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
-    process.stdout.write(
-      `\npush-gateway benchmark: ${CLIENTS} clients, 2 servers of each kind, one run (${Math.round((performance.now() - started) / 1000)} s)\n`,
+    run.note(
+      `${CLIENTS} clients per side, ${LATENCY_MESSAGES} latency messages paced ${LATENCY_PACE_MS} ms, bursts of ${BURST}, ${SEED_WEBSITES}+ websites in each snapshot`,
     );
-    for (const row of rows)
-      process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  |  ')}\n`);
-    if (tracingRounds.length > 0) {
-      const rate = (ms: number) => (BURST * CLIENTS) / (ms / 1000);
-      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-      const tracingRows = [
-        ['round', 'tracing off (2 gateways)', 'tracing on, 100 % sampled', 'on / off', 'plain Socket.IO'],
-        ...tracingRounds.map((r, i) => [
-          String(i + 1),
-          `${Math.round(rate(r.off))} deliveries/s`,
-          `${Math.round(rate(r.on))} deliveries/s`,
-          `x${(rate(r.on) / rate(r.off)).toFixed(3)}`,
-          `${Math.round(rate(r.plain))} deliveries/s`,
-        ]),
-        [
-          'median',
-          `${Math.round(median(tracingRounds.map((r) => rate(r.off))))} deliveries/s`,
-          `${Math.round(median(tracingRounds.map((r) => rate(r.on))))} deliveries/s`,
-          `x${median(tracingRounds.map((r) => rate(r.on) / rate(r.off))).toFixed(3)}`,
-          `${Math.round(median(tracingRounds.map((r) => rate(r.plain))))} deliveries/s`,
-        ],
-      ];
-      const tw = [0, 1, 2, 3, 4].map((c) => Math.max(...tracingRows.map((r) => r[c]!.length)));
-      process.stdout.write(
-        `\ntracing overhead: fan-out burst (${BURST} msgs x ${CLIENTS} clients), ${tracingRounds.length} rounds; ${receiver!.spans().length} spans exported by the traced gateways\n`,
-      );
-      for (const row of tracingRows)
-        process.stdout.write(`${row.map((cell, c) => cell.padEnd(tw[c]!)).join('  |  ')}\n`);
-    }
-    for (const socket of [...tideline, ...plain, ...traced]) socket.disconnect();
+    run.note(`duplicate or out-of-order deliveries seen by Tideline clients: ${violations}`);
+    if (receiver) run.note(`${receiver.spans().length} spans exported by the traced gateways`);
     await receiver?.close();
+    await run.finish();
+    if (violations > 0) throw new Error(`${violations} duplicate or out-of-order deliveries`);
   } finally {
+    if (CPU_PROF_DIR) await stopGracefully(children);
     for (const child of children) child.process.kill('SIGKILL');
     await database[Symbol.asyncDispose]();
     await removeStreams(busPrefix);
@@ -540,7 +748,7 @@ const timeout = setTimeout(
     for (const child of children) child.process.kill('SIGKILL');
     process.exit(2);
   },
-  TRACING ? 150_000 + TRACING_ROUNDS * 60_000 : 150_000,
+  (TRACING ? 240_000 : 180_000) * Number(process.env['TIDELINE_BENCH_ROUNDS'] ?? 3) + 120_000,
 );
 timeout.unref();
 await main();

@@ -52,6 +52,12 @@ export function createGatewayMetrics(registry: Registry) {
       labelNames: ['event'] as const,
       registers,
     }),
+    encodings: new Counter({
+      name: 'tideline_gateway_message_encodings_total',
+      help: 'Messages serialised for sending socket by socket (snapshots, replayed and buffered updates), by socket event; each version of a message is serialised once, however many sockets it goes to.',
+      labelNames: ['event'] as const,
+      registers,
+    }),
     syncs: new Counter({
       name: 'tideline_gateway_syncs_total',
       help: 'Finished snapshot/replay syncs, by feed, mode (replay or snapshot) and reason (requested, gap, epoch, or why a replay fell back).',

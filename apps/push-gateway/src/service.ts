@@ -118,22 +118,22 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
       },
     }),
   );
-  io.on('connection', (socket) =>
-    serveConnection(socket, {
-      verifier,
-      websites,
-      nodes,
-      emitter,
-      rateLimit,
-      metrics,
-      logger,
-      expiryGraceMs: config.jwtClockToleranceMs,
-      expiryCheckMaxMs: config.gatewayTokenExpiryCheckMaxMs,
-      outboundQueueLimitBytes: config.gatewayOutboundQueueLimitBytes,
-      slowConsumerCloseGraceMs: config.gatewaySlowConsumerCloseGraceMs,
-      presence,
-    }),
-  );
+  // One options object for every socket: a connection keeps a reference, not a copy.
+  const connectionOptions = {
+    verifier,
+    websites,
+    nodes,
+    emitter,
+    rateLimit,
+    metrics,
+    logger,
+    expiryGraceMs: config.jwtClockToleranceMs,
+    expiryCheckMaxMs: config.gatewayTokenExpiryCheckMaxMs,
+    outboundQueueLimitBytes: config.gatewayOutboundQueueLimitBytes,
+    slowConsumerCloseGraceMs: config.gatewaySlowConsumerCloseGraceMs,
+    presence,
+  };
+  io.on('connection', (socket) => serveConnection(socket, connectionOptions));
 
   registerOperatorRoutes(http, { io, instanceId, disconnects: metrics.disconnects, verifier });
 

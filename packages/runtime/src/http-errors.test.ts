@@ -116,6 +116,10 @@ describe('withErrorBodyOnSocket', () => {
     const out = written(socket);
     const wrapped = withErrorBodyOnSocket(socket, 'req-1');
     wrapped.write('HTTP/1.1 101 Switching Protocols\r\n\r\n');
+    // After the status line the socket has its own methods again: nothing wraps a WebSocket's frames.
+    expect(Object.hasOwn(socket, 'write')).toBe(false);
+    expect(Object.hasOwn(socket, 'end')).toBe(false);
+    expect(socket.write).toBe(PassThrough.prototype.write);
     wrapped.end('HTTP/1.1 400 looks like an answer but is a frame');
     expect(await out).toBe(
       'HTTP/1.1 101 Switching Protocols\r\n\r\nHTTP/1.1 400 looks like an answer but is a frame',

@@ -110,10 +110,24 @@ function rawErrorAnswer(status: number, code: ErrorCode, message: string, reques
 export function withErrorBodyOnSocket(socket: Duplex, requestId: string): Duplex {
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
   const end = socket.end.bind(socket) as (...args: unknown[]) => Duplex;
+  const own = {
+    write: Object.getOwnPropertyDescriptor(socket, 'write'),
+    end: Object.getOwnPropertyDescriptor(socket, 'end'),
+  };
+  // Only the first chunk (the answer's status line) is looked at: after it the socket gets its own
+  // methods back, so a long-lived WebSocket keeps no wrappers and no closures (per frame, per socket).
+  const restore = () => {
+    for (const key of ['write', 'end'] as const) {
+      const descriptor = own[key];
+      if (descriptor) Object.defineProperty(socket, key, descriptor);
+      else delete (socket as unknown as Record<string, unknown>)[key];
+    }
+  };
   let first = true;
   const rewrite = (chunk: unknown): unknown => {
     if (!first) return chunk;
     first = false;
+    restore();
     const text = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : typeof chunk === 'string' ? chunk : '';
     const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
     if (status < 400) return chunk;

@@ -753,3 +753,54 @@ describe('Feed - what one member may cost', () => {
     ]);
   });
 });
+
+describe('Feed snapshot versions', () => {
+  function versionedFeed(snapshotVersion?: (snapshot: Initial) => string) {
+    const source = new ManualSource();
+    const sent: Initial[] = [];
+    const outlet: FeedOutlet<Initial, Update> = {
+      join: () => {},
+      leave: () => {},
+      initial: (_id, message) => sent.push(message),
+      update: () => {},
+      broadcast: () => {},
+      ended: () => {},
+    };
+    const feed = new Feed<Initial, Update>({
+      room: 'websites',
+      source,
+      outlet,
+      replayLimit: 100,
+      snapshotReuseMs: 0,
+      bufferMaxEvents: 1_000,
+      gapWaitMs: 10,
+      holdMaxEvents: 100,
+      snapshotVersion,
+    });
+    const syncAnswered = async (member: string, snapshot: Initial) => {
+      const done = feed.sync(member, {});
+      await flush();
+      source.snapshots.at(-1)!.resolve(snapshot);
+      await done;
+    };
+    return { sent, syncAnswered };
+  }
+
+  it('version - a fresh snapshot of the version already sent is handed out as that same object', async () => {
+    const { sent, syncAnswered } = versionedFeed();
+    await syncAnswered('a', { lastEventId: 5, items: ['x'] });
+    await syncAnswered('b', { lastEventId: 5, items: ['x'] });
+    await syncAnswered('c', { lastEventId: 6, items: ['x', 'y'] });
+    expect(sent.map((s) => s.lastEventId)).toEqual([5, 5, 6]);
+    expect(sent[1]).toBe(sent[0]);
+    expect(sent[2]).not.toBe(sent[1]);
+  });
+
+  it('version - snapshots at the same id of different versions (epochs) stay apart', async () => {
+    const { sent, syncAnswered } = versionedFeed((s) => `${s.items[0]}:${s.lastEventId}`);
+    await syncAnswered('a', { lastEventId: 5, items: ['epoch-1'] });
+    await syncAnswered('b', { lastEventId: 5, items: ['epoch-2'] });
+    expect(sent[1]).not.toBe(sent[0]);
+    expect(sent[1]!.items).toEqual(['epoch-2']);
+  });
+});

@@ -23,6 +23,12 @@ export interface FeedOptions<Initial extends { lastEventId: number }, Update ext
   /** Live events held for one member while its snapshot/replay is in flight. */
   bufferMaxEvents: number;
   /**
+   * The version a snapshot describes (default: its `lastEventId`): a fresh snapshot of the same
+   * version as the last one is that one, so every member is handed the same object (and the
+   * outlet serialises it once). Must change with the epoch when the source has one.
+   */
+  snapshotVersion?: ((snapshot: Initial) => string) | undefined;
+  /**
    * How long an event that skips ids is held waiting for the missing ones (a source publishing
    * slightly out of order) before the member is repaired by a replay from its last id.
    */
@@ -412,7 +418,11 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
     return this.snapshots.obtain(
       'snapshot',
       async () => {
-        const snapshot = await this.options.source.snapshot();
+        const fresh = await this.options.source.snapshot();
+        const versionOf = this.options.snapshotVersion ?? ((s: Initial) => String(s.lastEventId));
+        // The same version as the last one is the same state: hand out the same object.
+        const snapshot =
+          this.cached && versionOf(this.cached.snapshot) === versionOf(fresh) ? this.cached.snapshot : fresh;
         if (!this.cached || snapshot.lastEventId >= this.cached.snapshot.lastEventId) {
           this.cached = { snapshot, storedAtMs: this.now() };
         }

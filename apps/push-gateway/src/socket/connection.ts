@@ -68,6 +68,246 @@ function refusalOf(error: unknown, logger: Logger, event: string): TidelineError
 }
 
 /**
+ * The answer to each client event, given the event's validated payload: shared by every socket
+ * (a socket's own state is its {@link Connection}).
+ */
+const handlers: { [E in ClientEventName]: (c: Connection, payload: PayloadOf<E>) => Promise<void> | void } = {
+  'request:websites': async (c, payload) => {
+    if (!hasScope(c.principal, SCOPES.websitesRead)) {
+      throw new RequestRefusal('FORBIDDEN', `the token lacks scope ${SCOPES.websitesRead}`);
+    }
+    const { lastEventId, version } = payload;
+    await c.options.websites.sync(c.socket.id, {
+      after: lastEventId === undefined ? undefined : { eventId: lastEventId, epoch: version },
+    });
+  },
+
+  'subscribe:nodes': async (c, { cluster, lastEventId, delta }) => {
+    if (!canReadCluster(c.principal, cluster)) {
+      throw new RequestRefusal(
+        'FORBIDDEN',
+        `the token lacks scope ${SCOPES.nodesRead} or ${SCOPES.nodesReadCluster(cluster)}`,
+      );
+    }
+    await c.options.nodes.sync(
+      cluster,
+      c.socket.id,
+      { after: lastEventId === undefined ? undefined : { eventId: lastEventId } },
+      delta ? 'delta' : 'rows',
+    );
+  },
+
+  'unsubscribe:nodes': (c, { cluster }) => {
+    c.options.nodes.leave(cluster, c.socket.id);
+  },
+
+  'auth:refresh': async (c, { token }) => {
+    const { metrics, verifier, websites, nodes } = c.options;
+    let fresh: Principal;
+    try {
+      fresh = await verifier.verify(token);
+    } catch (error) {
+      if (error instanceof AuthError) metrics.authFailures.inc({ reason: error.reason });
+      throw error;
+    }
+    if (fresh.uid !== c.principal.uid) {
+      metrics.authFailures.inc({ reason: 'other-user' });
+      throw new RequestRefusal('FORBIDDEN', 'the fresh token is for another user');
+    }
+    c.socket.data.principal = fresh;
+    c.expiry.extend(fresh.expiresAtMs);
+    // Narrower scopes take effect at once.
+    if (!hasScope(fresh, SCOPES.websitesRead)) websites.remove(c.socket.id);
+    for (const cluster of nodes.followedBy(c.socket.id)) {
+      if (!canReadCluster(fresh, cluster)) nodes.leave(cluster, c.socket.id);
+    }
+  },
+};
+
+function connectionOf(socket: GatewaySocket): Connection | undefined {
+  return socket.data.connection;
+}
+
+const knownEvents = Object.keys(clientEventSchemas).join(', ');
+
+function refuseUnknown(): never {
+  throw new RequestRefusal('BAD_REQUEST', `unknown event; the client events are ${knownEvents}`);
+}
+
+/** Every client event of every socket arrives here (`this` is the socket): one listener, no closures. */
+function onClientEvent(this: GatewaySocket, event: string, ...args: unknown[]): void {
+  const connection = connectionOf(this);
+  if (!connection) return;
+  if (Object.hasOwn(handlers, event)) {
+    const handler = handlers[event as ClientEventName] as (c: Connection, payload: unknown) => unknown;
+    void connection.dispatch(event, args, handler);
+  } else {
+    void connection.dispatch(String(event).slice(0, 64), args, refuseUnknown);
+  }
+}
+
+function onDisconnect(this: GatewaySocket, reason: string): void {
+  connectionOf(this)?.onDisconnect(reason);
+}
+
+/**
+ * One authenticated socket's state. Its listeners are shared by every socket and it serves as
+ * its own token-expiry and outbound-limit options, so a connection holds no closures of its own.
+ */
+export class Connection {
+  closedBy: ClosedBy | undefined;
+  readonly expiry: TokenExpiry;
+  readonly uid: string;
+  private linked: Promise<{ ok: boolean }> | undefined;
+
+  constructor(
+    readonly socket: GatewaySocket,
+    readonly options: ConnectionOptions,
+  ) {
+    this.uid = socket.data.principal.uid;
+    this.expiry = new TokenExpiry(this);
+  }
+
+  get principal(): Principal {
+    return this.socket.data.principal;
+  }
+
+  // ---- TokenExpiryOptions -------------------------------------------------------------------
+  get graceMs(): number {
+    return this.options.expiryGraceMs;
+  }
+
+  get maxWaitMs(): number {
+    return this.options.expiryCheckMaxMs;
+  }
+
+  onExpired(): void {
+    this.closing('TOKEN_EXPIRED');
+    this.refuse(
+      'connection',
+      new RequestRefusal('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one'),
+    );
+    // A disconnect packet, so the client does not reconnect on its own with the expired token.
+    this.socket.disconnect();
+    this.socket.conn.close();
+  }
+
+  // ---- OutboundLimitOptions -----------------------------------------------------------------
+  get limitBytes(): number {
+    return this.options.outboundQueueLimitBytes;
+  }
+
+  onQueued(bytes: number): void {
+    this.options.metrics.observeOutboundQueue(bytes);
+  }
+
+  onOverflow(bytes: number): void {
+    const { logger, outboundQueueLimitBytes, slowConsumerCloseGraceMs } = this.options;
+    this.closing('SLOW_CONSUMER');
+    logger.warn(
+      { uid: this.uid, socket: this.socket.id, queuedBytes: bytes },
+      'slow consumer: closing its connection',
+    );
+    // Queued behind what already waits: a client that reads again learns why, then sees the close.
+    this.refuse(
+      'connection',
+      new RequestRefusal(
+        'SLOW_CONSUMER',
+        `more than ${outboundQueueLimitBytes} bytes waited for this socket to read them; reconnect and resume from lastEventId`,
+      ),
+    );
+    closeWhenWritten(this.socket, slowConsumerCloseGraceMs);
+    // Nothing more is sent to it (its connection refuses packets from now on): out of the feeds,
+    // once the emit that overflowed it has returned.
+    queueMicrotask(() => this.leaveFeeds());
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+  start(): void {
+    const { socket, options } = this;
+    const { metrics, logger } = options;
+    socket.data.connection = this;
+    metrics.connectedSockets.inc();
+    void socket.join(rooms.user(this.uid));
+    metrics.roomJoins.inc({ room_kind: 'user' });
+    this.linked = options.presence?.link(this.uid).catch((error: unknown) => {
+      logger.warn({ err: error, uid: this.uid }, 'presence link failed');
+      return { ok: false };
+    });
+    this.expiry.extend(this.principal.expiresAtMs);
+    socket.onAny(onClientEvent);
+    limitOutbound(socket, this);
+    socket.on('disconnect', onDisconnect);
+    options.emitter.connected(socket);
+  }
+
+  onDisconnect(reason: string): void {
+    const { metrics, logger, presence } = this.options;
+    if (this.closedBy === undefined) metrics.disconnected(reason);
+    this.expiry.clear();
+    this.leaveFeeds();
+    this.options.rateLimit.forget(this.socket.id);
+    metrics.connectedSockets.dec();
+    const uid = this.uid;
+    void this.linked
+      ?.then((result) => (result.ok ? presence?.unlink(uid) : false))
+      .catch((error: unknown) => logger.warn({ err: error, uid }, 'presence unlink failed'));
+  }
+
+  private leaveFeeds(): void {
+    this.options.websites.remove(this.socket.id);
+    this.options.nodes.leaveAll(this.socket.id);
+  }
+
+  private closing(reason: ClosedBy): void {
+    this.closedBy = reason;
+    this.options.metrics.disconnected(reason);
+  }
+
+  refuse(event: string, refusal: TidelineError, ack?: AckCallback): void {
+    const known = event === 'connection' || Object.hasOwn(clientEventSchemas, event);
+    this.options.metrics.requestErrors.inc({ event: known ? event : 'unknown', code: refusal.code });
+    if (!this.socket.connected) return;
+    const body = {
+      ...requestErrorOf(event, refusal),
+      ...(refusal instanceof RateLimitedError ? { retryAfterMs: refusal.retryAfterMs } : {}),
+    };
+    this.options.emitter.refused(this.socket, body);
+    ack?.({ ok: false, ...body });
+  }
+
+  /**
+   * Runs one client event: rate limited, one payload validated against the event's schema (when
+   * it has one), then `run`; answered through the acknowledgement, or refused.
+   */
+  async dispatch(
+    event: string,
+    args: unknown[],
+    run: (c: Connection, payload: unknown) => Promise<unknown> | unknown,
+  ): Promise<void> {
+    const ack = typeof args.at(-1) === 'function' ? (args.pop() as AckCallback) : undefined;
+    try {
+      const retryAfterMs = this.options.rateLimit.retryAfterMs(this.socket.id);
+      if (retryAfterMs > 0) {
+        throw new RateLimitedError('too many events from this socket; retry later', retryAfterMs);
+      }
+      // No payload reaches the event's schema as undefined: `request:websites` takes it as "from scratch".
+      if (args.length > 1) throw new RequestRefusal('BAD_REQUEST', `${event} takes one payload object`);
+      let payload = args[0];
+      if (Object.hasOwn(clientEventSchemas, event)) {
+        const parsed = safeParse(clientEventSchemas[event as ClientEventName], payload, event);
+        if (!parsed.ok) throw new RequestRefusal('BAD_REQUEST', parsed.error.message, parsed.error.fields);
+        payload = parsed.value;
+      }
+      await run(this, payload);
+      if (this.socket.connected) ack?.({ ok: true });
+    } catch (error) {
+      this.refuse(event, refusalOf(error, this.options.logger, event), ack);
+    }
+  }
+}
+
+/**
  * Serves one authenticated socket: joins `user:<uid>`, says `connected`, answers the client
  * events (each rate limited, validated against its schema, checked against the token's scopes),
  * and disconnects the socket when its token expires unless `auth:refresh` brought a fresh one.
@@ -75,175 +315,5 @@ function refusalOf(error: unknown, logger: Logger, event: string): TidelineError
  * the socket stays open and nothing changed.
  */
 export function serveConnection(socket: GatewaySocket, options: ConnectionOptions): void {
-  const { metrics, logger, websites, nodes, rateLimit, emitter } = options;
-  const principal = (): Principal => socket.data.principal;
-  const uid = principal().uid;
-  metrics.connectedSockets.inc();
-  let closedBy: ClosedBy | undefined;
-  const closing = (reason: ClosedBy) => {
-    closedBy = reason;
-    metrics.disconnected(reason);
-  };
-
-  void socket.join(rooms.user(uid));
-  metrics.roomJoins.inc({ room_kind: 'user' });
-  const linked = options.presence?.link(uid).catch((error: unknown) => {
-    logger.warn({ err: error, uid }, 'presence link failed');
-    return { ok: false };
-  });
-
-  const expiry = new TokenExpiry({
-    graceMs: options.expiryGraceMs,
-    maxWaitMs: options.expiryCheckMaxMs,
-    onExpired: () => {
-      closing('TOKEN_EXPIRED');
-      refuse(
-        'connection',
-        new RequestRefusal('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one'),
-      );
-      // A disconnect packet, so the client does not reconnect on its own with the expired token.
-      socket.disconnect();
-      socket.conn.close();
-    },
-  });
-  expiry.extend(principal().expiresAtMs);
-
-  function refuse(event: string, refusal: TidelineError, ack?: AckCallback): void {
-    const known = event === 'connection' || Object.hasOwn(clientEventSchemas, event);
-    metrics.requestErrors.inc({ event: known ? event : 'unknown', code: refusal.code });
-    if (!socket.connected) return;
-    const body = {
-      ...requestErrorOf(event, refusal),
-      ...(refusal instanceof RateLimitedError ? { retryAfterMs: refusal.retryAfterMs } : {}),
-    };
-    emitter.refused(socket, body);
-    ack?.({ ok: false, ...body });
-  }
-
-  async function dispatch(event: string, args: unknown[], run: (payload: unknown) => Promise<void> | void) {
-    const ack = typeof args.at(-1) === 'function' ? (args.pop() as AckCallback) : undefined;
-    try {
-      const retryAfterMs = await rateLimit.retryAfterMs(socket.id);
-      if (retryAfterMs > 0) {
-        throw new RateLimitedError('too many events from this socket; retry later', retryAfterMs);
-      }
-      // No payload reaches the event's schema as undefined: `request:websites` takes it as "from scratch".
-      if (args.length > 1) throw new RequestRefusal('BAD_REQUEST', `${event} takes one payload object`);
-      await run(args[0]);
-      if (socket.connected) ack?.({ ok: true });
-    } catch (error) {
-      refuse(event, refusalOf(error, logger, event), ack);
-    }
-  }
-
-  function handle<E extends ClientEventName>(
-    event: E,
-    run: (payload: PayloadOf<E>) => Promise<void> | void,
-  ): void {
-    const listener = (...args: unknown[]) =>
-      void dispatch(event, args, (raw) => {
-        const parsed = safeParse(clientEventSchemas[event], raw, event);
-        if (!parsed.ok) throw new RequestRefusal('BAD_REQUEST', parsed.error.message, parsed.error.fields);
-        return run(parsed.value as PayloadOf<E>);
-      });
-    socket.on(event, listener as never);
-  }
-
-  handle('request:websites', async (payload) => {
-    if (!hasScope(principal(), SCOPES.websitesRead)) {
-      throw new RequestRefusal('FORBIDDEN', `the token lacks scope ${SCOPES.websitesRead}`);
-    }
-    const { lastEventId, version } = payload;
-    await websites.sync(socket.id, {
-      after: lastEventId === undefined ? undefined : { eventId: lastEventId, epoch: version },
-    });
-  });
-
-  handle('subscribe:nodes', async ({ cluster, lastEventId, delta }) => {
-    if (!canReadCluster(principal(), cluster)) {
-      throw new RequestRefusal(
-        'FORBIDDEN',
-        `the token lacks scope ${SCOPES.nodesRead} or ${SCOPES.nodesReadCluster(cluster)}`,
-      );
-    }
-    await nodes.sync(
-      cluster,
-      socket.id,
-      { after: lastEventId === undefined ? undefined : { eventId: lastEventId } },
-      delta ? 'delta' : 'rows',
-    );
-  });
-
-  handle('unsubscribe:nodes', ({ cluster }) => {
-    nodes.leave(cluster, socket.id);
-  });
-
-  handle('auth:refresh', async ({ token }) => {
-    let fresh: Principal;
-    try {
-      fresh = await options.verifier.verify(token);
-    } catch (error) {
-      if (error instanceof AuthError) metrics.authFailures.inc({ reason: error.reason });
-      throw error;
-    }
-    if (fresh.uid !== principal().uid) {
-      metrics.authFailures.inc({ reason: 'other-user' });
-      throw new RequestRefusal('FORBIDDEN', 'the fresh token is for another user');
-    }
-    socket.data.principal = fresh;
-    expiry.extend(fresh.expiresAtMs);
-    // Narrower scopes take effect at once.
-    if (!hasScope(fresh, SCOPES.websitesRead)) websites.remove(socket.id);
-    for (const cluster of nodes.followedBy(socket.id)) {
-      if (!canReadCluster(fresh, cluster)) nodes.leave(cluster, socket.id);
-    }
-  });
-
-  socket.onAny((event: string, ...args: unknown[]) => {
-    if (Object.hasOwn(clientEventSchemas, event)) return;
-    void dispatch(String(event).slice(0, 64), args, () => {
-      throw new RequestRefusal(
-        'BAD_REQUEST',
-        `unknown event; the client events are ${Object.keys(clientEventSchemas).join(', ')}`,
-      );
-    });
-  });
-
-  limitOutbound(socket, {
-    limitBytes: options.outboundQueueLimitBytes,
-    onQueued: (bytes) => metrics.observeOutboundQueue(bytes),
-    onOverflow: (bytes) => {
-      closing('SLOW_CONSUMER');
-      logger.warn({ uid, socket: socket.id, queuedBytes: bytes }, 'slow consumer: closing its connection');
-      // Queued behind what already waits: a client that reads again learns why, then sees the close.
-      refuse(
-        'connection',
-        new RequestRefusal(
-          'SLOW_CONSUMER',
-          `more than ${options.outboundQueueLimitBytes} bytes waited for this socket to read them; reconnect and resume from lastEventId`,
-        ),
-      );
-      closeWhenWritten(socket, options.slowConsumerCloseGraceMs);
-      // Nothing more is sent to it (its connection refuses packets from now on): out of the feeds,
-      // once the emit that overflowed it has returned.
-      queueMicrotask(() => {
-        websites.remove(socket.id);
-        nodes.leaveAll(socket.id);
-      });
-    },
-  });
-
-  socket.on('disconnect', (reason) => {
-    if (closedBy === undefined) metrics.disconnected(reason);
-    expiry.clear();
-    websites.remove(socket.id);
-    nodes.leaveAll(socket.id);
-    rateLimit.forget(socket.id);
-    metrics.connectedSockets.dec();
-    void linked
-      ?.then((result) => (result.ok ? options.presence?.unlink(uid) : false))
-      .catch((error: unknown) => logger.warn({ err: error, uid }, 'presence unlink failed'));
-  });
-
-  emitter.connected(socket);
+  new Connection(socket, options).start();
 }

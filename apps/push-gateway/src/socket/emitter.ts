@@ -10,6 +10,7 @@ import {
 import { inSpanSync, SpanKind } from '@tideline/runtime';
 import type { FeedOutlet } from '../domain/ports.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import { PacketCache } from './packets.ts';
 import type { GatewayServer, GatewaySocket } from './types.ts';
 
 /** One span per delivery batch (a room broadcast), never per socket: the recipient count is its attribute. */
@@ -29,11 +30,34 @@ function emitSpan(event: string, room: string, recipients: number, emit: () => v
 }
 
 /**
+ * The rooms a push to `room` reaches: for `room:<feed room>` (`room:websites`,
+ * `room:nodes:<cluster>`) the followers of that feed, who are in the feed's own room (a cluster's
+ * followers in either format: full rows and deltas); any other room as it is (`user:<uid>`; a
+ * `room:<name>` that names no feed has nobody in it).
+ */
+export function audienceOf(room: string): string[] {
+  const prefix = rooms.room('');
+  if (!room.startsWith(prefix)) return [room];
+  const feed = room.slice(prefix.length);
+  if (feed === rooms.websites) return [feed];
+  if (!feed.startsWith(rooms.nodes(''))) return [room];
+  const cluster = feed.slice(rooms.nodes('').length);
+  const delta = rooms.nodesDelta('');
+  // `room:nodes:<cluster>:delta` names only the delta followers.
+  return cluster.endsWith(delta.slice(rooms.nodes('').length))
+    ? [feed]
+    : [rooms.nodes(cluster), rooms.nodesDelta(cluster)];
+}
+
+/**
  * The one place messages leave this gateway for its sockets: it owns the outgoing event names,
  * the emits and `tideline_gateway_emits_total`. Feeds reach it through {@link FeedOutlet}; a
  * message addressed to a socket that is gone is dropped.
  */
 export class SocketEmitter {
+  /** Snapshots and updates sent socket by socket: serialised once per message, whatever the sockets. */
+  private readonly packets: PacketCache;
+
   constructor(
     private readonly io: GatewayServer,
     private readonly metrics: GatewayMetrics,
@@ -42,7 +66,9 @@ export class SocketEmitter {
      * Nth live broadcast, a deliberately broken build for the chaos checker's negative control. 0 = off.
      */
     private readonly testDropEvery = 0,
-  ) {}
+  ) {
+    this.packets = new PacketCache(io.encoder, (event) => metrics.encodings.inc({ event }));
+  }
 
   private broadcasts = 0;
 
@@ -77,9 +103,13 @@ export class SocketEmitter {
    * sockets it reached.
    */
   push(room: string, event: `push:${string}`, data: unknown): number {
-    const recipients = this.io.of('/').adapter.rooms.get(room)?.size ?? 0;
+    // `room:<feed room>` is the audience of that feed: its room, which no socket joins twice.
+    const local = audienceOf(room);
+    const joined = this.io.of('/').adapter.rooms;
+    // A socket is in at most one of a feed's rooms (one format per cluster).
+    const recipients = local.reduce((n, r) => n + (joined.get(r)?.size ?? 0), 0);
     if (recipients === 0) return 0;
-    this.io.local.to(room).emit(event, data);
+    this.io.local.to(local).emit(event, data);
     this.count('push', recipients);
     return recipients;
   }
@@ -87,9 +117,8 @@ export class SocketEmitter {
   /** The websites feed's messages (`websites:initial`, `websites:update`). */
   readonly websites: FeedOutlet<WebsitesInitial, WebsitesUpdate> = {
     ...this.rooms(),
-    initial: (id, message) =>
-      this.toSocket(id, 'websites:initial', (s) => s.emit('websites:initial', message)),
-    update: (id, message) => this.toSocket(id, 'websites:update', (s) => s.emit('websites:update', message)),
+    initial: (id, message) => this.toSocket(id, 'websites:initial', message),
+    update: (id, message) => this.toSocket(id, 'websites:update', message),
     broadcast: (room, except, message, recipients) => {
       if (this.droppedOnPurpose()) return;
       emitSpan('websites:update', room, recipients, () =>
@@ -108,8 +137,8 @@ export class SocketEmitter {
   nodes(cluster: string): FeedOutlet<NodesInitial, NodesUpdateMessage> {
     return {
       ...this.rooms(),
-      initial: (id, message) => this.toSocket(id, 'nodes:initial', (s) => s.emit('nodes:initial', message)),
-      update: (id, message) => this.toSocket(id, 'nodes:update', (s) => s.emit('nodes:update', message)),
+      initial: (id, message) => this.toSocket(id, 'nodes:initial', message),
+      update: (id, message) => this.toSocket(id, 'nodes:update', message),
       broadcast: (room, except, message, recipients) => {
         if (this.droppedOnPurpose()) return;
         emitSpan('nodes:update', room, recipients, () =>
@@ -120,27 +149,27 @@ export class SocketEmitter {
         );
         this.count('nodes:update', recipients);
       },
-      ended: (id, eventId) =>
-        this.toSocket(id, 'nodes:removed', (s) => s.emit('nodes:removed', { cluster, eventId })),
+      ended: (id, eventId) => this.toSocket(id, 'nodes:removed', { cluster, eventId }),
     };
   }
 
-  /** A feed's room, and the `room:<name>` of targeted pushes to the same audience. */
+  /** A feed's room (also the audience of targeted pushes to `room:<name>`, see {@link audienceOf}). */
   private rooms(): Pick<FeedOutlet<unknown, unknown>, 'join' | 'leave'> {
     return {
-      join: (id, room) => void this.socket(id)?.join([room, rooms.room(room)]),
-      leave: (id, room) => {
-        const socket = this.socket(id);
-        void socket?.leave(room);
-        void socket?.leave(rooms.room(room));
-      },
+      join: (id, room) => void this.socket(id)?.join(room),
+      leave: (id, room) => void this.socket(id)?.leave(room),
     };
   }
 
-  private toSocket(id: string, event: string, emit: (socket: GatewaySocket) => void): void {
+  /** Sends a feed's message to one socket, through the packet cache (see {@link PacketCache}). */
+  private toSocket(
+    id: string,
+    event: 'websites:initial' | 'websites:update' | 'nodes:initial' | 'nodes:update' | 'nodes:removed',
+    message: object,
+  ): void {
     const socket = this.socket(id);
     if (!socket) return;
-    emit(socket);
+    this.packets.send(socket, event, message);
     this.count(event);
   }
 

@@ -65,6 +65,12 @@ export function handshake(options: HandshakeOptions) {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     try {
       socket.data.principal = await options.verifier.verify(auth?.['token']);
+      // The verified claims are what the socket keeps: the token itself (a secret) is not held
+      // for the socket's life, nor handed to other gateways with the handshake.
+      if (auth) {
+        const { token: _token, ...rest } = auth;
+        socket.handshake.auth = rest;
+      }
     } catch (error) {
       const refused =
         error instanceof AuthError ? error : new AuthError('malformed', 'the token could not be read');
@@ -108,19 +114,43 @@ async function admit(
   }
   // Released once, whichever comes first: the socket's disconnect, or its connection closing
   // (also while the count was read: Socket.IO then drops the socket without a disconnect event).
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    socket.conn.off('close', release);
-    cap.counter.release(uid, socket.id).catch(cap.onReleaseError);
-  };
+  const lease: CapLease = { uid, connectionId: socket.id, cap, socket, released: false };
   if (socket.conn.readyState !== 'open') {
-    release();
+    release(lease);
     next(); // Socket.IO drops a socket whose connection closed, without connecting it
     return;
   }
-  socket.once('disconnect', release);
-  socket.conn.once('close', release);
+  leases.set(socket.conn, lease);
+  socket.on('disconnect', releaseOnDisconnect);
+  socket.conn.on('close', releaseOnClose);
   next();
+}
+
+/** One admitted socket's place in its user's count; the listeners releasing it are shared. */
+interface CapLease {
+  uid: string;
+  connectionId: string;
+  cap: ConnectionCap;
+  socket: GatewaySocket;
+  released: boolean;
+}
+
+const leases = new WeakMap<object, CapLease>();
+
+function release(lease: CapLease): void {
+  if (lease.released) return;
+  lease.released = true;
+  lease.socket.off('disconnect', releaseOnDisconnect);
+  lease.socket.conn.off('close', releaseOnClose);
+  lease.cap.counter.release(lease.uid, lease.connectionId).catch(lease.cap.onReleaseError);
+}
+
+function releaseOnDisconnect(this: GatewaySocket): void {
+  const lease = leases.get(this.conn);
+  if (lease) release(lease);
+}
+
+function releaseOnClose(this: GatewaySocket['conn']): void {
+  const lease = leases.get(this);
+  if (lease) release(lease);
 }

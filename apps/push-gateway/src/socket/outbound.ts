@@ -33,6 +33,45 @@ function onTheWire(socket: GatewaySocket): number {
   return (socket.conn.transport as unknown as WithWebSocket).socket?.bufferedAmount ?? 0;
 }
 
+/** What waits for one socket's connection, counted by the shared listeners below. */
+interface OutboundState {
+  socket: GatewaySocket;
+  options: OutboundLimitOptions;
+  queued: number;
+  high: number;
+  overflowed: boolean;
+}
+
+/** Where a watched connection keeps its state; the listeners are shared, so a socket costs no closures. */
+const OUTBOUND = Symbol('tideline.outbound');
+
+type WatchedConnection = GatewaySocket['conn'] & { [OUTBOUND]?: OutboundState };
+
+function onPacketCreate(this: WatchedConnection, packet: EnginePacket): void {
+  // A packet created while the transport is writable is flushed at once (and `flush` resets the
+  // count), so only packets that will wait are measured: nothing is added to the fan-out's path
+  // for a socket that keeps up.
+  if (this.transport.writable) return;
+  const state = this[OUTBOUND];
+  if (!state || state.overflowed) return;
+  state.queued += bytesOf(packet.data);
+  const waiting = state.queued + onTheWire(state.socket);
+  if (waiting > state.high) {
+    state.high = waiting;
+    state.options.onQueued(waiting);
+  }
+  if (waiting > state.options.limitBytes) {
+    state.overflowed = true;
+    state.options.onOverflow(waiting);
+  }
+}
+
+/** The engine hands its whole queue to the transport: it now waits on the wire (bufferedAmount). */
+function onFlush(this: WatchedConnection): void {
+  const state = this[OUTBOUND];
+  if (state) state.queued = 0;
+}
+
 /**
  * Watches what waits to be written to one socket: the packets queued in the engine behind the
  * transport (counted as they are created, reset when the engine hands them to the transport)
@@ -43,30 +82,9 @@ function onTheWire(socket: GatewaySocket): number {
  * past `limitBytes` overflows. So what waits never exceeds the limit plus one message.
  */
 export function limitOutbound(socket: GatewaySocket, options: OutboundLimitOptions): void {
-  const conn = socket.conn;
-  let queued = 0;
-  let high = 0;
-  let overflowed = false;
-  conn.on('packetCreate', (packet: EnginePacket) => {
-    // A packet created while the transport is writable is flushed at once (and `flush` resets the
-    // count), so only packets that will wait are measured: nothing is added to the fan-out's path
-    // for a socket that keeps up.
-    if (overflowed || conn.transport.writable) return;
-    queued += bytesOf(packet.data);
-    const waiting = queued + onTheWire(socket);
-    if (waiting > high) {
-      high = waiting;
-      options.onQueued(waiting);
-    }
-    if (waiting > options.limitBytes) {
-      overflowed = true;
-      options.onOverflow(waiting);
-    }
-  });
-  // The engine hands its whole queue to the transport: it now waits on the wire (bufferedAmount).
-  conn.on('flush', () => {
-    queued = 0;
-  });
+  (socket.conn as WatchedConnection)[OUTBOUND] = { socket, options, queued: 0, high: 0, overflowed: false };
+  socket.conn.on('packetCreate', onPacketCreate);
+  socket.conn.on('flush', onFlush);
 }
 
 /** The engine's packets not yet handed to the transport. */

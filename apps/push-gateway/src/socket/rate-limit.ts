@@ -1,35 +1,49 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-
 export interface ClientRateLimitOptions {
   /** Events allowed per window and socket. */
   events: number;
   windowSeconds: number;
+  /** Monotonic milliseconds; defaults to `performance.now`. */
+  now?: () => number;
 }
 
-/** A client event beyond its socket's budget; `retryAfterMs`: until the window frees one. */
-/** Per-socket budget of client events: within it an event is handled, beyond it refused without work. */
-export class ClientRateLimit {
-  private readonly limiter: RateLimiterMemory;
+/** One socket's current window: when it ends and how many events it spent. */
+interface Window {
+  endsAtMs: number;
+  used: number;
+}
 
-  constructor(options: ClientRateLimitOptions) {
-    this.limiter = new RateLimiterMemory({ points: options.events, duration: options.windowSeconds });
+/**
+ * Per-socket budget of client events: within it an event is handled, beyond it refused without
+ * work. Fixed windows starting at a socket's first event; a socket holds one small entry and no
+ * timer (a window is renewed when the next event finds it ended), dropped by {@link forget}.
+ */
+export class ClientRateLimit {
+  private readonly windows = new Map<string, Window>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: ClientRateLimitOptions) {
+    this.now = options.now ?? (() => performance.now());
   }
 
   /**
    * Spends one event of `socketId`'s budget. Answers 0 when it was within the budget, else how
    * many milliseconds remain until the current window ends.
    */
-  async retryAfterMs(socketId: string): Promise<number> {
-    try {
-      await this.limiter.consume(socketId, 1);
-      return 0;
-    } catch (error) {
-      if (error instanceof RateLimiterRes) return Math.max(1, Math.ceil(error.msBeforeNext));
-      throw error;
+  retryAfterMs(socketId: string): number {
+    const now = this.now();
+    let window = this.windows.get(socketId);
+    if (!window || now >= window.endsAtMs) {
+      window = { endsAtMs: now + this.options.windowSeconds * 1000, used: 0 };
+      this.windows.set(socketId, window);
     }
+    if (window.used < this.options.events) {
+      window.used++;
+      return 0;
+    }
+    return Math.max(1, Math.ceil(window.endsAtMs - now));
   }
 
   forget(socketId: string): void {
-    void this.limiter.delete(socketId);
+    this.windows.delete(socketId);
   }
 }

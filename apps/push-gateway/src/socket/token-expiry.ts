@@ -1,10 +1,10 @@
 export interface TokenExpiryOptions {
   /** Added to `exp`, the same tolerance the verifier grants skewed clocks. */
-  graceMs: number;
+  readonly graceMs: number;
   /** Longest single timer; a later deadline is reached in steps (Node timers overflow past ~24.8 days). */
-  maxWaitMs: number;
-  onExpired: () => void;
-  now?: () => number;
+  readonly maxWaitMs: number;
+  onExpired(): void;
+  readonly now?: (() => number) | undefined;
 }
 
 /**
@@ -34,14 +34,14 @@ export class TokenExpiry {
   private arm(): void {
     this.clear();
     const waitMs = Math.max(0, this.deadlineMs - this.now());
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        if (this.now() >= this.deadlineMs) this.options.onExpired();
-        else this.arm();
-      },
-      Math.min(waitMs, this.options.maxWaitMs),
-    );
+    // One shared callback, so an armed expiry costs a timer and no closure.
+    this.timer = setTimeout(TokenExpiry.fire, Math.min(waitMs, this.options.maxWaitMs), this);
     this.timer.unref();
+  }
+
+  private static fire(this: void, expiry: TokenExpiry): void {
+    expiry.timer = undefined;
+    if (expiry.now() >= expiry.deadlineMs) expiry.options.onExpired();
+    else expiry.arm();
   }
 }

@@ -82,6 +82,8 @@ export function createFeeds(options: {
     ...feedOptions,
     room: rooms.websites,
     source: sources.websites,
+    // `version` is the log's epoch: the same id in another epoch is another state.
+    snapshotVersion: (snapshot) => `${snapshot.version}:${snapshot.lastEventId}`,
     outlet: emitter.websites,
     observer: feedObserver(metrics, logger, 'websites'),
   });
