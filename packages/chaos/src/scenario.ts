@@ -130,9 +130,11 @@ function changeNodes(stack: ChaosStack, rng: Rng, intervalMs: number): { stop():
         else stack.kube.taint(name, { key: 'chaos', value: 'x', effect: 'NoSchedule' });
       } else if (roll < 0.85)
         stack.kube.setCondition(name, 'Ready', rng.pick(['True', 'False'] as const), 'Chaos');
-      else if (roll < 0.93 && names.length < 9)
-        stack.kube.addNode(`chaos-node-${++added}-${rng.int(0, 1e6)}`);
-      else if (names.length > 4) stack.kube.deleteNode(name);
+      else if (roll < 0.93 && names.length < 9) {
+        // A shared stack outlives a run: an earlier run with the same seed may have added this name.
+        const node = `chaos-node-${++added}-${rng.int(0, 1e6)}`;
+        if (!stack.kube.getNode(node)) stack.kube.addNode(node);
+      } else if (names.length > 4) stack.kube.deleteNode(name);
       changes += 1;
       await sleep(intervalMs);
     }

@@ -21,6 +21,8 @@ const reports: ScenarioReport[] = [];
 const RUNNER_WRITES = 60;
 /** Bound of the runner test's fault that never heals (its length does not matter: it cannot finish). */
 const RUNNER_FAULT_BOUND_MS = 3_000;
+/** The runner tests' seeds, apart from the scenarios' (chaosSeed + their index). */
+const RUNNER_SEED_OFFSET = 1_000;
 
 describe(`chaos under process faults - every client once, in order, gap-free against the truth, replica equal to the database and the cluster (short form, bus ${bus})`, () => {
   let stack: ChaosStack;
@@ -43,7 +45,7 @@ describe(`chaos under process faults - every client once, in order, gap-free aga
     async () => {
       const report = await runScenario({
         name: 'runner-hold',
-        seed: settings.chaosSeed,
+        seed: settings.chaosSeed + RUNNER_SEED_OFFSET,
         writes: RUNNER_WRITES,
         stack,
         fault: async (_stack, _rng, ctx) => {
@@ -70,7 +72,7 @@ describe(`chaos under process faults - every client once, in order, gap-free aga
       let abortedWhenEnded = false;
       const report = await runScenario({
         name: 'runner-bound',
-        seed: settings.chaosSeed,
+        seed: settings.chaosSeed + RUNNER_SEED_OFFSET + 1,
         writes: RUNNER_WRITES,
         stack,
         settings: { chaosFaultTimeoutMs: RUNNER_FAULT_BOUND_MS },
