@@ -24,6 +24,11 @@ import { REPO_ROOT, type Stack, serveStatic, startStack, tokenFor, WebsiteApiCli
  * Chromium against a running stack.
  */
 const CLIENT_DIR = join(REPO_ROOT, 'packages', 'client');
+/** One registry request's bound in the clean app's `npm install` (npm's default is 300 s), and its retries. */
+const REGISTRY_REQUEST_TIMEOUT_MS = 30_000;
+const REGISTRY_RETRIES = 5;
+const REGISTRY_RETRY_MIN_DELAY_MS = 1_000;
+const REGISTRY_RETRY_MAX_DELAY_MS = 5_000;
 /** The version of a package the repository itself installs. */
 const versionOf = (name: string): string =>
   (
@@ -93,7 +98,22 @@ async function packAndInstall(dir: string): Promise<string> {
     '<!doctype html>\n<html><head><meta charset="utf-8"><title>hello</title></head>' +
       '<body><script type="module" src="/main.js"></script></body></html>\n',
   );
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir);
+  await run(
+    'npm',
+    [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      // npm waits up to 5 minutes on one stalled registry request by default (what killed this
+      // step in CI, twice with no output): give up on a request sooner and retry it.
+      `--fetch-timeout=${REGISTRY_REQUEST_TIMEOUT_MS}`,
+      `--fetch-retries=${REGISTRY_RETRIES}`,
+      `--fetch-retry-mintimeout=${REGISTRY_RETRY_MIN_DELAY_MS}`,
+      `--fetch-retry-maxtimeout=${REGISTRY_RETRY_MAX_DELAY_MS}`,
+    ],
+    dir,
+  );
   return tarball;
 }
 
