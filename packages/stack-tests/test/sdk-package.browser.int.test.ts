@@ -133,7 +133,11 @@ describe('the packed SDK in a clean Vite app', () => {
   beforeAll(async () => {
     appDir = mkdtempSync(join(tmpdir(), 'tideline-sdk-app-'));
     const helloWorld = readmeHelloWorld();
-    [, stack] = await Promise.all([packAndInstall(appDir), startStack()]);
+    // Both settle before a failure is thrown, so afterAll stops a stack that started beside a failed install.
+    const [installed, started] = await Promise.allSettled([packAndInstall(appDir), startStack()]);
+    if (started.status === 'fulfilled') stack = started.value;
+    if (installed.status === 'rejected') throw installed.reason;
+    if (started.status === 'rejected') throw started.reason;
     api = new WebsiteApiClient(stack);
     lineGroup = await api.createLineGroup(`sdk-${suffix}`, `edge-sdk-${suffix}.cdn.example.net`);
     await api.create([seeded], lineGroup);
