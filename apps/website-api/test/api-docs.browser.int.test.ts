@@ -1,33 +1,19 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_CATALOGUE } from '@tideline/contracts';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '@tideline/test-support/browser';
 import { describe, expect, it } from 'vitest';
 import { ApiFixture } from './harness.ts';
 
-const CHROMIUM = process.env['TIDELINE_CHROMIUM'] ?? '/usr/bin/chromium';
-// A closed network: no background services, no component updates, no QUIC.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 const WAIT_MS = 20_000;
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SCREENSHOT = join(REPO_ROOT, 'docs', 'openapi-ui.png');
 
 describe('website-api /docs in a real browser', () => {
   it('docs - Swagger UI renders every operation of the document from the service itself (screenshot docs/openapi-ui.png)', async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
     const fixture = await ApiFixture.start();
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1500 } });
       const failed: string[] = [];
