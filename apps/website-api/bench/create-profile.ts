@@ -56,7 +56,8 @@ const env = {
   TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX: `profile:${prefix}:writes:`,
 };
 const api = await startWebsiteApi({ source: { env } });
-const db = openDatabase(loadConfig(settings, { env }), { applicationName: 'profile' });
+const config = loadConfig(settings, { env });
+const db = openDatabase(config, { applicationName: 'profile' });
 const raw = new pg.Client({ connectionString: database.url });
 await raw.connect();
 try {
@@ -66,7 +67,8 @@ try {
   const store = new PrismaWebsiteStore({
     prisma: db.prisma,
     eventLog: new PostgresEventLog({ prisma: db.prisma }),
-    writeLockTries: 4,
+    writeLockTries: config.writeLockTries,
+    writeBatchMax: config.writeBatchMax,
   });
   const domains = (tag: string, i: number) => [`www.${tag}-${i}.example.com`, `${tag}-${i}.example.com`];
 

@@ -10,8 +10,14 @@ import { migrateDatabase, openDatabase } from './adapters/database.ts';
 import { PostgresEventLog } from './adapters/event-log/postgres-event-log.ts';
 import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
 
-const { seedWebsites, seedLineGroups, seedConcurrency, seedProgressIntervalMs, writeLockTries } =
-  websiteApiSettings;
+const {
+  seedWebsites,
+  seedLineGroups,
+  seedConcurrency,
+  seedProgressIntervalMs,
+  writeLockTries,
+  writeBatchMax,
+} = websiteApiSettings;
 const cli = parseCli({
   name: 'npm run seed --',
   usage: `[--websites <n>] [--line-groups <m>]
@@ -30,6 +36,7 @@ const config = loadConfigOrExit({
   seedConcurrency,
   seedProgressIntervalMs,
   writeLockTries,
+  writeBatchMax,
 });
 const websites = cli.setting('websites', seedWebsites, config.seedWebsites);
 const lineGroupCount = cli.setting('line-groups', seedLineGroups, config.seedLineGroups);
@@ -46,6 +53,7 @@ try {
     prisma: database.prisma,
     eventLog,
     writeLockTries: config.writeLockTries,
+    writeBatchMax: config.writeBatchMax,
   });
   const existing = new Map((await store.listLineGroups()).map((group) => [group.name, group]));
   const lineGroups: LineGroup[] = [];

@@ -70,6 +70,7 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
           bus: () => connector.current,
           batchSize: config.relayBatchSize,
           intervalMs: config.relayIntervalMs,
+          progressIntervalMs: config.relayProgressIntervalMs,
           leaseMs: config.relayLeaseMs,
           logger: logger.child({ component: 'relay' }),
           metrics,
@@ -110,8 +111,9 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
         const store = new PrismaWebsiteStore({
           prisma: database.prisma,
           eventLog: options.withoutEventLog ? null : eventLog,
-          onCommitted: () => relay.kick(),
+          onCommitted: (event) => relay.committed(event),
           writeLockTries: config.writeLockTries,
+          writeBatchMax: config.writeBatchMax,
         });
         const verifier = rememberVerifiedTokens(
           verifierFromConfig(config, logger),

@@ -150,6 +150,8 @@ describe('relay (invariant 1: no committed change without its event on the broke
     const reader = await bus(fx.busPrefix, nats.url);
     expect(await eventually(streamHas(reader, 3), 10_000)).toBe(true);
     await reader.drain();
+    // Progress reaches the database within TIDELINE_WEBSITE_API_RELAY_PROGRESS_INTERVAL_MS.
+    expect(await eventually(async () => (await fx.publishedId()) === 3, 5_000)).toBe(true);
 
     await nats.stop();
     await writeChanges(fx, 6, 'during');

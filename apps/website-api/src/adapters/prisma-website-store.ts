@@ -5,14 +5,16 @@ import {
   type LineGroup,
   safeParse,
   type UpdateWebsiteBody,
+  type WebsiteEvent,
   WebsiteItem,
 } from '@tideline/contracts';
 import type { Prisma, PrismaClient } from '@tideline/db';
-import { inSpan } from '@tideline/runtime';
+import { currentTraceCarrier, inSpan, type TraceCarrier } from '@tideline/runtime';
 import { conflict, invalid, notFound } from '../domain/errors.ts';
 import type { WebsitePage, WebsiteStore } from '../domain/ports.ts';
 import { toWebsiteItem } from '../domain/website-item.ts';
-import { translateDatabaseError } from './database-errors.ts';
+import { reportedByDatabase, translateDatabaseError } from './database-errors.ts';
+import { toWebsiteEvent } from './event-log/event-envelope.ts';
 import type { NewEvent, PostgresEventLog } from './event-log/postgres-event-log.ts';
 import { WEBSITE_WITH_RELATIONS } from './website-query.ts';
 import {
@@ -20,6 +22,7 @@ import {
   createWebsiteStatement,
   type DeleteOutcome,
   deleteWebsiteStatement,
+  type EventOutcome,
   type EventParts,
   type UpdateOutcome,
   updateWebsiteStatement,
@@ -32,13 +35,27 @@ export interface PrismaWebsiteStoreOptions {
    * only for the benchmark's baseline, never in a service (it would break invariant 1).
    */
   eventLog: PostgresEventLog | null;
-  /** Told after an event committed (the relay publishes it at once). */
-  onCommitted?: (eventId: number) => void;
+  /** Told after an event committed, with the event as the log holds it (the relay publishes it at once). */
+  onCommitted?: (event: WebsiteEvent) => void;
   /**
    * Autocommit tries of a change whose topic lock another writer holds, before it waits for the
    * lock in a transaction (see `TIDELINE_WEBSITE_API_WRITE_LOCK_TRIES`).
    */
   writeLockTries: number;
+  /**
+   * Changes waiting for the topic lock behind one of this process's changes that are committed
+   * together in one transaction, at most (see `TIDELINE_WEBSITE_API_WRITE_BATCH_MAX`).
+   */
+  writeBatchMax: number;
+}
+
+/** A change waiting for its turn at the topic lock. */
+interface Turn<R extends { topic_held: boolean }> {
+  statement: (wait: boolean) => Prisma.Sql;
+  again: (row: R) => boolean;
+  lockRow: number | undefined;
+  resolve: (row: R) => void;
+  reject: (error: unknown) => void;
 }
 
 /**
@@ -46,11 +63,16 @@ export interface PrismaWebsiteStoreOptions {
  * website-statements.ts), run as a transaction of its own: its checks, its rows and its event-log
  * row commit together in one round trip. When the topic lock is busy (or an update's snapshot went
  * stale) the statement writes nothing and runs again in a transaction that waits for the locks.
+ * The changes of this process take the topic lock one turn at a time; the changes that arrived
+ * during a turn share the next one: one transaction running their statements one after the other
+ * (group commit), so concurrent writers pay one commit and one lock hand-over per turn, not each.
  * Line groups and reads go through Prisma's query builder.
  */
 export class PrismaWebsiteStore implements WebsiteStore {
-  /** The last change of this process queued for the topic lock. */
-  private topicQueue: Promise<void> = Promise.resolve();
+  /** Changes waiting for the next turn at the topic lock, in arrival order. */
+  private readonly waiting: Turn<never>[] = [];
+  /** A turn is running (it starts the next one when it ends). */
+  private turning = false;
 
   constructor(private readonly options: PrismaWebsiteStoreOptions) {}
 
@@ -88,21 +110,22 @@ export class PrismaWebsiteStore implements WebsiteStore {
   }
 
   createWebsite(body: CreateWebsiteBody): Promise<WebsiteItem> {
-    return this.write(async () => {
+    return this.write('add', async (trace) => {
       const row = await this.attempt<CreateOutcome>(
-        (wait) => createWebsiteStatement(body, this.eventParts('add', wait)),
+        (wait) => createWebsiteStatement(body, this.eventParts('add', wait, trace)),
         (first) => first.line_group_found && first.taken.length === 0 && !first.topic_held,
       );
       if (!row.line_group_found) throw lineGroupMissing(body.line_group_id);
       if (row.taken.length > 0) throw domainsTaken(body.domains, row.taken);
-      return { item: this.itemOf(row.item, row.event_id), eventId: row.event_id };
+      // The event's payload as the statement wrote it (the checked item may order its keys otherwise).
+      return { item: this.itemOf(row.item, row.event_id), payload: row.item, event: row };
     });
   }
 
   updateWebsite(body: UpdateWebsiteBody): Promise<WebsiteItem> {
-    return this.write(async () => {
+    return this.write('update', async (trace) => {
       const row = await this.attempt<UpdateOutcome>(
-        (wait) => updateWebsiteStatement(body, this.eventParts('update', wait)),
+        (wait) => updateWebsiteStatement(body, this.eventParts('update', wait, trace)),
         // Stale: another writer changed the website after the statement's snapshot was taken.
         (first) => first.found && (!first.fresh || (first.changed && !first.topic_held)),
         body.website_id,
@@ -111,18 +134,21 @@ export class PrismaWebsiteStore implements WebsiteStore {
       if (!row.fresh) throw new Error(`website ${body.website_id} changed while its row lock was held`);
       if (row.changed && !row.line_group_found) throw lineGroupMissing(body.line_group_id!);
       if (row.changed && row.taken.length > 0) throw domainsTaken(body.domains!, row.taken);
-      return { item: this.itemOf(row.item, row.event_id), eventId: row.event_id };
+      // The event's payload as the statement wrote it (the checked item may order its keys otherwise).
+      return { item: this.itemOf(row.item, row.event_id), payload: row.item, event: row };
     });
   }
 
   deleteWebsite(websiteId: number): Promise<{ website_id: number }> {
-    return this.write(async () => {
+    return this.write('delete', async (trace) => {
       const row = await this.attempt<DeleteOutcome>(
-        (wait) => deleteWebsiteStatement(websiteId, this.eventParts('delete', wait)),
+        (wait) => deleteWebsiteStatement(websiteId, this.eventParts('delete', wait, trace)),
         (first) => first.found && !first.topic_held,
       );
       if (!row.found) throw notFound(`website ${websiteId}`);
-      return { item: { website_id: websiteId }, eventId: row.event_id };
+      // The statement's event payload: jsonb_build_object('website_id', id).
+      const item = { website_id: websiteId };
+      return { item, payload: item, event: row };
     });
   }
 
@@ -133,6 +159,9 @@ export class PrismaWebsiteStore implements WebsiteStore {
    * more in a transaction that takes website `lockRow`'s row lock first (when given) and waits for
    * the topic lock, so it cannot fail that way again. Waiting never happens in a statement that
    * writes and commits by itself: a client gone while waiting leaves nothing behind.
+   *
+   * With the event log, the changes of this process take turns (see {@link runTurns}): waiting for
+   * a turn costs no round trip, instead of failing to take the lock from one another in the database.
    */
   private attempt<R extends { topic_held: boolean }>(
     statement: (wait: boolean) => Prisma.Sql,
@@ -140,14 +169,67 @@ export class PrismaWebsiteStore implements WebsiteStore {
     lockRow?: number,
   ): Promise<R> {
     if (!this.options.eventLog) return this.attemptNow(statement, again, lockRow);
-    // The changes of this process take the topic lock one after the other: they queue here, where
-    // waiting costs no round trip, instead of failing to take it from one another in the database.
-    const turn = this.topicQueue.then(() => this.attemptNow(statement, again, lockRow));
-    this.topicQueue = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    return turn;
+    return new Promise<R>((resolve, reject) => {
+      const turn: Turn<R> = { statement, again, lockRow, resolve, reject };
+      this.waiting.push(turn as unknown as Turn<never>);
+      if (!this.turning) void this.runTurns();
+    });
+  }
+
+  /**
+   * Runs the waiting changes turn by turn until none waits. A turn with one change runs it as
+   * {@link attemptNow} does; a turn with several runs them in one transaction (see
+   * {@link runTogether}). The changes that arrive meanwhile wait for the next turn.
+   */
+  private async runTurns(): Promise<void> {
+    this.turning = true;
+    try {
+      while (this.waiting.length > 0) {
+        const turn = this.waiting.splice(0, this.options.writeBatchMax) as Turn<{ topic_held: boolean }>[];
+        if (turn.length === 1) await this.runAlone(turn[0]!);
+        else await this.runTogether(turn);
+      }
+    } finally {
+      this.turning = false;
+    }
+  }
+
+  private async runAlone<R extends { topic_held: boolean }>(turn: Turn<R>): Promise<void> {
+    try {
+      turn.resolve(await this.attemptNow(turn.statement, turn.again, turn.lockRow));
+    } catch (error) {
+      turn.reject(error);
+    }
+  }
+
+  /**
+   * Runs the statements of several changes in one transaction, each waiting for its locks (the
+   * first takes the topic lock, which the transaction then holds until it commits): their events
+   * get consecutive ids and commit together. A statement that wrote nothing because its snapshot
+   * was stale runs again alone afterwards. When the database refuses one of them (an error it
+   * reports, so the transaction rolled back and nothing of the turn was written), each change runs
+   * again alone, so one change's error is only its own; a connection lost on the way (the commit's
+   * outcome unknown) fails them all, as it would fail each alone.
+   */
+  private async runTogether<R extends { topic_held: boolean }>(turn: Turn<R>[]): Promise<void> {
+    let rows: R[][];
+    try {
+      rows = await this.prisma.$transaction(turn.map((t) => this.prisma.$queryRaw<R[]>(t.statement(true))));
+    } catch (error) {
+      if (!reportedByDatabase(error)) {
+        for (const t of turn) t.reject(error);
+        return;
+      }
+      for (const t of turn) await this.runAlone(t);
+      return;
+    }
+    const stale: Turn<R>[] = [];
+    turn.forEach((t, i) => {
+      const row = rows[i]![0]!;
+      if (t.again(row)) stale.push(t);
+      else t.resolve(row);
+    });
+    for (const t of stale) await this.runAlone(t);
   }
 
   private async attemptNow<R extends { topic_held: boolean }>(
@@ -169,29 +251,49 @@ export class PrismaWebsiteStore implements WebsiteStore {
     });
   }
 
-  /** The event-log parts of a statement writing an event of `type` (none without an event log). */
-  private eventParts(type: NewEvent['type'], wait: boolean): EventParts {
+  /** The event-log parts of a statement writing an event of `type` in trace `trace` (none without an event log). */
+  private eventParts(type: NewEvent['type'], wait: boolean, trace: TraceCarrier | undefined): EventParts {
     const log = this.options.eventLog;
     if (!log) return null;
     return (gate) => {
-      const parts = log.statementParts({ wait, gate });
+      const parts = log.statementParts({ wait, gate, trace });
       return { lock: parts.lock, append: parts.append(type) };
     };
   }
 
-  /** Runs a website change; once its event committed, tells `onCommitted`. */
-  private async write<T>(work: () => Promise<{ item: T; eventId: bigint | null }>): Promise<T> {
-    let outcome: { item: T; eventId: bigint | null };
+  /**
+   * Runs a website change writing an event of `type`, in the trace of its `websites transaction`
+   * span; once its event committed, hands `onCommitted` the event as the log holds it: the id and
+   * `created_at` the statement answered, the payload it wrote and the trace it stored.
+   */
+  private async write<T>(
+    type: NewEvent['type'],
+    work: (trace: TraceCarrier | undefined) => Promise<{ item: T; payload: unknown; event: EventOutcome }>,
+  ): Promise<T> {
+    let outcome: { item: T; payload: unknown; event: EventOutcome; trace: TraceCarrier | undefined };
     try {
       outcome = await inSpan('websites transaction', {}, async (span) => {
-        const done = await work();
-        if (done.eventId !== null) span?.setAttribute('tideline.event_id', Number(done.eventId));
-        return done;
+        const trace = currentTraceCarrier();
+        const done = await work(trace);
+        if (done.event.event_id !== null)
+          span?.setAttribute('tideline.event_id', Number(done.event.event_id));
+        return { ...done, trace };
       });
     } catch (error) {
       throw translateDatabaseError(error);
     }
-    if (outcome.eventId !== null) this.options.onCommitted?.(Number(outcome.eventId));
+    const { event_id: id, event_at: createdAt } = outcome.event;
+    if (id !== null && createdAt !== null)
+      this.options.onCommitted?.(
+        toWebsiteEvent({
+          id,
+          eventType: type,
+          payload: outcome.payload,
+          createdAt,
+          traceParent: outcome.trace?.traceparent ?? null,
+          traceState: outcome.trace?.tracestate ?? null,
+        }),
+      );
     return outcome.item;
   }
 

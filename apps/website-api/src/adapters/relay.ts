@@ -1,6 +1,6 @@
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { EventBus } from '@tideline/bus';
-import { subjects } from '@tideline/contracts';
+import { subjects, type WebsiteEvent } from '@tideline/contracts';
 import { Counter, contextFromCarrier, Gauge, type Logger, type Registry } from '@tideline/runtime';
 import type { PostgresRelayState, RelayLease } from './event-log/relay-state.ts';
 
@@ -11,6 +11,8 @@ export interface EventRelayOptions {
   bus: () => EventBus | undefined;
   batchSize: number;
   intervalMs: number;
+  /** At most how often progress is written to the database (0: after every pass). */
+  progressIntervalMs: number;
   leaseMs: number;
   logger: Logger;
   metrics: Registry;
@@ -20,6 +22,7 @@ export interface EventRelayOptions {
 
 interface RelayMetrics {
   published: Counter;
+  readFromLog: Counter;
   failures: Counter;
   lag: Gauge;
   leader: Gauge;
@@ -67,6 +70,11 @@ function relayMetrics(registry: Registry, state: PostgresRelayState, logger: Log
       help: 'Events of the websites log the relay published to the broker.',
       registers: [registry],
     }),
+    readFromLog: new Counter({
+      name: 'tideline_website_api_relay_read_from_log_total',
+      help: 'Events the relay read back from the log to publish them (another replica wrote them, or they were no longer in memory); the others it published from memory.',
+      registers: [registry],
+    }),
     failures: new Counter({
       name: 'tideline_website_api_relay_publish_failures_total',
       help: 'Publishes to the broker that failed; the event stays in the log and is retried.',
@@ -87,7 +95,12 @@ function relayMetrics(registry: Registry, state: PostgresRelayState, logger: Log
 
 /**
  * Publishes the committed events of the log to the broker as `website.<type>`, in id order, with
- * the event id as the deduplication id. Publishing never blocks a write: writes only `kick()` it.
+ * the event id as the deduplication id. Publishing never blocks a write: a write only hands its
+ * committed event over (`committed`). The events this replica committed are published from
+ * memory when they continue the published ids without a gap; anything else (another replica's
+ * events, a pass of the interval, an event no longer remembered) is read from the log. Progress is
+ * written to the database at most every `progressIntervalMs`, before the lease is renewed or
+ * handed back, and when the relay stops.
  *
  * Guarantees: every committed event is published, in id order, also after a broker outage (the
  * relay retries every interval) or a crash between commit and publish (progress is kept in
@@ -108,6 +121,14 @@ export class EventRelay {
   private publishedId: number | undefined;
   /** When the lease is renewed (performance.now() time). */
   private renewAt = 0;
+  /** Events this replica committed and the relay has not published yet, by id (at most `batchSize`). */
+  private readonly remembered = new Map<number, WebsiteEvent>();
+  /** The next pass must read the log to its end (a kick of the interval or of the broker's return). */
+  private readTheLog = false;
+  /** Published id not yet written to the database, and when it may be (performance.now() time). */
+  private unrecordedId: number | undefined;
+  private progressDueAt = 0;
+  private progressTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: EventRelayOptions) {
     this.owner = options.owner;
@@ -121,8 +142,25 @@ export class EventRelay {
     this.kick();
   }
 
-  /** Publishes soon (coalesced with a run in progress); called after each commit. */
+  /** Publishes soon (coalesced with a run in progress): whatever the log holds beyond the published ids. */
   kick(): void {
+    this.readTheLog = true;
+    this.pass();
+  }
+
+  /** Publishes soon an event this replica committed (the event as the log holds it). */
+  committed(event: WebsiteEvent): void {
+    if (this.stopped) return;
+    this.remembered.set(event.eventId, event);
+    if (this.remembered.size > this.options.batchSize) {
+      // The oldest goes; the log still has it.
+      const oldest = this.remembered.keys().next();
+      if (!oldest.done) this.remembered.delete(oldest.value);
+    }
+    this.pass();
+  }
+
+  private pass(): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
@@ -134,7 +172,9 @@ export class EventRelay {
       try {
         do {
           this.again = false;
-          await this.runOnce();
+          const readTheLog = this.readTheLog;
+          this.readTheLog = false;
+          await this.runOnce(readTheLog);
         } while (this.again && !this.stopped);
       } finally {
         this.running = undefined;
@@ -149,21 +189,32 @@ export class EventRelay {
 
   /**
    * One relay pass: takes or renews the lease, then publishes batches until the log is caught up
-   * or a publish fails; a database failure ends the pass (the next interval retries).
+   * or a publish fails; a database failure ends the pass (the next interval retries). A pass that
+   * need not `readTheLog` ends once the remembered events are published.
    */
-  private async runOnce(): Promise<void> {
+  private async runOnce(readTheLog: boolean): Promise<void> {
     const bus = this.options.bus();
     if (!bus?.healthy()) return;
     try {
       while (!this.stopped) {
         const lease = await this.acquireLease();
-        if (lease === undefined) return;
+        if (lease === undefined) {
+          // Another replica publishes, from the log.
+          this.remembered.clear();
+          return;
+        }
         const from = lease.publishedId;
+        this.forgetUpTo(from);
         if (lease.lastEventId !== undefined) {
           this.metrics.lag.set(Math.max(0, lease.lastEventId - from));
           if (lease.lastEventId <= from) return;
         }
-        const events = await this.options.state.eventsAfter(from, this.options.batchSize);
+        const fromMemory = this.rememberedAfter(from);
+        let events = fromMemory;
+        if (events.length === 0) {
+          events = await this.options.state.eventsAfter(from, this.options.batchSize);
+          this.metrics.readFromLog.inc(events.length);
+        }
         if (events.length === 0) {
           this.metrics.lag.set(0);
           return;
@@ -192,14 +243,63 @@ export class EventRelay {
           this.metrics.published.inc();
         }
         if (published > from) {
-          await this.options.state.recordProgress(published);
           this.publishedId = published;
+          this.forgetUpTo(published);
+          await this.progressed(published);
         }
         if (lease.lastEventId !== undefined) this.metrics.lag.set(Math.max(0, lease.lastEventId - published));
-        if (failed || events.length < this.options.batchSize) return;
+        if (failed) return;
+        if (fromMemory.length > 0) {
+          if (!readTheLog && fromMemory.length < this.options.batchSize) return;
+        } else if (events.length < this.options.batchSize) return;
       }
     } catch (error) {
       this.options.logger.warn({ err: error }, 'relay: database unavailable; retrying next interval');
+    }
+  }
+
+  /** The remembered events from `after + 1` on without a gap, at most `batchSize`. */
+  private rememberedAfter(after: number): WebsiteEvent[] {
+    const events: WebsiteEvent[] = [];
+    for (let id = after + 1; events.length < this.options.batchSize; id++) {
+      const event = this.remembered.get(id);
+      if (!event) break;
+      events.push(event);
+    }
+    return events;
+  }
+
+  private forgetUpTo(publishedId: number): void {
+    for (const id of this.remembered.keys()) if (id <= publishedId) this.remembered.delete(id);
+  }
+
+  /** Notes that every event up to `publishedId` is published; writes it now when due, else soon. */
+  private async progressed(publishedId: number): Promise<void> {
+    this.unrecordedId = Math.max(this.unrecordedId ?? 0, publishedId);
+    const wait = this.progressDueAt - performance.now();
+    if (wait <= 0) {
+      await this.recordProgress();
+      return;
+    }
+    this.progressTimer ??= setTimeout(() => {
+      this.progressTimer = undefined;
+      this.recordProgress().catch((error) =>
+        this.options.logger.warn({ err: error }, 'relay: progress not recorded; retrying next pass'),
+      );
+    }, wait);
+  }
+
+  /** Writes the published id not yet written (kept for the next try when the write fails). */
+  private async recordProgress(): Promise<void> {
+    const id = this.unrecordedId;
+    if (id === undefined) return;
+    this.unrecordedId = undefined;
+    this.progressDueAt = performance.now() + this.options.progressIntervalMs;
+    try {
+      await this.options.state.recordProgress(id);
+    } catch (error) {
+      this.unrecordedId = Math.max(this.unrecordedId ?? 0, id);
+      throw error;
     }
   }
 
@@ -212,6 +312,8 @@ export class EventRelay {
     // pass goes straight to the events (a write's pass then costs no lease round trip and commit).
     if (this.leader && this.publishedId !== undefined && performance.now() < this.renewAt)
       return { publishedId: this.publishedId };
+    // The lease's progress must be this replica's: what it published is written first.
+    await this.recordProgress();
     const takenAt = performance.now();
     const lease: RelayLease | undefined = await this.options.state.takeLease(
       this.owner,
@@ -237,7 +339,18 @@ export class EventRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.progressTimer);
+    this.progressTimer = undefined;
     await this.running;
+    this.remembered.clear();
+    try {
+      await this.recordProgress();
+    } catch (error) {
+      this.options.logger.warn(
+        { err: error },
+        'relay: progress not recorded; the next relay republishes (deduplicated)',
+      );
+    }
     if (!this.leader) return;
     try {
       await this.options.state.releaseLease(this.owner);

@@ -16,6 +16,12 @@ import { Prisma } from '@tideline/db';
 /** The event log's CTEs for a statement whose writes start once CTE `gate` has a row; null: no event log. */
 export type EventParts = ((gate: string) => { lock: Prisma.Sql; append: Prisma.Sql }) | null;
 
+/** The columns every change statement answers about its event: its id and its `created_at` (null: no event). */
+export interface EventOutcome {
+  event_id: bigint | null;
+  event_at: Date | null;
+}
+
 /**
  * The list item of website `w` (id, https_enabled, status, updated_at) with line group `lg` (id,
  * name, cname) and domains `domains` (primary first): the same item as domain/website-item.ts
@@ -41,30 +47,29 @@ const TAKEN_JSON = Prisma.raw(
 function eventCtes(
   events: EventParts,
   gate: string,
-): { lock: Prisma.Sql; append: Prisma.Sql; eventId: Prisma.Sql } {
+): { lock: Prisma.Sql; append: Prisma.Sql; event: Prisma.Sql } {
   if (!events)
     return {
       lock: Prisma.raw('topic_lock AS (SELECT true AS held)'),
       append: Prisma.empty,
-      eventId: Prisma.raw('NULL::bigint'),
+      event: Prisma.raw('NULL::bigint AS event_id, NULL::timestamptz AS event_at'),
     };
   const parts = events(gate);
   return {
     lock: parts.lock,
     append: Prisma.sql`, ${parts.append}`,
-    eventId: Prisma.raw('(SELECT id FROM appended)'),
+    event: Prisma.raw('(SELECT id FROM appended) AS event_id, (SELECT created_at FROM appended) AS event_at'),
   };
 }
 
 /** The statement may write: the topic lock is held. */
 const HELD = Prisma.raw('EXISTS (SELECT 1 FROM topic_lock WHERE held)');
 
-export interface CreateOutcome {
+export interface CreateOutcome extends EventOutcome {
   topic_held: boolean;
   line_group_found: boolean;
   taken: { domain: string; website_id: number }[];
   item: unknown;
-  event_id: bigint | null;
 }
 
 /**
@@ -96,10 +101,10 @@ export function createWebsiteStatement(body: CreateWebsiteBody, events: EventPar
       SELECT ${item('w', 'lg', 'input.domains')} AS payload FROM w, lg, input
     )${log.append}
     SELECT ${HELD} AS topic_held, EXISTS (SELECT 1 FROM lg) AS line_group_found, ${TAKEN_JSON} AS taken,
-           (SELECT payload FROM event_payload) AS item, ${log.eventId} AS event_id`;
+           (SELECT payload FROM event_payload) AS item, ${log.event}`;
 }
 
-export interface UpdateOutcome {
+export interface UpdateOutcome extends EventOutcome {
   /** The website exists. */
   found: boolean;
   /**
@@ -113,7 +118,6 @@ export interface UpdateOutcome {
   taken: { domain: string; website_id: number }[];
   /** The item after the change, or as it is when nothing changed. */
   item: unknown;
-  event_id: bigint | null;
 }
 
 /**
@@ -183,13 +187,12 @@ export function updateWebsiteStatement(body: UpdateWebsiteBody, events: EventPar
            EXISTS (SELECT 1 FROM lg) AS line_group_found, ${TAKEN_JSON} AS taken,
            coalesce((SELECT payload FROM event_payload),
                     (SELECT ${item('cur', 'lg', 't.domains')} FROM cur, lg, target t WHERE NOT t.changed)) AS item,
-           ${log.eventId} AS event_id`;
+           ${log.event}`;
 }
 
-export interface DeleteOutcome {
+export interface DeleteOutcome extends EventOutcome {
   found: boolean;
   topic_held: boolean;
-  event_id: bigint | null;
 }
 
 /** Deletes the website (its domains go with it), under its row lock. */
@@ -203,5 +206,5 @@ export function deleteWebsiteStatement(websiteId: number, events: EventParts): P
     ), event_payload AS (
       SELECT jsonb_build_object('website_id', id) AS payload FROM gone
     )${log.append}
-    SELECT EXISTS (SELECT 1 FROM target) AS found, ${HELD} AS topic_held, ${log.eventId} AS event_id`;
+    SELECT EXISTS (SELECT 1 FROM target) AS found, ${HELD} AS topic_held, ${log.event}`;
 }

@@ -21,6 +21,13 @@ export const websiteApiSettings = {
     default: 4,
     doc: 'Times a website change tries, in one statement, to take the event-log lock another writer holds (waiting for it to be free in between) before it waits for it inside a transaction instead.',
   }),
+  writeBatchMax: int({
+    env: 'TIDELINE_WEBSITE_API_WRITE_BATCH_MAX',
+    min: 1,
+    max: 1_000,
+    default: 64,
+    doc: 'Website changes of this replica that wait for the event-log lock while another of its changes holds it are committed together, up to this many in one transaction (group commit); 1 commits each on its own.',
+  }),
   verifiedTokenCacheSize: int({
     env: 'TIDELINE_WEBSITE_API_VERIFIED_TOKEN_CACHE_SIZE',
     min: 0,
@@ -41,6 +48,13 @@ export const websiteApiSettings = {
     max: 10_000,
     default: 500,
     doc: 'Events the relay reads and publishes per round trip to the database.',
+  }),
+  relayProgressIntervalMs: ms({
+    env: 'TIDELINE_WEBSITE_API_RELAY_PROGRESS_INTERVAL_MS',
+    default: 200,
+    min: 0,
+    max: 60_000,
+    doc: 'At most how often the relay records in the database how far it published (0: after every pass). A relay that dies republishes what it published since; the broker and the consumers drop such copies by event id.',
   }),
   relayLeaseMs: ms({
     env: 'TIDELINE_WEBSITE_API_RELAY_LEASE_MS',

@@ -7,7 +7,7 @@ import {
   type WebsitesSnapshot,
 } from '@tideline/contracts';
 import { Prisma, type PrismaClient } from '@tideline/db';
-import { currentTraceCarrier } from '@tideline/runtime';
+import { currentTraceCarrier, type TraceCarrier } from '@tideline/runtime';
 import type { ReplayRequest, WebsiteLogReader } from '../../domain/ports.ts';
 import { type LogPosition, replayFallback } from '../../domain/replay.ts';
 import type { RetentionPolicy } from '../../domain/retention.ts';
@@ -88,7 +88,7 @@ export class PostgresEventLog implements WebsiteLogReader {
    * false when another writer has it: the statement must write nothing), with `wait` true it is
    * waited for. The statement's writes must require `held`.
    *
-   * `append(type)` defines `next_event_id` and `appended(id)`: the event of `type` whose payload the
+   * `append(type)` defines `next_event_id` and `appended(id, created_at)`: the event of `type` whose payload the
    * statement's CTE `event_payload(payload jsonb)` holds (one row, or none: no event), with the next
    * id of the topic. A topic without its `ws_log_meta` row fails the statement (the id would be
    * NULL), so no change commits without its event.
@@ -99,10 +99,16 @@ export class PostgresEventLog implements WebsiteLogReader {
    * for it in autocommit (only inside a transaction it commits itself), so a client that went away
    * while waiting leaves nothing behind.
    */
-  statementParts(options: { wait: boolean; gate: string }): {
+  statementParts(options: {
+    wait: boolean;
+    gate: string;
+    /** The trace context stored with the event: that of the request making the change. */
+    trace: TraceCarrier | undefined;
+  }): {
     lock: Prisma.Sql;
     append: (type: NewEvent['type']) => Prisma.Sql;
   } {
+    const { trace } = options;
     const gate = Prisma.raw(options.gate);
     const lock = options.wait
       ? Prisma.sql`topic_lock AS MATERIALIZED (
@@ -115,7 +121,6 @@ export class PostgresEventLog implements WebsiteLogReader {
     return {
       lock,
       append: (type) => {
-        const trace = currentTraceCarrier();
         return Prisma.sql`next_event_id AS (
             UPDATE ws_log_meta SET last_event_id = last_event_id + 1
              WHERE topic = ${this.topic} AND EXISTS (SELECT 1 FROM event_payload)
@@ -126,7 +131,7 @@ export class PostgresEventLog implements WebsiteLogReader {
             SELECT ${this.topic}, n.last_event_id, ${type}::ws_event_type, p.payload,
                    ${trace?.traceparent ?? null}, ${trace?.tracestate ?? null}
               FROM event_payload p LEFT JOIN next_event_id n ON true
-            RETURNING id
+            RETURNING id, created_at
           )`;
       },
     };
