@@ -2,7 +2,7 @@
  * One cache process as deployed (`startCache` alone in its process), for the benchmark's memory
  * figures: it rebuilds the read model from the bus, then reports over IPC the heap its read model
  * takes (heap after GC, ready, minus heap after GC before the start) and the process's RSS beside
- * its heap, once allocation has settled. Started by nodes.bench.ts with the bus settings in env.
+ * its heap, before the start and once allocation has settled. Started by nodes.bench.ts with the bus settings in env.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCache } from '../src/index.ts';
@@ -28,6 +28,7 @@ process.send?.({
   nodes,
   catchUpMs,
   heapBefore: before.heapUsed,
+  rssBefore: before.rss,
   heapAfter: after.heapUsed,
   heapTotal: after.heapTotal,
   external: after.external + after.arrayBuffers,
