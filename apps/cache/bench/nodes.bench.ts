@@ -104,7 +104,8 @@ run.define(
   },
   {
     id: 'memory.rssPerModelHeap',
-    label: 'cache process RSS growth / read-model heap (what holding the nodes adds, fixed process cost aside)',
+    label:
+      'cache process RSS growth / read-model heap (what holding the nodes adds, fixed process cost aside)',
     unit: '×',
     better: 'lower',
     goal: 2,
