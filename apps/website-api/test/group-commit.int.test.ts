@@ -1,12 +1,13 @@
 import { loadConfig } from '@tideline/config';
 import { eventually } from '@tideline/test-support';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/adapters/database.ts';
 import { PostgresEventLog } from '../src/adapters/event-log/postgres-event-log.ts';
 import { PostgresRelayState } from '../src/adapters/event-log/relay-state.ts';
 import { PrismaWebsiteStore } from '../src/adapters/prisma-website-store.ts';
 import { settings } from '../src/config.ts';
-import { ApiFixture, openBus, readWebsiteStream, testEnv } from './harness.ts';
+import { ApiFixture, holdTopicLock, openBus, readWebsiteStream, testEnv, topicLocks } from './harness.ts';
 
 /**
  * Group commit: the changes of one process that wait for the topic lock behind one of its changes
@@ -101,6 +102,30 @@ describe('group commit', () => {
       `SELECT count(*)::int AS n FROM website_domains WHERE domain LIKE 'xxxx%'`,
     );
     expect(rows!.n).toBe(0);
+  });
+});
+
+describe('group commit behind another writer', () => {
+  it('group commit - while another process holds the topic lock, the first change waits for it and the 9 behind it commit together once it is free', async () => {
+    const holder = new pg.Client({ connectionString: fx.database.url });
+    await holder.connect();
+    try {
+      const one = store(64);
+      const before = await fx.lastEventId();
+      const release = await holdTopicLock(holder);
+      const writes = Promise.all(Array.from({ length: 10 }, (_, i) => one.createWebsite(site('behind', i))));
+      // The first change tried the lock, wrote nothing, and now waits for it to be free.
+      expect(await eventually(async () => (await topicLocks(fx.sql, 'waiting')) === 1, 10_000)).toBe(true);
+      expect(await fx.lastEventId()).toBe(before);
+      await release();
+      const answers = await writes;
+      const events = await eventsAfter(before);
+      expect(events.map((e) => e.id)).toEqual(Array.from({ length: 10 }, (_, i) => before + 1 + i));
+      expect(events.map((e) => e.payload.website_id)).toEqual(answers.map((a) => a.website_id));
+      expect(new Set(events.map((e) => e.tx)).size).toBe(2);
+    } finally {
+      await holder.end();
+    }
   });
 });
 
