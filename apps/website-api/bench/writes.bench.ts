@@ -4,19 +4,23 @@
  * - the database's own floor: a raw `pg` single-row INSERT commit into a scratch table of the
  *   bench's database (p50 with 1 client, commits/s with 8 clients);
  * - the same service with the event log off (no event row, no relay): the overhead of the log.
- * Both services run side by side on databases of their own; the three targets (log on, log off,
- * raw insert) take turns in short chunks (rotating order), so load from anything else on the
- * machine hits them alike. Rounds: TIDELINE_BENCH_ROUNDS (default 3); results in
+ * Both services run side by side on databases of their own, each in a process of its own (as
+ * deployed: bench/service-process.ts), loaded over HTTP from this one; the three targets (log on,
+ * log off, raw insert) take turns in short chunks (rotating order), so load from anything else on
+ * the machine hits them alike. Rounds: TIDELINE_BENCH_ROUNDS (default 3); results in
  * bench/results/website-api.json.
  *
  * `npm run bench -w @tideline/website-api` — needs PostgreSQL, Redis and NATS. Bounded: fixed
  * request counts per chunk and chunks per phase, each phase also capped in time.
  */
+
+import { type ChildProcess, fork } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { SCOPES } from '@tideline/auth';
 import { BenchRun, quantile } from '@tideline/bench';
 import { TestDatabase, testToken } from '@tideline/test-support';
 import pg from 'pg';
-import { startWebsiteApi, type WebsiteApi } from '../src/service.ts';
 import { NATS_URL, removeStreams, uniquePrefix } from '../test/harness.ts';
 
 const CLIENTS = 8;
@@ -31,6 +35,9 @@ type Phase = (typeof PHASES)[number];
 const PHASE_CAP_MS = 15_000;
 const WARMUP_WRITES = 150;
 const RELAY_CATCH_UP_CAP_MS = 10_000;
+/** A service process: start with migrations, and stop. */
+const SERVICE_START_TIMEOUT_MS = 60_000;
+const SERVICE_STOP_TIMEOUT_MS = 15_000;
 
 type Mode = 'on' | 'off';
 const token = testToken('bench', [SCOPES.websitesRead, SCOPES.websitesWrite]);
@@ -40,14 +47,60 @@ interface Sample {
   count: number;
   wallMs: number;
   latencies: number[];
+  /** CPU milliseconds spent by each process group while this sample's chunks ran. */
+  cpuMs: Record<CpuGroup, number>;
 }
-const emptySample = (): Sample => ({ count: 0, wallMs: 0, latencies: [] });
+const emptySample = (): Sample => ({
+  count: 0,
+  wallMs: 0,
+  latencies: [],
+  cpuMs: { service: 0, postgres: 0, nats: 0, bench: 0 },
+});
+
+/** Where a write's CPU goes: the target's service process, PostgreSQL, nats-server, this process (the clients). */
+type CpuGroup = 'service' | 'postgres' | 'nats' | 'bench';
+const CLOCK_TICKS_PER_SECOND = 100;
+/** utime + stime of a process in ms (0 when it is gone). */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+/** Processes whose command name is `name` (every PostgreSQL backend of the server, nats-server). */
+function pidsNamed(name: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === name;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+function cpuNow(service: ChildProcess): Record<CpuGroup, number> {
+  const sum = (pids: number[]) => pids.reduce((total, pid) => total + processCpuMs(pid), 0);
+  const own = process.cpuUsage();
+  return {
+    service: processCpuMs(service.pid!),
+    postgres: sum(pidsNamed('postgres')),
+    nats: sum(pidsNamed('nats-server')),
+    bench: (own.user + own.system) / 1000,
+  };
+}
 const p50 = (s: Sample) => quantile(s.latencies, 0.5);
 const rate = (s: Sample) => (s.count * 1000) / s.wallMs;
 
 interface Target {
   mode: Mode;
-  api: WebsiteApi;
+  api: { url: string; process: ChildProcess };
+  /** The target's database, for the bench's own counts. */
+  sql: pg.Pool;
   database: TestDatabase;
   prefix: string;
   lineGroupId: number;
@@ -68,23 +121,18 @@ async function post(
 async function setUp(mode: Mode): Promise<Target> {
   const database = await TestDatabase.create('tideline_bench');
   const prefix = uniquePrefix('bench');
-  const api = await startWebsiteApi({
-    withoutEventLog: mode === 'off',
-    source: {
-      env: {
-        TIDELINE_ENV: 'test',
-        TIDELINE_LOG_LEVEL: 'silent',
-        TIDELINE_WEBSITE_API_PORT: '0',
-        TIDELINE_WEBSITE_API_HOST: '127.0.0.1',
-        TIDELINE_DATABASE_URL: database.url,
-        TIDELINE_DATABASE_POOL_MAX: String(CLIENTS + 2),
-        TIDELINE_NATS_URL: NATS_URL,
-        TIDELINE_BUS_PREFIX: prefix,
-        // The benchmark measures writes, not the per-subject limit.
-        TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_MAX: '1000000',
-        TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX: `bench:${prefix}:writes:`,
-      },
-    },
+  const api = await startService(mode, {
+    TIDELINE_ENV: 'test',
+    TIDELINE_LOG_LEVEL: 'silent',
+    TIDELINE_WEBSITE_API_PORT: '0',
+    TIDELINE_WEBSITE_API_HOST: '127.0.0.1',
+    TIDELINE_DATABASE_URL: database.url,
+    TIDELINE_DATABASE_POOL_MAX: String(CLIENTS + 2),
+    TIDELINE_NATS_URL: NATS_URL,
+    TIDELINE_BUS_PREFIX: prefix,
+    // The benchmark measures writes, not the per-subject limit.
+    TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_MAX: '1000000',
+    TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX: `bench:${prefix}:writes:`,
   });
   const lineGroup = await post(`${api.url}/api/v1/line-groups/create`, {
     name: `bench-${mode}`,
@@ -93,6 +141,7 @@ async function setUp(mode: Mode): Promise<Target> {
   return {
     mode,
     api,
+    sql: new pg.Pool({ connectionString: database.url, max: 2 }),
     database,
     prefix,
     lineGroupId: lineGroup.data!.id!,
@@ -101,8 +150,56 @@ async function setUp(mode: Mode): Promise<Target> {
   };
 }
 
+/** website-api with the log on or off in a process of its own (bench/service-process.ts), once it listens. */
+function startService(mode: Mode, env: Record<string, string>): Promise<Target['api']> {
+  const child = fork(fileURLToPath(new URL('./service-process.ts', import.meta.url)), [], {
+    // BENCH_CPU_PROF_DIR: each service writes a CPU profile there when it stops.
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env['BENCH_CPU_PROF_DIR']
+        ? [
+            '--cpu-prof',
+            `--cpu-prof-dir=${process.env['BENCH_CPU_PROF_DIR']}`,
+            `--cpu-prof-name=website-api-log-${mode}.cpuprofile`,
+          ]
+        : []),
+    ],
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      ...env,
+      ...(mode === 'off' ? { BENCH_WITHOUT_EVENT_LOG: '1' } : {}),
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`website-api (log ${mode}) did not start within ${SERVICE_START_TIMEOUT_MS} ms`));
+    }, SERVICE_START_TIMEOUT_MS);
+    child.once('message', (message) => {
+      clearTimeout(timer);
+      resolve({ url: (message as { url: string }).url, process: child });
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`website-api (log ${mode}) exited at start (${code ?? signal})`));
+    });
+  });
+}
+
+async function stopService(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.send('stop');
+  const timer = setTimeout(() => child.kill('SIGKILL'), SERVICE_STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
 async function tearDown(target: Target): Promise<void> {
-  await target.api.stop('bench done');
+  await stopService(target.api.process);
+  await target.sql.end();
   await removeStreams(target.prefix);
   await target.database[Symbol.asyncDispose]();
 }
@@ -145,13 +242,30 @@ async function drive(sample: Sample, clients: number, count: number, op: () => P
   sample.count += count;
 }
 
-function websiteChunk(target: Target, phase: Phase, sample: Sample): Promise<void> {
+async function websiteChunk(target: Target, phase: Phase, sample: Sample): Promise<void> {
   const ids = target.created[phase.clients];
-  return drive(sample, phase.clients, phase.chunk, () => {
+  const before = cpuNow(target.api.process);
+  await drive(sample, phase.clients, phase.chunk, () => {
     if (phase.op === 'create') return create(target, ids);
     const id = ids[target.cursor[phase.clients]++ % ids.length]!;
     return update(target, id);
   });
+  const after = cpuNow(target.api.process);
+  for (const group of Object.keys(after) as CpuGroup[])
+    sample.cpuMs[group] += Math.max(0, after[group] - before[group]);
+}
+
+/** CPU per write of each process group, e.g. `service 0.41 + postgres 0.22 + nats 0.05 + clients 0.20 = 0.88 ms`. */
+function cpuPerWrite(sample: Sample): string {
+  const per = (group: CpuGroup) => sample.cpuMs[group] / sample.count;
+  const groups: [CpuGroup, string][] = [
+    ['service', 'service'],
+    ['postgres', 'postgres'],
+    ['nats', 'nats'],
+    ['bench', 'clients'],
+  ];
+  const total = groups.reduce((sum, [group]) => sum + per(group), 0);
+  return `${groups.map(([group, label]) => `${label} ${per(group).toFixed(2)}`).join(' + ')} = ${total.toFixed(2)} ms`;
 }
 
 /** The database floor: single-row INSERTs, each its own transaction, into a scratch table. */
@@ -283,11 +397,14 @@ try {
     run.record('overhead.update.c1.p50', p50(c1('update1').on), p50(c1('update1').off));
     run.record('overhead.create.c8.rate', rate(c1('create8').on), rate(c1('create8').off));
     run.record('overhead.update.c8.rate', rate(c1('update8').on), rate(c1('update8').off));
+    for (const name of ['create8', 'update8'])
+      run.note(
+        `CPU per write, ${name} (processes sampled around each chunk; PostgreSQL and nats-server count whatever else ran on them): log on ${cpuPerWrite(c1(name).on)}; log off ${cpuPerWrite(c1(name).off)}`,
+      );
   }
 
   const lastWrite = performance.now();
-  const count = async (t: Target, sql: string) =>
-    (await t.api.database.pool.query<{ n: number }>(sql)).rows[0]!.n;
+  const count = async (t: Target, sql: string) => (await t.sql.query<{ n: number }>(sql)).rows[0]!.n;
   const written = await count(on, 'SELECT count(*)::int AS n FROM ws_events');
   const published = () => count(on, 'SELECT last_published_id::int AS n FROM ws_relay_state');
   while ((await published()) < written && performance.now() - lastWrite < RELAY_CATCH_UP_CAP_MS) {
