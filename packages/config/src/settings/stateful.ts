@@ -1,5 +1,5 @@
 import { ConfigError } from '../load.ts';
-import { int, ms, seconds, str } from '../setting.ts';
+import { bool, int, ms, seconds, str } from '../setting.ts';
 
 /** Settings of packages/stateful (the stateful executor) and its PodPresence helper. */
 export const statefulSettings = {
@@ -27,6 +27,11 @@ export const statefulSettings = {
     default: 2_000,
     min: 1,
     doc: 'Upper bound of the reconnect delay. While disconnected, calls fail at once as unavailable.',
+  }),
+  statefulAutoPipelining: bool({
+    env: 'TIDELINE_STATEFUL_AUTO_PIPELINING',
+    default: true,
+    doc: 'Commands to Redis issued in the same event-loop turn leave as one socket write (ioredis auto-pipelining): fewer system calls for the service and for Redis when many calls share the one connection. A batch is sent once the previous one is answered, so cheap commands gain most and scripts that keep Redis busy little. Calls still fail at once while disconnected and each keeps the command timeout. false: one write per command.',
   }),
   statefulHeartbeatIntervalMs: ms({
     env: 'TIDELINE_STATEFUL_HEARTBEAT_INTERVAL_MS',
