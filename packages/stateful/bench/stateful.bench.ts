@@ -10,12 +10,12 @@
  *
  * Bounded: each case stops after `caseMaxOps` operations or `caseMaxMs`, and a round skips its
  * remaining cases past `roundBudgetMs`. Keys live in a namespace of their own and are deleted at
- * the end. The executor multiplexes one connection (ioredis pipelines concurrent calls; with
- * auto-pipelining, the commands of one event-loop turn leave as one write); redis-benchmark -c 64
+ * the end. The executor multiplexes one connection (concurrent calls are pipelined; with
+ * auto-pipelining the commands of one event-loop turn leave as one write); redis-benchmark -c 64
  * opens 64 connections.
  *
  * A second reference for computeLinkedPodIfAbsent: the same EVALSHA of `link_compute` sent by a
- * bare ioredis client (same pipelining setting, arguments prepared beforehand) — what that one
+ * bare ioredis client (same auto-pipelining setting, arguments prepared beforehand) — what that one
  * script over one connection reaches without the executor, i.e. the executor's upper bound. The
  * script's own cost in Redis (INFO commandstats, µs per call) is printed beside SET's.
  */
@@ -28,6 +28,7 @@ import { Redis } from 'ioredis';
 import { keys } from '../src/keys.ts';
 import { RedisStatefulExecutor } from '../src/redis-executor.ts';
 import { ScriptRunner } from '../src/scripts.ts';
+import { WriteCoalescer } from '../src/write-coalescing.ts';
 
 const BENCH = {
   concurrencies: [1, 64] as const,
@@ -298,10 +299,8 @@ async function main(): Promise<void> {
   const benchKeyExisted = (await admin.exists(benchKey)) === 1;
   const raw = new Redis(url.toString(), { connectionName: 'stateful-bench-raw' });
   // The bare reference for compute: the executor's script and pipelining, arguments made in advance.
-  const bare = new Redis(url.toString(), {
-    connectionName: 'stateful-bench-bare',
-    enableAutoPipelining: autoPipelining,
-  });
+  const bare = new Redis(url.toString(), { connectionName: 'stateful-bench-bare' });
+  const bareCoalescer = autoPipelining ? new WriteCoalescer(bare) : undefined;
   const scripts = new ScriptRunner(bare);
   await scripts.loadAll();
   const computeSha = scripts.shaOf('link_compute');
@@ -311,8 +310,10 @@ async function main(): Promise<void> {
       const uid = `${tag}-c${i}`;
       return [keys.links(ns, uid), podsKey, uid, service, 30_000, 0, 'pick', 'ready'] as const;
     });
-  const bareCompute = (args: ReturnType<typeof bareArgs>) => (i: number) =>
-    bare.evalsha(computeSha, 2, ...args[i]!);
+  const bareCompute = (args: ReturnType<typeof bareArgs>) => (i: number) => {
+    bareCoalescer?.hold();
+    return bare.evalsha(computeSha, 2, ...args[i]!);
+  };
   let skipped = 0;
   try {
     // Not recorded: compiles the client paths so that round 1 starts warm.

@@ -25,12 +25,13 @@ export interface CreateStatefulExecutorOptions {
 
 /** The executor the configuration describes, not yet connected (call `connect()`). */
 export function createStatefulExecutor(options: CreateStatefulExecutorOptions): RedisStatefulExecutor {
-  const executor = new RedisStatefulExecutor(
-    redisConnectionSpec(options.config, {
+  const executor = new RedisStatefulExecutor({
+    ...redisConnectionSpec(options.config, {
       connectionName: options.connectionName,
       onConnectionError: options.onConnectionError,
     }),
-  );
+    autoPipelining: options.config.statefulAutoPipelining,
+  });
   if (options.metrics === undefined) return executor;
   const observer = 'completed' in options.metrics ? options.metrics : createStatefulMetrics(options.metrics);
   return observeStatefulExecutor(executor, observer);

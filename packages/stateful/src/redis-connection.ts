@@ -1,4 +1,4 @@
-import { type RedisConnectionOptions, redisConnectionOptions, statefulSettings } from '@tideline/config';
+import { type RedisConnectionOptions, redisConnectionOptions } from '@tideline/config';
 import { Redis } from 'ioredis';
 import type { StatefulConfig } from './factory.ts';
 
@@ -17,11 +17,6 @@ export interface RedisConnectionSpec {
   connectTimeoutMs: number;
   /** Reconnect delays after the connection dropped: doubling from `initialMs` up to `maxMs`. */
   reconnectBackoff: { initialMs: number; maxMs: number };
-  /**
-   * Commands issued in one event-loop turn leave as one socket write (ioredis
-   * `enableAutoPipelining`; TIDELINE_STATEFUL_AUTO_PIPELINING). Unset: one write per command.
-   */
-  autoPipelining?: boolean | undefined;
   /** Shown by `CLIENT LIST`, e.g. `push-gateway:pod-7`. */
   connectionName?: string | undefined;
   /** Connection errors (already retried by the client) are reported here; default: ignored. */
@@ -37,7 +32,6 @@ export function redisConnectionSpec(
     url: config.redisUrl,
     connection: redisConnectionOptions(config),
     commandTimeoutMs: config.redisCommandTimeoutMs,
-    autoPipelining: config.statefulAutoPipelining ?? statefulSettings.statefulAutoPipelining.default,
     connectTimeoutMs: config.statefulConnectTimeoutMs,
     reconnectBackoff: {
       initialMs: config.statefulReconnectBackoffMs,
@@ -55,8 +49,6 @@ export function reconnectDelay(attempt: number, backoff: { initialMs: number; ma
 /**
  * A client that fails fast while Redis is away: no offline queue, no retries per request, a command
  * timeout; it reconnects in the background with doubling backoff. Not connected yet (`lazyConnect`).
- * Auto-pipelining keeps all of that: a batch is written only to a ready connection (else each of
- * its calls fails at once), and every command in it has its own timeout.
  */
 export function openRedis(spec: RedisConnectionSpec): Redis {
   const redis = new Redis(spec.url, {
@@ -65,7 +57,6 @@ export function openRedis(spec: RedisConnectionSpec): Redis {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: spec.commandTimeoutMs,
-    enableAutoPipelining: spec.autoPipelining ?? false,
     connectTimeout: spec.connectTimeoutMs,
     retryStrategy: (attempt) => reconnectDelay(attempt, spec.reconnectBackoff),
     ...(spec.connectionName ? { connectionName: spec.connectionName } : {}),

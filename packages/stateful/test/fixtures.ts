@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { statefulSettings } from '@tideline/config';
 import { Redis } from 'ioredis';
 import { RedisStatefulExecutor, type RedisStatefulExecutorOptions } from '../src/redis-executor.ts';
 
@@ -17,19 +16,11 @@ export function uniqueNs(prefix = 'tst'): string {
   return `${prefix}-${randomUUID().replaceAll('-', '').slice(0, 16)}`;
 }
 
-/** Tests run the executor as services do: with the default of TIDELINE_STATEFUL_AUTO_PIPELINING. */
-export const DEFAULT_AUTO_PIPELINING = statefulSettings.statefulAutoPipelining.default!;
-
 export function executorFor(
   url: string,
   overrides: Partial<RedisStatefulExecutorOptions> = {},
 ): RedisStatefulExecutor {
-  return new RedisStatefulExecutor({
-    url,
-    ...TEST_TIMEOUTS,
-    autoPipelining: DEFAULT_AUTO_PIPELINING,
-    ...overrides,
-  });
+  return new RedisStatefulExecutor({ url, ...TEST_TIMEOUTS, ...overrides });
 }
 
 /** A plain client for looking at (and corrupting) keys behind the executor's back. */

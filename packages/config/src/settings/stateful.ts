@@ -31,7 +31,7 @@ export const statefulSettings = {
   statefulAutoPipelining: bool({
     env: 'TIDELINE_STATEFUL_AUTO_PIPELINING',
     default: true,
-    doc: 'Commands to Redis issued in the same event-loop turn leave as one socket write (ioredis auto-pipelining): fewer system calls for the service and for Redis when many calls share the one connection. A batch is sent once the previous one is answered, so cheap commands gain most and scripts that keep Redis busy little. Calls still fail at once while disconnected and each keeps the command timeout. false: one write per command.',
+    doc: 'Auto-pipelining of the stateful executor: the Redis commands its calls issue in one event-loop turn leave as one socket write (one system call for the service, one read for Redis) instead of one write each. A call is not held for later and does not wait for other calls, so a lone call is as fast as without it. Calls still fail at once while disconnected, and each keeps the command timeout. false: one write per command.',
   }),
   statefulHeartbeatIntervalMs: ms({
     env: 'TIDELINE_STATEFUL_HEARTBEAT_INTERVAL_MS',
