@@ -5,25 +5,36 @@
  * concurrency (what any method of a Node client on one connection can reach at best).
  *
  *   npm run bench -w @tideline/stateful   (TIDELINE_REDIS_URL, default redis://127.0.0.1:6379;
- *                                          TIDELINE_BENCH_ROUNDS rounds, default 3)
+ *                                          TIDELINE_BENCH_ROUNDS rounds, default 3;
+ *                                          TIDELINE_STATEFUL_AUTO_PIPELINING, default true)
  *
  * Bounded: each case stops after `caseMaxOps` operations or `caseMaxMs`, and a round skips its
  * remaining cases past `roundBudgetMs`. Keys live in a namespace of their own and are deleted at
- * the end. The executor multiplexes one connection (ioredis pipelines concurrent calls);
- * redis-benchmark -c 64 opens 64 connections.
+ * the end. The executor multiplexes one connection (concurrent calls are pipelined; with
+ * auto-pipelining the commands of one event-loop turn leave as one write); redis-benchmark -c 64
+ * opens 64 connections.
+ *
+ * A second reference for computeLinkedPodIfAbsent: the same EVALSHA of `link_compute` sent by a
+ * bare ioredis client (same auto-pipelining setting, arguments prepared beforehand) — what that one
+ * script over one connection reaches without the executor, i.e. the executor's upper bound. The
+ * script's own cost in Redis (INFO commandstats, µs per call) is printed beside SET's.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { BenchRun } from '@tideline/bench';
+import { loadConfig, statefulSettings } from '@tideline/config';
 import { Redis } from 'ioredis';
+import { keys } from '../src/keys.ts';
 import { RedisStatefulExecutor } from '../src/redis-executor.ts';
+import { ScriptRunner } from '../src/scripts.ts';
+import { WriteCoalescer } from '../src/write-coalescing.ts';
 
 const BENCH = {
   concurrencies: [1, 64] as const,
   caseMaxOps: 20_000,
   caseMaxMs: 350,
-  roundBudgetMs: 20_000,
+  roundBudgetMs: 30_000,
   redisBenchmarkRequests: 20_000,
   redisBenchmarkTimeoutMs: 8_000,
   commandTimeoutMs: 2_000,
@@ -31,6 +42,9 @@ const BENCH = {
   podsInService: 8,
 };
 
+const { statefulAutoPipelining: autoPipelining } = loadConfig({
+  statefulAutoPipelining: statefulSettings.statefulAutoPipelining,
+});
 const url = new URL(process.env['TIDELINE_REDIS_URL'] ?? 'redis://127.0.0.1:6379');
 const host = url.hostname;
 const port = url.port || '6379';
@@ -41,14 +55,17 @@ interface Figure {
 }
 
 /** redis-benchmark's own requests/s (from its CSV) per test, at one concurrency. */
-async function redisBenchmark(concurrency: number): Promise<Record<'GET' | 'SET', Figure>> {
+async function redisBenchmark(
+  concurrency: number,
+  tests = 'get,set',
+): Promise<Record<'GET' | 'SET', Figure>> {
   const args = [
     '-h',
     host,
     '-p',
     port,
     '-t',
-    'get,set',
+    tests,
     '-n',
     String(BENCH.redisBenchmarkRequests),
     '-c',
@@ -68,7 +85,8 @@ async function redisBenchmark(concurrency: number): Promise<Record<'GET' | 'SET'
   for (const row of rows.slice(1)) {
     if (row[0] === 'GET' || row[0] === 'SET') out[row[0]] = { opsPerSecond: Number(row[rps]) };
   }
-  if (!out.GET || !out.SET) throw new Error(`unexpected redis-benchmark output:\n${stdout}`);
+  for (const test of tests.split(','))
+    if (!out[test.toUpperCase() as Kind]) throw new Error(`unexpected redis-benchmark output:\n${stdout}`);
   return out as Record<'GET' | 'SET', Figure>;
 }
 
@@ -97,6 +115,11 @@ interface Case {
   label?: string;
   /** The redis-benchmark test it compares with: reads with GET, writes with SET. */
   baseline: Kind;
+  /**
+   * Measures its own baseline right before it instead of using the one of the round's start: on
+   * a shared machine the load seconds apart differs more than the figures being compared.
+   */
+  adjacentBaseline?: boolean;
   /** Runs before each concurrency, e.g. to create the links that the case then removes. */
   prepare?: (tag: string) => Promise<void>;
   /** Fewer operations than `caseMaxOps`, e.g. one per prepared link so every removal finds one. */
@@ -110,6 +133,7 @@ const executor = new RedisStatefulExecutor({
   connectTimeoutMs: BENCH.commandTimeoutMs,
   reconnectBackoff: { initialMs: 100, maxMs: 1_000 },
   connectionName: 'stateful-bench',
+  autoPipelining,
 });
 const admin = new Redis(url.toString());
 const service = 'push-gateway';
@@ -153,6 +177,7 @@ const cases: Case[] = [
     method: 'computeLinkedPodIfAbsent',
     label: 'computeLinkedPodIfAbsent (a new uid each: one script)',
     baseline: 'SET',
+    adjacentBaseline: true,
     // Every pod of the service ready, so each call picks among all of them and links one.
     prepare: async () => {
       for (let p = 0; p < BENCH.podsInService; p++)
@@ -227,13 +252,45 @@ for (const benchCase of cases) {
   }
 }
 for (const c of BENCH.concurrencies) {
-  run.define({
-    id: `ioredis-set.c${c}`,
-    label: `raw ioredis SET over one connection, c=${c}`,
-    unit: 'ops/s',
-    better: 'higher',
-    baseline: `redis-benchmark SET, c=${c}`,
-  });
+  run.define(
+    {
+      id: `ioredis-set.c${c}`,
+      label: `raw ioredis SET over one connection, c=${c}`,
+      unit: 'ops/s',
+      better: 'higher',
+      baseline: `redis-benchmark SET, c=${c}`,
+    },
+    {
+      id: `ioredis-evalsha-compute.c${c}`,
+      label: `bare ioredis EVALSHA link_compute over one connection (the compute upper bound), c=${c}`,
+      unit: 'ops/s',
+      better: 'higher',
+      baseline: `redis-benchmark SET, c=${c}`,
+    },
+  );
+}
+run.define({
+  id: 'redis-usec.link_compute',
+  label: 'Redis time per link_compute EVALSHA, c=64 (INFO commandstats)',
+  unit: 'µs/call',
+  better: 'lower',
+  baseline: 'Redis time per SET, c=64 (INFO commandstats)',
+});
+
+/** Calls and µs spent in Redis per command (INFO commandstats), for the commands asked. */
+async function commandStats(): Promise<Map<string, { calls: number; usec: number }>> {
+  const out = new Map<string, { calls: number; usec: number }>();
+  for (const match of (await admin.info('commandstats')).matchAll(/^cmdstat_(\w+):calls=(\d+),usec=(\d+)/gm))
+    out.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
+  return out;
+}
+
+/** µs per call of `command` in Redis while `work` ran (other clients of the server count too). */
+async function usecPerCall(command: string, work: () => Promise<unknown>): Promise<number> {
+  const before = (await commandStats()).get(command) ?? { calls: 0, usec: 0 };
+  await work();
+  const after = (await commandStats()).get(command) ?? { calls: 0, usec: 0 };
+  return (after.usec - before.usec) / Math.max(1, after.calls - before.calls);
 }
 
 async function main(): Promise<void> {
@@ -241,11 +298,28 @@ async function main(): Promise<void> {
   const benchKey = 'key:__rand_int__';
   const benchKeyExisted = (await admin.exists(benchKey)) === 1;
   const raw = new Redis(url.toString(), { connectionName: 'stateful-bench-raw' });
+  // The bare reference for compute: the executor's script and pipelining, arguments made in advance.
+  const bare = new Redis(url.toString(), { connectionName: 'stateful-bench-bare' });
+  const bareCoalescer = autoPipelining ? new WriteCoalescer(bare) : undefined;
+  const scripts = new ScriptRunner(bare);
+  await scripts.loadAll();
+  const computeSha = scripts.shaOf('link_compute');
+  const podsKey = keys.servicePods(ns, service);
+  const bareArgs = (tag: string) =>
+    Array.from({ length: BENCH.caseMaxOps }, (_, i) => {
+      const uid = `${tag}-c${i}`;
+      return [keys.links(ns, uid), podsKey, uid, service, 30_000, 0, 'pick', 'ready'] as const;
+    });
+  const bareCompute = (args: ReturnType<typeof bareArgs>) => (i: number) => {
+    bareCoalescer?.hold();
+    return bare.evalsha(computeSha, 2, ...args[i]!);
+  };
   let skipped = 0;
   try {
     // Not recorded: compiles the client paths so that round 1 starts warm.
     await measure(64, BENCH.caseMaxOps, (i) => raw.set(`tl:{${ns}}:raw:${i % 1000}`, 'x'));
     for (const benchCase of cases) await measure(8, 200, (i) => benchCase.op(i, 'warm'));
+    await measure(8, 200, bareCompute(bareArgs('warm-bare')));
     for (const round of run.rounds()) {
       const roundStarted = performance.now();
       const baselines = new Map<number, Record<Kind, Figure>>();
@@ -264,12 +338,28 @@ async function main(): Promise<void> {
         for (const c of BENCH.concurrencies) {
           const tag = `r${round}k${index}c${c}`;
           await benchCase.prepare?.(tag);
+          let baseline = baselines.get(c)![benchCase.baseline].opsPerSecond;
+          if (benchCase.adjacentBaseline) {
+            baseline = (await redisBenchmark(c, benchCase.baseline.toLowerCase()))[benchCase.baseline]
+              .opsPerSecond;
+            if (!benchKeyExisted) await admin.del(benchKey);
+          }
+          if (benchCase.method === 'computeLinkedPodIfAbsent') {
+            const args = bareArgs(`${tag}-bare`);
+            let figure: Figure = { opsPerSecond: 0 };
+            const usec = await usecPerCall('evalsha', async () => {
+              figure = await measure(c, BENCH.caseMaxOps, bareCompute(args));
+            });
+            run.record(`ioredis-evalsha-compute.c${c}`, figure.opsPerSecond, baseline);
+            if (c === 64) {
+              const setUsec = await usecPerCall('set', () =>
+                measure(c, BENCH.caseMaxOps, (i) => raw.set(`tl:{${ns}}:raw:${i % 1000}`, 'x')),
+              );
+              run.record('redis-usec.link_compute', usec, setUsec);
+            }
+          }
           const figure = await measure(c, benchCase.maxOps ?? BENCH.caseMaxOps, (i) => benchCase.op(i, tag));
-          run.record(
-            `${benchCase.method}.c${c}`,
-            figure.opsPerSecond,
-            baselines.get(c)![benchCase.baseline].opsPerSecond,
-          );
+          run.record(`${benchCase.method}.c${c}`, figure.opsPerSecond, baseline);
         }
       }
     }
@@ -278,8 +368,9 @@ async function main(): Promise<void> {
     await executor.close();
     admin.disconnect();
     raw.disconnect();
+    bare.disconnect();
     run.note(
-      `Redis ${host}:${port}; each case ≤ ${BENCH.caseMaxMs} ms or ${BENCH.caseMaxOps} ops (removals: one per prepared link, ${BENCH.uidsPerCase}); namespace ${ns}: ${deleted} keys deleted; ${skipped} cases skipped over the ${BENCH.roundBudgetMs} ms round budget`,
+      `Redis ${host}:${port}; auto-pipelining ${autoPipelining ? 'on' : 'off'} (TIDELINE_STATEFUL_AUTO_PIPELINING); each case ≤ ${BENCH.caseMaxMs} ms or ${BENCH.caseMaxOps} ops (removals: one per prepared link, ${BENCH.uidsPerCase}); namespace ${ns}: ${deleted} keys deleted; ${skipped} cases skipped over the ${BENCH.roundBudgetMs} ms round budget`,
     );
   }
   await run.finish();

@@ -6,21 +6,24 @@
 -- uids it held) is linked (live: leased for leaseMs when > 0, else without expiry): {1, pod};
 -- nil, changing nothing, when no pod qualifies. In mode 'candidates' nothing is written:
 -- {2, podId, state, podId, state, …} of the live pods, for a chooser outside Redis.
+--
+-- This is the hot path of a new connection (issue 17): the pods loop does one pattern match per
+-- pod and one sha1 per allowed live pod, and the write needs no second read of the links.
 local links, pods = KEYS[1], KEYS[2]
 local uid, service, persist, lease, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now = now_ms()
+local match = string.match
 
--- This script reads two keys: a key of another type is named in the error.
-local function read(command, key, field)
-  local reply
-  if field then reply = redis.pcall(command, key, field) else reply = redis.pcall(command, key) end
-  if type(reply) == 'table' and reply.err then
+-- This script reads two hashes: a key of another type is named in the error.
+local function read(key)
+  local reply = redis.pcall('HGETALL', key)
+  if reply.err then
     return error({ err = 'WRONGTYPE key ' .. key .. ' holds another type (' .. reply.err .. ')' })
   end
   return reply
 end
 
-local held = read('HGETALL', links)
+local held = read(links)
 for i = 1, #held, 2 do
   if held[i] == service then
     local current, _, _, deadline = parse_link(links, service, held[i + 1])
@@ -28,13 +31,13 @@ for i = 1, #held, 2 do
   end
 end
 
-local flat = read('HGETALL', pods)
+local flat = read(pods)
 if mode == 'candidates' then
   local out = { 2 }
   for i = 1, #flat, 2 do
     if is_live(deadline_of(pods, flat[i], flat[i + 1]), now) then
       out[#out + 1] = flat[i]
-      out[#out + 1] = string.match(flat[i + 1], '^([^|]*)|')
+      out[#out + 1] = match(flat[i + 1], '^([^|]*)|')
     end
   end
   return out
@@ -42,14 +45,23 @@ end
 
 local allowed = {}
 for i = 6, #ARGV do allowed[ARGV[i]] = true end
-local best, best_score = nil, nil
+local sha1hex = redis.sha1hex
+local prefix = uid .. '|'
+local best, best_score = nil, ''
 for i = 1, #flat, 2 do
-  local state = flat[i + 1]
-  if is_live(deadline_of(pods, flat[i], state), now) and allowed[string.match(state, '^([^|]*)|')] then
-    local score = redis.sha1hex(uid .. '|' .. flat[i])
-    if best_score == nil or score > best_score then
-      best, best_score = flat[i], score
-    end
+  local value = flat[i + 1]
+  -- A pod value is `state|deadlineMs`; anything else is read the general way (or refused).
+  local state, d = match(value, '^([^|]*)|(%d+)$')
+  if state then
+    d = tonumber(d)
+  else
+    d = deadline_of(pods, flat[i], value)
+    state = match(value, '^([^|]*)|')
+  end
+  if allowed[state] and (d == 0 or d > now) then
+    -- sha1hex answers 40 hex digits, so comparing the strings compares the hashes.
+    local score = sha1hex(prefix .. flat[i])
+    if score > best_score then best, best_score = flat[i], score end
   end
 end
 if best == nil then return nil end

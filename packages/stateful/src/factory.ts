@@ -4,8 +4,12 @@ import { createStatefulMetrics, observeStatefulExecutor, type StatefulObserver }
 import { redisConnectionSpec } from './redis-connection.ts';
 import { RedisStatefulExecutor } from './redis-executor.ts';
 
+/** `statefulSettings` of @tideline/config; `statefulAutoPipelining` may be left out (its default applies). */
+export type StatefulSettingsConfig = Omit<ConfigOf<typeof statefulSettings>, 'statefulAutoPipelining'> &
+  Partial<Pick<ConfigOf<typeof statefulSettings>, 'statefulAutoPipelining'>>;
+
 /** The settings the executor reads: `redisSettings` and `statefulSettings` of @tideline/config. */
-export type StatefulConfig = RedisConfig & ConfigOf<typeof statefulSettings>;
+export type StatefulConfig = RedisConfig & StatefulSettingsConfig;
 
 export interface CreateStatefulExecutorOptions {
   config: StatefulConfig;
@@ -21,12 +25,13 @@ export interface CreateStatefulExecutorOptions {
 
 /** The executor the configuration describes, not yet connected (call `connect()`). */
 export function createStatefulExecutor(options: CreateStatefulExecutorOptions): RedisStatefulExecutor {
-  const executor = new RedisStatefulExecutor(
-    redisConnectionSpec(options.config, {
+  const executor = new RedisStatefulExecutor({
+    ...redisConnectionSpec(options.config, {
       connectionName: options.connectionName,
       onConnectionError: options.onConnectionError,
     }),
-  );
+    autoPipelining: options.config.statefulAutoPipelining,
+  });
   if (options.metrics === undefined) return executor;
   const observer = 'completed' in options.metrics ? options.metrics : createStatefulMetrics(options.metrics);
   return observeStatefulExecutor(executor, observer);

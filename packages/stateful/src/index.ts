@@ -18,6 +18,7 @@ export {
   type CreateStatefulExecutorOptions,
   createStatefulExecutor,
   type StatefulConfig,
+  type StatefulSettingsConfig,
 } from './factory.ts';
 export { keys as statefulKeys } from './keys.ts';
 export {

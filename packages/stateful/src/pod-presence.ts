@@ -1,4 +1,3 @@
-import type { ConfigOf, statefulSettings } from '@tideline/config';
 import {
   GatewayPodState,
   issuesOf,
@@ -8,6 +7,7 @@ import {
 } from '@tideline/contracts';
 import { z } from 'zod';
 import { StatefulValidationError } from './errors.ts';
+import type { StatefulSettingsConfig } from './factory.ts';
 import { PersistSeconds, TtlSeconds } from './schemas.ts';
 import type { ConnectionResult, StatefulExecutor, TrySetResult } from './types.ts';
 
@@ -93,7 +93,7 @@ export class PodPresence {
   /** A PodPresence with the intervals of the configuration (`statefulSettings`). */
   static fromConfig(options: {
     executor: StatefulExecutor;
-    config: ConfigOf<typeof statefulSettings>;
+    config: StatefulSettingsConfig;
     service: string;
     podId: string;
     onError?: (error: unknown) => void;

@@ -1,3 +1,4 @@
+import { statefulSettings } from '@tideline/config';
 import type { Redis } from 'ioredis';
 import { StatefulChooserError, StatefulUnavailableError, toStatefulError } from './errors.ts';
 import { keys } from './keys.ts';
@@ -19,8 +20,15 @@ import type {
   StatefulExecutor,
   TrySetResult,
 } from './types.ts';
+import { WriteCoalescer } from './write-coalescing.ts';
 
-export type RedisStatefulExecutorOptions = RedisConnectionSpec;
+export interface RedisStatefulExecutorOptions extends RedisConnectionSpec {
+  /**
+   * Calls issued in one event-loop turn leave as one socket write ({@link WriteCoalescer};
+   * TIDELINE_STATEFUL_AUTO_PIPELINING). Default: that setting's default (on).
+   */
+  autoPipelining?: boolean | undefined;
+}
 
 const SECOND_MS = 1000;
 /** Replies of a server that does not accept the connection's credentials (they never quote them). */
@@ -39,11 +47,13 @@ function pairsToMap(flat: unknown): Map<string, string> {
  * The stateful executor on one Redis (standalone, or a primary with replicas): every script runs
  * on the one server that holds all keys (computeLinkedPodIfAbsent's reads a service's pods and
  * writes a uid's link together, two hash slots). Calls fail fast while disconnected — there is no offline queue — and the
- * client reconnects in the background; scripts are reloaded transparently after a restart.
+ * client reconnects in the background; scripts are reloaded transparently after a restart. With
+ * auto-pipelining (the default) the calls of one event-loop turn share one socket write.
  */
 export class RedisStatefulExecutor implements StatefulExecutor {
   private readonly redis: Redis;
   private readonly scripts: ScriptRunner;
+  private readonly coalescer: WriteCoalescer | undefined;
   private started = false;
   private closed = false;
   /** The last error of the connection, so a refused AUTH is named instead of "Connection is closed". */
@@ -58,6 +68,8 @@ export class RedisStatefulExecutor implements StatefulExecutor {
       },
     });
     this.scripts = new ScriptRunner(this.redis);
+    const autoPipelining = options.autoPipelining ?? statefulSettings.statefulAutoPipelining.default;
+    this.coalescer = autoPipelining ? new WriteCoalescer(this.redis) : undefined;
     this.redis.on('ready', () => {
       if (this.started) this.scripts.loadAll().catch(() => {});
     });
@@ -275,6 +287,7 @@ export class RedisStatefulExecutor implements StatefulExecutor {
 
   private async command<T>(key: string, send: () => Promise<T>): Promise<T> {
     if (this.closed) throw new StatefulUnavailableError('closed', 'the stateful executor was closed');
+    this.coalescer?.hold();
     try {
       return await send();
     } catch (error) {

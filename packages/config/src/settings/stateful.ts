@@ -1,5 +1,5 @@
 import { ConfigError } from '../load.ts';
-import { int, ms, seconds, str } from '../setting.ts';
+import { bool, int, ms, seconds, str } from '../setting.ts';
 
 /** Settings of packages/stateful (the stateful executor) and its PodPresence helper. */
 export const statefulSettings = {
@@ -27,6 +27,11 @@ export const statefulSettings = {
     default: 2_000,
     min: 1,
     doc: 'Upper bound of the reconnect delay. While disconnected, calls fail at once as unavailable.',
+  }),
+  statefulAutoPipelining: bool({
+    env: 'TIDELINE_STATEFUL_AUTO_PIPELINING',
+    default: true,
+    doc: 'Auto-pipelining of the stateful executor: the Redis commands its calls issue in one event-loop turn leave as one socket write (one system call for the service, one read for Redis) instead of one write each. A call is not held for later and does not wait for other calls, so a lone call is as fast as without it. Calls still fail at once while disconnected, and each keeps the command timeout. false: one write per command.',
   }),
   statefulHeartbeatIntervalMs: ms({
     env: 'TIDELINE_STATEFUL_HEARTBEAT_INTERVAL_MS',
