@@ -10,14 +10,15 @@ import { migrateDatabase, openDatabase } from './adapters/database.ts';
 import { PostgresEventLog } from './adapters/event-log/postgres-event-log.ts';
 import { PrismaWebsiteStore } from './adapters/prisma-website-store.ts';
 
-const {
-  seedWebsites,
-  seedLineGroups,
-  seedConcurrency,
-  seedProgressIntervalMs,
-  writeLockTries,
-  writeBatchMax,
-} = websiteApiSettings;
+const seedSettings = {
+  seedWebsites: websiteApiSettings.seedWebsites,
+  seedLineGroups: websiteApiSettings.seedLineGroups,
+  seedConcurrency: websiteApiSettings.seedConcurrency,
+  seedProgressIntervalMs: websiteApiSettings.seedProgressIntervalMs,
+  writeLockTries: websiteApiSettings.writeLockTries,
+  writeBatchMax: websiteApiSettings.writeBatchMax,
+};
+const { seedWebsites, seedLineGroups } = seedSettings;
 const cli = parseCli({
   name: 'npm run seed --',
   usage: `[--websites <n>] [--line-groups <m>]
@@ -29,15 +30,7 @@ Creates line groups (when missing) and websites, each with its \`add\` event, in
 Progress goes to stderr (every TIDELINE_SEED_PROGRESS_INTERVAL_MS at most).`,
   options: { websites: { type: 'string' }, 'line-groups': { type: 'string' } },
 });
-const config = loadConfigOrExit({
-  ...databaseSettings,
-  seedWebsites,
-  seedLineGroups,
-  seedConcurrency,
-  seedProgressIntervalMs,
-  writeLockTries,
-  writeBatchMax,
-});
+const config = loadConfigOrExit({ ...databaseSettings, ...seedSettings });
 const websites = cli.setting('websites', seedWebsites, config.seedWebsites);
 const lineGroupCount = cli.setting('line-groups', seedLineGroups, config.seedLineGroups);
 
