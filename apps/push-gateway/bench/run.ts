@@ -57,6 +57,11 @@ const BURST = Number(process.env['BENCH_BURST'] ?? 200);
 const SEED_WEBSITES = 100;
 const WARMUP = 200;
 const TRACING = process.env['BENCH_TRACING'] === '1';
+/**
+ * With BENCH_MEMORY_ONLY=1 each round measures only phase 1 (memory per idle subscribed socket),
+ * reported as the bench `push-gateway-memory` (so the full run's results file is left alone).
+ */
+const MEMORY_ONLY = process.env['BENCH_MEMORY_ONLY'] === '1';
 /** With BENCH_CPU_PROF_DIR, the gateways and plain servers write a CPU profile there when the run ends. */
 const CPU_PROF_DIR = process.env['BENCH_CPU_PROF_DIR'];
 const PHASE_TIMEOUT_MS = Number(process.env['BENCH_PHASE_TIMEOUT_MS'] ?? 30_000);
@@ -340,7 +345,7 @@ function defineFigures(run: BenchRun): void {
 
 async function main(): Promise<void> {
   const run = new BenchRun({
-    bench: 'push-gateway',
+    bench: MEMORY_ONLY ? 'push-gateway-memory' : 'push-gateway',
     description: `HTTP write -> client latency, fan-out, memory per idle socket and a resume storm: 2 gateways, ${CLIENTS} clients, against plain Socket.IO with the same Redis adapter`,
   });
   defineFigures(run);
@@ -567,6 +572,11 @@ async function main(): Promise<void> {
         perSocketKiB(gatewayAfter, gatewayBefore),
         perSocketKiB(plainAfter, plainBefore),
       );
+      if (MEMORY_ONLY) {
+        for (const socket of [...tideline, ...plain]) socket.disconnect();
+        await sleep(SETTLE_MS);
+        continue;
+      }
 
       let tracedReceived = 0;
       const traced = await connectAll(tracedGateways.length > 0 ? CLIENTS : 0, 100, async (i) => {
