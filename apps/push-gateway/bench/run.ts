@@ -49,13 +49,18 @@ import {
 } from '@tideline/test-support';
 import { io, type Socket } from 'socket.io-client';
 import { removeKeys } from '../test/support/stack.ts';
+import { PROBE_NODE_FLAGS } from './probe-flags.ts';
 
 const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 1_000);
 const LATENCY_MESSAGES = Number(process.env['BENCH_LATENCY_MESSAGES'] ?? 100);
 const LATENCY_PACE_MS = Number(process.env['BENCH_LATENCY_PACE_MS'] ?? 40);
 const BURST = Number(process.env['BENCH_BURST'] ?? 200);
 const SEED_WEBSITES = 100;
-const WARMUP = 200;
+/**
+ * Sockets (per side) connected, subscribed and closed before the first round, so code compiled on
+ * first use is no round's memory (nor time): as many as a round connects, by default.
+ */
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? CLIENTS);
 const TRACING = process.env['BENCH_TRACING'] === '1';
 /**
  * With BENCH_MEMORY_ONLY=1 each round measures only phase 1 (memory per idle subscribed socket),
@@ -87,6 +92,8 @@ interface Memory {
   rss: number;
   heapUsed: number;
   external: number;
+  /** Of heapUsed, compiled code (JIT): no socket's data, but compiled while sockets connect. */
+  codeSpace: number;
 }
 
 const children: Child[] = [];
@@ -100,7 +107,7 @@ function spawnChild(
   const probe = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
   const profiled = CPU_PROF_DIR !== undefined && !entry.includes('website-api');
   const cpuProf = profiled ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
-  const child = spawn(process.execPath, ['--expose-gc', ...cpuProf, '--import', 'tsx', probe], {
+  const child = spawn(process.execPath, [...PROBE_NODE_FLAGS, ...cpuProf, '--import', 'tsx', probe], {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'] ?? '',
@@ -571,6 +578,13 @@ async function main(): Promise<void> {
         'memory.socket',
         perSocketKiB(gatewayAfter, gatewayBefore),
         perSocketKiB(plainAfter, plainBefore),
+      );
+      const parts = (after: Memory, before: Memory) => {
+        const kib = (bytes: number) => (bytes / (CLIENTS / 2) / 1024).toFixed(2);
+        return `heap ${kib(after.heapUsed - before.heapUsed)} (code ${kib(after.codeSpace - before.codeSpace)}) + external ${kib(after.external - before.external)}`;
+      };
+      run.note(
+        `round ${round}, KiB per socket: Tideline ${parts(gatewayAfter, gatewayBefore)}; plain ${parts(plainAfter, plainBefore)}`,
       );
       if (MEMORY_ONLY) {
         for (const socket of [...tideline, ...plain]) socket.disconnect();
