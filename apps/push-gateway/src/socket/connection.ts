@@ -158,6 +158,27 @@ function onClientEvent(this: GatewaySocket, event: string, ...args: unknown[]): 
   }
 }
 
+type ClientEventListener = (this: GatewaySocket, event: string, ...args: unknown[]) => void;
+
+/**
+ * The catch-all listeners of every served socket, one frozen list shared by all: Socket.IO's
+ * `onAny` would give each socket an array of its own (~180 B). Socket.IO only reads the list (it
+ * calls a copy of it); frozen, an `onAny`/`offAny(listener)` on a served socket throws instead of
+ * changing every socket's listeners.
+ */
+const CLIENT_EVENT_LISTENERS: readonly ClientEventListener[] = Object.freeze([onClientEvent]);
+
+/** Where Socket.IO (4.x) keeps a socket's catch-all listeners. */
+interface AnyListeners {
+  _anyListeners?: readonly ClientEventListener[];
+}
+
+function listenToClientEvents(socket: GatewaySocket): void {
+  const internals = socket as unknown as AnyListeners;
+  if (internals._anyListeners === undefined) internals._anyListeners = CLIENT_EVENT_LISTENERS;
+  else socket.onAny(onClientEvent);
+}
+
 function onDisconnect(this: GatewaySocket, reason: string): void {
   connectionOf(this)?.onDisconnect(reason);
 }
@@ -257,7 +278,7 @@ export class Connection implements ExpiringToken, OutboundWatch, RateWindow {
       );
     }
     options.expiries.set(this, this.principal.expiresAtMs);
-    socket.onAny(onClientEvent);
+    listenToClientEvents(socket);
     limitOutbound(this);
     socket.on('disconnect', onDisconnect);
     options.emitter.connected(socket);

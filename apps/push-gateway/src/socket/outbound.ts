@@ -70,10 +70,23 @@ function onPacketCreate(this: WatchedConnection, packet: EnginePacket): void {
   }
 }
 
-/** The engine hands its whole queue to the transport: it now waits on the wire (bufferedAmount). */
-function onFlush(this: WatchedConnection): void {
-  const watch = this[OUTBOUND];
+/** A connection's engine handed its whole queue to the transport: it now waits on the wire (bufferedAmount). */
+function onFlush(conn: WatchedConnection): void {
+  const watch = conn[OUTBOUND];
   if (watch) watch.outboundQueued = 0;
+}
+
+/** The engine.io server of the watched sockets: it reports every connection's flush (`flush`, with the connection). */
+interface FlushingEngine {
+  on(event: 'flush', listener: (conn: WatchedConnection) => void): unknown;
+}
+
+/**
+ * Lets {@link limitOutbound} see the flushes of `engine`'s connections: one listener on the
+ * server for all of them (none per socket). Call once per server, before watching its sockets.
+ */
+export function watchOutboundFlushes(engine: FlushingEngine): void {
+  engine.on('flush', onFlush);
 }
 
 /**
@@ -83,13 +96,13 @@ function onFlush(this: WatchedConnection): void {
  * that has to wait: while the transport is writable nothing waits (the packet goes straight out,
  * however large);
  * once it waits behind data the client has not read, the first packet that brings the total
- * past `limitBytes` overflows. So what waits never exceeds the limit plus one message.
+ * past `limitBytes` overflows. So what waits never exceeds the limit plus one message. Needs
+ * {@link watchOutboundFlushes} on the socket's server.
  */
 export function limitOutbound(watch: OutboundWatch): void {
   const { socket } = watch;
   (socket.conn as WatchedConnection)[OUTBOUND] = watch;
   socket.conn.on('packetCreate', onPacketCreate);
-  socket.conn.on('flush', onFlush);
 }
 
 /** The engine's packets not yet handed to the transport. */
