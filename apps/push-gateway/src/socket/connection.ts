@@ -126,6 +126,9 @@ const handlers: { [E in ClientEventName]: (c: Connection, payload: PayloadOf<E>)
       metrics.authFailures.inc({ reason: 'other-user' });
       throw new RequestRefusal('FORBIDDEN', 'the fresh token is for another user');
     }
+    // It left while the token was checked: nothing to extend (queued again, it would be told its
+    // token expired, and counted so, long after it left).
+    if (!c.socket.connected) return;
     c.socket.data.principal = c.options.scopes.share(fresh);
     c.options.expiries.set(c, fresh.expiresAtMs);
     // Narrower scopes take effect at once.
