@@ -7,7 +7,8 @@
  * Socket.IO servers with the same Redis adapter as the baseline (child processes), and CLIENTS
  * clients in this process per side, connected afresh each round (half on each server). Per round:
  *   1. memory per idle subscribed socket: heap+external growth (after GC) of one server while its
- *      half of the clients connect (Tideline sockets also ask for the websites);
+ *      half of the clients connect (Tideline sockets also ask for the websites), after both sides
+ *      connected and closed BENCH_ROUND_WARMUP sockets (code compiled meanwhile is no socket's);
  *   2. end-to-end latency, HTTP write → client: Tideline = POST /api/v1/websites/create to
  *      website-api → commit → relay → NATS → gateway → socket; baseline = POST of the same message
  *      to a plain server → io.to(room).emit → Redis adapter → socket; and the gateways' own share,
@@ -61,6 +62,8 @@ const SEED_WEBSITES = 100;
  * first use is no round's memory (nor time): as many as a round connects, by default.
  */
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? CLIENTS);
+/** Sockets (per side) connected and closed again at the start of every round, before its memory phase. */
+const ROUND_WARMUP = Number(process.env['BENCH_ROUND_WARMUP'] ?? CLIENTS / 5);
 const TRACING = process.env['BENCH_TRACING'] === '1';
 /**
  * With BENCH_MEMORY_ONLY=1 each round measures only phase 1 (memory per idle subscribed socket),
@@ -474,33 +477,39 @@ async function main(): Promise<void> {
     let violations = 0;
 
     // Warm-up: code compiled on the first connections is no socket's memory (nor a round's time).
-    const warm = await connectAll(WARMUP, 100, async (i) => {
-      const socket: TidelineSocket = io(gateways[i % 2]!.url, {
-        transports: ['websocket'],
-        forceNew: true,
-        reconnection: false,
-        auth: { token: testToken(`bench-warmup-${i}`, ['websites:read']) },
+    const warmUp = async (count: number, tag: string) => {
+      const warm = await connectAll(count, 100, async (i) => {
+        const socket: TidelineSocket = io(gateways[i % 2]!.url, {
+          transports: ['websocket'],
+          forceNew: true,
+          reconnection: false,
+          auth: { token: testToken(`bench-warmup-${tag}-${i}`, ['websites:read']) },
+        });
+        await new Promise<void>((resolve, reject) => {
+          socket.once('connected', () => resolve());
+          socket.once('connect_error', reject);
+        });
+        await socket.emitWithAck('request:websites', {});
+        const other = io(plains[i % 2]!.url, {
+          transports: ['websocket'],
+          forceNew: true,
+          reconnection: false,
+        });
+        await new Promise<void>((resolve, reject) => {
+          other.once('connect', () => resolve());
+          other.once('connect_error', reject);
+        });
+        return [socket, other];
       });
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connected', () => resolve());
-        socket.once('connect_error', reject);
-      });
-      await socket.emitWithAck('request:websites', {});
-      const other = io(plains[i % 2]!.url, {
-        transports: ['websocket'],
-        forceNew: true,
-        reconnection: false,
-      });
-      await new Promise<void>((resolve, reject) => {
-        other.once('connect', () => resolve());
-        other.once('connect_error', reject);
-      });
-      return [socket, other];
-    });
-    for (const socket of warm.flat()) socket.disconnect();
-    await sleep(SETTLE_MS);
+      for (const socket of warm.flat()) socket.disconnect();
+      await sleep(SETTLE_MS);
+    };
+    await warmUp(WARMUP, 'start');
 
     for (const round of run.rounds()) {
+      // The phases of the round before leave code deoptimised: connecting again recompiles it, and
+      // that is no socket's memory either (both sides alike).
+      await warmUp(ROUND_WARMUP, `r${round}`);
       // ---- 1. memory: Tideline sockets, then plain ones (one server of each measured) ----------
       const sendTimes = new Map<string, number>();
       const tidelineLatencies: number[] = [];
