@@ -18,7 +18,7 @@ import { removeKeys } from '../test/support/stack.ts';
 import { PROBE_NODE_FLAGS } from './probe-flags.ts';
 
 const CLIENTS = Number(process.env['PROFILE_CLIENTS'] ?? 500);
-const WARMUP = Number(process.env['PROFILE_WARMUP'] ?? 200);
+const WARMUP = Number(process.env['PROFILE_WARMUP'] ?? CLIENTS);
 const TOP = Number(process.env['PROFILE_TOP'] ?? 30);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const id = Math.random().toString(36).slice(2, 10);
