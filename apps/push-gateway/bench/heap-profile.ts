@@ -15,9 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { removeStreams, testToken } from '@tideline/test-support';
 import { io, type Socket } from 'socket.io-client';
 import { removeKeys } from '../test/support/stack.ts';
+import { PROBE_NODE_FLAGS } from './probe-flags.ts';
 
 const CLIENTS = Number(process.env['PROFILE_CLIENTS'] ?? 500);
-const WARMUP = Number(process.env['PROFILE_WARMUP'] ?? 200);
+const WARMUP = Number(process.env['PROFILE_WARMUP'] ?? CLIENTS);
 const TOP = Number(process.env['PROFILE_TOP'] ?? 30);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const id = Math.random().toString(36).slice(2, 10);
@@ -31,7 +32,7 @@ interface Child {
 
 function start(entry: string, env: Record<string, string>): Promise<Child> {
   const probe = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', probe], {
+  const child = spawn(process.execPath, [...PROBE_NODE_FLAGS, '--import', 'tsx', probe], {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'] ?? '',

@@ -7,7 +7,8 @@
  * Socket.IO servers with the same Redis adapter as the baseline (child processes), and CLIENTS
  * clients in this process per side, connected afresh each round (half on each server). Per round:
  *   1. memory per idle subscribed socket: heap+external growth (after GC) of one server while its
- *      half of the clients connect (Tideline sockets also ask for the websites);
+ *      half of the clients connect (Tideline sockets also ask for the websites), after both sides
+ *      connected and closed BENCH_ROUND_WARMUP sockets (code compiled meanwhile is no socket's);
  *   2. end-to-end latency, HTTP write → client: Tideline = POST /api/v1/websites/create to
  *      website-api → commit → relay → NATS → gateway → socket; baseline = POST of the same message
  *      to a plain server → io.to(room).emit → Redis adapter → socket; and the gateways' own share,
@@ -49,14 +50,26 @@ import {
 } from '@tideline/test-support';
 import { io, type Socket } from 'socket.io-client';
 import { removeKeys } from '../test/support/stack.ts';
+import { PROBE_NODE_FLAGS } from './probe-flags.ts';
 
 const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 1_000);
 const LATENCY_MESSAGES = Number(process.env['BENCH_LATENCY_MESSAGES'] ?? 100);
 const LATENCY_PACE_MS = Number(process.env['BENCH_LATENCY_PACE_MS'] ?? 40);
 const BURST = Number(process.env['BENCH_BURST'] ?? 200);
 const SEED_WEBSITES = 100;
-const WARMUP = 200;
+/**
+ * Sockets (per side) connected, subscribed and closed before the first round, so code compiled on
+ * first use is no round's memory (nor time): as many as a round connects, by default.
+ */
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? CLIENTS);
+/** Sockets (per side) connected and closed again at the start of every round, before its memory phase. */
+const ROUND_WARMUP = Number(process.env['BENCH_ROUND_WARMUP'] ?? CLIENTS / 5);
 const TRACING = process.env['BENCH_TRACING'] === '1';
+/**
+ * With BENCH_MEMORY_ONLY=1 each round measures only phase 1 (memory per idle subscribed socket),
+ * reported as the bench `push-gateway-memory` (so the full run's results file is left alone).
+ */
+const MEMORY_ONLY = process.env['BENCH_MEMORY_ONLY'] === '1';
 /** With BENCH_CPU_PROF_DIR, the gateways and plain servers write a CPU profile there when the run ends. */
 const CPU_PROF_DIR = process.env['BENCH_CPU_PROF_DIR'];
 const PHASE_TIMEOUT_MS = Number(process.env['BENCH_PHASE_TIMEOUT_MS'] ?? 30_000);
@@ -82,6 +95,8 @@ interface Memory {
   rss: number;
   heapUsed: number;
   external: number;
+  /** Of heapUsed, compiled code (JIT): no socket's data, but compiled while sockets connect. */
+  codeSpace: number;
 }
 
 const children: Child[] = [];
@@ -95,7 +110,7 @@ function spawnChild(
   const probe = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
   const profiled = CPU_PROF_DIR !== undefined && !entry.includes('website-api');
   const cpuProf = profiled ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
-  const child = spawn(process.execPath, ['--expose-gc', ...cpuProf, '--import', 'tsx', probe], {
+  const child = spawn(process.execPath, [...PROBE_NODE_FLAGS, ...cpuProf, '--import', 'tsx', probe], {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'] ?? '',
@@ -340,7 +355,7 @@ function defineFigures(run: BenchRun): void {
 
 async function main(): Promise<void> {
   const run = new BenchRun({
-    bench: 'push-gateway',
+    bench: MEMORY_ONLY ? 'push-gateway-memory' : 'push-gateway',
     description: `HTTP write -> client latency, fan-out, memory per idle socket and a resume storm: 2 gateways, ${CLIENTS} clients, against plain Socket.IO with the same Redis adapter`,
   });
   defineFigures(run);
@@ -462,33 +477,39 @@ async function main(): Promise<void> {
     let violations = 0;
 
     // Warm-up: code compiled on the first connections is no socket's memory (nor a round's time).
-    const warm = await connectAll(WARMUP, 100, async (i) => {
-      const socket: TidelineSocket = io(gateways[i % 2]!.url, {
-        transports: ['websocket'],
-        forceNew: true,
-        reconnection: false,
-        auth: { token: testToken(`bench-warmup-${i}`, ['websites:read']) },
+    const warmUp = async (count: number, tag: string) => {
+      const warm = await connectAll(count, 100, async (i) => {
+        const socket: TidelineSocket = io(gateways[i % 2]!.url, {
+          transports: ['websocket'],
+          forceNew: true,
+          reconnection: false,
+          auth: { token: testToken(`bench-warmup-${tag}-${i}`, ['websites:read']) },
+        });
+        await new Promise<void>((resolve, reject) => {
+          socket.once('connected', () => resolve());
+          socket.once('connect_error', reject);
+        });
+        await socket.emitWithAck('request:websites', {});
+        const other = io(plains[i % 2]!.url, {
+          transports: ['websocket'],
+          forceNew: true,
+          reconnection: false,
+        });
+        await new Promise<void>((resolve, reject) => {
+          other.once('connect', () => resolve());
+          other.once('connect_error', reject);
+        });
+        return [socket, other];
       });
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connected', () => resolve());
-        socket.once('connect_error', reject);
-      });
-      await socket.emitWithAck('request:websites', {});
-      const other = io(plains[i % 2]!.url, {
-        transports: ['websocket'],
-        forceNew: true,
-        reconnection: false,
-      });
-      await new Promise<void>((resolve, reject) => {
-        other.once('connect', () => resolve());
-        other.once('connect_error', reject);
-      });
-      return [socket, other];
-    });
-    for (const socket of warm.flat()) socket.disconnect();
-    await sleep(SETTLE_MS);
+      for (const socket of warm.flat()) socket.disconnect();
+      await sleep(SETTLE_MS);
+    };
+    await warmUp(WARMUP, 'start');
 
     for (const round of run.rounds()) {
+      // The phases of the round before leave code deoptimised: connecting again recompiles it, and
+      // that is no socket's memory either (both sides alike).
+      await warmUp(ROUND_WARMUP, `r${round}`);
       // ---- 1. memory: Tideline sockets, then plain ones (one server of each measured) ----------
       const sendTimes = new Map<string, number>();
       const tidelineLatencies: number[] = [];
@@ -567,6 +588,18 @@ async function main(): Promise<void> {
         perSocketKiB(gatewayAfter, gatewayBefore),
         perSocketKiB(plainAfter, plainBefore),
       );
+      const parts = (after: Memory, before: Memory) => {
+        const kib = (bytes: number) => (bytes / (CLIENTS / 2) / 1024).toFixed(2);
+        return `heap ${kib(after.heapUsed - before.heapUsed)} (code ${kib(after.codeSpace - before.codeSpace)}) + external ${kib(after.external - before.external)}`;
+      };
+      run.note(
+        `round ${round}, KiB per socket: Tideline ${parts(gatewayAfter, gatewayBefore)}; plain ${parts(plainAfter, plainBefore)}`,
+      );
+      if (MEMORY_ONLY) {
+        for (const socket of [...tideline, ...plain]) socket.disconnect();
+        await sleep(SETTLE_MS);
+        continue;
+      }
 
       let tracedReceived = 0;
       const traced = await connectAll(tracedGateways.length > 0 ? CLIENTS : 0, 100, async (i) => {

@@ -16,6 +16,8 @@ import { SocketEmitter } from './socket/emitter.ts';
 import { handshake } from './socket/handshake.ts';
 import { outboundBytesWaiting } from './socket/outbound.ts';
 import { ClientRateLimit } from './socket/rate-limit.ts';
+import { ScopePool } from './socket/scope-pool.ts';
+import { TokenExpiries } from './socket/token-expiry.ts';
 import { createFeeds } from './wiring/feeds.ts';
 import { closeSocketServer, createSocketServer } from './wiring/io.ts';
 import { sourcesOf } from './wiring/sources.ts';
@@ -105,17 +107,18 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
     events: config.gatewayRateLimitEvents,
     windowSeconds: config.gatewayRateLimitWindowSeconds,
   });
+  // Per-user sockets across all gateways, leased in Redis and renewed by the presence heartbeat.
+  const cap = {
+    max: config.gatewayMaxConnectionsPerUser,
+    counter: presence,
+    onReleaseError: (error: unknown) => logger.warn({ err: error }, 'connection cap release failed'),
+  };
   io.use(
     handshake({
       verifier,
       accepting: () => accepting,
       onRefused: (reason) => metrics.authFailures.inc({ reason }),
-      // Per-user sockets across all gateways, leased in Redis and renewed by the presence heartbeat.
-      cap: {
-        max: config.gatewayMaxConnectionsPerUser,
-        counter: presence,
-        onReleaseError: (error) => logger.warn({ err: error }, 'connection cap release failed'),
-      },
+      cap,
     }),
   );
   // One options object for every socket: a connection keeps a reference, not a copy.
@@ -127,8 +130,12 @@ async function start(context: GatewayContext, options: PushGatewayOptions): Prom
     rateLimit,
     metrics,
     logger,
-    expiryGraceMs: config.jwtClockToleranceMs,
-    expiryCheckMaxMs: config.gatewayTokenExpiryCheckMaxMs,
+    expiries: new TokenExpiries({
+      graceMs: config.jwtClockToleranceMs,
+      maxWaitMs: config.gatewayTokenExpiryCheckMaxMs,
+    }),
+    scopes: new ScopePool(),
+    cap,
     outboundQueueLimitBytes: config.gatewayOutboundQueueLimitBytes,
     slowConsumerCloseGraceMs: config.gatewaySlowConsumerCloseGraceMs,
     presence,

@@ -3,7 +3,13 @@ import type { TokenVerifier } from '@tideline/auth';
 import { StatefulUnavailableError } from '@tideline/stateful';
 import type { ExtendedError } from 'socket.io';
 import { describe, expect, it } from 'vitest';
-import { type ConnectionCounter, type HandshakeRefusalReason, handshake } from '../src/socket/handshake.ts';
+import {
+  type ConnectionCounter,
+  type HandshakeRefusalReason,
+  handshake,
+  releaseLease,
+  takeLease,
+} from '../src/socket/handshake.ts';
 import type { GatewaySocket } from '../src/socket/types.ts';
 
 // Unit tests of the cap's edge paths with a fake socket and counter; the cap itself (Redis, two
@@ -122,9 +128,38 @@ describe('handshake connection cap', () => {
     ]);
   });
 
+  it('connection cap - the lease of a connected socket passes to its connection: the handshake lets go, one release remains', async () => {
+    const counter = new FakeCounter();
+    const socket = fakeSocket();
+    const asGateway = socket as unknown as GatewaySocket;
+    expect(await run(counter, socket, 5).result).toBeUndefined();
+    expect(takeLease(asGateway)).toBe(true);
+    expect(takeLease(asGateway), 'taken once').toBe(false);
+    expect(socket.listenerCount('disconnect'), 'no handshake listener left on the socket').toBe(0);
+    expect(socket.conn.listenerCount('close'), 'no handshake listener left on the connection').toBe(0);
+    socket.emit('disconnect', 'transport close');
+    socket.conn.emit('close', 'transport close');
+    expect(
+      counter.calls.filter((c) => c.startsWith('release')),
+      'the connection releases it',
+    ).toEqual([]);
+    releaseLease({ max: 5, counter, onReleaseError: () => {} }, 'u1', socket.id);
+    await Promise.resolve();
+    expect(counter.calls.filter((c) => c.startsWith('release'))).toEqual(['release u1 sock-1']);
+    expect(counter.admitted.size).toBe(0);
+
+    // Released by the handshake already (its connection closed first): nothing passes on.
+    const closed = fakeSocket('sock-2');
+    await run(counter, closed, 5).result;
+    closed.conn.emit('close', 'transport close');
+    expect(takeLease(closed as unknown as GatewaySocket)).toBe(false);
+  });
+
   it('connection cap - 0 turns the cap off: nothing is counted', async () => {
     const counter = new FakeCounter();
-    expect(await run(counter, fakeSocket(), 0).result).toBeUndefined();
+    const socket = fakeSocket();
+    expect(await run(counter, socket, 0).result).toBeUndefined();
     expect(counter.calls).toEqual([]);
+    expect(takeLease(socket as unknown as GatewaySocket), 'nothing to release').toBe(false);
   });
 });

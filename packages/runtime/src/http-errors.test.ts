@@ -120,9 +120,29 @@ describe('withErrorBodyOnSocket', () => {
     expect(Object.hasOwn(socket, 'write')).toBe(false);
     expect(Object.hasOwn(socket, 'end')).toBe(false);
     expect(socket.write).toBe(PassThrough.prototype.write);
+    expect(Object.getPrototypeOf(socket)).toBe(PassThrough.prototype);
     wrapped.end('HTTP/1.1 400 looks like an answer but is a frame');
     expect(await out).toBe(
       'HTTP/1.1 101 Switching Protocols\r\n\r\nHTTP/1.1 400 looks like an answer but is a frame',
     );
+  });
+
+  it('upgrade - a socket with write/end of its own is rewritten too, and gets them back after the status line', async () => {
+    const socket = new PassThrough();
+    const ownWrite = socket.write.bind(socket);
+    const ownEnd = socket.end.bind(socket);
+    socket.write = ownWrite;
+    socket.end = ownEnd;
+    const out = written(socket);
+    const wrapped = withErrorBodyOnSocket(socket, 'req-2');
+    wrapped.end('HTTP/1.1 400 Bad Request\r\n\r\nUnsupported WebSocket version');
+    expect(socket.write).toBe(ownWrite);
+    expect(socket.end).toBe(ownEnd);
+    expect(answerOf(await out)).toEqual({
+      status: 400,
+      body: {
+        error: { code: 'VALIDATION_FAILED', message: 'Unsupported WebSocket version', requestId: 'req-2' },
+      },
+    });
   });
 });

@@ -102,12 +102,72 @@ function rawErrorAnswer(status: number, code: ErrorCode, message: string, reques
   );
 }
 
+/** An answer's first chunk: a refusal (status 400 or more) rewritten as the error body, anything else as it is. */
+function errorBodyOfFirstChunk(chunk: unknown, requestId: string): unknown {
+  const text = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : typeof chunk === 'string' ? chunk : '';
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
+  if (status < 400) return chunk;
+  const split = text.indexOf('\r\n\r\n');
+  const said = split < 0 ? '' : text.slice(split + 4).trim();
+  return rawErrorAnswer(
+    status,
+    CODE_OF_STATUS[status] ?? 'VALIDATION_FAILED',
+    said || STATUS_CODES[status] || 'refused',
+    requestId,
+  );
+}
+
+type Method = (this: Duplex, ...args: unknown[]) => unknown;
+
+/** The request ids of upgrade sockets whose answer has not begun. */
+const answering = new WeakMap<Duplex, string>();
+/** Per socket class, the prototype its sockets have while they answer an upgrade (one, shared). */
+const answeringPrototypes = new WeakMap<object, object>();
+
+/** The socket's first chunk: its class's methods are back from now on, and a refusal is rewritten. */
+function firstChunk(socket: Duplex, proto: object, chunk: unknown): unknown {
+  const requestId = answering.get(socket);
+  Object.setPrototypeOf(socket, proto);
+  if (requestId === undefined) return chunk;
+  answering.delete(socket);
+  return errorBodyOfFirstChunk(chunk, requestId);
+}
+
+function answeringPrototypeOf(proto: object): object {
+  const known = answeringPrototypes.get(proto);
+  if (known) return known;
+  const write = (proto as Record<'write', Method>).write;
+  const end = (proto as Record<'end', Method>).end;
+  const method = (value: Method): PropertyDescriptor => ({ value, writable: true, configurable: true });
+  const answeringProto = Object.create(proto, {
+    write: method(function (this: Duplex, chunk: unknown, ...rest: unknown[]) {
+      return write.call(this, firstChunk(this, proto, chunk), ...rest);
+    }),
+    end: method(function (this: Duplex, chunk?: unknown, ...rest: unknown[]) {
+      return chunk === undefined || typeof chunk === 'function'
+        ? end.call(this, chunk, ...rest)
+        : end.call(this, firstChunk(this, proto, chunk), ...rest);
+    }),
+  }) as object;
+  answeringPrototypes.set(proto, answeringProto);
+  return answeringProto;
+}
+
 /**
  * For an upgrade (WebSocket) request's socket: a refusal a library writes on it itself (engine.io's
  * `400 Bad Request` + text, ws's `400` for a missing key) leaves as the error body, with its text
  * as the message. A `101 Switching Protocols` and everything after it pass untouched.
  */
 export function withErrorBodyOnSocket(socket: Duplex, requestId: string): Duplex {
+  if (!Object.hasOwn(socket, 'write') && !Object.hasOwn(socket, 'end')) {
+    // The socket's class's methods: while the answer has not begun it gets a prototype in front of
+    // its class, shared by every such socket, then its class back. Nothing is added to or deleted
+    // from the socket itself, so a long-lived WebSocket keeps its fast shape (a deleted property
+    // would turn it into a dictionary, about 1.3 KiB more per socket) and no wrappers or closures.
+    answering.set(socket, requestId);
+    Object.setPrototypeOf(socket, answeringPrototypeOf(Object.getPrototypeOf(socket) as object));
+    return socket;
+  }
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
   const end = socket.end.bind(socket) as (...args: unknown[]) => Duplex;
   const own = {
@@ -128,17 +188,7 @@ export function withErrorBodyOnSocket(socket: Duplex, requestId: string): Duplex
     if (!first) return chunk;
     first = false;
     restore();
-    const text = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : typeof chunk === 'string' ? chunk : '';
-    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
-    if (status < 400) return chunk;
-    const split = text.indexOf('\r\n\r\n');
-    const said = split < 0 ? '' : text.slice(split + 4).trim();
-    return rawErrorAnswer(
-      status,
-      CODE_OF_STATUS[status] ?? 'VALIDATION_FAILED',
-      said || STATUS_CODES[status] || 'refused',
-      requestId,
-    );
+    return errorBodyOfFirstChunk(chunk, requestId);
   };
   socket.write = ((chunk: unknown, ...rest: unknown[]) => write(rewrite(chunk), ...rest)) as Duplex['write'];
   socket.end = ((chunk?: unknown, ...rest: unknown[]) =>

@@ -4,7 +4,7 @@ import { type FeedObserver, type SyncCause, silentObserver } from './feed-observ
 import type { FeedOutlet, FeedReplay, FeedSource } from './ports.ts';
 import { SingleFlight } from './single-flight.ts';
 import type { SnapshotGate } from './snapshot-gate.ts';
-import { type RemovedReason, Subscription } from './subscription.ts';
+import { IDLE, type RemovedReason, Subscription } from './subscription.ts';
 
 /** What a member asks for: the events after `after` (its position), or a snapshot when absent. */
 export interface SyncRequest {
@@ -192,7 +192,10 @@ export class Feed<Initial extends { lastEventId: number }, Update extends { even
     subscription.waiting++;
     const run = subscription.queue
       .then(() => this.runSync(subscription, request, cause))
-      .finally(() => subscription.waiting--);
+      .finally(() => {
+        // The last sync of the member is done: nothing chains to it, so it keeps no promise.
+        if (--subscription.waiting === 0) subscription.queue = IDLE;
+      });
     subscription.queue = run.catch(() => undefined);
     return run;
   }

@@ -10,12 +10,15 @@ export interface SnapshotGateOptions {
 /**
  * How often a member may be sent a snapshot it asked for, per feed (room). Shared by every feed
  * of a gateway and kept apart from their subscriptions, so leaving and joining a feed again (or
- * the feed being dropped when its last member left) does not reset it. Entries are kept in the
- * order they were made and expire after the interval, so it holds no more than the snapshots
- * served within one interval.
+ * the feed being dropped when its last member left) does not reset it. Entries are kept per room
+ * in the order they were made and expire after the interval (every room's, at each call), so it
+ * holds no more than the snapshots served within one interval. An entry is the member's id (the
+ * socket's own string) and a whole number of milliseconds, so it adds no string or number object
+ * of its own while the gateway has run less than ~24 days.
  */
 export class SnapshotGate {
-  private readonly served = new Map<string, number>();
+  /** Room → member id → when (monotonic ms, rounded up: a member never asks again sooner) it was served. */
+  private readonly served = new Map<string, Map<string, number>>();
   private readonly now: () => number;
 
   constructor(private readonly options: SnapshotGateOptions) {
@@ -27,7 +30,7 @@ export class SnapshotGate {
     if (this.options.intervalMs <= 0) return;
     const now = this.now();
     this.expire(now);
-    const at = this.served.get(key(memberId, room));
+    const at = this.served.get(room)?.get(memberId);
     if (at === undefined) return;
     const retryAfterMs = Math.max(1, Math.ceil(at + this.options.intervalMs - now));
     throw new RateLimitedError(
@@ -40,25 +43,30 @@ export class SnapshotGate {
   record(memberId: string, room: string): void {
     if (this.options.intervalMs <= 0) return;
     const now = this.now();
-    const k = key(memberId, room);
-    this.served.delete(k);
-    this.served.set(k, now);
+    let members = this.served.get(room);
+    if (!members) {
+      members = new Map();
+      this.served.set(room, members);
+    }
+    members.delete(memberId);
+    members.set(memberId, Math.ceil(now));
     this.expire(now);
   }
 
   /** The feed ended or began a new epoch: its members may ask for a snapshot at once. */
   forget(memberId: string, room: string): void {
-    this.served.delete(key(memberId, room));
+    const members = this.served.get(room);
+    if (!members?.delete(memberId)) return;
+    if (members.size === 0) this.served.delete(room);
   }
 
   private expire(now: number): void {
-    for (const [k, at] of this.served) {
-      if (now - at < this.options.intervalMs) return;
-      this.served.delete(k);
+    for (const [room, members] of this.served) {
+      for (const [memberId, at] of members) {
+        if (now - at < this.options.intervalMs) break;
+        members.delete(memberId);
+      }
+      if (members.size === 0) this.served.delete(room);
     }
   }
-}
-
-function key(memberId: string, room: string): string {
-  return `${room}\u0000${memberId}`;
 }

@@ -1,3 +1,6 @@
+/** The queue of a member with no sync queued or running (one settled promise shared by all). */
+export const IDLE: Promise<void> = Promise.resolve();
+
 /** Why a subscription ended: its socket left, its own sync failed, or the stream ended. */
 export type RemovedReason = 'left' | 'failed' | 'ended';
 
@@ -26,8 +29,8 @@ export class Subscription<Update> {
   repairedFrom: number | undefined;
   /** Set once the subscription is gone. */
   removed: RemovedReason | undefined;
-  /** Syncs of one member run one after the other. */
-  queue: Promise<void> = Promise.resolve();
+  /** Syncs of one member run one after the other: the last one queued, or {@link IDLE}. */
+  queue: Promise<void> = IDLE;
   /** Syncs queued or running for this member. */
   waiting = 0;
 

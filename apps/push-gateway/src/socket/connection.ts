@@ -22,10 +22,12 @@ import type { Feed } from '../domain/feed.ts';
 import type { NodeFeeds } from '../domain/node-delta.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { SocketEmitter } from './emitter.ts';
-import { closeWhenWritten, limitOutbound } from './outbound.ts';
-import type { ClientRateLimit } from './rate-limit.ts';
+import { type ConnectionCap, releaseLease, takeLease } from './handshake.ts';
+import { closeWhenWritten, limitOutbound, type OutboundWatch } from './outbound.ts';
+import type { ClientRateLimit, RateWindow } from './rate-limit.ts';
 import { type AckCallback, RequestRefusal, requestErrorOf } from './refusal.ts';
-import { TokenExpiry } from './token-expiry.ts';
+import type { ScopePool } from './scope-pool.ts';
+import type { ExpiringToken, TokenExpiries } from './token-expiry.ts';
 import type { GatewaySocket } from './types.ts';
 
 /** Links connected users to this pod (packages/stateful PodPresence), best effort. */
@@ -42,9 +44,12 @@ export interface ConnectionOptions {
   rateLimit: ClientRateLimit;
   metrics: GatewayMetrics;
   logger: Logger;
-  /** Added to a token's `exp` before the socket is disconnected (the verifier's clock tolerance). */
-  expiryGraceMs: number;
-  expiryCheckMaxMs: number;
+  /** The gateway's token expiries (one queue, one timer): a socket is disconnected when its token expires. */
+  expiries: TokenExpiries;
+  /** Where a principal's scopes are shared with the other sockets holding the same ones. */
+  scopes: ScopePool;
+  /** The per-user connection cap the handshake counted this socket in; unset: none. */
+  cap?: ConnectionCap | undefined;
   /** Bytes that may wait to be written to the socket; past them it is closed with SLOW_CONSUMER. */
   outboundQueueLimitBytes: number;
   /** How long a slow consumer has to read its last message before its connection is cut. */
@@ -54,6 +59,13 @@ export interface ConnectionOptions {
 
 /** Why the gateway itself closed a socket (`request:error` code of the last message, disconnect reason label). */
 type ClosedBy = 'TOKEN_EXPIRED' | 'SLOW_CONSUMER';
+
+/**
+ * The socket's link in the presence store: being made, made (to be undone when the socket
+ * leaves), not made (failed, or refused), or being made while the socket already left (undone as
+ * soon as it is made).
+ */
+type PresenceLink = 'linking' | 'linked' | 'unlinked' | 'linking-left';
 
 type PayloadOf<E extends ClientEventName> = z.output<(typeof clientEventSchemas)[E]>;
 
@@ -114,8 +126,11 @@ const handlers: { [E in ClientEventName]: (c: Connection, payload: PayloadOf<E>)
       metrics.authFailures.inc({ reason: 'other-user' });
       throw new RequestRefusal('FORBIDDEN', 'the fresh token is for another user');
     }
-    c.socket.data.principal = fresh;
-    c.expiry.extend(fresh.expiresAtMs);
+    // It left while the token was checked: nothing to extend (queued again, it would be told its
+    // token expired, and counted so, long after it left).
+    if (!c.socket.connected) return;
+    c.socket.data.principal = c.options.scopes.share(fresh);
+    c.options.expiries.set(c, fresh.expiresAtMs);
     // Narrower scopes take effect at once.
     if (!hasScope(fresh, SCOPES.websitesRead)) websites.remove(c.socket.id);
     for (const cluster of nodes.followedBy(c.socket.id)) {
@@ -146,39 +161,62 @@ function onClientEvent(this: GatewaySocket, event: string, ...args: unknown[]): 
   }
 }
 
+type ClientEventListener = (this: GatewaySocket, event: string, ...args: unknown[]) => void;
+
+/**
+ * The catch-all listeners of every served socket, one frozen list shared by all: Socket.IO's
+ * `onAny` would give each socket an array of its own (~180 B). Socket.IO only reads the list (it
+ * calls a copy of it); frozen, an `onAny`/`offAny(listener)` on a served socket throws instead of
+ * changing every socket's listeners.
+ */
+const CLIENT_EVENT_LISTENERS: readonly ClientEventListener[] = Object.freeze([onClientEvent]);
+
+/** Where Socket.IO (4.x) keeps a socket's catch-all listeners. */
+interface AnyListeners {
+  _anyListeners?: readonly ClientEventListener[];
+}
+
+function listenToClientEvents(socket: GatewaySocket): void {
+  const internals = socket as unknown as AnyListeners;
+  if (internals._anyListeners === undefined) internals._anyListeners = CLIENT_EVENT_LISTENERS;
+  else socket.onAny(onClientEvent);
+}
+
 function onDisconnect(this: GatewaySocket, reason: string): void {
   connectionOf(this)?.onDisconnect(reason);
 }
 
 /**
- * One authenticated socket's state. Its listeners are shared by every socket and it serves as
- * its own token-expiry and outbound-limit options, so a connection holds no closures of its own.
+ * One authenticated socket's state, all of it in this one object: its listeners are shared by
+ * every socket, and it is its own token-expiry entry, outbound-limit watch and rate-limit window,
+ * so a connection holds no closures, timers or entries of its own elsewhere.
  */
-export class Connection {
+export class Connection implements ExpiringToken, OutboundWatch, RateWindow {
   closedBy: ClosedBy | undefined;
-  readonly expiry: TokenExpiry;
   readonly uid: string;
-  private linked: Promise<{ ok: boolean }> | undefined;
+  /** Whether this connection gives back the socket's place in its user's count (the cap) when it leaves. */
+  private leased = false;
+  private presenceLink: PresenceLink | undefined;
+  // ---- ExpiringToken (owned by options.expiries) ----------------------------------------------
+  expiryDeadlineMs = 0;
+  expiryIndex = -1;
+  // ---- RateWindow (owned by options.rateLimit) ------------------------------------------------
+  rateWindowEndsAtMs = 0;
+  rateWindowUsed = 0;
+  // ---- OutboundWatch (owned by limitOutbound) -------------------------------------------------
+  outboundQueued = 0;
+  outboundHigh = 0;
+  outboundOverflowed = false;
 
   constructor(
     readonly socket: GatewaySocket,
     readonly options: ConnectionOptions,
   ) {
     this.uid = socket.data.principal.uid;
-    this.expiry = new TokenExpiry(this);
   }
 
   get principal(): Principal {
     return this.socket.data.principal;
-  }
-
-  // ---- TokenExpiryOptions -------------------------------------------------------------------
-  get graceMs(): number {
-    return this.options.expiryGraceMs;
-  }
-
-  get maxWaitMs(): number {
-    return this.options.expiryCheckMaxMs;
   }
 
   onExpired(): void {
@@ -192,7 +230,6 @@ export class Connection {
     this.socket.conn.close();
   }
 
-  // ---- OutboundLimitOptions -----------------------------------------------------------------
   get limitBytes(): number {
     return this.options.outboundQueueLimitBytes;
   }
@@ -225,32 +262,58 @@ export class Connection {
   // ---- lifecycle ------------------------------------------------------------------------------
   start(): void {
     const { socket, options } = this;
-    const { metrics, logger } = options;
+    const { metrics, presence } = options;
     socket.data.connection = this;
+    socket.data.principal = options.scopes.share(socket.data.principal);
+    // Connected: its disconnect is certain now, so it gives back its place in the count then.
+    this.leased = takeLease(socket);
     metrics.connectedSockets.inc();
     void socket.join(rooms.user(this.uid));
     metrics.roomJoins.inc({ room_kind: 'user' });
-    this.linked = options.presence?.link(this.uid).catch((error: unknown) => {
-      logger.warn({ err: error, uid: this.uid }, 'presence link failed');
-      return { ok: false };
-    });
-    this.expiry.extend(this.principal.expiresAtMs);
-    socket.onAny(onClientEvent);
-    limitOutbound(socket, this);
+    if (presence) {
+      this.presenceLink = 'linking';
+      presence.link(this.uid).then(
+        (result) => this.linked(result.ok),
+        (error: unknown) => {
+          options.logger.warn({ err: error, uid: this.uid }, 'presence link failed');
+          this.linked(false);
+        },
+      );
+    }
+    options.expiries.set(this, this.principal.expiresAtMs);
+    listenToClientEvents(socket);
+    limitOutbound(this);
     socket.on('disconnect', onDisconnect);
     options.emitter.connected(socket);
   }
 
   onDisconnect(reason: string): void {
-    const { metrics, logger, presence } = this.options;
+    const { metrics, cap } = this.options;
     if (this.closedBy === undefined) metrics.disconnected(reason);
-    this.expiry.clear();
+    this.options.expiries.clear(this);
     this.leaveFeeds();
-    this.options.rateLimit.forget(this.socket.id);
     metrics.connectedSockets.dec();
+    if (this.leased && cap) {
+      this.leased = false;
+      releaseLease(cap, this.uid, this.socket.id);
+    }
+    if (this.presenceLink === 'linked') this.unlink();
+    else if (this.presenceLink === 'linking') this.presenceLink = 'linking-left';
+  }
+
+  /** The presence link was made (`ok`) or not; a socket that left meanwhile is unlinked at once. */
+  private linked(ok: boolean): void {
+    const left = this.presenceLink === 'linking-left';
+    this.presenceLink = ok ? 'linked' : 'unlinked';
+    if (ok && left) this.unlink();
+  }
+
+  private unlink(): void {
+    const { presence, logger } = this.options;
+    this.presenceLink = 'unlinked';
     const uid = this.uid;
-    void this.linked
-      ?.then((result) => (result.ok ? presence?.unlink(uid) : false))
+    presence
+      ?.unlink(uid)
       .catch((error: unknown) => logger.warn({ err: error, uid }, 'presence unlink failed'));
   }
 
@@ -287,7 +350,7 @@ export class Connection {
   ): Promise<void> {
     const ack = typeof args.at(-1) === 'function' ? (args.pop() as AckCallback) : undefined;
     try {
-      const retryAfterMs = this.options.rateLimit.retryAfterMs(this.socket.id);
+      const retryAfterMs = this.options.rateLimit.retryAfterMs(this);
       if (retryAfterMs > 0) {
         throw new RateLimitedError('too many events from this socket; retry later', retryAfterMs);
       }

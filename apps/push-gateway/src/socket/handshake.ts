@@ -126,7 +126,7 @@ async function admit(
   next();
 }
 
-/** One admitted socket's place in its user's count; the listeners releasing it are shared. */
+/** One admitted socket's place in its user's count until its connection takes it; the listeners releasing it are shared. */
 interface CapLease {
   uid: string;
   connectionId: string;
@@ -140,9 +140,10 @@ const leases = new WeakMap<object, CapLease>();
 function release(lease: CapLease): void {
   if (lease.released) return;
   lease.released = true;
+  leases.delete(lease.socket.conn);
   lease.socket.off('disconnect', releaseOnDisconnect);
   lease.socket.conn.off('close', releaseOnClose);
-  lease.cap.counter.release(lease.uid, lease.connectionId).catch(lease.cap.onReleaseError);
+  releaseLease(lease.cap, lease.uid, lease.connectionId);
 }
 
 function releaseOnDisconnect(this: GatewaySocket): void {
@@ -153,4 +154,26 @@ function releaseOnDisconnect(this: GatewaySocket): void {
 function releaseOnClose(this: GatewaySocket['conn']): void {
   const lease = leases.get(this);
   if (lease) release(lease);
+}
+
+/**
+ * Hands an admitted socket's place in its user's count over to the socket's connection, once
+ * Socket.IO connected it (from then on its disconnect is certain): the handshake drops its own
+ * record and listeners, so a connected socket keeps nothing for the cap but the connection's
+ * flag. True when the connection now owns the release (call {@link releaseLease} once, at its
+ * disconnect); false when there is nothing to release (no cap, or released already).
+ */
+export function takeLease(socket: GatewaySocket): boolean {
+  const lease = leases.get(socket.conn);
+  if (!lease || lease.released) return false;
+  lease.released = true;
+  leases.delete(socket.conn);
+  socket.off('disconnect', releaseOnDisconnect);
+  socket.conn.off('close', releaseOnClose);
+  return true;
+}
+
+/** Gives back one socket's place in its user's count (a failed release runs out with its lease). */
+export function releaseLease(cap: ConnectionCap, uid: string, connectionId: string): void {
+  cap.counter.release(uid, connectionId).catch(cap.onReleaseError);
 }

@@ -2,7 +2,7 @@ import type { GatewaySocket } from './types.ts';
 
 export interface OutboundLimitOptions {
   /** Bytes that may wait to be written to the socket; the message that passes it overflows. */
-  limitBytes: number;
+  readonly limitBytes: number;
   /** Every new high of what waits for this socket (bytes). */
   onQueued(bytes: number): void;
   /**
@@ -10,6 +10,19 @@ export interface OutboundLimitOptions {
    * being queued. What it emits is queued behind what already waits; then close the connection.
    */
   onOverflow(bytes: number): void;
+}
+
+/**
+ * What the limit counts for one socket, kept on the watcher itself (the socket's own state), so
+ * a watched socket costs three numbers and no object or closure of its own. Starts at 0, 0, false.
+ */
+export interface OutboundWatch extends OutboundLimitOptions {
+  readonly socket: GatewaySocket;
+  /** Bytes of the packets queued in the engine since it last handed its queue to the transport. */
+  outboundQueued: number;
+  /** The most that waited so far. */
+  outboundHigh: number;
+  outboundOverflowed: boolean;
 }
 
 /** An engine.io packet as `packetCreate` reports it. */
@@ -33,43 +46,47 @@ function onTheWire(socket: GatewaySocket): number {
   return (socket.conn.transport as unknown as WithWebSocket).socket?.bufferedAmount ?? 0;
 }
 
-/** What waits for one socket's connection, counted by the shared listeners below. */
-interface OutboundState {
-  socket: GatewaySocket;
-  options: OutboundLimitOptions;
-  queued: number;
-  high: number;
-  overflowed: boolean;
-}
-
 /** Where a watched connection keeps its state; the listeners are shared, so a socket costs no closures. */
 const OUTBOUND = Symbol('tideline.outbound');
 
-type WatchedConnection = GatewaySocket['conn'] & { [OUTBOUND]?: OutboundState };
+type WatchedConnection = GatewaySocket['conn'] & { [OUTBOUND]?: OutboundWatch };
 
 function onPacketCreate(this: WatchedConnection, packet: EnginePacket): void {
   // A packet created while the transport is writable is flushed at once (and `flush` resets the
   // count), so only packets that will wait are measured: nothing is added to the fan-out's path
   // for a socket that keeps up.
   if (this.transport.writable) return;
-  const state = this[OUTBOUND];
-  if (!state || state.overflowed) return;
-  state.queued += bytesOf(packet.data);
-  const waiting = state.queued + onTheWire(state.socket);
-  if (waiting > state.high) {
-    state.high = waiting;
-    state.options.onQueued(waiting);
+  const watch = this[OUTBOUND];
+  if (!watch || watch.outboundOverflowed) return;
+  watch.outboundQueued += bytesOf(packet.data);
+  const waiting = watch.outboundQueued + onTheWire(watch.socket);
+  if (waiting > watch.outboundHigh) {
+    watch.outboundHigh = waiting;
+    watch.onQueued(waiting);
   }
-  if (waiting > state.options.limitBytes) {
-    state.overflowed = true;
-    state.options.onOverflow(waiting);
+  if (waiting > watch.limitBytes) {
+    watch.outboundOverflowed = true;
+    watch.onOverflow(waiting);
   }
 }
 
-/** The engine hands its whole queue to the transport: it now waits on the wire (bufferedAmount). */
-function onFlush(this: WatchedConnection): void {
-  const state = this[OUTBOUND];
-  if (state) state.queued = 0;
+/** A connection's engine handed its whole queue to the transport: it now waits on the wire (bufferedAmount). */
+function onFlush(conn: WatchedConnection): void {
+  const watch = conn[OUTBOUND];
+  if (watch) watch.outboundQueued = 0;
+}
+
+/** The engine.io server of the watched sockets: it reports every connection's flush (`flush`, with the connection). */
+interface FlushingEngine {
+  on(event: 'flush', listener: (conn: WatchedConnection) => void): unknown;
+}
+
+/**
+ * Lets {@link limitOutbound} see the flushes of `engine`'s connections: one listener on the
+ * server for all of them (none per socket). Call once per server, before watching its sockets.
+ */
+export function watchOutboundFlushes(engine: FlushingEngine): void {
+  engine.on('flush', onFlush);
 }
 
 /**
@@ -79,12 +96,13 @@ function onFlush(this: WatchedConnection): void {
  * that has to wait: while the transport is writable nothing waits (the packet goes straight out,
  * however large);
  * once it waits behind data the client has not read, the first packet that brings the total
- * past `limitBytes` overflows. So what waits never exceeds the limit plus one message.
+ * past `limitBytes` overflows. So what waits never exceeds the limit plus one message. Needs
+ * {@link watchOutboundFlushes} on the socket's server.
  */
-export function limitOutbound(socket: GatewaySocket, options: OutboundLimitOptions): void {
-  (socket.conn as WatchedConnection)[OUTBOUND] = { socket, options, queued: 0, high: 0, overflowed: false };
+export function limitOutbound(watch: OutboundWatch): void {
+  const { socket } = watch;
+  (socket.conn as WatchedConnection)[OUTBOUND] = watch;
   socket.conn.on('packetCreate', onPacketCreate);
-  socket.conn.on('flush', onFlush);
 }
 
 /** The engine's packets not yet handed to the transport. */

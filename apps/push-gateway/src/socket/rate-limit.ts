@@ -6,19 +6,23 @@ export interface ClientRateLimitOptions {
   now?: () => number;
 }
 
-/** One socket's current window: when it ends and how many events it spent. */
-interface Window {
-  endsAtMs: number;
-  used: number;
+/**
+ * One socket's current window, kept on the socket's own state (so a socket costs two numbers,
+ * no entry of its own, and nothing is left behind when it goes). Starts as `{ 0, 0 }`.
+ */
+export interface RateWindow {
+  /** When the current window ends (monotonic ms, never negative); 0 before the first event. */
+  rateWindowEndsAtMs: number;
+  /** Events spent in the current window. */
+  rateWindowUsed: number;
 }
 
 /**
  * Per-socket budget of client events: within it an event is handled, beyond it refused without
- * work. Fixed windows starting at a socket's first event; a socket holds one small entry and no
- * timer (a window is renewed when the next event finds it ended), dropped by {@link forget}.
+ * work. Fixed windows starting at a socket's first event; no timer (a window is renewed when the
+ * next event finds it ended).
  */
 export class ClientRateLimit {
-  private readonly windows = new Map<string, Window>();
   private readonly now: () => number;
 
   constructor(private readonly options: ClientRateLimitOptions) {
@@ -26,24 +30,19 @@ export class ClientRateLimit {
   }
 
   /**
-   * Spends one event of `socketId`'s budget. Answers 0 when it was within the budget, else how
-   * many milliseconds remain until the current window ends.
+   * Spends one event of the socket's budget (`window`). Answers 0 when it was within the budget,
+   * else how many milliseconds remain until the current window ends.
    */
-  retryAfterMs(socketId: string): number {
+  retryAfterMs(window: RateWindow): number {
     const now = this.now();
-    let window = this.windows.get(socketId);
-    if (!window || now >= window.endsAtMs) {
-      window = { endsAtMs: now + this.options.windowSeconds * 1000, used: 0 };
-      this.windows.set(socketId, window);
+    if (now >= window.rateWindowEndsAtMs) {
+      window.rateWindowEndsAtMs = now + this.options.windowSeconds * 1000;
+      window.rateWindowUsed = 0;
     }
-    if (window.used < this.options.events) {
-      window.used++;
+    if (window.rateWindowUsed < this.options.events) {
+      window.rateWindowUsed++;
       return 0;
     }
-    return Math.max(1, Math.ceil(window.endsAtMs - now));
-  }
-
-  forget(socketId: string): void {
-    this.windows.delete(socketId);
+    return Math.max(1, Math.ceil(window.rateWindowEndsAtMs - now));
   }
 }

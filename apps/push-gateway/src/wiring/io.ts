@@ -5,6 +5,7 @@ import { Server } from 'socket.io';
 import type { RedisRooms } from '../adapters/redis-rooms.ts';
 import type { PushGatewayConfig } from '../config.ts';
 import type { SocketEmitter } from '../socket/emitter.ts';
+import { watchOutboundFlushes } from '../socket/outbound.ts';
 import type { GatewayServer } from '../socket/types.ts';
 
 const SOCKET_PATH = '/socket.io/';
@@ -34,6 +35,8 @@ export function createSocketServer(
   });
   // engine.io refuses bad transport/session/handshake requests itself: with the error body.
   answerEngineRefusalsWithErrorBody(server, io.engine, SOCKET_PATH);
+  // The outbound limit of every socket (limitOutbound) learns of its flushes here, not per socket.
+  watchOutboundFlushes(io.engine);
   return io;
 }
 
