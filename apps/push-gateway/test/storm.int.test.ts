@@ -129,8 +129,8 @@ describe('storms', () => {
       expect(c.replica.initials).toHaveLength(1);
       expect(c.replica.list()).toEqual(finalList);
     }
-    // Each distinct resume position is one replay query, plus at most one more per event that
-    // arrived while the shared answer was in flight (an older answer is never handed to a later joiner).
+    // Each distinct resume position takes at least one replay query; the resumes share the query in
+    // flight (an older answer is never handed to a later joiner).
     const positions = new Set(clients.map((c) => c.leftAt[0]!)).size;
     const resumes = resumeQueries();
     const repairs = replayQueries() - resumes;
@@ -140,10 +140,11 @@ describe('storms', () => {
         `(+${repairs} for gap repairs) and ${snapshotQueries()} snapshot queries while ${WRITES_DURING_STORM} writes went on`,
     );
     expect(snapshotQueries()).toBe(0);
-    // One replay query per resume position, plus at most one more per event that arrived while a
-    // shared answer was in flight (an older answer is never handed to a later joiner).
+    // At least one replay query per resume position, and far fewer than sockets: the resumes share
+    // the query in flight. (A resume arriving after a query finished starts the next one even when no
+    // event came in between, so the count depends on how the reconnects spread over time: 27 and 33
+    // for 1 position and 30 writes in two CI runs; a bound in events alone does not hold.)
     expect(resumes).toBeGreaterThanOrEqual(positions);
-    expect(resumes).toBeLessThanOrEqual(positions * (1 + WRITES_DURING_STORM));
     expect(resumes + repairs).toBeLessThanOrEqual(SOCKETS / 20);
   });
 });
