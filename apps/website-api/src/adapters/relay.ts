@@ -123,6 +123,8 @@ export class EventRelay {
   private renewAt = 0;
   /** Events this replica committed and the relay has not published yet, by id (at most `batchSize`). */
   private readonly remembered = new Map<number, WebsiteEvent>();
+  /** A pass for committed events is due after this turn of the event loop. */
+  private passScheduled = false;
   /** The next pass must read the log to its end (a kick of the interval or of the broker's return). */
   private readTheLog = false;
   /** Published id not yet written to the database, and when it may be (performance.now() time). */
@@ -157,7 +159,14 @@ export class EventRelay {
       const oldest = this.remembered.keys().next();
       if (!oldest.done) this.remembered.delete(oldest.value);
     }
-    this.pass();
+    // After the current turn of the event loop: the writer's HTTP answer goes out first, and the
+    // events committed together (one group commit) start one pass.
+    if (this.passScheduled) return;
+    this.passScheduled = true;
+    setImmediate(() => {
+      this.passScheduled = false;
+      this.pass();
+    });
   }
 
   private pass(): void {
