@@ -193,6 +193,16 @@ function memoryOf(child: Child): Promise<Memory> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A `website.update` envelope with id `eventId` carrying `data`, as the relay publishes it. */
+const benchUpdate = (eventId: number, data: unknown) => ({
+  eventId,
+  topic: 'websites',
+  type: 'update',
+  occurredAt: new Date().toISOString(),
+  schemaVersion: SCHEMA_VERSION,
+  data,
+});
+
 async function until(predicate: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + PHASE_TIMEOUT_MS;
   while (!predicate()) {
@@ -659,18 +669,10 @@ async function main(): Promise<void> {
       for (let i = 0; i < LATENCY_MESSAGES; i++) {
         const eventId = head + 1 + i;
         busSendTimes.set(eventId, performance.now());
-        await bus.publish(
-          subjects.website('update'),
-          {
-            eventId,
-            topic: 'websites',
-            type: 'update',
-            occurredAt: new Date().toISOString(),
-            schemaVersion: SCHEMA_VERSION,
-            data: sample,
-          },
-          { msgId: `bench-${round}-latency-${eventId}`, key: 'websites' },
-        );
+        await bus.publish(subjects.website('update'), benchUpdate(eventId, sample), {
+          msgId: `bench-${round}-latency-${eventId}`,
+          key: 'websites',
+        });
         await sleep(LATENCY_PACE_MS);
       }
       await until(() => busLatencies.length >= LATENCY_MESSAGES * CLIENTS, 'Tideline bus latency phase');
@@ -692,14 +694,7 @@ async function main(): Promise<void> {
             const eventId = first + i;
             return (onTraced ? tracedBus! : bus).publish(
               subjects.website('update'),
-              {
-                eventId,
-                topic: 'websites',
-                type: 'update',
-                occurredAt: new Date().toISOString(),
-                schemaVersion: SCHEMA_VERSION,
-                data: sample,
-              },
+              benchUpdate(eventId, sample),
               { msgId: `bench-${round}-${onTraced ? 'traced' : 'untraced'}-${eventId}`, key: 'websites' },
             );
           }),
