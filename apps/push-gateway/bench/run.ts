@@ -193,6 +193,16 @@ function memoryOf(child: Child): Promise<Memory> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Resolves once `socket` is connected and holds the websites snapshot it asked for. */
+async function subscribedToWebsites(socket: TidelineSocket): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connected', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  const ack = await socket.emitWithAck('request:websites', {});
+  if (!ack.ok) throw new Error(`request:websites refused: ${ack.code}`);
+}
+
 /** A `website.update` envelope with id `eventId` carrying `data`, as the relay publishes it. */
 const benchUpdate = (eventId: number, data: unknown) => ({
   eventId,
@@ -551,12 +561,7 @@ async function main(): Promise<void> {
           const publishedAt = busSendTimes.get(update.eventId);
           if (publishedAt !== undefined) busLatencies.push(now - publishedAt);
         });
-        await new Promise<void>((resolve, reject) => {
-          socket.once('connected', () => resolve());
-          socket.once('connect_error', reject);
-        });
-        const ack = await socket.emitWithAck('request:websites', {});
-        if (!ack.ok) throw new Error(`request:websites refused: ${ack.code}`);
+        await subscribedToWebsites(socket);
         return socket;
       });
       await sleep(SETTLE_MS);
@@ -622,12 +627,7 @@ async function main(): Promise<void> {
         socket.on('websites:update', () => {
           tracedReceived++;
         });
-        await new Promise<void>((resolve, reject) => {
-          socket.once('connected', () => resolve());
-          socket.once('connect_error', reject);
-        });
-        const ack = await socket.emitWithAck('request:websites', {});
-        if (!ack.ok) throw new Error(`request:websites refused: ${ack.code}`);
+        await subscribedToWebsites(socket);
         return socket;
       });
       if (traced.length > 0) await sleep(SETTLE_MS);
