@@ -29,59 +29,12 @@ export interface Script {
 
 const luaDir = new URL('../lua/', import.meta.url);
 
-/** A helper of `_prelude.lua`: one `local function` with the comment above it. */
-interface Helper {
-  name: string;
-  text: string;
-}
-
-/** The helpers of `_prelude.lua`, in file order; its blocks are separated by blank lines. */
-export function preludeHelpers(prelude: string): Helper[] {
-  const helpers: Helper[] = [];
-  for (const block of prelude.split(/\n\s*\n/)) {
-    const names = [...block.matchAll(/^local function (\w+)\(/gm)].map((match) => match[1]!);
-    if (names.length === 0 && block.split('\n').every((line) => line.trim() === '' || line.startsWith('--')))
-      continue;
-    if (names.length !== 1)
-      throw new Error(`_prelude.lua: each block must define one local function, found ${names.length}`);
-    helpers.push({ name: names[0]!, text: block.trim() });
-  }
-  return helpers;
-}
-
-/** Whether Lua `code` names `name` outside its comments. */
-const uses = (code: string, name: string) => new RegExp(`\\b${name}\\b`).test(code.replace(/--.*$/gm, ''));
-
-/**
- * The helpers a script body calls, directly or through another helper, in prelude order. Every
- * helper defined is a closure the script creates on each call, so a script carries only its own.
- */
-export function helpersFor(body: string, helpers: readonly Helper[]): string {
-  const needed = new Set<string>();
-  let text = body;
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const helper of helpers) {
-      if (!needed.has(helper.name) && uses(text, helper.name)) {
-        needed.add(helper.name);
-        text += `\n${helper.text}`;
-        grew = true;
-      }
-    }
-  }
-  return helpers
-    .filter((helper) => needed.has(helper.name))
-    .map((helper) => helper.text)
-    .join('\n\n');
-}
-
-/** Reads every script once, each prefixed with the helpers of `_prelude.lua` that it uses. */
+/** Reads every script once, each prefixed with the shared `_prelude.lua`. */
 export function readScripts(): ReadonlyMap<ScriptName, Script> {
-  const helpers = preludeHelpers(readFileSync(new URL('_prelude.lua', luaDir), 'utf8'));
+  const prelude = readFileSync(new URL('_prelude.lua', luaDir), 'utf8');
   const scripts = new Map<ScriptName, Script>();
   for (const name of SCRIPT_NAMES) {
-    const body = readFileSync(new URL(`${name}.lua`, luaDir), 'utf8');
-    const source = `${helpersFor(body, helpers)}\n${body}`;
+    const source = `${prelude}\n${readFileSync(new URL(`${name}.lua`, luaDir), 'utf8')}`;
     scripts.set(name, { name, source, sha: createHash('sha1').update(source).digest('hex') });
   }
   return scripts;
