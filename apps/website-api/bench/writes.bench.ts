@@ -18,7 +18,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SCOPES } from '@tideline/auth';
-import { BenchRun, quantile } from '@tideline/bench';
+import { BenchHttpClient, BenchRun, quantile } from '@tideline/bench';
 import { TestDatabase, testToken } from '@tideline/test-support';
 import pg from 'pg';
 import { NATS_URL, removeStreams, uniquePrefix } from '../test/harness.ts';
@@ -42,6 +42,8 @@ const SERVICE_STOP_TIMEOUT_MS = 15_000;
 type Mode = 'on' | 'off';
 const token = testToken('bench', [SCOPES.websitesRead, SCOPES.websitesWrite]);
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+/** The clients' connections: one per concurrent client (BenchHttpClient: fetch would cost more CPU than the writes). */
+const http = new BenchHttpClient({ maxSockets: CLIENTS });
 
 interface Sample {
   count: number;
@@ -113,9 +115,12 @@ async function post(
   url: string,
   body: unknown,
 ): Promise<{ status: number; data?: { id?: number; website_id?: number } }> {
-  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
-  const json = (await response.json()) as { data?: { id?: number; website_id?: number } };
-  return { status: response.status, ...(json.data ? { data: json.data } : {}) };
+  const answer = await http.json<{ data?: { id?: number; website_id?: number } }>(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+  });
+  return { status: answer.status, ...(answer.body.data ? { data: answer.body.data } : {}) };
 }
 
 async function setUp(mode: Mode): Promise<Target> {
@@ -419,6 +424,7 @@ try {
   failed = offEvents !== 0 || relayed !== written;
   await run.finish();
 } finally {
+  http.close();
   await pool.end();
   await tearDown(on);
   await tearDown(off);

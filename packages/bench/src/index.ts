@@ -1,4 +1,5 @@
 export { formatNumber } from './format.ts';
+export { BenchHttpClient, type HttpAnswer, type HttpRequest } from './http.ts';
 export {
   BenchReportError,
   describeFigureWithoutGoal,

@@ -20,6 +20,7 @@ export function openDatabase(
   return createDatabase({
     url: config.databaseUrl,
     statementTimeoutMs: config.databaseStatementTimeoutMs,
+    clientCheckIntervalMs: config.databaseClientCheckIntervalMs,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     poolMax: options.poolMax ?? config.databasePoolMax,
     transactionTimeoutMs: config.databaseTransactionTimeoutMs,
