@@ -67,6 +67,8 @@ try {
   const store = new PrismaWebsiteStore({
     prisma: db.prisma,
     eventLog: new PostgresEventLog({ prisma: db.prisma }),
+    writeLockTries: config.writeLockTries,
+    writeBatchMax: config.writeBatchMax,
   });
   const domains = (tag: string, i: number) => [`www.${tag}-${i}.example.com`, `${tag}-${i}.example.com`];
 

@@ -15,6 +15,8 @@ const seedSettings = {
   seedLineGroups: websiteApiSettings.seedLineGroups,
   seedConcurrency: websiteApiSettings.seedConcurrency,
   seedProgressIntervalMs: websiteApiSettings.seedProgressIntervalMs,
+  writeLockTries: websiteApiSettings.writeLockTries,
+  writeBatchMax: websiteApiSettings.writeBatchMax,
 };
 const { seedWebsites, seedLineGroups } = seedSettings;
 const cli = parseCli({
@@ -43,6 +45,8 @@ try {
   const store = new PrismaWebsiteStore({
     prisma: database.prisma,
     eventLog,
+    writeLockTries: config.writeLockTries,
+    writeBatchMax: config.writeBatchMax,
   });
   const existing = new Map((await store.listLineGroups()).map((group) => [group.name, group]));
   const lineGroups: LineGroup[] = [];

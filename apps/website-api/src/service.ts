@@ -112,6 +112,8 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
           prisma: database.prisma,
           eventLog: options.withoutEventLog ? null : eventLog,
           onCommitted: (event) => relay.committed(event),
+          writeLockTries: config.writeLockTries,
+          writeBatchMax: config.writeBatchMax,
         });
         const verifier = rememberVerifiedTokens(
           verifierFromConfig(config, logger),

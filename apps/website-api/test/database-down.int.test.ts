@@ -88,9 +88,6 @@ describe('database down (invariant 8: never a partial write)', () => {
       const answer = await pending;
       expect(answer.status).toBe(503);
       expect(answer.body.error.code).toBe('UNAVAILABLE');
-      // The writer waited for the lock inside its autocommit statement: the server notices its client
-      // is gone (TIDELINE_DATABASE_CLIENT_CHECK_INTERVAL_MS) and rolls it back, before the lock is free.
-      expect(await eventually(async () => (await topicLocks(holder, 'waiting')) === 0, 10_000)).toBe(true);
     } finally {
       await release();
       await holder.end();

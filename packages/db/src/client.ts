@@ -8,11 +8,6 @@ export interface DatabaseOptions {
   url: string;
   /** Statements running longer are cancelled by the server. */
   statementTimeoutMs: number;
-  /**
-   * How often the server checks, while a statement runs (or waits for a lock), that its client is
-   * still connected, and rolls the statement back when it is gone; 0: only when it next talks to it.
-   */
-  clientCheckIntervalMs: number;
   /** Opening a connection gives up after this. */
   connectTimeoutMs: number;
   /** Most connections kept open. */
@@ -40,8 +35,7 @@ export interface Database {
 
 /**
  * Opens the websites database: Prisma Client 7 with the `pg` driver adapter (no engine binary).
- * Every connection carries the statement timeout and the client check interval; connecting is
- * bounded by the connect timeout.
+ * Every connection carries the statement timeout; connecting is bounded by the connect timeout.
  */
 export function createDatabase(options: DatabaseOptions): Database {
   const pool = new pg.Pool({
@@ -49,8 +43,6 @@ export function createDatabase(options: DatabaseOptions): Database {
     max: options.poolMax,
     connectionTimeoutMillis: options.connectTimeoutMs,
     statement_timeout: options.statementTimeoutMs,
-    // A startup option (no round trip): PostgreSQL ≥ 14 on Linux, which the stack requires.
-    options: `-c client_connection_check_interval=${options.clientCheckIntervalMs}`,
     application_name: options.applicationName ?? 'tideline',
   });
   pool.on('error', (error) => options.onIdleError?.(error));

@@ -87,3 +87,18 @@ export function translateDatabaseError(error: unknown): unknown {
   if (looksUnavailable(error)) return unavailable(error);
   return error;
 }
+
+/** A SQLSTATE: five digits or capital letters. */
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/**
+ * The database itself reported the error (it carries a SQLSTATE outside class 08, connection
+ * exception): the statement failed and its transaction was rolled back, so nothing of it was
+ * written. False when the connection failed or was lost, where a commit's outcome is unknown.
+ */
+export function reportedByDatabase(error: unknown): boolean {
+  const cause = adapterCause(error);
+  const candidates = [cause?.originalCode, cause?.code, (error as { code?: unknown } | undefined)?.code];
+  const sqlstate = candidates.find((code): code is string => typeof code === 'string' && SQLSTATE.test(code));
+  return sqlstate !== undefined && !sqlstate.startsWith('08');
+}

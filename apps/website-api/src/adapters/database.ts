@@ -20,7 +20,6 @@ export function openDatabase(
   return createDatabase({
     url: config.databaseUrl,
     statementTimeoutMs: config.databaseStatementTimeoutMs,
-    clientCheckIntervalMs: config.databaseClientCheckIntervalMs,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     poolMax: options.poolMax ?? config.databasePoolMax,
     transactionTimeoutMs: config.databaseTransactionTimeoutMs,

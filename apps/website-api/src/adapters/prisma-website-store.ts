@@ -13,7 +13,7 @@ import { currentTraceCarrier, inSpan, type TraceCarrier } from '@tideline/runtim
 import { conflict, invalid, notFound } from '../domain/errors.ts';
 import type { WebsitePage, WebsiteStore } from '../domain/ports.ts';
 import { toWebsiteItem } from '../domain/website-item.ts';
-import { translateDatabaseError } from './database-errors.ts';
+import { reportedByDatabase, translateDatabaseError } from './database-errors.ts';
 import { toWebsiteEvent } from './event-log/event-envelope.ts';
 import type { NewEvent, PostgresEventLog } from './event-log/postgres-event-log.ts';
 import { WEBSITE_WITH_RELATIONS } from './website-query.ts';
@@ -37,18 +37,43 @@ export interface PrismaWebsiteStoreOptions {
   eventLog: PostgresEventLog | null;
   /** Told after an event committed, with the event as the log holds it (the relay publishes it at once). */
   onCommitted?: (event: WebsiteEvent) => void;
+  /**
+   * Autocommit tries of a change whose topic lock another writer holds, before it waits for the
+   * lock in a transaction (see `TIDELINE_WEBSITE_API_WRITE_LOCK_TRIES`).
+   */
+  writeLockTries: number;
+  /**
+   * Changes waiting for the topic lock behind one of this process's changes that are committed
+   * together in one transaction, at most (see `TIDELINE_WEBSITE_API_WRITE_BATCH_MAX`).
+   */
+  writeBatchMax: number;
+}
+
+/** A change waiting for its turn at the topic lock. */
+interface Turn<R extends { topic_held: boolean }> {
+  statement: (wait: boolean) => Prisma.Sql;
+  again: (row: R) => boolean;
+  lockRow: number | undefined;
+  resolve: (row: R) => void;
+  reject: (error: unknown) => void;
 }
 
 /**
  * {@link WebsiteStore} over Prisma. A website change is one SQL statement (`$queryRaw`, see
  * website-statements.ts), run as a transaction of its own: its checks, its rows and its event-log
- * row commit together in one round trip. Concurrent changes run their checks and writes side by
- * side and take turns only at the topic lock, which each statement takes last, for the next event
- * id, the event row and the commit. An update whose snapshot went stale (another writer changed
- * the website while it waited for the row lock) writes nothing and runs again in a transaction that
- * takes the row lock first. Line groups and reads go through Prisma's query builder.
+ * row commit together in one round trip. When the topic lock is busy (or an update's snapshot went
+ * stale) the statement writes nothing and runs again in a transaction that waits for the locks.
+ * The changes of this process take the topic lock one turn at a time; the changes that arrived
+ * during a turn share the next one: one transaction running their statements one after the other
+ * (group commit), so concurrent writers pay one commit and one lock hand-over per turn, not each.
+ * Line groups and reads go through Prisma's query builder.
  */
 export class PrismaWebsiteStore implements WebsiteStore {
+  /** Changes waiting for the next turn at the topic lock, in arrival order. */
+  private readonly waiting: Turn<never>[] = [];
+  /** A turn is running (it starts the next one when it ends). */
+  private turning = false;
+
   constructor(private readonly options: PrismaWebsiteStoreOptions) {}
 
   private get prisma(): PrismaClient {
@@ -86,7 +111,10 @@ export class PrismaWebsiteStore implements WebsiteStore {
 
   createWebsite(body: CreateWebsiteBody): Promise<WebsiteItem> {
     return this.write('add', async (trace) => {
-      const row = await this.change<CreateOutcome>(createWebsiteStatement(body, this.eventParts('add', trace)));
+      const row = await this.attempt<CreateOutcome>(
+        (wait) => createWebsiteStatement(body, this.eventParts('add', wait, trace)),
+        (first) => first.line_group_found && first.taken.length === 0 && !first.topic_held,
+      );
       if (!row.line_group_found) throw lineGroupMissing(body.line_group_id);
       if (row.taken.length > 0) throw domainsTaken(body.domains, row.taken);
       // The event's payload as the statement wrote it (the checked item may order its keys otherwise).
@@ -96,10 +124,11 @@ export class PrismaWebsiteStore implements WebsiteStore {
 
   updateWebsite(body: UpdateWebsiteBody): Promise<WebsiteItem> {
     return this.write('update', async (trace) => {
-      const row = await this.change<UpdateOutcome>(
-        updateWebsiteStatement(body, this.eventParts('update', trace)),
+      const row = await this.attempt<UpdateOutcome>(
+        (wait) => updateWebsiteStatement(body, this.eventParts('update', wait, trace)),
         // Stale: another writer changed the website after the statement's snapshot was taken.
-        { row: body.website_id, stale: (first) => first.found && !first.fresh },
+        (first) => first.found && (!first.fresh || (first.changed && !first.topic_held)),
+        body.website_id,
       );
       if (!row.found) throw notFound(`website ${body.website_id}`);
       if (!row.fresh) throw new Error(`website ${body.website_id} changed while its row lock was held`);
@@ -112,7 +141,10 @@ export class PrismaWebsiteStore implements WebsiteStore {
 
   deleteWebsite(websiteId: number): Promise<{ website_id: number }> {
     return this.write('delete', async (trace) => {
-      const row = await this.change<DeleteOutcome>(deleteWebsiteStatement(websiteId, this.eventParts('delete', trace)));
+      const row = await this.attempt<DeleteOutcome>(
+        (wait) => deleteWebsiteStatement(websiteId, this.eventParts('delete', wait, trace)),
+        (first) => first.found && !first.topic_held,
+      );
       if (!row.found) throw notFound(`website ${websiteId}`);
       // The statement's event payload: jsonb_build_object('website_id', id).
       const item = { website_id: websiteId };
@@ -121,25 +153,112 @@ export class PrismaWebsiteStore implements WebsiteStore {
   }
 
   /**
-   * Runs a change statement in autocommit. When `relock.stale` says it wrote nothing because its
-   * snapshot was stale, runs it once more in a transaction that takes website `relock.row`'s row
-   * lock first, so its snapshot holds every change of the row and it cannot be stale again.
+   * Runs a change statement in autocommit, trying the topic lock. While `again` says it wrote
+   * nothing because the lock was busy (or its snapshot was stale), runs it again — after waiting
+   * for the lock to be free, when it was busy — up to `writeLockTries` times in all; then once
+   * more in a transaction that takes website `lockRow`'s row lock first (when given) and waits for
+   * the topic lock, so it cannot fail that way again. Waiting never happens in a statement that
+   * writes and commits by itself: a client gone while waiting leaves nothing behind.
+   *
+   * With the event log, the changes of this process take turns (see {@link runTurns}): waiting for
+   * a turn costs no round trip, instead of failing to take the lock from one another in the database.
    */
-  private async change<R>(statement: Prisma.Sql, relock?: { row: number; stale: (row: R) => boolean }): Promise<R> {
-    const [row] = await this.prisma.$queryRaw<R[]>(statement);
-    if (!relock?.stale(row!)) return row!;
+  private attempt<R extends { topic_held: boolean }>(
+    statement: (wait: boolean) => Prisma.Sql,
+    again: (row: R) => boolean,
+    lockRow?: number,
+  ): Promise<R> {
+    if (!this.options.eventLog) return this.attemptNow(statement, again, lockRow);
+    return new Promise<R>((resolve, reject) => {
+      const turn: Turn<R> = { statement, again, lockRow, resolve, reject };
+      this.waiting.push(turn as unknown as Turn<never>);
+      if (!this.turning) void this.runTurns();
+    });
+  }
+
+  /**
+   * Runs the waiting changes turn by turn until none waits. A turn with one change runs it as
+   * {@link attemptNow} does; a turn with several runs them in one transaction (see
+   * {@link runTogether}). The changes that arrive meanwhile wait for the next turn.
+   */
+  private async runTurns(): Promise<void> {
+    this.turning = true;
+    try {
+      while (this.waiting.length > 0) {
+        const turn = this.waiting.splice(0, this.options.writeBatchMax) as Turn<{ topic_held: boolean }>[];
+        if (turn.length === 1) await this.runAlone(turn[0]!);
+        else await this.runTogether(turn);
+      }
+    } finally {
+      this.turning = false;
+    }
+  }
+
+  private async runAlone<R extends { topic_held: boolean }>(turn: Turn<R>): Promise<void> {
+    try {
+      turn.resolve(await this.attemptNow(turn.statement, turn.again, turn.lockRow));
+    } catch (error) {
+      turn.reject(error);
+    }
+  }
+
+  /**
+   * Runs the statements of several changes in one transaction, each waiting for its locks (the
+   * first takes the topic lock, which the transaction then holds until it commits): their events
+   * get consecutive ids and commit together. A statement that wrote nothing because its snapshot
+   * was stale runs again alone afterwards. When the database refuses one of them (an error it
+   * reports, so the transaction rolled back and nothing of the turn was written), each change runs
+   * again alone, so one change's error is only its own; a connection lost on the way (the commit's
+   * outcome unknown) fails them all, as it would fail each alone.
+   */
+  private async runTogether<R extends { topic_held: boolean }>(turn: Turn<R>[]): Promise<void> {
+    let rows: R[][];
+    try {
+      rows = await this.prisma.$transaction(turn.map((t) => this.prisma.$queryRaw<R[]>(t.statement(true))));
+    } catch (error) {
+      if (!reportedByDatabase(error)) {
+        for (const t of turn) t.reject(error);
+        return;
+      }
+      for (const t of turn) await this.runAlone(t);
+      return;
+    }
+    const stale: Turn<R>[] = [];
+    turn.forEach((t, i) => {
+      const row = rows[i]![0]!;
+      if (t.again(row)) stale.push(t);
+      else t.resolve(row);
+    });
+    for (const t of stale) await this.runAlone(t);
+  }
+
+  private async attemptNow<R extends { topic_held: boolean }>(
+    statement: (wait: boolean) => Prisma.Sql,
+    again: (row: R) => boolean,
+    lockRow?: number,
+  ): Promise<R> {
+    let [row] = await this.prisma.$queryRaw<R[]>(statement(false));
+    for (let tries = 1; again(row!) && tries < this.options.writeLockTries; tries++) {
+      if (!row!.topic_held) await this.options.eventLog?.untilUnlocked();
+      [row] = await this.prisma.$queryRaw<R[]>(statement(false));
+    }
+    if (!again(row!)) return row!;
     return this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT 1 FROM websites WHERE id = ${relock.row} FOR UPDATE`;
-      const [locked] = await tx.$queryRaw<R[]>(statement);
+      if (lockRow !== undefined)
+        await tx.$executeRaw`SELECT 1 FROM websites WHERE id = ${lockRow} FOR UPDATE`;
+      const [locked] = await tx.$queryRaw<R[]>(statement(true));
       return locked!;
     });
   }
 
-  /** The event-log part of a statement writing an event of `type` in trace `trace` (none without an event log). */
-  private eventParts(type: NewEvent['type'], trace: TraceCarrier | undefined): EventParts {
+  /** The event-log parts of a statement writing an event of `type` in trace `trace` (none without an event log). */
+  private eventParts(type: NewEvent['type'], wait: boolean, trace: TraceCarrier | undefined): EventParts {
     const log = this.options.eventLog;
     if (!log) return null;
-    return (after) => log.statementParts({ after, trace }).append(type);
+    return (gate) => {
+      const parts = log.statementParts({ wait, gate, trace });
+      return { lock: parts.lock, append: parts.append(type) };
+    };
   }
 
   /**

@@ -3,20 +3,18 @@ import { Prisma } from '@tideline/db';
 
 /**
  * The website changes as single SQL statements: each checks, writes and builds the changed
- * website's list item in one round trip, and — given the event log's part (`events`, see
- * PostgresEventLog.statementParts) — then takes the topic lock and writes its event too. Run in
- * autocommit, a statement is one transaction: the change and its event commit together or not at
- * all.
+ * website's list item in one round trip, and — given the event log's parts (`events`, see
+ * PostgresEventLog.statementParts) — takes the topic lock before writing and writes its event too.
+ * Run in autocommit, a statement is one transaction: the change and its event commit together or
+ * not at all. Each answers `topic_held`: false when the topic lock was only tried and another
+ * writer had it, in which case nothing was written.
  *
  * Every statement defines `event_payload(payload)`: the item after the change (one row), or no row
  * when nothing is written (a refused or empty change).
  */
 
-/**
- * The event log's CTEs for a statement, taking the topic lock once FROM list `after` has a row (see
- * PostgresEventLog.statementParts); null: no event log.
- */
-export type EventParts = ((after: string) => Prisma.Sql) | null;
+/** The event log's CTEs for a statement whose writes start once CTE `gate` has a row; null: no event log. */
+export type EventParts = ((gate: string) => { lock: Prisma.Sql; append: Prisma.Sql }) | null;
 
 /** The columns every change statement answers about its event: its id and its `created_at` (null: no event). */
 export interface EventOutcome {
@@ -45,23 +43,30 @@ const TAKEN_JSON = Prisma.raw(
   `(SELECT coalesce(jsonb_agg(jsonb_build_object('domain', domain, 'website_id', website_id)), '[]'::jsonb) FROM taken)`,
 );
 
-/**
- * The event CTEs of `events` (`, topic_lock, next_event_id, appended`), whose lock waits for FROM
- * list `after`, and the columns answering the event; without an event log, none and NULLs.
- */
-function eventCtes(events: EventParts, after: string): { append: Prisma.Sql; event: Prisma.Sql } {
+/** `topic_lock` and the event CTEs of `events` gated on `gate`; without an event log, a lock that is always held. */
+function eventCtes(
+  events: EventParts,
+  gate: string,
+): { lock: Prisma.Sql; append: Prisma.Sql; event: Prisma.Sql } {
   if (!events)
     return {
+      lock: Prisma.raw('topic_lock AS (SELECT true AS held)'),
       append: Prisma.empty,
       event: Prisma.raw('NULL::bigint AS event_id, NULL::timestamptz AS event_at'),
     };
+  const parts = events(gate);
   return {
-    append: Prisma.sql`, ${events(after)}`,
+    lock: parts.lock,
+    append: Prisma.sql`, ${parts.append}`,
     event: Prisma.raw('(SELECT id FROM appended) AS event_id, (SELECT created_at FROM appended) AS event_at'),
   };
 }
 
+/** The statement may write: the topic lock is held. */
+const HELD = Prisma.raw('EXISTS (SELECT 1 FROM topic_lock WHERE held)');
+
 export interface CreateOutcome extends EventOutcome {
+  topic_held: boolean;
   line_group_found: boolean;
   taken: { domain: string; website_id: number }[];
   item: unknown;
@@ -72,8 +77,7 @@ export interface CreateOutcome extends EventOutcome {
  * of its domains is used by another website; otherwise writes nothing and says why.
  */
 export function createWebsiteStatement(body: CreateWebsiteBody, events: EventParts): Prisma.Sql {
-  // The lock waits for both inserts: `added` runs to completion (its count) before the lock is taken.
-  const log = eventCtes(events, 'event_payload, (SELECT count(*) FROM added) AS domains_written');
+  const log = eventCtes(events, 'gate');
   return Prisma.sql`
     WITH input AS (
       SELECT ${body.domains}::varchar[] AS domains
@@ -81,21 +85,22 @@ export function createWebsiteStatement(body: CreateWebsiteBody, events: EventPar
       SELECT id, name, cname FROM line_groups WHERE id = ${body.line_group_id}
     ), taken AS (
       SELECT d.domain, d.website_id FROM website_domains d, input WHERE d.domain = ANY(input.domains)
-    ), w AS (
+    ), gate AS (
+      SELECT 1 FROM lg WHERE NOT EXISTS (SELECT 1 FROM taken)
+    ), ${log.lock}, w AS (
       INSERT INTO websites (line_group_id, https_enabled, status)
       SELECT lg.id, ${body.https_enabled}, ${body.status}::website_status FROM lg
-       WHERE NOT EXISTS (SELECT 1 FROM taken)
+       WHERE NOT EXISTS (SELECT 1 FROM taken) AND ${HELD}
       RETURNING id, https_enabled, status, updated_at
     ), added AS (
       INSERT INTO website_domains (website_id, domain, is_primary)
       SELECT w.id, x.domain, x.ord = 1
         FROM w, input, unnest(input.domains) WITH ORDINALITY AS x(domain, ord)
        ORDER BY x.ord
-      RETURNING id
     ), event_payload AS (
       SELECT ${item('w', 'lg', 'input.domains')} AS payload FROM w, lg, input
     )${log.append}
-    SELECT EXISTS (SELECT 1 FROM lg) AS line_group_found, ${TAKEN_JSON} AS taken,
+    SELECT ${HELD} AS topic_held, EXISTS (SELECT 1 FROM lg) AS line_group_found, ${TAKEN_JSON} AS taken,
            (SELECT payload FROM event_payload) AS item, ${log.event}`;
 }
 
@@ -107,6 +112,7 @@ export interface UpdateOutcome extends EventOutcome {
    * row lock; when false, nothing was written: run it again after taking the row lock.
    */
   fresh: boolean;
+  topic_held: boolean;
   changed: boolean;
   line_group_found: boolean;
   taken: { domain: string; website_id: number }[];
@@ -123,8 +129,7 @@ export interface UpdateOutcome extends EventOutcome {
  */
 export function updateWebsiteStatement(body: UpdateWebsiteBody, events: EventParts): Prisma.Sql {
   const domains = body.domains ?? null;
-  // The lock waits for every write: `w` (through event_payload) and `added`, which runs after `removed`.
-  const log = eventCtes(events, 'event_payload, (SELECT count(*) FROM added) AS domains_written');
+  const log = eventCtes(events, 'ok');
   return Prisma.sql`
     WITH locked AS (
       SELECT id, xmin::text AS version, line_group_id, https_enabled, status, updated_at
@@ -157,28 +162,27 @@ export function updateWebsiteStatement(body: UpdateWebsiteBody, events: EventPar
     ), ok AS (
       SELECT t.* FROM target t
        WHERE t.changed AND EXISTS (SELECT 1 FROM lg) AND NOT EXISTS (SELECT 1 FROM taken)
-    ), removed AS (
+    ), ${log.lock}, removed AS (
       DELETE FROM website_domains
-       WHERE website_id = (SELECT id FROM ok WHERE domains_changed)
+       WHERE website_id = (SELECT id FROM ok WHERE domains_changed) AND ${HELD}
       RETURNING id
     ), added AS (
       -- after the old domains are gone (the count runs the removal first)
       INSERT INTO website_domains (website_id, domain, is_primary)
       SELECT ok.id, x.domain, x.ord = 1
         FROM ok, unnest(ok.domains) WITH ORDINALITY AS x(domain, ord)
-       WHERE ok.domains_changed AND (SELECT count(*) FROM removed) >= 0
+       WHERE ok.domains_changed AND ${HELD} AND (SELECT count(*) FROM removed) >= 0
        ORDER BY x.ord
-      RETURNING id
     ), w AS (
       UPDATE websites
          SET line_group_id = ok.line_group_id, https_enabled = ok.https_enabled, status = ok.status,
              updated_at = now()
-        FROM ok WHERE websites.id = ok.id
+        FROM ok WHERE websites.id = ok.id AND ${HELD}
       RETURNING websites.id, websites.https_enabled, websites.status, websites.updated_at
     ), event_payload AS (
       SELECT ${item('w', 'lg', 'ok.domains')} AS payload FROM w, lg, ok
     )${log.append}
-    SELECT EXISTS (SELECT 1 FROM locked) AS found, EXISTS (SELECT 1 FROM cur) AS fresh,
+    SELECT EXISTS (SELECT 1 FROM locked) AS found, EXISTS (SELECT 1 FROM cur) AS fresh, ${HELD} AS topic_held,
            coalesce((SELECT changed FROM target), false) AS changed,
            EXISTS (SELECT 1 FROM lg) AS line_group_found, ${TAKEN_JSON} AS taken,
            coalesce((SELECT payload FROM event_payload),
@@ -188,19 +192,19 @@ export function updateWebsiteStatement(body: UpdateWebsiteBody, events: EventPar
 
 export interface DeleteOutcome extends EventOutcome {
   found: boolean;
+  topic_held: boolean;
 }
 
 /** Deletes the website (its domains go with it), under its row lock. */
 export function deleteWebsiteStatement(websiteId: number, events: EventParts): Prisma.Sql {
-  // The lock waits for the delete (event_payload reads `gone`); the domains go with it (ON DELETE CASCADE).
-  const log = eventCtes(events, 'event_payload');
+  const log = eventCtes(events, 'target');
   return Prisma.sql`
     WITH target AS (
       SELECT id FROM websites WHERE id = ${websiteId} FOR UPDATE
-    ), gone AS (
-      DELETE FROM websites WHERE id = (SELECT id FROM target) RETURNING id
+    ), ${log.lock}, gone AS (
+      DELETE FROM websites WHERE id = (SELECT id FROM target) AND ${HELD} RETURNING id
     ), event_payload AS (
       SELECT jsonb_build_object('website_id', id) AS payload FROM gone
     )${log.append}
-    SELECT EXISTS (SELECT 1 FROM target) AS found, ${log.event}`;
+    SELECT EXISTS (SELECT 1 FROM target) AS found, ${HELD} AS topic_held, ${log.event}`;
 }

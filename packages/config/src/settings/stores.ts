@@ -81,12 +81,6 @@ export const databaseSettings = {
     min: 100,
     doc: 'Statements running longer are cancelled; the request answers 503.',
   }),
-  databaseClientCheckIntervalMs: ms({
-    env: 'TIDELINE_DATABASE_CLIENT_CHECK_INTERVAL_MS',
-    default: 1_000,
-    min: 0,
-    doc: "How often PostgreSQL checks that a running statement's client is still connected (`client_connection_check_interval`): a website change waiting for the event-log lock when its service's connection is lost is rolled back within this, instead of committing once it gets the lock. 0 turns the check off.",
-  }),
   databaseConnectTimeoutMs: ms({
     env: 'TIDELINE_DATABASE_CONNECT_TIMEOUT_MS',
     default: 3_000,

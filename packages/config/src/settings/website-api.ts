@@ -14,6 +14,20 @@ export const websiteApiSettings = {
     default: true,
     doc: 'Apply pending database migrations (and create the database) at start; replicas take turns through an advisory lock.',
   }),
+  writeLockTries: int({
+    env: 'TIDELINE_WEBSITE_API_WRITE_LOCK_TRIES',
+    min: 1,
+    max: 100,
+    default: 4,
+    doc: 'Times a website change tries, in one statement, to take the event-log lock another writer holds (waiting for it to be free in between) before it waits for it inside a transaction instead.',
+  }),
+  writeBatchMax: int({
+    env: 'TIDELINE_WEBSITE_API_WRITE_BATCH_MAX',
+    min: 1,
+    max: 1_000,
+    default: 64,
+    doc: 'Website changes of this replica that wait for the event-log lock while another of its changes holds it are committed together, up to this many in one transaction (group commit); 1 commits each on its own.',
+  }),
   verifiedTokenCacheSize: int({
     env: 'TIDELINE_WEBSITE_API_VERIFIED_TOKEN_CACHE_SIZE',
     min: 0,

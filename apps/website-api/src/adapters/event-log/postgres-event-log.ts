@@ -81,39 +81,50 @@ export class PostgresEventLog implements WebsiteLogReader {
   }
 
   /**
-   * The event-log part of a change written as one statement (see website-statements.ts): CTEs
-   * `topic_lock`, `next_event_id` and `appended(id, created_at)`, the event of `type` whose payload
-   * the statement's CTE `event_payload(payload jsonb)` holds (one row, or none: no event).
+   * The event-log parts of a change written as one statement (see website-statements.ts).
    *
-   * The topic lock is waited for once `after` has a row: a FROM list (`event_payload` and the
-   * statement's writing CTEs, which it must name so they run to completion first) that has a row
-   * only when the change wrote something. So the lock is the statement's last lock: its holder
-   * never waits for a row or index lock (the rows are written, ws_log_meta's row and ws_events are
-   * written only under the lock), so no deadlock can involve it, and the writers of the topic run
-   * their checks and writes concurrently and take turns only for the next id, the event row and
-   * the commit. The lock is held until the commit, so ids are 1, 2, 3, … in commit order (same
-   * guarantees as {@link append}). A topic without its `ws_log_meta` row fails the statement (the
-   * id would be NULL), so no change commits without its event.
+   * `lock` defines `topic_lock(held)`: the topic lock, taken once `gate` (a CTE of the statement)
+   * has a row, before the statement writes anything: with `wait` false it is only tried (`held`
+   * false when another writer has it: the statement must write nothing), with `wait` true it is
+   * waited for. The statement's writes must require `held`.
    *
-   * A writer waits for the lock inside its autocommit statement. If its client goes away while it
-   * waits, the server notices within `TIDELINE_DATABASE_CLIENT_CHECK_INTERVAL_MS` and rolls the
-   * statement back: nothing is left behind.
+   * `append(type)` defines `next_event_id` and `appended(id, created_at)`: the event of `type` whose payload the
+   * statement's CTE `event_payload(payload jsonb)` holds (one row, or none: no event), with the next
+   * id of the topic. A topic without its `ws_log_meta` row fails the statement (the id would be
+   * NULL), so no change commits without its event.
+   *
+   * Same guarantees as {@link append}: the lock is held until the statement's transaction commits,
+   * so ids are 1, 2, 3, … in commit order. Tried in autocommit, a statement holds the lock only
+   * for itself and its commit, never across a round trip to the client; and a writer never waits
+   * for it in autocommit (only inside a transaction it commits itself), so a client that went away
+   * while waiting leaves nothing behind.
    */
   statementParts(options: {
-    after: string;
+    wait: boolean;
+    gate: string;
     /** The trace context stored with the event: that of the request making the change. */
     trace: TraceCarrier | undefined;
-  }): { append: (type: NewEvent['type']) => Prisma.Sql } {
+  }): {
+    lock: Prisma.Sql;
+    append: (type: NewEvent['type']) => Prisma.Sql;
+  } {
     const { trace } = options;
-    const after = Prisma.raw(options.after);
+    const gate = Prisma.raw(options.gate);
+    const lock = options.wait
+      ? Prisma.sql`topic_lock AS MATERIALIZED (
+          SELECT true AS held
+            FROM (SELECT pg_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic})) FROM ${gate} LIMIT 1) AS l
+        )`
+      : Prisma.sql`topic_lock AS MATERIALIZED (
+          SELECT pg_try_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic})) AS held FROM ${gate} LIMIT 1
+        )`;
     return {
+      lock,
       append: (type) => {
-        return Prisma.sql`topic_lock AS MATERIALIZED (
-            SELECT true AS held
-              FROM (SELECT pg_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic})) FROM ${after} LIMIT 1) AS l
-          ), next_event_id AS (
+        return Prisma.sql`next_event_id AS (
             UPDATE ws_log_meta SET last_event_id = last_event_id + 1
-             WHERE topic = ${this.topic} AND EXISTS (SELECT 1 FROM topic_lock)
+             WHERE topic = ${this.topic} AND EXISTS (SELECT 1 FROM event_payload)
+               AND EXISTS (SELECT 1 FROM topic_lock WHERE held)
             RETURNING last_event_id
           ), appended AS (
             INSERT INTO ws_events (topic, id, event_type, payload, trace_parent, trace_state)
@@ -124,6 +135,15 @@ export class PostgresEventLog implements WebsiteLogReader {
           )`;
       },
     };
+  }
+
+  /**
+   * Resolves once no writer holds the topic lock (taking and dropping it at once); holds nothing
+   * and writes nothing, so it may be abandoned at any time.
+   */
+  async untilUnlocked(): Promise<void> {
+    await this.prisma
+      .$executeRaw`SELECT pg_advisory_xact_lock(${EVENT_LOG_LOCK_CLASS}::int, hashtext(${this.topic}))`;
   }
 
   /** Creates the topic's epoch and relay rows when missing (a new topic, or a database set up by hand). */
