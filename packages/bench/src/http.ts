@@ -64,7 +64,9 @@ export class BenchHttpClient {
           response.on('data', (chunk: string) => {
             body += chunk;
           });
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+          response.on('end', () =>
+            resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
+          );
           response.on('error', reject);
         },
       );
