@@ -7,13 +7,14 @@
  * `node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/create-profile.ts`
  */
 import { SCOPES } from '@tideline/auth';
-import { quantile } from '@tideline/bench';
+import { BenchHttpClient, quantile } from '@tideline/bench';
 import { loadConfig } from '@tideline/config';
 import { TestDatabase, testToken } from '@tideline/test-support';
 import pg from 'pg';
 import { openDatabase } from '../src/adapters/database.ts';
 import { PostgresEventLog } from '../src/adapters/event-log/postgres-event-log.ts';
 import { PrismaWebsiteStore } from '../src/adapters/prisma-website-store.ts';
+import { createWebsiteStatement } from '../src/adapters/website-statements.ts';
 import { settings } from '../src/config.ts';
 import { startWebsiteApi } from '../src/service.ts';
 import { NATS_URL, removeStreams, uniquePrefix } from '../test/harness.ts';
@@ -56,6 +57,8 @@ const env = {
   TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX: `profile:${prefix}:writes:`,
 };
 const api = await startWebsiteApi({ source: { env } });
+/** One connection: the requests are sequential. */
+const http = new BenchHttpClient({ maxSockets: 1 });
 const config = loadConfig(settings, { env });
 const db = openDatabase(config, { applicationName: 'profile' });
 const raw = new pg.Client({ connectionString: database.url });
@@ -90,6 +93,19 @@ try {
   await timed('prisma: $transaction([SELECT 1]) (batch)', N, () =>
     db.prisma.$transaction([db.prisma.$queryRaw`SELECT 1`]),
   );
+  // The store's create statement sent by raw `pg`, prepared once as Prisma's adapter prepares it
+  // (a named statement): what PostgreSQL itself takes for it, and so what Prisma adds to it.
+  const eventLog = new PostgresEventLog({ prisma: db.prisma });
+  await timed('raw pg: the create statement, named (event log on)', N, (i) => {
+    const statement = createWebsiteStatement(
+      { domains: domains('rawstmt', i), line_group_id: lineGroup.id, https_enabled: false, status: 'active' },
+      (gate) => {
+        const parts = eventLog.statementParts({ wait: false, gate, trace: undefined });
+        return { lock: parts.lock, append: parts.append('add') };
+      },
+    );
+    return raw.query({ name: 'profile_create', text: statement.text, values: statement.values as unknown[] });
+  });
   await timed('store.createWebsite (no HTTP), event log on', N, (i) =>
     store.createWebsite({
       domains: domains('store', i),
@@ -99,19 +115,19 @@ try {
     }),
   );
   await timed('HTTP POST /api/v1/websites/create, event log on', N, async (i) => {
-    const response = await fetch(`${api.url}/api/v1/websites/create`, {
+    const answer = await http.request(`${api.url}/api/v1/websites/create`, {
       method: 'POST',
       headers,
       body: JSON.stringify({ domains: domains('http', i), line_group_id: lineGroup.id }),
     });
-    if (response.status !== 201) throw new Error(`create answered ${response.status}`);
-    await response.json();
+    if (answer.status !== 201) throw new Error(`create answered ${answer.status}`);
+    JSON.parse(answer.body);
   });
-  await timed('HTTP GET /healthz (HTTP floor: fetch + Fastify)', N, async () => {
-    const response = await fetch(`${api.url}/healthz`);
-    await response.json();
+  await timed('HTTP GET /healthz (HTTP floor: node:http client + Fastify)', N, async () => {
+    JSON.parse((await http.request(`${api.url}/healthz`)).body);
   });
 } finally {
+  http.close();
   await raw.end();
   await db.close();
   await api.stop('profile done');
