@@ -115,10 +115,11 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
           writeLockTries: config.writeLockTries,
           writeBatchMax: config.writeBatchMax,
         });
-        const verifier = rememberVerifiedTokens(
-          verifierFromConfig(config, logger),
-          config.verifiedTokenCacheSize,
-        );
+        const verifier = rememberVerifiedTokens(verifierFromConfig(config, logger), {
+          size: config.verifiedTokenCacheSize,
+          // A JWKS is fetched again after its max age: a retired key's tokens are then refused.
+          maxAgeMs: config.jwtJwksUrl ? config.jwtJwksCacheMaxAgeMs : undefined,
+        });
         // The broker does not gate readiness: writes commit while it is away and the relay catches up.
         readiness.observe('bus', () => connector.healthy());
         readiness.observe('relayLeader', () => relay.isLeader);

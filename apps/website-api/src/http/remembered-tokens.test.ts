@@ -23,7 +23,7 @@ afterEach(() => {
 describe('rememberVerifiedTokens', () => {
   it('tokens - a token verified once is accepted again without a second check, with the same principal', async () => {
     const { verifier, checks } = countingVerifier(Date.now() + 60_000);
-    const remembering = rememberVerifiedTokens(verifier, 10);
+    const remembering = rememberVerifiedTokens(verifier, { size: 10 });
     const first = await remembering.verify('ok:ann');
     expect(await remembering.verify('ok:ann')).toBe(first);
     expect(checks).toEqual(['ok:ann']);
@@ -31,7 +31,7 @@ describe('rememberVerifiedTokens', () => {
 
   it('tokens - a refused token is checked (and refused) every time', async () => {
     const { verifier, checks } = countingVerifier(Date.now() + 60_000);
-    const remembering = rememberVerifiedTokens(verifier, 10);
+    const remembering = rememberVerifiedTokens(verifier, { size: 10 });
     await expect(remembering.verify('forged')).rejects.toThrow(AuthError);
     await expect(remembering.verify('forged')).rejects.toThrow(AuthError);
     expect(checks).toEqual(['forged', 'forged']);
@@ -40,16 +40,32 @@ describe('rememberVerifiedTokens', () => {
   it('tokens - once past its exp a remembered token is verified afresh', async () => {
     vi.useFakeTimers({ now: 1_000_000 });
     const { verifier, checks } = countingVerifier(1_000_000 + 5_000);
-    const remembering = rememberVerifiedTokens(verifier, 10);
+    const remembering = rememberVerifiedTokens(verifier, { size: 10 });
     await remembering.verify('ok:ann');
     vi.setSystemTime(1_000_000 + 5_000);
     await remembering.verify('ok:ann');
     expect(checks).toEqual(['ok:ann', 'ok:ann']);
   });
 
+  it("retired key - with a JWKS, a remembered token is verified afresh once the key set's max age has passed, so a token of a key the identity provider retired is refused then", async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const { verifier, checks } = countingVerifier(1_000_000 + 3_600_000);
+    const remembering = rememberVerifiedTokens(verifier, { size: 10, maxAgeMs: 600_000 });
+    await remembering.verify('ok:ann');
+    vi.setSystemTime(1_000_000 + 599_999);
+    await remembering.verify('ok:ann');
+    expect(checks).toEqual(['ok:ann']);
+    // The identity provider retired the key: the verifier (having fetched the set again) refuses it.
+    verifier.verify = async () => {
+      throw new AuthError('bad-signature', 'no published key matches the token (kid)');
+    };
+    vi.setSystemTime(1_000_000 + 600_000);
+    await expect(remembering.verify('ok:ann')).rejects.toThrow('no published key');
+  });
+
   it('tokens - at most size tokens are remembered; the least recently used goes first', async () => {
     const { verifier, checks } = countingVerifier(Date.now() + 60_000);
-    const remembering = rememberVerifiedTokens(verifier, 2);
+    const remembering = rememberVerifiedTokens(verifier, { size: 2 });
     await remembering.verify('ok:a');
     await remembering.verify('ok:b');
     await remembering.verify('ok:a'); // a is now the most recent
@@ -61,7 +77,7 @@ describe('rememberVerifiedTokens', () => {
 
   it('tokens - size 0 remembers nothing', async () => {
     const { verifier, checks } = countingVerifier(Date.now() + 60_000);
-    const remembering = rememberVerifiedTokens(verifier, 0);
+    const remembering = rememberVerifiedTokens(verifier, { size: 0 });
     await remembering.verify('ok:a');
     await remembering.verify('ok:a');
     expect(checks).toEqual(['ok:a', 'ok:a']);

@@ -33,7 +33,7 @@ export const websiteApiSettings = {
     min: 0,
     max: 1_000_000,
     default: 10_000,
-    doc: 'Bearer tokens whose verification is remembered until they expire (least recently used dropped first), so a client sending the same token skips the signature check; 0 verifies every request.',
+    doc: "Bearer tokens whose verification is remembered until they expire (least recently used dropped first), so a client sending the same token skips the signature check; with a JWKS at most TIDELINE_JWT_JWKS_CACHE_MAX_AGE_MS, so a retired key's tokens are refused once the set is fetched again. 0 verifies every request.",
   }),
   relayIntervalMs: ms({
     env: 'TIDELINE_WEBSITE_API_RELAY_INTERVAL_MS',
