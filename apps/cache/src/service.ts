@@ -3,6 +3,7 @@ import { type EventBus, serviceBus } from '@tideline/bus';
 import { openApiDocument } from '@tideline/contracts';
 import { type RunningService, type RunOptions, runService } from '@tideline/runtime';
 import { createStatefulExecutor, type StatefulExecutor } from '@tideline/stateful';
+import { compactHeap } from './adapters/heap-compaction.ts';
 import { NodesFeed } from './adapters/nodes-feed.ts';
 import { type CacheConfig, rules, settings } from './config.ts';
 import { NodeReadModel } from './domain/read-model.ts';
@@ -30,7 +31,9 @@ export interface RunningCache extends RunningService<CacheConfig> {
  * Starts the cache: subscribes to the nodes topic, rebuilds the read model from its first
  * retained event, then follows it live; serves node queries, the push-gateway's internal snapshot
  * and replay endpoints, and operator reads of the stateful executor. `/readyz` is ready once the
- * read model caught up with the bus and the bus is connected.
+ * read model caught up with the bus and the bus is connected. Between the two, one
+ * memory-reducing collection (TIDELINE_CACHE_COMPACT_AFTER_CATCH_UP) hands back what the
+ * rebuild's garbage left committed.
  */
 export async function startCache(options: StartCacheOptions = {}): Promise<RunningCache> {
   let model: NodeReadModel | undefined;
@@ -82,6 +85,13 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
         });
         onStop('nodes feed', () => nodesFeed.stop());
         await nodesFeed.start();
+        if (config.cacheCompactAfterCatchUp) {
+          const { ms, heapUsedBefore, heapUsedAfter } = compactHeap();
+          logger.info(
+            { ms: Math.round(ms), heapUsedBefore, heapUsedAfter },
+            'heap compacted after the catch-up',
+          );
+        }
         readiness.add('bus', () => bus.healthy());
         readiness.add('caught-up', () => nodesFeed.ready);
         model = nodes;

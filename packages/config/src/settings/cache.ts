@@ -1,4 +1,4 @@
-import { int, port, str } from '../setting.ts';
+import { bool, int, port, str } from '../setting.ts';
 
 /** Settings of apps/cache. */
 export const cacheSettings = {
@@ -43,5 +43,10 @@ export const cacheSettings = {
     max: 100,
     default: 3,
     doc: 'Consecutive empty reads that confirm the end of the nodes topic while the cache rebuilds (a broker fetch can come back short or empty under load before the end; at the true end a read answers at once).',
+  }),
+  cacheCompactAfterCatchUp: bool({
+    env: 'TIDELINE_CACHE_COMPACT_AFTER_CATCH_UP',
+    default: true,
+    doc: "Once the rebuild from the nodes topic is done, run one full, memory-reducing garbage collection before turning ready (V8 compacts the heap and hands back the pages the rebuild's garbage left pooled; ~0.2 s at 50,000 nodes, ~60 MiB less RSS, npm run bench:nodes).",
   }),
 };
