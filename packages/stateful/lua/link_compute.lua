@@ -7,14 +7,18 @@
 -- nil, changing nothing, when no pod qualifies. In mode 'candidates' nothing is written:
 -- {2, podId, state, podId, state, …} of the live pods, for a chooser outside Redis.
 --
--- This is the hot path of a new connection (issue 17): the pods loop does one pattern match per
--- pod and one sha1 per allowed live pod, and the write needs no second read of the links.
+-- This is the hot path of a new connection (issue 17), so it carries no prelude (src/scripts.ts):
+-- creating the prelude's closures cost more per call than the few lines of it repeated here. It
+-- reads and writes the formats `_prelude.lua` describes, with the same checks. The pods loop does
+-- one pattern match per pod and one sha1 per allowed live pod (the sha1s are most of the script's
+-- time; hashing the pod id in Lua instead costs more), and the write reads nothing again.
 local links, pods = KEYS[1], KEYS[2]
 local uid, service, persist, lease, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local now = now_ms()
-local match = string.match
+local match, tonumber = string.match, tonumber
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
--- This script reads two hashes: a key of another type is named in the error.
+-- The two hashes this script reads: a key of another type is named in the error.
 local function read(key)
   local reply = redis.pcall('HGETALL', key)
   if reply.err then
@@ -23,11 +27,27 @@ local function read(key)
   return reply
 end
 
+local function bad_value(key, field)
+  return error({ err = 'TLBADVALUE field ' .. field .. ' of key ' .. key .. ' does not hold a Tideline stateful value' })
+end
+
+-- Deadline (number) of any stored value: its last `|`-separated field.
+local function deadline_of(key, field, value)
+  local d = match(value, '|(%d+)$')
+  if not d then bad_value(key, field) end
+  return tonumber(d)
+end
+
 local held = read(links)
 for i = 1, #held, 2 do
   if held[i] == service then
-    local current, _, _, deadline = parse_link(links, service, held[i + 1])
-    if is_live(deadline, now) then return { 0, current } end
+    -- `podId|persistMs|deadlineMs` or `podId|persistMs|leaseMs|deadlineMs`.
+    local value = held[i + 1]
+    local current, deadline = match(value, '^([^|]*)|%d+|(%d+)$')
+    if not current then current, deadline = match(value, '^([^|]*)|%d+|%d+|(%d+)$') end
+    if not current then bad_value(links, service) end
+    deadline = tonumber(deadline)
+    if deadline == 0 or deadline > now then return { 0, current } end
   end
 end
 
@@ -35,7 +55,8 @@ local flat = read(pods)
 if mode == 'candidates' then
   local out = { 2 }
   for i = 1, #flat, 2 do
-    if is_live(deadline_of(pods, flat[i], flat[i + 1]), now) then
+    local d = deadline_of(pods, flat[i], flat[i + 1])
+    if d == 0 or d > now then
       out[#out + 1] = flat[i]
       out[#out + 1] = match(flat[i + 1], '^([^|]*)|')
     end
@@ -65,11 +86,17 @@ for i = 1, #flat, 2 do
   end
 end
 if best == nil then return nil end
--- Link, then what `tidy` does, from the fields read above instead of reading them again: drop the
--- expired ones, and give the key the expiry of its longest-lived field (none if one has none).
-local value = live_link(best, persist, lease, now)
-redis.call('HSET', links, service, value)
-local latest = deadline_of(links, service, value)
+
+-- Link (live: leased until now + leaseMs when leaseMs > 0, else without expiry), then prune from
+-- the fields read above: drop the expired ones, and give the key the expiry of its longest-lived
+-- field (none if one has none).
+local latest = 0
+if tonumber(lease) > 0 then
+  latest = now + tonumber(lease)
+  redis.call('HSET', links, service, best .. '|' .. persist .. '|' .. lease .. '|' .. latest)
+else
+  redis.call('HSET', links, service, best .. '|' .. persist .. '|0')
+end
 local forever = latest == 0
 for i = 1, #held, 2 do
   if held[i] ~= service then
