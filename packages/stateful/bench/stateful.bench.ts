@@ -17,7 +17,9 @@
  * A second reference for computeLinkedPodIfAbsent: the same EVALSHA of `link_compute` sent by a
  * bare ioredis client (same auto-pipelining setting, arguments prepared beforehand) — what that one
  * script over one connection reaches without the executor, i.e. the executor's upper bound. The
- * script's own cost in Redis (INFO commandstats, µs per call) is printed beside SET's.
+ * script's own cost in Redis (INFO commandstats, µs per call) is printed beside SET's. At c=64 a
+ * third: redis-benchmark itself sending that EVALSHA (64 connections, a new uid each) — the script
+ * beside SET with the same C client, no Node on either side: the ratio the script allows any client.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -37,6 +39,8 @@ const BENCH = {
   roundBudgetMs: 30_000,
   redisBenchmarkRequests: 20_000,
   redisBenchmarkTimeoutMs: 8_000,
+  /** `redis-benchmark -r`: the random uids of its link_compute calls, so each links a new one. */
+  redisBenchmarkKeyspace: 1_000_000_000,
   commandTimeoutMs: 2_000,
   uidsPerCase: 5_000,
   podsInService: 8,
@@ -55,6 +59,34 @@ interface Figure {
 }
 
 /** redis-benchmark's own requests/s (from its CSV) per test, at one concurrency. */
+/**
+ * redis-benchmark's requests/s sending EVALSHA of link_compute at `concurrency`, a new uid (and
+ * links key) each call (`-r`), picking among the pods of `podsKey` in state `ready`.
+ */
+async function redisBenchmarkCompute(concurrency: number, sha: string, podsKey: string): Promise<Figure> {
+  const args = [
+    '-h',
+    host,
+    '-p',
+    port,
+    '-n',
+    String(BENCH.redisBenchmarkRequests),
+    '-c',
+    String(concurrency),
+  ];
+  const uid = 'rb-__rand_int__';
+  const script = [sha, '2', keys.links(ns, uid), podsKey, uid, service, '30000', '0', 'pick', 'ready'];
+  const { stdout } = await promisify(execFile)(
+    'redis-benchmark',
+    [...args, '-r', String(BENCH.redisBenchmarkKeyspace), '--csv', 'EVALSHA', ...script],
+    { timeout: BENCH.redisBenchmarkTimeoutMs },
+  );
+  const row = stdout.trim().split('\n')[1]?.split(',');
+  const rps = Number(row?.[1]?.replaceAll('"', ''));
+  if (!Number.isFinite(rps) || rps <= 0) throw new Error(`unexpected redis-benchmark output:\n${stdout}`);
+  return { opsPerSecond: rps };
+}
+
 async function redisBenchmark(
   concurrency: number,
   tests = 'get,set',
@@ -270,6 +302,13 @@ for (const c of BENCH.concurrencies) {
   );
 }
 run.define({
+  id: 'redis-benchmark-evalsha-compute.c64',
+  label: 'redis-benchmark EVALSHA link_compute, 64 connections (the script with no Node client), c=64',
+  unit: 'ops/s',
+  better: 'higher',
+  baseline: 'redis-benchmark SET, c=64',
+});
+run.define({
   id: 'redis-usec.link_compute',
   label: 'Redis time per link_compute EVALSHA, c=64 (INFO commandstats)',
   unit: 'µs/call',
@@ -352,6 +391,8 @@ async function main(): Promise<void> {
             });
             run.record(`ioredis-evalsha-compute.c${c}`, figure.opsPerSecond, baseline);
             if (c === 64) {
+              const rb = await redisBenchmarkCompute(c, computeSha, podsKey);
+              run.record('redis-benchmark-evalsha-compute.c64', rb.opsPerSecond, baseline);
               const setUsec = await usecPerCall('set', () =>
                 measure(c, BENCH.caseMaxOps, (i) => raw.set(`tl:{${ns}}:raw:${i % 1000}`, 'x')),
               );
