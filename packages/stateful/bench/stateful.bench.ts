@@ -293,6 +293,13 @@ for (const c of BENCH.concurrencies) {
       baseline: `redis-benchmark SET, c=${c}`,
     },
     {
+      id: `compute-vs-bare.c${c}`,
+      label: `computeLinkedPodIfAbsent beside the bare EVALSHA of its script (the executor's own share), c=${c}`,
+      unit: 'ops/s',
+      better: 'higher',
+      baseline: `bare ioredis EVALSHA link_compute, c=${c}`,
+    },
+    {
       id: `ioredis-evalsha-compute.c${c}`,
       label: `bare ioredis EVALSHA link_compute over one connection (the compute upper bound), c=${c}`,
       unit: 'ops/s',
@@ -383,6 +390,7 @@ async function main(): Promise<void> {
               .opsPerSecond;
             if (!benchKeyExisted) await admin.del(benchKey);
           }
+          let bare: Figure | undefined;
           if (benchCase.method === 'computeLinkedPodIfAbsent') {
             const args = bareArgs(`${tag}-bare`);
             let figure: Figure = { opsPerSecond: 0 };
@@ -390,6 +398,7 @@ async function main(): Promise<void> {
               figure = await measure(c, BENCH.caseMaxOps, bareCompute(args));
             });
             run.record(`ioredis-evalsha-compute.c${c}`, figure.opsPerSecond, baseline);
+            bare = figure;
             if (c === 64) {
               const rb = await redisBenchmarkCompute(c, computeSha, podsKey);
               run.record('redis-benchmark-evalsha-compute.c64', rb.opsPerSecond, baseline);
@@ -401,6 +410,7 @@ async function main(): Promise<void> {
           }
           const figure = await measure(c, benchCase.maxOps ?? BENCH.caseMaxOps, (i) => benchCase.op(i, tag));
           run.record(`${benchCase.method}.c${c}`, figure.opsPerSecond, baseline);
+          if (bare) run.record(`compute-vs-bare.c${c}`, figure.opsPerSecond, bare.opsPerSecond);
         }
       }
     }
