@@ -306,6 +306,29 @@ describe('computeLinkedPodIfAbsent', () => {
     await executor.setServiceState({ ns, service: 'gw', podId: 'pod-d', state: 'starting' });
   });
 
+  /** The pod rendezvous hashing gives `uid` among `among`: the highest sha1(uid|podId). */
+  const rendezvous = (uid: string, among: readonly string[]) =>
+    among.reduce((best, pod) => (sha1(`${uid}|${pod}`) > sha1(`${uid}|${best}`) ? pod : best));
+
+  /** The EVALSHA commands clients (not scripts) send for namespace `ns` while `work` runs. */
+  const evalshasDuring = async (work: () => Promise<unknown>): Promise<string[][]> => {
+    const monitor = await admin.duplicate().monitor();
+    const seen: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua' && args[0]?.toLowerCase() === 'evalsha' && args.some((arg) => arg.includes(ns)))
+        seen.push(args);
+    });
+    try {
+      await work();
+      // The marker's reply arrives after MONITOR relayed every earlier command of this namespace.
+      await executor.getServiceState(ns, 'marker');
+      await sleep(50);
+    } finally {
+      monitor.disconnect();
+    }
+    return seen.filter((args) => !args.some((arg) => arg.includes('marker')));
+  };
+
   const compute = (
     uid: string,
     choose: Parameters<RedisStatefulExecutor['computeLinkedPodIfAbsent']>[0]['choose'],
@@ -474,8 +497,6 @@ describe('computeLinkedPodIfAbsent', () => {
   it('computeLinkedPodIfAbsent - a state chooser picks the highest sha1(uid|podId), spreads uids evenly, and a pod leaving moves only its uids', async () => {
     const pods = Array.from({ length: 8 }, (_, p) => `gw-7d9f8c6b5-x2k4${p}`);
     for (const podId of pods) await executor.setServiceState({ ns, service: 'many', podId, state: 'ready' });
-    const rendezvous = (uid: string, among: readonly string[]) =>
-      among.reduce((best, pod) => (sha1(`${uid}|${pod}`) > sha1(`${uid}|${best}`) ? pod : best));
     const uids = Array.from({ length: 800 }, (_, i) => `spread-${i}`);
     const pick = (uid: string, service: string) =>
       executor.computeLinkedPodIfAbsent({
@@ -564,6 +585,65 @@ describe('computeLinkedPodIfAbsent', () => {
       leaseMs: 60_000,
     });
     expect(await admin.pttl(keys.links(ns, 'mixed')), 'a link without expiry keeps the key').toBe(-1);
+  });
+
+  it('computeLinkedPodIfAbsent - state-chooser calls of one turn are linked by one script call, each answered as if alone', async () => {
+    await executor.setLinkedPod(link('has-link', 'pod-c'));
+    const uids = [...Array.from({ length: 30 }, (_, i) => `burst-${i}`), 'has-link', 'burst-3'];
+    let results: Awaited<ReturnType<typeof compute>>[] = [];
+    const sent = await evalshasDuring(async () => {
+      results = await Promise.all(uids.map((uid) => compute(uid, ready)));
+    });
+    expect(sent, 'one EVALSHA for the whole turn').toHaveLength(1);
+    expect(results.slice(0, 30)).toEqual(
+      uids.slice(0, 30).map((uid) => ({ podId: rendezvous(uid, ['pod-a', 'pod-b']), created: true })),
+    );
+    expect(results[30], 'an existing link is answered as is').toEqual({ podId: 'pod-c', created: false });
+    expect(results[31], 'a uid twice in one batch: created once').toEqual({
+      podId: results[3]?.podId,
+      created: false,
+    });
+    for (const uid of uids.slice(0, 30))
+      expect(await executor.getLinkedPod(ns, uid, 'gw')).toBe(rendezvous(uid, ['pod-a', 'pod-b']));
+  });
+
+  it('computeLinkedPodIfAbsent - a batch holds at most computeBatchMax uids; calls of other services or states go apart', async () => {
+    await using small = executorFor(SHARED_REDIS_URL, { computeBatchMax: 3 });
+    await small.connect();
+    await executor.setServiceState({ ns, service: 'other', podId: 'pod-o', state: 'ready' });
+    const call = (uid: string, service: string, states: string[]) =>
+      small.computeLinkedPodIfAbsent({ ns, uid, service, choose: { states }, persistSeconds: 1 });
+    let results: Awaited<ReturnType<typeof call>>[] = [];
+    const sent = await evalshasDuring(async () => {
+      results = await Promise.all([
+        ...Array.from({ length: 7 }, (_, i) => call(`cap-${i}`, 'gw', ['ready'])),
+        call('cap-other', 'other', ['ready']),
+        call('cap-starting', 'gw', ['starting']),
+      ]);
+    });
+    // KEYS: the pods key, then one links key per uid.
+    expect(sent.map((args) => Number(args[2]) - 1).sort()).toEqual([1, 1, 1, 3, 3]);
+    expect(results.slice(0, 7).map((r) => r?.podId)).toEqual(
+      Array.from({ length: 7 }, (_, i) => rendezvous(`cap-${i}`, ['pod-a', 'pod-b'])),
+    );
+    expect(results.slice(7)).toEqual([
+      { podId: 'pod-o', created: true },
+      { podId: 'pod-d', created: true },
+    ]);
+  });
+
+  it('computeLinkedPodIfAbsent - a uid failing in a batch fails its own call only, naming its key', async () => {
+    await admin.set(keys.links(ns, 'broken'), 'not-a-hash');
+    const results = await Promise.allSettled(
+      ['fine-1', 'broken', 'fine-2'].map((uid) => compute(uid, ready)),
+    );
+    expect(results[0]).toMatchObject({ status: 'fulfilled', value: { created: true } });
+    expect(results[2]).toMatchObject({ status: 'fulfilled', value: { created: true } });
+    expect(results[1]).toMatchObject({ status: 'rejected' });
+    const error = (results[1] as PromiseRejectedResult).reason as StatefulWrongTypeError;
+    expect(error).toBeInstanceOf(StatefulWrongTypeError);
+    expect(error.key).toBe(keys.links(ns, 'broken'));
+    expect(await admin.get(keys.links(ns, 'broken'))).toBe('not-a-hash');
   });
 
   it('computeLinkedPodIfAbsent - a persisting link counts as present', async () => {
