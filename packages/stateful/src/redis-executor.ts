@@ -53,7 +53,7 @@ function pairsToMap(flat: unknown): Map<string, string> {
 /**
  * The stateful executor on one Redis (standalone, or a primary with replicas): every script runs
  * on the one server that holds all keys (computeLinkedPodIfAbsent's reads a service's pods and
- * writes a uid's link together, two hash slots). Calls fail fast while disconnected — there is no offline queue — and the
+ * writes uids' links together, several hash slots). Calls fail fast while disconnected — there is no offline queue — and the
  * client reconnects in the background; scripts are reloaded transparently after a restart. With
  * auto-pipelining (the default) the calls of one event-loop turn share one socket write.
  */
