@@ -14,10 +14,13 @@
  * auto-pipelining the commands of one event-loop turn leave as one write); redis-benchmark -c 64
  * opens 64 connections.
  *
- * A second reference for computeLinkedPodIfAbsent: the same EVALSHA of `link_compute` sent by a
- * bare ioredis client (same auto-pipelining setting, arguments prepared beforehand) — what that one
- * script over one connection reaches without the executor, i.e. the executor's upper bound. The
- * script's own cost in Redis (INFO commandstats, µs per call) is printed beside SET's.
+ * References for computeLinkedPodIfAbsent, whose state-chooser calls of one event-loop turn the
+ * executor links with one `link_compute` call (TIDELINE_STATEFUL_COMPUTE_BATCH_MAX, default 64):
+ * one EVALSHA of `link_compute` per call (one uid each), sent by a bare ioredis client (same
+ * auto-pipelining setting, arguments prepared beforehand) — the method without batching and
+ * without the executor — with the script's cost in Redis for it (INFO commandstats, µs per call)
+ * beside SET's; and at c=64 redis-benchmark itself sending that EVALSHA (64 connections, a new uid
+ * each): the script beside SET with the same C client, no Node on either side.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -37,13 +40,16 @@ const BENCH = {
   roundBudgetMs: 30_000,
   redisBenchmarkRequests: 20_000,
   redisBenchmarkTimeoutMs: 8_000,
+  /** `redis-benchmark -r`: the random uids of its link_compute calls, so each links a new one. */
+  redisBenchmarkKeyspace: 1_000_000_000,
   commandTimeoutMs: 2_000,
   uidsPerCase: 5_000,
   podsInService: 8,
 };
 
-const { statefulAutoPipelining: autoPipelining } = loadConfig({
+const { statefulAutoPipelining: autoPipelining, statefulComputeBatchMax: computeBatchMax } = loadConfig({
   statefulAutoPipelining: statefulSettings.statefulAutoPipelining,
+  statefulComputeBatchMax: statefulSettings.statefulComputeBatchMax,
 });
 const url = new URL(process.env['TIDELINE_REDIS_URL'] ?? 'redis://127.0.0.1:6379');
 const host = url.hostname;
@@ -52,9 +58,39 @@ const ns = `bench-${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 
 interface Figure {
   opsPerSecond: number;
+  /** How many operations completed (measure only). */
+  operations?: number;
 }
 
 /** redis-benchmark's own requests/s (from its CSV) per test, at one concurrency. */
+/**
+ * redis-benchmark's requests/s sending EVALSHA of link_compute at `concurrency`, a new uid (and
+ * links key) each call (`-r`), picking among the pods of `podsKey` in state `ready`.
+ */
+async function redisBenchmarkCompute(concurrency: number, sha: string, podsKey: string): Promise<Figure> {
+  const args = [
+    '-h',
+    host,
+    '-p',
+    port,
+    '-n',
+    String(BENCH.redisBenchmarkRequests),
+    '-c',
+    String(concurrency),
+  ];
+  const uid = 'rb-__rand_int__';
+  const script = [sha, '2', podsKey, keys.links(ns, uid), service, '30000', '0', 'pick', '1', 'ready', uid];
+  const { stdout } = await promisify(execFile)(
+    'redis-benchmark',
+    [...args, '-r', String(BENCH.redisBenchmarkKeyspace), '--csv', 'EVALSHA', ...script],
+    { timeout: BENCH.redisBenchmarkTimeoutMs },
+  );
+  const row = stdout.trim().split('\n')[1]?.split(',');
+  const rps = Number(row?.[1]?.replaceAll('"', ''));
+  if (!Number.isFinite(rps) || rps <= 0) throw new Error(`unexpected redis-benchmark output:\n${stdout}`);
+  return { opsPerSecond: rps };
+}
+
 async function redisBenchmark(
   concurrency: number,
   tests = 'get,set',
@@ -106,7 +142,7 @@ async function measure(
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return { opsPerSecond: done / ((performance.now() - begin) / 1000) };
+  return { opsPerSecond: done / ((performance.now() - begin) / 1000), operations: done };
 }
 
 type Kind = 'GET' | 'SET';
@@ -134,6 +170,7 @@ const executor = new RedisStatefulExecutor({
   reconnectBackoff: { initialMs: 100, maxMs: 1_000 },
   connectionName: 'stateful-bench',
   autoPipelining,
+  computeBatchMax,
 });
 const admin = new Redis(url.toString());
 const service = 'push-gateway';
@@ -175,7 +212,7 @@ const cases: Case[] = [
   },
   {
     method: 'computeLinkedPodIfAbsent',
-    label: 'computeLinkedPodIfAbsent (a new uid each: one script)',
+    label: 'computeLinkedPodIfAbsent (a new uid each)',
     baseline: 'SET',
     adjacentBaseline: true,
     // Every pod of the service ready, so each call picks among all of them and links one.
@@ -261,8 +298,15 @@ for (const c of BENCH.concurrencies) {
       baseline: `redis-benchmark SET, c=${c}`,
     },
     {
+      id: `compute-vs-bare.c${c}`,
+      label: `computeLinkedPodIfAbsent beside one bare EVALSHA link_compute per call, c=${c}`,
+      unit: 'ops/s',
+      better: 'higher',
+      baseline: `bare ioredis EVALSHA link_compute, c=${c}`,
+    },
+    {
       id: `ioredis-evalsha-compute.c${c}`,
-      label: `bare ioredis EVALSHA link_compute over one connection (the compute upper bound), c=${c}`,
+      label: `bare ioredis EVALSHA link_compute, one uid per call, over one connection, c=${c}`,
       unit: 'ops/s',
       better: 'higher',
       baseline: `redis-benchmark SET, c=${c}`,
@@ -270,8 +314,21 @@ for (const c of BENCH.concurrencies) {
   );
 }
 run.define({
+  id: 'redis-benchmark-evalsha-compute.c64',
+  label: 'redis-benchmark EVALSHA link_compute, one uid per call, 64 connections (no Node client), c=64',
+  unit: 'ops/s',
+  better: 'higher',
+  baseline: 'redis-benchmark SET, c=64',
+});
+run.define({
+  id: 'redis-usec-per-uid.compute',
+  label: 'Redis time per uid that computeLinkedPodIfAbsent linked (batched), c=64 (INFO commandstats)',
+  unit: 'µs/uid',
+  better: 'lower',
+});
+run.define({
   id: 'redis-usec.link_compute',
-  label: 'Redis time per link_compute EVALSHA, c=64 (INFO commandstats)',
+  label: 'Redis time per link_compute EVALSHA of one uid, c=64 (INFO commandstats)',
   unit: 'µs/call',
   better: 'lower',
   baseline: 'Redis time per SET, c=64 (INFO commandstats)',
@@ -287,10 +344,19 @@ async function commandStats(): Promise<Map<string, { calls: number; usec: number
 
 /** µs per call of `command` in Redis while `work` ran (other clients of the server count too). */
 async function usecPerCall(command: string, work: () => Promise<unknown>): Promise<number> {
+  const { usec, calls } = await usecSpent(command, work);
+  return usec / Math.max(1, calls);
+}
+
+/** µs spent in Redis by `command`, and its calls, while `work` ran (other clients count too). */
+async function usecSpent(
+  command: string,
+  work: () => Promise<unknown>,
+): Promise<{ usec: number; calls: number }> {
   const before = (await commandStats()).get(command) ?? { calls: 0, usec: 0 };
   await work();
   const after = (await commandStats()).get(command) ?? { calls: 0, usec: 0 };
-  return (after.usec - before.usec) / Math.max(1, after.calls - before.calls);
+  return { usec: after.usec - before.usec, calls: after.calls - before.calls };
 }
 
 async function main(): Promise<void> {
@@ -308,7 +374,7 @@ async function main(): Promise<void> {
   const bareArgs = (tag: string) =>
     Array.from({ length: BENCH.caseMaxOps }, (_, i) => {
       const uid = `${tag}-c${i}`;
-      return [keys.links(ns, uid), podsKey, uid, service, 30_000, 0, 'pick', 'ready'] as const;
+      return [podsKey, keys.links(ns, uid), service, 30_000, 0, 'pick', 1, 'ready', uid] as const;
     });
   const bareCompute = (args: ReturnType<typeof bareArgs>) => (i: number) => {
     bareCoalescer?.hold();
@@ -344,6 +410,7 @@ async function main(): Promise<void> {
               .opsPerSecond;
             if (!benchKeyExisted) await admin.del(benchKey);
           }
+          let bare: Figure | undefined;
           if (benchCase.method === 'computeLinkedPodIfAbsent') {
             const args = bareArgs(`${tag}-bare`);
             let figure: Figure = { opsPerSecond: 0 };
@@ -351,15 +418,26 @@ async function main(): Promise<void> {
               figure = await measure(c, BENCH.caseMaxOps, bareCompute(args));
             });
             run.record(`ioredis-evalsha-compute.c${c}`, figure.opsPerSecond, baseline);
+            bare = figure;
             if (c === 64) {
+              const rb = await redisBenchmarkCompute(c, computeSha, podsKey);
+              run.record('redis-benchmark-evalsha-compute.c64', rb.opsPerSecond, baseline);
               const setUsec = await usecPerCall('set', () =>
                 measure(c, BENCH.caseMaxOps, (i) => raw.set(`tl:{${ns}}:raw:${i % 1000}`, 'x')),
               );
               run.record('redis-usec.link_compute', usec, setUsec);
             }
           }
-          const figure = await measure(c, benchCase.maxOps ?? BENCH.caseMaxOps, (i) => benchCase.op(i, tag));
+          let figure: Figure = { opsPerSecond: 0 };
+          const spent = await usecSpent('evalsha', async () => {
+            figure = await measure(c, benchCase.maxOps ?? BENCH.caseMaxOps, (i) => benchCase.op(i, tag));
+          });
           run.record(`${benchCase.method}.c${c}`, figure.opsPerSecond, baseline);
+          if (bare) {
+            run.record(`compute-vs-bare.c${c}`, figure.opsPerSecond, bare.opsPerSecond);
+            if (c === 64)
+              run.record('redis-usec-per-uid.compute', spent.usec / Math.max(1, figure.operations ?? 0));
+          }
         }
       }
     }
@@ -370,7 +448,7 @@ async function main(): Promise<void> {
     raw.disconnect();
     bare.disconnect();
     run.note(
-      `Redis ${host}:${port}; auto-pipelining ${autoPipelining ? 'on' : 'off'} (TIDELINE_STATEFUL_AUTO_PIPELINING); each case ≤ ${BENCH.caseMaxMs} ms or ${BENCH.caseMaxOps} ops (removals: one per prepared link, ${BENCH.uidsPerCase}); namespace ${ns}: ${deleted} keys deleted; ${skipped} cases skipped over the ${BENCH.roundBudgetMs} ms round budget`,
+      `Redis ${host}:${port}; auto-pipelining ${autoPipelining ? 'on' : 'off'} (TIDELINE_STATEFUL_AUTO_PIPELINING); computeLinkedPodIfAbsent batches of at most ${computeBatchMax} uids (TIDELINE_STATEFUL_COMPUTE_BATCH_MAX); each case ≤ ${BENCH.caseMaxMs} ms or ${BENCH.caseMaxOps} ops (removals: one per prepared link, ${BENCH.uidsPerCase}); namespace ${ns}: ${deleted} keys deleted; ${skipped} cases skipped over the ${BENCH.roundBudgetMs} ms round budget`,
     );
   }
   await run.finish();

@@ -1,7 +1,7 @@
--- Shared helpers: when a script of this folder is loaded, the helpers it calls (directly or through
--- another helper) are put in front of it, so each script stays one self-contained EVALSHA body
--- that creates only the closures it uses (src/scripts.ts). One helper per blank-line-separated block. Stored values are `|`-separated; the last field is always the
--- expiry deadline in Unix milliseconds, 0 meaning "no expiry". Ids never contain `|`.
+-- Shared helpers, put in front of every script of this folder when it is loaded (src/scripts.ts)
+-- but link_compute, which repeats the few it needs. Stored values are `|`-separated; the last
+-- field is always the expiry deadline in Unix milliseconds, 0 meaning "no expiry". Ids never
+-- contain `|`.
 --
 -- A link is `podId|persistMs|deadlineMs` (live without expiry when the deadline is 0, else
 -- persisting until it) or `podId|persistMs|leaseMs|deadlineMs` with leaseMs > 0: live, held by a

@@ -4,9 +4,12 @@ import { createStatefulMetrics, observeStatefulExecutor, type StatefulObserver }
 import { redisConnectionSpec } from './redis-connection.ts';
 import { RedisStatefulExecutor } from './redis-executor.ts';
 
-/** `statefulSettings` of @tideline/config; `statefulAutoPipelining` may be left out (its default applies). */
-export type StatefulSettingsConfig = Omit<ConfigOf<typeof statefulSettings>, 'statefulAutoPipelining'> &
-  Partial<Pick<ConfigOf<typeof statefulSettings>, 'statefulAutoPipelining'>>;
+/** Settings of the executor a config may leave out (their defaults apply). */
+type OptionalSettings = 'statefulAutoPipelining' | 'statefulComputeBatchMax';
+
+/** `statefulSettings` of @tideline/config; {@link OptionalSettings} may be left out. */
+export type StatefulSettingsConfig = Omit<ConfigOf<typeof statefulSettings>, OptionalSettings> &
+  Partial<Pick<ConfigOf<typeof statefulSettings>, OptionalSettings>>;
 
 /** The settings the executor reads: `redisSettings` and `statefulSettings` of @tideline/config. */
 export type StatefulConfig = RedisConfig & StatefulSettingsConfig;
@@ -31,6 +34,7 @@ export function createStatefulExecutor(options: CreateStatefulExecutorOptions): 
       onConnectionError: options.onConnectionError,
     }),
     autoPipelining: options.config.statefulAutoPipelining,
+    computeBatchMax: options.config.statefulComputeBatchMax,
   });
   if (options.metrics === undefined) return executor;
   const observer = 'completed' in options.metrics ? options.metrics : createStatefulMetrics(options.metrics);

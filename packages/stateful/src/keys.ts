@@ -2,7 +2,7 @@
  * The key layout. Every key carries a hash tag (`{…}`): all links of one uid live together, as do
  * all pods of one service and the workload states of one namespace, so each script but one touches
  * a single Redis Cluster slot. The exception is `link_compute` (computeLinkedPodIfAbsent), which
- * picks among a service's pods and links a uid in one atomic step. Ids are validated to contain neither `{`, `}` nor `|`.
+ * picks among a service's pods and links one uid or a batch of them in one atomic step. Ids are validated to contain neither `{`, `}` nor `|`.
  *
  * | key | type | fields → value |
  * |---|---|---|

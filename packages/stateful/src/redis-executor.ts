@@ -1,5 +1,6 @@
 import { statefulSettings } from '@tideline/config';
-import type { Redis } from 'ioredis';
+import { type Redis, ReplyError } from 'ioredis';
+import { type ComputeBatch, ComputeBatcher } from './compute-batching.ts';
 import { StatefulChooserError, StatefulUnavailableError, toStatefulError } from './errors.ts';
 import { keys } from './keys.ts';
 import { closeRedis, openRedis, type RedisConnectionSpec } from './redis-connection.ts';
@@ -28,6 +29,12 @@ export interface RedisStatefulExecutorOptions extends RedisConnectionSpec {
    * TIDELINE_STATEFUL_AUTO_PIPELINING). Default: that setting's default (on).
    */
   autoPipelining?: boolean | undefined;
+  /**
+   * Most uids one link_compute call links for the state-chooser computeLinkedPodIfAbsent calls of
+   * one event-loop turn ({@link ComputeBatcher}; TIDELINE_STATEFUL_COMPUTE_BATCH_MAX; 1: a call
+   * each). Default: that setting's default.
+   */
+  computeBatchMax?: number | undefined;
 }
 
 const SECOND_MS = 1000;
@@ -46,7 +53,7 @@ function pairsToMap(flat: unknown): Map<string, string> {
 /**
  * The stateful executor on one Redis (standalone, or a primary with replicas): every script runs
  * on the one server that holds all keys (computeLinkedPodIfAbsent's reads a service's pods and
- * writes a uid's link together, two hash slots). Calls fail fast while disconnected — there is no offline queue — and the
+ * writes uids' links together, several hash slots). Calls fail fast while disconnected — there is no offline queue — and the
  * client reconnects in the background; scripts are reloaded transparently after a restart. With
  * auto-pipelining (the default) the calls of one event-loop turn share one socket write.
  */
@@ -54,6 +61,7 @@ export class RedisStatefulExecutor implements StatefulExecutor {
   private readonly redis: Redis;
   private readonly scripts: ScriptRunner;
   private readonly coalescer: WriteCoalescer | undefined;
+  private readonly computeBatcher: ComputeBatcher;
   private started = false;
   private closed = false;
   /** The last error of the connection, so a refused AUTH is named instead of "Connection is closed". */
@@ -70,6 +78,11 @@ export class RedisStatefulExecutor implements StatefulExecutor {
     this.scripts = new ScriptRunner(this.redis);
     const autoPipelining = options.autoPipelining ?? statefulSettings.statefulAutoPipelining.default;
     this.coalescer = autoPipelining ? new WriteCoalescer(this.redis) : undefined;
+    this.computeBatcher = new ComputeBatcher(
+      (batch) => this.computeBatch(batch),
+      // The setting always has a default; without one a call would go alone.
+      options.computeBatchMax ?? statefulSettings.statefulComputeBatchMax.default ?? 1,
+    );
     this.redis.on('ready', () => {
       if (this.started) this.scripts.loadAll().catch(() => {});
     });
@@ -171,16 +184,27 @@ export class RedisStatefulExecutor implements StatefulExecutor {
     const a = validate('computeLinkedPodIfAbsent', options);
     const linksKey = keys.links(a.ns, a.uid);
     const podsKey = keys.servicePods(a.ns, a.service);
-    const link = [a.uid, a.service, a.persistSeconds * SECOND_MS, a.leaseMs ?? 0];
+    const persistMs = a.persistSeconds * SECOND_MS;
+    const leaseMs = a.leaseMs ?? 0;
     const choose = options.choose;
     if (typeof choose !== 'function') {
-      const reply = (await this.command(linksKey, () =>
-        this.scripts.run('link_compute', [linksKey, podsKey], [...link, 'pick', ...choose.states]),
-      )) as [number, string] | null;
-      return reply === null ? undefined : { podId: String(reply[1]), created: reply[0] === 1 };
+      const shape = { podsKey, service: a.service, persistMs, leaseMs, states: choose.states };
+      let answer: [number, string] | null;
+      try {
+        answer = (await this.computeBatcher.add(shape, linksKey, a.uid)) as [number, string] | null;
+      } catch (error) {
+        throw toStatefulError(error, linksKey);
+      }
+      if (answer === null) return undefined;
+      if (answer[0] === -1) throw toStatefulError(new ReplyError(String(answer[1])), linksKey);
+      return { podId: String(answer[1]), created: answer[0] === 1 };
     }
     const reply = (await this.command(linksKey, () =>
-      this.scripts.run('link_compute', [linksKey, podsKey], [...link, 'candidates']),
+      this.scripts.run(
+        'link_compute',
+        [podsKey, linksKey],
+        [a.service, persistMs, leaseMs, 'candidates', 0, a.uid],
+      ),
     )) as [number, ...string[]];
     if (reply[0] === 0) return { podId: String(reply[1]), created: false };
     const pods = pairsToMap(reply.slice(1));
@@ -279,6 +303,29 @@ export class RedisStatefulExecutor implements StatefulExecutor {
   private async readLink(ns: string, uid: string, service: string): Promise<string | undefined> {
     const pod = await this.run('link_get', keys.links(ns, uid), [service]);
     return pod === null ? undefined : String(pod);
+  }
+
+  /**
+   * One link_compute call (mode 'pick') for every uid of `batch`: their answers, in order. A
+   * failure of the whole call is left for each caller to type with its own key.
+   */
+  private computeBatch(batch: ComputeBatch): Promise<readonly unknown[]> {
+    if (this.closed) throw new StatefulUnavailableError('closed', 'the stateful executor was closed');
+    this.coalescer?.hold();
+    const scriptKeys = [batch.podsKey];
+    const args: (string | number)[] = [
+      batch.service,
+      batch.persistMs,
+      batch.leaseMs,
+      'pick',
+      batch.states.length,
+    ];
+    args.push(...batch.states);
+    for (const call of batch.calls) {
+      scriptKeys.push(call.linksKey);
+      args.push(call.uid);
+    }
+    return this.scripts.run('link_compute', scriptKeys, args) as Promise<unknown[]>;
   }
 
   private run(name: ScriptName, key: string, args: readonly (string | number)[]): Promise<unknown> {

@@ -57,7 +57,9 @@ export interface StatefulExecutor {
    * Guarantee: of any number of concurrent callers for one uid and service (whatever they choose),
    * all end up with one and the same pod and exactly one gets `created: true`. With a
    * {@link StateChooser}, reading the link, choosing and linking are one atomic script: the linked
-   * pod is registered, unexpired and in an allowed state at the instant it is linked. A
+   * pod is registered, unexpired and in an allowed state at the instant it is linked (the calls of
+   * one event-loop turn for the same service may share that script call, each answered as if
+   * alone). A
    * {@link FunctionChooser} is given the live pods as read at one instant (with the link, one
    * script) and its pick is linked with the compare-and-set of {@link trySetLinkedPod}; a state
    * change between that read and the link (one round trip later) is not excluded.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sleep } from '@tideline/test-support';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -31,6 +32,8 @@ beforeEach(() => {
 afterEach(async () => {
   await deleteNamespace(admin, ns);
 });
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 
 const link = (uid: string, podId: string, persistSeconds = 1) => ({
   ns,
@@ -303,6 +306,29 @@ describe('computeLinkedPodIfAbsent', () => {
     await executor.setServiceState({ ns, service: 'gw', podId: 'pod-d', state: 'starting' });
   });
 
+  /** The pod rendezvous hashing gives `uid` among `among`: the highest sha1(uid|podId). */
+  const rendezvous = (uid: string, among: readonly string[]) =>
+    among.reduce((best, pod) => (sha1(`${uid}|${pod}`) > sha1(`${uid}|${best}`) ? pod : best));
+
+  /** The EVALSHA commands clients (not scripts) send for namespace `ns` while `work` runs. */
+  const evalshasDuring = async (work: () => Promise<unknown>): Promise<string[][]> => {
+    const monitor = await admin.duplicate().monitor();
+    const seen: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua' && args[0]?.toLowerCase() === 'evalsha' && args.some((arg) => arg.includes(ns)))
+        seen.push(args);
+    });
+    try {
+      await work();
+      // The marker's reply arrives after MONITOR relayed every earlier command of this namespace.
+      await executor.getServiceState(ns, 'marker');
+      await sleep(50);
+    } finally {
+      monitor.disconnect();
+    }
+    return seen.filter((args) => !args.some((arg) => arg.includes('marker')));
+  };
+
   const compute = (
     uid: string,
     choose: Parameters<RedisStatefulExecutor['computeLinkedPodIfAbsent']>[0]['choose'],
@@ -466,6 +492,158 @@ describe('computeLinkedPodIfAbsent', () => {
       expect(['pod-a', 'pod-b']).toContain(second?.podId);
       await executor.setServiceState({ ns, service: 'gw', podId: first!.podId, state: 'ready' });
     }
+  });
+
+  it('computeLinkedPodIfAbsent - a state chooser picks the highest sha1(uid|podId), spreads uids evenly, and a pod leaving moves only its uids', async () => {
+    const pods = Array.from({ length: 8 }, (_, p) => `gw-7d9f8c6b5-x2k4${p}`);
+    for (const podId of pods) await executor.setServiceState({ ns, service: 'many', podId, state: 'ready' });
+    const uids = Array.from({ length: 800 }, (_, i) => `spread-${i}`);
+    const pick = (uid: string, service: string) =>
+      executor.computeLinkedPodIfAbsent({
+        ns,
+        uid,
+        service,
+        choose: { states: ['ready'] },
+        persistSeconds: 0,
+      });
+    const before = new Map<string, string>();
+    for (const uid of uids) before.set(uid, (await pick(uid, 'many'))!.podId);
+    expect([...before].filter(([uid, pod]) => pod !== rendezvous(uid, pods))).toEqual([]);
+    const perPod = new Map(pods.map((pod) => [pod, [...before.values()].filter((p) => p === pod).length]));
+    // 100 expected per pod; the counts are fixed by sha1, the bounds are ±4 standard deviations.
+    for (const [pod, count] of perPod) expect(count, pod).toBeGreaterThanOrEqual(62);
+    for (const [pod, count] of perPod) expect(count, pod).toBeLessThanOrEqual(138);
+
+    const leaving = pods[3]!;
+    await executor.removeServiceState(ns, 'many', leaving);
+    for (const uid of uids) await executor.removeLinkedPod({ ns, uid, service: 'many', persistSeconds: 0 });
+    for (const uid of uids) {
+      const after = (await pick(uid, 'many'))!.podId;
+      if (before.get(uid) === leaving) expect(after).not.toBe(leaving);
+      else expect(after, uid).toBe(before.get(uid));
+    }
+  });
+
+  it('computeLinkedPodIfAbsent - a link or pod value not in the executor format is a typed error naming its key', async () => {
+    await admin.hset(keys.links(ns, 'bad-link'), 'gw', 'written-by-someone-else');
+    await expect(compute('bad-link', ready)).rejects.toMatchObject({
+      name: 'StatefulWrongTypeError',
+      key: keys.links(ns, 'bad-link'),
+    });
+    await expect(compute('bad-link', () => 'pod-a')).rejects.toBeInstanceOf(StatefulWrongTypeError);
+
+    await admin.hset(keys.links(ns, 'bad-other'), 'other', 'no-deadline');
+    await expect(compute('bad-other', ready), 'pruning the other links reads them too').rejects.toMatchObject(
+      {
+        name: 'StatefulWrongTypeError',
+        key: keys.links(ns, 'bad-other'),
+      },
+    );
+    expect((await admin.hgetall(keys.links(ns, 'bad-other')))['other'], 'left as it was').toBe('no-deadline');
+
+    await admin.hset(keys.servicePods(ns, 'gw'), 'pod-z', 'no-deadline');
+    for (const choose of [ready, () => 'pod-a'] as const)
+      await expect(compute('u1', choose)).rejects.toMatchObject({
+        name: 'StatefulWrongTypeError',
+        key: keys.servicePods(ns, 'gw'),
+      });
+    expect(await admin.exists(keys.links(ns, 'u1'))).toBe(0);
+  });
+
+  it("computeLinkedPodIfAbsent - linking drops the uid's expired links and gives the key the expiry of its longest-lived one", async () => {
+    const key = keys.links(ns, 'tidy');
+    await executor.setLinkedPod({ ...link('tidy', 'pod-x'), service: 'gone' });
+    await executor.removeLinkedPod({ ns, uid: 'tidy', service: 'gone', persistSeconds: 1 });
+    await executor.setLinkedPod({ ...link('tidy', 'pod-y'), service: 'stays', leaseMs: 60_000 });
+    await sleep(PAST_WINDOW_MS);
+    const leased = await executor.computeLinkedPodIfAbsent({
+      ns,
+      uid: 'tidy',
+      service: 'gw',
+      choose: ready,
+      persistSeconds: 1,
+      leaseMs: 120_000,
+    });
+    expect(leased?.created).toBe(true);
+    expect(Object.keys(await admin.hgetall(key)).sort(), 'the expired link is dropped').toEqual([
+      'gw',
+      'stays',
+    ]);
+    const pttl = await admin.pttl(key);
+    expect(pttl, 'the key lives as long as its leased link of 120 s').toBeGreaterThan(60_000);
+    expect(pttl).toBeLessThanOrEqual(120_000);
+
+    expect(await compute('forever', ready)).toMatchObject({ created: true });
+    expect(await admin.pttl(keys.links(ns, 'forever')), 'a link without a lease: no expiry').toBe(-1);
+    await executor.setLinkedPod({ ...link('mixed', 'pod-y'), service: 'stays' });
+    await executor.computeLinkedPodIfAbsent({
+      ns,
+      uid: 'mixed',
+      service: 'gw',
+      choose: ready,
+      persistSeconds: 1,
+      leaseMs: 60_000,
+    });
+    expect(await admin.pttl(keys.links(ns, 'mixed')), 'a link without expiry keeps the key').toBe(-1);
+  });
+
+  it('computeLinkedPodIfAbsent - state-chooser calls of one turn are linked by one script call, each answered as if alone', async () => {
+    await executor.setLinkedPod(link('has-link', 'pod-c'));
+    const uids = [...Array.from({ length: 30 }, (_, i) => `burst-${i}`), 'has-link', 'burst-3'];
+    let results: Awaited<ReturnType<typeof compute>>[] = [];
+    const sent = await evalshasDuring(async () => {
+      results = await Promise.all(uids.map((uid) => compute(uid, ready)));
+    });
+    expect(sent, 'one EVALSHA for the whole turn').toHaveLength(1);
+    expect(results.slice(0, 30)).toEqual(
+      uids.slice(0, 30).map((uid) => ({ podId: rendezvous(uid, ['pod-a', 'pod-b']), created: true })),
+    );
+    expect(results[30], 'an existing link is answered as is').toEqual({ podId: 'pod-c', created: false });
+    expect(results[31], 'a uid twice in one batch: created once').toEqual({
+      podId: results[3]?.podId,
+      created: false,
+    });
+    for (const uid of uids.slice(0, 30))
+      expect(await executor.getLinkedPod(ns, uid, 'gw')).toBe(rendezvous(uid, ['pod-a', 'pod-b']));
+  });
+
+  it('computeLinkedPodIfAbsent - a batch holds at most computeBatchMax uids; calls of other services or states go apart', async () => {
+    await using small = executorFor(SHARED_REDIS_URL, { computeBatchMax: 3 });
+    await small.connect();
+    await executor.setServiceState({ ns, service: 'other', podId: 'pod-o', state: 'ready' });
+    const call = (uid: string, service: string, states: string[]) =>
+      small.computeLinkedPodIfAbsent({ ns, uid, service, choose: { states }, persistSeconds: 1 });
+    let results: Awaited<ReturnType<typeof call>>[] = [];
+    const sent = await evalshasDuring(async () => {
+      results = await Promise.all([
+        ...Array.from({ length: 7 }, (_, i) => call(`cap-${i}`, 'gw', ['ready'])),
+        call('cap-other', 'other', ['ready']),
+        call('cap-starting', 'gw', ['starting']),
+      ]);
+    });
+    // KEYS: the pods key, then one links key per uid.
+    expect(sent.map((args) => Number(args[2]) - 1).sort()).toEqual([1, 1, 1, 3, 3]);
+    expect(results.slice(0, 7).map((r) => r?.podId)).toEqual(
+      Array.from({ length: 7 }, (_, i) => rendezvous(`cap-${i}`, ['pod-a', 'pod-b'])),
+    );
+    expect(results.slice(7)).toEqual([
+      { podId: 'pod-o', created: true },
+      { podId: 'pod-d', created: true },
+    ]);
+  });
+
+  it('computeLinkedPodIfAbsent - a uid failing in a batch fails its own call only, naming its key', async () => {
+    await admin.set(keys.links(ns, 'broken'), 'not-a-hash');
+    const results = await Promise.allSettled(
+      ['fine-1', 'broken', 'fine-2'].map((uid) => compute(uid, ready)),
+    );
+    expect(results[0]).toMatchObject({ status: 'fulfilled', value: { created: true } });
+    expect(results[2]).toMatchObject({ status: 'fulfilled', value: { created: true } });
+    expect(results[1]).toMatchObject({ status: 'rejected' });
+    const error = (results[1] as PromiseRejectedResult).reason as StatefulWrongTypeError;
+    expect(error).toBeInstanceOf(StatefulWrongTypeError);
+    expect(error.key).toBe(keys.links(ns, 'broken'));
+    expect(await admin.get(keys.links(ns, 'broken'))).toBe('not-a-hash');
   });
 
   it('computeLinkedPodIfAbsent - a persisting link counts as present', async () => {
