@@ -1,7 +1,6 @@
--- Shared helpers, put in front of every script of this folder when it is loaded (src/scripts.ts)
--- but link_compute, which repeats the few it needs. Stored values are `|`-separated; the last
--- field is always the expiry deadline in Unix milliseconds, 0 meaning "no expiry". Ids never
--- contain `|`.
+-- Shared helpers, put in front of every script of this folder (src/scripts.ts), so each script is
+-- one self-contained EVALSHA body. Stored values are `|`-separated; the last field is always the
+-- expiry deadline in Unix milliseconds, 0 meaning "no expiry". Ids never contain `|`.
 --
 -- A link is `podId|persistMs|deadlineMs` (live without expiry when the deadline is 0, else
 -- persisting until it) or `podId|persistMs|leaseMs|deadlineMs` with leaseMs > 0: live, held by a
@@ -28,27 +27,35 @@ local function is_live(deadline, now)
   return deadline == 0 or deadline > now
 end
 
--- Drops expired fields of hash `key` and gives the key itself the expiry of its longest-lived
--- field, so a key whose fields all expired disappears without anyone touching it again.
-local function tidy(key, now)
-  local flat = redis.call('HGETALL', key)
-  local forever = false
-  local latest = 0
+-- Drops the expired fields among `flat` (field, value, field, value, … of hash `key`, as read
+-- before any field `written` since) and gives the key the expiry of its longest-lived field, so a
+-- key whose fields all expired disappears without anyone touching it again. `latest` is the
+-- deadline of the field written since (0: none was, or it has no expiry), `forever` whether it
+-- has no expiry.
+local function prune(key, flat, now, written, latest, forever)
   for i = 1, #flat, 2 do
-    local d = deadline_of(key, flat[i], flat[i + 1])
-    if d == 0 then
-      forever = true
-    elseif d <= now then
-      redis.call('HDEL', key, flat[i])
-    elseif d > latest then
-      latest = d
+    if flat[i] ~= written then
+      local d = deadline_of(key, flat[i], flat[i + 1])
+      if d == 0 then
+        forever = true
+      elseif d <= now then
+        redis.call('HDEL', key, flat[i])
+      elseif d > latest then
+        latest = d
+      end
     end
   end
   if forever then
-    redis.call('PERSIST', key)
+    -- A key that did not exist before was created without an expiry.
+    if #flat > 0 then redis.call('PERSIST', key) end
   elseif latest > 0 then
     redis.call('PEXPIREAT', key, latest)
   end
+end
+
+-- `prune` of hash `key` as it is now.
+local function tidy(key, now)
+  prune(key, redis.call('HGETALL', key), now, nil, 0, false)
 end
 
 -- Field, head, field, head, … of the live fields of hash `key`, the head being the first

@@ -12,18 +12,14 @@
 -- Mode 'candidates' (one uid, n = 0) writes nothing: {0, pod} for a link as above, else
 -- {2, podId, state, podId, state, …} of the live pods, for a chooser outside Redis.
 --
--- This is the hot path of new connections (issue 17), so it carries no prelude (src/scripts.ts):
--- creating the prelude's closures cost more per call than the few lines of it repeated here. It
--- reads and writes the formats `_prelude.lua` describes, with the same checks. The pods are read
--- and sorted out once for all the uids of a call; then each uid costs one sha1 per allowed live
--- pod (most of its time; hashing the pod id in Lua instead costs more), and the write reads
--- nothing again.
+-- This is the hot path of new connections (issue 17). The pods are read and sorted out once for
+-- all the uids of a call; then each uid costs one sha1 per allowed live pod (most of its time;
+-- hashing the pod id in Lua instead costs more), and the write reads nothing again.
 local pods = KEYS[1]
 local service, persist, lease, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local first_uid = 6 + tonumber(ARGV[5])
-local match, tonumber = string.match, tonumber
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local match = string.match
+local now = now_ms()
 
 -- The hashes this script reads: a key of another type is named in the error.
 local function read(key)
@@ -34,28 +30,12 @@ local function read(key)
   return reply
 end
 
-local function bad_value(key, field)
-  return error({ err = 'TLBADVALUE field ' .. field .. ' of key ' .. key .. ' does not hold a Tideline stateful value' })
-end
-
--- Deadline (number) of any stored value: its last `|`-separated field.
-local function deadline_of(key, field, value)
-  local d = match(value, '|(%d+)$')
-  if not d then bad_value(key, field) end
-  return tonumber(d)
-end
-
 -- The pod of the live or persisting link of the service among `held` (the fields of `links`).
 local function linked(links, held)
   for i = 1, #held, 2 do
     if held[i] == service then
-      -- `podId|persistMs|deadlineMs` or `podId|persistMs|leaseMs|deadlineMs`.
-      local value = held[i + 1]
-      local current, deadline = match(value, '^([^|]*)|%d+|(%d+)$')
-      if not current then current, deadline = match(value, '^([^|]*)|%d+|%d+|(%d+)$') end
-      if not current then bad_value(links, service) end
-      deadline = tonumber(deadline)
-      if deadline == 0 or deadline > now then return current end
+      local current, _, _, deadline = parse_link(links, service, held[i + 1])
+      if is_live(deadline, now) then return current end
     end
   end
   return nil
@@ -68,8 +48,7 @@ if mode == 'candidates' then
   local flat = read(pods)
   local out = { 2 }
   for i = 1, #flat, 2 do
-    local d = deadline_of(pods, flat[i], flat[i + 1])
-    if d == 0 or d > now then
+    if is_live(deadline_of(pods, flat[i], flat[i + 1]), now) then
       out[#out + 1] = flat[i]
       out[#out + 1] = match(flat[i + 1], '^([^|]*)|')
     end
@@ -96,7 +75,7 @@ local function candidates_once()
       d = deadline_of(pods, flat[i], value)
       state = match(value, '^([^|]*)|')
     end
-    if allowed[state] and (d == 0 or d > now) then out[#out + 1] = flat[i] end
+    if allowed[state] and is_live(d, now) then out[#out + 1] = flat[i] end
   end
   candidates = out
   return out
@@ -117,35 +96,11 @@ local function link_one(links, uid)
   end
   if best == nil then return false end
 
-  -- Link (live: leased until now + leaseMs when leaseMs > 0, else without expiry), then prune from
-  -- the fields read above: drop the expired ones, and give the key the expiry of its longest-lived
-  -- field (none if one has none).
-  local latest = 0
-  if tonumber(lease) > 0 then
-    latest = now + tonumber(lease)
-    redis.call('HSET', links, service, best .. '|' .. persist .. '|' .. lease .. '|' .. latest)
-  else
-    redis.call('HSET', links, service, best .. '|' .. persist .. '|0')
-  end
-  local forever = latest == 0
-  for i = 1, #held, 2 do
-    if held[i] ~= service then
-      local d = deadline_of(links, held[i], held[i + 1])
-      if d == 0 then
-        forever = true
-      elseif d <= now then
-        redis.call('HDEL', links, held[i])
-      elseif d > latest then
-        latest = d
-      end
-    end
-  end
-  -- A key that did not exist was created by HSET without an expiry.
-  if forever then
-    if #held > 0 then redis.call('PERSIST', links) end
-  else
-    redis.call('PEXPIREAT', links, latest)
-  end
+  -- Link, then prune from the fields read above (`tidy` without reading them again).
+  local value = live_link(best, persist, lease, now)
+  redis.call('HSET', links, service, value)
+  local latest = deadline_of(links, service, value)
+  prune(links, held, now, service, latest, latest == 0)
   return { 1, best }
 end
 

@@ -20,12 +20,6 @@ export const SCRIPT_NAMES = [
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
-/**
- * Scripts sent without `_prelude.lua`: they repeat the few helpers they need. Only for a hot path
- * where creating the prelude's closures on every call is measurable (link_compute, issue 17).
- */
-const WITHOUT_PRELUDE: ReadonlySet<ScriptName> = new Set(['link_compute']);
-
 export interface Script {
   readonly name: ScriptName;
   readonly source: string;
@@ -35,13 +29,13 @@ export interface Script {
 
 const luaDir = new URL('../lua/', import.meta.url);
 
-/** Reads every script once, each prefixed with the shared `_prelude.lua` (but {@link WITHOUT_PRELUDE}). */
+/** Reads every script once, each prefixed with the shared `_prelude.lua`. */
 export function readScripts(): ReadonlyMap<ScriptName, Script> {
   const prelude = readFileSync(new URL('_prelude.lua', luaDir), 'utf8');
   const scripts = new Map<ScriptName, Script>();
   for (const name of SCRIPT_NAMES) {
     const body = readFileSync(new URL(`${name}.lua`, luaDir), 'utf8');
-    const source = WITHOUT_PRELUDE.has(name) ? body : `${prelude}\n${body}`;
+    const source = `${prelude}\n${body}`;
     scripts.set(name, { name, source, sha: createHash('sha1').update(source).digest('hex') });
   }
   return scripts;
