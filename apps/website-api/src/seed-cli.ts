@@ -44,6 +44,7 @@ try {
   await eventLog.ensureTopic();
   const store = new PrismaWebsiteStore({
     prisma: database.prisma,
+    statements: database.statements,
     eventLog,
     writeLockTries: config.writeLockTries,
     writeBatchMax: config.writeBatchMax,

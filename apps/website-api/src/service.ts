@@ -110,6 +110,7 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
 
         const store = new PrismaWebsiteStore({
           prisma: database.prisma,
+          statements: database.statements,
           eventLog: options.withoutEventLog ? null : eventLog,
           onCommitted: (event) => relay.committed(event),
           writeLockTries: config.writeLockTries,

@@ -1,8 +1,10 @@
 import { loadConfig } from '@tideline/config';
+import { Prisma } from '@tideline/db';
 import { eventually } from '@tideline/test-support';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/adapters/database.ts';
+import { translateDatabaseError } from '../src/adapters/database-errors.ts';
 import { PostgresEventLog } from '../src/adapters/event-log/postgres-event-log.ts';
 import { PostgresRelayState } from '../src/adapters/event-log/relay-state.ts';
 import { PrismaWebsiteStore } from '../src/adapters/prisma-website-store.ts';
@@ -34,6 +36,7 @@ afterAll(async () => {
 function store(writeBatchMax: number): PrismaWebsiteStore {
   return new PrismaWebsiteStore({
     prisma: database.prisma,
+    statements: database.statements,
     eventLog: new PostgresEventLog({ prisma: database.prisma }),
     writeLockTries: 4,
     writeBatchMax,
@@ -102,6 +105,21 @@ describe('group commit', () => {
       `SELECT count(*)::int AS n FROM website_domains WHERE domain LIKE 'xxxx%'`,
     );
     expect(rows!.n).toBe(0);
+  });
+});
+
+describe('the change statements path', () => {
+  it('database errors - a unique violation raised through the driver adapter (Database.statements) answers CONFLICT naming the domains', async () => {
+    const taken = await store(64).createWebsite(site('unique', 0));
+    const error = await database.statements
+      .query(
+        Prisma.sql`INSERT INTO website_domains (website_id, domain) VALUES (${taken.website_id}, ${taken.primary_domain})`,
+      )
+      .catch((e: unknown) => e);
+    expect(translateDatabaseError(error)).toMatchObject({
+      code: 'CONFLICT',
+      fields: [{ path: 'domains', message: 'is already taken' }],
+    });
   });
 });
 

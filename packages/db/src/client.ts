@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from './generated/prisma/client.ts';
+import { type RawStatements, rawStatements } from './statements.ts';
 import { traceStatements } from './tracing.ts';
 
 export interface DatabaseOptions {
@@ -28,6 +29,8 @@ const STATEMENT_NAMES_REMEMBERED = 10_000;
 export interface Database {
   readonly prisma: PrismaClient;
   readonly pool: pg.Pool;
+  /** Hand-written SQL the client's own way, without its query machinery (see {@link RawStatements}). */
+  readonly statements: RawStatements;
   /** True when a trivial query answers within the statement timeout. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -70,6 +73,7 @@ export function createDatabase(options: DatabaseOptions): Database {
   return {
     prisma,
     pool,
+    statements: rawStatements(() => adapter.connect()),
     async ping() {
       try {
         await pool.query('SELECT 1');

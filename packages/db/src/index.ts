@@ -18,3 +18,4 @@ export {
   migrate,
   readMigrations,
 } from './migrator.ts';
+export type { RawStatements, StatementRunner } from './statements.ts';

@@ -75,10 +75,11 @@ function looksUnavailable(error: unknown, depth = 0): boolean {
  */
 export function translateDatabaseError(error: unknown): unknown {
   if (error instanceof WebsiteApiError) return error;
-  // P2002 from the query builder; a raw statement's unique violation comes as P2010 with its cause.
+  // P2002 from the query builder; a raw statement's unique violation comes with its cause: as
+  // P2010 through Prisma Client, as the driver adapter's own error through `Database.statements`.
   if (
-    error instanceof Prisma.PrismaClientKnownRequestError &&
-    (error.code === 'P2002' || adapterCause(error)?.kind === 'UniqueConstraintViolation')
+    (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') ||
+    adapterCause(error)?.kind === 'UniqueConstraintViolation'
   ) {
     const index = adapterCause(error)?.constraint?.index ?? 'a unique index';
     const field = index.includes('domain') ? 'domains' : index.includes('name') ? 'name' : '';

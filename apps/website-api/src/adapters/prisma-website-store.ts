@@ -8,7 +8,7 @@ import {
   type WebsiteEvent,
   WebsiteItem,
 } from '@tideline/contracts';
-import type { Prisma, PrismaClient } from '@tideline/db';
+import { Prisma, type PrismaClient, type RawStatements } from '@tideline/db';
 import { currentTraceCarrier, inSpan, type TraceCarrier } from '@tideline/runtime';
 import { conflict, invalid, notFound } from '../domain/errors.ts';
 import type { WebsitePage, WebsiteStore } from '../domain/ports.ts';
@@ -30,6 +30,11 @@ import {
 
 export interface PrismaWebsiteStoreOptions {
   prisma: PrismaClient;
+  /**
+   * The path of the change statements (the client's driver adapter, without its query machinery:
+   * `Database.statements`); line groups and reads go through `prisma`.
+   */
+  statements: RawStatements;
   /**
    * Where each change writes its event, in the change's transaction. `null` writes no events:
    * only for the benchmark's baseline, never in a service (it would break invariant 1).
@@ -59,9 +64,9 @@ interface Turn<R extends { topic_held: boolean }> {
 }
 
 /**
- * {@link WebsiteStore} over Prisma. A website change is one SQL statement (`$queryRaw`, see
- * website-statements.ts), run as a transaction of its own: its checks, its rows and its event-log
- * row commit together in one round trip. When the topic lock is busy (or an update's snapshot went
+ * {@link WebsiteStore} over Prisma. A website change is one SQL statement (`Prisma.sql`, see
+ * website-statements.ts; sent through Prisma's driver adapter, `statements`), run as a transaction
+ * of its own: its checks, its rows and its event-log row commit together in one round trip. When the topic lock is busy (or an update's snapshot went
  * stale) the statement writes nothing and runs again in a transaction that waits for the locks.
  * The changes of this process take the topic lock one turn at a time; the changes that arrived
  * during a turn share the next one: one transaction running their statements one after the other
@@ -214,7 +219,11 @@ export class PrismaWebsiteStore implements WebsiteStore {
   private async runTogether<R extends { topic_held: boolean }>(turn: Turn<R>[]): Promise<void> {
     let rows: R[][];
     try {
-      rows = await this.prisma.$transaction(turn.map((t) => this.prisma.$queryRaw<R[]>(t.statement(true))));
+      rows = await this.options.statements.transaction(async (tx) => {
+        const answers: R[][] = [];
+        for (const t of turn) answers.push(await tx.query<R>(t.statement(true)));
+        return answers;
+      });
     } catch (error) {
       if (!reportedByDatabase(error)) {
         for (const t of turn) t.reject(error);
@@ -237,16 +246,16 @@ export class PrismaWebsiteStore implements WebsiteStore {
     again: (row: R) => boolean,
     lockRow?: number,
   ): Promise<R> {
-    let [row] = await this.prisma.$queryRaw<R[]>(statement(false));
+    const { statements } = this.options;
+    let [row] = await statements.query<R>(statement(false));
     for (let tries = 1; again(row!) && tries < this.options.writeLockTries; tries++) {
       if (!row!.topic_held) await this.options.eventLog?.untilUnlocked();
-      [row] = await this.prisma.$queryRaw<R[]>(statement(false));
+      [row] = await statements.query<R>(statement(false));
     }
     if (!again(row!)) return row!;
-    return this.prisma.$transaction(async (tx) => {
-      if (lockRow !== undefined)
-        await tx.$executeRaw`SELECT 1 FROM websites WHERE id = ${lockRow} FOR UPDATE`;
-      const [locked] = await tx.$queryRaw<R[]>(statement(true));
+    return statements.transaction(async (tx) => {
+      if (lockRow !== undefined) await tx.query(lockWebsiteRow(lockRow));
+      const [locked] = await tx.query<R>(statement(true));
       return locked!;
     });
   }
@@ -338,6 +347,11 @@ export class PrismaWebsiteStore implements WebsiteStore {
       ),
     );
   }
+}
+
+/** Takes website `websiteId`'s row lock (in a transaction). */
+function lockWebsiteRow(websiteId: number): Prisma.Sql {
+  return Prisma.sql`SELECT 1 FROM websites WHERE id = ${websiteId} FOR UPDATE`;
 }
 
 function lineGroupMissing(lineGroupId: number): Error {

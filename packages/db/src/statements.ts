@@ -1,0 +1,126 @@
+import type { PrismaPg } from '@prisma/adapter-pg';
+import type { Prisma } from './generated/prisma/client.ts';
+
+type DriverAdapter = Awaited<ReturnType<PrismaPg['connect']>>;
+type Queryable = Pick<DriverAdapter, 'queryRaw' | 'executeRaw'>;
+type ArgType = Parameters<DriverAdapter['queryRaw']>[0]['argTypes'][number];
+
+/** Runs hand-written SQL and answers its rows, as objects keyed by column name. */
+export interface StatementRunner {
+  query<R>(sql: Prisma.Sql): Promise<R[]>;
+}
+
+/**
+ * Hand-written SQL (`Prisma.sql`) sent straight to Prisma's `pg` driver adapter — the layer Prisma
+ * Client sends `$queryRaw` through — on the client's own pool, with its statement names and its
+ * error kinds (a failure is a `DriverAdapterError` whose `cause` names the kind and the SQLSTATE).
+ *
+ * What it skips is Prisma Client's query machinery, which a raw statement does not use: the
+ * parameters serialised to JSON and back, the request and transaction bookkeeping, the result
+ * re-typed through the engine's tags. For a website change statement that machinery cost more
+ * Node CPU than the driver itself (measured in apps/website-api/README.md, Performance), so the
+ * statements a write waits for take this path; everything else stays on Prisma Client.
+ *
+ * Rows are typed as `$queryRaw` types them: `bigint` for int8, parsed JSON for json/jsonb, `Date`
+ * for timestamps; other columns as `pg` parses them.
+ */
+export interface RawStatements extends StatementRunner {
+  /**
+   * Runs `work` in one transaction on one connection: committed when `work` resolves, rolled back
+   * (and the error passed on) when it throws or the commit fails.
+   */
+  transaction<T>(work: (tx: StatementRunner) => Promise<T>): Promise<T>;
+}
+
+const NO_ARGS = { args: [], argTypes: [] };
+const COLUMN_INT64 = 1;
+const COLUMN_DATETIME = 10;
+const COLUMN_JSON = 11;
+
+/** The argument type Prisma Client gives a raw parameter (it only steers dates and bytes). */
+function argType(value: unknown): ArgType {
+  const element = Array.isArray(value) ? value[0] : value;
+  const scalarType =
+    element instanceof Date
+      ? 'datetime'
+      : element instanceof Uint8Array
+        ? 'bytes'
+        : typeof element === 'bigint'
+          ? 'bigint'
+          : typeof element === 'string'
+            ? 'string'
+            : 'unknown';
+  return { scalarType, arity: Array.isArray(value) ? 'list' : 'scalar' } as ArgType;
+}
+
+function typed(value: unknown, columnType: number): unknown {
+  if (value === null) return null;
+  switch (columnType) {
+    case COLUMN_INT64:
+      return BigInt(value as string | number);
+    case COLUMN_JSON:
+      return typeof value === 'string' ? JSON.parse(value) : value;
+    case COLUMN_DATETIME:
+      return new Date(value as string);
+    default:
+      return value;
+  }
+}
+
+async function run<R>(queryable: Queryable, sql: Prisma.Sql): Promise<R[]> {
+  const values = sql.values;
+  const result = await queryable.queryRaw({
+    sql: sql.text,
+    args: values as never,
+    argTypes: values.map(argType),
+  });
+  const { columnNames, columnTypes } = result;
+  return result.rows.map((row) => {
+    const record: Record<string, unknown> = {};
+    for (let i = 0; i < columnNames.length; i++) record[columnNames[i]!] = typed(row[i], columnTypes[i]!);
+    return record as R;
+  });
+}
+
+/** {@link RawStatements} over the driver adapter `connect` opens (once, on first use). */
+export function rawStatements(connect: () => Promise<DriverAdapter>): RawStatements {
+  let adapter: Promise<DriverAdapter> | undefined;
+  const connected = () => {
+    adapter ??= connect().catch((error: unknown) => {
+      adapter = undefined;
+      throw error;
+    });
+    return adapter;
+  };
+  return {
+    async query<R>(sql: Prisma.Sql) {
+      return run<R>(await connected(), sql);
+    },
+    async transaction<T>(work: (tx: StatementRunner) => Promise<T>): Promise<T> {
+      // BEGIN is sent by startTransaction; COMMIT and ROLLBACK here, then the connection goes back
+      // to the pool (the transaction's commit/rollback only release it), as Prisma Client does.
+      const tx = await (await connected()).startTransaction();
+      let result: T;
+      try {
+        result = await work({ query: (sql) => run(tx, sql) });
+      } catch (error) {
+        try {
+          await tx.executeRaw({ sql: 'ROLLBACK', ...NO_ARGS });
+        } catch {
+          // the connection failed: the server rolls the transaction back as it drops it
+        } finally {
+          await tx.rollback();
+        }
+        throw error;
+      }
+      try {
+        await tx.executeRaw({ sql: 'COMMIT', ...NO_ARGS });
+      } catch (error) {
+        await tx.rollback();
+        throw error;
+      }
+      await tx.commit();
+      return result;
+    },
+  };
+}
