@@ -22,6 +22,12 @@ export interface DatabaseOptions {
   onIdleError?: (error: Error) => void;
 }
 
+/**
+ * Connections of the pipelined transactions, beside the pool: website-api runs one group-commit
+ * turn at a time, so one suffices (more calls at once wait for it).
+ */
+const PIPELINE_CONNECTIONS = 1;
+
 /** Statement names remembered per SQL text (far more than the statements the code has); beyond, they start over. */
 const STATEMENT_NAMES_REMEMBERED = 10_000;
 
@@ -41,29 +47,37 @@ export interface Database {
  * Every connection carries the statement timeout; connecting is bounded by the connect timeout.
  */
 export function createDatabase(options: DatabaseOptions): Database {
-  const pool = new pg.Pool({
-    connectionString: options.url,
-    max: options.poolMax,
-    connectionTimeoutMillis: options.connectTimeoutMs,
-    statement_timeout: options.statementTimeoutMs,
-    application_name: options.applicationName ?? 'tideline',
-  });
-  pool.on('error', (error) => options.onIdleError?.(error));
-  traceStatements(pool, new URL(options.url).pathname.slice(1) || 'postgres');
+  const database = new URL(options.url).pathname.slice(1) || 'postgres';
+  const openPool = (config: { max: number; pipeline?: boolean }) => {
+    const opened = new pg.Pool({
+      connectionString: options.url,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      statement_timeout: options.statementTimeoutMs,
+      application_name: options.applicationName ?? 'tideline',
+      ...config,
+    });
+    opened.on('error', (error) => options.onIdleError?.(error));
+    traceStatements(opened, database);
+    return opened;
+  };
+  const pool = openPool({ max: options.poolMax });
+  // The connection of the pipelined transactions (`statements.pipeline`), opened on first use.
+  let pipelinePool: pg.Pool | undefined;
   // Named statements are parsed and planned once per connection, then reused (same SQL, same name).
   // Names are remembered per SQL text, so a statement's text is hashed once, not on every query.
   const names = new Map<string, string>();
+  const statementName = (sql: string) => {
+    let name = names.get(sql);
+    if (name === undefined) {
+      name = `tl_${createHash('sha1').update(sql).digest('base64url')}`;
+      if (names.size >= STATEMENT_NAMES_REMEMBERED) names.clear();
+      names.set(sql, name);
+    }
+    return name;
+  };
   const adapter = new PrismaPg(pool, {
     disposeExternalPool: false,
-    statementNameGenerator: (query) => {
-      let name = names.get(query.sql);
-      if (name === undefined) {
-        name = `tl_${createHash('sha1').update(query.sql).digest('base64url')}`;
-        if (names.size >= STATEMENT_NAMES_REMEMBERED) names.clear();
-        names.set(query.sql, name);
-      }
-      return name;
-    },
+    statementNameGenerator: (query) => statementName(query.sql),
   });
   const prisma = new PrismaClient({
     adapter,
@@ -73,7 +87,13 @@ export function createDatabase(options: DatabaseOptions): Database {
   return {
     prisma,
     pool,
-    statements: rawStatements(() => adapter.connect()),
+    statements: rawStatements(() => adapter.connect(), {
+      pool: () => {
+        pipelinePool ??= openPool({ max: PIPELINE_CONNECTIONS, pipeline: true });
+        return pipelinePool;
+      },
+      statementName,
+    }),
     async ping() {
       try {
         await pool.query('SELECT 1');
@@ -86,6 +106,7 @@ export function createDatabase(options: DatabaseOptions): Database {
       closed ??= (async () => {
         await prisma.$disconnect();
         await pool.end();
+        await pipelinePool?.end();
       })();
       return closed;
     },

@@ -1,4 +1,5 @@
 import type { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import type { Prisma } from './generated/prisma/client.ts';
 
 type DriverAdapter = Awaited<ReturnType<PrismaPg['connect']>>;
@@ -30,6 +31,16 @@ export interface RawStatements extends StatementRunner {
    * (and the error passed on) when it throws or the commit fails.
    */
   transaction<T>(work: (tx: StatementRunner) => Promise<T>): Promise<T>;
+  /**
+   * Runs `statements` in order as one transaction in one round trip: `BEGIN`, each statement and
+   * `COMMIT` go out pipelined (node-postgres' pipeline mode, on a connection of its own, outside
+   * the driver adapter, which has no pipelining) and PostgreSQL runs them one after the other,
+   * each seeing the ones before. Answers the rows of each, typed as {@link query} types them.
+   * When the database refuses one (or the commit), nothing of them is written and the first
+   * refusal is thrown (a `pg` error carrying its SQLSTATE as `code`); a connection lost on the way
+   * rejects with its own error, the commit's outcome unknown.
+   */
+  pipeline<R>(statements: Prisma.Sql[]): Promise<R[][]>;
 }
 
 const NO_ARGS = { args: [], argTypes: [] };
@@ -82,8 +93,61 @@ async function run<R>(queryable: Queryable, sql: Prisma.Sql): Promise<R[]> {
   });
 }
 
-/** {@link RawStatements} over the driver adapter `connect` opens (once, on first use). */
-export function rawStatements(connect: () => Promise<DriverAdapter>): RawStatements {
+const INT8_OID = 20;
+/** `pg`'s parsers, but int8 as `bigint` (as the adapter path and `$queryRaw` answer it). */
+const PIPELINE_TYPES = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format),
+} as pg.CustomTypesConfig;
+
+/** Where {@link RawStatements.pipeline} runs: a `pg` pool of pipeline-mode connections, and the statement names. */
+export interface PipelineOptions {
+  pool: () => pg.Pool;
+  statementName: (sql: string) => string;
+}
+
+/** Runs `statements` as one pipelined transaction on a connection of `options.pool` (see {@link RawStatements.pipeline}). */
+async function pipelined<R>(options: PipelineOptions, statements: Prisma.Sql[]): Promise<R[][]> {
+  const client = await options.pool().connect();
+  const sent = [
+    client.query('BEGIN'),
+    ...statements.map((sql) =>
+      client.query<Record<string, unknown>>({
+        name: options.statementName(sql.text),
+        text: sql.text,
+        values: sql.values as unknown[],
+        types: PIPELINE_TYPES,
+      }),
+    ),
+    client.query('COMMIT'),
+  ];
+  // Every answer is awaited before the connection goes back: a refused statement aborts the
+  // transaction, the ones after it are refused too, and COMMIT then rolls back (answering ROLLBACK).
+  const answers = await Promise.allSettled(sent);
+  const failed = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
+  // A refusal leaves the connection usable; anything else (a lost connection) retires it.
+  const lost = failed !== undefined && !(failed.reason instanceof pg.DatabaseError);
+  client.release(lost ? (failed.reason as Error) : undefined);
+  if (failed) throw failed.reason;
+  const commit = answers.at(-1) as PromiseFulfilledResult<pg.QueryResult>;
+  if (commit.value.command !== 'COMMIT')
+    throw new Error(`a pipelined transaction ended with ${commit.value.command}, not COMMIT`);
+  return answers
+    .slice(1, -1)
+    .map(
+      (answer) =>
+        (answer as PromiseFulfilledResult<pg.QueryResult<Record<string, unknown>>>).value.rows as R[],
+    );
+}
+
+/**
+ * {@link RawStatements} over the driver adapter `connect` opens (once, on first use); pipelines on
+ * the pipeline-mode pool of `pipeline`.
+ */
+export function rawStatements(
+  connect: () => Promise<DriverAdapter>,
+  pipeline: PipelineOptions,
+): RawStatements {
   let adapter: Promise<DriverAdapter> | undefined;
   const connected = () => {
     adapter ??= connect().catch((error: unknown) => {
@@ -95,6 +159,9 @@ export function rawStatements(connect: () => Promise<DriverAdapter>): RawStateme
   return {
     async query<R>(sql: Prisma.Sql) {
       return run<R>(await connected(), sql);
+    },
+    pipeline<R>(statements: Prisma.Sql[]) {
+      return pipelined<R>(pipeline, statements);
     },
     async transaction<T>(work: (tx: StatementRunner) => Promise<T>): Promise<T> {
       // BEGIN is sent by startTransaction; COMMIT and ROLLBACK here, then the connection goes back

@@ -121,4 +121,52 @@ describe('raw statements (Prisma driver adapter, without the client machinery)',
     expect(db.pool.idleCount).toBe(db.pool.totalCount);
     expect(db.pool.waitingCount).toBe(0);
   });
+  it('pipeline - runs the statements in order as one transaction, each seeing the ones before, rows typed as query types them', async () => {
+    const rows = await db.statements.pipeline<Record<string, unknown>>([
+      Prisma.sql`INSERT INTO line_groups (name, cname) VALUES ('piped', 'p.cdn.example.net') RETURNING id::int8 AS id`,
+      Prisma.sql`SELECT count(*)::int8 AS n, jsonb_build_object('seen', count(*)) AS doc,
+                        '2026-11-30 01:02:03.456+00'::timestamptz AS at FROM line_groups WHERE name = 'piped'`,
+    ]);
+    expect(rows).toHaveLength(2);
+    expect(typeof rows[0]![0]!['id']).toBe('bigint');
+    expect(rows[1]).toEqual([{ n: 1n, doc: { seen: 1 }, at: new Date('2026-11-30T01:02:03.456Z') }]);
+    expect(await lineGroups('piped')).toEqual([{ n: 1 }]);
+  });
+
+  it('pipeline - a statement the database refuses writes nothing of the transaction, throws its SQLSTATE, and the connection serves the next one', async () => {
+    await db.statements.query(
+      Prisma.sql`INSERT INTO line_groups (name, cname) VALUES ('piped-taken', 't.cdn.example.net')`,
+    );
+    const error = await db.statements
+      .pipeline([
+        Prisma.sql`INSERT INTO line_groups (name, cname) VALUES ('piped-first', 'f.cdn.example.net')`,
+        Prisma.sql`INSERT INTO line_groups (name, cname) VALUES ('piped-taken', 't2.cdn.example.net')`,
+        Prisma.sql`INSERT INTO line_groups (name, cname) VALUES ('piped-after', 'a.cdn.example.net')`,
+      ])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(pg.DatabaseError);
+    expect((error as pg.DatabaseError).code).toBe('23505');
+    expect(await lineGroups('piped-first')).toEqual([{ n: 0 }]);
+    expect(await lineGroups('piped-after')).toEqual([{ n: 0 }]);
+    // The same (only) pipeline connection: out of the aborted transaction, it commits the next one.
+    await db.statements.pipeline([
+      Prisma.sql`INSERT INTO line_groups (name, cname) VALUES ('piped-next', 'n.cdn.example.net')`,
+    ]);
+    expect(await lineGroups('piped-next')).toEqual([{ n: 1 }]);
+  });
+
+  it('pipeline - a refusal at COMMIT (a deferred constraint) writes nothing and throws it', async () => {
+    const [group] = await db.statements.query<{ id: number }>(
+      Prisma.sql`INSERT INTO line_groups (name, cname) VALUES ('piped-deferred', 'd.cdn.example.net') RETURNING id`,
+    );
+    // A website without a primary domain: refused by the deferred one-primary trigger at COMMIT.
+    const error = await db.statements
+      .pipeline([Prisma.sql`INSERT INTO websites (line_group_id) VALUES (${group!.id})`])
+      .catch((e: unknown) => e);
+    expect((error as pg.DatabaseError).code).toBe('23514');
+    const [count] = await db.statements.query<{ n: number }>(
+      Prisma.sql`SELECT count(*)::int AS n FROM websites WHERE line_group_id = ${group!.id}`,
+    );
+    expect(count).toEqual({ n: 0 });
+  });
 });

@@ -210,7 +210,9 @@ export class PrismaWebsiteStore implements WebsiteStore {
   /**
    * Runs the statements of several changes in one transaction, each waiting for its locks (the
    * first takes the topic lock, which the transaction then holds until it commits): their events
-   * get consecutive ids and commit together. A statement that wrote nothing because its snapshot
+   * get consecutive ids and commit together. The transaction goes out pipelined (BEGIN, the
+   * statements, COMMIT in one round trip): PostgreSQL runs the turn without waiting for this
+   * process between its statements, so the topic lock is held for the statements' own time. A statement that wrote nothing because its snapshot
    * was stale runs again alone afterwards. When the database refuses one of them (an error it
    * reports, so the transaction rolled back and nothing of the turn was written), each change runs
    * again alone, so one change's error is only its own; a connection lost on the way (the commit's
@@ -219,11 +221,7 @@ export class PrismaWebsiteStore implements WebsiteStore {
   private async runTogether<R extends { topic_held: boolean }>(turn: Turn<R>[]): Promise<void> {
     let rows: R[][];
     try {
-      rows = await this.options.statements.transaction(async (tx) => {
-        const answers: R[][] = [];
-        for (const t of turn) answers.push(await tx.query<R>(t.statement(true)));
-        return answers;
-      });
+      rows = await this.options.statements.pipeline<R>(turn.map((t) => t.statement(true)));
     } catch (error) {
       if (!reportedByDatabase(error)) {
         for (const t of turn) t.reject(error);

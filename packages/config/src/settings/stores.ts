@@ -92,7 +92,7 @@ export const databaseSettings = {
     min: 1,
     max: 500,
     default: 10,
-    doc: 'Most PostgreSQL connections one process keeps open.',
+    doc: 'Most PostgreSQL connections one process keeps in its pool (website-api opens one more, on first use, for its pipelined write turns).',
   }),
   databaseTransactionTimeoutMs: ms({
     env: 'TIDELINE_DATABASE_TRANSACTION_TIMEOUT_MS',
