@@ -35,7 +35,7 @@ const STATEMENT_NAMES_REMEMBERED = 10_000;
 export interface Database {
   readonly prisma: PrismaClient;
   readonly pool: pg.Pool;
-  /** Hand-written SQL the client's own way, without its query machinery (see {@link RawStatements}). */
+  /** Hand-written SQL without the client's query machinery, and pipelined transactions (see {@link RawStatements}). */
   readonly statements: RawStatements;
   /** True when a trivial query answers within the statement timeout. */
   ping(): Promise<boolean>;

@@ -12,9 +12,11 @@ export interface StatementRunner {
 }
 
 /**
- * Hand-written SQL (`Prisma.sql`) sent straight to Prisma's `pg` driver adapter — the layer Prisma
- * Client sends `$queryRaw` through — on the client's own pool, with its statement names and its
- * error kinds (a failure is a `DriverAdapterError` whose `cause` names the kind and the SQLSTATE).
+ * Hand-written SQL (`Prisma.sql`) without Prisma Client's query machinery. `query` and
+ * `transaction` go straight to Prisma's `pg` driver adapter — the layer Prisma Client sends
+ * `$queryRaw` through — on the client's own pool, with its statement names and its error kinds (a
+ * failure is a `DriverAdapterError` whose `cause` names the kind and the SQLSTATE); `pipeline`
+ * goes out on node-postgres' pipeline mode (see there).
  *
  * What it skips is Prisma Client's query machinery, which a raw statement does not use: the
  * parameters serialised to JSON and back, the request and transaction bookkeeping, the result

@@ -31,8 +31,8 @@ import {
 export interface PrismaWebsiteStoreOptions {
   prisma: PrismaClient;
   /**
-   * The path of the change statements (the client's driver adapter, without its query machinery:
-   * `Database.statements`); line groups and reads go through `prisma`.
+   * The path of the change statements (`Database.statements`: the client's driver adapter without
+   * its query machinery, and pipelined turns); line groups and reads go through `prisma`.
    */
   statements: RawStatements;
   /**
@@ -66,8 +66,9 @@ interface Turn<R extends { topic_held: boolean }> {
 /**
  * {@link WebsiteStore} over Prisma. A website change is one SQL statement (`Prisma.sql`, see
  * website-statements.ts; sent through Prisma's driver adapter, `statements`), run as a transaction
- * of its own: its checks, its rows and its event-log row commit together in one round trip. When the topic lock is busy (or an update's snapshot went
- * stale) the statement writes nothing and runs again in a transaction that waits for the locks.
+ * of its own: its checks, its rows and its event-log row commit together in one round trip. When
+ * the topic lock is busy (or an update's snapshot went stale) the statement writes nothing and runs
+ * again in a transaction that waits for the locks.
  * The changes of this process take the topic lock one turn at a time; the changes that arrived
  * during a turn share the next one: one transaction running their statements one after the other
  * (group commit), so concurrent writers pay one commit and one lock hand-over per turn, not each.
@@ -212,8 +213,8 @@ export class PrismaWebsiteStore implements WebsiteStore {
    * first takes the topic lock, which the transaction then holds until it commits): their events
    * get consecutive ids and commit together. The transaction goes out pipelined (BEGIN, the
    * statements, COMMIT in one round trip): PostgreSQL runs the turn without waiting for this
-   * process between its statements, so the topic lock is held for the statements' own time. A statement that wrote nothing because its snapshot
-   * was stale runs again alone afterwards. When the database refuses one of them (an error it
+   * process between its statements, so the topic lock is held for the statements' own time. A
+   * statement that wrote nothing because its snapshot was stale runs again alone afterwards. When the database refuses one of them (an error it
    * reports, so the transaction rolled back and nothing of the turn was written), each change runs
    * again alone, so one change's error is only its own; a connection lost on the way (the commit's
    * outcome unknown) fails them all, as it would fail each alone.
