@@ -111,6 +111,11 @@ export interface PipelineOptions {
 /** Runs `statements` as one pipelined transaction on a connection of `options.pool` (see {@link RawStatements.pipeline}). */
 async function pipelined<R>(options: PipelineOptions, statements: Prisma.Sql[]): Promise<R[][]> {
   const client = await options.pool().connect();
+  // Checked out, a client emits its connection's failure as an 'error' event (the pool listens only
+  // while it is idle), and one without a listener would end the process. The failure reaches
+  // every query of the pipeline anyway: here it only needs to be heard.
+  const heard = () => {};
+  client.on('error', heard);
   const sent = [
     client.query('BEGIN'),
     ...statements.map((sql) =>
@@ -127,8 +132,10 @@ async function pipelined<R>(options: PipelineOptions, statements: Prisma.Sql[]):
   // transaction, the ones after it are refused too, and COMMIT then rolls back (answering ROLLBACK).
   const answers = await Promise.allSettled(sent);
   const failed = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
-  // A refusal leaves the connection usable; anything else (a lost connection) retires it.
+  // A refusal leaves the connection usable; anything else (a lost connection) retires it, still
+  // heard should it report more on its way out.
   const lost = failed !== undefined && !(failed.reason instanceof pg.DatabaseError);
+  if (!lost) client.removeListener('error', heard);
   client.release(lost ? (failed.reason as Error) : undefined);
   if (failed) throw failed.reason;
   const commit = answers.at(-1) as PromiseFulfilledResult<pg.QueryResult>;

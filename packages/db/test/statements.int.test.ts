@@ -1,4 +1,4 @@
-import type { TestDatabase } from '@tideline/test-support';
+import { eventually, FaultProxy, type TestDatabase } from '@tideline/test-support';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database, Prisma } from '../src/index.ts';
@@ -168,5 +168,47 @@ describe('raw statements (Prisma driver adapter, without the client machinery)',
       Prisma.sql`SELECT count(*)::int AS n FROM websites WHERE line_group_id = ${group!.id}`,
     );
     expect(count).toEqual({ n: 0 });
+  });
+  it('pipeline - the connection cut while a turn runs: the call fails with the connection error, the process goes on, and the next turn runs on a new connection', async () => {
+    const proxy = await FaultProxy.to(Number(new URL(fx.url).port || 5432));
+    const url = new URL(fx.url);
+    url.host = `127.0.0.1:${proxy.port}`;
+    const cut = createDatabase({
+      url: url.toString(),
+      statementTimeoutMs: 10_000,
+      connectTimeoutMs: 5_000,
+      poolMax: 1,
+      transactionTimeoutMs: 5_000,
+      transactionMaxWaitMs: 5_000,
+      applicationName: 'statements-cut-test',
+    });
+    try {
+      const running = cut.statements
+        .pipeline([Prisma.sql`SELECT pg_sleep(30)`, Prisma.sql`SELECT 1 AS one`])
+        .catch((e: unknown) => e);
+      // Cut once the turn is running in PostgreSQL (seen from a connection of its own).
+      const sleeping = async () =>
+        (
+          await db.pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'statements-cut-test' AND query LIKE '%pg_sleep%' AND state = 'active'`,
+          )
+        ).rows[0]!.n === 1;
+      expect(await eventually(sleeping, 10_000)).toBe(true);
+      proxy.cut();
+      const error = await running;
+      expect(error).toBeInstanceOf(Error);
+      expect(error).not.toBeInstanceOf(pg.DatabaseError);
+      proxy.restore();
+      expect(await cut.statements.pipeline<{ one: number }>([Prisma.sql`SELECT 1 AS one`])).toEqual([
+        [{ one: 1 }],
+      ]);
+    } finally {
+      await cut.close();
+      await proxy[Symbol.asyncDispose]();
+      // The cut left its backend sleeping; it goes with the test.
+      await db.pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'statements-cut-test'`,
+      );
+    }
   });
 });
