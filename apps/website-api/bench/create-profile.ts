@@ -121,6 +121,18 @@ try {
     const statement = createStatement('rawstmt', i);
     return raw.query({ name: 'profile_create', text: statement.text, values: statement.values as unknown[] });
   });
+  // The same statement without the event log's parts: what the log itself costs PostgreSQL.
+  await timed('raw pg: the create statement, named (event log off)', N, (i) => {
+    const statement = createWebsiteStatement(
+      { domains: domains('rawoff', i), line_group_id: lineGroup.id, https_enabled: false, status: 'active' },
+      null,
+    );
+    return raw.query({
+      name: 'profile_create_off',
+      text: statement.text,
+      values: statement.values as unknown[],
+    });
+  });
   // The same statement through Prisma Client, and through its driver adapter (the store's path).
   await timed('prisma: the create statement, $queryRaw', N, (i) =>
     db.prisma.$queryRaw(createStatement('prismastmt', i)),

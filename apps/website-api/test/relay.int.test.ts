@@ -1,8 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { BusMessage, EventBus } from '@tideline/bus';
-import { WebsiteEvent } from '@tideline/contracts';
+import {
+  type BusMessage,
+  BusUnavailableError,
+  type EventBus,
+  MemoryEventBus,
+  type PublishOptions,
+  type PublishReceipt,
+  type TopicSpec,
+} from '@tideline/bus';
+import { TOPICS, WebsiteEvent } from '@tideline/contracts';
+import { createLogger, Registry } from '@tideline/runtime';
 import {
   DisposableServer,
   eventually,
@@ -12,6 +21,8 @@ import {
   waitForPort,
 } from '@tideline/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PostgresRelayState } from '../src/adapters/event-log/relay-state.ts';
+import { EventRelay } from '../src/adapters/relay.ts';
 import {
   ApiClient,
   ApiFixture,
@@ -74,6 +85,34 @@ function expectExactlyOnceInOrder(messages: BusMessage[], last: number): void {
 }
 
 const streamHas = (b: EventBus, count: number) => async () => (await readWebsiteStream(b)).length >= count;
+
+/** An in-memory broker that loses the first publish of one msgId (stores nothing, fails it). */
+class LosingOnce extends MemoryEventBus {
+  private lost = false;
+  constructor(private readonly msgIdToLose: string) {
+    super({
+      prefix: 'relay-order',
+      topics: Object.entries(TOPICS).map(([name, t]) => ({ name, subjects: t.subjects })),
+      maxDeliveries: 5,
+      backoff: { initialMs: 10, maxMs: 100 },
+      ackWaitMs: 1_000,
+      retentionMs: 60_000,
+      duplicateWindowMs: 60_000,
+    });
+  }
+  protected override doPublish(
+    topic: TopicSpec,
+    subject: string,
+    data: Uint8Array,
+    options: PublishOptions,
+  ): Promise<PublishReceipt> {
+    if (options.msgId === this.msgIdToLose && !this.lost) {
+      this.lost = true;
+      return Promise.reject(new BusUnavailableError(`publish of ${subject} lost on the way`));
+    }
+    return super.doPublish(topic, subject, data, options);
+  }
+}
 
 describe('relay (invariant 1: no committed change without its event on the broker)', () => {
   it('relay - publishes every committed change once, in id order, as website.<type> with msgId = eventId and the contract envelope', async () => {
@@ -219,6 +258,39 @@ describe('relay (invariant 1: no committed change without its event on the broke
     expect(await eventually(streamHas(reader, 2), 10_000)).toBe(true);
     expectExactlyOnceInOrder(await readWebsiteStream(reader), 2);
     expect(await next.publishedId()).toBe(2);
+  });
+
+  it('relay - the events of a pass go out without waiting for one another, yet one lost on the way is never overtaken: the topic holds them in id order', async () => {
+    const fx = await started({});
+    await writeChanges(fx, 4, 'lost');
+    expect(await eventually(async () => (await fx.publishedId()) === 4, 10_000)).toBe(true);
+    await fx.stopService();
+    // A relay of its own publishes the log again from the start, to a broker that loses event 2
+    // the first time: 3 and 4 were sent before 2's answer came back, and must not be stored
+    // ahead of it.
+    await fx.query(`UPDATE ws_relay_state SET last_published_id = 0, owner = NULL`);
+    const broker = new LosingOnce('2');
+    await broker.start();
+    cleanups.push(() => broker.drain());
+    const metrics = new Registry();
+    const relay = new EventRelay({
+      state: new PostgresRelayState({ pool: fx.sql, topic: 'websites' }),
+      bus: () => broker,
+      batchSize: 10,
+      intervalMs: 20,
+      progressIntervalMs: 0,
+      leaseMs: 10_000,
+      logger: createLogger({ level: 'silent', service: 'relay-test' }),
+      metrics,
+      owner: 'relay-order-test',
+    });
+    cleanups.push(() => relay.stop());
+    relay.start();
+    expect(await eventually(async () => (await fx.publishedId()) === 4, 10_000)).toBe(true);
+    const stored = await broker.read({ topic: 'websites', from: 1, limit: 10 });
+    expect(stored.map((m) => m.msgId)).toEqual(['1', '2', '3', '4']);
+    const failures = await metrics.getSingleMetricAsString('tideline_website_api_relay_publish_failures_total');
+    expect(failures).toMatch(/ 1$/m);
   });
 
   it('relay - crash between commit and publish: a new instance publishes what was committed, exactly once', async () => {

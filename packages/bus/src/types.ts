@@ -14,12 +14,24 @@ export interface PublishOptions {
   headers?: Record<string, string>;
   /**
    * Optimistic concurrency, enforced by the broker where it can be (see
-   * {@link EventBus.enforcesExpectations}): the message is stored only if the last message stored
-   * on this very subject is at `lastSubjectPosition` (0: none is retained). Otherwise the publish
-   * fails with a PublishExpectationError and nothing is stored. A writer that lost its turn (a
-   * fenced former owner) is refused this way even when it does not know it lost.
+   * {@link EventBus.enforcesExpectations}). When an expectation does not hold, the publish fails
+   * with a PublishExpectationError and nothing is stored. A publish whose msgId the broker already
+   * holds is answered as a duplicate before any expectation is checked.
    */
-  expect?: { lastSubjectPosition: number };
+  expect?: {
+    /**
+     * The message is stored only if the last message stored on this very subject is at this
+     * position (0: none is retained). A writer that lost its turn (a fenced former owner) is
+     * refused this way even when it does not know it lost.
+     */
+    lastSubjectPosition?: number;
+    /**
+     * The message is stored only if the last message stored in its topic has this msgId. Publishes
+     * sent one after the other without waiting, each expecting the one before it, are stored in
+     * that order or not at all: one that was not stored stops every later one.
+     */
+    lastMsgId?: string;
+  };
 }
 
 export interface PublishReceipt {

@@ -78,4 +78,36 @@ describe.each([
     const stored = await bus.read({ topic: 'nodes', from: 1, limit: 10 });
     expect(stored.map((m) => m.msgId)).toEqual(['c1:1']);
   });
+
+  it('ordering - publishes sent without waiting, each expecting the previous msgId: one not stored stops every later one', async () => {
+    const bus = await open();
+    await bus.publish('website.add', { n: 1 }, { msgId: '1' });
+    // 2 expects a msgId the topic does not end with (as if the message before it was lost):
+    // refused, and 3, which expects 2, is refused with it although it was sent before 2's answer.
+    const sends = [
+      bus.publish('website.update', { n: 2 }, { msgId: '2', expect: { lastMsgId: 'lost' } }),
+      bus.publish('website.add', { n: 3 }, { msgId: '3', expect: { lastMsgId: '2' } }),
+    ];
+    const outcomes = await Promise.allSettled(sends);
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected');
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(PublishExpectationError);
+    }
+    // The same chain from the topic's real end is stored, in order.
+    const stored = await Promise.all([
+      bus.publish('website.update', { n: 2 }, { msgId: '2', expect: { lastMsgId: '1' } }),
+      bus.publish('website.add', { n: 3 }, { msgId: '3', expect: { lastMsgId: '2' } }),
+    ]);
+    expect(stored.map((r) => r.duplicate)).toEqual([false, false]);
+    // A republished message is answered as a duplicate before its expectation is checked (the
+    // topic now ends with 3, not 1), so a chain that starts with what the broker holds goes on.
+    const again = await Promise.all([
+      bus.publish('website.update', { n: 2 }, { msgId: '2', expect: { lastMsgId: '1' } }),
+      bus.publish('website.add', { n: 3 }, { msgId: '3', expect: { lastMsgId: '2' } }),
+      bus.publish('website.delete', { n: 4 }, { msgId: '4', expect: { lastMsgId: '3' } }),
+    ]);
+    expect(again.map((r) => r.duplicate)).toEqual([true, true, false]);
+    const messages = await bus.read({ topic: 'websites', from: 1, limit: 10 });
+    expect(messages.map((m) => m.msgId)).toEqual(['1', '2', '3', '4']);
+  });
 });

@@ -228,29 +228,7 @@ export class EventRelay {
           this.metrics.lag.set(0);
           return;
         }
-        let published = from;
-        let failed = false;
-        for (const event of events) {
-          try {
-            // In the trace of the request that wrote the event: the publish span is its child.
-            await context.with(contextFromCarrier(event.trace), () =>
-              bus.publish(subjects.website(event.type), event, {
-                msgId: String(event.eventId),
-                key: this.options.state.topic,
-              }),
-            );
-          } catch (error) {
-            failed = true;
-            this.metrics.failures.inc();
-            this.options.logger.warn(
-              { err: error, eventId: event.eventId },
-              'relay: publish failed; the event stays in the log and is retried',
-            );
-            break;
-          }
-          published = event.eventId;
-          this.metrics.published.inc();
-        }
+        const { published = from, failed } = await this.publishInOrder(bus, events);
         if (published > from) {
           this.publishedId = published;
           this.forgetUpTo(published);
@@ -265,6 +243,56 @@ export class EventRelay {
     } catch (error) {
       this.options.logger.warn({ err: error }, 'relay: database unavailable; retrying next interval');
     }
+  }
+
+  /**
+   * Publishes `events` (consecutive ids) in id order; answers the last id up to which every one is
+   * stored, and whether one failed. Where the broker checks expectations (NATS JetStream), they go
+   * out together without waiting for one another's acks, each but the first expecting the one
+   * before it as the topic's last message: one that is not stored (refused, lost on the way) makes
+   * the broker refuse every later one, so the topic never holds an event ahead of an earlier one.
+   * The first expects nothing: the topic may end with anything the broker already holds (a
+   * republished event is answered as a duplicate before any expectation is checked). Elsewhere
+   * (Kafka) each publish waits for the one before it.
+   */
+  private async publishInOrder(
+    bus: EventBus,
+    events: WebsiteEvent[],
+  ): Promise<{ published: number | undefined; failed: boolean }> {
+    const chained = bus.enforcesExpectations === true;
+    const send = (event: WebsiteEvent, previous: WebsiteEvent | undefined) =>
+      // In the trace of the request that wrote the event: the publish span is its child.
+      context.with(contextFromCarrier(event.trace), () =>
+        bus.publish(subjects.website(event.type), event, {
+          msgId: String(event.eventId),
+          key: this.options.state.topic,
+          ...(previous ? { expect: { lastMsgId: String(previous.eventId) } } : {}),
+        }),
+      );
+    const sent = chained
+      ? events.map((event, i) => {
+          const receipt = send(event, events[i - 1]);
+          // Awaited below in order; those after a failure are only refused with it.
+          receipt.catch(() => {});
+          return receipt;
+        })
+      : undefined;
+    let published: number | undefined;
+    for (const [i, event] of events.entries()) {
+      try {
+        await (sent ? sent[i] : send(event, undefined));
+      } catch (error) {
+        this.metrics.failures.inc();
+        this.options.logger.warn(
+          { err: error, eventId: event.eventId },
+          'relay: publish failed; the event stays in the log and is retried',
+        );
+        return { published, failed: true };
+      }
+      published = event.eventId;
+      this.metrics.published.inc();
+    }
+    return { published, failed: false };
   }
 
   /** The remembered events from `after + 1` on without a gap, at most `batchSize`. */

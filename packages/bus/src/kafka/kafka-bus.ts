@@ -199,7 +199,7 @@ export class KafkaEventBus extends BaseEventBus {
   ): Promise<PublishReceipt> {
     if (options.expect)
       throw new PublishExpectationError(
-        `publish of ${subject} refused: Kafka does not check an expected subject position`,
+        `publish of ${subject} refused: Kafka does not check publish expectations`,
       );
     const earlier = this.published.lookup(options.msgId);
     if (earlier) {

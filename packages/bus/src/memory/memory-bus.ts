@@ -89,7 +89,8 @@ export class MemoryEventBus extends BaseEventBus {
       if (log[i]!.msgId === options.msgId)
         return { topic: topic.name, position: log[i]!.position, duplicate: true };
     }
-    if (options.expect) {
+    const expected = options.expect?.lastSubjectPosition;
+    if (expected !== undefined) {
       let last = 0;
       for (let i = log.length - 1; i >= 0; i--) {
         if (log[i]!.subject === subject) {
@@ -97,11 +98,16 @@ export class MemoryEventBus extends BaseEventBus {
           break;
         }
       }
-      if (last !== options.expect.lastSubjectPosition)
+      if (last !== expected)
         throw new PublishExpectationError(
-          `publish of ${subject} refused: last position ${last}, expected ${options.expect.lastSubjectPosition}`,
+          `publish of ${subject} refused: last position ${last}, expected ${expected}`,
         );
     }
+    const lastMsgId = options.expect?.lastMsgId;
+    if (lastMsgId !== undefined && log.at(-1)?.msgId !== lastMsgId)
+      throw new PublishExpectationError(
+        `publish of ${subject} refused: last msgId ${JSON.stringify(log.at(-1)?.msgId ?? '')}, expected ${JSON.stringify(lastMsgId)}`,
+      );
     const position = (log.at(-1)?.position ?? 0) + 1;
     log.push({
       subject,

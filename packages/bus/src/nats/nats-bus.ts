@@ -53,8 +53,11 @@ const READ_EXPIRES_MS = 1_000;
 const STOP_CHECK_MS = 50;
 const API_STREAM_NOT_FOUND = 10059;
 const API_CONSUMER_NOT_FOUND = 10014;
-/** JetStream's "wrong last sequence" (Nats-Expected-Last-Subject-Sequence did not match). */
-const API_WRONG_LAST_SEQUENCE = 10071;
+/**
+ * JetStream's refusals of an expectation: "wrong last msg ID" (Nats-Expected-Last-Msg-Id) and
+ * "wrong last sequence" (Nats-Expected-Last-Subject-Sequence).
+ */
+const EXPECTATION_REFUSALS = new Set([10070, 10071]);
 
 /**
  * Acks of one subscription, written together at the end of the event-loop turn that settled them:
@@ -189,12 +192,15 @@ export class NatsEventBus extends BaseEventBus {
         timeout: this.timeoutMs,
         expect: {
           streamName: this.streamName(topic),
-          ...(options.expect ? { lastSubjectSequence: options.expect.lastSubjectPosition } : {}),
+          ...(options.expect?.lastSubjectPosition !== undefined
+            ? { lastSubjectSequence: options.expect.lastSubjectPosition }
+            : {}),
+          ...(options.expect?.lastMsgId !== undefined ? { lastMsgID: options.expect.lastMsgId } : {}),
         },
       });
       return { topic: topic.name, position: ack.seq, duplicate: ack.duplicate };
     } catch (error) {
-      if (error instanceof JetStreamApiError && error.code === API_WRONG_LAST_SEQUENCE)
+      if (error instanceof JetStreamApiError && EXPECTATION_REFUSALS.has(error.code))
         throw new PublishExpectationError(`publish of ${subject} refused: ${error.message}`, {
           cause: error,
         });
