@@ -289,7 +289,9 @@ describe('relay (invariant 1: no committed change without its event on the broke
     expect(await eventually(async () => (await fx.publishedId()) === 4, 10_000)).toBe(true);
     const stored = await broker.read({ topic: 'websites', from: 1, limit: 10 });
     expect(stored.map((m) => m.msgId)).toEqual(['1', '2', '3', '4']);
-    const failures = await metrics.getSingleMetricAsString('tideline_website_api_relay_publish_failures_total');
+    const failures = await metrics.getSingleMetricAsString(
+      'tideline_website_api_relay_publish_failures_total',
+    );
     expect(failures).toMatch(/ 1$/m);
   });
 
