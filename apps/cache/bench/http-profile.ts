@@ -6,8 +6,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { MemoryEventBus } from '@tideline/bus';
-import { NODES_API, NODES_TOPIC, NodeField, SCHEMA_VERSION, TOPICS } from '@tideline/contracts';
+import { contractTopics, MemoryEventBus } from '@tideline/bus';
+import { NODES_API, NODES_TOPIC, NodeField, SCHEMA_VERSION } from '@tideline/contracts';
 import { toNodeView } from '@tideline/informer';
 import { makeNode } from '@tideline/kube-test-server';
 import { testToken } from '@tideline/test-support';
@@ -19,7 +19,7 @@ const QUERIES = 3_000;
 
 const bus = new MemoryEventBus({
   prefix: 'profile',
-  topics: Object.entries(TOPICS).map(([name, t]) => ({ name, subjects: t.subjects })),
+  topics: contractTopics(),
   maxDeliveries: 5,
   backoff: { initialMs: 20, maxMs: 40 },
   ackWaitMs: 30_000,

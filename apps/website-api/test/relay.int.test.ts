@@ -10,7 +10,7 @@ import {
   type PublishReceipt,
   type TopicSpec,
 } from '@tideline/bus';
-import { TOPICS, WebsiteEvent } from '@tideline/contracts';
+import { WebsiteEvent } from '@tideline/contracts';
 import { createLogger, Registry } from '@tideline/runtime';
 import {
   DisposableServer,
@@ -18,6 +18,7 @@ import {
   FaultProxy,
   freePort,
   TestDatabase,
+  testBusOptions,
   waitForPort,
 } from '@tideline/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -90,15 +91,7 @@ const streamHas = (b: EventBus, count: number) => async () => (await readWebsite
 class LosingOnce extends MemoryEventBus {
   private lost = false;
   constructor(private readonly msgIdToLose: string) {
-    super({
-      prefix: 'relay-order',
-      topics: Object.entries(TOPICS).map(([name, t]) => ({ name, subjects: t.subjects })),
-      maxDeliveries: 5,
-      backoff: { initialMs: 10, maxMs: 100 },
-      ackWaitMs: 1_000,
-      retentionMs: 60_000,
-      duplicateWindowMs: 60_000,
-    });
+    super(testBusOptions('relay-order'));
   }
   protected override doPublish(
     topic: TopicSpec,

@@ -76,11 +76,15 @@ export function kafkaSecurity(config: BusConfig): { sasl?: KafkaSasl; tls?: Kafk
   return out;
 }
 
+/** Every topic of the contracts (`TOPICS`), as the bus provisions them. */
+export function contractTopics(): TopicSpec[] {
+  return Object.entries(TOPICS).map(([name, t]) => ({ name, subjects: t.subjects }));
+}
+
 /** The bus the configuration asks for (`TIDELINE_BUS`), not yet started. */
 export function createEventBus(options: CreateBusOptions): EventBus {
   const { config } = options;
-  const topics =
-    options.topics ?? Object.entries(TOPICS).map(([name, t]) => ({ name, subjects: t.subjects }));
+  const topics = options.topics ?? contractTopics();
   const common = {
     prefix: config.busPrefix,
     topics,

@@ -13,7 +13,13 @@ export {
   redriveDeadLetters,
 } from './dead-letters.ts';
 export { BusStateError, BusUnavailableError, PublishExpectationError, UnknownTopicError } from './errors.ts';
-export { type CreateBusOptions, createEventBus, type ServiceBusOptions, serviceBus } from './factory.ts';
+export {
+  type CreateBusOptions,
+  contractTopics,
+  createEventBus,
+  type ServiceBusOptions,
+  serviceBus,
+} from './factory.ts';
 export { KafkaEventBus } from './kafka/kafka-bus.ts';
 export type { KafkaBusOptions } from './kafka/options.ts';
 export { MemoryBroker, MemoryEventBus } from './memory/memory-bus.ts';

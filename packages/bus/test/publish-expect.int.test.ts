@@ -1,6 +1,5 @@
 import { type EventBus, MemoryEventBus, PublishExpectationError } from '@tideline/bus';
-import { TOPICS } from '@tideline/contracts';
-import { openTestBus, removeStreams, uniquePrefix } from '@tideline/test-support';
+import { openTestBus, removeStreams, testBusOptions, uniquePrefix } from '@tideline/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -19,15 +18,7 @@ async function nats(): Promise<EventBus> {
 }
 
 async function memory(): Promise<EventBus> {
-  const bus = new MemoryEventBus({
-    prefix: 'm',
-    topics: Object.entries(TOPICS).map(([name, t]) => ({ name, subjects: t.subjects })),
-    maxDeliveries: 5,
-    backoff: { initialMs: 10, maxMs: 100 },
-    ackWaitMs: 1_000,
-    retentionMs: 60_000,
-    duplicateWindowMs: 60_000,
-  });
+  const bus = new MemoryEventBus(testBusOptions('m'));
   await bus.start();
   cleanups.push(() => bus.drain());
   return bus;

@@ -1,6 +1,6 @@
 export { eventually, sleep, type TestCertificates, testCertificates } from '@tideline/bus/testing';
 export { DisposableKafka, type DisposableKafkaOptions } from './kafka.ts';
-export { openTestBus, removeStreams, TEST_NATS_URL, uniquePrefix } from './nats.ts';
+export { openTestBus, removeStreams, TEST_NATS_URL, testBusOptions, uniquePrefix } from './nats.ts';
 export { NodeEventLog } from './node-event-log.ts';
 export {
   type TestNodeEvents,

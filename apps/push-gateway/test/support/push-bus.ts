@@ -1,5 +1,6 @@
 import {
   type BusOptions,
+  contractTopics,
   type EventBus,
   KafkaEventBus,
   NatsEventBus,
@@ -10,7 +11,6 @@ import {
   type Subscription,
 } from '@tideline/bus';
 import { busSettings, loadConfig } from '@tideline/config';
-import { TOPICS } from '@tideline/contracts';
 
 /** One subscription a gateway made through a {@link PushTestBus}, which the test can stop and start again. */
 export interface RestartableSubscription {
@@ -37,7 +37,7 @@ export class PushTestBus implements EventBus {
     const config = loadConfig(busSettings, { env });
     const common: BusOptions = {
       prefix: config.busPrefix,
-      topics: Object.entries(TOPICS).map(([name, t]) => ({ name, subjects: t.subjects })),
+      topics: contractTopics(),
       maxDeliveries: config.busMaxDeliveries,
       backoff: { initialMs: config.busRetryBackoffMs, maxMs: config.busRetryBackoffMaxMs },
       ackWaitMs: config.busAckWaitMs,
