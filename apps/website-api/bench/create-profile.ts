@@ -148,6 +148,23 @@ try {
       status: 'active',
     }),
   );
+  // The same store without the event log: with the raw statements above, what the log costs the
+  // service (beyond PostgreSQL's part) per create.
+  const storeWithoutLog = new PrismaWebsiteStore({
+    prisma: db.prisma,
+    statements: db.statements,
+    eventLog: null,
+    writeLockTries: config.writeLockTries,
+    writeBatchMax: config.writeBatchMax,
+  });
+  await timed('store.createWebsite (no HTTP), event log off', N, (i) =>
+    storeWithoutLog.createWebsite({
+      domains: domains('storeoff', i),
+      line_group_id: lineGroup.id,
+      https_enabled: false,
+      status: 'active',
+    }),
+  );
   await timed('HTTP POST /api/v1/websites/create, event log on', N, async (i) => {
     const answer = await http.request(`${api.url}/api/v1/websites/create`, {
       method: 'POST',
