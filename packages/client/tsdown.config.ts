@@ -2,12 +2,13 @@ import { defineConfig } from 'tsdown';
 
 /** Runtime imports the published JavaScript may keep; anything else is bundled or refused. */
 const EXTERNAL = ['socket.io-client', 'react'];
-/** The private workspace package whose code and types are bundled into the build. */
-const CONTRACTS = /[\\/]packages[\\/]contracts[\\/]src[\\/]/;
+/** The private workspace packages whose code and types are bundled into the build. */
+const BUNDLED = /[\\/]packages[\\/](contracts|config)[\\/]src[\\/]/;
 
 /**
  * The published build: ESM for browsers and bundlers, with bundled type declarations.
- * `@tideline/contracts` is a private workspace package, so its code and types are bundled in;
+ * `@tideline/contracts` and `@tideline/config/client-defaults` (the SDK's defaults) are private
+ * workspace code, so their code and types are bundled in;
  * socket.io-client stays a dependency and react an optional peer. The declarations refer to
  * zod's types (the wire shapes are zod schemas), so zod is a dependency for types only: the
  * JavaScript does not import it (test/package.test.ts checks the built imports).
@@ -27,14 +28,14 @@ export default defineConfig({
   // and `z…` calls pure, the schemas the client does not use are dropped and only plain code
   // (e.g. `sequenceStep`) reaches the bundle.
   treeshake: {
-    moduleSideEffects: (id: string, external: boolean) => !external && !CONTRACTS.test(id),
+    moduleSideEffects: (id: string, external: boolean) => !external && !BUNDLED.test(id),
     manualPureFunctions: ['z'],
   },
   // eager: declarations of the bundled contracts come from one whole-program emit.
   dts: { tsc: { eager: true } },
   deps: {
     neverBundle: [...EXTERNAL, 'zod'],
-    alwaysBundle: ['@tideline/contracts'],
-    dts: { alwaysBundle: ['@tideline/contracts'], neverBundle: [...EXTERNAL, 'zod'] },
+    alwaysBundle: ['@tideline/contracts', '@tideline/config'],
+    dts: { alwaysBundle: ['@tideline/contracts', '@tideline/config'], neverBundle: [...EXTERNAL, 'zod'] },
   },
 });

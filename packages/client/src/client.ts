@@ -1,3 +1,4 @@
+import { CLIENT_DEFAULTS as DEFAULTS } from '@tideline/config/client-defaults';
 import type {
   Ack,
   ClientToServerEvents,
@@ -82,8 +83,9 @@ type TidelineSocket = Socket<ServerToClientEvents<NodesUpdateMessage>, ClientToS
 type TokenOutcome = { ok: true; token: string } | { ok: false; terminal: boolean; reason: string };
 
 /**
- * The SDK's tunables and their defaults. The SDK runs in browsers, where no `TIDELINE_*`
- * environment exists, so these are set per connection through {@link ConnectOptions}.
+ * The SDK's tunables and their defaults (kept in packages/config, `client-defaults`, with the
+ * project's other tunables). The SDK runs in browsers, where no `TIDELINE_*` environment exists,
+ * so these are set per connection through {@link ConnectOptions}.
  */
 export const CLIENT_DEFAULTS: Readonly<
   Required<
@@ -92,16 +94,7 @@ export const CLIENT_DEFAULTS: Readonly<
       'refreshBeforeExpiryMs' | 'reconnectDelayMs' | 'requestTimeoutMs' | 'rateLimitedRetries'
     >
   >
-> = {
-  /** Ask `getToken` and send `auth:refresh` this long before the token expires. */
-  refreshBeforeExpiryMs: 30_000,
-  /** First reconnect delay and its cap; doubles per failed attempt, with jitter. */
-  reconnectDelayMs: { initial: 250, max: 5_000 },
-  /** A request the server has not acknowledged by then fails with TIMEOUT (and is retried with backoff). */
-  requestTimeoutMs: 10_000,
-  /** A (re)sync refused with RATE_LIMITED is sent again after the server's `retryAfterMs`, this often at most. */
-  rateLimitedRetries: 3,
-};
+> = DEFAULTS;
 
 const NOT_CONNECTED: ClientState = {
   state: 'disconnected',
