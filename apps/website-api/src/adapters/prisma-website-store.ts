@@ -214,10 +214,11 @@ export class PrismaWebsiteStore implements WebsiteStore {
    * get consecutive ids and commit together. The transaction goes out pipelined (BEGIN, the
    * statements, COMMIT in one round trip): PostgreSQL runs the turn without waiting for this
    * process between its statements, so the topic lock is held for the statements' own time. A
-   * statement that wrote nothing because its snapshot was stale runs again alone afterwards. When the database refuses one of them (an error it
-   * reports, so the transaction rolled back and nothing of the turn was written), each change runs
-   * again alone, so one change's error is only its own; a connection lost on the way (the commit's
-   * outcome unknown) fails them all, as it would fail each alone.
+   * statement that wrote nothing because its snapshot was stale runs again alone afterwards. When
+   * the database refuses one of them (an error it reports, so the transaction rolled back and
+   * nothing of the turn was written), each change runs again alone, so one change's error is only
+   * its own; a connection lost on the way (the commit's outcome unknown) fails them all, as it
+   * would fail each alone.
    */
   private async runTogether<R extends { topic_held: boolean }>(turn: Turn<R>[]): Promise<void> {
     let rows: R[][];
