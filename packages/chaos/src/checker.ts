@@ -150,6 +150,24 @@ function replicaDiff(got: Map<string, string>, want: Map<string, string>): strin
   return [...keys].filter((k) => got.get(k) !== want.get(k)).sort();
 }
 
+/** A client as it is now, unaffected by what it receives later. */
+function frozen(client: RecordedClient): RecordedClient {
+  const feeds = [...client.feeds];
+  const positions = new Map(feeds.map((f) => [f, client.position(f)] as const));
+  // Updates replace items, never change them in place: copying the maps is enough.
+  const replicas = new Map(feeds.map((f) => [f, new Map(client.replica(f))] as const));
+  return {
+    name: client.name,
+    feeds,
+    segments: client.segments.map((s) => ({ ...s, updates: [...s.updates] })),
+    deliveries: [...client.deliveries],
+    reconnects: client.reconnects,
+    gateway: client.gateway,
+    position: (feed) => positions.get(feed),
+    replica: (feed) => replicas.get(feed) ?? new Map(),
+  };
+}
+
 /**
  * Checks one segment: its updates, in the order they arrived, must be exactly the truth's ids after
  * the initial's lastEventId up to `endId`. The first place they differ is classified: an id past
@@ -270,13 +288,18 @@ function checkSegment(
  * unknown); the final replica equal to the truth; every acknowledged write in the websites log.
  */
 export async function checkHistory(options: CheckOptions): Promise<CheckReport> {
-  const { clients, truth } = options;
-  const feeds = [...new Set(clients.flatMap((c) => c.feeds))];
+  const { truth } = options;
+  const feeds = [...new Set(options.clients.flatMap((c) => c.feeds))];
   const started = performance.now();
   const deadline = started + options.catchUpTimeoutMs;
   let truths = new Map<FeedName, FeedTruth>();
   let replicas = new Map<FeedName, Map<string, string>>();
+  let clients: RecordedClient[] = [];
   for (;;) {
+    // What the clients hold is taken before the truth is read, and judged as taken: an event
+    // published while the truth is read (a publisher still working off a backlog) would otherwise
+    // reach the clients but not the truth, and be reported as an id the truth does not have.
+    clients = options.clients.map(frozen);
     truths = new Map(await Promise.all(feeds.map(async (f) => [f, await feedTruth(truth, f)] as const)));
     replicas = new Map(await Promise.all(feeds.map(async (f) => [f, await truthReplica(truth, f)] as const)));
     const caughtUp = clients.every((c) =>
