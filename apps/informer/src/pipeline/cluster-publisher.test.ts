@@ -1,4 +1,4 @@
-import { MemoryEventBus } from '@tideline/bus';
+import { type EventBus, MemoryEventBus } from '@tideline/bus';
 import {
   applyNodePatch,
   decodeNodesTopicEvent,
@@ -19,7 +19,9 @@ afterEach(async () => {
   for (const bus of buses.splice(0)) await bus.drain();
 });
 
-async function setup() {
+async function setup(
+  options: { backoff?: { initialMs: number; maxMs: number }; wrap?: (bus: EventBus) => EventBus } = {},
+) {
   const bus = new MemoryEventBus({
     prefix: 't',
     topics: [{ name: NODES_TOPIC, subjects: TOPICS.nodes.subjects }],
@@ -36,8 +38,8 @@ async function setup() {
   const publisher = new ClusterPublisher({
     cluster: 'c1',
     ledger,
-    bus,
-    backoff: { initialMs: 10, maxMs: 20 },
+    bus: options.wrap ? options.wrap(bus) : bus,
+    backoff: options.backoff ?? { initialMs: 10, maxMs: 20 },
     logger: createLogger({ level: 'silent', service: 'test' } as never),
     metrics,
   });
@@ -50,7 +52,9 @@ async function setup() {
     });
   };
   const filtered = async () => (await metrics.filtered.get()).values.reduce((sum, v) => sum + v.value, 0);
-  return { publisher, events, filtered };
+  const failures = async () =>
+    (await metrics.publishFailures.get()).values.reduce((sum, v) => sum + v.value, 0);
+  return { publisher, events, filtered, failures };
 }
 
 const clone = (node: unknown) => structuredClone(node) as ObservedNode;
@@ -97,6 +101,37 @@ describe('ClusterPublisher', () => {
       ['updated', true],
       ['updated', false],
     ]);
+  });
+});
+
+describe('ClusterPublisher, bus outage', () => {
+  it('an event refused while the bus is disconnected goes again once it is back, not after a delay that doubled meanwhile', async () => {
+    // A backoff that reaches an hour within a few failures: a retry that waited it out would time
+    // the test out. The bus comes back after the publisher looked at it five times while down.
+    let down = true;
+    let refused = 0;
+    let looked = 0;
+    const { publisher, events, failures } = await setup({
+      backoff: { initialMs: 1, maxMs: 3_600_000 },
+      wrap: (bus) =>
+        ({
+          healthy: () => {
+            if (down && refused > 0 && ++looked >= 5) down = false;
+            return !down;
+          },
+          publish: (...args: Parameters<EventBus['publish']>) => {
+            if (!down) return bus.publish(...args);
+            refused += 1;
+            return Promise.reject(new Error('bus disconnected'));
+          },
+        }) as unknown as EventBus,
+    });
+    publisher.upsert(clone(makeNode({ name: 'n1' })));
+    await publisher.idle();
+    expect((await events()).map((e) => [e.eventId, e.type])).toEqual([[1, 'added']]);
+    // Refused once, then it waited for the bus instead of trying again into the outage.
+    expect(refused).toBe(1);
+    expect(await failures()).toBe(1);
   });
 });
 

@@ -76,7 +76,8 @@ const CHECKS_PER_TURN = 512;
  * - events are published one at a time, each after the previous one was stored, with ids
  *   last+1, last+2, … (msgId `<cluster>:<id>`, key `<cluster>`), so the bus holds the cluster's
  *   events in id order without gaps; a refused publish is retried as the same message (same id,
- *   same content) until the bus takes it, and later events wait behind it;
+ *   same content) until the bus takes it, and later events wait behind it (after a failure while the
+ *   bus is disconnected, as soon as it is connected again; otherwise after a doubling delay);
  * - a cluster event (`cluster-registered`/`-removed`) is published after every node event
  *   observed before it was announced;
  * - an `updated` event carries the merge patch from the node's view in its previous event (the
@@ -344,11 +345,19 @@ export class ClusterPublisher implements ObservedSink {
     this.options.fence?.onFenced(by);
   }
 
+  /** Resolves once the bus reports itself connected (looked at every first backoff step), or the publisher stops. */
+  private async untilBusHealthy(): Promise<void> {
+    while (!this.closed && !this.fencedBy && !this.options.bus.healthy())
+      await sleep(this.options.backoff.initialMs);
+  }
+
   private async publish(event: NodesTopicEvent): Promise<void> {
     const msgId = `${this.cluster}:${event.eventId}`;
     const subject = subjects.node(this.cluster, event.type);
     const fence = this.options.fence;
     let position: number | undefined;
+    /** Failures since the bus was last seen connected after an outage: the retry delay's step. */
+    let failures = 0;
     for (let attempt = 1; ; attempt++) {
       if (this.fencedBy) return;
       if (fence && !(await fence.holds())) return this.stopFenced('lease', msgId);
@@ -382,7 +391,18 @@ export class ClusterPublisher implements ObservedSink {
           );
           return;
         }
-        const delayMs = backoffDelay(this.options.backoff, attempt);
+        if (!this.options.bus.healthy()) {
+          // The broker is away: however long the outage, the event goes again as soon as the bus
+          // is connected, not after a delay that doubled while it was down.
+          this.options.logger.warn(
+            { cluster: this.cluster, msgId, err: error },
+            'publish failed: the bus is down; retrying the same event once it is back',
+          );
+          await this.untilBusHealthy();
+          failures = 0;
+          continue;
+        }
+        const delayMs = backoffDelay(this.options.backoff, ++failures);
         this.options.logger.warn(
           { cluster: this.cluster, msgId, err: error, retryInMs: delayMs },
           'publish failed; retrying the same event',
