@@ -2,15 +2,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { offlineLockfile } from './offline-lock.ts';
+import { installedVersion, offlineLockfile } from './offline-lock.ts';
 import { REPO_ROOT } from './process.ts';
 
-const installed = (name: string): string =>
-  (
-    JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as {
-      version: string;
-    }
-  ).version;
+const installed = (name: string): string => installedVersion(REPO_ROOT, name);
 
 describe('offlineLockfile (the clean app of the SDK test, installed from npm cache alone)', () => {
   it('pins the closure to the repository lockfile: dependencies, this platform binding, a local tarball', () => {

@@ -47,6 +47,15 @@ export interface OfflineLockOptions {
   tarballs: LocalTarball[];
 }
 
+/** The version of `name` the repository installs at its top level (what an app pinned for {@link offlineLockfile} names). */
+export function installedVersion(repoRoot: string, name: string): string {
+  return (
+    JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+}
+
 /** Where `dep` is found from lockfile path `from` (node's lookup: the nearest node_modules up the tree). */
 function resolveFrom(packages: Record<string, LockEntry>, from: string, dep: string): string | undefined {
   let base = from;

@@ -16,7 +16,7 @@ import { launchChromium } from '@tideline/test-support/browser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, type Stack, serveStatic, startStack, tokenFor, WebsiteApiClient } from '../src/index.ts';
-import { offlineLockfile } from '../src/offline-lock.ts';
+import { installedVersion, offlineLockfile } from '../src/offline-lock.ts';
 
 /**
  * The SDK as an outside integrator meets it: `npm pack` of @tideline/client (its `prepack` builds
@@ -26,12 +26,7 @@ import { offlineLockfile } from '../src/offline-lock.ts';
  */
 const CLIENT_DIR = join(REPO_ROOT, 'packages', 'client');
 /** The version of a package the repository itself installs. */
-const versionOf = (name: string): string =>
-  (
-    JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as {
-      version: string;
-    }
-  ).version;
+const versionOf = (name: string): string => installedVersion(REPO_ROOT, name);
 /** The Vite the app builds with: the repository's own version. */
 const VITE_VERSION = versionOf('vite');
 const SOCKET_IO_VERSION = versionOf('socket.io-client');
