@@ -47,21 +47,19 @@ describe('migrations and schema.prisma', () => {
     await client.connect();
     try {
       await client.query('ALTER TABLE websites ALTER COLUMN https_enabled DROP NOT NULL');
-      await client.query('DROP INDEX ws_events_topic_created_at_idx');
+      await client.query('DROP INDEX websites_line_group_id_idx');
       await client.query(`ALTER TYPE website_status RENAME VALUE 'paused' TO 'halted'`);
       const expected = factsFromPrisma();
       const actual = await factsFromDatabase(database.url, IGNORE);
       expect(actual.columns).not.toEqual(expected.columns);
       expect(actual.columns).toContain('column websites.https_enabled boolean null default false');
       expect(expected.indexes.filter((i) => !actual.indexes.includes(i))).toEqual([
-        'index ws_events_topic_created_at_idx on ws_events(topic, created_at)',
+        'index websites_line_group_id_idx on websites(line_group_id)',
       ]);
       expect(actual.enums).toContain('enum website_status (active, halted, deleting)');
     } finally {
       await client.query('ALTER TABLE websites ALTER COLUMN https_enabled SET NOT NULL');
-      await client.query(
-        'CREATE INDEX IF NOT EXISTS ws_events_topic_created_at_idx ON ws_events (topic, created_at)',
-      );
+      await client.query('CREATE INDEX IF NOT EXISTS websites_line_group_id_idx ON websites (line_group_id)');
       await client.query(`ALTER TYPE website_status RENAME VALUE 'halted' TO 'paused'`);
       await client.end();
     }
