@@ -107,8 +107,9 @@ run.define(
     label: 'cache process RSS / heap',
     unit: '×',
     better: 'lower',
-    goal: 2,
-    goalNote: 'issue 17: RSS ≤ 2× heap',
+    // No goal here: issue 17's RSS ≤ 2× heap is judged on memory.rssPerModelHeap. This ratio counts
+    // the ~117 MiB the process holds before its first event (over half of it the node executable's
+    // file pages) and so rewards wasted heap (apps/cache/README.md, Memory).
   },
   {
     id: 'memory.rssPerModelHeap',
@@ -117,7 +118,7 @@ run.define(
     unit: '×',
     better: 'lower',
     goal: 2,
-    goalNote: 'RSS ≤ 2× heap, for the part of the process that grows with the nodes (see README)',
+    goalNote: "issue 17's RSS ≤ 2× heap, for what holding the nodes adds (the fixed process cost aside)",
   },
   { id: 'catchUp.rate', label: 'cache rebuild from the bus', unit: 'events/s', better: 'higher' },
   {
