@@ -10,6 +10,7 @@ import {
   type JsMsg,
   jetstream,
   jetstreamManager,
+  PubHeaders,
   RetentionPolicy,
   StorageType,
   type StreamConfig,
@@ -27,6 +28,7 @@ import type {
   TopicSpec,
 } from '../types.ts';
 import { type NatsCredentials, natsConnectParts, printableServers } from './credentials.ts';
+import { PublishAcks } from './publish-acks.ts';
 
 export interface NatsBusOptions extends BusOptions {
   /** Server URLs; credentials in them (`nats://user:pass@host`, `nats://token@host`) are used. */
@@ -53,11 +55,6 @@ const READ_EXPIRES_MS = 1_000;
 const STOP_CHECK_MS = 50;
 const API_STREAM_NOT_FOUND = 10059;
 const API_CONSUMER_NOT_FOUND = 10014;
-/**
- * JetStream's refusals of an expectation: "wrong last msg ID" (Nats-Expected-Last-Msg-Id) and
- * "wrong last sequence" (Nats-Expected-Last-Subject-Sequence).
- */
-const EXPECTATION_REFUSALS = new Set([10070, 10071]);
 
 /**
  * Acks of one subscription, written together at the end of the event-loop turn that settled them:
@@ -99,7 +96,9 @@ class AckBatch {
  */
 export class NatsEventBus extends BaseEventBus {
   private nc: NatsConnection | undefined;
+  /** Consumers (subscribe, read); publishes go through {@link acks}. */
   private js: JetStreamClient | undefined;
+  private acks: PublishAcks | undefined;
   private jsm: JetStreamManager | undefined;
   private connected = false;
 
@@ -137,6 +136,7 @@ export class NatsEventBus extends BaseEventBus {
     void this.watchStatus(this.nc);
     this.jsm = await jetstreamManager(this.nc, { timeout: this.timeoutMs });
     this.js = jetstream(this.nc, { timeout: this.timeoutMs });
+    this.acks = new PublishAcks(this.nc, this.timeoutMs);
     for (const topic of this.topics) await this.provisionStream(topic);
   }
 
@@ -185,29 +185,23 @@ export class NatsEventBus extends BaseEventBus {
     const h = natsHeaders();
     for (const [name, value] of Object.entries(options.headers ?? {})) h.set(name, value);
     if (options.key !== undefined) h.set(KEY_HEADER, options.key);
+    h.set(PubHeaders.MsgIdHdr, options.msgId);
+    // The stream that must store it: a subject no stream of this bus takes is refused, not stored elsewhere.
+    h.set(PubHeaders.ExpectedStreamHdr, this.streamName(topic));
+    if (options.expect?.lastSubjectPosition !== undefined)
+      h.set(PubHeaders.ExpectedLastSubjectSequenceHdr, String(options.expect.lastSubjectPosition));
+    if (options.expect?.lastMsgId !== undefined)
+      h.set(PubHeaders.ExpectedLastMsgIdHdr, options.expect.lastMsgId);
+    let ack: Awaited<ReturnType<PublishAcks['publish']>>;
     try {
-      const ack = await this.js!.publish(this.brokerSubject(subject), data, {
-        msgID: options.msgId,
-        headers: h,
-        timeout: this.timeoutMs,
-        expect: {
-          streamName: this.streamName(topic),
-          ...(options.expect?.lastSubjectPosition !== undefined
-            ? { lastSubjectSequence: options.expect.lastSubjectPosition }
-            : {}),
-          ...(options.expect?.lastMsgId !== undefined ? { lastMsgID: options.expect.lastMsgId } : {}),
-        },
-      });
-      return { topic: topic.name, position: ack.seq, duplicate: ack.duplicate };
+      ack = await this.acks!.publish(this.brokerSubject(subject), data, h);
     } catch (error) {
-      if (error instanceof JetStreamApiError && EXPECTATION_REFUSALS.has(error.code))
-        throw new PublishExpectationError(`publish of ${subject} refused: ${error.message}`, {
-          cause: error,
-        });
+      if (error instanceof PublishExpectationError || error instanceof BusUnavailableError) throw error;
       throw new BusUnavailableError(`publish of ${subject} failed: ${(error as Error).message}`, {
         cause: error,
       });
     }
+    return { topic: topic.name, position: ack.seq, duplicate: ack.duplicate };
   }
 
   private toMessage(topic: TopicSpec, m: JsMsg, deliveryCount = m.info.deliveryCount): BusMessage {
@@ -402,6 +396,7 @@ export class NatsEventBus extends BaseEventBus {
   protected async close(): Promise<void> {
     const nc = this.nc;
     if (!nc || nc.isClosed()) return;
+    this.acks?.close('the bus is closing');
     await nc.drain();
     this.connected = false;
   }
