@@ -19,6 +19,10 @@ type BufferProducer = Producer<Buffer, Buffer, Buffer, Buffer>;
  * After a failed request the producer is replaced: the failed batch may have been stored anyway,
  * and an idempotent producer that reused its sequence numbers for the next batch would have that
  * batch taken for a retry of the failed one and dropped while reported as stored.
+ *
+ * The records queued behind a failed request fail with it, unsent: sent on, they would be stored
+ * ahead of the failed ones' retries, out of publish order. So a failure stops every later record
+ * that was waiting, as JetStream's expected-last-msgId chain does on NATS; their publishers retry.
  */
 export class OrderedPublisher {
   private readonly queue: Pending[] = [];
@@ -98,6 +102,13 @@ export class OrderedPublisher {
       }
     } catch (error) {
       for (const p of batch) p.reject(error);
+      const behind = this.queue.splice(0);
+      for (const p of behind)
+        p.reject(
+          new Error(`not sent: a produce request ahead of it failed (${(error as Error).message})`, {
+            cause: error,
+          }),
+        );
       const failed = this.producer;
       this.producer = this.createProducer();
       await Promise.resolve(failed.close(true)).catch(() => undefined);
