@@ -104,6 +104,9 @@ export function createEventBus(options: CreateBusOptions): EventBus {
         servers: config.natsUrl,
         credentials: natsCredentials(config),
         name: options.clientName,
+        requestTimeoutMs: config.natsRequestTimeoutMs,
+        reconnectWaitMs: config.natsReconnectWaitMs,
+        ephemeralInactiveMs: config.natsEphemeralInactiveMs,
       });
     case 'kafka':
       return new KafkaEventBus({

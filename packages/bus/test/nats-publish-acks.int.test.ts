@@ -1,8 +1,10 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { TEST_NATS_URL, uniquePrefix } from '@tideline/test-support';
+import { busSettings, loadConfig } from '@tideline/config';
+import { removeStreams, TEST_NATS_URL, uniquePrefix } from '@tideline/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BusUnavailableError, PublishExpectationError } from '../src/errors.ts';
+import { createEventBus } from '../src/factory.ts';
 import { PublishAcks } from '../src/nats/publish-acks.ts';
 
 /** JetStream publishes over PublishAcks against the real server: each answer JetStream gives, and the ones it does not. */
@@ -114,5 +116,32 @@ describe('PublishAcks (real NATS JetStream)', () => {
     acks.close('the bus is closing');
     await expect(waiting).rejects.toThrow(/the bus is closing/);
     expect(acks.pending).toBe(0);
+  });
+
+  it('settings - TIDELINE_NATS_REQUEST_TIMEOUT_MS bounds a publish of the configured bus that JetStream leaves unanswered', async () => {
+    const prefix = uniquePrefix('acktmo');
+    const config = loadConfig(busSettings, {
+      env: {
+        TIDELINE_BUS_PREFIX: prefix,
+        TIDELINE_NATS_URL: TEST_NATS_URL,
+        TIDELINE_NATS_REQUEST_TIMEOUT_MS: '400',
+      },
+    });
+    const bus = createEventBus({ config, clientName: 'acks-test' });
+    await bus.start();
+    const nc = await connect({ servers: TEST_NATS_URL });
+    cleanups.push(async () => {
+      await bus.drain();
+      await nc.close();
+      await removeStreams(prefix);
+    });
+    // The websites stream goes away and a core subscriber that never answers takes its subjects.
+    await (await jetstreamManager(nc)).streams.delete(`${prefix}_websites`);
+    nc.subscribe(`${prefix}.website.>`, { callback: () => {} });
+    await nc.flush();
+    // The message names the timeout that ended it: the setting's, not the 5,000 ms default.
+    await expect(bus.publish('website.add', { n: 1 }, { msgId: 'x1', key: 'websites' })).rejects.toThrow(
+      /no ack within 400 ms/,
+    );
   });
 });

@@ -16,6 +16,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos, headers as natsHeaders } from '@nats-io/transport-node';
+import { busSettings } from '@tideline/config';
 import { BaseEventBus, DecodedMessage, type Settle } from '../base.ts';
 import { BusUnavailableError, PublishExpectationError } from '../errors.ts';
 import type {
@@ -47,9 +48,11 @@ export interface NatsBusOptions extends BusOptions {
 
 const KEY_HEADER = 'Tideline-Key';
 const MSG_ID_HEADER = 'Nats-Msg-Id';
-const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
-const DEFAULT_RECONNECT_WAIT_MS = 500;
-const DEFAULT_EPHEMERAL_INACTIVE_MS = 60_000;
+/** The documented defaults of the settings (packages/config), for a bus built without them. */
+const d = (setting: { default?: unknown }) => setting.default as number;
+const DEFAULT_REQUEST_TIMEOUT_MS = d(busSettings.natsRequestTimeoutMs);
+const DEFAULT_RECONNECT_WAIT_MS = d(busSettings.natsReconnectWaitMs);
+const DEFAULT_EPHEMERAL_INACTIVE_MS = d(busSettings.natsEphemeralInactiveMs);
 const READ_EXPIRES_MS = 1_000;
 /** How often a retry wait checks whether the subscription is stopping. */
 const STOP_CHECK_MS = 50;

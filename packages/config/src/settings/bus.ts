@@ -32,6 +32,24 @@ export const busSettings = {
     env: 'TIDELINE_NATS_TLS_CA_FILE',
     doc: 'PEM file of the certificate authority that signed the NATS server certificate; setting it requires TLS. Unset: the system trust store (for `tls://`).',
   }),
+  natsRequestTimeoutMs: ms({
+    env: 'TIDELINE_NATS_REQUEST_TIMEOUT_MS',
+    min: 100,
+    default: 5_000,
+    doc: "How long one NATS request may take before it fails: a publish waiting for JetStream's ack, a stream or consumer request. A publish that fails is retried by its publisher (the relay, the informer).",
+  }),
+  natsReconnectWaitMs: ms({
+    env: 'TIDELINE_NATS_RECONNECT_WAIT_MS',
+    min: 10,
+    default: 500,
+    doc: 'Wait between attempts to reconnect to NATS after losing the server; the client reconnects forever.',
+  }),
+  natsEphemeralInactiveMs: ms({
+    env: 'TIDELINE_NATS_EPHEMERAL_INACTIVE_MS',
+    min: 1_000,
+    default: 60_000,
+    doc: 'Idle time after which the NATS server removes the consumer of an ephemeral group (a gateway instance) whose subscriber went away.',
+  }),
   kafkaBrokers: list({
     env: 'TIDELINE_KAFKA_BROKERS',
     item: /^[^\s:]+:\d{1,5}$/,
