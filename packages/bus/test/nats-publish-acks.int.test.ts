@@ -1,10 +1,17 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { busSettings, loadConfig } from '@tideline/config';
-import { removeStreams, TEST_NATS_URL, uniquePrefix } from '@tideline/test-support';
+import {
+  DisposableServer,
+  removeStreams,
+  TEST_NATS_URL,
+  testBusOptions,
+  uniquePrefix,
+} from '@tideline/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BusUnavailableError, PublishExpectationError } from '../src/errors.ts';
 import { createEventBus } from '../src/factory.ts';
+import { NatsEventBus } from '../src/nats/nats-bus.ts';
 import { PublishAcks } from '../src/nats/publish-acks.ts';
 
 /** JetStream publishes over PublishAcks against the real server: each answer JetStream gives, and the ones it does not. */
@@ -143,5 +150,37 @@ describe('PublishAcks (real NATS JetStream)', () => {
     await expect(bus.publish('website.add', { n: 1 }, { msgId: 'x1', key: 'websites' })).rejects.toThrow(
       /no ack within 400 ms/,
     );
+  });
+
+  it('outage - a publish waiting for its ack when the connection is lost fails at once, not after the request timeout', async () => {
+    // A private server: this test kills it.
+    const server = await DisposableServer.nats();
+    cleanups.push(() => server[Symbol.asyncDispose]());
+    const url = `nats://127.0.0.1:${server.port}`;
+    const prefix = uniquePrefix('ackout');
+    // A request timeout of an hour: only the lost connection can end the publish.
+    const bus = new NatsEventBus({ servers: url, ...testBusOptions(prefix), requestTimeoutMs: 3_600_000 });
+    await bus.start();
+    cleanups.push(() => bus.drain());
+    const nc = await connect({ servers: url });
+    await (await jetstreamManager(nc)).streams.delete(`${prefix}_websites`);
+    const arrived = new Promise<void>((resolve) =>
+      nc.subscribe(`${prefix}.website.>`, { callback: () => resolve() }),
+    );
+    await nc.flush();
+    let settled = false;
+    const publish = bus.publish('website.add', { n: 1 }, { msgId: 'x1', key: 'websites' });
+    publish
+      .catch(() => {})
+      .finally(() => {
+        settled = true;
+      });
+    // The publish reached the server, which will never answer it.
+    await arrived;
+    expect(settled).toBe(false);
+    await server.stop();
+    await expect(publish).rejects.toThrow(/the connection to NATS was lost before its ack came/);
+    // Back, so the bus drains normally.
+    await server.start();
   });
 });

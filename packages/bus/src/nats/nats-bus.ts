@@ -145,7 +145,10 @@ export class NatsEventBus extends BaseEventBus {
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
-      if (status.type === 'disconnect') this.connected = false;
+      if (status.type === 'disconnect') {
+        this.connected = false;
+        this.acks?.failWaiting('the connection to NATS was lost before its ack came');
+      }
       if (status.type === 'reconnect') this.connected = true;
     }
   }
