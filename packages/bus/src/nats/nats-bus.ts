@@ -29,7 +29,7 @@ import type {
   TopicSpec,
 } from '../types.ts';
 import { type NatsCredentials, natsConnectParts, printableServers } from './credentials.ts';
-import { PublishAcks } from './publish-acks.ts';
+import { type PubAck, PublishAcks } from './publish-acks.ts';
 
 export interface NatsBusOptions extends BusOptions {
   /** Server URLs; credentials in them (`nats://user:pass@host`, `nats://token@host`) are used. */
@@ -198,7 +198,7 @@ export class NatsEventBus extends BaseEventBus {
       h.set(PubHeaders.ExpectedLastSubjectSequenceHdr, String(options.expect.lastSubjectPosition));
     if (options.expect?.lastMsgId !== undefined)
       h.set(PubHeaders.ExpectedLastMsgIdHdr, options.expect.lastMsgId);
-    let ack: Awaited<ReturnType<PublishAcks['publish']>>;
+    let ack: PubAck;
     try {
       ack = await this.acks!.publish(this.brokerSubject(subject), data, h);
     } catch (error) {
