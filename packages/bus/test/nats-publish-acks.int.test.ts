@@ -152,7 +152,7 @@ describe('PublishAcks (real NATS JetStream)', () => {
     );
   });
 
-  it('outage - a publish waiting for its ack when the connection is lost fails at once, not after the request timeout', async () => {
+  it('outage - a publish waiting for its ack when the connection is lost, and one made while it reconnects, fail at once, not after the request timeout', async () => {
     // A private server: this test kills it.
     const server = await DisposableServer.nats();
     cleanups.push(() => server[Symbol.asyncDispose]());
@@ -180,6 +180,11 @@ describe('PublishAcks (real NATS JetStream)', () => {
     expect(settled).toBe(false);
     await server.stop();
     await expect(publish).rejects.toThrow(/the connection to NATS was lost before its ack came/);
+    // While it reconnects, a new publish fails at once too (nats.js would buffer it and drop the
+    // buffer when it dials again).
+    await expect(bus.publish('website.add', { n: 2 }, { msgId: 'x2', key: 'websites' })).rejects.toThrow(
+      /not connected to NATS \(reconnecting\)/,
+    );
     // Back, so the bus drains normally.
     await server.start();
   });

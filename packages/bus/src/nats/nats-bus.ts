@@ -188,6 +188,10 @@ export class NatsEventBus extends BaseEventBus {
     data: Uint8Array,
     options: PublishOptions,
   ): Promise<PublishReceipt> {
+    // While the client reconnects, nats.js would buffer the message and drop the buffer when it
+    // dials again: the publish would wait out the request timeout for an ack that cannot come.
+    if (!this.connected)
+      throw new BusUnavailableError(`publish of ${subject} failed: not connected to NATS (reconnecting)`);
     const h = natsHeaders();
     for (const [name, value] of Object.entries(options.headers ?? {})) h.set(name, value);
     if (options.key !== undefined) h.set(KEY_HEADER, options.key);
