@@ -41,6 +41,20 @@ describe('PublishAcks (real NATS JetStream)', () => {
     return { nc, acks, stream, subject };
   }
 
+  /**
+   * Leaves the bus's website publishes unanswered: the websites stream of `prefix` goes away and a
+   * core subscriber that never replies takes its subjects (so the server finds a responder). The
+   * `arrived` resolves once a publish reached that subscriber.
+   */
+  async function unanswered(nc: NatsConnection, prefix: string): Promise<{ arrived: Promise<void> }> {
+    await (await jetstreamManager(nc)).streams.delete(`${prefix}_websites`);
+    const arrived = new Promise<void>((resolve) =>
+      nc.subscribe(`${prefix}.website.>`, { callback: () => resolve() }),
+    );
+    await nc.flush();
+    return { arrived };
+  }
+
   const body = (n: number) => new TextEncoder().encode(JSON.stringify({ n }));
   const headed = (fields: Record<string, string>) => {
     const h = headers();
@@ -142,10 +156,7 @@ describe('PublishAcks (real NATS JetStream)', () => {
       await nc.close();
       await removeStreams(prefix);
     });
-    // The websites stream goes away and a core subscriber that never answers takes its subjects.
-    await (await jetstreamManager(nc)).streams.delete(`${prefix}_websites`);
-    nc.subscribe(`${prefix}.website.>`, { callback: () => {} });
-    await nc.flush();
+    await unanswered(nc, prefix);
     // The message names the timeout that ended it: the setting's, not the 5,000 ms default.
     await expect(bus.publish('website.add', { n: 1 }, { msgId: 'x1', key: 'websites' })).rejects.toThrow(
       /no ack within 400 ms/,
@@ -163,11 +174,7 @@ describe('PublishAcks (real NATS JetStream)', () => {
     await bus.start();
     cleanups.push(() => bus.drain());
     const nc = await connect({ servers: url });
-    await (await jetstreamManager(nc)).streams.delete(`${prefix}_websites`);
-    const arrived = new Promise<void>((resolve) =>
-      nc.subscribe(`${prefix}.website.>`, { callback: () => resolve() }),
-    );
-    await nc.flush();
+    const { arrived } = await unanswered(nc, prefix);
     let settled = false;
     const publish = bus.publish('website.add', { n: 1 }, { msgId: 'x1', key: 'websites' });
     publish

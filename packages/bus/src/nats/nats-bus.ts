@@ -47,12 +47,10 @@ export interface NatsBusOptions extends BusOptions {
 }
 
 const KEY_HEADER = 'Tideline-Key';
-const MSG_ID_HEADER = 'Nats-Msg-Id';
 /** The documented defaults of the settings (packages/config), for a bus built without them. */
-const d = (setting: { default?: unknown }) => setting.default as number;
-const DEFAULT_REQUEST_TIMEOUT_MS = d(busSettings.natsRequestTimeoutMs);
-const DEFAULT_RECONNECT_WAIT_MS = d(busSettings.natsReconnectWaitMs);
-const DEFAULT_EPHEMERAL_INACTIVE_MS = d(busSettings.natsEphemeralInactiveMs);
+const DEFAULT_REQUEST_TIMEOUT_MS = busSettings.natsRequestTimeoutMs.default!;
+const DEFAULT_RECONNECT_WAIT_MS = busSettings.natsReconnectWaitMs.default!;
+const DEFAULT_EPHEMERAL_INACTIVE_MS = busSettings.natsEphemeralInactiveMs.default!;
 const READ_EXPIRES_MS = 1_000;
 /** How often a retry wait checks whether the subscription is stopping. */
 const STOP_CHECK_MS = 50;
@@ -222,7 +220,7 @@ export class NatsEventBus extends BaseEventBus {
       for (const [name, values] of m.headers) {
         const value = values[0] ?? '';
         if (name === KEY_HEADER) key = value;
-        else if (name === MSG_ID_HEADER) msgId = value;
+        else if (name === PubHeaders.MsgIdHdr) msgId = value;
         else headers[name] = value;
       }
     }
