@@ -1,5 +1,6 @@
+import { DEAD_LETTER_HEADERS } from '@tideline/bus';
 import { loadConfig, redisSettings, statefulSettings } from '@tideline/config';
-import { OPERATOR_API, ServicePodsAnswer, UserLinksAnswer } from '@tideline/contracts';
+import { DeadLettersAnswer, OPERATOR_API, ServicePodsAnswer, UserLinksAnswer } from '@tideline/contracts';
 import { createStatefulExecutor } from '@tideline/stateful';
 import { DisposableServer, testToken } from '@tideline/test-support';
 import { describe, expect, it } from 'vitest';
@@ -69,5 +70,51 @@ describe('operator reads of the stateful executor', () => {
     expect(down.status).toBe(503);
     expect(await down.json()).toMatchObject({ error: { code: 'UNAVAILABLE' } });
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
+  });
+});
+
+describe('operator view of the dead letters', () => {
+  it('dead letters - a page at a time with the total and the next cursor; a bad query is refused with the error body', async () => {
+    await using world = await NodesWorld.create();
+    for (let n = 1; n <= 3; n++)
+      await world.bus.publish(
+        'dead-letter.nodes',
+        { n },
+        {
+          msgId: `cache:node-${n}`,
+          headers: {
+            [DEAD_LETTER_HEADERS.topic]: 'nodes',
+            [DEAD_LETTER_HEADERS.subject]: 'nodes.c1.upsert',
+            [DEAD_LETTER_HEADERS.group]: 'cache',
+            [DEAD_LETTER_HEADERS.reason]: 'rejected: schema',
+            [DEAD_LETTER_HEADERS.deliveries]: '1',
+            [DEAD_LETTER_HEADERS.msgId]: `node-${n}`,
+          },
+        },
+      );
+    const { url } = world.cache!;
+    const get = (query: string) => fetch(`${url}${OPERATOR_API.deadLetters}${query}`, { headers: operator });
+
+    const first = DeadLettersAnswer.parse(await (await get('?limit=2')).json());
+    expect(first.data.map((l) => [l.msgId, l.group, l.reason, l.redriven])).toEqual([
+      ['node-1', 'cache', 'rejected: schema', false],
+      ['node-2', 'cache', 'rejected: schema', false],
+    ]);
+    expect(first.total).toBe(3);
+    expect(first.next).toBe(first.data[1]!.id);
+    const last = DeadLettersAnswer.parse(await (await get(`?after=${first.next}&limit=2`)).json());
+    expect(last.data.map((l) => l.msgId)).toEqual(['node-3']);
+    expect(last).toMatchObject({ total: 3 });
+    expect(last.next).toBeUndefined();
+    // Without a query: the first page of the default size, every one of the three.
+    expect(DeadLettersAnswer.parse(await (await get('')).json()).data).toHaveLength(3);
+
+    for (const bad of ['?limit=0', '?limit=501', '?after=-1', '?limit=two', '?offset=5']) {
+      const refused = await get(bad);
+      expect(refused.status, bad).toBe(400);
+      expect(await refused.json(), bad).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    }
+    const reader = { authorization: `Bearer ${testToken('ops', ['nodes:read'])}` };
+    expect((await fetch(`${url}${OPERATOR_API.deadLetters}`, { headers: reader })).status).toBe(403);
   });
 });

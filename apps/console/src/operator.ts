@@ -203,7 +203,8 @@ async function main(): Promise<void> {
         attempt(
           () => get<DeadLettersAnswer>('dead letters', `${settings.cacheUrl}${PATHS.deadLetters}`),
           ({ data, total }) => {
-            $('#op-dead-letters-meta').textContent = `${total} · redrive with npm run dlq -- redrive`;
+            const shown = data.length < total ? `the oldest ${data.length} of ${total}` : `${total}`;
+            $('#op-dead-letters-meta').textContent = `${shown} · redrive with npm run dlq -- redrive`;
             fill(
               $('#op-dead-letters tbody'),
               data.map((l) => ({

@@ -83,15 +83,55 @@ export async function listDeadLetters(
   bus: Pick<EventBus, 'read'>,
   options: ListOptions,
 ): Promise<DeadLetter[]> {
-  const letters: BusMessage[] = [];
+  return (await pageOfDeadLetters(bus, { ...options, after: 0, limit: Number.POSITIVE_INFINITY })).letters;
+}
+
+export interface PageOptions extends ListOptions {
+  /** Only dead letters with a greater id (0: from the first). */
+  after: number;
+  /** At most this many dead letters. */
+  limit: number;
+}
+
+export interface DeadLetterPage {
+  /** The dead letters after `after`, oldest first, at most `limit`. */
+  letters: DeadLetter[];
+  /** Every dead letter the broker retains. */
+  total: number;
+  /** The id to pass as `after` for the next page; undefined when no dead letter follows this page. */
+  next: number | undefined;
+}
+
+/**
+ * One page of the dead letters, oldest first, with the total and whether each was redriven. The
+ * dead-letter topic is read once to its end (the total, and markers of a redrive come after the
+ * dead letter they name), but only the page's messages are kept: a dead-letter topic of any size
+ * costs the reader the page and the redriven ids, not every payload.
+ */
+export async function pageOfDeadLetters(
+  bus: Pick<EventBus, 'read'>,
+  options: PageOptions,
+): Promise<DeadLetterPage> {
+  const page: BusMessage[] = [];
   const redriven = new Set<number>();
+  let total = 0;
+  let more = false;
   for await (const message of readTopic(bus, { topic: DEAD_LETTER_TOPIC, pageSize: options.pageSize })) {
     if (message.subject === REDRIVEN_SUBJECT) {
       const id = Number(message.headers[REDRIVEN_HEADER]);
       if (Number.isSafeInteger(id)) redriven.add(id);
-    } else letters.push(message);
+      continue;
+    }
+    total++;
+    if (message.position <= options.after) continue;
+    if (page.length < options.limit) page.push(message);
+    else more = true;
   }
-  return letters.map((m) => toDeadLetter(m, redriven));
+  return {
+    letters: page.map((m) => toDeadLetter(m, redriven)),
+    total,
+    next: more ? page.at(-1)?.position : undefined,
+  };
 }
 
 /** The payload as text (JSON pretty-printed when it parses), for people to read. */

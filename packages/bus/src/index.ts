@@ -1,7 +1,10 @@
 export { BaseEventBus, backoffDelay, type Decision, DecodedMessage, type Settle } from './base.ts';
 export {
   type DeadLetter,
+  type DeadLetterPage,
   listDeadLetters,
+  type PageOptions,
+  pageOfDeadLetters,
   payloadText,
   REDRIVEN_FROM_HEADER,
   REDRIVEN_HEADER,

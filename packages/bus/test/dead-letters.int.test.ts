@@ -7,10 +7,15 @@ import { connect } from '@nats-io/transport-node';
 import { Admin } from '@platformatic/kafka';
 import { busSettings, loadConfig } from '@tideline/config';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listDeadLetters } from '../src/dead-letters.ts';
+import {
+  listDeadLetters,
+  pageOfDeadLetters,
+  REDRIVEN_HEADER,
+  REDRIVEN_SUBJECT,
+} from '../src/dead-letters.ts';
 import { createEventBus } from '../src/factory.ts';
 import { eventually } from '../src/testing/wait.ts';
-import type { EventBus, Subscription } from '../src/types.ts';
+import { DEAD_LETTER_HEADERS, type EventBus, type Subscription } from '../src/types.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -166,5 +171,65 @@ for (const kind of ['nats', 'kafka'] as const) {
       },
       CLI_TEST_TIMEOUT_MS,
     );
+
+    it('dead letters are listed a page at a time: the total, the next cursor, and redrive marks written after the page', async () => {
+      bus = createEventBus({ config, clientName: 'dlq-page-test' });
+      await bus.start();
+      // Five dead letters as the bus writes them, then a redrive mark for the second one.
+      const ids: number[] = [];
+      for (let n = 1; n <= 5; n++) {
+        const receipt = await bus.publish(
+          'dead-letter.websites',
+          { n },
+          {
+            msgId: `projector:evt-${n}`,
+            headers: {
+              [DEAD_LETTER_HEADERS.topic]: 'websites',
+              [DEAD_LETTER_HEADERS.subject]: 'website.created',
+              [DEAD_LETTER_HEADERS.group]: 'projector',
+              [DEAD_LETTER_HEADERS.reason]: 'rejected: schema',
+              [DEAD_LETTER_HEADERS.deliveries]: '1',
+              [DEAD_LETTER_HEADERS.position]: String(n),
+              [DEAD_LETTER_HEADERS.msgId]: `evt-${n}`,
+            },
+          },
+        );
+        ids.push(receipt.position);
+      }
+      await bus.publish(
+        REDRIVEN_SUBJECT,
+        { id: ids[1] },
+        { msgId: `redriven:${ids[1]}`, headers: { [REDRIVEN_HEADER]: String(ids[1]) } },
+      );
+      const page = async (after: number, limit: number) => {
+        const { letters, total, next } = await pageOfDeadLetters(bus!, { pageSize: 2, after, limit });
+        return { letters: letters.map((l) => [l.id, l.msgId, l.redriven]), total, next };
+      };
+
+      expect(await page(0, 2)).toEqual({
+        letters: [
+          [ids[0], 'evt-1', false],
+          [ids[1], 'evt-2', true],
+        ],
+        total: 5,
+        next: ids[1],
+      });
+      expect(await page(ids[1]!, 2)).toEqual({
+        letters: [
+          [ids[2], 'evt-3', false],
+          [ids[3], 'evt-4', false],
+        ],
+        total: 5,
+        next: ids[3],
+      });
+      expect(await page(ids[3]!, 2)).toEqual({
+        letters: [[ids[4], 'evt-5', false]],
+        total: 5,
+        next: undefined,
+      });
+      expect(await page(ids[4]!, 2)).toEqual({ letters: [], total: 5, next: undefined });
+      // The whole list is the pages put together, markers left out.
+      expect((await listDeadLetters(bus, { pageSize: 2 })).map((l) => l.id)).toEqual(ids);
+    });
   });
 }

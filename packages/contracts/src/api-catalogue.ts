@@ -16,6 +16,7 @@ import {
 } from './nodes-api.ts';
 import {
   DeadLettersAnswer,
+  DeadLettersQuery,
   GatewayOperatorAnswer,
   OPERATOR_API,
   RelayOperatorAnswer,
@@ -340,12 +341,14 @@ const cache: ApiService = {
       summary: "The bus's dead letters (operator view; `npm run dlq` redrives them)",
       tag: 'operator',
       scopes: ['operator:read'],
+      query: DeadLettersQuery,
       response: {
         status: 200,
         schema: DeadLettersAnswer,
-        description: 'Every dead letter the broker retains, oldest first, with whether it was redriven.',
+        description:
+          'One page of the dead letters the broker retains, oldest first, with whether each was redriven, the total, and the cursor of the next page.',
       },
-      errors: [...AUTH, 'UNAVAILABLE'],
+      errors: [...AUTH, 'VALIDATION_FAILED', 'UNAVAILABLE'],
     },
     {
       method: 'GET',

@@ -68,7 +68,9 @@ export {
   undocumentedRoutes,
 } from './openapi.ts';
 export {
+  DEAD_LETTERS_LIMIT_MAX,
   DeadLettersAnswer,
+  DeadLettersQuery,
   DeadLetterView,
   GatewayOperatorAnswer,
   OPERATOR_API,

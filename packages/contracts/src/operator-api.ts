@@ -68,9 +68,25 @@ export const DeadLetterView = z.object({
 });
 export type DeadLetterView = z.infer<typeof DeadLetterView>;
 
+/** Most dead letters one answer lists. */
+export const DEAD_LETTERS_LIMIT_MAX = 500;
+
+/** `?after=<id>&limit=<n>`: the dead letters after id `after` (default 0: from the first), at most `limit` (default 100). */
+export const DeadLettersQuery = z
+  .object({
+    after: z.coerce.number().int().nonnegative().default(0),
+    limit: z.coerce.number().int().min(1).max(DEAD_LETTERS_LIMIT_MAX).default(100),
+  })
+  .strict();
+export type DeadLettersQuery = z.infer<typeof DeadLettersQuery>;
+
 export const DeadLettersAnswer = z.object({
+  /** Oldest first, after the query's `after`, at most its `limit`. */
   data: z.array(DeadLetterView),
+  /** Every dead letter the broker retains. */
   total: z.number().int().nonnegative(),
+  /** Pass as `after` for the next page; absent on the last page. */
+  next: z.number().int().positive().optional(),
 });
 export type DeadLettersAnswer = z.infer<typeof DeadLettersAnswer>;
 

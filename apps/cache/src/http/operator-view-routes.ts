@@ -1,13 +1,14 @@
 import { SCOPES, type TokenVerifier } from '@tideline/auth';
-import { type EventBus, listDeadLetters } from '@tideline/bus';
-import { type DeadLettersAnswer, OPERATOR_API } from '@tideline/contracts';
-import { HttpError, requirePrincipal } from '@tideline/runtime';
+import { type DeadLetterPage, type EventBus, pageOfDeadLetters } from '@tideline/bus';
+import { type DeadLettersAnswer, DeadLettersQuery, OPERATOR_API } from '@tideline/contracts';
+import { HttpError, requirePrincipal, validate } from '@tideline/runtime';
 import type { FastifyInstance } from 'fastify';
 import type { NodeReadModel } from '../domain/read-model.ts';
 
 /**
  * Read-only views for the console's operator page (scope `operator:read`): every cluster of the
- * read model, and the bus's dead letters (without their payloads; `npm run dlq -- show` has them).
+ * read model, and the bus's dead letters, a page at a time (without their payloads; `npm run dlq --
+ * show` has them).
  */
 export function registerOperatorViewRoutes(
   http: FastifyInstance,
@@ -23,24 +24,29 @@ export function registerOperatorViewRoutes(
     data: options.model.clusterNames().map((cluster) => options.model.summary(cluster)),
   }));
 
-  http.get(OPERATOR_API.deadLetters, { preHandler: operator }, async (): Promise<DeadLettersAnswer> => {
-    let letters: Awaited<ReturnType<typeof listDeadLetters>>;
-    try {
-      letters = await listDeadLetters(options.bus, { pageSize: options.deadLetterPageSize });
-    } catch (error) {
-      throw new HttpError('UNAVAILABLE', 'the bus is unavailable', undefined, { cause: error });
-    }
-    const data = letters.map((l) => ({
-      id: l.id,
-      topic: l.topic,
-      subject: l.subject,
-      group: l.group,
-      reason: l.reason,
-      deliveries: l.deliveries,
-      msgId: l.msgId,
-      ...(l.deadLetteredAt ? { deadLetteredAt: l.deadLetteredAt.toISOString() } : {}),
-      redriven: l.redriven,
-    }));
-    return { data, total: data.length };
-  });
+  http.get(
+    OPERATOR_API.deadLetters,
+    { preHandler: operator },
+    async (request): Promise<DeadLettersAnswer> => {
+      const { after, limit } = validate(DeadLettersQuery, request.query, 'query');
+      let page: DeadLetterPage;
+      try {
+        page = await pageOfDeadLetters(options.bus, { pageSize: options.deadLetterPageSize, after, limit });
+      } catch (error) {
+        throw new HttpError('UNAVAILABLE', 'the bus is unavailable', undefined, { cause: error });
+      }
+      const data = page.letters.map((l) => ({
+        id: l.id,
+        topic: l.topic,
+        subject: l.subject,
+        group: l.group,
+        reason: l.reason,
+        deliveries: l.deliveries,
+        msgId: l.msgId,
+        ...(l.deadLetteredAt ? { deadLetteredAt: l.deadLetteredAt.toISOString() } : {}),
+        redriven: l.redriven,
+      }));
+      return { data, total: page.total, ...(page.next !== undefined ? { next: page.next } : {}) };
+    },
+  );
 }
