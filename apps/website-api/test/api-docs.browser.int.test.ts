@@ -2,13 +2,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_CATALOGUE } from '@tideline/contracts';
-import { launchChromium } from '@tideline/test-support/browser';
+import { launchChromium, screenshotPath } from '@tideline/test-support/browser';
 import { describe, expect, it } from 'vitest';
 import { ApiFixture } from './harness.ts';
 
 const WAIT_MS = 20_000;
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const SCREENSHOT = join(REPO_ROOT, 'docs', 'openapi-ui.png');
+const SCREENSHOT = screenshotPath(join(REPO_ROOT, 'docs', 'openapi-ui.png'));
 
 describe('website-api /docs in a real browser', () => {
   it('docs - Swagger UI renders every operation of the document from the service itself (screenshot docs/openapi-ui.png)', async () => {

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DevTokenEndpoint, startDevTokenEndpoint } from '@tideline/auth';
 import { NODES_API } from '@tideline/contracts';
-import { launchChromium } from '@tideline/test-support/browser';
+import { launchChromium, screenshotPath } from '@tideline/test-support/browser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, type Stack, serveStatic, startStack, tokenFor, WebsiteApiClient } from '../src/index.ts';
 
 const WAIT_MS = 20_000;
-const SCREENSHOT = join(REPO_ROOT, 'docs', 'console.png');
+const SCREENSHOT = screenshotPath(join(REPO_ROOT, 'docs', 'console.png'));
 /** Short token lifetime set by the test: the console must refresh to stay live. */
 const TOKEN_TTL_SECONDS = 6;
 const REFRESH_BEFORE_EXPIRY_MS = 3_000;

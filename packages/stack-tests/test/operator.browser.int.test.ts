@@ -7,13 +7,13 @@ import { type DevTokenEndpoint, startDevTokenEndpoint } from '@tideline/auth';
 import { createEventBus, type EventBus } from '@tideline/bus';
 import { connect, type TidelineClient } from '@tideline/client';
 import { busSettings, loadConfig } from '@tideline/config';
-import { launchChromium } from '@tideline/test-support/browser';
+import { launchChromium, screenshotPath } from '@tideline/test-support/browser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, type Stack, serveStatic, startStack, tokenFor } from '../src/index.ts';
 
 const WAIT_MS = 30_000;
-const SCREENSHOT = join(REPO_ROOT, 'docs', 'operator-view.png');
+const SCREENSHOT = screenshotPath(join(REPO_ROOT, 'docs', 'operator-view.png'));
 /** The page reloads this often in the test (TIDELINE_CONSOLE_OPERATOR_REFRESH_MS in development). */
 const REFRESH_MS = 500;
 const TOKEN_TTL_SECONDS = 300;
