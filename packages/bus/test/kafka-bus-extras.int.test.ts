@@ -77,6 +77,37 @@ describe('Kafka bus: Kafka-specific guarantees', () => {
     expect(stored.map((m) => m.msgId)).toEqual(Array.from({ length: count }, (_, i) => `c${i}`));
   });
 
+  it('order - a produce request the broker refuses fails the publishes queued behind it, unsent; the next publish is stored', async () => {
+    // A topic whose records may be at most 2 KiB: the broker itself refuses a bigger one.
+    const prefix = newPrefix();
+    prefixes.add(prefix);
+    await withAdmin((admin) =>
+      admin.createTopics({
+        topics: [`${prefix}_orders`],
+        partitions: 1,
+        replicas: 1,
+        configs: [{ name: 'max.message.bytes', value: '2048' }],
+      }),
+    );
+    const bus = await openBus(prefix);
+    // One key: the three must be stored in call order or not at all. The first goes out alone; the
+    // other two are queued (one request in flight) when the broker's refusal of the first arrives.
+    const publish = (n: number, bytes: number) =>
+      bus.publish('order.created', { n, pad: 'x'.repeat(bytes) }, { msgId: `o${n}`, key: 'customer-1' });
+    const outcomes = await Promise.allSettled([publish(1, 8_192), publish(2, 10), publish(3, 10)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    const reasons = outcomes.map((o) => String((o as PromiseRejectedResult).reason));
+    expect(reasons[1]).toMatch(/not sent: a produce request ahead of it failed/);
+    expect(reasons[2]).toMatch(/not sent: a produce request ahead of it failed/);
+    expect(await bus.read({ topic: 'orders', from: 1, limit: 10 })).toEqual([]);
+
+    // The publisher goes on with a new producer: a retry of the small ones is stored, in order.
+    expect((await publish(2, 10)).position).toBe(1);
+    expect((await publish(3, 10)).position).toBe(2);
+    const stored = await bus.read({ topic: 'orders', from: 1, limit: 10 });
+    expect(stored.map((m) => m.msgId)).toEqual(['o2', 'o3']);
+  });
+
   it('ephemeral - a stopped ephemeral group leaves no group behind on the broker', async () => {
     const prefix = newPrefix();
     const bus = await openBus(prefix);
