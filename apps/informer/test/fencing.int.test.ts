@@ -171,6 +171,7 @@ describe('fencing at the broker', () => {
       subscribe: (options) => real.subscribe(options),
       read: (options) => real.read(options),
       healthy: () => real.healthy(),
+      untilHealthy: () => real.untilHealthy(),
       drain: () => real.drain(),
     };
     const log = await NodeEventLog.open(real);

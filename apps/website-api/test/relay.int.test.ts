@@ -107,6 +107,21 @@ class LosingOnce extends MemoryEventBus {
   }
 }
 
+/** An in-memory broker the test disconnects and connects again. */
+class Disconnectable extends MemoryEventBus {
+  private up = true;
+  constructor() {
+    super(testBusOptions('relay-back'));
+  }
+  override healthy(): boolean {
+    return this.up && super.healthy();
+  }
+  setUp(up: boolean): void {
+    this.up = up;
+    this.healthChanged();
+  }
+}
+
 describe('relay (invariant 1: no committed change without its event on the broker)', () => {
   it('relay - publishes every committed change once, in id order, as website.<type> with msgId = eventId and the contract envelope', async () => {
     const fx = await started({});
@@ -286,6 +301,38 @@ describe('relay (invariant 1: no committed change without its event on the broke
       'tideline_website_api_relay_publish_failures_total',
     );
     expect(failures).toMatch(/ 1$/m);
+  });
+
+  it('relay - broker back: the backlog goes out the moment the bus is connected again, not at the next interval', async () => {
+    const fx = await started({});
+    await writeChanges(fx, 3, 'back');
+    expect(await eventually(async () => (await fx.publishedId()) === 3, 10_000)).toBe(true);
+    await fx.stopService();
+    await fx.query(`UPDATE ws_relay_state SET last_published_id = 0, owner = NULL`);
+    const broker = new Disconnectable();
+    await broker.start();
+    cleanups.push(() => broker.drain());
+    broker.setUp(false);
+    const relay = new EventRelay({
+      state: new PostgresRelayState({ pool: fx.sql, topic: 'websites' }),
+      bus: () => broker,
+      batchSize: 10,
+      // An hour: only the bus coming back can start the pass that publishes.
+      intervalMs: 3_600_000,
+      progressIntervalMs: 0,
+      leaseMs: 10_000,
+      logger: createLogger({ level: 'silent', service: 'relay-test' }),
+      metrics: new Registry(),
+      owner: 'relay-back-test',
+    });
+    cleanups.push(() => relay.stop());
+    relay.start();
+    // The first pass found the bus away and published nothing.
+    expect(await broker.read({ topic: 'websites', from: 1, limit: 10 })).toEqual([]);
+    broker.setUp(true);
+    expect(await eventually(async () => (await fx.publishedId()) === 3, 10_000)).toBe(true);
+    const stored = await broker.read({ topic: 'websites', from: 1, limit: 10 });
+    expect(stored.map((m) => m.msgId)).toEqual(['1', '2', '3']);
   });
 
   it('relay - crash between commit and publish: a new instance publishes what was committed, exactly once', async () => {

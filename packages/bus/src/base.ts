@@ -95,6 +95,29 @@ export abstract class BaseEventBus implements EventBus {
     return undefined;
   }
   abstract healthy(): boolean;
+  /** What {@link untilHealthy} answers while the bus is not healthy: one for the whole outage. */
+  private healthyAgain: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  untilHealthy(): Promise<void> {
+    if (this.healthy()) return Promise.resolve();
+    if (!this.healthyAgain) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((settle) => {
+        resolve = settle;
+      });
+      this.healthyAgain = { promise, resolve };
+    }
+    return this.healthyAgain.promise;
+  }
+
+  /** A transport calls this when it may have become healthy again (reconnected, reachable again). */
+  protected healthChanged(): void {
+    if (!this.healthyAgain || !this.healthy()) return;
+    const waiting = this.healthyAgain;
+    this.healthyAgain = undefined;
+    waiting.resolve();
+  }
+
   /** See {@link EventBus.enforcesExpectations}; a transport that checks `expect` says true. */
   readonly enforcesExpectations: boolean = false;
 
@@ -103,6 +126,7 @@ export abstract class BaseEventBus implements EventBus {
     if (this.state !== 'new') throw new BusStateError(`bus cannot start: it is ${this.state}`);
     await this.connect();
     this.state = 'started';
+    this.healthChanged();
   }
 
   /** The broker-side name of a logical topic or group. */

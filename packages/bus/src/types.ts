@@ -211,6 +211,13 @@ export interface EventBus {
   /** True while connected to the broker. */
   healthy(): boolean;
   /**
+   * Resolves once {@link healthy} is true: at once when it is, else as soon as the connection is
+   * back (one promise per outage, shared by every caller, so waiting costs nothing per call).
+   * Never rejects; it stays pending while the broker is away and after the bus closes: race it with
+   * your own stop or a timer.
+   */
+  untilHealthy(): Promise<void>;
+  /**
    * True when the broker itself checks {@link PublishOptions.expect} (NATS JetStream, in-memory);
    * false or absent when a publish with `expect` is refused as unsupported (Kafka).
    */

@@ -57,6 +57,7 @@ describe('Kafka bus: broker restart', () => {
       let restarted = false;
       let outage: Promise<void> | undefined;
       let sawUnhealthy = false;
+      let healthyAgain: Promise<unknown> | undefined;
       const deadline = Date.now() + STREAM_DEADLINE_MS;
       for (let i = 0; i < EVENTS && Date.now() < deadline; i++) {
         if (i === KILL_AT) {
@@ -64,6 +65,7 @@ describe('Kafka bus: broker restart', () => {
           outage = (async () => {
             await sleep(1_000);
             sawUnhealthy = !publisher.healthy() || !consumer.healthy();
+            healthyAgain = Promise.all([publisher.untilHealthy(), consumer.untilHealthy()]);
             await broker.start();
             restarted = true;
           })();
@@ -83,6 +85,8 @@ describe('Kafka bus: broker restart', () => {
       expect(failed).toBeGreaterThan(0);
       expect(sawUnhealthy).toBe(true);
       expect(acked.filter((a) => a.afterRestart).length).toBeGreaterThan(20);
+      // The buses say so themselves once the broker answers again (a wait that never ended would time the test out).
+      await healthyAgain;
       expect(await eventually(() => publisher.healthy() && consumer.healthy(), 10_000)).toBe(true);
 
       // Every acknowledged event reaches the consumer group, in publish order (first deliveries).

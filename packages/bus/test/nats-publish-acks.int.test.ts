@@ -192,7 +192,18 @@ describe('PublishAcks (real NATS JetStream)', () => {
     await expect(bus.publish('website.add', { n: 2 }, { msgId: 'x2', key: 'websites' })).rejects.toThrow(
       /not connected to NATS \(reconnecting\)/,
     );
-    // Back, so the bus drains normally.
+    // Waiting for the broker: one promise for the whole outage, pending until the client is back.
+    const back = bus.untilHealthy();
+    expect(bus.untilHealthy()).toBe(back);
+    let isBack = false;
+    void back.then(() => {
+      isBack = true;
+    });
+    await Promise.resolve();
+    expect(isBack).toBe(false);
     await server.start();
+    await back;
+    expect(bus.healthy()).toBe(true);
+    await expect(bus.untilHealthy()).resolves.toBeUndefined();
   });
 });

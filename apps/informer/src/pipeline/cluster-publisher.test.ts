@@ -119,6 +119,8 @@ describe('ClusterPublisher, bus outage', () => {
             if (down && refused > 0 && ++looked >= 5) down = false;
             return !down;
           },
+          // This bus never says it is back: the publisher finds out by looking.
+          untilHealthy: () => (down ? new Promise<void>(() => {}) : Promise.resolve()),
           publish: (...args: Parameters<EventBus['publish']>) => {
             if (!down) return bus.publish(...args);
             refused += 1;
@@ -132,6 +134,41 @@ describe('ClusterPublisher, bus outage', () => {
     // Refused once, then it waited for the bus instead of trying again into the outage.
     expect(refused).toBe(1);
     expect(await failures()).toBe(1);
+  });
+
+  it('an event refused while the bus is disconnected goes out the moment the bus says it is back, not at its next look', async () => {
+    // Looks an hour apart: only the bus's own word can end the wait within the test.
+    let down = true;
+    let refused = 0;
+    let waiting = false;
+    let back!: () => void;
+    const healthyAgain = new Promise<void>((resolve) => {
+      back = resolve;
+    });
+    const { publisher, events } = await setup({
+      backoff: { initialMs: 3_600_000, maxMs: 3_600_000 },
+      wrap: (bus) =>
+        ({
+          healthy: () => !down,
+          untilHealthy: () => {
+            waiting = true;
+            return down ? healthyAgain : Promise.resolve();
+          },
+          publish: (...args: Parameters<EventBus['publish']>) => {
+            if (!down) return bus.publish(...args);
+            refused += 1;
+            return Promise.reject(new Error('bus disconnected'));
+          },
+        }) as unknown as EventBus,
+    });
+    publisher.upsert(clone(makeNode({ name: 'n1' })));
+    while (!waiting) await new Promise((resolve) => setImmediate(resolve));
+    expect(refused).toBe(1);
+    down = false;
+    back();
+    await publisher.idle();
+    expect((await events()).map((e) => [e.eventId, e.type])).toEqual([[1, 'added']]);
+    expect(refused).toBe(1);
   });
 });
 

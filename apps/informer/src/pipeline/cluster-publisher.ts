@@ -345,10 +345,19 @@ export class ClusterPublisher implements ObservedSink {
     this.options.fence?.onFenced(by);
   }
 
-  /** Resolves once the bus reports itself connected (looked at every first backoff step), or the publisher stops. */
+  /**
+   * Resolves once the bus reports itself connected (woken by the bus the moment it is, and looked
+   * at every first backoff step to notice a stop or a fence), or the publisher stops.
+   */
   private async untilBusHealthy(): Promise<void> {
-    while (!this.closed && !this.fencedBy && !this.options.bus.healthy())
-      await sleep(this.options.backoff.initialMs);
+    while (!this.closed && !this.fencedBy && !this.options.bus.healthy()) {
+      const look = new AbortController();
+      await Promise.race([
+        this.options.bus.untilHealthy(),
+        sleep(this.options.backoff.initialMs, undefined, { signal: look.signal }).catch(() => {}),
+      ]);
+      look.abort();
+    }
   }
 
   private async publish(event: NodesTopicEvent): Promise<void> {

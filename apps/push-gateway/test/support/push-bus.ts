@@ -56,6 +56,10 @@ export class PushTestBus implements EventBus {
         : new NatsEventBus({ ...common, servers: config.natsUrl, name: clientName });
   }
 
+  untilHealthy(): Promise<void> {
+    return this.inner.untilHealthy();
+  }
+
   start(): Promise<void> {
     this.started ??= this.inner.start();
     return this.started;

@@ -125,6 +125,8 @@ export class EventRelay {
   private readonly remembered = new Map<number, WebsiteEvent>();
   /** A pass for committed events is due after this turn of the event loop. */
   private passScheduled = false;
+  /** A pass is due when the bus, found disconnected, is connected again. */
+  private waitingForBus = false;
   /** The next pass must read the log to its end (a kick of the interval or of the broker's return). */
   private readTheLog = false;
   /** Published id not yet written to the database, and when it may be (performance.now() time). */
@@ -203,7 +205,18 @@ export class EventRelay {
    */
   private async runOnce(readTheLog: boolean): Promise<void> {
     const bus = this.options.bus();
-    if (!bus?.healthy()) return;
+    if (!bus) return;
+    if (!bus.healthy()) {
+      // Publishes again the moment the broker is back, not at the next interval.
+      if (!this.waitingForBus) {
+        this.waitingForBus = true;
+        void bus.untilHealthy().then(() => {
+          this.waitingForBus = false;
+          this.kick();
+        });
+      }
+      return;
+    }
     try {
       while (!this.stopped) {
         const lease = await this.acquireLease();

@@ -182,6 +182,7 @@ export class KafkaEventBus extends BaseEventBus {
     try {
       await this.admin?.metadata({ topics: [], forceUpdate: true });
       this.reachable = true;
+      this.healthChanged();
     } catch {
       this.reachable = false;
     }

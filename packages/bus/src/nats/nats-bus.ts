@@ -147,7 +147,10 @@ export class NatsEventBus extends BaseEventBus {
         this.connected = false;
         this.acks?.failWaiting('the connection to NATS was lost before its ack came');
       }
-      if (status.type === 'reconnect') this.connected = true;
+      if (status.type === 'reconnect') {
+        this.connected = true;
+        this.healthChanged();
+      }
     }
   }
 

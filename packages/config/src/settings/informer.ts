@@ -107,7 +107,7 @@ export const informerSettings = {
     env: 'TIDELINE_INFORMER_PUBLISH_BACKOFF_MS',
     default: 200,
     min: 1,
-    doc: 'First delay before publishing a node event again after the bus refused it; doubles up to the maximum. Refused while the bus is disconnected, the event waits for the bus instead (looked at this often) and goes again as soon as it is connected. Later changes of that cluster wait behind it (order).',
+    doc: 'First delay before publishing a node event again after the bus refused it; doubles up to the maximum. Refused while the bus is disconnected, the event waits for the bus instead and goes again the moment the bus reports itself connected (also looked at this often). Later changes of that cluster wait behind it (order).',
   }),
   informerPublishBackoffMaxMs: ms({
     env: 'TIDELINE_INFORMER_PUBLISH_BACKOFF_MAX_MS',

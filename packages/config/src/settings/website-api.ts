@@ -40,7 +40,7 @@ export const websiteApiSettings = {
     default: 500,
     min: 10,
     max: 60_000,
-    doc: 'How often the relay looks for committed events not yet on the broker (writes of this replica are relayed at once).',
+    doc: 'How often the relay looks for committed events not yet on the broker (writes of this replica are relayed at once, and the backlog the moment the bus is connected again after an outage).',
   }),
   relayBatchSize: int({
     env: 'TIDELINE_WEBSITE_API_RELAY_BATCH_SIZE',
