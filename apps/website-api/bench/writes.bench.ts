@@ -1,6 +1,6 @@
 /**
  * Write benchmark of website-api: creates and updates over HTTP, with 1 client (the latency of one
- * write) and 8 concurrent clients (throughput), each beside two same-run baselines:
+ * write) and 8 concurrent clients (throughput), each beside same-run baselines:
  * - the database's own floor: a raw `pg` single-row INSERT commit into a scratch table of the
  *   bench's database (p50 with 1 client, commits/s with 8 clients);
  * - the same service with the event log off (no event row, no relay): the overhead of the log;
@@ -11,8 +11,8 @@
  * The services run side by side on databases of their own, each in a process of its own (as
  * deployed: bench/service-process.ts), loaded over HTTP from this one; the targets (log on, log
  * off, log off + bare publish, raw insert) take turns in short chunks (rotating order), so load
- * from anything else on the machine hits them alike. Rounds: TIDELINE_BENCH_ROUNDS (default 3); results in
- * bench/results/website-api.json.
+ * from anything else on the machine hits them alike. Rounds: TIDELINE_BENCH_ROUNDS (default 3);
+ * results in bench/results/website-api.json.
  *
  * `npm run bench -w @tideline/website-api` — needs PostgreSQL, Redis and NATS. Bounded: fixed
  * request counts per chunk and chunks per phase, each phase also capped in time.
