@@ -107,6 +107,40 @@ class LosingOnce extends MemoryEventBus {
   }
 }
 
+/**
+ * A service that wrote `n` changes, published them and stopped, its relay progress reset: a relay
+ * of the test's own ({@link ownRelay}) then publishes the log again from the start.
+ */
+async function publishedAndStopped(n: number, tag: string): Promise<ApiFixture> {
+  const fx = await started({});
+  await writeChanges(fx, n, tag);
+  expect(await eventually(async () => (await fx.publishedId()) === n, 10_000)).toBe(true);
+  await fx.stopService();
+  await fx.query(`UPDATE ws_relay_state SET last_published_id = 0, owner = NULL`);
+  return fx;
+}
+
+/** A relay of the test's own over `fx`'s log, publishing to `broker`; stopped after the test. */
+function ownRelay(
+  fx: ApiFixture,
+  broker: EventBus,
+  options: { intervalMs: number; metrics?: Registry; owner: string },
+): EventRelay {
+  const relay = new EventRelay({
+    state: new PostgresRelayState({ pool: fx.sql, topic: 'websites' }),
+    bus: () => broker,
+    batchSize: 10,
+    intervalMs: options.intervalMs,
+    progressIntervalMs: 0,
+    leaseMs: 10_000,
+    logger: createLogger({ level: 'silent', service: 'relay-test' }),
+    metrics: options.metrics ?? new Registry(),
+    owner: options.owner,
+  });
+  cleanups.push(() => relay.stop());
+  return relay;
+}
+
 /** An in-memory broker the test disconnects and connects again. */
 class Disconnectable extends MemoryEventBus {
   private up = true;
@@ -269,30 +303,15 @@ describe('relay (invariant 1: no committed change without its event on the broke
   });
 
   it('relay - the events of a pass go out without waiting for one another, yet one lost on the way is never overtaken: the topic holds them in id order', async () => {
-    const fx = await started({});
-    await writeChanges(fx, 4, 'lost');
-    expect(await eventually(async () => (await fx.publishedId()) === 4, 10_000)).toBe(true);
-    await fx.stopService();
     // A relay of its own publishes the log again from the start, to a broker that loses event 2
     // the first time: 3 and 4 were sent before 2's answer came back, and must not be stored
     // ahead of it.
-    await fx.query(`UPDATE ws_relay_state SET last_published_id = 0, owner = NULL`);
+    const fx = await publishedAndStopped(4, 'lost');
     const broker = new LosingOnce('2');
     await broker.start();
     cleanups.push(() => broker.drain());
     const metrics = new Registry();
-    const relay = new EventRelay({
-      state: new PostgresRelayState({ pool: fx.sql, topic: 'websites' }),
-      bus: () => broker,
-      batchSize: 10,
-      intervalMs: 20,
-      progressIntervalMs: 0,
-      leaseMs: 10_000,
-      logger: createLogger({ level: 'silent', service: 'relay-test' }),
-      metrics,
-      owner: 'relay-order-test',
-    });
-    cleanups.push(() => relay.stop());
+    const relay = ownRelay(fx, broker, { intervalMs: 20, metrics, owner: 'relay-order-test' });
     relay.start();
     expect(await eventually(async () => (await fx.publishedId()) === 4, 10_000)).toBe(true);
     const stored = await broker.read({ topic: 'websites', from: 1, limit: 10 });
@@ -304,28 +323,13 @@ describe('relay (invariant 1: no committed change without its event on the broke
   });
 
   it('relay - broker back: the backlog goes out the moment the bus is connected again, not at the next interval', async () => {
-    const fx = await started({});
-    await writeChanges(fx, 3, 'back');
-    expect(await eventually(async () => (await fx.publishedId()) === 3, 10_000)).toBe(true);
-    await fx.stopService();
-    await fx.query(`UPDATE ws_relay_state SET last_published_id = 0, owner = NULL`);
+    const fx = await publishedAndStopped(3, 'back');
     const broker = new Disconnectable();
     await broker.start();
     cleanups.push(() => broker.drain());
     broker.setUp(false);
-    const relay = new EventRelay({
-      state: new PostgresRelayState({ pool: fx.sql, topic: 'websites' }),
-      bus: () => broker,
-      batchSize: 10,
-      // An hour: only the bus coming back can start the pass that publishes.
-      intervalMs: 3_600_000,
-      progressIntervalMs: 0,
-      leaseMs: 10_000,
-      logger: createLogger({ level: 'silent', service: 'relay-test' }),
-      metrics: new Registry(),
-      owner: 'relay-back-test',
-    });
-    cleanups.push(() => relay.stop());
+    // An hour: only the bus coming back can start the pass that publishes.
+    const relay = ownRelay(fx, broker, { intervalMs: 3_600_000, owner: 'relay-back-test' });
     relay.start();
     // The first pass found the bus away and published nothing.
     expect(await broker.read({ topic: 'websites', from: 1, limit: 10 })).toEqual([]);

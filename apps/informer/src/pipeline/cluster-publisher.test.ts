@@ -104,6 +104,15 @@ describe('ClusterPublisher', () => {
   });
 });
 
+/** `bus.publish`, refused (and counted by `refused`) while `down()`. */
+function refusedWhileDown(bus: EventBus, down: () => boolean, refused: () => void): EventBus['publish'] {
+  return (...args) => {
+    if (!down()) return bus.publish(...args);
+    refused();
+    return Promise.reject(new Error('bus disconnected'));
+  };
+}
+
 describe('ClusterPublisher, bus outage', () => {
   it('an event refused while the bus is disconnected goes again once it is back, not after a delay that doubled meanwhile', async () => {
     // A backoff that reaches an hour within a few failures: a retry that waited it out would time
@@ -121,11 +130,11 @@ describe('ClusterPublisher, bus outage', () => {
           },
           // This bus never says it is back: the publisher finds out by looking.
           untilHealthy: () => (down ? new Promise<void>(() => {}) : Promise.resolve()),
-          publish: (...args: Parameters<EventBus['publish']>) => {
-            if (!down) return bus.publish(...args);
-            refused += 1;
-            return Promise.reject(new Error('bus disconnected'));
-          },
+          publish: refusedWhileDown(
+            bus,
+            () => down,
+            () => refused++,
+          ),
         }) as unknown as EventBus,
     });
     publisher.upsert(clone(makeNode({ name: 'n1' })));
@@ -154,11 +163,11 @@ describe('ClusterPublisher, bus outage', () => {
             waiting = true;
             return down ? healthyAgain : Promise.resolve();
           },
-          publish: (...args: Parameters<EventBus['publish']>) => {
-            if (!down) return bus.publish(...args);
-            refused += 1;
-            return Promise.reject(new Error('bus disconnected'));
-          },
+          publish: refusedWhileDown(
+            bus,
+            () => down,
+            () => refused++,
+          ),
         }) as unknown as EventBus,
     });
     publisher.upsert(clone(makeNode({ name: 'n1' })));
