@@ -108,8 +108,26 @@ describe('operator view of the dead letters', () => {
     expect(last.next).toBeUndefined();
     // Without a query: the first page of the default size, every one of the three.
     expect(DeadLettersAnswer.parse(await (await get('')).json()).data).toHaveLength(3);
+    // Newest first (what the console shows), going back with `before`.
+    const newest = DeadLettersAnswer.parse(await (await get('?order=newest&limit=2')).json());
+    expect(newest.data.map((l) => l.msgId)).toEqual(['node-3', 'node-2']);
+    expect(newest.next).toBe(newest.data[1]!.id);
+    const older = DeadLettersAnswer.parse(
+      await (await get(`?order=newest&before=${newest.next}&limit=2`)).json(),
+    );
+    expect(older.data.map((l) => l.msgId)).toEqual(['node-1']);
+    expect(older.next).toBeUndefined();
 
-    for (const bad of ['?limit=0', '?limit=501', '?after=-1', '?limit=two', '?offset=5']) {
+    for (const bad of [
+      '?limit=0',
+      '?limit=501',
+      '?after=-1',
+      '?limit=two',
+      '?offset=5',
+      '?order=latest',
+      '?order=newest&after=1',
+      '?before=2',
+    ]) {
       const refused = await get(bad);
       expect(refused.status, bad).toBe(400);
       expect(await refused.json(), bad).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });

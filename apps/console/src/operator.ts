@@ -201,9 +201,11 @@ async function main(): Promise<void> {
             ),
         ),
         attempt(
-          () => get<DeadLettersAnswer>('dead letters', `${settings.cacheUrl}${PATHS.deadLetters}`),
+          // The newest page: during a flood of dead letters, what is failing now.
+          () =>
+            get<DeadLettersAnswer>('dead letters', `${settings.cacheUrl}${PATHS.deadLetters}?order=newest`),
           ({ data, total }) => {
-            const shown = data.length < total ? `the oldest ${data.length} of ${total}` : `${total}`;
+            const shown = data.length < total ? `the newest ${data.length} of ${total}` : `${total}`;
             $('#op-dead-letters-meta').textContent = `${shown} · redrive with npm run dlq -- redrive`;
             fill(
               $('#op-dead-letters tbody'),

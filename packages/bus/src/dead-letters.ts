@@ -83,22 +83,29 @@ export async function listDeadLetters(
   bus: Pick<EventBus, 'read'>,
   options: ListOptions,
 ): Promise<DeadLetter[]> {
-  return (await pageOfDeadLetters(bus, { ...options, after: 0, limit: Number.POSITIVE_INFINITY })).letters;
+  return (await pageOfDeadLetters(bus, { ...options, limit: Number.POSITIVE_INFINITY })).letters;
 }
 
 export interface PageOptions extends ListOptions {
-  /** Only dead letters with a greater id (0: from the first). */
-  after: number;
   /** At most this many dead letters. */
   limit: number;
+  /** `oldest` (the default): oldest first, from `after`; `newest`: newest first, from `before`. */
+  order?: 'oldest' | 'newest';
+  /** Oldest first: only dead letters with a greater id (default 0: from the first). */
+  after?: number;
+  /** Newest first: only dead letters with a smaller id (default: from the last). */
+  before?: number;
 }
 
 export interface DeadLetterPage {
-  /** The dead letters after `after`, oldest first, at most `limit`. */
+  /** The dead letters of the page, in its order, at most `limit`. */
   letters: DeadLetter[];
   /** Every dead letter the broker retains. */
   total: number;
-  /** The id to pass as `after` for the next page; undefined when no dead letter follows this page. */
+  /**
+   * The id to pass as `after` (oldest first) or `before` (newest first) for the next page;
+   * undefined when no dead letter follows this page.
+   */
   next: number | undefined;
 }
 
@@ -112,6 +119,9 @@ export async function pageOfDeadLetters(
   bus: Pick<EventBus, 'read'>,
   options: PageOptions,
 ): Promise<DeadLetterPage> {
+  const newest = options.order === 'newest';
+  const after = options.after ?? 0;
+  const before = options.before ?? Number.POSITIVE_INFINITY;
   const page: BusMessage[] = [];
   const redriven = new Set<number>();
   let total = 0;
@@ -123,10 +133,20 @@ export async function pageOfDeadLetters(
       continue;
     }
     total++;
-    if (message.position <= options.after) continue;
-    if (page.length < options.limit) page.push(message);
-    else more = true;
+    if (newest) {
+      // The last `limit` before `before`: the oldest kept goes when a newer one comes.
+      if (message.position >= before) continue;
+      page.push(message);
+      if (page.length > options.limit) {
+        page.shift();
+        more = true;
+      }
+    } else if (message.position > after) {
+      if (page.length < options.limit) page.push(message);
+      else more = true;
+    }
   }
+  if (newest) page.reverse();
   return {
     letters: page.map((m) => toDeadLetter(m, redriven)),
     total,

@@ -205,6 +205,15 @@ for (const kind of ['nats', 'kafka'] as const) {
         const { letters, total, next } = await pageOfDeadLetters(bus!, { pageSize: 2, after, limit });
         return { letters: letters.map((l) => [l.id, l.msgId, l.redriven]), total, next };
       };
+      const newest = async (before: number | undefined, limit: number) => {
+        const { letters, total, next } = await pageOfDeadLetters(bus!, {
+          pageSize: 2,
+          order: 'newest',
+          ...(before !== undefined ? { before } : {}),
+          limit,
+        });
+        return { letters: letters.map((l) => [l.id, l.msgId, l.redriven]), total, next };
+      };
 
       expect(await page(0, 2)).toEqual({
         letters: [
@@ -228,6 +237,28 @@ for (const kind of ['nats', 'kafka'] as const) {
         next: undefined,
       });
       expect(await page(ids[4]!, 2)).toEqual({ letters: [], total: 5, next: undefined });
+      // Newest first: pages going back with `before`.
+      expect(await newest(undefined, 2)).toEqual({
+        letters: [
+          [ids[4], 'evt-5', false],
+          [ids[3], 'evt-4', false],
+        ],
+        total: 5,
+        next: ids[3],
+      });
+      expect(await newest(ids[3], 2)).toEqual({
+        letters: [
+          [ids[2], 'evt-3', false],
+          [ids[1], 'evt-2', true],
+        ],
+        total: 5,
+        next: ids[1],
+      });
+      expect(await newest(ids[1], 2)).toEqual({
+        letters: [[ids[0], 'evt-1', false]],
+        total: 5,
+        next: undefined,
+      });
       // The whole list is the pages put together, markers left out.
       expect((await listDeadLetters(bus, { pageSize: 2 })).map((l) => l.id)).toEqual(ids);
     });

@@ -71,21 +71,30 @@ export type DeadLetterView = z.infer<typeof DeadLetterView>;
 /** Most dead letters one answer lists. */
 export const DEAD_LETTERS_LIMIT_MAX = 500;
 
-/** `?after=<id>&limit=<n>`: the dead letters after id `after` (default 0: from the first), at most `limit` (default 100). */
+/**
+ * At most `limit` dead letters (default 100): `order=oldest` (the default) from the oldest, with
+ * ids above `after`; `order=newest` from the newest, with ids below `before`. Each page's `next`
+ * is the next page's `after` or `before`.
+ */
 export const DeadLettersQuery = z
   .object({
-    after: z.coerce.number().int().nonnegative().default(0),
+    order: z.enum(['oldest', 'newest']).default('oldest'),
+    after: z.coerce.number().int().nonnegative().optional(),
+    before: z.coerce.number().int().positive().optional(),
     limit: z.coerce.number().int().min(1).max(DEAD_LETTERS_LIMIT_MAX).default(100),
   })
-  .strict();
+  .strict()
+  .refine((q) => (q.order === 'oldest' ? q.before === undefined : q.after === undefined), {
+    message: 'after goes with order=oldest, before with order=newest',
+  });
 export type DeadLettersQuery = z.infer<typeof DeadLettersQuery>;
 
 export const DeadLettersAnswer = z.object({
-  /** Oldest first, after the query's `after`, at most its `limit`. */
+  /** In the query's order, at most its `limit`. */
   data: z.array(DeadLetterView),
   /** Every dead letter the broker retains. */
   total: z.number().int().nonnegative(),
-  /** Pass as `after` for the next page; absent on the last page. */
+  /** Pass as `after` (oldest first) or `before` (newest first) for the next page; absent on the last page. */
   next: z.number().int().positive().optional(),
 });
 export type DeadLettersAnswer = z.infer<typeof DeadLettersAnswer>;

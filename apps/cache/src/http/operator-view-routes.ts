@@ -28,10 +28,10 @@ export function registerOperatorViewRoutes(
     OPERATOR_API.deadLetters,
     { preHandler: operator },
     async (request): Promise<DeadLettersAnswer> => {
-      const { after, limit } = validate(DeadLettersQuery, request.query, 'query');
+      const query = validate(DeadLettersQuery, request.query, 'query');
       let page: DeadLetterPage;
       try {
-        page = await pageOfDeadLetters(options.bus, { pageSize: options.deadLetterPageSize, after, limit });
+        page = await pageOfDeadLetters(options.bus, { pageSize: options.deadLetterPageSize, ...query });
       } catch (error) {
         throw new HttpError('UNAVAILABLE', 'the bus is unavailable', undefined, { cause: error });
       }
