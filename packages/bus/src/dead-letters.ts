@@ -78,15 +78,34 @@ function toDeadLetter(message: BusMessage, redriven: ReadonlySet<number>): DeadL
   };
 }
 
+/** Dead letters have subjects of two tokens (`dead-letter.<topic>`); redrive markers have three. */
+const LETTER_SUBJECTS = ['dead-letter.*'];
+
+const isLetter = (message: BusMessage) => subjectMatches(LETTER_SUBJECTS[0]!, message.subject);
+
+/** The dead letter a redrive marker names, if the message is one. */
+function markedId(message: BusMessage): number | undefined {
+  if (message.subject !== REDRIVEN_SUBJECT) return undefined;
+  const id = Number(message.headers[REDRIVEN_HEADER]);
+  return Number.isSafeInteger(id) ? id : undefined;
+}
+
 /** Every dead letter the broker still retains, oldest first. */
 export async function listDeadLetters(
   bus: Pick<EventBus, 'read'>,
   options: ListOptions,
 ): Promise<DeadLetter[]> {
-  return (await pageOfDeadLetters(bus, { ...options, limit: Number.POSITIVE_INFINITY })).letters;
+  const letters: BusMessage[] = [];
+  const redriven = new Set<number>();
+  for await (const message of readTopic(bus, { topic: DEAD_LETTER_TOPIC, pageSize: options.pageSize })) {
+    const marked = markedId(message);
+    if (marked !== undefined) redriven.add(marked);
+    else if (isLetter(message)) letters.push(message);
+  }
+  return letters.map((m) => toDeadLetter(m, redriven));
 }
 
-export interface PageOptions extends ListOptions {
+export interface PageOptions {
   /** At most this many dead letters. */
   limit: number;
   /** `oldest` (the default): oldest first, from `after`; `newest`: newest first, from `before`. */
@@ -109,56 +128,142 @@ export interface DeadLetterPage {
   next: number | undefined;
 }
 
-/**
- * One page of the dead letters, in `order`, with the total and whether each was redriven. The
- * dead-letter topic is read once to its end (the total, and markers of a redrive come after the
- * dead letter they name), but only the page's messages are kept: a dead-letter topic of any size
- * costs the reader the page and the redriven ids, not every payload.
- */
-export async function pageOfDeadLetters(
+/** One page of the dead letters, read once: the whole topic, keeping its positions (see {@link DeadLetterIndex}). */
+export function pageOfDeadLetters(
   bus: Pick<EventBus, 'read'>,
-  options: PageOptions,
+  options: ListOptions & PageOptions,
 ): Promise<DeadLetterPage> {
-  const newest = options.order === 'newest';
-  const after = options.after ?? 0;
-  const before = options.before ?? Number.POSITIVE_INFINITY;
-  const page: BusMessage[] = [];
-  const redriven = new Set<number>();
-  let total = 0;
-  let more = false;
-  for await (const message of readTopic(bus, { topic: DEAD_LETTER_TOPIC, pageSize: options.pageSize })) {
-    if (message.subject === REDRIVEN_SUBJECT) {
-      const id = Number(message.headers[REDRIVEN_HEADER]);
-      if (Number.isSafeInteger(id)) redriven.add(id);
-      continue;
-    }
-    total++;
+  return new DeadLetterIndex(bus, options).page(options);
+}
+
+/** Index of the first of the ascending `values` that is at least `value` (their length when none is). */
+function firstAtLeast(values: readonly number[], value: number): number {
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (values[mid]! < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * Pages of the dead letters for a reader that asks again and again (the cache's operator route,
+ * polled by the console). It remembers the position of every retained dead letter and which were
+ * redriven, not their messages: a page reads what the dead-letter topic gained since the page
+ * before (markers of a redrive come after the dead letter they name), where the topic now starts
+ * (the broker expires dead letters by age), and then the page's own letters. So a page costs the
+ * page and what is new, not the topic, however many dead letters a flood left behind; memory is a
+ * number per dead letter.
+ *
+ * A topic that no longer holds the last message read at its position (deleted and created again,
+ * or expired past it) is read again from its start. Pages are computed one at a time.
+ */
+export class DeadLetterIndex {
+  /** Positions of the retained dead letters, ascending. */
+  private positions: number[] = [];
+  private readonly redriven = new Set<number>();
+  /** The last message read (of any subject), to know the topic again next time. */
+  private last: { position: number; msgId: string } | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly bus: Pick<EventBus, 'read'>,
+    private readonly options: ListOptions,
+  ) {}
+
+  /** One page of the dead letters, in `order`, with the total and whether each was redriven. */
+  page(options: PageOptions): Promise<DeadLetterPage> {
+    const page = this.queue.then(() => this.pageNow(options));
+    this.queue = page.catch(() => undefined);
+    return page;
+  }
+
+  private async pageNow(options: PageOptions): Promise<DeadLetterPage> {
+    await this.catchUp();
+    const { positions } = this;
+    const newest = options.order === 'newest';
+    let start: number;
+    let end: number;
     if (newest) {
-      // The last `limit` before `before`: older ones are dropped in batches (amortised O(1) per
-      // letter; a shift per letter would move the whole page each time).
-      if (message.position >= before) continue;
-      page.push(message);
-      if (page.length >= 2 * options.limit) {
-        page.splice(0, page.length - options.limit);
-        more = true;
+      end = firstAtLeast(positions, options.before ?? Number.POSITIVE_INFINITY);
+      start = Math.max(0, end - options.limit);
+    } else {
+      start = firstAtLeast(positions, (options.after ?? 0) + 1);
+      end = Math.min(positions.length, start + options.limit);
+    }
+    const wanted = positions.slice(start, end);
+    const letters = await this.letters(wanted);
+    const more = newest ? start > 0 : end < positions.length;
+    if (newest) letters.reverse();
+    return {
+      letters,
+      total: positions.length,
+      next: more ? (newest ? wanted[0] : wanted.at(-1)) : undefined,
+    };
+  }
+
+  /** Reads what the topic gained since the last page, then drops what it no longer retains. */
+  private async catchUp(): Promise<void> {
+    const known = this.last;
+    let from = known ? known.position : 1;
+    let verify = known !== undefined;
+    for (;;) {
+      const page = await this.bus.read({ topic: DEAD_LETTER_TOPIC, from, limit: this.options.pageSize });
+      let fresh = page;
+      if (verify) {
+        verify = false;
+        const first = page[0];
+        if (!first || first.position !== known!.position || first.msgId !== known!.msgId) {
+          // Not the topic read last time: deleted and created again, or expired past that message.
+          this.positions = [];
+          this.redriven.clear();
+          this.last = undefined;
+          from = 1;
+          continue;
+        }
+        fresh = page.slice(1);
       }
-    } else if (message.position > after) {
-      if (page.length < options.limit) page.push(message);
-      else more = true;
+      for (const message of fresh) {
+        const marked = markedId(message);
+        if (marked !== undefined) this.redriven.add(marked);
+        else if (isLetter(message)) this.positions.push(message.position);
+        this.last = { position: message.position, msgId: message.msgId };
+      }
+      if (page.length < this.options.pageSize) break;
+      from = page.at(-1)!.position + 1;
     }
+    if (this.positions.length === 0 && this.redriven.size === 0) return;
+    const [oldest] = await this.bus.read({ topic: DEAD_LETTER_TOPIC, from: 1, limit: 1 });
+    const retainedFrom = oldest?.position ?? Number.POSITIVE_INFINITY;
+    const expired = firstAtLeast(this.positions, retainedFrom);
+    if (expired === 0 && this.positions.length > 0) return;
+    this.positions.splice(0, expired);
+    for (const id of this.redriven) if (id < retainedFrom) this.redriven.delete(id);
   }
-  if (newest) {
-    if (page.length > options.limit) {
-      page.splice(0, page.length - options.limit);
-      more = true;
+
+  /** The dead letters at `positions` (ascending, consecutive among the letters), read in one range. */
+  private async letters(positions: number[]): Promise<DeadLetter[]> {
+    const last = positions.at(-1);
+    let from = positions[0];
+    const found = new Map<number, DeadLetter>();
+    let left = positions.length;
+    while (from !== undefined && last !== undefined && left > 0) {
+      const limit = Math.min(this.options.pageSize, left);
+      const page = await this.bus.read({ topic: DEAD_LETTER_TOPIC, from, limit, subjects: LETTER_SUBJECTS });
+      for (const message of page) {
+        if (message.position > last) left = 0;
+        else {
+          found.set(message.position, toDeadLetter(message, this.redriven));
+          left--;
+        }
+      }
+      from = page.length < limit ? undefined : page.at(-1)!.position + 1;
     }
-    page.reverse();
+    // One that expired since the topic was read is left out.
+    return positions.flatMap((p) => found.get(p) ?? []);
   }
-  return {
-    letters: page.map((m) => toDeadLetter(m, redriven)),
-    total,
-    next: more ? page.at(-1)?.position : undefined,
-  };
 }
 
 /** The payload as text (JSON pretty-printed when it parses), for people to read. */

@@ -1,6 +1,7 @@
 export { BaseEventBus, backoffDelay, type Decision, DecodedMessage, type Settle } from './base.ts';
 export {
   type DeadLetter,
+  DeadLetterIndex,
   type DeadLetterPage,
   listDeadLetters,
   type PageOptions,

@@ -8,6 +8,8 @@ import { Admin } from '@platformatic/kafka';
 import { busSettings, loadConfig } from '@tideline/config';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  DeadLetterIndex,
+  type DeadLetterPage,
   listDeadLetters,
   pageOfDeadLetters,
   REDRIVEN_HEADER,
@@ -15,7 +17,13 @@ import {
 } from '../src/dead-letters.ts';
 import { createEventBus } from '../src/factory.ts';
 import { eventually } from '../src/testing/wait.ts';
-import { DEAD_LETTER_HEADERS, type EventBus, type Subscription } from '../src/types.ts';
+import {
+  DEAD_LETTER_HEADERS,
+  DEAD_LETTER_TOPIC,
+  type EventBus,
+  type ReadOptions,
+  type Subscription,
+} from '../src/types.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -49,6 +57,69 @@ async function destroy(kind: 'nats' | 'kafka', prefix: string): Promise<void> {
     await admin.close();
   }
 }
+
+/** The broker drops every message of the dead-letter topic before `position`, as its retention by age would. */
+async function dropDeadLettersBefore(
+  kind: 'nats' | 'kafka',
+  prefix: string,
+  position: number,
+): Promise<void> {
+  const name = `${prefix}_${DEAD_LETTER_TOPIC}`;
+  if (kind === 'nats') {
+    const nc = await connect({ servers: natsUrl });
+    try {
+      await (await jetstreamManager(nc)).streams.purge(name, { seq: position });
+    } finally {
+      await nc.close();
+    }
+    return;
+  }
+  const admin = new Admin({ clientId: 'dlq-expire', bootstrapBrokers: kafkaBrokers.split(',') });
+  try {
+    await admin.deleteRecords({
+      topics: [{ name, partitions: [{ partition: 0, offset: BigInt(position - 1) }] }],
+    });
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Dead letter `n` as the bus writes them (rejected by group `projector`); answers its id. */
+async function publishDeadLetter(bus: EventBus, n: number): Promise<number> {
+  const receipt = await bus.publish(
+    'dead-letter.websites',
+    { n },
+    {
+      msgId: `projector:evt-${n}`,
+      headers: {
+        [DEAD_LETTER_HEADERS.topic]: 'websites',
+        [DEAD_LETTER_HEADERS.subject]: 'website.created',
+        [DEAD_LETTER_HEADERS.group]: 'projector',
+        [DEAD_LETTER_HEADERS.reason]: 'rejected: schema',
+        [DEAD_LETTER_HEADERS.deliveries]: '1',
+        [DEAD_LETTER_HEADERS.position]: String(n),
+        [DEAD_LETTER_HEADERS.msgId]: `evt-${n}`,
+      },
+    },
+  );
+  return receipt.position;
+}
+
+/** The redrive marker of dead letter `id`, as a redrive writes it. */
+async function publishRedriveMark(bus: EventBus, id: number): Promise<void> {
+  await bus.publish(
+    REDRIVEN_SUBJECT,
+    { id },
+    { msgId: `redriven:${id}`, headers: { [REDRIVEN_HEADER]: String(id) } },
+  );
+}
+
+const pageView = (page: DeadLetterPage) => ({
+  ids: page.letters.map((l) => l.id),
+  redriven: page.letters.filter((l) => l.redriven).map((l) => l.id),
+  total: page.total,
+  next: page.next,
+});
 
 for (const kind of ['nats', 'kafka'] as const) {
   describe(`npm run dlq over ${kind}`, () => {
@@ -177,30 +248,8 @@ for (const kind of ['nats', 'kafka'] as const) {
       await bus.start();
       // Five dead letters as the bus writes them, then a redrive mark for the second one.
       const ids: number[] = [];
-      for (let n = 1; n <= 5; n++) {
-        const receipt = await bus.publish(
-          'dead-letter.websites',
-          { n },
-          {
-            msgId: `projector:evt-${n}`,
-            headers: {
-              [DEAD_LETTER_HEADERS.topic]: 'websites',
-              [DEAD_LETTER_HEADERS.subject]: 'website.created',
-              [DEAD_LETTER_HEADERS.group]: 'projector',
-              [DEAD_LETTER_HEADERS.reason]: 'rejected: schema',
-              [DEAD_LETTER_HEADERS.deliveries]: '1',
-              [DEAD_LETTER_HEADERS.position]: String(n),
-              [DEAD_LETTER_HEADERS.msgId]: `evt-${n}`,
-            },
-          },
-        );
-        ids.push(receipt.position);
-      }
-      await bus.publish(
-        REDRIVEN_SUBJECT,
-        { id: ids[1] },
-        { msgId: `redriven:${ids[1]}`, headers: { [REDRIVEN_HEADER]: String(ids[1]) } },
-      );
+      for (let n = 1; n <= 5; n++) ids.push(await publishDeadLetter(bus, n));
+      await publishRedriveMark(bus, ids[1]!);
       const page = async (after: number, limit: number) => {
         const { letters, total, next } = await pageOfDeadLetters(bus!, { pageSize: 2, after, limit });
         return { letters: letters.map((l) => [l.id, l.msgId, l.redriven]), total, next };
@@ -261,6 +310,52 @@ for (const kind of ['nats', 'kafka'] as const) {
       });
       // The whole list is the pages put together, markers left out.
       expect((await listDeadLetters(bus, { pageSize: 2 })).map((l) => l.id)).toEqual(ids);
+    });
+
+    it('the index of the dead letters reads what the topic gained, redrive marks, and not the letters the broker dropped', async () => {
+      bus = createEventBus({ config, clientName: 'dlq-index-test' });
+      await bus.start();
+      let answered = 0;
+      const reader = {
+        read: async (options: ReadOptions) => {
+          const page = await bus!.read(options);
+          answered += page.length;
+          return page;
+        },
+      };
+      const ids: number[] = [];
+      for (let n = 1; n <= 6; n++) ids.push(await publishDeadLetter(bus, n));
+      const index = new DeadLetterIndex(reader, { pageSize: 2 });
+      expect(pageView(await index.page({ order: 'newest', limit: 2 }))).toEqual({
+        ids: [ids[5], ids[4]],
+        redriven: [],
+        total: 6,
+        next: ids[4],
+      });
+
+      ids.push(await publishDeadLetter(bus, 7));
+      await publishRedriveMark(bus, ids[4]!);
+      answered = 0;
+      expect(pageView(await index.page({ order: 'newest', limit: 2 }))).toEqual({
+        ids: [ids[6], ids[5]],
+        redriven: [],
+        total: 7,
+        next: ids[5],
+      });
+      // The last message read again (to know the topic), the letter and the mark it gained, where
+      // the topic starts, and the page: not the topic.
+      expect(answered).toBe(1 + 2 + 1 + 2);
+      expect(pageView(await index.page({ order: 'newest', before: ids[5]!, limit: 2 }))).toEqual({
+        ids: [ids[4], ids[3]],
+        redriven: [ids[4]],
+        total: 7,
+        next: ids[3],
+      });
+
+      await dropDeadLettersBefore(kind, prefix, ids[3]!);
+      const expected = { ids: ids.slice(3), redriven: [ids[4]], total: 4, next: undefined };
+      expect(pageView(await index.page({ limit: 10 }))).toEqual(expected);
+      expect(pageView(await pageOfDeadLetters(bus, { pageSize: 2, limit: 10 }))).toEqual(expected);
     });
   });
 }

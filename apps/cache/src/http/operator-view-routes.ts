@@ -1,5 +1,5 @@
 import { SCOPES, type TokenVerifier } from '@tideline/auth';
-import { type DeadLetterPage, type EventBus, pageOfDeadLetters } from '@tideline/bus';
+import { DeadLetterIndex, type DeadLetterPage, type EventBus } from '@tideline/bus';
 import { type DeadLettersAnswer, DeadLettersQuery, OPERATOR_API } from '@tideline/contracts';
 import { HttpError, requirePrincipal, validate } from '@tideline/runtime';
 import type { FastifyInstance } from 'fastify';
@@ -8,7 +8,8 @@ import type { NodeReadModel } from '../domain/read-model.ts';
 /**
  * Read-only views for the console's operator page (scope `operator:read`): every cluster of the
  * read model, and the bus's dead letters, a page at a time (without their payloads; `npm run dlq --
- * show` has them).
+ * show` has them). The dead letters' positions are remembered between requests, so a page reads
+ * what the dead-letter topic gained since the last one and the page, not the whole topic.
  */
 export function registerOperatorViewRoutes(
   http: FastifyInstance,
@@ -19,6 +20,8 @@ export function registerOperatorViewRoutes(
     (p) => p.scopes.has(SCOPES.operatorRead),
     `scope ${SCOPES.operatorRead}`,
   );
+
+  const deadLetters = new DeadLetterIndex(options.bus, { pageSize: options.deadLetterPageSize });
 
   http.get(OPERATOR_API.cacheClusters, { preHandler: operator }, async () => ({
     data: options.model.clusterNames().map((cluster) => options.model.summary(cluster)),
@@ -31,7 +34,7 @@ export function registerOperatorViewRoutes(
       const query = validate(DeadLettersQuery, request.query, 'query');
       let page: DeadLetterPage;
       try {
-        page = await pageOfDeadLetters(options.bus, { pageSize: options.deadLetterPageSize, ...query });
+        page = await deadLetters.page(query);
       } catch (error) {
         throw new HttpError('UNAVAILABLE', 'the bus is unavailable', undefined, { cause: error });
       }
