@@ -27,4 +27,20 @@ describe('configuration reference', () => {
       }
     }
   });
+
+  it('groups - every group lists a variable of its own, once, under a name for people', () => {
+    const groups = renderReference()
+      .split(/\n\*\*/)
+      .slice(1)
+      .map((part) => ({
+        name: part.slice(0, part.indexOf('**')),
+        rows: part.split('\n| `TIDELINE_').length - 1,
+      }));
+    expect(groups.map((g) => g.name)).toEqual(Object.keys(settingGroups));
+    for (const group of groups) {
+      expect(group.rows, `group ${group.name} has no variable of its own`).toBeGreaterThan(0);
+      // A group added by its identifier (\`{ devTokenSettings }\`) renders under that identifier.
+      expect(group.name, 'a group name is words, not an identifier').not.toMatch(/^[a-z]+[A-Z]\w*$/);
+    }
+  });
 });

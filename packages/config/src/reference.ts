@@ -20,7 +20,6 @@ export const settingGroups: Record<string, SettingsSpec> = {
   'event bus': busSettings,
   authentication: authSettings,
   'management listener': managementSettings,
-  devTokenSettings,
   Redis: redisSettings,
   PostgreSQL: databaseSettings,
   'stateful executor': statefulSettings,

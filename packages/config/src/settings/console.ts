@@ -61,7 +61,7 @@ export const consoleSettings = {
     env: 'TIDELINE_CONSOLE_OPERATOR_REFRESH_MS',
     default: 2_000,
     min: 250,
-    doc: 'How often the console operator view reloads the operator endpoints and `/metrics`.',
+    doc: "How often the console operator view reloads the services' operator endpoints (gateways, relay, informer clusters, cache clusters, dead letters).",
   }),
   consoleWebsiteApiUrl: url({
     protocols: ['http', 'https'],
