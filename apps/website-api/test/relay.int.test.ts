@@ -156,6 +156,29 @@ class Disconnectable extends MemoryEventBus {
   }
 }
 
+/**
+ * `broker`, where another publisher (an operator redriving a dead website event, say) stores one
+ * message on the topic just before event `msgId` is first sent: it lands between two events of
+ * one relay pass.
+ */
+function interleavedOnce(broker: EventBus, msgId: string): EventBus {
+  let interleaved = false;
+  return new Proxy(broker, {
+    get(target, property) {
+      if (property === 'publish')
+        return async (subject: string, data: object, options: PublishOptions) => {
+          if (options.msgId === msgId && !interleaved) {
+            interleaved = true;
+            await target.publish('website.created', { redriven: true }, { msgId: 'redriven-copy' });
+          }
+          return target.publish(subject, data, options);
+        };
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 describe('relay (invariant 1: no committed change without its event on the broker)', () => {
   it('relay - publishes every committed change once, in id order, as website.<type> with msgId = eventId and the contract envelope', async () => {
     const fx = await started({});
@@ -320,6 +343,26 @@ describe('relay (invariant 1: no committed change without its event on the broke
       'tideline_website_api_relay_publish_failures_total',
     );
     expect(failures).toMatch(/ 1$/m);
+  });
+
+  it('relay - a message of another publisher between two events of a pass (a redrive): the rest goes out at once, in id order, not at the next interval', async () => {
+    const fx = await publishedAndStopped(4, 'interleaved');
+    const broker = await bus(uniquePrefix('interleaved'));
+    // An hour: only the relay's own retry can publish the rest.
+    const relay = ownRelay(fx, interleavedOnce(broker, '2'), {
+      intervalMs: 3_600_000,
+      owner: 'relay-interleaved-test',
+    });
+    relay.start();
+    expect(await eventually(async () => (await fx.publishedId()) === 4, 10_000)).toBe(true);
+    // Event 2 expected event 1 as the topic's last message and was refused (3 and 4 with it); the
+    // next pass started from 2 expecting nothing.
+    const stored = await readWebsiteStream(broker);
+    expect(stored.map((m) => m.msgId)).toEqual(['1', 'redriven-copy', '2', '3', '4']);
+    expectExactlyOnceInOrder(
+      stored.filter((m) => m.msgId !== 'redriven-copy'),
+      4,
+    );
   });
 
   it('relay - broker back: the backlog goes out the moment the bus is connected again, not at the next interval', async () => {

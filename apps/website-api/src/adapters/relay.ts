@@ -1,5 +1,5 @@
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
-import type { EventBus } from '@tideline/bus';
+import { type EventBus, PublishExpectationError } from '@tideline/bus';
 import { subjects, type WebsiteEvent } from '@tideline/contracts';
 import { Counter, contextFromCarrier, Gauge, type Logger, type Registry } from '@tideline/runtime';
 import type { PostgresRelayState, RelayLease } from './event-log/relay-state.ts';
@@ -241,14 +241,20 @@ export class EventRelay {
           this.metrics.lag.set(0);
           return;
         }
-        const { published = from, failed } = await this.publishInOrder(bus, events);
+        const { published = from, failed, expectationRefused } = await this.publishInOrder(bus, events);
         if (published > from) {
           this.publishedId = published;
           this.forgetUpTo(published);
           await this.progressed(published);
         }
         if (lease.lastEventId !== undefined) this.metrics.lag.set(Math.max(0, lease.lastEventId - published));
-        if (failed) return;
+        if (failed) {
+          // Refused because another message was stored between two of this pass's events (an
+          // operator's redrive of a website event, say): the next pass starts expecting nothing,
+          // so it goes at once. It publishes at least the event that was refused, so this ends.
+          if (expectationRefused && published > from) this.again = true;
+          return;
+        }
         if (fromMemory.length > 0) {
           if (!readTheLog && fromMemory.length < this.options.batchSize) return;
         } else if (events.length < this.options.batchSize) return;
@@ -260,7 +266,7 @@ export class EventRelay {
 
   /**
    * Publishes `events` (consecutive ids) in id order; answers the last id up to which every one is
-   * stored, and whether one failed. Where the broker checks expectations (NATS JetStream), they go
+   * stored, whether one failed, and whether that was the broker refusing its expectation. Where the broker checks expectations (NATS JetStream), they go
    * out together without waiting for one another's acks, each but the first expecting the one
    * before it as the topic's last message: one that is not stored (refused, lost on the way) makes
    * the broker refuse every later one, so the topic never holds an event ahead of an earlier one.
@@ -271,7 +277,7 @@ export class EventRelay {
   private async publishInOrder(
     bus: EventBus,
     events: WebsiteEvent[],
-  ): Promise<{ published: number | undefined; failed: boolean }> {
+  ): Promise<{ published: number | undefined; failed: boolean; expectationRefused?: boolean }> {
     const chained = bus.enforcesExpectations === true;
     const send = (event: WebsiteEvent, previous: WebsiteEvent | undefined) =>
       // In the trace of the request that wrote the event: the publish span is its child.
@@ -300,7 +306,7 @@ export class EventRelay {
           { err: error, eventId: event.eventId },
           'relay: publish failed; the event stays in the log and is retried',
         );
-        return { published, failed: true };
+        return { published, failed: true, expectationRefused: error instanceof PublishExpectationError };
       }
       published = event.eventId;
       this.metrics.published.inc();
@@ -375,11 +381,11 @@ export class EventRelay {
     return lease;
   }
 
-  private setLeader(leader: boolean): void {
+  private setLeader(leader: boolean, message?: string): void {
     if (leader !== this.leader)
       this.options.logger.info(
         { owner: this.owner, leader },
-        leader ? 'relay: lease taken' : 'relay: lease held elsewhere',
+        message ?? (leader ? 'relay: lease taken' : 'relay: lease held elsewhere'),
       );
     this.leader = leader;
     this.metrics.leader.set(leader ? 1 : 0);
@@ -404,9 +410,10 @@ export class EventRelay {
     if (!this.leader) return;
     try {
       await this.options.state.releaseLease(this.owner);
+      this.setLeader(false, 'relay: lease handed back (stopping)');
     } catch (error) {
       this.options.logger.warn({ err: error }, 'relay: could not hand the lease back; it expires by itself');
+      this.setLeader(false, 'relay: stopped; the lease expires by itself');
     }
-    this.setLeader(false);
   }
 }
