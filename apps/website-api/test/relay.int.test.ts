@@ -347,7 +347,9 @@ describe('relay (invariant 1: no committed change without its event on the broke
 
   it('relay - a message of another publisher between two events of a pass (a redrive): the rest goes out at once, in id order, not at the next interval', async () => {
     const fx = await publishedAndStopped(4, 'interleaved');
-    const broker = await bus(uniquePrefix('interleaved'));
+    const prefix = uniquePrefix('interleaved');
+    cleanups.push(() => removeStreams(prefix));
+    const broker = await bus(prefix);
     // An hour: only the relay's own retry can publish the rest.
     const relay = ownRelay(fx, interleavedOnce(broker, '2'), {
       intervalMs: 3_600_000,
