@@ -4,7 +4,7 @@ import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
 /**
  * Development only: `/dev-config.json` tells the console its gateways, clusters, page size and the
- * development token endpoint (`npm start` runs it; packages/auth dev-token-endpoint), so the page
+ * development token endpoint (`npm start` runs it; packages/runtime dev-token-endpoint), so the page
  * gets and refreshes its tokens through the SDK's `getToken` with nothing to paste.
  */
 function devConfig(config: ReturnType<typeof loadConfig<typeof consoleSettings>>): Plugin {

@@ -8,12 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type DevTokenEndpoint,
-  DevTokenEndpointRefused,
-  signToken,
-  startDevTokenEndpoint,
-} from '@tideline/auth';
+import { signToken } from '@tideline/auth';
 import {
   authSettings,
   commonSettings,
@@ -21,6 +16,7 @@ import {
   informerSettings,
   loadConfigOrExit,
 } from '@tideline/config';
+import { type DevTokenEndpoint, DevTokenEndpointRefused, startDevTokenEndpoint } from '@tideline/runtime';
 import {
   configFileSettings,
   LISTEN_HOST_SETTINGS,

@@ -3,6 +3,7 @@ import {
   ClusterSummaries,
   INTERNAL_PATHS,
   NODES_API,
+  NODES_PAGE_SIZE_MAX,
   NodeAnswer,
   type NodeEvent,
   NodesPage,
@@ -173,6 +174,47 @@ describe('nodes from the Kubernetes API test server through NATS to the cache', 
     expect((await fetch(`${url}${INTERNAL_PATHS.nodesSnapshot('alpha')}`, { headers: reader })).status).toBe(
       401,
     );
+  });
+
+  it('page size - a page_size over the maximum the document names is refused 400 with the error body; one at the maximum is accepted', async () => {
+    await using world = await NodesWorld.create({
+      clusters: [{ name: 'alpha', nodes: 3 }],
+      // The cache's own cap as high as it may go: the contract's maximum is what refuses then.
+      cacheEnv: { TIDELINE_CACHE_PAGE_SIZE_MAX: String(NODES_PAGE_SIZE_MAX) },
+    });
+    const nodes = () => `${world.cache!.url}${NODES_API.nodes('alpha')}`;
+    const document = (await (await fetch(`${world.cache!.url}/docs/openapi.json`)).json()) as {
+      paths: Record<string, { get: { parameters: { name: string; schema: { maximum?: number } }[] } }>;
+    };
+    const max = document.paths['/api/v1/clusters/{cluster}/nodes']!.get.parameters.find(
+      (p) => p.name === 'page_size',
+    )!.schema.maximum!;
+    expect(max).toBe(NODES_PAGE_SIZE_MAX);
+    expect(await get(`${nodes()}?page_size=${max}`, reader, NodesPage)).toMatchObject({
+      total: 3,
+      page_size: max,
+    });
+    const refused = async (pageSize: number) => {
+      const answer = await fetch(`${nodes()}?page_size=${pageSize}`, { headers: reader });
+      expect(answer.status, String(pageSize)).toBe(400);
+      expect(await answer.json()).toEqual({
+        error: {
+          code: 'VALIDATION_FAILED',
+          message: expect.stringContaining('page_size'),
+          fields: [{ path: 'page_size', message: expect.any(String) }],
+          requestId: answer.headers.get('x-request-id'),
+        },
+      });
+    };
+    await refused(max + 1);
+    await refused(Number.MAX_SAFE_INTEGER);
+
+    // A lower TIDELINE_CACHE_PAGE_SIZE_MAX caps it lower, with the same answer.
+    await world.stopCache();
+    await world.startCache({ TIDELINE_CACHE_PAGE_SIZE_MAX: '5' });
+    await world.synced('alpha');
+    expect((await get(`${nodes()}?page_size=5`, reader, NodesPage)).data).toHaveLength(3);
+    await refused(6);
   });
 
   it('outage - API server down for a while: not ready, keeps retrying, recovers alone; the cache ends equal to the server', async () => {

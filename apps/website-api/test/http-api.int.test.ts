@@ -312,6 +312,59 @@ describe('website-api HTTP: bad input changes nothing', () => {
     expect(badId.body.error.fields[0].path).toBe('id');
   });
 
+  it('validation - a path id or query number that is not one says what was sent, not "received NaN"', async () => {
+    const word = await fx.call('GET', '/api/v1/websites/create', { token: tokens.reader });
+    expect(word.status).toBe(400);
+    expect(word.body.error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: 'invalid path: id: expected a number, got "create"',
+      fields: [{ path: 'id', message: 'expected a number, got "create"' }],
+    });
+    const twice = await fx.call('GET', '/api/v1/websites?page=1&page=2', { token: tokens.reader });
+    expect(twice.status).toBe(400);
+    expect(twice.body.error.fields).toEqual([{ path: 'page', message: 'given more than once' }]);
+  });
+
+  it('body - a 4.5 MB body is refused 413 with the error body before it is parsed, and nothing is written', async () => {
+    const answer = await fx.call('POST', '/api/v1/websites/delete', {
+      rawBody: JSON.stringify({ website_id: existing, pad: 'x'.repeat(4_500_000) }),
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.body.error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringMatching(/^the body is larger than \d+ bytes$/),
+    });
+    expect(await counts()).toEqual(before);
+  });
+
+  it('body - a form-encoded or text/plain body is refused 415 with the error body, not parsed, and nothing is written', async () => {
+    for (const [contentType, rawBody] of [
+      ['application/x-www-form-urlencoded', `website_id=${existing}`],
+      ['text/plain', JSON.stringify({ website_id: existing })],
+    ]) {
+      const answer = await fx.call('POST', '/api/v1/websites/delete', { rawBody, contentType });
+      expect(answer.status, contentType).toBe(415);
+      expect(answer.body.error).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: 'send the body as application/json',
+      });
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it('prototype poisoning - a __proto__ key in a JSON body is refused 400 naming the key, not as invalid JSON', async () => {
+    const answer = await fx.call('POST', '/api/v1/websites/delete', {
+      rawBody: `{"website_id":${existing},"__proto__":{"x":1}}`,
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: 'the body may not contain the key __proto__',
+      fields: [{ path: '__proto__', message: '__proto__ is not allowed in a body' }],
+    });
+    expect(await counts()).toEqual(before);
+  });
+
   it('conflict - a primary domain already used answers 409 naming it, and nothing is written', async () => {
     const answer = await create(['validation-target.example.com', 'fresh.example.com']);
     expect(answer.status).toBe(409);

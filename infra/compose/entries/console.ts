@@ -10,8 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type DevTokenEndpoint, startDevTokenEndpoint } from '@tideline/auth';
 import { authSettings, commonSettings, consoleSettings, loadConfigOrExit } from '@tideline/config';
+import { type DevTokenEndpoint, startDevTokenEndpoint } from '@tideline/runtime';
 
 const { environment } = commonSettings;
 const { jwtIssuer, jwtAudience, jwtDevScopes } = authSettings;

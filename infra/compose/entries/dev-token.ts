@@ -5,8 +5,9 @@
  * (`kubectl port-forward` lands there), or through the `console` service, which serves it
  * same-origin.
  */
-import { startDevTokenEndpoint } from '@tideline/auth';
+
 import { authSettings, commonSettings, consoleSettings, loadConfigOrExit } from '@tideline/config';
+import { startDevTokenEndpoint } from '@tideline/runtime';
 
 const { environment } = commonSettings;
 const { jwtIssuer, jwtAudience, jwtDevScopes } = authSettings;

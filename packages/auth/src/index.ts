@@ -1,9 +1,3 @@
-export {
-  type DevTokenEndpoint,
-  type DevTokenEndpointOptions,
-  DevTokenEndpointRefused,
-  startDevTokenEndpoint,
-} from './dev-token-endpoint.ts';
 export { AuthError, type AuthFailureReason } from './errors.ts';
 export {
   type JwtSettings,

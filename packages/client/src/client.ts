@@ -24,8 +24,9 @@ const MAX_BACKOFF_DOUBLINGS = 10;
 
 /**
  * The connection at a glance (one word, e.g. for an indicator): `live` when connected and every
- * collection is current, `resyncing` while one catches up, `offline` between connections,
- * `failed` when the client gave up (see {@link TidelineClient.state} for the code and reason).
+ * collection is current, `resyncing` while one catches up, `offline` between connections (at
+ * once after `disconnect()` or a lost connection, never `resyncing` on the way), `failed` when
+ * the client gave up (see {@link TidelineClient.state} for the code and reason).
  */
 export type ConnectionStatus = 'connecting' | 'live' | 'resyncing' | 'offline' | 'failed';
 
@@ -132,6 +133,11 @@ export class TidelineClient {
   private readonly nodeCollections = new Map<string, LiveCollection<NodeView>>();
   private readonly statusListeners = new Set<(status: ConnectionStatus) => void>();
   private readonly stateListeners = new Set<(state: ClientState) => void>();
+  /**
+   * True while {@link dropSocket} detaches the collections: their `resyncing` is not the client's
+   * status then (the state set right after it is), so a disconnect goes straight to `offline`.
+   */
+  private droppingSocket = false;
   private readonly errorListeners = new Set<(error: ClientError) => void>();
   private readonly pushListeners = new Map<string, Set<(data: unknown) => void>>();
   /** The push events the current socket has a handler for (one each). */
@@ -443,7 +449,12 @@ export class TidelineClient {
     this.socket = undefined;
     old?.removeAllListeners();
     old?.disconnect();
-    for (const collection of this.allCollections()) collection.detach();
+    this.droppingSocket = true;
+    try {
+      for (const collection of this.allCollections()) collection.detach();
+    } finally {
+      this.droppingSocket = false;
+    }
   }
 
   /** The connection was lost or refused: disconnected with the reason, then a reconnect after a backoff delay. */
@@ -570,6 +581,8 @@ export class TidelineClient {
 
   private watchCollection(collection: LiveCollection<WebsiteItem> | LiveCollection<NodeView>): void {
     collection.onState(() => this.recomputeStatus());
+    // A new collection starts `subscribing` without reporting it: a live client catches up now.
+    this.recomputeStatus();
   }
 
   private allCollections(): LiveCollection<unknown>[] {
@@ -586,6 +599,7 @@ export class TidelineClient {
   }
 
   private recomputeStatus(): void {
+    if (this.droppingSocket) return;
     const state = this.currentState.state;
     let status: ConnectionStatus;
     if (state === 'connecting') status = 'connecting';

@@ -142,6 +142,58 @@ describe('lifecycle', () => {
     ]);
   });
 
+  it('statuses - disconnect() goes from live straight to offline, never resyncing; connect() then resumes through resyncing', async () => {
+    const { client, opened } = start();
+    const statuses: string[] = [];
+    client.onStatus((status) => statuses.push(status));
+    opened[0]!.accept();
+    const websites = client.websites();
+    const nodes = client.nodes('prod');
+    await flush();
+    opened[0]!.fire('websites:initial', websitesInitial(5, [site(1)]));
+    opened[0]!.fire('nodes:initial', nodesInitial('prod', 3, [node('n1')]));
+    expect(client.status).toBe('live');
+    statuses.length = 0;
+
+    client.disconnect();
+    expect(statuses).toEqual(['offline']);
+    // The collections wait to resume; the client's status is offline all the same.
+    expect(websites.state).toBe('resyncing');
+    expect(nodes.state).toBe('resyncing');
+    expect(client.status).toBe('offline');
+
+    client.connect();
+    opened[1]!.accept();
+    await flush();
+    opened[1]!.fire('websites:update', { eventId: 6, type: 'add', data: site(2) });
+    await websites.whenSynced();
+    await nodes.whenSynced();
+    expect(statuses).toEqual(['offline', 'connecting', 'resyncing', 'live']);
+  });
+
+  it('statuses - disconnect() while catching up, and a lost connection, go straight to offline too', async () => {
+    fakeTimers();
+    const { client, opened } = start();
+    const statuses: string[] = [];
+    client.onStatus((status) => statuses.push(status));
+    opened[0]!.accept();
+    client.websites();
+    await vi.advanceTimersByTimeAsync(0);
+    // A collection asked for while live is not current yet: the client catches up.
+    expect(client.status).toBe('resyncing');
+    client.disconnect();
+    expect(statuses).toEqual(['live', 'resyncing', 'offline']);
+
+    statuses.length = 0;
+    client.connect();
+    opened[1]!.accept();
+    await vi.advanceTimersByTimeAsync(0);
+    opened[1]!.fire('websites:initial', websitesInitial(5, [site(1)]));
+    opened[1]!.fire('disconnect', 'transport close');
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(statuses).toEqual(['connecting', 'resyncing', 'live', 'offline', 'connecting']);
+  });
+
   it('whenSynced() - resolves with the first snapshot, and at once while live', async () => {
     const { client, opened } = start();
     opened[0]!.accept();

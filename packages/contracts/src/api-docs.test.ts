@@ -77,7 +77,17 @@ describe('OpenAPI documents', () => {
       paths: Record<string, Record<string, { responses: Record<string, { content: unknown }> }>>;
     };
     const register = document.paths['/api/v1/clusters/register']!['post']!;
-    expect(Object.keys(register.responses)).toEqual(['201', '400', '401', '403', '409', '500', '503']);
+    expect(Object.keys(register.responses)).toEqual([
+      '201',
+      '400',
+      '401',
+      '403',
+      '409',
+      '413',
+      '415',
+      '500',
+      '503',
+    ]);
     expect(register.responses['409']!.content).toMatchObject({
       'application/json': {
         schema: {
@@ -98,6 +108,25 @@ describe('OpenAPI documents', () => {
         error: { type: 'object', properties: { code: { enum: ['UNAUTHORIZED', 'TOKEN_EXPIRED'] } } },
       },
     });
+  });
+
+  it('a route with a body documents 413 (too large) and 415 (not JSON) as VALIDATION_FAILED; one without does not', () => {
+    const document = openApiDocument('informer') as {
+      paths: Record<string, Record<string, { responses: Record<string, { content: unknown }> }>>;
+    };
+    const register = document.paths['/api/v1/clusters/register']!['post']!;
+    for (const status of ['413', '415']) {
+      expect(register.responses[status]!.content).toMatchObject({
+        'application/json': {
+          schema: {
+            allOf: [{}, { properties: { error: { properties: { code: { enum: ['VALIDATION_FAILED'] } } } } }],
+          },
+        },
+      });
+    }
+    const list = document.paths['/api/v1/clusters']!['get']!;
+    expect(Object.keys(list.responses)).not.toContain('413');
+    expect(Object.keys(list.responses)).not.toContain('415');
   });
 });
 

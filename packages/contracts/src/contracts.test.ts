@@ -9,6 +9,9 @@ import {
   ERROR_CODES,
   HTTP_STATUS_OF,
   isClusterEvent,
+  ListNodesQuery,
+  ListWebsitesQuery,
+  NODES_PAGE_SIZE_MAX,
   NodeEvent,
   type NodesDeltaUpdate,
   type NodesUpdate,
@@ -20,7 +23,10 @@ import {
   sequenceStep,
   subjects,
   TidelineError,
+  UpdateWebsiteBody,
+  WEBSITES_PAGE_SIZE_MAX,
   WebsiteEvent,
+  WebsitePath,
   type WebsitesInitial,
   type WebsitesUpdate,
 } from './index.ts';
@@ -78,6 +84,37 @@ describe('contracts', () => {
     if (!result.ok) {
       expect(result.error.message).toMatch(/^invalid create website body: /);
       expect(result.error.fields.map((f) => f.path).sort()).toEqual(['domains', 'line_group_id']);
+    }
+  });
+
+  it('error message - a parameter that is not a number, or given more than once, says so instead of "received NaN"', () => {
+    const path = safeParse(WebsitePath, { id: 'create' }, 'path');
+    expect(!path.ok && path.error.fields).toEqual([
+      { path: 'id', message: 'expected a number, got "create"' },
+    ]);
+    expect(!path.ok && path.error.message).toBe('invalid path: id: expected a number, got "create"');
+    const query = safeParse(ListWebsitesQuery, { page: ['1', '2'], page_size: 'ten' }, 'query');
+    expect(!query.ok && query.error.fields).toEqual([
+      { path: 'page', message: 'given more than once' },
+      { path: 'page_size', message: 'expected a number, got "ten"' },
+    ]);
+    const long = safeParse(WebsitePath, { id: 'x'.repeat(10_000) }, 'path');
+    expect(!long.ok && long.error.fields[0]!.message.length).toBeLessThan(100);
+    // A body sends no text for a number: zod's own message stands.
+    const body = safeParse(UpdateWebsiteBody, { website_id: [1, 2] }, 'body');
+    expect(!body.ok && body.error.fields[0]!.message).toMatch(/expected number, received array/);
+  });
+
+  it('page size - a list refuses a page_size over its maximum and accepts one at it', () => {
+    for (const [schema, max] of [
+      [ListWebsitesQuery, WEBSITES_PAGE_SIZE_MAX],
+      [ListNodesQuery, NODES_PAGE_SIZE_MAX],
+    ] as const) {
+      expect(safeParse(schema, { page_size: String(max) }).ok).toBe(true);
+      for (const over of [max + 1, Number.MAX_SAFE_INTEGER]) {
+        const result = safeParse(schema, { page_size: String(over) });
+        expect(!result.ok && result.error.fields.map((f) => f.path)).toEqual(['page_size']);
+      }
     }
   });
 

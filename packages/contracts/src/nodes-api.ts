@@ -27,6 +27,12 @@ export const CLUSTERS_ADMIN_API = {
 const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /**
+ * The largest `page_size` a node list accepts whatever the cache's settings; larger is refused with
+ * VALIDATION_FAILED. The cache's `TIDELINE_CACHE_PAGE_SIZE_MAX` (at most this) may cap it lower.
+ */
+export const NODES_PAGE_SIZE_MAX = 100_000;
+
+/**
  * Filters and page of a node list. `labelSelector` uses Kubernetes syntax (`a=b`, `a!=b`, `a`,
  * `!a`, `a in (x,y)`, `a notin (x,y)`, comma = and). Absent `page_size` takes the cache's default.
  */
@@ -36,7 +42,7 @@ export const ListNodesQuery = z
     schedulable: booleanQuery.optional(),
     ready: booleanQuery.optional(),
     page: z.coerce.number().int().min(1).default(1),
-    page_size: z.coerce.number().int().min(1).optional(),
+    page_size: z.coerce.number().int().min(1).max(NODES_PAGE_SIZE_MAX).optional(),
   })
   .strict();
 export type ListNodesQuery = z.infer<typeof ListNodesQuery>;

@@ -48,6 +48,40 @@ function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query', se
   });
 }
 
+/** The answer of one error status: the one error body with the codes it carries on a route. */
+function errorResponse(codes: ErrorCode[], description: string, message: string): JsonSchema {
+  return {
+    description,
+    content: {
+      'application/json': {
+        // The one error body, with the codes this status carries on this route.
+        schema: {
+          allOf: [
+            { $ref: '#/components/schemas/ErrorBody' },
+            {
+              type: 'object',
+              properties: { error: { type: 'object', properties: { code: { enum: codes } } } },
+            },
+          ],
+        },
+        example: {
+          error: {
+            code: codes[0],
+            message,
+            requestId: '6f1c2f9e-8f0a-4d2b-9c51-2a7e3b0d4c11',
+          },
+        },
+      },
+    },
+  };
+}
+
+/** What the HTTP layer refuses before a route with a body runs, with a status of its own. */
+const BODY_REFUSALS: Record<number, string> = {
+  413: 'The body is larger than the service accepts.',
+  415: 'The body is not sent as `application/json` (a form, `text/plain` or no content type).',
+};
+
 function errorResponses(route: ApiRoute): Record<string, JsonSchema> {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of [...route.errors, ...ALWAYS_POSSIBLE]) {
@@ -56,30 +90,15 @@ function errorResponses(route: ApiRoute): Record<string, JsonSchema> {
   }
   const responses: Record<string, JsonSchema> = {};
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
-    responses[String(status)] = {
-      description: codes.map((code) => `\`${code}\`: ${ERROR_CODES[code]}`).join('\n\n'),
-      content: {
-        'application/json': {
-          // The one error body, with the codes this status carries on this route.
-          schema: {
-            allOf: [
-              { $ref: '#/components/schemas/ErrorBody' },
-              {
-                type: 'object',
-                properties: { error: { type: 'object', properties: { code: { enum: codes } } } },
-              },
-            ],
-          },
-          example: {
-            error: {
-              code: codes[0],
-              message: ERROR_CODES[codes[0]!],
-              requestId: '6f1c2f9e-8f0a-4d2b-9c51-2a7e3b0d4c11',
-            },
-          },
-        },
-      },
-    };
+    responses[String(status)] = errorResponse(
+      codes,
+      codes.map((code) => `\`${code}\`: ${ERROR_CODES[code]}`).join('\n\n'),
+      ERROR_CODES[codes[0]!],
+    );
+  }
+  if (route.body) {
+    for (const [status, meaning] of Object.entries(BODY_REFUSALS))
+      responses[status] = errorResponse(['VALIDATION_FAILED'], `\`VALIDATION_FAILED\`: ${meaning}`, meaning);
   }
   return responses;
 }

@@ -23,17 +23,47 @@ export class ContractError extends TidelineError {
   }
 }
 
-export function issuesOf(error: z.ZodError): FieldIssue[] {
+/** The longest part of a sent value quoted back in a message. */
+const QUOTED_MAX_LENGTH = 64;
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/**
+ * What a caller understands of an issue: a number coerced from text (a path or query parameter)
+ * that was not one is zod's "expected number, received NaN" — say what was sent instead, and for
+ * a parameter given more than once (`?page=1&page=2` arrives as a list) say that.
+ */
+function messageOf(issue: z.ZodError['issues'][number], input: unknown): string {
+  if (issue.code !== 'invalid_type' || (issue as { received?: unknown }).received !== 'NaN')
+    return issue.message;
+  const sent = valueAt(input, issue.path);
+  if (Array.isArray(sent)) return 'given more than once';
+  if (typeof sent !== 'string') return issue.message;
+  const quoted = JSON.stringify(
+    sent.length > QUOTED_MAX_LENGTH ? `${sent.slice(0, QUOTED_MAX_LENGTH)}…` : sent,
+  );
+  return `expected ${issue.expected === 'number' ? 'a number' : issue.expected}, got ${quoted}`;
+}
+
+/** The issues of a failed parse; given the parsed `input`, messages quote what was sent where zod cannot. */
+export function issuesOf(error: z.ZodError, input?: unknown): FieldIssue[] {
   return error.issues.map((issue) => ({
     path: issue.path.map(String).join('.'),
-    message: issue.message,
+    message: messageOf(issue, input),
   }));
 }
 
 /** Parses `input` with `schema`, throwing a {@link ContractError} that names every bad field. */
 export function parse<S extends z.ZodType>(schema: S, input: unknown, what = 'value'): z.output<S> {
   const result = schema.safeParse(input);
-  if (!result.success) throw new ContractError(what, issuesOf(result.error));
+  if (!result.success) throw new ContractError(what, issuesOf(result.error, input));
   return result.data;
 }
 
@@ -48,5 +78,5 @@ export function safeParse<S extends z.ZodType>(
   const result = schema.safeParse(input);
   return result.success
     ? { ok: true, value: result.data }
-    : { ok: false, error: new ContractError(what, issuesOf(result.error)) };
+    : { ok: false, error: new ContractError(what, issuesOf(result.error, input)) };
 }

@@ -76,10 +76,13 @@ export type UpdateWebsiteBody = z.infer<typeof UpdateWebsiteBody>;
 export const DeleteWebsiteBody = z.object({ website_id: Id }).strict();
 export type DeleteWebsiteBody = z.infer<typeof DeleteWebsiteBody>;
 
+/** The largest `page_size` a website list accepts; larger is refused with VALIDATION_FAILED. */
+export const WEBSITES_PAGE_SIZE_MAX = 500;
+
 export const ListWebsitesQuery = z
   .object({
     page: z.coerce.number().int().min(1).default(1),
-    page_size: z.coerce.number().int().min(1).max(500).default(50),
+    page_size: z.coerce.number().int().min(1).max(WEBSITES_PAGE_SIZE_MAX).default(50),
   })
   .strict();
 export type ListWebsitesQuery = z.infer<typeof ListWebsitesQuery>;

@@ -36,6 +36,7 @@ async function probe() {
         http.get('/nodes/:name', async (request) => ({
           length: (request.params as { name: string }).name.length,
         }));
+        http.post('/echo', async (request) => ({ body: request.body }));
       },
     },
     { source: { env: { TIDELINE_LOG_LEVEL: 'silent' } } },
@@ -79,6 +80,95 @@ describe('answers the HTTP framework gives itself carry the error body', () => {
     await using service = await probe();
     const text = await raw(service.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n');
     expect(answerOf(text)).toEqual({ status: 417, body: errorBody('VALIDATION_FAILED') });
+  });
+
+  it('http - a 5 MB body is refused 413 with the error body before it is read', async () => {
+    await using service = await probe();
+    // Only the headers are sent: the answer cannot wait for the 5 MB.
+    const text = await raw(
+      service.port,
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n{"a":',
+    );
+    expect(answerOf(text)).toEqual({
+      status: 413,
+      body: {
+        error: {
+          code: 'VALIDATION_FAILED',
+          message: 'the body is larger than 1048576 bytes',
+          fields: [expect.any(Object)],
+          requestId: expect.any(String),
+        },
+      },
+    });
+  });
+
+  it('http - a form-encoded, text/plain or untyped body is refused 415 with the error body, not parsed', async () => {
+    await using service = await probe();
+    for (const [type, body] of [
+      ['application/x-www-form-urlencoded', 'website_id=1'],
+      ['text/plain', '{"website_id":1}'],
+      ['text/plain;charset=UTF-8', 'website_id'],
+      ['application/xml', '<website_id>1</website_id>'],
+      [undefined, '{"website_id":1}'],
+    ] as const) {
+      const response = await fetch(`${service.url}/echo`, {
+        method: 'POST',
+        ...(type ? { headers: { 'content-type': type } } : {}),
+        body: type ? body : new TextEncoder().encode(body),
+      });
+      expect(response.status, String(type)).toBe(415);
+      expect(await response.json()).toMatchObject({
+        error: { code: 'VALIDATION_FAILED', message: 'send the body as application/json' },
+      });
+    }
+    const json = await fetch(`${service.url}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: '{"website_id":1}',
+    });
+    expect(await json.json()).toEqual({ body: { website_id: 1 } });
+  });
+
+  it('prototype poisoning - a JSON body with __proto__ or constructor.prototype is refused 400 naming the key, not as invalid JSON', async () => {
+    await using service = await probe();
+    const post = async (body: string) => {
+      const response = await fetch(`${service.url}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      return { status: response.status, body: (await response.json()) as { error: Record<string, unknown> } };
+    };
+    for (const [body, path, name] of [
+      ['{"website_id":2,"__proto__":{"x":1}}', '__proto__', '__proto__'],
+      ['{"a":[{"\\u005f_proto__":{"x":1}}]}', 'a.0.__proto__', '__proto__'],
+      [
+        '{"website_id":2,"constructor":{"prototype":{"x":1}}}',
+        'constructor.prototype',
+        'constructor.prototype',
+      ],
+    ] as const) {
+      const answer = await post(body);
+      expect(answer.status, body).toBe(400);
+      expect(answer.body.error).toEqual({
+        code: 'VALIDATION_FAILED',
+        message: `the body may not contain the key ${name}`,
+        fields: [{ path, message: `${name} is not allowed in a body` }],
+        requestId: expect.any(String),
+      });
+    }
+    const depth = 100_000;
+    const started = performance.now();
+    const deep = await post(`${'{"a":'.repeat(depth)}{"__proto__":{}}${'}'.repeat(depth)}`);
+    expect(deep.body.error['fields']).toEqual([
+      { path: `${'a.'.repeat(depth)}__proto__`, message: '__proto__ is not allowed in a body' },
+    ]);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
+    expect((await post('{"website_id": ')).body.error['message']).toBe('the body is not valid JSON');
+    expect((await post('{"constructor":{"name":"x"}}')).body).toEqual({
+      body: { constructor: { name: 'x' } },
+    });
   });
 });
 

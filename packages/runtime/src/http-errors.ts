@@ -5,7 +5,7 @@ import {
   safeParse,
   TidelineError,
 } from '@tideline/contracts';
-import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { z } from 'zod';
 import { answerClientError, errorBodyText } from './http-raw-errors.ts';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
@@ -21,17 +21,19 @@ export class HttpError extends TidelineError {
 /**
  * The error body of every refused request: `{ error: { code, message, fields?, requestId } }`,
  * the request id also in the `x-request-id` header (set here too: framework errors answer before
- * any hook ran).
+ * any hook ran). The status is the code's, unless the HTTP layer refused with a status of its own
+ * (413, 415).
  */
 export function sendError(
   reply: FastifyReply,
   code: ErrorCode,
   message: string,
   fields?: FieldIssue[],
+  status: number = HTTP_STATUS_OF[code],
 ): FastifyReply {
   const requestId = reply.request.id;
   return reply
-    .code(HTTP_STATUS_OF[code])
+    .code(status)
     .header(REQUEST_ID_HEADER, requestId)
     .send({ error: { code, message, ...(fields?.length ? { fields } : {}), requestId } });
 }
@@ -97,19 +99,93 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown, what: s
   return result.value;
 }
 
-const FASTIFY_INPUT_ERRORS: Record<string, string> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: 'the body is not valid JSON',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'the body is empty; send a JSON object',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'the body is too large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'send the body as application/json',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'the content-length does not match the body',
-};
+/** A body refused by Fastify's parsing: VALIDATION_FAILED, with the status that names why. */
+const FASTIFY_INPUT_ERRORS: Record<string, { status: number; message: (request: FastifyRequest) => string }> =
+  {
+    FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, message: () => 'the body is not valid JSON' },
+    FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, message: () => 'the body is empty; send a JSON object' },
+    FST_ERR_CTP_BODY_TOO_LARGE: {
+      status: 413,
+      message: (request) => `the body is larger than ${request.routeOptions.bodyLimit} bytes`,
+    },
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, message: () => 'send the body as application/json' },
+    FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+      status: 400,
+      message: () => 'the content-length does not match the body',
+    },
+  };
+
+/** A value met while walking parsed JSON, with the way to it (no copied paths: a body may nest deeply). */
+interface Visit {
+  value: unknown;
+  key: string;
+  parent: Visit | undefined;
+}
+
+function pathOf(visit: Visit, ...tail: string[]): string {
+  const keys: string[] = [];
+  for (let at: Visit | undefined = visit; at?.parent; at = at.parent) keys.push(at.key);
+  return [...keys.reverse(), ...tail].join('.');
+}
+
+/**
+ * Where parsed JSON has a key that would poison a prototype: an own `__proto__`, or a
+ * `constructor` object with an own `prototype` (what Fastify's parser refuses). Walks without
+ * recursion and in linear time: a body may nest deeply.
+ */
+function forbiddenKeyIn(value: unknown): string | undefined {
+  const pending: Visit[] = [{ value, key: '', parent: undefined }];
+  for (let visit = pending.pop(); visit; visit = pending.pop()) {
+    const node = visit.value;
+    if (node === null || typeof node !== 'object') continue;
+    if (Object.hasOwn(node, '__proto__')) return pathOf(visit, '__proto__');
+    const ctor = (node as Record<string, unknown>)['constructor'];
+    if (Object.hasOwn(node, 'constructor') && ctor !== null && typeof ctor === 'object') {
+      if (Object.hasOwn(ctor, 'prototype')) return pathOf(visit, 'constructor', 'prototype');
+    }
+    for (const [key, child] of Object.entries(node)) pending.push({ value: child, key, parent: visit });
+  }
+  return undefined;
+}
+
+/**
+ * Routes take JSON bodies only: `application/json` is parsed (Fastify's parser, which refuses
+ * `__proto__` and `constructor.prototype` keys — such a body is answered VALIDATION_FAILED naming
+ * the key, not as invalid JSON), and every other content type, `text/plain` too, is refused 415
+ * before the body is read.
+ */
+export function acceptJsonBodiesOnly(http: FastifyInstance): void {
+  const parseJson = http.getDefaultJsonParser('error', 'error');
+  http.removeContentTypeParser('text/plain');
+  http.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    parseJson(request, text, (error, value) => {
+      if ((error as { code?: string } | null)?.code !== 'FST_ERR_CTP_INVALID_JSON_BODY')
+        return done(error, value);
+      let key: string | undefined;
+      try {
+        key = forbiddenKeyIn(JSON.parse(text));
+      } catch {
+        // not JSON at all: Fastify's error stands
+      }
+      if (key === undefined) return done(error, value);
+      const name = key.endsWith('__proto__') ? '__proto__' : 'constructor.prototype';
+      done(
+        new HttpError('VALIDATION_FAILED', `the body may not contain the key ${name}`, [
+          { path: key, message: `${name} is not allowed in a body` },
+        ]),
+        undefined,
+      );
+    });
+  });
+}
 
 /**
  * Every error leaves as the error body with the status of its code (and a 417 for an unsupported
  * `Expect` header, which Node would answer without a body): coded errors
  * ({@link TidelineError}, whatever layer threw them) as thrown
- * (UNAVAILABLE ones logged as warnings), unreadable bodies as VALIDATION_FAILED, unknown routes as
+ * (UNAVAILABLE ones logged as warnings), unreadable bodies as VALIDATION_FAILED (413 for a body
+ * over the limit, 415 for one that is not JSON, else 400), unknown routes as
  * NOT_FOUND, anything else as INTERNAL (logged).
  */
 export function installErrorHandling(http: FastifyInstance): void {
@@ -120,10 +196,18 @@ export function installErrorHandling(http: FastifyInstance): void {
       return sendError(reply, error.code, error.message, error.fields);
     }
     const fastifyCode = (error as { code?: string }).code;
-    if (fastifyCode && fastifyCode in FASTIFY_INPUT_ERRORS) {
-      return sendError(reply, 'VALIDATION_FAILED', FASTIFY_INPUT_ERRORS[fastifyCode]!, [
-        { path: '', message: (error as Error).message },
-      ]);
+    const input =
+      fastifyCode !== undefined && Object.hasOwn(FASTIFY_INPUT_ERRORS, fastifyCode)
+        ? FASTIFY_INPUT_ERRORS[fastifyCode]
+        : undefined;
+    if (input) {
+      return sendError(
+        reply,
+        'VALIDATION_FAILED',
+        input.message(request),
+        [{ path: '', message: (error as Error).message }],
+        input.status,
+      );
     }
     const statusCode = (error as { statusCode?: number }).statusCode;
     if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {

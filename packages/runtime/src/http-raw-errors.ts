@@ -8,7 +8,7 @@ import {
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '@tideline/contracts';
-import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
+import { REQUEST_ID_HEADER, rawRequestIdOf, requestIdOf } from './request-id.ts';
 
 /*
  * Answers written outside Fastify's reply — by Node's HTTP parser, or by a library on the raw
@@ -218,10 +218,11 @@ export function answerEngineRefusalsWithErrorBody(
 ): void {
   const handleRequest = engine.handleRequest.bind(engine);
   const handleUpgrade = engine.handleUpgrade.bind(engine);
+  // rawRequestIdOf: a refusal has the id the engine's other answers to the request would have had.
   engine.handleRequest = (request, response) =>
-    handleRequest(request, withErrorBody(response, requestIdOf(request)));
+    handleRequest(request, withErrorBody(response, rawRequestIdOf(request)));
   engine.handleUpgrade = (request, socket, head) =>
-    handleUpgrade(request, withErrorBodyOnSocket(socket, requestIdOf(request)), head);
+    handleUpgrade(request, withErrorBodyOnSocket(socket, rawRequestIdOf(request)), head);
   server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
     const url = request.url ?? '/';
     if (url.startsWith(path)) return;

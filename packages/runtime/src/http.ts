@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { frameworkErrorOptions, sendError } from './http-errors.ts';
+import { acceptJsonBodiesOnly, frameworkErrorOptions, sendError } from './http-errors.ts';
 import { httpRequestDuration, readinessGauge } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
@@ -94,6 +94,7 @@ export function createHttpServer(
     genReqId: requestIdOf,
     ...frameworkErrorOptions(),
   });
+  acceptJsonBodiesOnly(http as unknown as FastifyInstance);
   http.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });

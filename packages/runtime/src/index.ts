@@ -1,4 +1,10 @@
 export {
+  type DevTokenEndpoint,
+  type DevTokenEndpointOptions,
+  DevTokenEndpointRefused,
+  startDevTokenEndpoint,
+} from './dev-token-endpoint.ts';
+export {
   createHttpServer,
   type HttpServerOptions,
   type InFlightRequests,
@@ -22,7 +28,7 @@ export {
 } from './metrics.ts';
 export { allowOperatorOrigins, OPERATOR_PATH_PREFIX } from './operator-cors.ts';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.ts';
-export { isSafeRequestId, REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
+export { isSafeRequestId, REQUEST_ID_HEADER, rawRequestIdOf, requestIdOf } from './request-id.ts';
 export {
   defaultInstanceId,
   type RunningService,

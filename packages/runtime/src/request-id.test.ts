@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { HttpError } from './http-errors.ts';
-import { isSafeRequestId, REQUEST_ID_MAX_LENGTH } from './request-id.ts';
+import { isSafeRequestId, REQUEST_ID_MAX_LENGTH, rawRequestIdOf } from './request-id.ts';
 import { runService } from './service.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -98,7 +98,7 @@ describe('request ids', () => {
       const body = (await answer.json()) as { error: { requestId: string } };
       expect(body.error?.requestId, `${answer.status} ${JSON.stringify(body)}`).toBe(header);
     }
-    expect(statuses).toEqual([404, 409, 500, 400, 400, 400, 400]);
+    expect(statuses).toEqual([404, 409, 500, 415, 400, 413, 400]);
   });
 
   it('request id - a safe incoming x-request-id is kept: header, error body and every log line of the request', async () => {
@@ -160,5 +160,14 @@ describe('request ids', () => {
     expect(isSafeRequestId('a\r\nSet-Cookie: x')).toBe(false);
     expect(isSafeRequestId('abc%0d%0aSet-Cookie:x')).toBe(false);
     expect(isSafeRequestId('0af7651916cd43dd8448eb211c80319c')).toBe(true);
+  });
+
+  it('request id - outside Fastify, one request keeps one id however often it is asked for', () => {
+    const generated = { headers: {} };
+    expect(rawRequestIdOf(generated)).toMatch(UUID);
+    expect(rawRequestIdOf(generated)).toBe(rawRequestIdOf(generated));
+    expect(rawRequestIdOf({ headers: {} })).not.toBe(rawRequestIdOf(generated));
+    expect(rawRequestIdOf({ headers: { 'x-request-id': 'edge-1' } })).toBe('edge-1');
+    expect(rawRequestIdOf({ headers: { 'x-request-id': 'a b' } })).toMatch(UUID);
   });
 });

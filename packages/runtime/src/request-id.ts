@@ -31,3 +31,20 @@ export function requestIdOf(request: { headers: IncomingHttpHeaders }): string {
   const given = request.headers[REQUEST_ID_HEADER];
   return isSafeRequestId(given) ? given : randomUUID();
 }
+
+/** The ids given to requests answered outside Fastify, by request. */
+const rawRequestIds = new WeakMap<object, string>();
+
+/**
+ * {@link requestIdOf} for a request answered outside Fastify, where several parts answer it or
+ * record it (engine.io: its refusal, its long-polling answer, the 101 of its WebSocket upgrade):
+ * the same id every time it is asked for one request, also when the id was generated.
+ */
+export function rawRequestIdOf(request: { headers: IncomingHttpHeaders }): string {
+  let id = rawRequestIds.get(request);
+  if (id === undefined) {
+    id = requestIdOf(request);
+    rawRequestIds.set(request, id);
+  }
+  return id;
+}

@@ -125,10 +125,11 @@ function parseAnswer(bytes: Buffer, closed: boolean): RawAnswer | undefined {
 }
 
 /**
- * Statuses a refusal may carry besides the one of its code (always VALIDATION_FAILED): 414 (a path
- * parameter too long), 417 (an unsupported `Expect`), 431 (headers too large).
+ * Statuses a refusal may carry besides the one of its code (always VALIDATION_FAILED): 413 (a body
+ * over the limit), 414 (a path parameter too long), 415 (a body not sent as JSON), 417 (an
+ * unsupported `Expect`), 431 (headers too large).
  */
-const FRAMEWORK_STATUSES = new Set([414, 417, 431]);
+const FRAMEWORK_STATUSES = new Set([413, 414, 415, 417, 431]);
 
 // A stack frame, a file of the code base, or SQL: what an answer must never carry. Tested only when
 // the request itself did not contain the text (paths are echoed in NOT_FOUND messages).

@@ -1,6 +1,6 @@
-import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { answerEngineRefusalsWithErrorBody } from '@tideline/runtime';
+import { answerEngineRefusalsWithErrorBody, REQUEST_ID_HEADER, rawRequestIdOf } from '@tideline/runtime';
 import { Server } from 'socket.io';
 import type { RedisRooms } from '../adapters/redis-rooms.ts';
 import type { PushGatewayConfig } from '../config.ts';
@@ -35,9 +35,28 @@ export function createSocketServer(
   });
   // engine.io refuses bad transport/session/handshake requests itself: with the error body.
   answerEngineRefusalsWithErrorBody(server, io.engine, SOCKET_PATH);
+  answerWithRequestIds(server, io);
   // The outbound limit of every socket (limitOutbound) learns of its flushes here, not per socket.
   watchOutboundFlushes(io.engine);
   return io;
+}
+
+/**
+ * Every answer engine.io gives itself carries the request's id, as the service's other answers
+ * do: its long-polling answers (the handshake's `200` among them), CORS preflights and refusals
+ * get the header before the engine sees the request; the `101 Switching Protocols` of a WebSocket
+ * upgrade, which `ws` writes on the raw socket, through the engine's `headers` event (its
+ * `initial_headers` is the handshake's share of it). One id per request (rawRequestIdOf): the
+ * caller's `x-request-id` when it is safe, else a generated one, the same in a refusal's body.
+ */
+function answerWithRequestIds(server: HttpServer, io: GatewayServer): void {
+  // Before Socket.IO's own listener: the engine answers these requests, Fastify never sees them.
+  server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (request.url?.startsWith(SOCKET_PATH)) response.setHeader(REQUEST_ID_HEADER, rawRequestIdOf(request));
+  });
+  io.engine.on('headers', (headers: OutgoingHttpHeaders, request: IncomingMessage) => {
+    headers[REQUEST_ID_HEADER] = rawRequestIdOf(request);
+  });
 }
 
 /**

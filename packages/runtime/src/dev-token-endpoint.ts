@@ -6,10 +6,15 @@
  * Development only: it refuses to start outside TIDELINE_ENV=development/test, listens on
  * 127.0.0.1 only, answers only requests addressed to a loopback host name (a DNS-rebinding page
  * cannot reach it under its own name), and lets only the configured browser origins read a token.
+ * Like every service's, each answer carries `x-request-id` (the caller's when it is safe, else a
+ * generated one) and each refusal the error body `{ error: { code, message, requestId } }`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signToken } from './sign.ts';
+import { signToken } from '@tideline/auth';
+import type { ErrorCode } from '@tideline/contracts';
+import { answerClientError, errorBodyText } from './http-raw-errors.ts';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 
 export interface DevTokenEndpointOptions {
   /** TIDELINE_ENV: anything but `development`/`test` refuses to start. */
@@ -40,12 +45,22 @@ export class DevTokenEndpointRefused extends Error {
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-  response.end(JSON.stringify(body));
+/** Every answer carries the request's id (`x-request-id`), as the services' answers do. */
+function send(
+  response: ServerResponse,
+  requestId: string,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+) {
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+    [REQUEST_ID_HEADER]: requestId,
+    ...headers,
+  });
+  response.end(body);
 }
-
-const refusal = (code: string, message: string) => ({ error: { code, message } });
 
 export async function startDevTokenEndpoint(options: DevTokenEndpointOptions): Promise<DevTokenEndpoint> {
   if (options.environment !== 'development' && options.environment !== 'test')
@@ -54,20 +69,27 @@ export async function startDevTokenEndpoint(options: DevTokenEndpointOptions): P
     );
   const allowed = new Set(options.allowedOrigins);
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    // The caller's x-request-id when it is safe, else a generated one: the header of every answer
+    // and `error.requestId` of every refusal.
+    const requestId = requestIdOf(request);
+    const refuse = (status: number, code: ErrorCode, message: string, headers?: Record<string, string>) =>
+      send(response, requestId, status, errorBodyText(code, message, requestId), headers);
     const host = (request.headers.host ?? '').replace(/:\d+$/, '');
-    if (!LOOPBACK_HOSTS.has(host))
-      return send(response, 403, refusal('FORBIDDEN', 'only loopback host names are served'));
+    if (!LOOPBACK_HOSTS.has(host)) return refuse(403, 'FORBIDDEN', 'only loopback host names are served');
     const origin = request.headers.origin;
     const cors: Record<string, string> =
       origin !== undefined && allowed.has(origin)
-        ? { 'access-control-allow-origin': origin, vary: 'origin' }
+        ? {
+            'access-control-allow-origin': origin,
+            'access-control-expose-headers': REQUEST_ID_HEADER,
+            vary: 'origin',
+          }
         : {};
     if (origin !== undefined && !allowed.has(origin))
-      return send(response, 403, refusal('FORBIDDEN', 'this origin may not read development tokens'));
+      return refuse(403, 'FORBIDDEN', 'this origin may not read development tokens');
     const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
-    if (path !== '/token') return send(response, 404, refusal('NOT_FOUND', 'GET /token'), cors);
-    if (request.method !== 'GET')
-      return send(response, 405, refusal('BAD_REQUEST', 'GET /token'), { ...cors, allow: 'GET' });
+    if (path !== '/token') return refuse(404, 'NOT_FOUND', 'GET /token', cors);
+    if (request.method !== 'GET') return refuse(405, 'BAD_REQUEST', 'GET /token', { ...cors, allow: 'GET' });
     const token = signToken({
       secret: options.secret,
       sub: options.sub ?? 'console',
@@ -77,8 +99,10 @@ export async function startDevTokenEndpoint(options: DevTokenEndpointOptions): P
       expiresInSeconds: options.ttlSeconds,
     });
     const expiresAt = new Date(Date.now() + options.ttlSeconds * 1000).toISOString();
-    return send(response, 200, { token, expiresAt }, cors);
+    return send(response, requestId, 200, JSON.stringify({ token, expiresAt }), cors);
   });
+  // A request Node cannot parse is refused with the error body and a fresh id, as by the services.
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => resolve());
