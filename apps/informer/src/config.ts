@@ -6,6 +6,7 @@ import {
   informerSettings,
   redisSettings,
   renewWithinLeaseTtl,
+  requireApiServerHostsInProduction,
   requireJwtKey,
   statefulSettings,
 } from '@tideline/config';
@@ -26,6 +27,13 @@ export type InformerConfig = ConfigOf<typeof settings> & ConfigOf<typeof commonS
 
 /**
  * Cross rules checked at start: a JWT key and a registration key outside development/test; the
- * in-cluster name is not a configured cluster's; a lease outlasts 3 renew intervals.
+ * in-cluster name is not a configured cluster's; a lease outlasts 3 renew intervals; in production
+ * the operator lists the API servers runtime registrations may name (no SSRF through a kubeconfig).
  */
-export const rules = [requireJwtKey, registrationKeyRule, inClusterNameRule, renewWithinLeaseTtl];
+export const rules = [
+  requireJwtKey,
+  registrationKeyRule,
+  inClusterNameRule,
+  renewWithinLeaseTtl,
+  requireApiServerHostsInProduction,
+];

@@ -10,6 +10,13 @@ export {
 export { REDACTED, redactCredentials, redactUrl } from './redact.ts';
 export { REFERENCE_END, REFERENCE_START, renderReference, settingGroups } from './reference.ts';
 export {
+  isPlaceholder,
+  isPublishedSecret,
+  PUBLISHED_SECRETS,
+  productionSecretProblem,
+  productionUrlProblem,
+} from './secrets.ts';
+export {
   bool,
   type ConfigOf,
   int,
@@ -40,7 +47,11 @@ export { chaosSettings } from './settings/chaos.ts';
 export { commonSettings } from './settings/common.ts';
 export { consoleSettings } from './settings/console.ts';
 export { gatewaySettings, testDropOnlyInTest } from './settings/gateway.ts';
-export { informerSettings, renewWithinLeaseTtl } from './settings/informer.ts';
+export {
+  informerSettings,
+  renewWithinLeaseTtl,
+  requireApiServerHostsInProduction,
+} from './settings/informer.ts';
 export { kubeDemoSettings } from './settings/kube-demo.ts';
 export { soakSettings } from './settings/soak.ts';
 export { heartbeatWithinPodStateTtl, statefulSettings } from './settings/stateful.ts';

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 // only when called, never while modules load, so the cycle is harmless.
 import { redactCredentials, redactUrl } from './redact.ts';
 import { settingGroups } from './reference.ts';
+import { productionSecretProblem, productionUrlProblem } from './secrets.ts';
 import type { ConfigOf, Setting, SettingsSpec } from './setting.ts';
 
 /**
@@ -122,8 +123,36 @@ function shown(setting: Setting<unknown>, raw: unknown): string {
 }
 
 /**
+ * Production refuses development secrets: when `spec` has TIDELINE_ENV and it is `production`, the
+ * first secret setting holding a value published in the repository or a placeholder, or URL
+ * setting whose credentials do (see ./secrets.ts), is refused. The error names the variable, never
+ * the value (`(hidden)`; a URL with its credentials redacted).
+ */
+function refusePublishedSecrets(
+  spec: SettingsSpec,
+  config: Record<string, unknown>,
+): ConfigError | undefined {
+  const environment = Object.entries(spec).find(([, setting]) => setting.env === 'TIDELINE_ENV');
+  if (environment === undefined || config[environment[0]] !== 'production') return undefined;
+  for (const [key, setting] of Object.entries(spec)) {
+    const value = config[key];
+    if (typeof value !== 'string') continue;
+    if (setting.secret) {
+      const problem = productionSecretProblem(value);
+      if (problem) return new ConfigError(setting.env, problem, '(hidden)');
+    } else if (setting.isUrl) {
+      const problem = productionUrlProblem(value);
+      if (problem) return new ConfigError(setting.env, problem, redactUrl(value));
+    }
+  }
+  return undefined;
+}
+
+/**
  * Reads and validates every setting of `spec`. Throws the first {@link ConfigError} met, in spec
- * order, so the operator sees one line naming one variable and its rule.
+ * order, so the operator sees one line naming one variable and its rule; then the cross rules in
+ * their order; then, under TIDELINE_ENV=production, the refusal of published and placeholder
+ * secrets ({@link refusePublishedSecrets}).
  */
 export function loadConfig<S extends SettingsSpec>(
   spec: S,
@@ -153,6 +182,8 @@ export function loadConfig<S extends SettingsSpec>(
     const error = rule(config);
     if (error) throw error;
   }
+  const published = refusePublishedSecrets(spec, out);
+  if (published) throw published;
   return config;
 }
 

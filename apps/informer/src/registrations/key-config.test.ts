@@ -7,7 +7,11 @@ import { rules, settings } from '../config.ts';
 import { RegistrationCipher, registrationKeyId } from './cipher.ts';
 import { DEVELOPMENT_REGISTRATION_KEY, registrationCipherFromConfig } from './key-config.ts';
 
-const JWT = { TIDELINE_JWT_SECRET: 'a-production-secret-of-at-least-32-characters' };
+// A production informer also needs the API servers registered clusters may name.
+const JWT = {
+  TIDELINE_JWT_SECRET: 'a-production-secret-of-at-least-32-characters',
+  TIDELINE_INFORMER_API_SERVER_HOSTS: 'k8s.example.com',
+};
 const load = (env: Record<string, string>) => loadConfig({ ...commonSettings, ...settings }, { env }, rules);
 
 function configError(env: Record<string, string>): ConfigError {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../load.ts';
+import { DEVELOPMENT_JWT_SECRET, isPublishedSecret } from '../secrets.ts';
 import { list, ms, oneOf, optionalStr, type Setting, seconds, str } from '../setting.ts';
 
 /** Signature algorithms a verifier may be allowed (TIDELINE_JWT_ALGORITHMS). */
@@ -122,8 +123,8 @@ export const managementSettings = {
   } satisfies Setting<number | undefined>,
 };
 
-/** The development key `npm start` and tests use when no key is configured; never valid in production. */
-export const DEVELOPMENT_JWT_SECRET = 'tideline-development-secret-do-not-use-in-production';
+export { DEVELOPMENT_JWT_SECRET };
+
 const MIN_SECRET_BYTES = 32;
 
 type KeySettings = {
@@ -145,7 +146,8 @@ function secretProblem(
   if (secret === undefined) return undefined;
   if (Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES)
     return new ConfigError(variable, `at least ${MIN_SECRET_BYTES} bytes`, '(hidden)');
-  if (strict && secret === DEVELOPMENT_JWT_SECRET)
+  // The development key, or any other secret published in the repository (../secrets.ts).
+  if (strict && isPublishedSecret(secret))
     return new ConfigError(
       variable,
       'a key of your own outside development/test, not the published development key',
@@ -158,7 +160,8 @@ function secretProblem(
  * The key rules every service checks at start (a cross rule of {@link loadConfig}); a refusal is
  * one line and exit 78, never the secret:
  * - a secret (TIDELINE_JWT_SECRET, TIDELINE_SERVICE_JWT_SECRET) has at least 32 bytes;
- * - outside development/test: a key is set, no secret is the development key, and a secret is
+ * - outside development/test: a key is set, no secret is the development key (nor another value
+ *   published in the repository, PUBLISHED_SECRETS), and a secret is
  *   not set together with a public key or JWKS URL (which one would be used?), and a JWKS URL is https;
  * - a public key and a JWKS URL exclude each other; allowed algorithms fit the key kind;
  * - user and service tokens have different audiences.

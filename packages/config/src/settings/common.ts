@@ -6,7 +6,7 @@ export const commonSettings = {
     env: 'TIDELINE_ENV',
     values: ['development', 'test', 'production'] as const,
     default: 'production',
-    doc: 'Deployment environment. Outside `development`/`test` a JWT key must be configured.',
+    doc: `Deployment environment. Outside \`development\`/\`test\` a JWT key must be configured. \`production\` also refuses, naming the variable but never the value, every secret (keys, passwords, tokens, credentials in URLs) that is a placeholder (\`<…>\`, whitespace, an unexpanded \`\${…}\`) or a value published in this repository (PUBLISHED_SECRETS of packages/config: the keys and passwords of its development files).`,
   }),
   logLevel: oneOf({
     env: 'TIDELINE_LOG_LEVEL',

@@ -3,7 +3,7 @@ import { int, list, ms, port, seconds, str, url } from '../setting.ts';
 /**
  * The console in development (`npm start`): where its Vite server listens, what it is told
  * (gateways, clusters, page size, token refresh), and the development token endpoint it gets its
- * short-lived tokens from (packages/auth dev-token-endpoint; never started outside development/test).
+ * short-lived tokens from (packages/runtime dev-token-endpoint; never started outside development/test).
  */
 export const consoleSettings = {
   consolePort: port({

@@ -52,7 +52,7 @@ export const informerSettings = {
     itemRule:
       'host[:port] entries: a host name, an IPv4 address, an [IPv6] address, or *.domain (any name under domain); without a port any port matches',
     default: [],
-    doc: "API servers that kubeconfigs registered through the HTTP API may name (every cluster entry's server host, and port when given). Empty: any host.",
+    doc: "API servers that kubeconfigs registered through the HTTP API may name (every cluster entry's server host, and port when given). Required when TIDELINE_ENV is production: an empty list is refused at start, since a kubeconfig sent by a caller (scope clusters:admin) could otherwise make the informer connect to any host it reaches. Empty outside production: any host.",
   }),
   informerResyncIntervalMs: ms({
     env: 'TIDELINE_INFORMER_RESYNC_INTERVAL_MS',
@@ -165,5 +165,22 @@ export function renewWithinLeaseTtl(config: {
     'TIDELINE_INFORMER_LEASE_RENEW_INTERVAL_MS',
     `at most a third of TIDELINE_INFORMER_LEASE_TTL_MS (${Math.floor(config.informerLeaseTtlMs / 3)} ms)`,
     String(config.informerLeaseRenewIntervalMs),
+  );
+}
+
+/**
+ * Cross rule of the informer: in production the API servers that runtime registrations may name
+ * are listed by the operator. An empty list allows any host, so a caller allowed to register a
+ * cluster could make the informer dial whatever it can reach (an SSRF); production refuses it.
+ */
+export function requireApiServerHostsInProduction(config: {
+  environment: string;
+  informerApiServerHosts: readonly string[];
+}): ConfigError | undefined {
+  if (config.environment !== 'production' || config.informerApiServerHosts.length > 0) return undefined;
+  return new ConfigError(
+    'TIDELINE_INFORMER_API_SERVER_HOSTS',
+    'set when TIDELINE_ENV is production: list the host[:port] of every Kubernetes API server that clusters registered through the HTTP API may name (e.g. k8s.example.com:6443,*.clusters.example.com); empty would let a kubeconfig sent by a caller make the informer connect to any host it can reach',
+    'nothing: it is required',
   );
 }
