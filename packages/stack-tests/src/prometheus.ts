@@ -55,9 +55,14 @@ export class DisposablePrometheus {
         evaluation_interval: `${options.scrapeIntervalSeconds}s`,
       },
       rule_files: options.ruleFiles ?? [],
+      // As deploy/prometheus/prometheus.yml: every target labelled with its `service` (what the
+      // alert rules select on), and the services' own `service` label kept as it is.
       scrape_configs: Object.entries(options.targets).map(([job, urls]) => ({
         job_name: job,
-        static_configs: [{ targets: urls.map((u) => new URL(u).host) }],
+        honor_labels: true,
+        static_configs: [
+          { targets: urls.map((u) => new URL(u).host), labels: { service: job.replace(/^tideline-/, '') } },
+        ],
       })),
     };
     // JSON is YAML: no serializer needed.

@@ -148,6 +148,10 @@ describe.skipIf(!hasCompose)(SUITE, () => {
     expect(composed!.services['informer']!.environment!['TIDELINE_INFORMER_REGISTRATION_KEY']).toBe(
       secrets.TIDELINE_INFORMER_REGISTRATION_KEY,
     );
+    // Production refuses an empty list: registrations may name the demo cluster's API server only.
+    expect(composed!.services['informer']!.environment!['TIDELINE_INFORMER_API_SERVER_HOSTS']).toBe(
+      'kube-demo:6443',
+    );
     expect(composed!.services['postgres']!.environment!['POSTGRES_PASSWORD']).toBe(
       secrets.TIDELINE_POSTGRES_PASSWORD,
     );
@@ -165,6 +169,33 @@ describe.skipIf(!hasCompose)(SUITE, () => {
     expect(publishedOn(composed!.services['informer']!)).toEqual(['127.0.0.1']);
     expect(publishedOn(composed!.services['prometheus']!)).toEqual(['127.0.0.1']);
     expect(publishedOn(composed!.services['jaeger']!)).toEqual(['127.0.0.1']);
+  });
+
+  it('compose - a client of the published ports cannot read /metrics or call /internal/*: they are on a management port no service publishes', () => {
+    const { composed } = composeConfig(['-f', BASE], productionSecrets());
+    const services = composed!.services;
+    for (const name of SERVING) {
+      const env = services[name]!.environment!;
+      expect(String(env['TIDELINE_MANAGEMENT_PORT']), name).toBe('9090');
+      const published = (services[name]!.ports ?? []).map((port) =>
+        typeof port === 'string' ? port.split(':').at(-1) : String((port as { target?: number }).target),
+      );
+      expect(published, name).not.toContain('9090');
+    }
+    // The gateways fetch snapshots and replays (`/internal/*`) from the management ports.
+    for (const name of ['push-gateway-1', 'push-gateway-2']) {
+      const env = services[name]!.environment!;
+      expect(env['TIDELINE_GATEWAY_WEBSITE_API_URL'], name).toBe('http://website-api:9090');
+      expect(env['TIDELINE_GATEWAY_CACHE_URL'], name).toBe('http://cache:9090');
+    }
+  });
+
+  it('compose - a restart of Redis loses no registered cluster, lease or link: append-only file on a volume', () => {
+    const { composed } = composeConfig(['-f', BASE], productionSecrets());
+    const redis = composed!.services['redis']!;
+    expect(redis.command!.join(' ')).toMatch(/--appendonly yes/);
+    const targets = redis.volumes!.map((v) => (typeof v === 'string' ? v.split(':')[1] : v.target));
+    expect(targets).toEqual(['/data']);
   });
 
   it('compose - the development override binds infrastructure to 127.0.0.1 only and runs with TIDELINE_ENV=development', () => {

@@ -75,10 +75,18 @@ export interface Container {
     readOnlyRootFilesystem?: boolean;
     capabilities?: { drop?: string[] };
   };
+  lifecycle?: { preStop?: { sleep?: { seconds: number }; exec?: unknown; httpGet?: unknown } };
 }
 
 export interface PodSpec {
+  initContainers?: Container[];
   containers: Container[];
+  topologySpreadConstraints?: {
+    maxSkew: number;
+    topologyKey: string;
+    whenUnsatisfiable: string;
+    labelSelector?: LabelSelector;
+  }[];
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
   terminationGracePeriodSeconds?: number;
@@ -213,6 +221,11 @@ export function workloads(
       pod: object.spec.template.spec as PodSpec,
       labels: (object.spec.template.metadata?.labels ?? {}) as Record<string, string>,
     }));
+}
+
+/** The init containers, then the containers of a pod (the restricted Pod Security Standard covers both). */
+export function allContainers(pod: PodSpec): Container[] {
+  return [...(pod.initContainers ?? []), ...pod.containers];
 }
 
 /** Every setting of packages/config by its variable. */
@@ -537,4 +550,96 @@ export function secretValues(secret: K8sObject): Record<string, string> {
       Buffer.from(value, 'base64').toString('utf8'),
     ]),
   );
+}
+
+// ---- stopping, disruptions, TLS ------------------------------------------------------------------
+
+/** The Deployments whose Tideline container serves HTTP (a public port), with that container. */
+function httpDeployments(objects: K8sObject[]) {
+  return workloads(objects).flatMap(({ object, pod, labels }) => {
+    if (object.kind !== 'Deployment') return [];
+    const container = pod.containers.find(
+      (c) => isTidelineImage(c.image) && c.args?.[0] !== undefined && c.args[0] in PUBLIC_PORT,
+    );
+    return container ? [{ object, pod, labels, container }] : [];
+  });
+}
+
+/**
+ * What is wrong with how an HTTP service stops: no preStop `sleep` pause (the pod would answer 503
+ * while Services and the ingress controller still route to it), or a pause plus drain
+ * (TIDELINE_SHUTDOWN_TIMEOUT_MS as the manifest sets it) that does not end within
+ * terminationGracePeriodSeconds (the kubelet would kill the drain).
+ */
+export function stopProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const { object, pod, container } of httpDeployments(objects)) {
+    const where = `Deployment/${object.metadata.name} ${container.name}`;
+    const pause = container.lifecycle?.preStop?.sleep?.seconds;
+    if (pause === undefined || pause <= 0) {
+      problems.push(`${where}: no preStop sleep`);
+      continue;
+    }
+    const graceMs = (pod.terminationGracePeriodSeconds ?? 30) * 1_000;
+    const drainMs = shutdownTimeoutMs(literalEnv(objects, container));
+    if (pause * 1_000 + drainMs >= graceMs)
+      problems.push(
+        `${where}: preStop ${pause} s + drain ${drainMs} ms does not end within the grace period ${graceMs} ms`,
+      );
+  }
+  return problems;
+}
+
+/**
+ * What is wrong with the availability of the Deployments run by more than one pod (replicas, or an
+ * HPA's minReplicas): no PodDisruptionBudget selecting their pods that leaves one running through
+ * a drain, or no spread of the replicas over nodes (kubernetes.io/hostname).
+ */
+export function disruptionProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const budgets = objects.filter((o) => o.kind === 'PodDisruptionBudget');
+  for (const { object, pod, labels } of workloads(objects)) {
+    if (object.kind !== 'Deployment') continue;
+    const hpa = objects.find(
+      (o) =>
+        o.kind === 'HorizontalPodAutoscaler' &&
+        o.spec.scaleTargetRef.kind === 'Deployment' &&
+        o.spec.scaleTargetRef.name === object.metadata.name,
+    );
+    const replicas = (hpa?.spec.minReplicas ?? object.spec.replicas ?? 1) as number;
+    if (replicas < 2) continue;
+    const where = `Deployment/${object.metadata.name}`;
+    const budget = budgets.find((b) => selects(b.spec.selector, labels));
+    if (!budget) problems.push(`${where}: no PodDisruptionBudget selects its pods`);
+    else if (!(typeof budget.spec.maxUnavailable === 'number' && budget.spec.maxUnavailable < replicas))
+      problems.push(
+        `${where}: PodDisruptionBudget/${budget.metadata.name} does not keep one of ${replicas} replicas running`,
+      );
+    const spread = (pod.topologySpreadConstraints ?? []).some(
+      (c) => c.topologyKey === 'kubernetes.io/hostname' && selects(c.labelSelector, labels),
+    );
+    if (!spread) problems.push(`${where}: its replicas are not spread over nodes`);
+  }
+  return problems;
+}
+
+export const TLS_SECRET = 'tideline-tls';
+
+/**
+ * What is wrong with the TLS of the Ingresses: a host without a certificate (the `tls:` entry of
+ * the Secret TLS_SECRET), or plain HTTP not redirected to HTTPS.
+ */
+export function tlsProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const ingress of objects.filter((o) => o.kind === 'Ingress')) {
+    const where = `Ingress/${ingress.metadata.name}`;
+    const tls = (ingress.spec.tls ?? []) as { hosts?: string[]; secretName?: string }[];
+    for (const { host } of ingress.spec.rules as { host?: string }[]) {
+      if (!tls.some((t) => t.secretName === TLS_SECRET && host !== undefined && t.hosts?.includes(host)))
+        problems.push(`${where}: host ${String(host)} has no certificate (Secret ${TLS_SECRET})`);
+    }
+    if (ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/force-ssl-redirect'] !== 'true')
+      problems.push(`${where}: plain HTTP is not redirected to HTTPS`);
+  }
+  return problems;
 }

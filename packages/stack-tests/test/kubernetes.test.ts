@@ -15,6 +15,7 @@ import {
   managementSettings,
   redisSettings,
   renewWithinLeaseTtl,
+  requireApiServerHostsInProduction,
   requireJwtKey,
   requireServiceTokenKey,
   type SettingsSpec,
@@ -23,7 +24,9 @@ import {
 } from '@tideline/config';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  allContainers,
   containerPortProblems,
+  disruptionProblems,
   find,
   IMAGE_SERVICES,
   ingressAllowed,
@@ -46,6 +49,9 @@ import {
   servedPorts,
   serviceProbes,
   shutdownTimeoutMs,
+  stopProblems,
+  TLS_SECRET,
+  tlsProblems,
   unknownFields,
   variableNames,
   workloads,
@@ -60,7 +66,6 @@ const APPS = ['website-api', 'cache', 'informer', 'push-gateway'];
 const NAMESPACE = 'tideline';
 
 const rendered = new Map<string, K8sObject[]>();
-const overlays = () => [...rendered].filter(([name]) => name !== 'base') as [string, K8sObject[]][];
 let runtimePaths: Set<string>;
 
 beforeAll(async () => {
@@ -196,6 +201,39 @@ describe('kubernetes manifests - probes', () => {
       }
     },
   );
+
+  it.each(KUSTOMIZATIONS)(
+    'kubernetes - %s: every HTTP service pauses in preStop, and pause plus drain end within the grace period',
+    (k) => {
+      const objects = rendered.get(k)!;
+      const http = workloads(objects).filter(({ pod }) =>
+        pod.containers.some((c) => isTidelineImage(c.image) && APPS.includes(c.args?.[0] ?? '')),
+      );
+      expect(http.map((w) => w.object.metadata.name).sort()).toEqual([...APPS].sort());
+      expect(stopProblems(objects)).toEqual([]);
+    },
+  );
+
+  it('kubernetes - a missing preStop pause, or one the grace period cannot hold, is caught (negative control)', () => {
+    const objects = structuredClone(rendered.get('overlays/production')!);
+    const cache = find(objects, 'Deployment', 'cache').spec.template.spec as PodSpec;
+    delete cache.containers[0]!.lifecycle;
+    const gateway = find(objects, 'Deployment', 'push-gateway').spec.template.spec as PodSpec;
+    gateway.terminationGracePeriodSeconds = 20;
+    expect(stopProblems(objects)).toEqual([
+      'Deployment/cache cache: no preStop sleep',
+      expect.stringMatching(/push-gateway: preStop 10 s \+ drain 15000 ms does not end within .* 20000 ms/),
+    ]);
+  });
+
+  it.each(KUSTOMIZATIONS)(
+    'kubernetes - %s: the cache has minutes to rebuild its read model before it must answer',
+    (k) => {
+      const probe = (find(rendered.get(k)!, 'Deployment', 'cache').spec.template.spec as PodSpec)
+        .containers[0]!.startupProbe as { periodSeconds: number; failureThreshold: number };
+      expect(probe.periodSeconds * probe.failureThreshold).toBeGreaterThanOrEqual(600);
+    },
+  );
 });
 
 describe('kubernetes manifests - settings and image', () => {
@@ -270,7 +308,9 @@ describe('kubernetes manifests - settings and image', () => {
   it.each(KUSTOMIZATIONS)('kubernetes - %s: every Tideline container runs one service of the image', (k) => {
     const objects = rendered.get(k)!;
     const run = workloads(objects).flatMap(({ pod }) =>
-      pod.containers.filter((c) => isTidelineImage(c.image)).map((c) => c.args ?? []),
+      allContainers(pod)
+        .filter((c) => isTidelineImage(c.image))
+        .map((c) => c.args ?? []),
     );
     for (const args of run) {
       expect(args).toHaveLength(1);
@@ -279,14 +319,33 @@ describe('kubernetes manifests - settings and image', () => {
     expect(run.map((a) => a[0]).sort()).toEqual([...APPS, 'migrate'].sort());
   });
 
-  it('kubernetes - migrations run once as a Job, not at every start of website-api', () => {
-    for (const [, objects] of overlays()) {
-      const job = find(objects, 'Job', 'tideline-migrate');
-      expect(job.spec.template.spec.containers[0].args).toEqual(['migrate']);
+  it('kubernetes - every website-api pod migrates in an init container before the service starts', () => {
+    for (const [, objects] of rendered) {
+      expect(objects.filter((o) => o.kind === 'Job')).toEqual([]);
       const api = find(objects, 'Deployment', 'website-api').spec.template.spec as PodSpec;
-      expect(literalEnv(objects, api.containers[0]!).get('TIDELINE_WEBSITE_API_MIGRATE_ON_START')).toBe(
-        'false',
+      const service = api.containers[0]!;
+      expect(api.initContainers?.map((c) => c.name)).toEqual(['migrate']);
+      const migrate = api.initContainers![0]!;
+      expect(migrate.image).toBe(service.image);
+      expect(migrate.args).toEqual(['migrate']);
+      expect(migrate.env).toContainEqual(service.env!.find((e) => e.name === 'TIDELINE_DATABASE_URL'));
+      expect(migrate.envFrom).toContainEqual(
+        service.envFrom!.find((e) => e.configMapRef?.name.startsWith('tideline-config')),
       );
+      expect(literalEnv(objects, service).get('TIDELINE_WEBSITE_API_MIGRATE_ON_START')).toBe('false');
+    }
+  });
+
+  it('kubernetes - production runs an explicit release of the image, not latest', () => {
+    const images = workloads(rendered.get('overlays/production')!).flatMap(({ pod }) =>
+      allContainers(pod).map((c) => c.image),
+    );
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) {
+      expect(isTidelineImage(image), image).toBe(true);
+      const tag = /:([^/:@]+)$/.exec(image)?.[1];
+      expect(tag, image).toBeDefined();
+      expect(tag, image).not.toBe('latest');
     }
   });
 
@@ -329,7 +388,7 @@ const START: Record<string, { spec: SettingsSpec; rules: CrossRule<any>[] }> = {
   cache: { spec: { ...shared, ...statefulSettings, ...cacheSettings }, rules: [requireJwtKey] },
   informer: {
     spec: { ...shared, ...statefulSettings, ...informerSettings },
-    rules: [requireJwtKey, renewWithinLeaseTtl],
+    rules: [requireJwtKey, renewWithinLeaseTtl, requireApiServerHostsInProduction],
   },
   'push-gateway': {
     spec: { ...shared, ...statefulSettings, ...gatewaySettings },
@@ -364,6 +423,12 @@ describe('kubernetes manifests - configuration at start', () => {
     "kubernetes - %s: each service's pod configuration passes its start-up rules",
     (k) => {
       for (const app of APPS) expect(() => loadAs(k, app, secretOf(k)), app).not.toThrow();
+      const objects = rendered.get(k)!;
+      const migrate = (find(objects, 'Deployment', 'website-api').spec.template.spec as PodSpec)
+        .initContainers![0]!;
+      expect(loadConfig(databaseSettings, { env: podEnv(objects, migrate, secretOf(k)) })).toMatchObject({
+        databaseUrl: secretOf(k)['TIDELINE_DATABASE_URL'],
+      });
       expect(loadAs(k, 'push-gateway', secretOf(k))).toMatchObject({
         managementPort: 9090,
         websiteApiUrl: 'http://website-api:9090',
@@ -409,7 +474,7 @@ describe('kubernetes manifests - security', () => {
           runAsNonRoot: true,
           seccompProfile: { type: 'RuntimeDefault' },
         });
-        for (const container of pod.containers) {
+        for (const container of allContainers(pod)) {
           expect(container.securityContext, `${object.metadata.name}/${container.name}`).toMatchObject({
             allowPrivilegeEscalation: false,
             readOnlyRootFilesystem: true,
@@ -476,7 +541,7 @@ describe('kubernetes manifests - security', () => {
     const objects = rendered.get('overlays/production')!;
     const referenced = new Set(
       workloads(objects).flatMap(({ pod }) =>
-        pod.containers.flatMap((c) =>
+        allContainers(pod).flatMap((c) =>
           (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef] : [])),
         ),
       ),
@@ -561,13 +626,10 @@ describe('kubernetes manifests - network', () => {
     const api = {
       pod: { 'app.kubernetes.io/name': 'tideline', 'app.kubernetes.io/component': 'website-api' },
     };
-    const migrate = {
-      pod: { 'app.kubernetes.io/name': 'tideline', 'app.kubernetes.io/component': 'migrate' },
-    };
     const postgres = portOf(objects, 'postgres', 'postgres');
     const allowed = (from: Parameters<typeof ingressAllowed>[1]['from'], to: ReturnType<typeof portOf>) =>
       ingressAllowed(objects, { from, to, namespace: NAMESPACE });
-    expect([allowed(api, postgres), allowed(migrate, postgres)]).toEqual([true, true]);
+    expect(allowed(api, postgres)).toBe(true);
     expect([
       allowed(gateway, postgres),
       allowed(intruder, postgres),
@@ -652,5 +714,50 @@ describe('kubernetes manifests - network', () => {
     const pdb = find(objects, 'PodDisruptionBudget', 'push-gateway');
     expect(selects(pdb.spec.selector, target.spec.template.metadata.labels)).toBe(true);
     expect(pdb.spec.maxUnavailable).toBeLessThan(hpa.spec.minReplicas);
+  });
+
+  it.each(KUSTOMIZATIONS)(
+    'kubernetes - %s: every replicated Deployment has a PodDisruptionBudget and spreads over nodes',
+    (k) => {
+      const objects = rendered.get(k)!;
+      for (const name of ['website-api', 'cache', 'informer'])
+        expect(find(objects, 'Deployment', name).spec.replicas, name).toBeGreaterThan(1);
+      expect(disruptionProblems(objects)).toEqual([]);
+    },
+  );
+
+  it('kubernetes - a replicated Deployment without a budget or a spread is caught (negative control)', () => {
+    const objects = structuredClone(rendered.get('overlays/production')!).filter(
+      (o) => !(o.kind === 'PodDisruptionBudget' && o.metadata.name === 'cache'),
+    );
+    delete (find(objects, 'Deployment', 'website-api').spec.template.spec as PodSpec)
+      .topologySpreadConstraints;
+    expect(disruptionProblems(objects)).toEqual([
+      'Deployment/cache: no PodDisruptionBudget selects its pods',
+      'Deployment/website-api: its replicas are not spread over nodes',
+    ]);
+  });
+
+  it('kubernetes - production: every Ingress host is served over TLS only', () => {
+    const objects = rendered.get('overlays/production')!;
+    expect(objects.filter((o) => o.kind === 'Ingress').map((o) => o.metadata.name)).toEqual([
+      'push-gateway',
+      'website-api',
+    ]);
+    expect(tlsProblems(objects)).toEqual([]);
+  });
+
+  it('kubernetes - an Ingress host without its certificate, or plain HTTP left open, is caught (negative control)', () => {
+    const objects = structuredClone(rendered.get('overlays/production')!);
+    find(objects, 'Ingress', 'website-api').spec.rules[0].host = 'api.example.com';
+    delete find(objects, 'Ingress', 'push-gateway').metadata.annotations![
+      'nginx.ingress.kubernetes.io/force-ssl-redirect'
+    ];
+    expect(tlsProblems(objects)).toEqual([
+      'Ingress/push-gateway: plain HTTP is not redirected to HTTPS',
+      `Ingress/website-api: host api.example.com has no certificate (Secret ${TLS_SECRET})`,
+    ]);
+    // The base (and development) stay plain HTTP: the check does see that.
+    expect(tlsProblems(rendered.get('base')!)).toContainEqual(expect.stringMatching(/has no certificate/));
   });
 });
