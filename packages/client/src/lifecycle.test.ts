@@ -25,6 +25,20 @@ function start(options: Partial<ConnectOptions> = {}) {
   return { client, ...fake };
 }
 
+/** A client whose first connection is live with websites (at 5) and nodes of `prod` (at 3) synced. */
+async function liveWithCollections(onStatus?: (status: string) => void) {
+  const started = start();
+  if (onStatus) started.client.onStatus(onStatus);
+  const first = started.opened[0]!;
+  first.accept();
+  const websites = started.client.websites();
+  const nodes = started.client.nodes('prod');
+  await flush();
+  first.fire('websites:initial', websitesInitial(5, [site(1)]));
+  first.fire('nodes:initial', nodesInitial('prod', 3, [node('n1')]));
+  return { ...started, websites, nodes };
+}
+
 const node = (name: string, extra: Partial<NodeView> = {}) => ({ name, ...extra }) as NodeView;
 const site = (id: number, extra: Partial<WebsiteItem> = {}) =>
   ({ website_id: id, domains: [`s${id}.example.com`], https_enabled: false, ...extra }) as WebsiteItem;
@@ -69,13 +83,7 @@ describe('lifecycle', () => {
   });
 
   it('disconnect() then connect() - collections resume from their positions, recovered: true after a replay and false after a fresh snapshot', async () => {
-    const { client, opened } = start();
-    opened[0]!.accept();
-    const websites = client.websites();
-    const nodes = client.nodes('prod');
-    await flush();
-    opened[0]!.fire('websites:initial', websitesInitial(5, [site(1)]));
-    opened[0]!.fire('nodes:initial', nodesInitial('prod', 3, [node('n1')]));
+    const { client, opened, websites, nodes } = await liveWithCollections();
     expect(websites.recovered).toBe(false);
 
     client.disconnect();
@@ -143,15 +151,8 @@ describe('lifecycle', () => {
   });
 
   it('statuses - disconnect() goes from live straight to offline, never resyncing; connect() then resumes through resyncing', async () => {
-    const { client, opened } = start();
     const statuses: string[] = [];
-    client.onStatus((status) => statuses.push(status));
-    opened[0]!.accept();
-    const websites = client.websites();
-    const nodes = client.nodes('prod');
-    await flush();
-    opened[0]!.fire('websites:initial', websitesInitial(5, [site(1)]));
-    opened[0]!.fire('nodes:initial', nodesInitial('prod', 3, [node('n1')]));
+    const { client, opened, websites, nodes } = await liveWithCollections((status) => statuses.push(status));
     expect(client.status).toBe('live');
     statuses.length = 0;
 
