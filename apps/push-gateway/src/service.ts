@@ -1,7 +1,7 @@
 import { verifierFromConfig } from '@tideline/auth';
 import { type EventBus, type Subscription, serviceBus } from '@tideline/bus';
 import { type ConfigOf, redisConnectionOptions } from '@tideline/config';
-import { asyncApiDocument } from '@tideline/contracts';
+import { asyncApiDocument, openApiDocument } from '@tideline/contracts';
 import { type RunningService, type RunOptions, runService, type ServiceContext } from '@tideline/runtime';
 import { createStatefulExecutor, PodPresence } from '@tideline/stateful';
 import { consumeFeeds } from './adapters/bus-feeds.ts';
@@ -189,7 +189,7 @@ export function startPushGateway(options: PushGatewayOptions = {}): Promise<Runn
       settings: pushGatewaySettings,
       rules: pushGatewayRules,
       listen: (config) => ({ port: config.port, host: config.host }),
-      apiDocuments: { asyncapi: asyncApiDocument() },
+      apiDocuments: { openapi: openApiDocument('push-gateway'), asyncapi: asyncApiDocument() },
       start: (context) => start(context, options),
     },
     options,
