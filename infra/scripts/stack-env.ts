@@ -2,7 +2,6 @@
  * What `npm start` (start-stack.ts) runs and the environment it gives each process. Apart from
  * start-stack.ts, which starts the stack when it is imported, so a test can check it.
  */
-import { readFileSync } from 'node:fs';
 import {
   cacheSettings,
   DEVELOPMENT_JWT_SECRET,
@@ -10,6 +9,7 @@ import {
   informerSettings,
   kubeDemoSettings,
   managementSettings,
+  readConfigFile,
   type Setting,
   websiteApiSettings,
 } from '@tideline/config';
@@ -74,8 +74,7 @@ export function stackEnvironment(
 export function configFileSettings(path: string | undefined): ReadonlySet<string> {
   if (!path) return new Set();
   try {
-    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    return new Set(parsed && typeof parsed === 'object' ? Object.keys(parsed) : []);
+    return new Set(Object.keys(readConfigFile(path)));
   } catch {
     return new Set();
   }

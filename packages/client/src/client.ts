@@ -133,11 +133,6 @@ export class TidelineClient {
   private readonly nodeCollections = new Map<string, LiveCollection<NodeView>>();
   private readonly statusListeners = new Set<(status: ConnectionStatus) => void>();
   private readonly stateListeners = new Set<(state: ClientState) => void>();
-  /**
-   * True while {@link dropSocket} detaches the collections: their `resyncing` is not the client's
-   * status then (the state set right after it is), so a disconnect goes straight to `offline`.
-   */
-  private droppingSocket = false;
   private readonly errorListeners = new Set<(error: ClientError) => void>();
   private readonly pushListeners = new Map<string, Set<(data: unknown) => void>>();
   /** The push events the current socket has a handler for (one each). */
@@ -441,28 +436,28 @@ export class TidelineClient {
       void collection.sync(this.transportFor('subscribe:nodes', cluster));
   }
 
-  /** Tears the socket down and detaches the collections (they keep their lists for the resume). */
-  private dropSocket(): void {
+  /**
+   * Tears the socket down, detaches the collections (they keep their lists for the resume) and
+   * settles in `state`. The state is the client's before the collections detach, so their
+   * `resyncing` is judged against it: the status goes straight to `offline`, never `resyncing`.
+   */
+  private dropSocket(state: ClientState): void {
     clearTimeout(this.refreshTimer);
     clearTimeout(this.reconnectTimer);
     const old = this.socket;
     this.socket = undefined;
     old?.removeAllListeners();
     old?.disconnect();
-    this.droppingSocket = true;
-    try {
-      for (const collection of this.allCollections()) collection.detach();
-    } finally {
-      this.droppingSocket = false;
-    }
+    this.currentState = state;
+    for (const collection of this.allCollections()) collection.detach();
+    this.setState(state);
   }
 
   /** The connection was lost or refused: disconnected with the reason, then a reconnect after a backoff delay. */
   private lost(code: string, reason: string, immediately = false): void {
     if (!this.wanted) return;
     this.generation++;
-    this.dropSocket();
-    this.setState({ state: 'disconnected', code, reason, reconnecting: true });
+    this.dropSocket({ state: 'disconnected', code, reason, reconnecting: true });
     const delay = immediately ? 0 : this.backoffMs(this.attempt);
     this.attempt++;
     this.urlIndex = (this.urlIndex + 1) % this.urls.length;
@@ -477,8 +472,7 @@ export class TidelineClient {
   private stop(state: ClientState): void {
     this.wanted = false;
     this.generation++;
-    this.dropSocket();
-    this.setState(state);
+    this.dropSocket(state);
   }
 
   /** Gives up for good: no reconnect; pending `whenSynced()` promises reject with the code. */
@@ -599,7 +593,6 @@ export class TidelineClient {
   }
 
   private recomputeStatus(): void {
-    if (this.droppingSocket) return;
     const state = this.currentState.state;
     let status: ConnectionStatus;
     if (state === 'connecting') status = 'connecting';

@@ -6,6 +6,7 @@ export {
   EXIT_CONFIG,
   loadConfig,
   loadConfigOrExit,
+  readConfigFile,
 } from './load.ts';
 export { REDACTED, redactCredentials, redactUrl } from './redact.ts';
 export { REFERENCE_END, REFERENCE_START, renderReference, settingGroups } from './reference.ts';

@@ -51,7 +51,11 @@ function whereJsonBroke(error: Error): string {
   return `not valid JSON at position ${position[1]}${line}`;
 }
 
-function readFile(path: string): Record<string, unknown> {
+/**
+ * The TIDELINE_CONFIG_FILE at `path`: a JSON object keyed by variable name. Throws a
+ * {@link ConfigError} naming TIDELINE_CONFIG_FILE when it cannot be read or is no JSON object.
+ */
+export function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -161,7 +165,7 @@ export function loadConfig<S extends SettingsSpec>(
 ): ConfigOf<S> {
   const env = source.env ?? process.env;
   const filePath = source.file ?? env['TIDELINE_CONFIG_FILE'];
-  const file = filePath ? readFile(filePath) : {};
+  const file = filePath ? readConfigFile(filePath) : {};
   if (filePath) refuseUnknownKeys(file, filePath, spec);
   const out: Record<string, unknown> = {};
   for (const [key, setting] of Object.entries(spec)) {
