@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { SCOPES } from '@tideline/auth';
+import { createLogger, Registry } from '@tideline/runtime';
 import { freePort, TestDatabase, testToken } from '@tideline/test-support';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RedisWriteCounter } from '../src/adapters/redis-write-counter.ts';
 import { ApiFixture, uniquePrefix } from './harness.ts';
 
 const WINDOW_MS = 60_000;
@@ -135,5 +138,76 @@ describe('website-api: write rate limit', () => {
     expect(((await ready.json()) as { observed: Record<string, unknown> }).observed).toMatchObject({
       rateLimitStore: false,
     });
+  });
+});
+
+describe('website-api: write reservations in Redis', () => {
+  const REDIS_URL = process.env['TIDELINE_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+  const counters: RedisWriteCounter[] = [];
+  afterEach(async () => {
+    for (const counter of counters.splice(0)) await counter.stop();
+  });
+
+  async function replica(keyPrefix: string, max: number, reserveMax: number): Promise<RedisWriteCounter> {
+    const counter = new RedisWriteCounter({
+      url: REDIS_URL,
+      commandTimeoutMs: 2_000,
+      keyPrefix,
+      max,
+      windowMs: WINDOW_MS,
+      reserveMax,
+      subjectsMax: 100,
+      connectionName: 'rate-limit-test',
+      logger: createLogger({ service: 'rate-limit-test', level: 'silent' }),
+      metrics: new Registry(),
+    });
+    counters.push(counter);
+    await counter.start();
+    return counter;
+  }
+
+  it('writes - a flood spread over replicas, many at once, never gets more than the limit through', async () => {
+    const keyPrefix = `test:${uniquePrefix('reserve')}:writes:`;
+    const replicas = [
+      await replica(keyPrefix, 300, 32),
+      await replica(keyPrefix, 300, 32),
+      await replica(keyPrefix, 300, 32),
+    ];
+    const numbers: number[] = [];
+    for (let burst = 0; burst < 20; burst++) {
+      const counts = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => replicas[(burst + i) % replicas.length]!.count('sub:flood')),
+      );
+      for (const count of counts) if (count.current <= 300) numbers.push(count.current);
+    }
+    expect(new Set(numbers).size).toBe(numbers.length);
+    expect(Math.max(...numbers)).toBeLessThanOrEqual(300);
+    // Every replica kept writing, so every number granted was used.
+    expect(numbers).toHaveLength(300);
+    const redis = new Redis(REDIS_URL);
+    try {
+      expect(await redis.get(`${keyPrefix}sub:flood`)).toBe('300');
+      const ttl = await redis.pttl(`${keyPrefix}sub:flood`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(WINDOW_MS);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('writes - the script grants a share of what is left, one at the end, none past the limit', async () => {
+    const keyPrefix = `test:${uniquePrefix('script')}:writes:`;
+    const counter = await replica(keyPrefix, 10, 32);
+    const grants: number[] = [];
+    for (;;) {
+      const reservation = await counter.reserve('sub:s', 32, 10, WINDOW_MS);
+      grants.push(reservation.granted);
+      if (reservation.granted === 0) {
+        expect(reservation.current).toBe(10);
+        break;
+      }
+    }
+    // A quarter of what is left (at least one): 10 → 2, 8 → 2, 6 → 1, …
+    expect(grants).toEqual([2, 2, 1, 1, 1, 1, 1, 1, 0]);
   });
 });

@@ -36,7 +36,8 @@ async function subjectOf(request: FastifyRequest, verifier: TokenVerifier): Prom
 
 /**
  * The write rate limit (`@fastify/rate-limit`): each subject may make `max` writes per window,
- * across all routes given {@link WRITE_RATE_LIMITED} and all replicas (the counts live in Redis).
+ * across all routes given {@link WRITE_RATE_LIMITED} and all replicas (the counts live in Redis;
+ * a busy subject's are reserved ahead, see WriteQuota).
  * One more answers 429 `RATE_LIMITED` with `Retry-After` (seconds) before any handler runs, so it
  * writes nothing. While Redis is unreachable writes are let through (fail open; each one counted
  * in a metric and logged): losing the limit for a while is judged better than losing every write.
@@ -50,7 +51,7 @@ export async function installWriteRateLimit(
   // The plugin's store interface; every route shares one count per subject (child returns itself).
   class SharedWriteStore {
     incr(key: string, callback: Callback): void {
-      counter.count(key, windowMs).then(
+      counter.count(key).then(
         ({ current, ttlMs }) => callback(null, { current, ttl: ttlMs }),
         (error: Error) => callback(error),
       );

@@ -117,6 +117,20 @@ export const websiteApiSettings = {
     max: 86_400_000,
     doc: 'The window of the write rate limit: the count of a subject starts at its first write and resets this long after.',
   }),
+  writeRateLimitReserveMax: int({
+    env: 'TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_RESERVE_MAX',
+    min: 1,
+    max: 10_000,
+    default: 32,
+    doc: "Writes of one subject a replica may reserve in Redis ahead of time, so a busy subject's writes do not each wait for Redis: a reservation starts at 1, doubles while the subject keeps writing, and never takes more than a quarter of what is left of the window. No more than the limit is ever let through; a subject writing through several replicas can be refused early by what another replica holds unused (at most 1.5 reservations each). 1: every write asks Redis.",
+  }),
+  writeRateLimitSubjectsMax: int({
+    env: 'TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_SUBJECTS_MAX',
+    min: 0,
+    max: 10_000_000,
+    default: 10_000,
+    doc: 'Subjects one replica holds write reservations for at once (each a few hundred bytes, forgotten when its window ends); writes of further subjects each ask Redis.',
+  }),
   writeRateLimitKeyPrefix: str({
     env: 'TIDELINE_WEBSITE_API_WRITE_RATE_LIMIT_KEY_PREFIX',
     default: 'tideline:website-api:writes:',
