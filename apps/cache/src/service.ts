@@ -28,15 +28,18 @@ export interface RunningCache extends RunningService<CacheConfig> {
 }
 
 /**
- * Starts the cache: subscribes to the nodes topic, rebuilds the read model from its first
- * retained event, then follows it live; serves node queries, the push-gateway's internal snapshot
- * and replay endpoints, and operator reads of the stateful executor. `/readyz` is ready once the
- * read model caught up with the bus and the bus is connected. Between the two, one
- * memory-reducing collection (TIDELINE_CACHE_COMPACT_AFTER_CATCH_UP) hands back what the
- * rebuild's garbage left committed.
+ * Starts the cache: subscribes to the nodes topic, listens, rebuilds the read model from the
+ * topic's first retained event, then follows it live; serves node queries, the push-gateway's
+ * internal snapshot and replay endpoints, and operator reads of the stateful executor. It listens
+ * before the rebuild: `/healthz` answers at once, `/readyz` is ready once the read model caught up
+ * with the bus and the bus is connected, and until then the model's answers are 503 UNAVAILABLE.
+ * After the rebuild, one memory-reducing collection (TIDELINE_CACHE_COMPACT_AFTER_CATCH_UP) hands
+ * back what the rebuild's garbage left committed. Resolves once caught up; a rebuild that fails
+ * stops the service and rejects.
  */
 export async function startCache(options: StartCacheOptions = {}): Promise<RunningCache> {
   let model: NodeReadModel | undefined;
+  let catchingUp: Promise<void> | undefined;
   const running = await runService(
     {
       name: SERVICE_NAME,
@@ -84,35 +87,54 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
           onApplied: (outcome) => cacheMetrics.events.inc({ outcome }),
         });
         onStop('nodes feed', () => nodesFeed.stop());
-        await nodesFeed.start();
-        if (config.cacheCompactAfterCatchUp) {
+        await nodesFeed.subscribe();
+        readiness.add('bus', () => bus.healthy());
+        readiness.add('caught-up', () => nodesFeed.ready);
+        model = nodes;
+        const caughtUp = () => nodesFeed.ready;
+
+        registerNodeRoutes(http, {
+          model: nodes,
+          caughtUp,
+          verifier,
+          pageSizeDefault: config.cachePageSizeDefault,
+          pageSizeMax: config.cachePageSizeMax,
+        });
+        registerInternalRoutes(http, {
+          model: nodes,
+          caughtUp,
+          verifier: serviceVerifierFromConfig(config, logger),
+        });
+        registerOperatorRoutes(http, { executor, namespace: config.statefulNamespace, verifier });
+        registerOperatorViewRoutes(http, {
+          model: nodes,
+          caughtUp,
+          bus,
+          deadLetterPageSize: config.deadLetterPageSize,
+          verifier,
+        });
+
+        // The rebuild runs while the service listens: /healthz answers from the start (a long
+        // rebuild is not taken for a hung process), /readyz and the model's answers wait for it.
+        catchingUp = nodesFeed.catchUp().then(() => {
+          if (!config.cacheCompactAfterCatchUp) return;
           const { ms, heapUsedBefore, heapUsedAfter } = compactHeap();
           logger.info(
             { ms: Math.round(ms), heapUsedBefore, heapUsedAfter },
             'heap compacted after the catch-up',
           );
-        }
-        readiness.add('bus', () => bus.healthy());
-        readiness.add('caught-up', () => nodesFeed.ready);
-        model = nodes;
-
-        registerNodeRoutes(http, {
-          model: nodes,
-          verifier,
-          pageSizeDefault: config.cachePageSizeDefault,
-          pageSizeMax: config.cachePageSizeMax,
         });
-        registerInternalRoutes(http, { model: nodes, verifier: serviceVerifierFromConfig(config, logger) });
-        registerOperatorRoutes(http, { executor, namespace: config.statefulNamespace, verifier });
-        registerOperatorViewRoutes(http, {
-          model: nodes,
-          bus,
-          deadLetterPageSize: config.deadLetterPageSize,
-          verifier,
-        });
+        // Awaited below, once listening; a failure there stops the service.
+        catchingUp.catch(() => {});
       },
     },
     options,
   );
+  try {
+    await catchingUp;
+  } catch (error) {
+    await running.stop('the nodes read model could not be rebuilt');
+    throw error;
+  }
   return Object.assign(running, { model: model! });
 }

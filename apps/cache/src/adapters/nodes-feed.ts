@@ -31,6 +31,7 @@ export interface NodesFeedOptions {
 export class NodesFeed {
   private subscription: Subscription | undefined;
   private caughtUp = false;
+  private stopped = false;
   private held: NodesTopicEvent[] = [];
 
   constructor(private readonly options: NodesFeedOptions) {}
@@ -40,10 +41,12 @@ export class NodesFeed {
     return this.caughtUp;
   }
 
-  async start(): Promise<void> {
-    const { bus, model, logger } = this.options;
-    const started = performance.now();
-    this.subscription = await bus.subscribe({
+  /**
+   * Subscribes to live events (held until the catch-up ends). Resolves once subscribed; then
+   * {@link catchUp} reads the retained topic.
+   */
+  async subscribe(): Promise<void> {
+    this.subscription = await this.options.bus.subscribe({
       topic: NODES_TOPIC,
       group: this.options.group,
       ephemeral: true,
@@ -56,25 +59,41 @@ export class NodesFeed {
         else this.held.push(event);
       },
     });
+  }
+
+  /**
+   * Reads the retained topic into the model, then applies what arrived meanwhile: ready after.
+   * Stopping the feed ends it early, not ready (and without an error).
+   */
+  async catchUp(): Promise<void> {
+    const { bus, model, logger } = this.options;
+    const started = performance.now();
     let read = 0;
     // A page can come back short, or a read empty, before the end of the topic (a broker fetch
     // that expired under load): read on from the last position until reads confirm the end.
     let from = 1;
-    for (let empty = 0; empty < this.options.endReads; ) {
-      let found = 0;
-      for await (const message of readTopic(bus, {
-        topic: NODES_TOPIC,
-        pageSize: this.options.pageSize,
-        from,
-      })) {
-        read += 1;
-        found += 1;
-        from = message.position + 1;
-        const event = this.decode(message, 'skipped');
-        if (event) this.apply(event);
+    try {
+      for (let empty = 0; empty < this.options.endReads && !this.stopped; ) {
+        let found = 0;
+        for await (const message of readTopic(bus, {
+          topic: NODES_TOPIC,
+          pageSize: this.options.pageSize,
+          from,
+        })) {
+          read += 1;
+          found += 1;
+          from = message.position + 1;
+          const event = this.decode(message, 'skipped');
+          if (event) this.apply(event);
+          if (this.stopped) break;
+        }
+        empty = found === 0 ? empty + 1 : 0;
       }
-      empty = found === 0 ? empty + 1 : 0;
+    } catch (error) {
+      if (this.stopped) return;
+      throw error;
     }
+    if (this.stopped) return;
     for (const event of this.held) this.apply(event);
     this.held = [];
     this.caughtUp = true;
@@ -85,6 +104,7 @@ export class NodesFeed {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.subscription?.stop();
   }
 

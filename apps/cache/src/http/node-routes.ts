@@ -4,9 +4,12 @@ import { HttpError, requirePrincipal, validate } from '@tideline/runtime';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseLabelSelector } from '../domain/label-selector.ts';
 import type { NodeReadModel } from '../domain/read-model.ts';
+import { requireCaughtUp } from './caught-up.ts';
 
 export interface NodeRoutesOptions {
   model: NodeReadModel;
+  /** True once the model caught up with the bus; before, queries answer UNAVAILABLE. */
+  caughtUp: () => boolean;
   verifier: TokenVerifier;
   pageSizeDefault: number;
   pageSizeMax: number;
@@ -22,17 +25,20 @@ const readsAnyCluster = (scopes: ReadonlySet<string>) =>
  */
 export function registerNodeRoutes(http: FastifyInstance, options: NodeRoutesOptions): void {
   const { model, verifier } = options;
-  const anyCluster = requirePrincipal(
-    verifier,
-    (p) => readsAnyCluster(p.scopes),
-    `scope ${SCOPES.nodesRead}[:<cluster>]`,
-  );
-  const thisCluster = requirePrincipal(
-    verifier,
-    (p, request: FastifyRequest) =>
-      canReadCluster(p, String((request.params as { cluster?: unknown }).cluster ?? '')),
-    `scope ${SCOPES.nodesRead} or ${SCOPES.nodesReadCluster('<cluster>')}`,
-  );
+  const caughtUp = requireCaughtUp(options.caughtUp);
+  const anyCluster = [
+    requirePrincipal(verifier, (p) => readsAnyCluster(p.scopes), `scope ${SCOPES.nodesRead}[:<cluster>]`),
+    caughtUp,
+  ];
+  const thisCluster = [
+    requirePrincipal(
+      verifier,
+      (p, request: FastifyRequest) =>
+        canReadCluster(p, String((request.params as { cluster?: unknown }).cluster ?? '')),
+      `scope ${SCOPES.nodesRead} or ${SCOPES.nodesReadCluster('<cluster>')}`,
+    ),
+    caughtUp,
+  ];
 
   http.get(NODES_API.clusters, { preHandler: anyCluster }, async (request) => {
     const principal = request.principal!;

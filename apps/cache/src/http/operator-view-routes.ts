@@ -4,6 +4,7 @@ import { type DeadLettersAnswer, DeadLettersQuery, OPERATOR_API } from '@tidelin
 import { HttpError, requirePrincipal, validate } from '@tideline/runtime';
 import type { FastifyInstance } from 'fastify';
 import type { NodeReadModel } from '../domain/read-model.ts';
+import { requireCaughtUp } from './caught-up.ts';
 
 /**
  * Read-only views for the console's operator page (scope `operator:read`): every cluster of the
@@ -13,7 +14,14 @@ import type { NodeReadModel } from '../domain/read-model.ts';
  */
 export function registerOperatorViewRoutes(
   http: FastifyInstance,
-  options: { model: NodeReadModel; bus: EventBus; deadLetterPageSize: number; verifier: TokenVerifier },
+  options: {
+    model: NodeReadModel;
+    /** True once the model caught up with the bus; before, the clusters view answers UNAVAILABLE (dead letters do not need it). */
+    caughtUp: () => boolean;
+    bus: EventBus;
+    deadLetterPageSize: number;
+    verifier: TokenVerifier;
+  },
 ): void {
   const operator = requirePrincipal(
     options.verifier,
@@ -23,9 +31,13 @@ export function registerOperatorViewRoutes(
 
   const deadLetters = new DeadLetterIndex(options.bus, { pageSize: options.deadLetterPageSize });
 
-  http.get(OPERATOR_API.cacheClusters, { preHandler: operator }, async () => ({
-    data: options.model.clusterNames().map((cluster) => options.model.summary(cluster)),
-  }));
+  http.get(
+    OPERATOR_API.cacheClusters,
+    { preHandler: [operator, requireCaughtUp(options.caughtUp)] },
+    async () => ({
+      data: options.model.clusterNames().map((cluster) => options.model.summary(cluster)),
+    }),
+  );
 
   http.get(
     OPERATOR_API.deadLetters,
