@@ -109,4 +109,58 @@ describe('HTTP request metrics', () => {
     up = false;
     expect(await ready()).toBe('0');
   });
+
+  it('readiness metric - tideline_readiness_check follows each check, gating or observed, run once per scrape', async () => {
+    let database = true;
+    let broker = true;
+    const calls = { database: 0, broker: 0 };
+    await using service = await runService(
+      {
+        name: 'probe',
+        settings,
+        listen,
+        start: async ({ readiness }) => {
+          readiness.add('database', () => {
+            calls.database++;
+            return database;
+          });
+          readiness.observe('broker', () => {
+            calls.broker++;
+            return broker;
+          });
+        },
+      },
+      { source: { env: { TIDELINE_LOG_LEVEL: 'silent' } } },
+    );
+    /** The readiness series of one scrape (labels → value), and how often it ran each check. */
+    const scrape = async () => {
+      calls.database = 0;
+      calls.broker = 0;
+      const text = await (await fetch(`${service.url}/metrics`)).text();
+      const series = Object.fromEntries(
+        [...text.matchAll(/^(tideline_service_ready|tideline_readiness_check)(\{[^}]*\}) (\d)$/gm)].map(
+          ([, name, labels, value]) => [`${name}${labels}`, value],
+        ),
+      );
+      return { series, calls: { ...calls } };
+    };
+    const expected = (database: string, broker: string, ready: string) => ({
+      series: {
+        'tideline_service_ready{service="probe"}': ready,
+        'tideline_readiness_check{check="started",gating="true",service="probe"}': '1',
+        'tideline_readiness_check{check="accepting",gating="true",service="probe"}': '1',
+        'tideline_readiness_check{check="database",gating="true",service="probe"}': database,
+        'tideline_readiness_check{check="broker",gating="false",service="probe"}': broker,
+      },
+      calls: { database: 1, broker: 1 },
+    });
+
+    expect(await scrape()).toEqual(expected('1', '1', '1'));
+    database = false;
+    expect(await scrape()).toEqual(expected('0', '1', '0'));
+    database = true;
+    broker = false;
+    // An observed dependency is reported down, and the service stays ready.
+    expect(await scrape()).toEqual(expected('1', '0', '1'));
+  });
 });

@@ -48,14 +48,45 @@ export function httpRequestDuration(
   });
 }
 
-/** `tideline_service_ready`: 1 while the service answers /readyz with 200, else 0; evaluated on scrape. */
+/**
+ * The readiness series of a service, evaluated on scrape: `tideline_service_ready` (what GET
+ * /readyz answers) and `tideline_readiness_check{check,gating}` (each check's own answer). Both
+ * read the same `readiness.report()`: one scrape runs every check once, and the two never disagree.
+ */
 export function readinessGauge(registry: Registry, readiness: Readiness): void {
+  // prom-client collects a scrape's metrics concurrently: the gauges share one report in flight.
+  const report = sharedWhileInFlight(() => readiness.report());
   new Gauge({
     name: 'tideline_service_ready',
     help: '1 while the service is ready to take traffic (what GET /readyz answers with 200), else 0; evaluated on scrape.',
     registers: [registry],
     async collect() {
-      this.set((await readiness.report()).ready ? 1 : 0);
+      this.set((await report()).ready ? 1 : 0);
     },
   });
+  new Gauge({
+    name: 'tideline_readiness_check',
+    help: '1 while the readiness check passes, else 0, by check name (`started`, `accepting` and the dependencies a service registers; names come from code only, never from requests, so the set is small and fixed) and gating ("true": it gates GET /readyz, listed under `checks`; "false": reported under `observed` only); evaluated on scrape.',
+    labelNames: ['check', 'gating'] as const,
+    registers: [registry],
+    async collect() {
+      const { checks, observed = {} } = await report();
+      this.reset();
+      for (const [check, passed] of Object.entries(checks))
+        this.set({ check, gating: 'true' }, passed ? 1 : 0);
+      for (const [check, passed] of Object.entries(observed))
+        this.set({ check, gating: 'false' }, passed ? 1 : 0);
+    },
+  });
+}
+
+/** `run`, except that calls made while its promise is pending get that same promise. */
+function sharedWhileInFlight<T>(run: () => Promise<T>): () => Promise<T> {
+  let inFlight: Promise<T> | undefined;
+  return () => {
+    inFlight ??= run().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  };
 }
