@@ -164,6 +164,22 @@ describe('WriteQuota', () => {
     expect(next.ttlMs).toBe(60_000);
   });
 
+  it('a window held here ends no later than in the store, however long the answer took', async () => {
+    const store = new FakeStore();
+    const q = quota(store, { max: 1_000, reserveMax: 8 });
+    store.hold = true;
+    const first = q.count('sub:slow');
+    // The store started the window at 0 and answered 60 s left; the answer arrives 10 s later.
+    store.nowMs += 10_000;
+    store.release();
+    expect(await first).toEqual({ current: 1, ttlMs: 50_000 });
+    store.hold = false;
+    store.nowMs = 59_999;
+    expect((await q.count('sub:slow')).current).toBe(2);
+    store.nowMs = 60_000;
+    expect((await q.count('sub:slow')).current).toBe(1);
+  });
+
   it('a store that does not answer rejects the write that waits on it; numbers held are still used', async () => {
     const store = new FakeStore();
     const q = quota(store, { max: 1_000, reserveMax: 8 });

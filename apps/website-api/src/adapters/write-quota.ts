@@ -174,11 +174,12 @@ export class WriteQuota {
   private startReserving(key: string, subject: Subject): Promise<void> {
     const { max, windowMs, reserveMax } = this.options;
     const wanted = subject.wanted;
+    // Measured from the request: the window ends here no later than in the shared store.
+    const sentAtMs = this.now();
     const reserving = this.options
       .reserve(key, wanted, max, windowMs)
       .then((reservation) => {
-        const now = this.now();
-        const endsAtMs = now + reservation.ttlMs;
+        const endsAtMs = sentAtMs + reservation.ttlMs;
         subject.expiresAtMs = Math.max(subject.expiresAtMs, endsAtMs);
         if (reservation.granted === 0) {
           subject.fullUntilMs = endsAtMs;
