@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run test:compose`: the compose-based integration suite. Runs docker-compose.yml itself (the
-# production path, unchanged) on podman, from images built on this machine, then:
+# production path, unchanged) with the demo cluster (infra/compose/demo.yml) on podman, from images
+# built on this machine, then:
 #   0. checks the images: Prometheus (observability profile) builds and promtool accepts its
 #      configuration; the console serves tokens in development only
 #   1. waits until every service is healthy (health-pump.sh runs the health checks: no systemd),
@@ -53,7 +54,7 @@ summary() {
 }
 
 DC=(docker-compose -p "$PROJECT" --project-directory "$ROOT" --env-file "$WORK/stack.env"
-  -f "$ROOT/docker-compose.yml" -f "$WORK/local.yml")
+  -f "$ROOT/docker-compose.yml" -f "$ROOT/infra/compose/demo.yml" -f "$WORK/local.yml")
 cleanup() {
   if [ "${TIDELINE_COMPOSE_KEEP:-0}" = 1 ]; then
     log "kept: DOCKER_HOST=$DOCKER_HOST CONTAINERS_CONF=$CONTAINERS_CONF ${DC[*]} ps"
@@ -131,6 +132,7 @@ TIDELINE_POSTGRES_PASSWORD=$(secret 16 hex)
 TIDELINE_REDIS_PASSWORD=$(secret 16 hex)
 TIDELINE_NATS_PASSWORD=$(secret 16 hex)
 TIDELINE_INFORMER_REGISTRATION_KEY=$(secret 32 base64)
+TIDELINE_INFORMER_API_SERVER_HOSTS=kube-demo:6443
 TIDELINE_PUBLISH_GATEWAY_1=127.0.0.1:$GW1
 TIDELINE_PUBLISH_GATEWAY_2=127.0.0.1:$GW2
 TIDELINE_PUBLISH_WEBSITE_API=127.0.0.1:$API

@@ -11,6 +11,7 @@ const BASE = `${ROOT}docker-compose.yml`;
 const DEV_OVERRIDE = `${ROOT}docker-compose.dev.yml`;
 const DEV_ENV_FILE = `${ROOT}infra/compose/development.env`;
 const KAFKA_OVERRIDE = `${ROOT}infra/compose/kafka.yml`;
+const DEMO_OVERRIDE = `${ROOT}infra/compose/demo.yml`;
 /** The services the image's entrypoint runs (infra/compose/bundle.mjs compiles exactly these). */
 const IMAGE_SERVICES = Object.keys(JSON.parse(readFileSync(`${ROOT}infra/compose/services.json`, 'utf8')));
 const DOCKERFILE = readFileSync(`${ROOT}Dockerfile`, 'utf8');
@@ -21,7 +22,9 @@ const SERVING = ['website-api', 'cache', 'informer', 'push-gateway-1', 'push-gat
 const SHUTDOWN_TIMEOUT_DEFAULT_MS = Number(commonSettings.shutdownTimeoutMs.default);
 /** Services only other services talk to: never published on a public interface. */
 const INFRASTRUCTURE = ['postgres', 'redis', 'nats', 'kafka', 'cache'];
-const APPS = ['migrate', 'website-api', 'cache', 'kube-demo', 'informer', 'push-gateway-1', 'push-gateway-2'];
+const APPS = ['migrate', 'website-api', 'cache', 'informer', 'push-gateway-1', 'push-gateway-2'];
+/** The API servers production may register clusters on: a value the operator must choose. */
+const API_SERVER_HOSTS = 'k8s-1.example.com:6443';
 const COMPOSE_TIMEOUT_MS = 60_000;
 
 const hasCompose = spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0;
@@ -83,7 +86,9 @@ function publishedOn(service: Service): string[] {
   });
 }
 
+/** What the production path asks for: the secrets, and the API servers clusters may be registered on. */
 const productionSecrets = () => ({
+  TIDELINE_INFORMER_API_SERVER_HOSTS: API_SERVER_HOSTS,
   TIDELINE_JWT_SECRET: randomBytes(32).toString('base64'),
   TIDELINE_POSTGRES_PASSWORD: randomBytes(16).toString('hex'),
   TIDELINE_REDIS_PASSWORD: randomBytes(16).toString('hex'),
@@ -126,6 +131,48 @@ describe.skipIf(!hasCompose)(SUITE, () => {
     expect(stderr).toContain(`set ${name}`);
   });
 
+  it('compose - the production path without TIDELINE_INFORMER_API_SERVER_HOSTS refuses to start (a registered cluster could name any host)', () => {
+    const { TIDELINE_INFORMER_API_SERVER_HOSTS: _, ...others } = productionSecrets();
+    const { status, stderr } = composeConfig(['-f', BASE], others);
+    expect(status).not.toBe(0);
+    expect(stderr).toContain('set TIDELINE_INFORMER_API_SERVER_HOSTS');
+  });
+
+  it('compose - production watches no demo cluster: no kube-demo, the informer names no cluster until told', () => {
+    const { status, composed } = composeConfig(['-f', BASE], productionSecrets());
+    expect(status).toBe(0);
+    expect(composed!.services['kube-demo']).toBeUndefined();
+    const informer = composed!.services['informer']!;
+    expect(informer.environment!['TIDELINE_INFORMER_CLUSTERS'] ?? '').toBe('');
+    expect(informer.volumes ?? []).toEqual([]);
+    expect(Object.keys(informer.depends_on!)).not.toContain('kube-demo');
+  });
+
+  it('compose - the demo override adds kube-demo, built on the one image after migrate, and the informer watches it', () => {
+    const { status, stderr, composed } = composeConfig(['-f', BASE, '-f', DEMO_OVERRIDE], {
+      ...productionSecrets(),
+      TIDELINE_INFORMER_API_SERVER_HOSTS: 'kube-demo:6443',
+    });
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    const demo = composed!.services['kube-demo']!;
+    expect(demo.image).toBe(IMAGE);
+    expect(demo.command).toEqual(['kube-demo']);
+    expect(IMAGE_SERVICES).toContain('kube-demo');
+    expect(demo.init).toBe(true);
+    expect(demo.depends_on!['migrate']!.condition).toBe('service_completed_successfully');
+    expect(demo.environment!['TIDELINE_KUBE_DEMO_SERVER_URL']).toBe('http://kube-demo:6443');
+    const informer = composed!.services['informer']!;
+    expect(informer.environment!['TIDELINE_INFORMER_CLUSTERS']).toBe(
+      'demo=/var/lib/tideline/kube-demo/kubeconfig',
+    );
+    expect(informer.environment!['TIDELINE_INFORMER_API_SERVER_HOSTS']).toBe('kube-demo:6443');
+    expect(informer.depends_on!['kube-demo']!.condition).toBe('service_healthy');
+    // The override adds to the informer; it keeps what docker-compose.yml gives it.
+    expect(informer.environment!['TIDELINE_ENV']).toBe('production');
+    expect(informer.depends_on!['migrate']!.condition).toBe('service_completed_successfully');
+  });
+
   it('compose - production runs every service with TIDELINE_ENV=production and the secrets given, none defaulted', () => {
     const secrets = productionSecrets();
     const { status, stderr, composed } = composeConfig(['-f', BASE], {
@@ -148,9 +195,9 @@ describe.skipIf(!hasCompose)(SUITE, () => {
     expect(composed!.services['informer']!.environment!['TIDELINE_INFORMER_REGISTRATION_KEY']).toBe(
       secrets.TIDELINE_INFORMER_REGISTRATION_KEY,
     );
-    // Production refuses an empty list: registrations may name the demo cluster's API server only.
+    // Production refuses an empty list: registrations may name the API servers given only.
     expect(composed!.services['informer']!.environment!['TIDELINE_INFORMER_API_SERVER_HOSTS']).toBe(
-      'kube-demo:6443',
+      API_SERVER_HOSTS,
     );
     expect(composed!.services['postgres']!.environment!['POSTGRES_PASSWORD']).toBe(
       secrets.TIDELINE_POSTGRES_PASSWORD,
@@ -200,7 +247,7 @@ describe.skipIf(!hasCompose)(SUITE, () => {
 
   it('compose - the development override binds infrastructure to 127.0.0.1 only and runs with TIDELINE_ENV=development', () => {
     const { status, stderr, composed } = composeConfig(
-      ['--env-file', DEV_ENV_FILE, '-f', BASE, '-f', DEV_OVERRIDE],
+      ['--env-file', DEV_ENV_FILE, '-f', BASE, '-f', DEMO_OVERRIDE, '-f', DEV_OVERRIDE],
       {},
     );
     expect(stderr).toBe('');
@@ -306,7 +353,7 @@ describe.skipIf(!hasCompose)(`${SUITE}: operations`, () => {
   });
 
   it('compose - the kube-demo volume is mounted where the image has the directory, owned by the runtime user', () => {
-    const services = production();
+    const services = composeConfig(['-f', BASE, '-f', DEMO_OVERRIDE], productionSecrets()).composed!.services;
     const target = (name: string) =>
       services[name]!.volumes!.map((v) => (typeof v === 'string' ? v.split(':')[1] : v.target));
     expect(target('kube-demo')).toEqual(['/var/lib/tideline/kube-demo']);
@@ -350,7 +397,10 @@ describe.skipIf(!hasCompose)(`${SUITE}: operations`, () => {
   });
 
   it('compose - the development override adds the console with its token endpoint, on 127.0.0.1 only', () => {
-    const { composed } = composeConfig(['--env-file', DEV_ENV_FILE, '-f', BASE, '-f', DEV_OVERRIDE], {});
+    const { composed } = composeConfig(
+      ['--env-file', DEV_ENV_FILE, '-f', BASE, '-f', DEMO_OVERRIDE, '-f', DEV_OVERRIDE],
+      {},
+    );
     const console = composed!.services['console']!;
     expect(console.command).toEqual(['console']);
     expect(console.image).toBe(IMAGE);
