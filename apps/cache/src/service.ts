@@ -34,8 +34,9 @@ export interface RunningCache extends RunningService<CacheConfig> {
  * before the rebuild: `/healthz` answers at once, `/readyz` is ready once the read model caught up
  * with the bus and the bus is connected, and until then the model's answers are 503 UNAVAILABLE.
  * After the rebuild, one memory-reducing collection (TIDELINE_CACHE_COMPACT_AFTER_CATCH_UP) hands
- * back what the rebuild's garbage left committed. Resolves once caught up; a rebuild that fails
- * stops the service and rejects.
+ * back what the rebuild's garbage left committed. Resolves once caught up (or once stopped, when
+ * a stop came during the rebuild: the model is then partial and the service stopping); a rebuild
+ * that fails stops the service and rejects.
  */
 export async function startCache(options: StartCacheOptions = {}): Promise<RunningCache> {
   let model: NodeReadModel | undefined;
@@ -116,8 +117,9 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
 
         // The rebuild runs while the service listens: /healthz answers from the start (a long
         // rebuild is not taken for a hung process), /readyz and the model's answers wait for it.
-        catchingUp = nodesFeed.catchUp().then(() => {
-          if (!config.cacheCompactAfterCatchUp) return;
+        catchingUp = nodesFeed.catchUp().then((caughtUp) => {
+          // Stopped during the rebuild: the service is draining, no compaction.
+          if (!caughtUp || !config.cacheCompactAfterCatchUp) return;
           const { ms, heapUsedBefore, heapUsedAfter } = compactHeap();
           logger.info(
             { ms: Math.round(ms), heapUsedBefore, heapUsedAfter },

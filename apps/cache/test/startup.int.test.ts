@@ -110,7 +110,7 @@ describe('cache start: it listens while the read model is rebuilt', () => {
     await eventually(() => rebuild.waiting() > 0, 5_000);
     await feed.stop();
     rebuild.open();
-    await expect(catchingUp).resolves.toBeUndefined();
+    await expect(catchingUp).resolves.toBe(false);
     expect(feed.ready).toBe(false);
   });
 });

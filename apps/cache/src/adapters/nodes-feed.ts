@@ -62,10 +62,10 @@ export class NodesFeed {
   }
 
   /**
-   * Reads the retained topic into the model, then applies what arrived meanwhile: ready after.
-   * Stopping the feed ends it early, not ready (and without an error).
+   * Reads the retained topic into the model, then applies what arrived meanwhile: ready after;
+   * resolves true. Stopping the feed ends it early, not ready: resolves false (no error).
    */
-  async catchUp(): Promise<void> {
+  async catchUp(): Promise<boolean> {
     const { bus, model, logger } = this.options;
     const started = performance.now();
     let read = 0;
@@ -90,10 +90,10 @@ export class NodesFeed {
         empty = found === 0 ? empty + 1 : 0;
       }
     } catch (error) {
-      if (this.stopped) return;
+      if (this.stopped) return false;
       throw error;
     }
-    if (this.stopped) return;
+    if (this.stopped) return false;
     for (const event of this.held) this.apply(event);
     this.held = [];
     this.caughtUp = true;
@@ -101,6 +101,7 @@ export class NodesFeed {
       { read, ms: Math.round(performance.now() - started), clusters: model.clusterNames().length },
       'nodes read model caught up with the bus',
     );
+    return true;
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { RESERVE_SHARE_OF_REMAINING, type Reservation, type WindowCount, WriteQuota } from './write-quota.ts';
+import {
+  RESERVE_SHARE_OF_REMAINING,
+  type Reservation,
+  type WindowCount,
+  WindowOutlivedError,
+  WriteQuota,
+} from './write-quota.ts';
 
 /**
  * The shared store as the Redis script keeps it (fixed windows, reservations capped by the limit
@@ -125,6 +131,21 @@ describe('WriteQuota', () => {
     expect(admittedAtFirstRefusal!).toBeGreaterThanOrEqual(100 - 1.5 * 8);
   });
 
+  it('many first writes at once on one replica each get a number of their own, 1 to n', async () => {
+    const store = new FakeStore();
+    store.hold = true;
+    const q = quota(store, { max: 1_000, reserveMax: 8 });
+    const writes = Array.from({ length: 20 }, () => q.count('sub:burst'));
+    const answers: (WindowCount | undefined)[] = [];
+    writes.forEach((write, i) => void write.then((count) => (answers[i] = count)));
+    for (let turn = 0; turn < 40 && answers.filter(Boolean).length < writes.length; turn++) {
+      store.release();
+      await settle();
+    }
+    const numbers = (answers as WindowCount[]).map((c) => c.current).sort((a, b) => a - b);
+    expect(numbers).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
   it('once the window is full refuses without asking the store until the window ends', async () => {
     const store = new FakeStore();
     const q = quota(store, { max: 3, reserveMax: 8 });
@@ -178,6 +199,25 @@ describe('WriteQuota', () => {
     expect((await q.count('sub:slow')).current).toBe(2);
     store.nowMs = 60_000;
     expect((await q.count('sub:slow')).current).toBe(1);
+  });
+
+  it('a store that answers only after each window ended fails the write instead of asking forever', async () => {
+    const store = new FakeStore();
+    const q = new WriteQuota({
+      reserve: (key, wanted, max, windowMs) => {
+        const answer = store.reserve(key, wanted, max, windowMs);
+        // Every answer arrives a whole window after it was sent.
+        store.nowMs += windowMs;
+        return answer;
+      },
+      max: 1_000,
+      windowMs: 100,
+      reserveMax: 8,
+      subjectsMax: 10,
+      now: () => store.nowMs,
+    });
+    await expect(q.count('sub:late')).rejects.toThrow(WindowOutlivedError);
+    expect(store.calls).toHaveLength(1);
   });
 
   it('a store that does not answer rejects the write that waits on it; numbers held are still used', async () => {

@@ -21,6 +21,14 @@ export interface Reservation {
  */
 export type Reserve = (key: string, wanted: number, max: number, windowMs: number) => Promise<Reservation>;
 
+/** The store answered after the window it reserved in had ended (see WriteQuota.count). */
+export class WindowOutlivedError extends Error {
+  constructor(windowMs: number) {
+    super(`the write rate-limit window (${windowMs} ms) ended before the shared store answered`);
+    this.name = 'WindowOutlivedError';
+  }
+}
+
 /**
  * A reservation takes at most this share (1/n) of what is left of a subject's window, so near the
  * limit reservations are single writes and little can sit unused on another replica.
@@ -78,7 +86,8 @@ interface Subject {
  * - once the shared store refused a subject, this replica refuses it without asking again until
  *   the window ends (a window's count never goes down).
  * A failed reservation rejects the writes waiting on it (the caller fails open); numbers held
- * are still used.
+ * are still used. So does one answered after its window ended (a window shorter than the store's
+ * round trip), rather than asking again forever.
  */
 export class WriteQuota {
   private readonly subjects = new Map<string, Subject>();
@@ -180,6 +189,9 @@ export class WriteQuota {
       .reserve(key, wanted, max, windowMs)
       .then((reservation) => {
         const endsAtMs = sentAtMs + reservation.ttlMs;
+        // A window shorter than the store's round trip: every answer would come too late and the
+        // writes waiting on it would ask again forever. They fail instead (the caller fails open).
+        if (endsAtMs <= this.now()) throw new WindowOutlivedError(this.options.windowMs);
         subject.expiresAtMs = Math.max(subject.expiresAtMs, endsAtMs);
         if (reservation.granted === 0) {
           subject.fullUntilMs = endsAtMs;
