@@ -89,10 +89,11 @@ export async function startCache(options: StartCacheOptions = {}): Promise<Runni
         });
         onStop('nodes feed', () => nodesFeed.stop());
         await nodesFeed.subscribe();
-        readiness.add('bus', () => bus.healthy());
-        readiness.add('caught-up', () => nodesFeed.ready);
-        model = nodes;
+        // The model answers (routes and readiness alike) once the rebuild below caught up.
         const caughtUp = () => nodesFeed.ready;
+        readiness.add('bus', () => bus.healthy());
+        readiness.add('caught-up', caughtUp);
+        model = nodes;
 
         registerNodeRoutes(http, {
           model: nodes,

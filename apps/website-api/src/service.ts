@@ -141,12 +141,7 @@ export async function startWebsiteApi(options: StartWebsiteApiOptions = {}): Pro
         await writeCounter.start();
         // Redis does not gate readiness: while it is away writes are not limited (fail open).
         readiness.observe('rateLimitStore', () => writeCounter.ready);
-        await installWriteRateLimit(http, {
-          counter: writeCounter,
-          verifier,
-          max: config.writeRateLimitMax,
-          windowMs: config.writeRateLimitWindowMs,
-        });
+        await installWriteRateLimit(http, { counter: writeCounter, verifier });
         registerWebsiteRoutes(http, { store, verifier });
         registerOperatorRoutes(http, { pool: database.pool, topic: eventLog.topic, verifier });
         registerInternalRoutes(http, { log: eventLog, verifier: serviceVerifierFromConfig(config, logger) });

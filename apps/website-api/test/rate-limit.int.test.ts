@@ -200,7 +200,7 @@ describe('website-api: write reservations in Redis', () => {
     const counter = await replica(keyPrefix, 10, 32);
     const grants: number[] = [];
     for (;;) {
-      const reservation = await counter.reserve('sub:s', 32, 10, WINDOW_MS);
+      const reservation = await counter.reserve('sub:s', 32);
       grants.push(reservation.granted);
       if (reservation.granted === 0) {
         expect(reservation.current).toBe(10);

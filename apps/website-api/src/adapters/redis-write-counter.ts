@@ -80,9 +80,7 @@ export class RedisWriteCounter {
     this.redis.defineCommand('reserveWrites', { numberOfKeys: 1, lua: RESERVE_SCRIPT });
     this.redis.on('error', (error: Error) => this.warn(error, 'redis (write rate limit) error'));
     this.quota = new WriteQuota({
-      reserve: (key, wanted, max, windowMs) => this.reserve(key, wanted, max, windowMs),
-      max: options.max,
-      windowMs: options.windowMs,
+      reserve: (key, wanted) => this.reserve(key, wanted),
       reserveMax: options.reserveMax,
       subjectsMax: options.subjectsMax,
     });
@@ -129,13 +127,22 @@ export class RedisWriteCounter {
     this.redis.disconnect();
   }
 
+  /** Writes per subject and window: the limit this counter enforces. */
+  get max(): number {
+    return this.options.max;
+  }
+
+  get windowMs(): number {
+    return this.options.windowMs;
+  }
+
   /** One reservation in Redis (the script above). */
-  async reserve(key: string, wanted: number, max: number, windowMs: number): Promise<Reservation> {
+  async reserve(key: string, wanted: number): Promise<Reservation> {
     const [granted, current, ttlMs] = await this.redis.reserveWrites(
       this.options.keyPrefix + key,
-      windowMs,
+      this.options.windowMs,
       wanted,
-      max,
+      this.options.max,
       RESERVE_SHARE_OF_REMAINING,
     );
     return { granted, current, ttlMs };

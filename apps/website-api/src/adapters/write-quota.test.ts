@@ -48,11 +48,11 @@ class FakeStore {
   }
 }
 
+const WINDOW_MS = 60_000;
+
 function quota(store: FakeStore, options: { max: number; reserveMax: number; subjectsMax?: number }) {
   return new WriteQuota({
-    reserve: store.reserve,
-    max: options.max,
-    windowMs: 60_000,
+    reserve: (key, wanted) => store.reserve(key, wanted, options.max, WINDOW_MS),
     reserveMax: options.reserveMax,
     subjectsMax: options.subjectsMax ?? 100,
     now: () => store.nowMs,
@@ -204,14 +204,12 @@ describe('WriteQuota', () => {
   it('a store that answers only after each window ended fails the write instead of asking forever', async () => {
     const store = new FakeStore();
     const q = new WriteQuota({
-      reserve: (key, wanted, max, windowMs) => {
-        const answer = store.reserve(key, wanted, max, windowMs);
+      reserve: (key, wanted) => {
+        const answer = store.reserve(key, wanted, 1_000, 100);
         // Every answer arrives a whole window after it was sent.
-        store.nowMs += windowMs;
+        store.nowMs += 100;
         return answer;
       },
-      max: 1_000,
-      windowMs: 100,
       reserveMax: 8,
       subjectsMax: 10,
       now: () => store.nowMs,

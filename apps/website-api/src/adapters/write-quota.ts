@@ -15,16 +15,17 @@ export interface Reservation {
 }
 
 /**
- * The shared store's one operation: add at most `wanted` writes of `key` to its window (started,
- * `windowMs` long, by its first write), never more than `max` in the window and never more than
- * `1 / RESERVE_SHARE_OF_REMAINING` of what is left (at least one while anything is).
+ * The shared store's one operation: add at most `wanted` writes of `key` to its window (started by
+ * its first write; the store holds the limit and the window's length), never more than the limit
+ * in the window and never more than `1 / RESERVE_SHARE_OF_REMAINING` of what is left (at least one
+ * while anything is).
  */
-export type Reserve = (key: string, wanted: number, max: number, windowMs: number) => Promise<Reservation>;
+export type Reserve = (key: string, wanted: number) => Promise<Reservation>;
 
 /** The store answered after the window it reserved in had ended (see WriteQuota.count). */
 export class WindowOutlivedError extends Error {
-  constructor(windowMs: number) {
-    super(`the write rate-limit window (${windowMs} ms) ended before the shared store answered`);
+  constructor() {
+    super('the write rate-limit window ended before the shared store answered');
     this.name = 'WindowOutlivedError';
   }
 }
@@ -37,8 +38,6 @@ export const RESERVE_SHARE_OF_REMAINING = 4;
 
 export interface WriteQuotaOptions {
   reserve: Reserve;
-  max: number;
-  windowMs: number;
   /** Writes one reservation may take at most; 1: every write asks the shared store. */
   reserveMax: number;
   /** Subjects held at most; a subject beyond it asks the shared store for each write. */
@@ -104,11 +103,10 @@ export class WriteQuota {
 
   /** Counts one write of `key`: its number in the window, above `max` when refused. */
   async count(key: string): Promise<WindowCount> {
-    const { max, windowMs } = this.options;
     let subject = this.subject(key);
     if (!subject) {
       // Not held here (too many subjects): one write, one reservation.
-      const reservation = await this.options.reserve(key, 1, max, windowMs);
+      const reservation = await this.options.reserve(key, 1);
       return reservation.granted > 0
         ? { current: reservation.current, ttlMs: reservation.ttlMs }
         : { current: reservation.current + 1, ttlMs: reservation.ttlMs };
@@ -181,17 +179,16 @@ export class WriteQuota {
   }
 
   private startReserving(key: string, subject: Subject): Promise<void> {
-    const { max, windowMs, reserveMax } = this.options;
     const wanted = subject.wanted;
     // Measured from the request: the window ends here no later than in the shared store.
     const sentAtMs = this.now();
     const reserving = this.options
-      .reserve(key, wanted, max, windowMs)
+      .reserve(key, wanted)
       .then((reservation) => {
         const endsAtMs = sentAtMs + reservation.ttlMs;
         // A window shorter than the store's round trip: every answer would come too late and the
         // writes waiting on it would ask again forever. They fail instead (the caller fails open).
-        if (endsAtMs <= this.now()) throw new WindowOutlivedError(this.options.windowMs);
+        if (endsAtMs <= this.now()) throw new WindowOutlivedError();
         subject.expiresAtMs = Math.max(subject.expiresAtMs, endsAtMs);
         if (reservation.granted === 0) {
           subject.fullUntilMs = endsAtMs;
@@ -206,7 +203,7 @@ export class WriteQuota {
           expiresAtMs: endsAtMs,
         });
         subject.lastGrant = reservation.granted;
-        subject.wanted = Math.min(reserveMax, wanted * 2);
+        subject.wanted = Math.min(this.options.reserveMax, wanted * 2);
       })
       .finally(() => {
         subject.reserving = null;

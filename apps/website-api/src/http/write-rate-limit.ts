@@ -5,10 +5,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RedisWriteCounter } from '../adapters/redis-write-counter.ts';
 
 export interface WriteRateLimitOptions {
+  /** Counts the writes; its `max` and `windowMs` are the limit. */
   counter: RedisWriteCounter;
   verifier: TokenVerifier;
-  max: number;
-  windowMs: number;
 }
 
 /** Route options that put a route under the write rate limit (see {@link installWriteRateLimit}). */
@@ -47,7 +46,8 @@ export async function installWriteRateLimit(
   http: FastifyInstance,
   options: WriteRateLimitOptions,
 ): Promise<void> {
-  const { counter, windowMs } = options;
+  const { counter } = options;
+  const { max, windowMs } = counter;
   // The plugin's store interface; every route shares one count per subject (child returns itself).
   class SharedWriteStore {
     incr(key: string, callback: Callback): void {
@@ -62,7 +62,7 @@ export async function installWriteRateLimit(
   }
   await http.register(rateLimit, {
     global: false,
-    max: options.max,
+    max,
     timeWindow: windowMs,
     hook: 'onRequest',
     store: SharedWriteStore,
